@@ -1,0 +1,63 @@
+/**
+ * The shape of Quire's topology declaration. Logical names only: each renderer (devcloud's
+ * provisioner, sst.config.ts) turns a logical name into a physical one its own way.
+ */
+
+export interface QueueDeclaration {
+  /** Who consumes it; each service owns exactly one work queue. */
+  readonly consumer: string;
+  readonly visibilityTimeoutSeconds: number;
+  readonly messageRetentionSeconds: number;
+  /** Long-poll wait the consumers use, also set as the queue default. */
+  readonly receiveWaitTimeSeconds: number;
+  /** Deliveries before SQS moves a message to the DLQ. */
+  readonly maxReceiveCount: number;
+  readonly dlq: { readonly messageRetentionSeconds: number };
+}
+
+/**
+ * An SNS → SQS subscription. Raw delivery means the SQS body is the published message itself;
+ * the filter policy is SNS's own JSON (https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-policies.html).
+ */
+export interface SubscriptionDeclaration {
+  readonly topic: string;
+  readonly queue: string;
+  readonly rawMessageDelivery: boolean;
+  readonly filterPolicy: Readonly<Record<string, unknown>>;
+  readonly filterPolicyScope: "MessageAttributes" | "MessageBody";
+}
+
+/**
+ * An EventBridge rule in the shape `sst.aws.Bus#subscribeQueue` takes (source / detailType /
+ * detail), which maps 1:1 onto an event pattern's `source` / `detail-type` / `detail`.
+ */
+export interface RuleDeclaration {
+  readonly bus: string;
+  readonly description: string;
+  readonly pattern: {
+    readonly source?: readonly unknown[];
+    readonly detailType?: readonly unknown[];
+    readonly detail?: Readonly<Record<string, unknown>>;
+  };
+  readonly targetQueue: string;
+}
+
+export interface TableDeclaration {
+  readonly description: string;
+  readonly fields: Readonly<Record<string, "string" | "number" | "binary">>;
+  readonly primaryIndex: { readonly hashKey: string; readonly rangeKey?: string };
+  readonly globalIndexes?: Readonly<Record<string, { readonly hashKey: string; readonly rangeKey?: string }>>;
+  /** Attribute holding an epoch-seconds expiry (DynamoDB TTL). */
+  readonly ttl?: string;
+}
+
+export interface Topology {
+  readonly app: string;
+  readonly topics: Readonly<Record<string, { readonly description: string }>>;
+  readonly queues: Readonly<Record<string, QueueDeclaration>>;
+  readonly subscriptions: Readonly<Record<string, SubscriptionDeclaration>>;
+  readonly buses: Readonly<Record<string, { readonly description: string }>>;
+  readonly rules: Readonly<Record<string, RuleDeclaration>>;
+  readonly tables: Readonly<Record<string, TableDeclaration>>;
+  readonly buckets: Readonly<Record<string, { readonly description: string }>>;
+}
