@@ -10,7 +10,7 @@ async function runSstConfig() {
   globals.sst = recording.sst;
   // A computed specifier: sst.config.ts is type-checked against SST's own platform types
   // (see typecheck:infra), not against this package's.
-  const sstConfigPath = "../../../sst.config.ts";
+  const sstConfigPath = new URL("../../../sst.config.ts", import.meta.url).href;
   const { default: config } = (await import(/* @vite-ignore */ sstConfigPath)) as {
     default: { run(): Promise<unknown>; app(input: { stage: string }): Record<string, unknown> };
   };
