@@ -1,0 +1,196 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
+import { renderAwsApiResources, topology as quireTopology, type Topology } from "@quire/topology";
+import { createBedrockBackend, type BedrockBackend, type BedrockEmulatorOptionsInput } from "./bedrock/index.ts";
+import { AwsServiceError, parseJsonObject, writeJson, writeJsonError } from "./edge/aws-errors.ts";
+import { forward } from "./edge/proxy.ts";
+import { startEdge } from "./edge/server.ts";
+import { startDynamoDb } from "./emulators/dynalite.ts";
+import { startSnsSqsS3 } from "./emulators/fauxqs.ts";
+import { createEventBridgeBackend, type EventBridgeBackend } from "./eventbridge/backend.ts";
+import { provisionResources, resourceEnvironment, type AwsClientSettings, type ProvisionedResources } from "./provision.ts";
+import { createSesBackend } from "./ses/backend.ts";
+import type { Outbox } from "./ses/outbox.ts";
+
+/** fauxqs fixes the account id; EventBridge ARNs use the same so targets resolve. */
+export const DEVCLOUD_ACCOUNT = "000000000000";
+export const DEFAULT_DEVCLOUD_PORT = 4566;
+
+export interface DevcloudOptions {
+  /** Edge port; 0 picks a free one (tests). Default 4566, or QUIRE_DEVCLOUD_PORT. */
+  port?: number;
+  host?: string;
+  /** Where state persists across restarts. Omit (or undefined) to keep everything in memory. */
+  dataDir?: string | undefined;
+  region?: string;
+  /** Which topology to provision on start (default: Quire's own); `false` provisions nothing. */
+  topology?: Topology | false;
+  /** Physical-name prefix for provisioned resources (default: the topology's app name). */
+  prefix?: string;
+  bedrock?: BedrockEmulatorOptionsInput;
+  log?: (line: string) => void;
+}
+
+export interface Devcloud {
+  readonly endpoint: string;
+  readonly port: number;
+  readonly region: string;
+  /** Settings for any AWS SDK v3 client: `new SQSClient(devcloud.clientConfig)`. */
+  readonly clientConfig: AwsClientSettings;
+  /** What was provisioned from the topology, by logical name. */
+  readonly resources: ProvisionedResources;
+  /** AWS_ENDPOINT_URL, credentials, and one QUIRE_* variable per provisioned resource. */
+  readonly env: Record<string, string>;
+  readonly bedrock: BedrockBackend;
+  readonly eventBridge: EventBridgeBackend;
+  readonly outbox: Outbox;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the local cloud: SNS/SQS/S3 (fauxqs), DynamoDB (dynalite), EventBridge, Bedrock runtime
+ * and SESv2 behind one edge endpoint, then provision the topology through the real SDK clients.
+ */
+export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devcloud> {
+  const region = options.region ?? "us-east-1";
+  const host = options.host ?? "127.0.0.1";
+  const dataDir = options.dataDir;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+
+  const snsSqsS3 = await startSnsSqsS3({ dataDir, region });
+  const dynamodb = await startDynamoDb({ dataDir });
+  const eventBridge = createEventBridgeBackend({
+    file: dataDir ? join(dataDir, "eventbridge.json") : undefined,
+    account: DEVCLOUD_ACCOUNT,
+    region,
+    log,
+    async deliverToQueue(queueArn, body, { messageGroupId }) {
+      const [, , , queueRegion, , queueName] = queueArn.split(":");
+      try {
+        snsSqsS3.sendMessage(queueName!, body, {
+          region: queueRegion || region,
+          ...(messageGroupId ? { messageGroupId, messageDeduplicationId: crypto.randomUUID() } : {}),
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  const bedrock = createBedrockBackend(options.bedrock);
+  const ses = createSesBackend({ outboxDir: dataDir ? join(dataDir, "outbox") : undefined });
+
+  const toSnsSqsS3 = (req: IncomingMessage, body: Buffer, res: ServerResponse) => forward(snsSqsS3.port, req, body, res);
+  const edge = await startEdge({
+    host,
+    port: options.port ?? DEFAULT_DEVCLOUD_PORT,
+    services: {
+      sqs: toSnsSqsS3,
+      sns: toSnsSqsS3,
+      s3: toSnsSqsS3,
+      sts: toSnsSqsS3,
+      dynamodb: (req, body, res) => forward(dynamodb.port, req, body, res),
+      events: eventBridge.handle,
+      bedrock: bedrock.handle,
+      ses: ses.handle,
+    },
+    admin: (req, body, res) => handleAdmin(req, body, res),
+  });
+
+  const endpoint = `http://${host}:${edge.port}`;
+  const clientConfig: AwsClientSettings = {
+    endpoint,
+    region,
+    credentials: { accessKeyId: "devcloud", secretAccessKey: "devcloud" },
+  };
+
+  async function stop() {
+    await new Promise<void>((resolve) => {
+      edge.server.close(() => resolve());
+      edge.server.closeAllConnections();
+    });
+    await Promise.allSettled([snsSqsS3.stop(), dynamodb.stop(), bedrock.close?.(), eventBridge.close?.(), ses.close?.()]);
+  }
+
+  let resources: ProvisionedResources;
+  try {
+    const topology = options.topology ?? quireTopology;
+    resources =
+      topology === false
+        ? { topicArns: {}, queueUrls: {}, queueArns: {}, deadLetterQueueUrls: {}, busNames: {}, ruleNames: {}, tableNames: {}, bucketNames: {} }
+        : await provisionResources(clientConfig, renderAwsApiResources(topology, options.prefix ?? topology.app));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const env = resourceEnvironment(clientConfig, resources);
+
+  async function backendHealth(): Promise<Record<string, "up" | "down">> {
+    const ping = async (port: number) => {
+      try {
+        await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+        return "up" as const;
+      } catch {
+        return "down" as const;
+      }
+    };
+    const [fauxqsState, dynamoState] = await Promise.all([ping(snsSqsS3.port), ping(dynamodb.port)]);
+    return {
+      sns: fauxqsState,
+      sqs: fauxqsState,
+      s3: fauxqsState,
+      dynamodb: dynamoState,
+      events: "up",
+      bedrock: "up",
+      ses: "up",
+    };
+  }
+
+  async function handleAdmin(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<boolean> {
+    const url = new URL(req.url ?? "/", "http://edge");
+    const path = url.pathname;
+    try {
+      if (req.method === "GET" && path === "/_quire/health") {
+        const services = await backendHealth();
+        const healthy = Object.values(services).every((s) => s === "up");
+        writeJson(res, healthy ? 200 : 503, { status: healthy ? "ok" : "degraded", services });
+      } else if (req.method === "GET" && path === "/_quire/resources") {
+        writeJson(res, 200, { endpoint, region, resources, env });
+      } else if (req.method === "GET" && path === "/_quire/outbox") {
+        const to = url.searchParams.get("to");
+        writeJson(res, 200, { messages: ses.outbox.list(to ? { to } : {}) });
+      } else if (req.method === "DELETE" && path === "/_quire/outbox") {
+        ses.outbox.clear();
+        writeJson(res, 200, {});
+      } else if (req.method === "GET" && path.startsWith("/_quire/outbox/")) {
+        const message = ses.outbox.get(decodeURIComponent(path.slice("/_quire/outbox/".length)));
+        if (!message) throw new AwsServiceError("NotFound", "No such message in the outbox.", 404);
+        writeJson(res, 200, message);
+      } else if (req.method === "GET" && path === "/_quire/stats") {
+        writeJson(res, 200, { bedrock: bedrock.stats(), eventBridge: eventBridge.stats() });
+      } else if (req.method === "PUT" && path.startsWith("/_quire/bedrock/models/")) {
+        const modelId = decodeURIComponent(path.slice("/_quire/bedrock/models/".length));
+        bedrock.configureModel(modelId, parseJsonObject(body, "ValidationException"));
+        writeJson(res, 200, { modelId });
+      } else {
+        return false;
+      }
+    } catch (error) {
+      writeJsonError(res, error instanceof AwsServiceError ? error : new AwsServiceError("ValidationException", (error as Error).message));
+    }
+    return true;
+  }
+
+  return {
+    endpoint,
+    port: edge.port,
+    region,
+    clientConfig,
+    resources,
+    env,
+    bedrock,
+    eventBridge,
+    outbox: ses.outbox,
+    stop,
+  };
+}

@@ -1,0 +1,55 @@
+import type { ServerResponse } from "node:http";
+
+/**
+ * An error the emulated service answers with. `type` is the AWS error code the SDK turns into
+ * the exception's `name` (ThrottlingException, ValidationException, ResourceNotFoundException...).
+ */
+export class AwsServiceError extends Error {
+  readonly type: string;
+  readonly status: number;
+  constructor(type: string, message: string, status = 400) {
+    super(message);
+    this.type = type;
+    this.status = status;
+  }
+}
+
+/**
+ * AWS JSON and REST-JSON protocols: the SDKs read the code from the `x-amzn-errortype` header
+ * or the body's `__type`, the text from `message`. Both are sent so every client finds them.
+ */
+export function writeJsonError(res: ServerResponse, error: AwsServiceError, contentType = "application/json"): void {
+  const body = JSON.stringify({ __type: error.type, message: error.message });
+  res.writeHead(error.status, {
+    "content-type": contentType,
+    "x-amzn-errortype": error.type,
+    "x-amzn-requestid": crypto.randomUUID(),
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+export function writeJson(res: ServerResponse, status: number, value: unknown, contentType = "application/json"): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    "content-type": contentType,
+    "x-amzn-requestid": crypto.randomUUID(),
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** Parse a request body as a JSON object or answer the protocol's serialization error. */
+export function parseJsonObject(body: Buffer, errorType = "SerializationException"): Record<string, unknown> {
+  if (body.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new AwsServiceError(errorType, "The request body is not valid JSON.");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new AwsServiceError(errorType, "The request body must be a JSON object.");
+  }
+  return parsed as Record<string, unknown>;
+}

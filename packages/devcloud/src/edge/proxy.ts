@@ -1,0 +1,38 @@
+import { Agent, request, type IncomingMessage, type ServerResponse } from "node:http";
+
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 256 });
+
+/**
+ * Forward a request unchanged to an emulator on loopback. The Host header is kept, so
+ * emulators that build URLs from it (fauxqs's QueueUrl) point callers back at the edge.
+ */
+export function forward(port: number, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const upstream = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, "content-length": String(body.length) },
+        agent: keepAlive,
+      },
+      (upstreamRes) => {
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        upstreamRes.pipe(res);
+        upstreamRes.on("end", resolve);
+        upstreamRes.on("error", () => resolve());
+      },
+    );
+    upstream.on("error", (error) => {
+      if (!res.headersSent) {
+        res.writeHead(502, { "content-type": "application/json" });
+        res.end(JSON.stringify({ __type: "ServiceUnavailable", message: `devcloud backend unreachable: ${error.message}` }));
+      } else {
+        res.destroy(error);
+      }
+      resolve();
+    });
+    upstream.end(body);
+  });
+}

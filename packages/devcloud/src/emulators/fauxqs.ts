@@ -1,0 +1,18 @@
+import { join } from "node:path";
+import { startFauxqs, type FauxqsServer } from "fauxqs";
+
+/**
+ * SNS, SQS and S3 come from fauxqs, unchanged; devcloud only chooses where its state lives.
+ * With a data dir, queues, topics, messages (SQLite) and S3 objects (plain files) survive restarts.
+ */
+export async function startSnsSqsS3(options: { dataDir: string | undefined; region: string }): Promise<FauxqsServer> {
+  return startFauxqs({
+    port: 0,
+    host: "127.0.0.1",
+    logger: false,
+    defaultRegion: options.region,
+    ...(options.dataDir
+      ? { dataDir: join(options.dataDir, "sns-sqs"), s3StorageDir: join(options.dataDir, "s3") }
+      : {}),
+  });
+}

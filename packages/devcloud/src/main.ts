@@ -1,0 +1,63 @@
+// `npm run devcloud`: the local cloud as a long-running process, for `npm start`, the AWS CLI
+// and anything else that speaks AWS.
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { bedrockOptionsFromEnv } from "./bedrock/index.ts";
+import { DEFAULT_DEVCLOUD_PORT, startDevcloud } from "./devcloud.ts";
+
+const { values: flags } = parseArgs({
+  options: {
+    port: { type: "string" },
+    "data-dir": { type: "string" },
+    memory: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+
+if (flags.help) {
+  console.log(`Usage: npm run devcloud -- [--port 4566] [--data-dir .quire/devcloud] [--memory]
+
+  --port       edge port (env QUIRE_DEVCLOUD_PORT, default ${DEFAULT_DEVCLOUD_PORT})
+  --data-dir   where state persists across restarts (env QUIRE_DATA_DIR, default <repo>/.quire/devcloud)
+  --memory     keep nothing on disk
+Bedrock emulator settings: env QUIRE_BEDROCK_CONFIG (inline JSON or a path to a JSON file).`);
+  process.exit(0);
+}
+
+// npm runs workspace scripts inside the workspace; INIT_CWD is where the user typed the command.
+const repoRoot = new URL("../../../", import.meta.url).pathname;
+const port = Number(flags.port ?? process.env.QUIRE_DEVCLOUD_PORT ?? DEFAULT_DEVCLOUD_PORT);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`devcloud: port must be an integer 0-65535, got ${flags.port ?? process.env.QUIRE_DEVCLOUD_PORT}`);
+  process.exit(2);
+}
+const dataDir = flags.memory ? undefined : resolve(process.env.INIT_CWD ?? repoRoot, flags["data-dir"] ?? process.env.QUIRE_DATA_DIR ?? resolve(repoRoot, ".quire/devcloud"));
+
+let devcloud;
+try {
+  devcloud = await startDevcloud({ port, dataDir, bedrock: bedrockOptionsFromEnv(process.env) });
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  console.error(code === "EADDRINUSE" ? `devcloud: port ${port} is in use. Is devcloud already running? Try --port or QUIRE_DEVCLOUD_PORT.` : `devcloud: failed to start: ${(error as Error).stack}`);
+  process.exit(1);
+}
+
+console.log(`devcloud is up at ${devcloud.endpoint} (${dataDir ? `state in ${dataDir}` : "in memory"})
+Services: SNS, SQS, S3 (fauxqs) · DynamoDB (dynalite) · EventBridge · Bedrock runtime · SESv2 (outbox: ${devcloud.endpoint}/_quire/outbox)
+Health: ${devcloud.endpoint}/_quire/health
+
+Point the AWS SDK or CLI at it:
+${Object.entries(devcloud.env).map(([k, v]) => `export ${k}=${v}`).join("\n")}
+
+Try:  aws --endpoint-url ${devcloud.endpoint} sqs list-queues
+`);
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    console.log("devcloud: stopping…");
+    devcloud.stop().then(() => process.exit(0));
+  });
+}

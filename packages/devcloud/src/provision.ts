@@ -1,0 +1,165 @@
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
+import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand, ResourceAlreadyExistsException } from "@aws-sdk/client-eventbridge";
+import {
+  CreateTopicCommand,
+  ListSubscriptionsByTopicCommand,
+  SNSClient,
+  SetSubscriptionAttributesCommand,
+  SubscribeCommand,
+} from "@aws-sdk/client-sns";
+import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { AwsApiResources } from "@quire/topology";
+
+export interface AwsClientSettings {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** Physical names and addresses of what was provisioned, keyed by logical name. */
+export interface ProvisionedResources {
+  topicArns: Record<string, string>;
+  queueUrls: Record<string, string>;
+  queueArns: Record<string, string>;
+  deadLetterQueueUrls: Record<string, string>;
+  busNames: Record<string, string>;
+  ruleNames: Record<string, string>;
+  tableNames: Record<string, string>;
+  bucketNames: Record<string, string>;
+}
+
+/**
+ * Create the topology through the real AWS SDK clients, idempotently: run it again (a restart
+ * on a persisted data dir, or a changed declaration) and it converges instead of duplicating.
+ */
+export async function provisionResources(settings: AwsClientSettings, resources: AwsApiResources): Promise<ProvisionedResources> {
+  const clientConfig = { ...settings, maxAttempts: 3 };
+  const sqs = new SQSClient(clientConfig);
+  const sns = new SNSClient(clientConfig);
+  const events = new EventBridgeClient(clientConfig);
+  const dynamodb = new DynamoDBClient(clientConfig);
+  const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+  const provisioned: ProvisionedResources = {
+    topicArns: {},
+    queueUrls: {},
+    queueArns: {},
+    deadLetterQueueUrls: {},
+    busNames: {},
+    ruleNames: {},
+    tableNames: {},
+    bucketNames: {},
+  };
+
+  const ensureQueue = async (name: string, attributes: Record<string, string>) => {
+    // Created bare, then configured: CreateQueue with changed attributes would fail with QueueNameExists.
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl, Attributes: attributes }));
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }));
+    return { url: QueueUrl!, arn: Attributes!.QueueArn! };
+  };
+
+  try {
+    for (const queue of resources.queues) {
+      const dlq = await ensureQueue(queue.dlqName, queue.dlqAttributes);
+      const work = await ensureQueue(queue.name, {
+        ...queue.attributes,
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: queue.maxReceiveCount }),
+      });
+      provisioned.queueUrls[queue.logical] = work.url;
+      provisioned.queueArns[queue.logical] = work.arn;
+      provisioned.deadLetterQueueUrls[queue.logical] = dlq.url;
+    }
+    const queueArnByName = new Map(resources.queues.map((q) => [q.name, provisioned.queueArns[q.logical]!]));
+
+    for (const topic of resources.topics) {
+      const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: topic.name }));
+      provisioned.topicArns[topic.logical] = TopicArn!;
+    }
+    const topicArnByName = new Map(resources.topics.map((t) => [t.name, provisioned.topicArns[t.logical]!]));
+
+    for (const subscription of resources.subscriptions) {
+      const TopicArn = topicArnByName.get(subscription.topicName)!;
+      const Endpoint = queueArnByName.get(subscription.queueName)!;
+      const { Subscriptions = [] } = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn }));
+      const existing = Subscriptions.find((s) => s.Protocol === "sqs" && s.Endpoint === Endpoint);
+      if (existing) {
+        for (const [AttributeName, AttributeValue] of Object.entries(subscription.attributes)) {
+          await sns.send(new SetSubscriptionAttributesCommand({ SubscriptionArn: existing.SubscriptionArn, AttributeName, AttributeValue }));
+        }
+      } else {
+        await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint, Attributes: subscription.attributes, ReturnSubscriptionArn: true }));
+      }
+    }
+
+    for (const bus of resources.buses) {
+      try {
+        await events.send(new CreateEventBusCommand({ Name: bus.name }));
+      } catch (error) {
+        if (!(error instanceof ResourceAlreadyExistsException)) throw error;
+      }
+      provisioned.busNames[bus.logical] = bus.name;
+    }
+    for (const rule of resources.rules) {
+      await events.send(
+        new PutRuleCommand({ Name: rule.name, EventBusName: rule.busName, EventPattern: rule.eventPattern, Description: rule.description, State: "ENABLED" }),
+      );
+      await events.send(
+        new PutTargetsCommand({ Rule: rule.name, EventBusName: rule.busName, Targets: [{ Id: rule.targetQueueName, Arn: queueArnByName.get(rule.targetQueueName)! }] }),
+      );
+      provisioned.ruleNames[rule.logical] = rule.name;
+    }
+
+    for (const table of resources.tables) {
+      try {
+        await dynamodb.send(
+          new CreateTableCommand({
+            TableName: table.name,
+            BillingMode: "PAY_PER_REQUEST",
+            KeySchema: table.keySchema,
+            // DynamoDB accepts definitions only for attributes used in some key schema.
+            AttributeDefinitions: table.attributeDefinitions.filter((d) =>
+              [table.keySchema, ...table.globalSecondaryIndexes.map((i) => i.KeySchema)].some((keys) => keys.some((k) => k.AttributeName === d.AttributeName)),
+            ),
+            ...(table.globalSecondaryIndexes.length ? { GlobalSecondaryIndexes: table.globalSecondaryIndexes } : {}),
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      }
+      provisioned.tableNames[table.logical] = table.name;
+    }
+
+    for (const bucket of resources.buckets) {
+      try {
+        await s3.send(new CreateBucketCommand({ Bucket: bucket.name }));
+      } catch (error) {
+        const name = (error as Error).name;
+        if (name !== "BucketAlreadyOwnedByYou" && name !== "BucketAlreadyExists") throw error;
+      }
+      provisioned.bucketNames[bucket.logical] = bucket.name;
+    }
+  } finally {
+    for (const client of [sqs, sns, events, dynamodb, s3]) client.destroy();
+  }
+  return provisioned;
+}
+
+const envKey = (kind: string, logical: string, suffix: string) =>
+  `QUIRE_${kind}_${logical.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_${suffix}`;
+
+/** The environment a service needs to find devcloud and the provisioned resources. */
+export function resourceEnvironment(settings: AwsClientSettings, provisioned: ProvisionedResources): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL: settings.endpoint,
+    AWS_REGION: settings.region,
+    AWS_ACCESS_KEY_ID: settings.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: settings.credentials.secretAccessKey,
+    ...Object.fromEntries(Object.entries(provisioned.topicArns).map(([l, v]) => [envKey("TOPIC", l, "ARN"), v])),
+    ...Object.fromEntries(Object.entries(provisioned.queueUrls).map(([l, v]) => [envKey("QUEUE", l, "URL"), v])),
+    ...Object.fromEntries(Object.entries(provisioned.deadLetterQueueUrls).map(([l, v]) => [envKey("DLQ", l, "URL"), v])),
+    ...Object.fromEntries(Object.entries(provisioned.busNames).map(([l, v]) => [envKey("BUS", l, "NAME"), v])),
+    ...Object.fromEntries(Object.entries(provisioned.tableNames).map(([l, v]) => [envKey("TABLE", l, "NAME"), v])),
+    ...Object.fromEntries(Object.entries(provisioned.bucketNames).map(([l, v]) => [envKey("BUCKET", l, "NAME"), v])),
+  };
+}
