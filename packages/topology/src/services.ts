@@ -23,7 +23,7 @@ export function serviceWiring(service: ServiceName): ServiceWiring {
     .flatMap((s) => (s.filterPolicy.type as readonly string[]) ?? []);
   const fromRules = Object.values(topology.rules)
     .filter((r) => r.targetQueue === queue)
-    .flatMap((r) => (r.pattern.detailType ?? []) as DetailType[]);
+    .flatMap((r) => (r.pattern.detailType ?? []) as readonly DetailType[]);
   const emits = (Object.keys(eventCatalog) as DetailType[]).filter((type) =>
     (eventCatalog[type].sources as readonly string[]).includes(`quire.${service}`),
   );

@@ -268,7 +268,7 @@ export function createEventBridgeBackend(options: {
     let body: string;
     if (target.Input !== undefined) body = target.Input;
     else if (target.InputPath !== undefined) body = JSON.stringify(compileJsonPath(target.InputPath)(event) ?? null);
-    else if (target.InputTransformer) body = compileInputTransformer(target.InputTransformer)(event, eventText, rule);
+    else if (target.InputTransformer) body = compileInputTransformer(target.InputTransformer)(event, eventText, { name: rule.Name, arn: rule.Arn });
     else body = eventText;
     const delivered = await options.deliverToQueue(target.Arn, body, { messageGroupId: target.SqsParameters?.MessageGroupId });
     if (delivered) counters.deliveries++;
