@@ -49,7 +49,7 @@ Health: ${devcloud.endpoint}/_quire/health
 Point the AWS SDK or CLI at it:
 ${Object.entries(devcloud.env).map(([k, v]) => `export ${k}=${v}`).join("\n")}
 
-Try:  aws --endpoint-url ${devcloud.endpoint} sqs list-queues
+Then try:  aws --endpoint-url ${devcloud.endpoint} sqs list-queues
 `);
 
 let stopping = false;

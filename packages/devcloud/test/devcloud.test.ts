@@ -67,6 +67,10 @@ describe("devcloud provisions the topology declaration", () => {
     });
   });
 
+  it("hands out queue URLs that point at the edge itself", () => {
+    expect(devcloud.resources.queueUrls.summarizer).toBe(`${devcloud.endpoint}/000000000000/quire-summarizer`);
+  });
+
   it("answers an unsigned request it cannot place with a clear error", async () => {
     const response = await fetch(`${devcloud.endpoint}/whatever`, { method: "POST", body: "{}" });
     expect(response.status).toBe(400);
