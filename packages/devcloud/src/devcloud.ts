@@ -105,10 +105,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
   };
 
   async function stop() {
-    await new Promise<void>((resolve) => {
-      edge.server.close(() => resolve());
-      edge.server.closeAllConnections();
-    });
+    await edge.close();
     await Promise.allSettled([snsSqsS3.stop(), dynamodb.stop(), bedrock.close?.(), eventBridge.close?.(), ses.close?.()]);
   }
 

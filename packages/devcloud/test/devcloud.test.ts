@@ -4,6 +4,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-
 import { EventBridgeClient, ListRulesCommand, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
+import { BedrockRuntimeClient, ConverseCommand } from "@aws-sdk/client-bedrock-runtime";
 import { renderAwsApiResources, topology } from "@quire/topology";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Devcloud } from "../src/index.ts";
@@ -67,8 +68,22 @@ describe("devcloud provisions the topology declaration", () => {
     });
   });
 
-  it("hands out queue URLs that point at the edge itself", () => {
-    expect(devcloud.resources.queueUrls.summarizer).toBe(`${devcloud.endpoint}/000000000000/quire-summarizer`);
+  it("hands out AWS-shaped queue URLs that carry the region and the edge's port", () => {
+    expect(devcloud.resources.queueUrls.summarizer).toBe(`http://sqs.us-east-1.localhost:${devcloud.port}/000000000000/quire-summarizer`);
+  });
+
+  it("serves Converse to a BedrockRuntimeClient with its default HTTP/2 handler", async () => {
+    const bedrock = new BedrockRuntimeClient(devcloud.clientConfig);
+    const response = await bedrock.send(
+      new ConverseCommand({
+        modelId: "anthropic.claude-3-haiku-20240307-v1:0",
+        messages: [{ role: "user", content: [{ text: "Summarize: The tenant pays rent monthly. The landlord repairs the roof." }] }],
+        inferenceConfig: { maxTokens: 50 },
+      }),
+    );
+    expect(response.output?.message?.content?.[0]?.text).toMatch(/rent|roof/);
+    expect(response.usage!.totalTokens).toBe(response.usage!.inputTokens! + response.usage!.outputTokens!);
+    bedrock.destroy();
   });
 
   it("answers an unsigned request it cannot place with a clear error", async () => {

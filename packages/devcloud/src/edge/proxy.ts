@@ -14,7 +14,7 @@ export function forward(port: number, req: IncomingMessage, body: Buffer, res: S
         port,
         method: req.method,
         path: req.url,
-        headers: { ...req.headers, "content-length": String(body.length) },
+        headers: http1Headers(req, body.length),
         agent: keepAlive,
       },
       (upstreamRes) => {
@@ -35,4 +35,15 @@ export function forward(port: number, req: IncomingMessage, body: Buffer, res: S
     });
     upstream.end(body);
   });
+}
+
+/** HTTP/2 requests carry pseudo-headers (:authority, :path…) that an HTTP/1.1 hop must not see. */
+function http1Headers(req: IncomingMessage, contentLength: number) {
+  const headers: Record<string, string | string[] | undefined> = { "content-length": String(contentLength) };
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (name.startsWith(":") || name === "content-length") continue;
+    headers[name] = value;
+  }
+  headers.host ??= req.headers[":authority"] as string | undefined;
+  return headers;
 }

@@ -1,5 +1,7 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttp2Server } from "node:http2";
+import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { Duplex } from "node:stream";
 import { AwsServiceError, writeJsonError } from "./aws-errors.ts";
 import { signingScopeOf } from "./signing-service.ts";
 
@@ -22,8 +24,8 @@ export interface EdgeOptions {
  * One endpoint for every AWS client: each request goes to the emulator of the service its
  * SigV4 credential scope names, so `AWS_ENDPOINT_URL` alone points a whole SDK at devcloud.
  */
-export async function startEdge(options: EdgeOptions): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
+export async function startEdge(options: EdgeOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     readBody(req)
       .then(async (body) => {
         if (req.url?.startsWith("/_quire/") && (await options.admin(req, body, res))) return;
@@ -47,9 +49,29 @@ export async function startEdge(options: EdgeOptions): Promise<{ server: Server;
           error instanceof AwsServiceError ? error : new AwsServiceError("InternalFailure", String((error as Error)?.message ?? error), status ?? 500),
         );
       });
+  };
+  const http1 = createServer(onRequest);
+  http1.keepAliveTimeout = 65_000;
+  http1.headersTimeout = 66_000;
+  // Some SDK v3 clients (BedrockRuntimeClient) speak HTTP/2 by default, which over plain http
+  // means h2c with prior knowledge. Node's compatibility API hands those requests over with the
+  // same req/res surface, so every route serves both protocols.
+  const http2 = createHttp2Server((req, res) => onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse));
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.once("data", (first: Buffer) => {
+      socket.pause();
+      if (startsLikeHttp2(first)) {
+        http2.emit("connection", replayed(socket, first));
+      } else {
+        socket.unshift(first);
+        http1.emit("connection", socket);
+        socket.resume();
+      }
+    });
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -57,7 +79,42 @@ export async function startEdge(options: EdgeOptions): Promise<{ server: Server;
       resolve();
     });
   });
-  return { server, port: (server.address() as AddressInfo).port };
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+  return { server, port: (server.address() as AddressInfo).port, close };
+}
+
+const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+function startsLikeHttp2(first: Buffer): boolean {
+  const length = Math.min(first.length, HTTP2_PREFACE.length);
+  return first.subarray(0, length).equals(HTTP2_PREFACE.subarray(0, length));
+}
+
+/**
+ * The socket as a stream that first yields the bytes already read from it. The HTTP/2 server
+ * reads the socket's native handle directly, so `unshift` would not give those bytes back.
+ */
+function replayed(socket: Socket, first: Buffer): Duplex {
+  const stream = new Duplex({
+    read: () => void socket.resume(),
+    write: (chunk, encoding, callback) => void socket.write(chunk, encoding, callback),
+    final: (callback) => void socket.end(callback),
+    destroy: (error, callback) => {
+      socket.destroy(error ?? undefined);
+      callback(error);
+    },
+  });
+  stream.push(first);
+  socket.on("data", (chunk) => {
+    if (!stream.push(chunk)) socket.pause();
+  });
+  socket.on("end", () => stream.push(null));
+  socket.on("error", (error) => stream.destroy(error));
+  return stream;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -9,8 +9,9 @@ import { startFauxqs, type FauxqsServer } from "fauxqs";
 export async function startSnsSqsS3(options: { dataDir: string | undefined; region: string }): Promise<FauxqsServer> {
   return startFauxqs({
     port: 0,
-    // No `host`: fauxqs then builds QueueUrls from the request's Host header, i.e. the edge
-    // (http://127.0.0.1:4566/000000000000/<name>) rather than an unresolvable sqs.<region>.<host>.
+    // QueueUrls come out as http://sqs.<region>.localhost:<edge port>/000000000000/<name>: the
+    // AWS shape, carrying the region and the edge's port (taken from the Host header). SDK
+    // clients send them to their configured endpoint, so the host part is never resolved.
     logger: false,
     defaultRegion: options.region,
     ...(options.dataDir
