@@ -82,3 +82,15 @@ describe("EventBridge event details", () => {
     expect(isDetailType("run.completed")).toBe(false);
   });
 });
+
+describe("ids", async () => {
+  const { newJobId, newRunId, jobId, runId } = await import("../src/index.ts");
+  it("new ids satisfy their own schemas and sort by creation time", async () => {
+    const first = newJobId();
+    await new Promise((r) => setTimeout(r, 2));
+    const second = newJobId();
+    expect(jobId.parse(first)).toBe(first);
+    expect(runId.parse(newRunId())).toMatch(/^run_/);
+    expect(first < second).toBe(true);
+  });
+});

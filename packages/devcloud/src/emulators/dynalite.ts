@@ -1,3 +1,4 @@
+/// <reference path="../types.d.ts" />
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import dynalite from "dynalite";

@@ -1,0 +1,20 @@
+/**
+ * @quire/bedrock — Bedrock Converse for Quire's model stages: versioned prompts, summarize and
+ * classify (forced tool use, zod-validated), and our own jittered retry policy.
+ */
+export {
+  classificationInputSchema, classificationPromptVersionFor, createBedrockStageClient, DEFAULT_MODEL_ID, DEFAULT_TAXONOMY,
+  withoutSdkRetries,
+} from "./stage-client.ts";
+export type {
+  BedrockStageClient, BedrockStageClientOptions, CallFacts, ModelCallOptions, StageAttemptEvent,
+} from "./stage-client.ts";
+export {
+  AbortError, AttemptTimeoutError, BedrockRequestError, classifyBedrockError, failureReasonOf, isRetryableBedrockError,
+  ModelOutputError, ModelUnavailableError,
+} from "./errors.ts";
+export type { FailureKind, ModelOutputProblem } from "./errors.ts";
+export { backoffDelay, DEFAULT_RETRY_POLICY, resolveRetryPolicy, sleep, withRetries } from "./retry.ts";
+export type { AttemptEvent, RetryOptions, RetryPolicy } from "./retry.ts";
+export { classificationV1, CLASSIFICATION_TOOL_NAME, prompts, summaryV1, wrapDocument } from "./prompts/index.ts";
+export type { TokenUsage } from "./usage.ts";
