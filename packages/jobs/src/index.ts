@@ -1,0 +1,19 @@
+export { createJobStore, type JobStore, type JobStoreOptions } from "./job-store.ts";
+export type { CreateJobInput, StageOutcome } from "./jobs.ts";
+export type { CreateRunInput } from "./runs.ts";
+export {
+  jobSchema,
+  jobStatus,
+  runSchema,
+  resultCacheKey,
+  stageStatus,
+  type Job,
+  type JobStatus,
+  type ResultCacheKey,
+  type Run,
+  type RunOutcome,
+  type StageResult,
+  type StageState,
+  type StageStatus,
+} from "./schema.ts";
+export { InvalidCursorError, JobNotCompleteError, JobNotFoundError, RunNotFoundError, StageNotRequestedError } from "./errors.ts";

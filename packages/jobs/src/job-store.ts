@@ -1,0 +1,116 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { ClassificationResult, FailureReason, StageName, SummaryResult } from "@quire/contracts";
+import { documentClient, type StoreContext } from "./dynamo.ts";
+import { createIdempotency } from "./idempotency.ts";
+import { createJobOperations, type CreateJobInput, type StageOutcome } from "./jobs.ts";
+import { createResultCache } from "./result-cache.ts";
+import { createRunOperations, type CreateRunInput } from "./runs.ts";
+import type { Job, ResultCacheKey, Run, RunOutcome, StageResult } from "./schema.ts";
+
+export interface JobStoreOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  now?: () => Date;
+  /**
+   * How long the caller that won a completion (job or run) has to publish it and mark it
+   * published before a later delivery may announce it again. Keep it under the stage queues'
+   * visibility timeout (120 s) so a crashed winner's redelivery finds it expired. Default 30 s.
+   */
+  announceLeaseMs?: number;
+  /** How long an idempotency key keeps pointing at its job. Default 24 h. */
+  idempotencyTtlSeconds?: number;
+  /** How long a cached stage result is reused. Default 30 days. */
+  resultCacheTtlSeconds?: number;
+}
+
+/**
+ * The jobs table, through single-item conditional writes only (dynalite has no transactions).
+ *
+ * DynamoDB calls per document, happy path, both stages (excluding runs and the result cache):
+ *   createJob 1 PutItem · startStage ×2 1 UpdateItem each · completeStage ×2 1 UpdateItem each
+ *   (the second one also completes the job) · markCompletionPublished 1 UpdateItem  = 6.
+ * In a run: +1 UpdateItem (recordRunOutcome) per job; once per run +1 GetItem (the winner reads
+ * the final run) and +1 UpdateItem (markRunCompletionPublished).
+ * Result cache as the stage handler uses it: +1 GetItem and, on a miss, +1 PutItem per stage.
+ * A duplicate or losing call adds one consistent GetItem to learn why its write lost.
+ */
+export interface JobStore {
+  /** Idempotent on jobId: a second call returns created:false and the existing job. */
+  createJob(input: CreateJobInput): Promise<{ created: boolean; job: Job }>;
+  /**
+   * Map a caller's idempotency key to a jobId once (conditional put); returns the jobId that
+   * owns the key. `claimed` is true when it is the jobId passed in (a repeat by the owner too).
+   */
+  claimIdempotencyKey(key: string, jobId: string): Promise<{ jobId: string; claimed: boolean }>;
+  /** Strongly consistent. */
+  getJob(jobId: string): Promise<Job | undefined>;
+  /**
+   * pending → processing on the first stage start; counts attempts per stage. A no-op (the
+   * job returned as it is) for a terminal job or a stage already done, so the caller can skip
+   * work or reuse the stored result. Throws JobNotFoundError / StageNotRequestedError.
+   */
+  startStage(jobId: string, stage: StageName): Promise<Job>;
+  /**
+   * Record a stage result once (a duplicate, or a result for a failed job, writes nothing:
+   * `duplicate: true`). The write that makes every requested stage done completes the job and
+   * returns `completion`: exactly one caller gets it; it must publish "Job Completed" and then
+   * call markCompletionPublished. A later delivery that finds the completion still unpublished
+   * after `announceLeaseMs` gets `completion` again (at-least-once; one caller per lease).
+   */
+  completeStage(jobId: string, stage: "summary", result: SummaryResult): Promise<StageOutcome>;
+  completeStage(jobId: string, stage: "classification", result: ClassificationResult): Promise<StageOutcome>;
+  /** After "Job Completed" went out; from then on no delivery re-announces. Throws if the job is not complete. */
+  markCompletionPublished(jobId: string): Promise<void>;
+  /** non-terminal → failed with reason, once; `failedNow` tells the single caller that must publish "Job Failed". A complete job cannot fail. */
+  failJob(jobId: string, reason: FailureReason, stage?: StageName): Promise<{ failedNow: boolean; job: Job | undefined }>;
+  /** Idempotent on runId. `total` must be positive. */
+  createRun(input: CreateRunInput): Promise<{ created: boolean; run: Run }>;
+  /**
+   * Called once per job outcome (by whoever won complete/failed). Counts it atomically; the
+   * call that brings complete + failed to total gets `runCompleted` (exactly once per run). Pass
+   * `jobId` in the outcome and a repeated outcome for that job (a re-announced completion) is
+   * not counted twice; it may instead get `runCompleted` again if the run's winner never called
+   * markRunCompletionPublished within `announceLeaseMs`. Outcomes past `total` are ignored.
+   */
+  recordRunOutcome(runId: string, outcome: RunOutcome): Promise<{ runCompleted: Run | undefined }>;
+  /** After "Run Completed" went out (see recordRunOutcome). */
+  markRunCompletionPublished(runId: string): Promise<void>;
+  /** Strongly consistent; counts included. */
+  getRun(runId: string): Promise<Run | undefined>;
+  /** A page of a run's jobs in submission order (byRun index). Default limit 100, at most 1000. */
+  listRunJobs(runId: string, options?: { limit?: number; cursor?: string }): Promise<{ jobs: Job[]; cursor?: string }>;
+  /** Result cache keyed by content: sha256(document) + stage + promptVersion + modelId. */
+  getCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }): Promise<StageResult<S> | undefined>;
+  putCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }, result: StageResult<S>): Promise<void>;
+}
+
+export function createJobStore(options: JobStoreOptions): JobStore {
+  const ctx: StoreContext = {
+    db: documentClient(options.client),
+    tableName: options.tableName,
+    now: options.now ?? (() => new Date()),
+    announceLeaseMs: options.announceLeaseMs ?? 30_000,
+    idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 24 * 60 * 60,
+    resultCacheTtlSeconds: options.resultCacheTtlSeconds ?? 30 * 24 * 60 * 60,
+  };
+  const jobs = createJobOperations(ctx);
+  const runs = createRunOperations(ctx);
+  const cache = createResultCache(ctx);
+  const idempotency = createIdempotency(ctx);
+  return {
+    createJob: jobs.createJob,
+    claimIdempotencyKey: idempotency.claimIdempotencyKey,
+    getJob: jobs.getJob,
+    startStage: jobs.startStage,
+    completeStage: jobs.completeStage,
+    markCompletionPublished: jobs.markCompletionPublished,
+    failJob: jobs.failJob,
+    createRun: runs.createRun,
+    recordRunOutcome: runs.recordRunOutcome,
+    markRunCompletionPublished: runs.markRunCompletionPublished,
+    getRun: runs.getRun,
+    listRunJobs: runs.listRunJobs,
+    getCachedResult: cache.getCachedResult,
+    putCachedResult: cache.putCachedResult,
+  };
+}

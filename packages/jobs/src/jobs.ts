@@ -1,0 +1,262 @@
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { failureReason, type DocumentLocation, type FailureReason, type StageName } from "@quire/contracts";
+import { getItem, isConditionFailure, type StoreContext } from "./dynamo.ts";
+import { JobNotCompleteError, JobNotFoundError, StageNotRequestedError } from "./errors.ts";
+import { isJobComplete, toJob } from "./items.ts";
+import { jobKey, runJobsIndexKey } from "./keys.ts";
+import { resultSchemaOf, type Job, type StageResult } from "./schema.ts";
+
+export interface CreateJobInput {
+  jobId: string;
+  runId?: string | undefined;
+  title?: string | undefined;
+  metadata?: Record<string, string | number | boolean> | undefined;
+  contentSha256: string;
+  document: DocumentLocation;
+  stages: StageName[];
+  submittedAt: string;
+  idempotencyKey?: string | undefined;
+}
+
+export interface StageOutcome {
+  job: Job;
+  /** True when this call wrote nothing: the stage was already recorded, or the job had failed. */
+  duplicate: boolean;
+  /**
+   * The completed job, for the one caller that must publish "Job Completed" and then call
+   * markCompletionPublished: the stage write that completed the job, or a later delivery that
+   * finds the completion unpublished after the winner's lease ran out (the winner crashed).
+   */
+  completion?: Job;
+}
+
+/**
+ * Attribute names go through placeholders throughout: several (status, result, error) are
+ * DynamoDB reserved words, and one convention is easier to read than a mix.
+ */
+const stageNames = (stage: StageName) => ({
+  "#states": "stageStates",
+  "#stage": stage,
+  "#status": "status",
+  "#startedAt": "startedAt",
+  "#updatedAt": "updatedAt",
+  "#stages": "stages",
+  "#failedAt": "failedAt",
+});
+
+export function createJobOperations(ctx: StoreContext) {
+  const at = () => ctx.now().toISOString();
+
+  /** After a lost conditional write: the job as it is now, or the error that explains the loss. */
+  async function currentJob(jobId: string, stage?: StageName): Promise<Record<string, unknown>> {
+    const item = await getItem(ctx, jobKey(jobId));
+    if (!item) throw new JobNotFoundError(jobId);
+    if (stage && !(item.stages as StageName[]).includes(stage)) throw new StageNotRequestedError(jobId, stage);
+    return item;
+  }
+
+  async function createJob(input: CreateJobInput): Promise<{ created: boolean; job: Job }> {
+    const stages = [...new Set(input.stages)];
+    const pendingStage = { status: "pending", attempts: 0 };
+    const item = {
+      ...jobKey(input.jobId),
+      ...(input.runId ? runJobsIndexKey(input.runId, input.jobId) : {}),
+      entity: "job",
+      jobId: input.jobId,
+      runId: input.runId,
+      title: input.title,
+      metadata: input.metadata,
+      contentSha256: input.contentSha256,
+      document: input.document,
+      stages,
+      stageStates: { summary: pendingStage, classification: pendingStage },
+      // Each requested stage's first completion takes one off; 0 means complete (see items.ts).
+      remainingStages: stages.length,
+      submittedAt: input.submittedAt,
+      updatedAt: at(),
+      idempotencyKey: input.idempotencyKey,
+      completionPublished: false,
+    };
+    // Validates the input (ids, hashes, location) before anything is written.
+    const job = toJob(item);
+    try {
+      await ctx.db.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: item,
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return { created: true, job };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { created: false, job: toJob(await currentJob(input.jobId)) };
+    }
+  }
+
+  async function getJob(jobId: string): Promise<Job | undefined> {
+    const item = await getItem(ctx, jobKey(jobId));
+    return item ? toJob(item) : undefined;
+  }
+
+  async function startStage(jobId: string, stage: StageName): Promise<Job> {
+    const now = at();
+    try {
+      const { Attributes } = await ctx.db.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            "SET #states.#stage.#status = :processing, #states.#stage.#attempts = #states.#stage.#attempts + :one, " +
+            "#states.#stage.#startedAt = if_not_exists(#states.#stage.#startedAt, :now), #updatedAt = :now",
+          // A done stage keeps its result and a failed job stays failed: both are no-ops (then read).
+          // attribute_exists(pk) stops an update from creating a stray item for an unknown id.
+          ConditionExpression:
+            "attribute_exists(pk) AND contains(#stages, :stageName) AND #states.#stage.#status <> :done AND attribute_not_exists(#failedAt)",
+          ExpressionAttributeNames: { ...stageNames(stage), "#attempts": "attempts" },
+          ExpressionAttributeValues: { ":processing": "processing", ":done": "done", ":one": 1, ":now": now, ":stageName": stage },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return toJob(Attributes!);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return toJob(await currentJob(jobId, stage));
+    }
+  }
+
+  async function completeStage<S extends StageName>(jobId: string, stage: S, result: StageResult<S>): Promise<StageOutcome> {
+    const recorded = resultSchemaOf(stage).parse(result);
+    const now = at();
+    try {
+      // One write records the result and, when it is the last requested stage, completes the job:
+      // `remainingStages` reaches 0 in exactly one write, because each stage can only go to done
+      // once (the condition) and failJob needs remainingStages > 0. That write's caller is the winner.
+      const { Attributes } = await ctx.db.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            "SET #states.#stage.#status = :done, #states.#stage.#result = :result, #states.#stage.#completedAt = :now, " +
+            "#states.#stage.#startedAt = if_not_exists(#states.#stage.#startedAt, :now), #updatedAt = :now, " +
+            "#remaining = #remaining - :one, #lease = :now",
+          ConditionExpression:
+            "attribute_exists(pk) AND contains(#stages, :stageName) AND #states.#stage.#status <> :done AND attribute_not_exists(#failedAt)",
+          ExpressionAttributeNames: {
+            ...stageNames(stage),
+            "#result": "result",
+            "#completedAt": "completedAt",
+            "#remaining": "remainingStages",
+            // Only meaningful once complete: when the winner claimed the announcement.
+            "#lease": "announceLeaseAt",
+          },
+          ExpressionAttributeValues: { ":done": "done", ":result": recorded, ":now": now, ":one": 1, ":stageName": stage },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      const job = toJob(Attributes!);
+      return job.status === "complete" ? { job, duplicate: false, completion: job } : { job, duplicate: false };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const item = await currentJob(jobId, stage);
+    const completion = await reclaimAnnouncement(item);
+    const job = toJob(completion ?? item);
+    return completion ? { job, duplicate: true, completion: job } : { job, duplicate: true };
+  }
+
+  /**
+   * At-least-once announcement: a complete job whose "Job Completed" was never marked published
+   * is handed out again, but only once the winner's lease ran out (so a duplicate delivery racing
+   * the winner does not announce twice), and only to one caller per lease (a conditional write).
+   * The lease is shorter than the queues' visibility timeout, so the winner's own redelivery
+   * after a crash always finds it expired.
+   */
+  async function reclaimAnnouncement(item: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    if (!isJobComplete(item) || item.completionPublished === true) return undefined;
+    const now = ctx.now();
+    const cutoff = new Date(now.getTime() - ctx.announceLeaseMs).toISOString();
+    if (typeof item.announceLeaseAt === "string" && item.announceLeaseAt > cutoff) return undefined;
+    try {
+      const { Attributes } = await ctx.db.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: jobKey(item.jobId as string),
+          UpdateExpression: "SET #lease = :now",
+          ConditionExpression:
+            "#remaining = :zero AND attribute_not_exists(#failedAt) AND #published = :false AND " +
+            "(attribute_not_exists(#lease) OR #lease <= :cutoff)",
+          ExpressionAttributeNames: {
+            "#lease": "announceLeaseAt",
+            "#remaining": "remainingStages",
+            "#failedAt": "failedAt",
+            "#published": "completionPublished",
+          },
+          ExpressionAttributeValues: { ":now": now.toISOString(), ":cutoff": cutoff, ":zero": 0, ":false": false },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return Attributes;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return undefined;
+    }
+  }
+
+  async function markCompletionPublished(jobId: string): Promise<void> {
+    try {
+      await ctx.db.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: "SET #published = :true, #updatedAt = :now",
+          // Idempotent: marking twice is fine; marking a job that is not complete is a bug.
+          ConditionExpression: "attribute_exists(pk) AND #remaining = :zero AND attribute_not_exists(#failedAt)",
+          ExpressionAttributeNames: {
+            "#published": "completionPublished",
+            "#updatedAt": "updatedAt",
+            "#remaining": "remainingStages",
+            "#failedAt": "failedAt",
+          },
+          ExpressionAttributeValues: { ":true": true, ":now": at(), ":zero": 0 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      await currentJob(jobId);
+      throw new JobNotCompleteError(jobId);
+    }
+  }
+
+  async function failJob(jobId: string, reason: FailureReason, stage?: StageName): Promise<{ failedNow: boolean; job: Job | undefined }> {
+    const error = failureReason.parse(reason);
+    const now = at();
+    try {
+      const { Attributes } = await ctx.db.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: `SET #failedAt = :now, #error = :error, #updatedAt = :now${stage ? ", #failedStage = :stage" : ""}`,
+          // Once failed stays failed; complete (no stage remaining) can no longer fail.
+          ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(#failedAt) AND #remaining > :zero",
+          ExpressionAttributeNames: {
+            "#failedAt": "failedAt",
+            "#error": "error",
+            "#updatedAt": "updatedAt",
+            "#remaining": "remainingStages",
+            ...(stage ? { "#failedStage": "failedStage" } : {}),
+          },
+          ExpressionAttributeValues: { ":now": now, ":error": error, ":zero": 0, ...(stage ? { ":stage": stage } : {}) },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return { failedNow: true, job: toJob(Attributes!) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item = await getItem(ctx, jobKey(jobId));
+      return { failedNow: false, job: item ? toJob(item) : undefined };
+    }
+  }
+
+  return { createJob, getJob, startStage, completeStage, markCompletionPublished, failJob };
+}

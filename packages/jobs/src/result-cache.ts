@@ -1,0 +1,51 @@
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import type { StageName } from "@quire/contracts";
+import { epochSeconds, getItem, type StoreContext } from "./dynamo.ts";
+import { resultKey } from "./keys.ts";
+import { resultCacheKey, resultSchemaOf, type ResultCacheKey, type StageResult } from "./schema.ts";
+
+/**
+ * Stage results keyed by content: the same text with the same prompt and model gives the same
+ * answer, so a duplicate delivery, a redelivery after a crash or a resubmitted document never
+ * pays for Bedrock twice. Entries expire (TTL `expiresAt`) so the table does not grow forever.
+ */
+export function createResultCache(ctx: StoreContext) {
+  async function getCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }): Promise<StageResult<S> | undefined> {
+    const parsedKey = resultCacheKey.parse(key);
+    // Eventually consistent is enough: a miss only costs a model call.
+    const item = await getItem(ctx, resultKey(parsedKey), false);
+    if (!item) return undefined;
+    // TTL deletion is lazy in AWS and absent in dynalite: an expired entry is a miss.
+    if (typeof item.expiresAt === "number" && item.expiresAt <= epochSeconds(ctx.now())) return undefined;
+    const sameKey =
+      item.contentSha256 === parsedKey.contentSha256 &&
+      item.stage === parsedKey.stage &&
+      item.promptVersion === parsedKey.promptVersion &&
+      item.modelId === parsedKey.modelId;
+    if (!sameKey) return undefined;
+    // An entry that no longer parses (the result schema moved on) is a miss, not an error.
+    const result = resultSchemaOf(parsedKey.stage).safeParse(item.result);
+    return result.success ? (result.data as StageResult<S>) : undefined;
+  }
+
+  async function putCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }, result: StageResult<S>): Promise<void> {
+    const parsedKey = resultCacheKey.parse(key);
+    const now = ctx.now();
+    // Unconditional: two writers for one key write the same answer; the last one wins harmlessly.
+    await ctx.db.send(
+      new PutCommand({
+        TableName: ctx.tableName,
+        Item: {
+          ...resultKey(parsedKey),
+          entity: "result",
+          ...parsedKey,
+          result: resultSchemaOf(parsedKey.stage).parse(result),
+          createdAt: now.toISOString(),
+          expiresAt: epochSeconds(now) + ctx.resultCacheTtlSeconds,
+        },
+      }),
+    );
+  }
+
+  return { getCachedResult, putCachedResult };
+}

@@ -1,0 +1,210 @@
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { isConditionFailure, type StoreContext } from "./dynamo.ts";
+import { RunNotFoundError } from "./errors.ts";
+import { isRunComplete, toJob, toRun } from "./items.ts";
+import { BY_RUN_INDEX, decodeCursor, encodeCursor, runKey, runMemberToken } from "./keys.ts";
+import type { Job, Run, RunOutcome } from "./schema.ts";
+
+export interface CreateRunInput {
+  runId: string;
+  total: number;
+  submittedAt: string;
+  deadline?: string | undefined;
+}
+
+/** Everything a run read needs: all but `countedJobs`. */
+const RUN_ATTRIBUTES = [
+  "runId",
+  "total",
+  "finished",
+  "complete",
+  "failed",
+  "countsByClassification",
+  "startedAt",
+  "deadline",
+  "updatedAt",
+  "lastOutcomeAt",
+  "announceLeaseAt",
+  "completionPublished",
+] as const;
+
+const DEFAULT_PAGE = 100;
+const MAX_PAGE = 1000;
+
+export function createRunOperations(ctx: StoreContext) {
+  const at = () => ctx.now().toISOString();
+
+  async function createRun(input: CreateRunInput): Promise<{ created: boolean; run: Run }> {
+    // A run of 0 would never see the outcome that completes it.
+    if (!Number.isInteger(input.total) || input.total < 1) throw new RangeError(`A run needs a positive total, not ${input.total}.`);
+    const item = {
+      ...runKey(input.runId),
+      entity: "run",
+      runId: input.runId,
+      total: input.total,
+      // complete + failed, kept as its own counter so a condition can compare it with total.
+      finished: 0,
+      complete: 0,
+      failed: 0,
+      countsByClassification: {},
+      // Tokens of the jobs counted so far (see recordRunOutcome); a map, so that an update
+      // touching one entry returns only that entry, not thousands.
+      countedJobs: {},
+      startedAt: input.submittedAt,
+      deadline: input.deadline,
+      updatedAt: at(),
+      completionPublished: false,
+    };
+    const run = toRun(item);
+    try {
+      await ctx.db.send(new PutCommand({ TableName: ctx.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" }));
+      return { created: true, run };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await readRun(input.runId);
+      if (!existing) throw error;
+      return { created: false, run: toRun(existing) };
+    }
+  }
+
+  /** The run without its `countedJobs` map, which grows with the run and no reader needs. */
+  async function readRun(runId: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await ctx.db.send(
+      new GetCommand({
+        TableName: ctx.tableName,
+        Key: runKey(runId),
+        ConsistentRead: true,
+        ProjectionExpression: RUN_ATTRIBUTES.map((_, i) => `#a${i}`).join(", "),
+        ExpressionAttributeNames: Object.fromEntries(RUN_ATTRIBUTES.map((name, i) => [`#a${i}`, name])),
+      }),
+    );
+    return Item;
+  }
+
+  async function getRun(runId: string): Promise<Run | undefined> {
+    const item = await readRun(runId);
+    return item ? toRun(item) : undefined;
+  }
+
+  /**
+   * One atomic write per outcome: ADD the counters and, when a jobId is given, mark the job's
+   * token in the run's `countedJobs`, on condition that the run is not yet full and the job was
+   * not counted. `finished` reaches `total` in exactly one write; its caller gets `runCompleted`
+   * (after one read for the whole run: the write returns only what it changed).
+   */
+  async function recordRunOutcome(runId: string, outcome: RunOutcome): Promise<{ runCompleted: Run | undefined }> {
+    const complete = outcome.status === "complete";
+    if (complete && outcome.label.length === 0) throw new RangeError("A complete outcome needs its classification label.");
+    const now = at();
+    const token = outcome.jobId === undefined ? undefined : runMemberToken(outcome.jobId);
+    // `#total = #total` changes nothing; it makes UPDATED_NEW return total beside finished.
+    const set = ["#lastOutcomeAt = :now", "#lease = :now", "#updatedAt = :now", "#total = #total"];
+    if (complete) set.push("#counts.#label = if_not_exists(#counts.#label, :zero) + :one");
+    if (token) set.push("#counted.#token = :true");
+    const add = ["#finished :one", `${complete ? "#complete" : "#failed"} :one`];
+    let condition = "attribute_exists(pk) AND #finished < #total";
+    if (token) condition += " AND attribute_not_exists(#counted.#token)";
+    try {
+      const { Attributes } = await ctx.db.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: runKey(runId),
+          UpdateExpression: `SET ${set.join(", ")} ADD ${add.join(", ")}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: {
+            "#lastOutcomeAt": "lastOutcomeAt",
+            "#lease": "announceLeaseAt",
+            "#updatedAt": "updatedAt",
+            "#finished": "finished",
+            "#total": "total",
+            ...(complete ? { "#complete": "complete", "#counts": "countsByClassification", "#label": outcome.label } : { "#failed": "failed" }),
+            ...(token ? { "#counted": "countedJobs", "#token": token } : {}),
+          },
+          ExpressionAttributeValues: {
+            ":now": now,
+            ":one": 1,
+            ...(complete ? { ":zero": 0 } : {}),
+            ...(token ? { ":true": true } : {}),
+          },
+          ReturnValues: "UPDATED_NEW",
+        }),
+      );
+      if (!isRunComplete(Attributes!)) return { runCompleted: undefined };
+      // No outcome can be counted any more (finished = total), so this read is the final run.
+      const run = await readRun(runId);
+      return { runCompleted: run ? toRun(run) : undefined };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    // Counted already (a re-announced job) or the run is full: nothing to add. If the run is
+    // complete but its winner never marked "Run Completed" published, hand it out again (lease).
+    const item = await readRun(runId);
+    if (!item) throw new RunNotFoundError(runId);
+    const reclaimed = await reclaimAnnouncement(runId, item);
+    return { runCompleted: reclaimed ? toRun(reclaimed) : undefined };
+  }
+
+  /** The run counterpart of the job's: see jobs.ts reclaimAnnouncement. */
+  async function reclaimAnnouncement(runId: string, item: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    if (!isRunComplete(item) || item.completionPublished === true) return undefined;
+    const now = ctx.now();
+    const cutoff = new Date(now.getTime() - ctx.announceLeaseMs).toISOString();
+    if (typeof item.announceLeaseAt === "string" && item.announceLeaseAt > cutoff) return undefined;
+    try {
+      const { Attributes } = await ctx.db.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: runKey(runId),
+          UpdateExpression: "SET #lease = :now",
+          ConditionExpression: "#finished >= #total AND #published = :false AND (attribute_not_exists(#lease) OR #lease <= :cutoff)",
+          ExpressionAttributeNames: { "#lease": "announceLeaseAt", "#finished": "finished", "#total": "total", "#published": "completionPublished" },
+          ExpressionAttributeValues: { ":now": now.toISOString(), ":cutoff": cutoff, ":false": false },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return Attributes;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return undefined;
+    }
+  }
+
+  /** After "Run Completed" went out; until then a repeated outcome may re-announce it (see above). */
+  async function markRunCompletionPublished(runId: string): Promise<void> {
+    try {
+      await ctx.db.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: runKey(runId),
+          UpdateExpression: "SET #published = :true, #updatedAt = :now",
+          ConditionExpression: "attribute_exists(pk) AND #finished >= #total",
+          ExpressionAttributeNames: { "#published": "completionPublished", "#updatedAt": "updatedAt", "#finished": "finished", "#total": "total" },
+          ExpressionAttributeValues: { ":true": true, ":now": at() },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      if (!(await readRun(runId))) throw new RunNotFoundError(runId);
+      throw new Error(`Run ${runId} is not complete.`);
+    }
+  }
+
+  /** A run's jobs in submission order, a page at a time, through the byRun index (eventually consistent in AWS). */
+  async function listRunJobs(runId: string, options: { limit?: number; cursor?: string } = {}): Promise<{ jobs: Job[]; cursor?: string }> {
+    const limit = Math.min(MAX_PAGE, Math.max(1, Math.floor(options.limit ?? DEFAULT_PAGE)));
+    const { Items = [], LastEvaluatedKey } = await ctx.db.send(
+      new QueryCommand({
+        TableName: ctx.tableName,
+        IndexName: BY_RUN_INDEX,
+        KeyConditionExpression: "gsi1pk = :run",
+        ExpressionAttributeValues: { ":run": `RUN#${runId}` },
+        Limit: limit,
+        ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor, runId) } : {}),
+      }),
+    );
+    const jobs = Items.map(toJob);
+    return LastEvaluatedKey ? { jobs, cursor: encodeCursor(LastEvaluatedKey) } : { jobs };
+  }
+
+  return { createRun, getRun, recordRunOutcome, markRunCompletionPublished, listRunJobs };
+}

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { JobStore, ResultCacheKey } from "../src/index.ts";
+import { classification, manualClock, newJobId, sha256, startTestCloud, summary, type TestCloud } from "./support/store.ts";
+
+let cloud: TestCloud;
+let store: JobStore;
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  store = cloud.store();
+});
+afterAll(() => cloud?.stop());
+
+const cacheKey = (overrides: Partial<ResultCacheKey> = {}): ResultCacheKey => ({
+  contentSha256: sha256(`text ${Math.random()}`),
+  stage: "summary",
+  promptVersion: "summary-v1",
+  modelId: "model-a",
+  ...overrides,
+});
+
+describe("result cache", () => {
+  it("returns a stored result for the same content, stage, prompt version and model", async () => {
+    const key = cacheKey();
+    await store.putCachedResult(key, summary("cached"));
+    expect(await store.getCachedResult(key)).toEqual(summary("cached"));
+
+    const classKey = cacheKey({ stage: "classification", promptVersion: "classification-v1" });
+    await store.putCachedResult(classKey, classification("letter", 0.5));
+    expect(await store.getCachedResult(classKey)).toEqual(classification("letter", 0.5));
+  });
+
+  it("misses when any part of the key differs", async () => {
+    const key = cacheKey();
+    await store.putCachedResult(key, summary());
+    for (const other of [
+      { ...key, contentSha256: sha256("other") },
+      { ...key, stage: "classification" as const },
+      { ...key, promptVersion: "summary-v2" },
+      { ...key, modelId: "model-b" },
+    ]) {
+      expect(await store.getCachedResult(other)).toBeUndefined();
+    }
+  });
+
+  it("misses once the entry expired, although dynalite never deletes it", async () => {
+    const clock = manualClock();
+    const expiring = cloud.store({ now: clock.now, resultCacheTtlSeconds: 60 });
+    const key = cacheKey();
+    await expiring.putCachedResult(key, summary());
+    clock.advance(59_000);
+    expect(await expiring.getCachedResult(key)).toBeDefined();
+    clock.advance(2_000);
+    expect(await expiring.getCachedResult(key)).toBeUndefined();
+  });
+});
+
+describe("idempotency keys", () => {
+  it("claims a key once: of concurrent claims one wins and all learn the owning jobId", async () => {
+    const key = `request-${Math.random()}`;
+    const contenders = Array.from({ length: 10 }, () => newJobId());
+    const claims = await Promise.all(contenders.map((jobId) => store.claimIdempotencyKey(key, jobId)));
+    const winners = claims.filter((c) => c.claimed);
+    expect(winners).toHaveLength(1);
+    expect(new Set(claims.map((c) => c.jobId))).toEqual(new Set([winners[0]!.jobId]));
+    expect(contenders).toContain(winners[0]!.jobId);
+
+    expect(await store.claimIdempotencyKey(key, newJobId())).toEqual({ jobId: winners[0]!.jobId, claimed: false });
+  });
+
+  it("lets an expired key be claimed again", async () => {
+    const clock = manualClock();
+    const expiring = cloud.store({ now: clock.now, idempotencyTtlSeconds: 60 });
+    const key = `request-${Math.random()}`;
+    const first = newJobId();
+    await expiring.claimIdempotencyKey(key, first);
+    clock.advance(30_000);
+    expect(await expiring.claimIdempotencyKey(key, newJobId())).toEqual({ jobId: first, claimed: false });
+    clock.advance(31_000);
+    const second = newJobId();
+    expect(await expiring.claimIdempotencyKey(key, second)).toEqual({ jobId: second, claimed: true });
+  });
+});
