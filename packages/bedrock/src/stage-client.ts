@@ -9,6 +9,7 @@ import {
 } from "@aws-sdk/client-bedrock-runtime";
 import type { ClassificationResult, SummaryResult } from "@quire/contracts";
 import { z } from "zod";
+import { leadingExcerpt, splitForContext } from "./chunking.ts";
 import { ModelOutputError } from "./errors.ts";
 import { classificationV1 } from "./prompts/classification-v1.ts";
 import { summaryV1 } from "./prompts/summary-v1.ts";
@@ -54,6 +55,12 @@ export interface BedrockStageClientOptions {
   retry?: RetryOptions;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
+  /**
+   * The most document text one Converse call carries (default 400,000 characters, about 100k
+   * tokens: inside the 128k–200k windows of the default models). Longer documents are summarized
+   * map-reduce (each part, then the parts' summaries) and classified on their leading excerpt.
+   */
+  maxInputChars?: number;
   /** Called once per Converse call (after it settles); exceptions thrown here are ignored. */
   onAttempt?: (event: StageAttemptEvent) => void;
 }
@@ -153,6 +160,7 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
   const inputSchema = classificationInputSchema(taxonomy);
   const classificationPromptVersion = classificationPromptVersionFor(taxonomy);
   const summaryPromptVersion = summaryV1.version;
+  const maxInputChars = options.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS;
 
   async function converse(input: ConverseCommandInput, signal: AbortSignal): Promise<ConverseCommandOutput> {
     return client.send(withoutSdkRetries(new ConverseCommand(input)), { abortSignal: signal });
@@ -183,76 +191,108 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
 
     // async, so that even argument errors arrive as rejections rather than synchronous throws.
     async summarize(text, callOptions) {
-      const maxTokens = callOptions?.maxTokens ?? summaryV1.inferenceConfig.maxTokens;
-      if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError("maxTokens must be a positive integer");
-      const request: ConverseCommandInput = {
-        modelId,
-        system: [{ text: summaryV1.system }],
-        messages: [{ role: "user", content: [{ text: summaryV1.renderUserMessage(text) }] }],
-        inferenceConfig: { ...summaryV1.inferenceConfig, maxTokens },
-      };
-      return run("summary", callOptions, async (signal) => {
-        const response = await converse(request, signal);
-        const usage = usageOf(response);
-        if (response.stopReason !== undefined && FILTERED_STOP_REASONS.has(response.stopReason)) {
-          throw new ModelOutputError("content-filtered", `The summary was withheld by Bedrock (stopReason ${response.stopReason}).`, { usage });
+      if (text.length <= maxInputChars) return summarizeOnce(text, callOptions);
+      // Map-reduce: summarize each part, then summarize the parts' summaries (again, if needed).
+      const started = performance.now();
+      let attempts = 0;
+      const usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+      let current = text;
+      while (current.length > maxInputChars) {
+        const parts: string[] = [];
+        for (const chunk of splitForContext(current, maxInputChars)) {
+          const part = await summarizeOnce(chunk, callOptions);
+          attempts += part.attempts;
+          for (const k of ["inputTokens", "outputTokens", "totalTokens"] as const) usage[k] += part.usage[k];
+          parts.push(part.text);
         }
-        const summary = (response.output?.message?.content ?? [])
-          .flatMap((block) => (block.text === undefined ? [] : [block.text]))
-          .join("")
-          .trim();
-        if (summary.length === 0) {
-          throw new ModelOutputError("empty-answer", `The model returned an empty summary (stopReason ${response.stopReason ?? "none"}).`, { usage });
-        }
-        // A max_tokens stop is accepted: the caller asked for at most maxTokens, and a cut-off summary is still a summary.
-        const result: SummaryResult = { text: summary, modelId, promptVersion: summaryPromptVersion, usage };
-        return result;
-      });
+        const combined = parts.join("\n\n");
+        // Summaries that do not shrink would never converge: keep what fits.
+        current = combined.length < current.length ? combined : leadingExcerpt(combined, maxInputChars);
+      }
+      const result = await summarizeOnce(current, callOptions);
+      attempts += result.attempts;
+      for (const k of ["inputTokens", "outputTokens", "totalTokens"] as const) usage[k] += result.usage[k];
+      return { ...result, usage, attempts, latencyMs: Math.round(performance.now() - started) };
     },
 
     async classify(text, callOptions) {
-      const request: ConverseCommandInput = {
-        modelId,
-        system: [{ text: classificationV1.system }],
-        messages: [{ role: "user", content: [{ text: classificationV1.renderUserMessage(text, taxonomy) }] }],
-        inferenceConfig: { ...classificationV1.inferenceConfig },
-        toolConfig: {
-          tools: [{ toolSpec }],
-          // Forced: the model must answer through the tool, never in prose.
-          toolChoice: { tool: { name: toolSpec.name } },
-        },
-      };
-      return run("classification", callOptions, async (signal) => {
-        const response = await converse(request, signal);
-        const usage = usageOf(response);
-        const stopReason = response.stopReason ?? "none";
-        if (FILTERED_STOP_REASONS.has(stopReason)) {
-          throw new ModelOutputError("content-filtered", `The classification was withheld by Bedrock (stopReason ${stopReason}).`, { usage });
-        }
-        const toolUse = (response.output?.message?.content ?? []).find((block) => block.toolUse?.name === toolSpec.name)?.toolUse;
-        if (toolUse === undefined) {
-          throw new ModelOutputError("missing-tool-use", `The model did not call ${toolSpec.name} (stopReason ${stopReason}).`, { usage });
-        }
-        const parsed = inputSchema.safeParse(canonicalLabel(toolUse.input, taxonomy));
-        if (!parsed.success) {
-          const problems = parsed.error.issues.map((issue) => issue.message).join("; ");
-          // Cut off mid-call, Bedrock hands back an empty or partial input: say so rather than blame the schema.
-          const problem = stopReason === "max_tokens" ? "truncated" : "schema-violation";
-          const why = problem === "truncated" ? " — the answer hit maxTokens" : "";
-          throw new ModelOutputError(problem, `${toolSpec.name} input is invalid: ${problems}${why}.`, { usage });
-        }
-        const result: ClassificationResult = {
-          label: parsed.data.label,
-          confidence: parsed.data.confidence,
-          modelId,
-          promptVersion: classificationPromptVersion,
-          usage,
-        };
-        return result;
-      });
+      // The opening of a document (title, parties, headings) is what decides its kind.
+      return classifyOnce(leadingExcerpt(text, maxInputChars), callOptions);
     },
   };
+
+  async function summarizeOnce(text: string, callOptions: (ModelCallOptions & { maxTokens?: number }) | undefined) {
+    const maxTokens = callOptions?.maxTokens ?? summaryV1.inferenceConfig.maxTokens;
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError("maxTokens must be a positive integer");
+    const request: ConverseCommandInput = {
+      modelId,
+      system: [{ text: summaryV1.system }],
+      messages: [{ role: "user", content: [{ text: summaryV1.renderUserMessage(text) }] }],
+      inferenceConfig: { ...summaryV1.inferenceConfig, maxTokens },
+    };
+    return run("summary", callOptions, async (signal) => {
+      const response = await converse(request, signal);
+      const usage = usageOf(response);
+      if (response.stopReason !== undefined && FILTERED_STOP_REASONS.has(response.stopReason)) {
+        throw new ModelOutputError("content-filtered", `The summary was withheld by Bedrock (stopReason ${response.stopReason}).`, { usage });
+      }
+      const summary = (response.output?.message?.content ?? [])
+        .flatMap((block) => (block.text === undefined ? [] : [block.text]))
+        .join("")
+        .trim();
+      if (summary.length === 0) {
+        throw new ModelOutputError("empty-answer", `The model returned an empty summary (stopReason ${response.stopReason ?? "none"}).`, { usage });
+      }
+      // A max_tokens stop is accepted: the caller asked for at most maxTokens, and a cut-off summary is still a summary.
+      const result: SummaryResult = { text: summary, modelId, promptVersion: summaryPromptVersion, usage };
+      return result;
+    });
+  }
+
+  async function classifyOnce(text: string, callOptions: ModelCallOptions | undefined) {
+    const request: ConverseCommandInput = {
+      modelId,
+      system: [{ text: classificationV1.system }],
+      messages: [{ role: "user", content: [{ text: classificationV1.renderUserMessage(text, taxonomy) }] }],
+      inferenceConfig: { ...classificationV1.inferenceConfig },
+      toolConfig: {
+        tools: [{ toolSpec }],
+        // Forced: the model must answer through the tool, never in prose.
+        toolChoice: { tool: { name: toolSpec.name } },
+      },
+    };
+    return run("classification", callOptions, async (signal) => {
+      const response = await converse(request, signal);
+      const usage = usageOf(response);
+      const stopReason = response.stopReason ?? "none";
+      if (FILTERED_STOP_REASONS.has(stopReason)) {
+        throw new ModelOutputError("content-filtered", `The classification was withheld by Bedrock (stopReason ${stopReason}).`, { usage });
+      }
+      const toolUse = (response.output?.message?.content ?? []).find((block) => block.toolUse?.name === toolSpec.name)?.toolUse;
+      if (toolUse === undefined) {
+        throw new ModelOutputError("missing-tool-use", `The model did not call ${toolSpec.name} (stopReason ${stopReason}).`, { usage });
+      }
+      const parsed = inputSchema.safeParse(canonicalLabel(toolUse.input, taxonomy));
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((issue) => issue.message).join("; ");
+        // Cut off mid-call, Bedrock hands back an empty or partial input: say so rather than blame the schema.
+        const problem = stopReason === "max_tokens" ? "truncated" : "schema-violation";
+        const why = problem === "truncated" ? " — the answer hit maxTokens" : "";
+        throw new ModelOutputError(problem, `${toolSpec.name} input is invalid: ${problems}${why}.`, { usage });
+      }
+      const result: ClassificationResult = {
+        label: parsed.data.label,
+        confidence: parsed.data.confidence,
+        modelId,
+        promptVersion: classificationPromptVersion,
+        usage,
+      };
+      return result;
+    });
+  }
 }
+
+const DEFAULT_MAX_INPUT_CHARS = 400_000;
 
 /**
  * Accepts "Invoice" or " invoice " for "invoice": a casing slip is not worth a retry. Anything

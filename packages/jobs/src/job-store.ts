@@ -82,6 +82,10 @@ export interface JobStore {
   /** Result cache keyed by content: sha256(document) + stage + promptVersion + modelId. */
   getCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }): Promise<StageResult<S> | undefined>;
   putCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }, result: StageResult<S>): Promise<void>;
+  /** Claim computing a result (an in-progress marker with a lease); `heldBy` names the job holding it. */
+  claimComputation(key: ResultCacheKey, holder: { jobId: string; leaseMs: number }): Promise<{ claimed: true } | { claimed: false; heldBy: string | undefined }>;
+  /** Give up a claim after a failed computation. */
+  releaseComputation(key: ResultCacheKey, jobId: string): Promise<void>;
 }
 
 export function createJobStore(options: JobStoreOptions): JobStore {
@@ -112,5 +116,7 @@ export function createJobStore(options: JobStoreOptions): JobStore {
     listRunJobs: runs.listRunJobs,
     getCachedResult: cache.getCachedResult,
     putCachedResult: cache.putCachedResult,
+    claimComputation: cache.claimComputation,
+    releaseComputation: cache.releaseComputation,
   };
 }

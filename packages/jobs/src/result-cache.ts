@@ -1,4 +1,5 @@
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import type { StageName } from "@quire/contracts";
 import { epochSeconds, getItem, type StoreContext } from "./dynamo.ts";
 import { resultKey } from "./keys.ts";
@@ -47,5 +48,61 @@ export function createResultCache(ctx: StoreContext) {
     );
   }
 
-  return { getCachedResult, putCachedResult };
+  /**
+   * Claim the right to compute a result (Powertools idempotency's INPROGRESS record): an
+   * in-progress marker on the cache item, held by one job for `leaseMs`. Concurrent duplicates
+   * then do not each call Bedrock; a holder that crashed loses the claim when the lease ends.
+   */
+  async function claimComputation(
+    key: ResultCacheKey,
+    holder: { jobId: string; leaseMs: number },
+  ): Promise<{ claimed: true } | { claimed: false; heldBy: string | undefined }> {
+    const parsedKey = resultCacheKey.parse(key);
+    const now = ctx.now();
+    try {
+      await ctx.db.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: {
+            ...resultKey(parsedKey),
+            entity: "result",
+            ...parsedKey,
+            inProgressBy: holder.jobId,
+            inProgressUntil: now.getTime() + holder.leaseMs,
+            expiresAt: epochSeconds(now) + Math.ceil(holder.leaseMs / 1000),
+          },
+          // Free, or an abandoned claim (lease over, no result), or an expired result.
+          ConditionExpression:
+            "attribute_not_exists(pk) OR (attribute_not_exists(#result) AND inProgressUntil < :now) OR expiresAt <= :nowSeconds",
+          ExpressionAttributeNames: { "#result": "result" },
+          ExpressionAttributeValues: { ":now": now.getTime(), ":nowSeconds": epochSeconds(now) },
+        }),
+      );
+      return { claimed: true };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const item = await getItem(ctx, resultKey(parsedKey));
+      return { claimed: false, heldBy: typeof item?.inProgressBy === "string" && item.result === undefined ? item.inProgressBy : undefined };
+    }
+  }
+
+  /** Give a claim back after a failed computation, so the next delivery need not wait out the lease. */
+  async function releaseComputation(key: ResultCacheKey, jobId: string): Promise<void> {
+    const parsedKey = resultCacheKey.parse(key);
+    try {
+      await ctx.db.send(
+        new DeleteCommand({
+          TableName: ctx.tableName,
+          Key: resultKey(parsedKey),
+          ConditionExpression: "inProgressBy = :jobId AND attribute_not_exists(#result)",
+          ExpressionAttributeNames: { "#result": "result" },
+          ExpressionAttributeValues: { ":jobId": jobId },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  return { getCachedResult, putCachedResult, claimComputation, releaseComputation };
 }

@@ -55,6 +55,40 @@ describe("result cache", () => {
   });
 });
 
+describe("claiming a result's computation", () => {
+  it("of concurrent claims on one key exactly one wins, and the losers learn which job holds it", async () => {
+    const key = cacheKey();
+    const jobIds = Array.from({ length: 10 }, () => newJobId());
+    const claims = await Promise.all(jobIds.map((jobId) => store.claimComputation(key, { jobId, leaseMs: 60_000 })));
+    const winners = jobIds.filter((_, i) => claims[i]!.claimed);
+    expect(winners).toHaveLength(1);
+    for (const claim of claims) if (!claim.claimed) expect(claim.heldBy).toBe(winners[0]);
+  });
+
+  it("cannot be claimed once the result is stored, and the claim never reads as a cached result", async () => {
+    const key = cacheKey();
+    const jobId = newJobId();
+    expect(await store.claimComputation(key, { jobId, leaseMs: 60_000 })).toEqual({ claimed: true });
+    expect(await store.getCachedResult(key)).toBeUndefined();
+    await store.putCachedResult(key, summary("done"));
+    expect(await store.claimComputation(key, { jobId: newJobId(), leaseMs: 60_000 })).toEqual({ claimed: false, heldBy: undefined });
+  });
+
+  it("a released claim, or one whose lease ran out, can be claimed again", async () => {
+    const clock = manualClock();
+    const timed = cloud.store({ now: clock.now });
+    const key = cacheKey();
+    const first = newJobId();
+    await timed.claimComputation(key, { jobId: first, leaseMs: 10_000 });
+    await timed.releaseComputation(key, first);
+    const second = newJobId();
+    expect((await timed.claimComputation(key, { jobId: second, leaseMs: 10_000 })).claimed).toBe(true);
+    expect((await timed.claimComputation(key, { jobId: newJobId(), leaseMs: 10_000 })).claimed).toBe(false);
+    clock.advance(10_001);
+    expect((await timed.claimComputation(key, { jobId: newJobId(), leaseMs: 10_000 })).claimed).toBe(true);
+  });
+});
+
 describe("idempotency keys", () => {
   it("claims a key once: of concurrent claims one wins and all learn the owning jobId", async () => {
     const key = `request-${Math.random()}`;

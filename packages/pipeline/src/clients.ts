@@ -1,0 +1,34 @@
+import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
+
+/**
+ * The AWS clients a service uses. Endpoints come from the standard AWS_ENDPOINT_URL(_<SERVICE>)
+ * variables, so the same code talks to devcloud locally and to AWS when deployed. Bedrock's
+ * own SDK retries are off: @quire/bedrock retries with its own jittered policy.
+ */
+export function createAwsClients(env: NodeJS.ProcessEnv = process.env) {
+  // Passed explicitly (not left to the SDK's own env lookup) so an `env` other than
+  // process.env, as in tests, is honoured too.
+  const common = {
+    region: env.AWS_REGION ?? "us-east-1",
+    ...(env.AWS_ENDPOINT_URL ? { endpoint: env.AWS_ENDPOINT_URL } : {}),
+    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
+      : {}),
+  };
+  return {
+    sqs: new SQSClient(common),
+    sns: new SNSClient(common),
+    // devcloud serves S3 path-style only; AWS itself prefers virtual-hosted style.
+    s3: new S3Client({ ...common, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL) }),
+    dynamodb: new DynamoDBClient(common),
+    events: new EventBridgeClient(common),
+    bedrock: new BedrockRuntimeClient({ ...common, maxAttempts: 1 }),
+  };
+}
+
+export type AwsClients = ReturnType<typeof createAwsClients>;

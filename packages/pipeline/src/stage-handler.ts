@@ -1,0 +1,122 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { BedrockRequestError, ModelOutputError, type BedrockStageClient } from "@quire/bedrock";
+import { SCHEMA_VERSION, type ClassificationResult, type DocumentSubmitted, type SummaryResult } from "@quire/contracts";
+import type { JobStore } from "@quire/jobs";
+import { PermanentError, type ConsumerContext } from "@quire/runtime";
+import { loadDocumentText } from "./document-source.ts";
+import type { EventPublisher } from "./event-publisher.ts";
+import type { JobLifecycle } from "./lifecycle.ts";
+
+export interface StageDependencies {
+  jobs: JobStore;
+  bedrock: BedrockStageClient;
+  s3: S3Client;
+  events: EventPublisher;
+  lifecycle: JobLifecycle;
+  now?: () => Date;
+  /** How long a claim to compute a result holds (default 5 minutes). */
+  computationLeaseMs?: number;
+}
+
+type Stage = "summary" | "classification";
+
+/** Longer than one Bedrock call with its retries; a crashed holder's claim lapses after it. */
+const DEFAULT_COMPUTATION_LEASE_MS = 5 * 60_000;
+const RESULT_POLL_MS = 250;
+
+/**
+ * One stage's handling of `document.submitted`, safe under at-least-once delivery:
+ * results are keyed by content (sha256 + stage + prompt version + model), so a duplicate
+ * delivery, a redelivery after a crash or the same document submitted twice never calls
+ * Bedrock again; the job store's conditional writes decide who announces completion.
+ */
+export function createStageHandler(stage: Stage, deps: StageDependencies) {
+  const now = () => (deps.now ? deps.now() : new Date()).toISOString();
+  const computationLeaseMs = deps.computationLeaseMs ?? DEFAULT_COMPUTATION_LEASE_MS;
+  const promptVersion = stage === "summary" ? deps.bedrock.summaryPromptVersion : deps.bedrock.classificationPromptVersion;
+
+  /**
+   * The stage's result, computed at most once per content key. Returns undefined when this is
+   * a concurrent duplicate of a delivery of the same job that is computing it right now: that
+   * delivery (still unacknowledged, so redelivered if it dies) finishes the job.
+   */
+  async function produce(message: DocumentSubmitted, ctx: ConsumerContext): Promise<SummaryResult | ClassificationResult | undefined> {
+    const key = { contentSha256: message.contentSha256, stage, promptVersion, modelId: deps.bedrock.modelId };
+    const waitUntil = Date.now() + computationLeaseMs;
+    for (;;) {
+      const cached = await deps.jobs.getCachedResult(key);
+      if (cached) {
+        ctx.log.info("result cache hit", { jobId: message.jobId, stage });
+        return cached;
+      }
+      const claim = await deps.jobs.claimComputation(key, { jobId: message.jobId, leaseMs: computationLeaseMs });
+      if (claim.claimed) return compute(message, key, ctx);
+      if (claim.heldBy === message.jobId) {
+        ctx.log.info("duplicate delivery while this job's stage is being computed; acknowledging", { jobId: message.jobId, stage });
+        return undefined;
+      }
+      // Same content in another job: wait for the holder's result rather than pay for it twice.
+      if (Date.now() > waitUntil || ctx.signal.aborted) {
+        // Transient: the message comes back later, when the result is cached or the claim has lapsed.
+        throw new Error(`the ${stage} of this content is still being computed by ${claim.heldBy ?? "another job"}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, RESULT_POLL_MS));
+    }
+  }
+
+  async function compute(message: DocumentSubmitted, key: Parameters<JobStore["claimComputation"]>[0], ctx: ConsumerContext) {
+    try {
+      const text = await loadDocumentText(deps.s3, message.document, ctx.signal);
+      const { latencyMs: _latency, attempts: _attempts, ...result } =
+        stage === "summary"
+          ? await deps.bedrock.summarize(text, { signal: ctx.signal })
+          : await deps.bedrock.classify(text, { signal: ctx.signal });
+      await deps.jobs.putCachedResult(key, result);
+      return result;
+    } catch (error) {
+      await deps.jobs.releaseComputation(key, message.jobId);
+      if (error instanceof ModelOutputError || error instanceof BedrockRequestError) {
+        throw new PermanentError(error.code, error.message, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async function completeOrFail(message: DocumentSubmitted, ctx: ConsumerContext): Promise<void> {
+    try {
+      await run(message, ctx);
+    } catch (error) {
+      // Retrying cannot help: fail the job now (announced once); the host then dead-letters
+      // the message with the same reason.
+      if (error instanceof PermanentError) {
+        await deps.lifecycle.failJob(message.jobId, { code: error.code, message: error.message }, stage);
+      }
+      throw error;
+    }
+  }
+
+  async function run(message: DocumentSubmitted, ctx: ConsumerContext): Promise<void> {
+    if (!message.stages.includes(stage)) return;
+    const job = await deps.jobs.startStage(message.jobId, stage);
+    if (job.status === "failed") {
+      ctx.log.info("job already failed; skipping", { jobId: message.jobId, stage });
+      return;
+    }
+    const done = job.stageStates[stage];
+    const result = done.status === "done" && done.result ? done.result : await produce(message, ctx);
+    if (result === undefined) return;
+
+    const outcome =
+      stage === "summary"
+        ? await deps.jobs.completeStage(message.jobId, "summary", result as SummaryResult)
+        : await deps.jobs.completeStage(message.jobId, "classification", result as ClassificationResult);
+    if (!outcome.duplicate) {
+      const correlation = { schemaVersion: SCHEMA_VERSION, jobId: message.jobId, ...(message.runId ? { runId: message.runId } : {}), completedAt: now() };
+      if (stage === "summary") await deps.events.put("Summary Completed", { ...correlation, summary: result as SummaryResult });
+      else await deps.events.put("Classification Completed", { ...correlation, classification: result as ClassificationResult });
+    }
+    if (outcome.completion) await deps.lifecycle.announceCompletion(outcome.completion);
+  }
+
+  return completeOrFail;
+}

@@ -1,0 +1,108 @@
+// `npm start`: devcloud and every service as local processes, logs prefixed and readable.
+// Ctrl-C stops them all (services first, so in-flight messages are finished or released).
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+
+const root = new URL("..", import.meta.url).pathname;
+const port = Number(process.env.QUIRE_DEVCLOUD_PORT ?? 4566);
+const endpoint = `http://127.0.0.1:${port}`;
+const apiPort = Number(process.env.QUIRE_API_PORT ?? 3000);
+const colours = { devcloud: 90, ingestion: 36, summarizer: 35, classifier: 33, notifier: 32 } as const;
+type Name = keyof typeof colours;
+const SERVICES: Exclude<Name, "devcloud">[] = ["ingestion", "summarizer", "classifier", "notifier"];
+
+/** A local API key that survives restarts, so scripts and the CLI keep working. */
+function localApiKey(): string {
+  if (process.env.QUIRE_API_KEY) return process.env.QUIRE_API_KEY;
+  const file = `${root}.quire/api-key`;
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(`${root}.quire`, { recursive: true });
+  const key = `qk_local_${randomBytes(16).toString("hex")}`;
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+/** JSON log lines become `level message key=value…`; anything else passes through. */
+function readable(line: string): string {
+  if (!line.startsWith("{")) return line;
+  try {
+    const { level, msg, message, time: _time, service: _service, ...fields } = JSON.parse(line) as Record<string, unknown>;
+    const rest = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+    return [String(level ?? "info").padEnd(5), msg ?? message, ...rest].join(" ");
+  } catch {
+    return line;
+  }
+}
+
+const children: { name: Name; child: ChildProcess }[] = [];
+function launch(name: Name, script: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [script], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const prefix = `\x1b[${colours[name]}m${name.padEnd(10)}\x1b[0m│ `;
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on("line", (line) => process.stdout.write(`${prefix}${readable(line)}\n`));
+  }
+  child.on("exit", (code, signal) => {
+    if (!stopping) {
+      console.error(`${prefix}exited (${signal ?? code}); stopping everything.`);
+      void stopAll(1);
+    }
+  });
+  children.push({ name, child });
+  return child;
+}
+
+async function waitForHealth(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${endpoint}/_quire/health`)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`devcloud did not become healthy at ${endpoint} within ${timeoutMs / 1000}s`);
+}
+
+let stopping = false;
+async function stopAll(code: number) {
+  if (stopping) return;
+  stopping = true;
+  const stopInOrder = async (names: Name[]) =>
+    Promise.all(
+      children
+        .filter((c) => names.includes(c.name) && c.child.exitCode === null)
+        .map((c) => new Promise<void>((resolve) => {
+          c.child.once("exit", () => resolve());
+          c.child.kill("SIGTERM");
+          setTimeout(() => c.child.kill("SIGKILL"), 15_000).unref();
+        })),
+    );
+  await stopInOrder(SERVICES);
+  await stopInOrder(["devcloud"]);
+  process.exit(code);
+}
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+
+launch("devcloud", "packages/devcloud/src/main.ts", { ...process.env, QUIRE_DEVCLOUD_PORT: String(port) });
+await waitForHealth(30_000);
+const { env: cloudEnv } = (await (await fetch(`${endpoint}/_quire/resources`)).json()) as { env: Record<string, string> };
+const apiKey = localApiKey();
+const serviceEnv = { ...process.env, ...cloudEnv, QUIRE_API_KEY: apiKey, QUIRE_API_PORT: String(apiPort) };
+for (const service of SERVICES) launch(service, `services/${service}/src/local.ts`, serviceEnv);
+
+console.log(`
+  Quire is running.
+  API      http://127.0.0.1:${apiPort}   (x-api-key: ${apiKey})
+  devcloud ${endpoint}
+
+  Try:
+  curl -s -X POST "http://127.0.0.1:${apiPort}/v1/documents?wait=20" \\
+    -H "x-api-key: ${apiKey}" -H "content-type: application/json" \\
+    --data @samples/lease-agreement.json
+
+  Ctrl-C stops everything.
+`);

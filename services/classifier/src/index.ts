@@ -1,0 +1,2 @@
+export { createClassifier } from "./handler.ts";
+export { wiring } from "./wiring.ts";

@@ -1,0 +1,176 @@
+import { timingSafeEqual } from "node:crypto";
+import { documentMetadata, jobId as jobIdSchema, runId as runIdSchema } from "@quire/contracts";
+import type { Job, JobStore, Run } from "@quire/jobs";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { z } from "zod";
+import { ApiError, validationFailed } from "./errors.ts";
+import type { Submission } from "./submission.ts";
+
+export const MAX_WAIT_SECONDS = 30;
+export const MAX_RUN_DOCUMENTS = 10_000;
+
+const documentInput = z.strictObject({
+  text: z.string().min(1, "text must not be empty"),
+  title: z.string().max(512).optional(),
+  metadata: documentMetadata.optional(),
+  idempotencyKey: z.string().min(1).max(256).optional(),
+});
+const runInput = z.strictObject({
+  documents: z
+    .array(documentInput.omit({ idempotencyKey: true }))
+    .min(1, "a run needs at least one document")
+    .max(MAX_RUN_DOCUMENTS, `a run holds at most ${MAX_RUN_DOCUMENTS} documents`),
+  deadline: z.iso.duration().optional(),
+});
+const waitParameter = z.coerce.number().min(0).max(MAX_WAIT_SECONDS, `wait is at most ${MAX_WAIT_SECONDS} seconds`);
+
+export interface AppDependencies {
+  jobs: JobStore;
+  submission: Submission;
+  apiKey: string;
+  maxDocumentBytes: number;
+  /** How often sync mode re-reads the job while it waits. */
+  pollIntervalMs?: number;
+}
+
+/** The job as the API shows it: results when complete, the reason when failed. */
+export function jobView(job: Job) {
+  return {
+    jobId: job.jobId,
+    ...(job.runId ? { runId: job.runId } : {}),
+    status: job.status,
+    ...(job.title !== undefined ? { title: job.title } : {}),
+    ...(job.metadata !== undefined ? { metadata: job.metadata } : {}),
+    submittedAt: job.submittedAt,
+    ...(job.completedAt ? { completedAt: job.completedAt } : {}),
+    ...(job.stageStates.summary.result ? { summary: job.stageStates.summary.result } : {}),
+    ...(job.stageStates.classification.result ? { classification: job.stageStates.classification.result } : {}),
+    ...(job.error ? { error: job.error } : {}),
+    stages: {
+      summary: { status: job.stageStates.summary.status, attempts: job.stageStates.summary.attempts },
+      classification: { status: job.stageStates.classification.status, attempts: job.stageStates.classification.attempts },
+    },
+    links: { self: `/v1/jobs/${job.jobId}`, ...(job.runId ? { run: `/v1/runs/${job.runId}` } : {}) },
+  };
+}
+
+/** Counts, measured throughput and ETA of a run. */
+export function runView(run: Run, now = new Date()) {
+  const finished = run.complete + run.failed;
+  const elapsedSeconds = Math.max(0.001, (now.getTime() - Date.parse(run.startedAt)) / 1000);
+  const docsPerSecond = finished / elapsedSeconds;
+  const remaining = run.total - finished;
+  return {
+    runId: run.runId,
+    status: remaining === 0 ? "complete" : "running",
+    counts: { total: run.total, inProgress: remaining, complete: run.complete, failed: run.failed },
+    countsByClassification: run.countsByClassification,
+    startedAt: run.startedAt,
+    ...(run.completedAt ? { completedAt: run.completedAt } : {}),
+    throughput: { documentsPerSecond: Number(docsPerSecond.toFixed(3)) },
+    ...(remaining > 0 && docsPerSecond > 0
+      ? { eta: new Date(now.getTime() + (remaining / docsPerSecond) * 1000).toISOString() }
+      : {}),
+    links: { self: `/v1/runs/${run.runId}` },
+  };
+}
+
+async function jsonBody(c: Context): Promise<unknown> {
+  const type = c.req.header("content-type") ?? "";
+  if (!type.includes("application/json")) throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.");
+  try {
+    return await c.req.json();
+  } catch {
+    throw new ApiError(400, "MALFORMED_JSON", "The request body is not valid JSON.");
+  }
+}
+
+function sameKey(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Ingestion's HTTP API: one Hono app, served by @hono/node-server locally and by the Lambda
+ * adapter in AWS. Sync mode waits on the job store; it never calls Bedrock itself.
+ */
+export function createApp(deps: AppDependencies) {
+  const app = new Hono();
+  const pollIntervalMs = deps.pollIntervalMs ?? 100;
+  const tooLarge = (limit: number) => () => {
+    throw new ApiError(413, "PAYLOAD_TOO_LARGE", `The request body is over ${limit} bytes.`);
+  };
+
+  app.onError((error, c) => {
+    if (error instanceof ApiError) {
+      return c.json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }, error.status);
+    }
+    console.error(JSON.stringify({ level: "error", service: "ingestion", message: "unhandled", error: String((error as Error).stack ?? error) }));
+    return c.json({ error: { code: "INTERNAL", message: "Something went wrong on our side." } }, 500);
+  });
+  app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+
+  app.use("/v1/*", async (c, next) => {
+    if (!sameKey(c.req.header("x-api-key"), deps.apiKey)) {
+      throw new ApiError(401, "UNAUTHORIZED", "Send a valid API key in the x-api-key header.");
+    }
+    await next();
+  });
+
+  // JSON escapes can make the body larger than the text; allow generous overhead and check the text itself after parsing.
+  const documentBodyLimit = deps.maxDocumentBytes * 2 + 64 * 1024;
+  app.post("/v1/documents", bodyLimit({ maxSize: documentBodyLimit, onError: tooLarge(documentBodyLimit) }), async (c) => {
+    const waitRaw = c.req.query("wait");
+    const wait = waitRaw === undefined ? undefined : waitParameter.safeParse(waitRaw);
+    if (wait && !wait.success) throw validationFailed(wait.error);
+    const parsed = documentInput.safeParse(await jsonBody(c));
+    if (!parsed.success) throw validationFailed(parsed.error);
+
+    const { job, created } = await deps.submission.submitDocument(parsed.data, wait ? "interactive" : "bulk");
+    if (wait?.success && wait.data > 0) {
+      const finished = await waitForJob(deps.jobs, job.jobId, wait.data * 1000, pollIntervalMs);
+      if (finished) return c.json(jobView(finished), 200);
+    }
+    const current = created ? job : ((await deps.jobs.getJob(job.jobId)) ?? job);
+    return c.json({ ...jobView(current), status: current.status }, 202, { location: `/v1/jobs/${job.jobId}` });
+  });
+
+  const runBodyLimit = 256 * 1024 * 1024;
+  app.post("/v1/runs", bodyLimit({ maxSize: runBodyLimit, onError: tooLarge(runBodyLimit) }), async (c) => {
+    const parsed = runInput.safeParse(await jsonBody(c));
+    if (!parsed.success) throw validationFailed(parsed.error);
+    const { runId, jobIds } = await deps.submission.submitRun(parsed.data.documents, parsed.data.deadline ? { deadline: parsed.data.deadline } : {});
+    return c.json({ runId, jobIds, links: { self: `/v1/runs/${runId}` } }, 202, { location: `/v1/runs/${runId}` });
+  });
+
+  app.get("/v1/jobs/:jobId", async (c) => {
+    const id = jobIdSchema.safeParse(c.req.param("jobId"));
+    const job = id.success ? await deps.jobs.getJob(id.data) : undefined;
+    if (!job) throw new ApiError(404, "JOB_NOT_FOUND", `No job ${c.req.param("jobId")}.`);
+    return c.json(jobView(job));
+  });
+
+  app.get("/v1/runs/:runId", async (c) => {
+    const id = runIdSchema.safeParse(c.req.param("runId"));
+    const run = id.success ? await deps.jobs.getRun(id.data) : undefined;
+    if (!run) throw new ApiError(404, "RUN_NOT_FOUND", `No run ${c.req.param("runId")}.`);
+    return c.json(runView(run));
+  });
+
+  return app;
+}
+
+async function waitForJob(jobs: JobStore, jobId: string, timeoutMs: number, intervalMs: number): Promise<Job | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const job = await jobs.getJob(jobId);
+    if (job && (job.status === "complete" || job.status === "failed")) return job;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, deadline - Date.now()))));
+  }
+  return undefined;
+}

@@ -1,0 +1,14 @@
+import { loadConfig } from "@quire/config";
+import { createAwsClients, lambdaHandlerFor } from "@quire/pipeline";
+import { handle } from "hono/aws-lambda";
+import { createIngestion } from "./service.ts";
+
+const config = loadConfig();
+const clients = createAwsClients();
+if (!config.QUIRE_API_KEY) throw new Error("QUIRE_API_KEY is required");
+const ingestion = createIngestion(config, clients, { apiKey: config.QUIRE_API_KEY });
+
+/** API Gateway (HTTP API) or Function URL → the Hono app. */
+export const api = handle(ingestion.app);
+/** The ingestion queue (Document Submitted from the bus) → partial batch responses. */
+export const queue = lambdaHandlerFor(ingestion.externalSubmissions, config, clients, "ingestion");

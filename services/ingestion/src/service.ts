@@ -1,0 +1,47 @@
+import type { QuireConfig } from "@quire/config";
+import { documentSubmittedExternally, eventEnvelope } from "@quire/contracts";
+import { createJobStore } from "@quire/jobs";
+import { createEventPublisher, createJobLifecycle, type AwsClients } from "@quire/pipeline";
+import { defineConsumer } from "@quire/runtime";
+import { z } from "zod";
+import { createApp } from "./app.ts";
+import { DocumentPublisher } from "./documents.ts";
+import { createSubmission } from "./submission.ts";
+
+/** Ingestion's parts, wired from config and clients: the same in Lambda and locally. */
+export function createIngestion(config: QuireConfig, clients: AwsClients, options: { apiKey: string }) {
+  const jobs = createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME });
+  const lifecycle = createJobLifecycle({
+    jobs,
+    events: createEventPublisher({ client: clients.events, busName: config.QUIRE_BUS_EVENTS_NAME, service: "ingestion" }),
+  });
+  const submission = createSubmission({
+    jobs,
+    publisher: new DocumentPublisher(clients.sns, config.QUIRE_TOPIC_DOCUMENTS_ARN),
+    s3: clients.s3,
+    bucket: config.QUIRE_BUCKET_DOCUMENTS_NAME,
+    claimCheckBytes: config.QUIRE_CLAIM_CHECK_BYTES,
+    maxDocumentBytes: config.QUIRE_MAX_DOCUMENT_BYTES,
+    failJob: async (jobId, reason) => void (await lifecycle.failJob(jobId, reason)),
+  });
+  const app = createApp({ jobs, submission, apiKey: options.apiKey, maxDocumentBytes: config.QUIRE_MAX_DOCUMENT_BYTES });
+
+  /**
+   * Upstream systems may put `Document Submitted` on the bus instead of calling the API. The
+   * EventBridge event id is the default idempotency key, so a redelivered event never
+   * submits the document twice.
+   */
+  const externalSubmissions = defineConsumer({
+    name: "ingestion",
+    schema: eventEnvelope.extend({ "detail-type": z.literal("Document Submitted"), detail: documentSubmittedExternally }),
+    async handle(event, ctx) {
+      const { job, created } = await submission.submitDocument(
+        { ...event.detail, idempotencyKey: event.detail.idempotencyKey ?? `eventbridge:${event.id}` },
+        "bulk",
+      );
+      ctx.log.info(created ? "accepted document from the bus" : "document already accepted", { jobId: job.jobId, source: event.source });
+    },
+  });
+
+  return { app, externalSubmissions, jobs };
+}

@@ -1,0 +1,2 @@
+export { createNotifier } from "./handler.ts";
+export { wiring } from "./wiring.ts";

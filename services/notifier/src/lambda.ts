@@ -1,0 +1,12 @@
+import { loadConfig } from "@quire/config";
+import { createAwsClients, lambdaHandlerFor } from "@quire/pipeline";
+import { createNotifier } from "./handler.ts";
+
+const config = loadConfig();
+const clients = createAwsClients();
+export const handler = lambdaHandlerFor(
+  createNotifier({ dynamodb: clients.dynamodb, tableName: config.QUIRE_TABLE_NOTIFICATIONS_NAME }),
+  config,
+  clients,
+  "notifier",
+);

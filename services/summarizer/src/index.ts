@@ -1,0 +1,2 @@
+export { createSummarizer } from "./handler.ts";
+export { wiring } from "./wiring.ts";

@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { collectEvents, ofType } from "./support/bus-spy.ts";
+import { startPipeline, type Pipeline } from "./support/pipeline.ts";
+
+const KINDS = [
+  "This Agreement is made between the parties. The Tenant shall pay rent. The Landlord hereby grants the lease.",
+  "INVOICE number 88. Amount due 120.00. Total due within 30 days. Payment terms net 30.",
+  "Dear Sir, thank you for your letter. We will reply soon. Yours sincerely, the team.",
+  "Plaintiff moves the Court to dismiss. The defendant filed a motion. Case No. 12-cv-1.",
+];
+
+describe("a run of 200 documents", () => {
+  let pipeline: Pipeline;
+  beforeAll(async () => {
+    pipeline = await startPipeline({ bedrock: { timeScale: 0.01 } });
+  });
+  afterAll(() => pipeline.stop());
+
+  it("completes with 200 Job Completed events and exactly one Run Completed", async () => {
+    const documents = Array.from({ length: 200 }, (_, i) => ({ text: `${KINDS[i % KINDS.length]} Document ${i}.`, title: `doc ${i}` }));
+    const response = await pipeline.request("/v1/runs", { json: { documents } });
+    expect(response.status).toBe(202);
+    const { runId, jobIds } = (await response.json()) as { runId: string; jobIds: string[] };
+    expect(new Set(jobIds).size).toBe(200);
+
+    const events = await collectEvents(pipeline, (seen) => ofType(seen, "Run Completed").length > 0 && ofType(seen, "Job Completed").length >= 200, 90_000);
+    // Give a straggling duplicate time to show itself.
+    events.push(...(await collectEvents(pipeline, () => false, 1500)));
+
+    const completed = ofType(events, "Job Completed").map((e) => e.detail.jobId);
+    expect(completed.length).toBe(200);
+    expect(new Set(completed)).toEqual(new Set(jobIds));
+    const runsCompleted = ofType(events, "Run Completed");
+    expect(runsCompleted).toHaveLength(1);
+    expect(runsCompleted[0]!.detail).toMatchObject({ runId, total: 200, completed: 200, failed: 0 });
+
+    const run = (await (await pipeline.request(`/v1/runs/${runId}`)).json()) as { status: string; counts: Record<string, number> };
+    expect(run).toMatchObject({ status: "complete", counts: { total: 200, complete: 200, failed: 0, inProgress: 0 } });
+  });
+});

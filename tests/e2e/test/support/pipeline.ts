@@ -1,0 +1,102 @@
+import type { AddressInfo } from "node:net";
+import { serve, type ServerType } from "@hono/node-server";
+import { CreateQueueCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { createClassifier } from "@quire/classifier";
+import { loadConfig, type QuireConfig } from "@quire/config";
+import { startDevcloud, type Devcloud, type DevcloudOptions } from "@quire/devcloud";
+import { createIngestion } from "@quire/ingestion";
+import { createNotifier } from "@quire/notifier";
+import { createAwsClients, stageDependencies, type AwsClients } from "@quire/pipeline";
+import { createLogger, startLocalRunner, type Consumer, type LocalRunner } from "@quire/runtime";
+import { createSummarizer } from "@quire/summarizer";
+
+export const API_KEY = "test-api-key-0123456789";
+const quiet = createLogger({ test: true }, () => {});
+
+export interface Pipeline {
+  devcloud: Devcloud;
+  config: QuireConfig;
+  clients: AwsClients;
+  api: string;
+  /** Every event put on Quire's bus, captured by a test rule into its own queue. */
+  eventsQueueUrl: string;
+  request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  startWorkers(): void;
+  stopWorkers(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole product in one test process: devcloud, ingestion's HTTP app on a real port, and the
+ * summarizer, classifier and notifier on their local hosts, all through real SDK clients.
+ */
+export async function startPipeline(options: { bedrock?: DevcloudOptions["bedrock"]; workers?: boolean; modelId?: string } = {}): Promise<Pipeline> {
+  const devcloud = await startDevcloud({ port: 0, log: () => {}, ...(options.bedrock ? { bedrock: options.bedrock } : {}) });
+  const env = { ...devcloud.env, QUIRE_API_KEY: API_KEY, ...(options.modelId ? { QUIRE_MODEL_ID: options.modelId } : {}) };
+  const config = loadConfig(env);
+  const clients = createAwsClients(env);
+
+  // A spy on the bus: one rule catching every quire.* event into a queue the tests read.
+  const { QueueUrl: eventsQueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: "e2e-bus-spy" }));
+  const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: eventsQueueUrl, AttributeNames: ["QueueArn"] }));
+  await clients.events.send(new PutRuleCommand({ Name: "e2e-spy", EventBusName: config.QUIRE_BUS_EVENTS_NAME, EventPattern: '{"source":[{"prefix":"quire."}]}' }));
+  await clients.events.send(new PutTargetsCommand({ Rule: "e2e-spy", EventBusName: config.QUIRE_BUS_EVENTS_NAME, Targets: [{ Id: "spy", Arn: Attributes!.QueueArn! }] }));
+
+  const ingestion = createIngestion(config, clients, { apiKey: API_KEY });
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: ingestion.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const consumers: [Consumer<never>, string, string][] = [
+    [createSummarizer(stageDependencies(config, clients, "summarizer")) as Consumer<never>, config.QUIRE_QUEUE_SUMMARIZER_URL, config.QUIRE_DLQ_SUMMARIZER_URL],
+    [createClassifier(stageDependencies(config, clients, "classifier")) as Consumer<never>, config.QUIRE_QUEUE_CLASSIFIER_URL, config.QUIRE_DLQ_CLASSIFIER_URL],
+    [createNotifier({ dynamodb: clients.dynamodb, tableName: config.QUIRE_TABLE_NOTIFICATIONS_NAME }) as Consumer<never>, config.QUIRE_QUEUE_NOTIFIER_URL, config.QUIRE_DLQ_NOTIFIER_URL],
+    [ingestion.externalSubmissions as Consumer<never>, config.QUIRE_QUEUE_INGESTION_URL, config.QUIRE_DLQ_INGESTION_URL],
+  ];
+  let runners: LocalRunner[] = [];
+  const startWorkers = () => {
+    runners = consumers.map(([consumer, queueUrl, deadLetterQueueUrl]) =>
+      startLocalRunner(consumer, { sqs: clients.sqs, queueUrl, deadLetterQueueUrl, concurrency: 16, waitTimeSeconds: 1, log: quiet }),
+    );
+  };
+  const stopWorkers = async () => {
+    await Promise.all(runners.map((r) => r.stop()));
+    runners = [];
+  };
+  if (options.workers !== false) startWorkers();
+
+  return {
+    devcloud,
+    config,
+    clients,
+    api,
+    eventsQueueUrl: eventsQueueUrl!,
+    request: (path, init = {}) => {
+      const { json, headers, ...rest } = init;
+      return fetch(`${api}${path}`, {
+        ...rest,
+        headers: { "x-api-key": API_KEY, ...(json !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+        ...(json !== undefined ? { body: JSON.stringify(json), method: rest.method ?? "POST" } : {}),
+      });
+    },
+    startWorkers,
+    stopWorkers,
+    async stop() {
+      await stopWorkers();
+      server.close();
+      await devcloud.stop();
+    },
+  };
+}
+
+/** Poll the API until the job is terminal. */
+export async function waitForJob(pipeline: Pipeline, jobId: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = (await (await pipeline.request(`/v1/jobs/${jobId}`)).json()) as Record<string, unknown>;
+    if (job.status === "complete" || job.status === "failed" || Date.now() > deadline) return job;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
