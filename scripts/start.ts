@@ -87,9 +87,15 @@ async function stopAll(code: number) {
 process.on("SIGINT", () => void stopAll(0));
 process.on("SIGTERM", () => void stopAll(0));
 
+// Health answered before we launch means someone else's devcloud: its state is not ours to assume.
+if (await fetch(`${endpoint}/_quire/health`).then(() => true, () => false)) {
+  console.error(`Something already answers at ${endpoint}. Stop it (another npm start?) or set QUIRE_DEVCLOUD_PORT.`);
+  process.exit(1);
+}
 launch("devcloud", "packages/devcloud/src/main.ts", { ...process.env, QUIRE_DEVCLOUD_PORT: String(port) });
 await waitForHealth(30_000);
-const { env: cloudEnv } = (await (await fetch(`${endpoint}/_quire/resources`)).json()) as { env: Record<string, string> };
+const { env: cloudEnv } = (await (await fetch(`${endpoint}/_quire/resources`)).json()) as { env?: Record<string, string> };
+if (!cloudEnv) throw new Error("devcloud answered without its resource environment");
 const apiKey = localApiKey();
 const serviceEnv = { ...process.env, ...cloudEnv, QUIRE_API_KEY: apiKey, QUIRE_API_PORT: String(apiPort) };
 for (const service of SERVICES) launch(service, `services/${service}/src/local.ts`, serviceEnv);

@@ -109,6 +109,9 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     await Promise.allSettled([snsSqsS3.stop(), dynamodb.stop(), bedrock.close?.(), eventBridge.close?.(), ses.close?.()]);
   }
 
+  // The edge answers while the topology is still being provisioned (provisioning goes through
+  // it); until then health says "starting" so nobody uses resources that do not exist yet.
+  let ready = false;
   let resources: ProvisionedResources;
   try {
     const topology = options.topology ?? quireTopology;
@@ -121,6 +124,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     throw error;
   }
   const env = resourceEnvironment(clientConfig, resources);
+  ready = true;
 
   async function backendHealth(): Promise<Record<string, "up" | "down">> {
     const ping = async (port: number) => {
@@ -147,7 +151,9 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     const url = new URL(req.url ?? "/", "http://edge");
     const path = url.pathname;
     try {
-      if (req.method === "GET" && path === "/_quire/health") {
+      if (!ready && (path === "/_quire/health" || path === "/_quire/resources")) {
+        writeJson(res, 503, { status: "starting", message: "devcloud is provisioning the topology" });
+      } else if (req.method === "GET" && path === "/_quire/health") {
         const services = await backendHealth();
         const healthy = Object.values(services).every((s) => s === "up");
         writeJson(res, healthy ? 200 : 503, { status: healthy ? "ok" : "degraded", services });
