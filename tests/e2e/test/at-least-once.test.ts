@@ -1,6 +1,7 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from "@aws-sdk/client-sqs";
 import { createSummarizer } from "@quire/summarizer";
 import { lambdaHandlerFor, stageDependencies } from "@quire/pipeline";
+import { createLogger, startLocalRunner } from "@quire/runtime";
 import type { SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectEvents, ofType } from "./support/bus-spy.ts";
@@ -51,6 +52,44 @@ describe("at-least-once delivery", () => {
 
     expect(converseCalls(pipeline) - callsBefore).toBe(10);
     expect(ofType(events, "Job Completed").map((e) => e.detail.jobId).sort()).toEqual([...jobIds].sort());
+  });
+
+  it("the same document submitted twice is answered from the result cache, without calling Bedrock again", async () => {
+    pipeline.startWorkers();
+    const text = "Dear Ms. Ray, thank you for the quick reply about the lease. Yours sincerely, Tom Quill.";
+    const first = (await (await pipeline.request("/v1/documents?wait=20", { json: { text } })).json()) as { status: string };
+    expect(first.status).toBe("complete");
+    const callsBefore = converseCalls(pipeline);
+    const second = (await (await pipeline.request("/v1/documents?wait=20", { json: { text, title: "again" } })).json()) as { status: string; jobId: string };
+    await pipeline.stopWorkers();
+    expect(second.status).toBe("complete");
+    expect(converseCalls(pipeline) - callsBefore).toBe(0);
+  });
+
+  it("a worker stopped mid-message releases it, and the job still completes exactly once", async () => {
+    // 40 s of simulated model time (0.8 s real at this time scale): long enough to stop mid-call.
+    pipeline.devcloud.bedrock.configureModel(pipeline.config.QUIRE_MODEL_ID, { latency: { distribution: "fixed", meanMs: 40_000, jitterMs: 0, perOutputTokenMs: 0 } });
+    try {
+      const { jobId } = (await (await pipeline.request("/v1/documents", { json: { text: "INVOICE 7. Amount due 70.00. Total due in 30 days." } })).json()) as { jobId: string };
+      const stopped = startLocalRunner(
+        createSummarizer(stageDependencies(pipeline.config, pipeline.clients, "summarizer")),
+        { sqs: pipeline.clients.sqs, queueUrl: pipeline.config.QUIRE_QUEUE_SUMMARIZER_URL, deadLetterQueueUrl: pipeline.config.QUIRE_DLQ_SUMMARIZER_URL, waitTimeSeconds: 1, shutdownGraceMs: 0, log: createLogger({}, () => {}) },
+      );
+      const deadline = Date.now() + 10_000;
+      while (stopped.stats.inFlight === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(stopped.stats.inFlight).toBe(1);
+      await stopped.stop();
+      expect(stopped.stats.succeeded).toBe(0);
+
+      pipeline.startWorkers();
+      expect((await waitForJob(pipeline, jobId, 30_000)).status).toBe("complete");
+      const events = await collectEvents(pipeline, (seen) => ofType(seen, "Job Completed").some((e) => e.detail.jobId === jobId));
+      events.push(...(await collectEvents(pipeline, () => false, 1500)));
+      await pipeline.stopWorkers();
+      expect(ofType(events, "Job Completed").filter((e) => e.detail.jobId === jobId)).toHaveLength(1);
+    } finally {
+      pipeline.devcloud.bedrock.configureModel(pipeline.config.QUIRE_MODEL_ID, { latency: { distribution: "normal", meanMs: 300, jitterMs: 75, perOutputTokenMs: 5 } });
+    }
   });
 
   it("a message that is not a document.submitted lands in the DLQ with its reason", async () => {
