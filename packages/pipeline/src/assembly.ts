@@ -1,6 +1,7 @@
 import { createBedrockStageClient } from "@quire/bedrock";
 import type { QuireConfig } from "@quire/config";
 import type { ServiceName } from "@quire/contracts";
+import { topology } from "@quire/topology";
 import { createJobStore } from "@quire/jobs";
 import { createLambdaHandler, createLogger, startLocalRunner, type Consumer } from "@quire/runtime";
 import type { AwsClients } from "./clients.ts";
@@ -28,7 +29,11 @@ const queueOf = (config: QuireConfig, service: ServiceName) => {
 
 /** The Lambda host for a service's consumer: SQS batch in, partial batch failures out. */
 export function lambdaHandlerFor<T>(consumer: Consumer<T>, config: QuireConfig, clients: AwsClients, service: ServiceName) {
-  return createLambdaHandler(consumer, { deadLetterQueueUrl: queueOf(config, service).deadLetterQueueUrl, sqs: clients.sqs });
+  return createLambdaHandler(consumer, {
+    deadLetterQueueUrl: queueOf(config, service).deadLetterQueueUrl,
+    maxReceiveCount: topology.queues[service].maxReceiveCount,
+    sqs: clients.sqs,
+  });
 }
 
 /** The local host: long-poll the service's queue until SIGINT/SIGTERM, then stop gracefully. */

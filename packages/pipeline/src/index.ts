@@ -1,6 +1,6 @@
 export { createEventPublisher, type EventPublisher } from "./event-publisher.ts";
 export { loadDocumentText } from "./document-source.ts";
-export { createJobLifecycle, type JobLifecycle } from "./lifecycle.ts";
+export { createJobLifecycle, failJobOnDeadLetter, type JobLifecycle } from "./lifecycle.ts";
 export { createStageHandler, type StageDependencies } from "./stage-handler.ts";
 export { createAwsClients, type AwsClients } from "./clients.ts";
 export { stageDependencies, lambdaHandlerFor, runLocally } from "./assembly.ts";

@@ -70,3 +70,14 @@ export function createJobLifecycle(deps: { jobs: JobStore; events: EventPublishe
 }
 
 export type JobLifecycle = ReturnType<typeof createJobLifecycle>;
+
+/**
+ * A consumer's `onDeadLetter`: a message the host gives up on fails its job with the same
+ * reason the DLQ entry carries, and `Job Failed` goes out once (failJob is idempotent).
+ */
+export const failJobOnDeadLetter =
+  (lifecycle: JobLifecycle, stage?: StageName) =>
+  async (raw: unknown, reason: FailureReason): Promise<void> => {
+    const jobId = (raw as { jobId?: unknown } | undefined)?.jobId;
+    if (typeof jobId === "string" && jobId.startsWith("job_")) await lifecycle.failJob(jobId, reason, stage);
+  };

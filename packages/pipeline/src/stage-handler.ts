@@ -82,19 +82,6 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
     }
   }
 
-  async function completeOrFail(message: DocumentSubmitted, ctx: ConsumerContext): Promise<void> {
-    try {
-      await run(message, ctx);
-    } catch (error) {
-      // Retrying cannot help: fail the job now (announced once); the host then dead-letters
-      // the message with the same reason.
-      if (error instanceof PermanentError) {
-        await deps.lifecycle.failJob(message.jobId, { code: error.code, message: error.message }, stage);
-      }
-      throw error;
-    }
-  }
-
   async function run(message: DocumentSubmitted, ctx: ConsumerContext): Promise<void> {
     if (!message.stages.includes(stage)) return;
     const job = await deps.jobs.startStage(message.jobId, stage);
@@ -118,5 +105,5 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
     if (outcome.completion) await deps.lifecycle.announceCompletion(outcome.completion);
   }
 
-  return completeOrFail;
+  return run;
 }

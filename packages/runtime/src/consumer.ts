@@ -20,6 +20,13 @@ export interface Consumer<T> {
   readonly name: string;
   readonly schema: z.ZodType<T>;
   handle(message: T, ctx: ConsumerContext): Promise<void>;
+  /**
+   * Called when the host gives up on a message (a permanent failure, a schema violation, or the
+   * last delivery the queue's maxReceiveCount allows), before it is dead-lettered with `reason`.
+   * `raw` is the unwrapped body, parsed or not. It may run more than once for one message
+   * (a failed dead-letter send means redelivery), so it must be idempotent.
+   */
+  onDeadLetter?(raw: unknown, reason: FailureReason, ctx: ConsumerContext): Promise<void>;
 }
 
 /** Identity at runtime apart from a sanity check; it pins `T` from the schema for the handler. */
@@ -44,6 +51,8 @@ export interface IncomingMessage {
   receiveCount: number;
   queueName: string;
   signal: AbortSignal;
+  /** The queue's redrive maxReceiveCount: a transient failure on this delivery is the last one. */
+  maxReceiveCount?: number | undefined;
 }
 
 /** SQS caps a String attribute with the rest of the message at 256 KiB; a reason needs far less. */
@@ -88,31 +97,51 @@ export async function processMessage<T>(
 ): Promise<{ outcome: Outcome; log: Logger }> {
   let log = hostLog.child({ consumer: consumer.name, messageId: message.messageId, receiveCount: message.receiveCount });
   const started = performance.now();
+  let raw: unknown;
+  const context = (): ConsumerContext => ({
+    messageId: message.messageId,
+    receiveCount: message.receiveCount,
+    queueName: message.queueName,
+    signal: message.signal,
+    log,
+  });
+  const giveUp = async (reason: FailureReason, error: unknown): Promise<{ outcome: Outcome; log: Logger }> => {
+    if (consumer.onDeadLetter) {
+      try {
+        await consumer.onDeadLetter(raw, reason, context());
+      } catch (hookError) {
+        log.error("onDeadLetter failed; dead-lettering anyway", { reason, error: hookError });
+      }
+    }
+    return { outcome: { status: "permanent", reason, error }, log };
+  };
   try {
-    const raw = unwrapSqsBody(message.body);
+    raw = unwrapSqsBody(message.body);
     const ids = correlationIds(raw);
     if (Object.keys(ids).length) log = log.child(ids);
 
     const parsed = await consumer.schema.safeParseAsync(raw);
     if (!parsed.success) {
-      const reason = { code: "SCHEMA_VIOLATION", message: truncate(describeIssues(parsed.error.issues)) };
-      return { outcome: { status: "permanent", reason, error: parsed.error }, log };
+      return await giveUp({ code: "SCHEMA_VIOLATION", message: truncate(describeIssues(parsed.error.issues)) }, parsed.error);
     }
 
-    await consumer.handle(parsed.data, {
-      messageId: message.messageId,
-      receiveCount: message.receiveCount,
-      queueName: message.queueName,
-      signal: message.signal,
-      log,
-    });
+    await consumer.handle(parsed.data, context());
     log.info("message handled", { durationMs: Math.round(performance.now() - started) });
     return { outcome: { status: "succeeded" }, log };
   } catch (error) {
     const durationMs = Math.round(performance.now() - started);
     if (isPermanentError(error)) {
-      const reason = { code: error.code, message: truncate(error.message || error.code) };
-      return { outcome: { status: "permanent", reason, error }, log };
+      return await giveUp({ code: error.code, message: truncate(error.message || error.code) }, error);
+    }
+    // The queue would move it to its DLQ on the next receive, without a word of why: do it now,
+    // with the reason, so the DLQ entry (and the job) say what went wrong.
+    if (message.maxReceiveCount !== undefined && message.receiveCount >= message.maxReceiveCount && !message.signal.aborted) {
+      const why = error instanceof Error ? error.message : String(error);
+      log.warn("last delivery failed; dead-lettering", { durationMs, error });
+      return await giveUp(
+        { code: "RETRIES_EXHAUSTED", message: truncate(`failed on all ${message.receiveCount} deliveries; last error: ${why}`) },
+        error,
+      );
     }
     // Everything else, a ZodError thrown by the handler itself included (say, a model's reply
     // that did not parse), may go away on retry; maxReceiveCount bounds the attempts.

@@ -108,6 +108,33 @@ describe("local runner", () => {
     expect(await queueDepth(sqs, queue.url)).toEqual({ visible: 0, inFlight: 0 });
   });
 
+  it("dead-letters the last delivery maxReceiveCount allows as RETRIES_EXHAUSTED with the last error, telling onDeadLetter", async () => {
+    const queue = await createQueuePair(sqs, "exhausted", { maxReceiveCount: 2 });
+    const id = jobId();
+    await send(sqs, queue.url, { jobId: id, n: 1 });
+    const gaveUp: { raw: unknown; code: string }[] = [];
+    const consumer = defineConsumer({
+      name: "test-consumer",
+      schema: testMessage,
+      handle: async () => {
+        throw new Error("Bedrock is down");
+      },
+      onDeadLetter: async (raw, reason) => void gaveUp.push({ raw, code: reason.code }),
+    });
+    const runner = startLocalRunner(consumer, {
+      sqs, queueUrl: queue.url, deadLetterQueueUrl: queue.dlqUrl, waitTimeSeconds: 1, retryDelaySeconds: () => 0, log: memoryLogger().log,
+    });
+    runners.push(runner);
+    await waitFor(() => runner.stats.deadLettered === 1, 8000, "the message to be dead-lettered");
+    await runner.stop();
+
+    expect(runner.stats.failed).toBe(1);
+    expect(gaveUp).toEqual([{ raw: { jobId: id, n: 1 }, code: "RETRIES_EXHAUSTED" }]);
+    const [dead] = await receiveAll(sqs, queue.dlqUrl, 1);
+    expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.code]?.StringValue).toBe("RETRIES_EXHAUSTED");
+    expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.message]?.StringValue).toMatch(/all 2 deliveries; last error: Bedrock is down/);
+  });
+
   it("dead-letters a schema violation as SCHEMA_VIOLATION naming the failing fields, without calling the handler", async () => {
     const queue = await createQueuePair(sqs, "schema");
     await send(sqs, queue.url, { jobId: "not-a-job-id", n: "seven" });

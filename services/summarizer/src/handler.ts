@@ -1,7 +1,15 @@
 import { documentSubmitted } from "@quire/contracts";
-import { createStageHandler, type StageDependencies } from "@quire/pipeline";
+import { createStageHandler, failJobOnDeadLetter, type StageDependencies } from "@quire/pipeline";
 import { defineConsumer } from "@quire/runtime";
 
-/** The summarizer: `document.submitted` in, the summary stage done (or dead-lettered with a reason) out. */
+/**
+ * The summarizer: `document.submitted` in, the summary stage done out. A message it gives up on
+ * (permanent failure, or the last delivery the queue allows) fails the job with the reason.
+ */
 export const createSummarizer = (deps: StageDependencies) =>
-  defineConsumer({ name: "summarizer", schema: documentSubmitted, handle: createStageHandler("summary", deps) });
+  defineConsumer({
+    name: "summarizer",
+    schema: documentSubmitted,
+    handle: createStageHandler("summary", deps),
+    onDeadLetter: failJobOnDeadLetter(deps.lifecycle, "summary"),
+  });

@@ -8,6 +8,8 @@ import { createLogger, type Logger } from "../logger.ts";
 export interface LambdaHostOptions {
   /** Where permanent failures go at once. Without it they are retried until SQS's redrive moves them. */
   deadLetterQueueUrl?: string | undefined;
+  /** The source queue's redrive maxReceiveCount (from the topology): the last allowed delivery is dead-lettered with its reason. */
+  maxReceiveCount?: number | undefined;
   /** Default: `new SQSClient({})`, created on the first dead-lettering (region from the Lambda environment). */
   sqs?: SQSClient | undefined;
   log?: Logger | undefined;
@@ -36,7 +38,7 @@ export function createLambdaHandler<T>(
     const queueName = record.eventSourceARN.split(":").at(-1) ?? record.eventSourceARN;
     const { outcome, log: messageLog } = await processMessage(
       consumer,
-      { body: record.body, messageId: record.messageId, receiveCount, queueName, signal },
+      { body: record.body, messageId: record.messageId, receiveCount, queueName, signal, maxReceiveCount: options.maxReceiveCount },
       log,
     );
     switch (outcome.status) {

@@ -35,6 +35,8 @@ export interface LocalRunnerOptions {
    * at most the visibility timeout), so a retry is not stuck behind a 120 s timeout.
    */
   retryDelaySeconds?: ((receiveCount: number, visibilityTimeoutSeconds: number) => number) | false | undefined;
+  /** Deliveries before SQS redrives to the DLQ; default: read from the queue's RedrivePolicy. */
+  maxReceiveCount?: number | undefined;
   log?: Logger | undefined;
 }
 
@@ -153,6 +155,8 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
   const log = (options.log ?? createLogger({ host: "local" })).child({ queue: queueName });
 
   const counters = { received: 0, succeeded: 0, failed: 0, deadLettered: 0 };
+  /** From the option, else the queue's RedrivePolicy (read with the visibility timeout). */
+  let maxReceiveCount = options.maxReceiveCount;
   /** Running handlers by receipt handle. */
   const jobs = new Map<string, Job>();
   const deleter = createDeleteBatcher(sqs, queueUrl, log);
@@ -250,7 +254,7 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
       try {
         const { outcome, log: messageLog } = await processMessage(
           consumer,
-          { body: message.Body ?? "", messageId: message.MessageId, receiveCount: job.receiveCount, queueName, signal: job.controller.signal },
+          { body: message.Body ?? "", messageId: message.MessageId, receiveCount: job.receiveCount, queueName, signal: job.controller.signal, maxReceiveCount },
           log,
         );
         clearInterval(job.heartbeat);
@@ -285,7 +289,13 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
   async function readVisibilityTimeout(): Promise<number | undefined> {
     for (let attempt = 1; !stopping; attempt++) {
       try {
-        const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["VisibilityTimeout"] }));
+        const { Attributes } = await sqs.send(
+          new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["VisibilityTimeout", "RedrivePolicy"] }),
+        );
+        if (maxReceiveCount === undefined && Attributes?.RedrivePolicy) {
+          const fromPolicy = Number((JSON.parse(Attributes.RedrivePolicy) as { maxReceiveCount?: unknown }).maxReceiveCount);
+          if (Number.isInteger(fromPolicy) && fromPolicy > 0) maxReceiveCount = fromPolicy;
+        }
         const seconds = Number(Attributes?.VisibilityTimeout);
         if (Number.isFinite(seconds)) return seconds;
         throw new Error(`queue reported VisibilityTimeout ${Attributes?.VisibilityTimeout}`);
