@@ -1,9 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { failureReason, type DocumentLocation, type FailureReason, type StageName } from "@quire/contracts";
 import { getItem, isConditionFailure, type StoreContext } from "./dynamo.ts";
 import { JobNotCompleteError, JobNotFoundError, StageNotRequestedError } from "./errors.ts";
 import { isJobComplete, toJob } from "./items.ts";
-import { jobKey, runJobsIndexKey } from "./keys.ts";
+import { jobKey, runJobsIndexKey, runKey } from "./keys.ts";
 import { resultSchemaOf, type Job, type StageResult } from "./schema.ts";
 
 export interface CreateJobInput {
@@ -101,6 +102,7 @@ export function createJobOperations(ctx: StoreContext) {
 
   async function startStage(jobId: string, stage: StageName): Promise<Job> {
     const now = at();
+    const token = randomUUID();
     try {
       const { Attributes } = await ctx.db.send(
         new UpdateCommand({
@@ -108,16 +110,33 @@ export function createJobOperations(ctx: StoreContext) {
           Key: jobKey(jobId),
           UpdateExpression:
             "SET #states.#stage.#status = :processing, #states.#stage.#attempts = #states.#stage.#attempts + :one, " +
-            "#states.#stage.#startedAt = if_not_exists(#states.#stage.#startedAt, :now), #updatedAt = :now",
+            "#states.#stage.#startedAt = if_not_exists(#states.#stage.#startedAt, :now), #updatedAt = :now, " +
+            "#firstStart = if_not_exists(#firstStart, :token)",
           // A done stage keeps its result and a failed job stays failed: both are no-ops (then read).
           // attribute_exists(pk) stops an update from creating a stray item for an unknown id.
           ConditionExpression:
             "attribute_exists(pk) AND contains(#stages, :stageName) AND #states.#stage.#status <> :done AND attribute_not_exists(#failedAt)",
-          ExpressionAttributeNames: { ...stageNames(stage), "#attempts": "attempts" },
-          ExpressionAttributeValues: { ":processing": "processing", ":done": "done", ":one": 1, ":now": now, ":stageName": stage },
+          ExpressionAttributeNames: { ...stageNames(stage), "#attempts": "attempts", "#firstStart": "firstStartToken" },
+          ExpressionAttributeValues: { ":processing": "processing", ":done": "done", ":one": 1, ":now": now, ":stageName": stage, ":token": token },
           ReturnValues: "ALL_NEW",
         }),
       );
+      // Our token survived if_not_exists only if this call was the job's first stage start:
+      // that call alone moves the job from pending to processing in its run's counts.
+      if (Attributes!.firstStartToken === token && typeof Attributes!.runId === "string") {
+        await ctx.db.send(
+          new UpdateCommand({
+            TableName: ctx.tableName,
+            Key: runKey(Attributes!.runId),
+            UpdateExpression: "ADD #started :one",
+            ConditionExpression: "attribute_exists(pk)",
+            ExpressionAttributeNames: { "#started": "started" },
+            ExpressionAttributeValues: { ":one": 1 },
+          }),
+        ).catch((error: unknown) => {
+          if (!isConditionFailure(error)) throw error;
+        });
+      }
       return toJob(Attributes!);
     } catch (error) {
       if (!isConditionFailure(error)) throw error;

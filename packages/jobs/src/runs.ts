@@ -16,6 +16,7 @@ export interface CreateRunInput {
 const RUN_ATTRIBUTES = [
   "runId",
   "total",
+  "started",
   "finished",
   "complete",
   "failed",
@@ -44,6 +45,7 @@ export function createRunOperations(ctx: StoreContext) {
       total: input.total,
       // complete + failed, kept as its own counter so a condition can compare it with total.
       finished: 0,
+      started: 0,
       complete: 0,
       failed: 0,
       countsByClassification: {},

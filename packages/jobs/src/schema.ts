@@ -71,6 +71,8 @@ export type Job = z.infer<typeof jobSchema>;
 export const runSchema = z.object({
   runId,
   total: z.number().int().nonnegative(),
+  /** Jobs whose first stage has started (pending = total − started). */
+  started: z.number().int().nonnegative().default(0),
   complete: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
   countsByClassification: z.record(z.string(), z.number().int().nonnegative()),

@@ -32,6 +32,23 @@ describe("createRun", () => {
   });
 });
 
+describe("started jobs", () => {
+  it("a job counts as started once, on the first start of any of its stages, racing or redelivered", async () => {
+    const runId = newRunId();
+    await store.createRun({ runId, total: 3, submittedAt });
+    const jobIds = [newJobId(), newJobId(), newJobId()];
+    for (const jobId of jobIds) await store.createJob(jobInput({ jobId, runId }));
+    await Promise.all(
+      jobIds.slice(0, 2).flatMap((jobId) => [
+        store.startStage(jobId, "summary"),
+        store.startStage(jobId, "classification"),
+        store.startStage(jobId, "summary"),
+      ]),
+    );
+    expect((await store.getRun(runId))!.started).toBe(2);
+  });
+});
+
 describe("recordRunOutcome", () => {
   it("counts 50 concurrent outcomes exactly and hands out runCompleted exactly once", async () => {
     const runId = newRunId();

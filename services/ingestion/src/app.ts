@@ -64,7 +64,14 @@ export function runView(run: Run, now = new Date()) {
   return {
     runId: run.runId,
     status: remaining === 0 ? "complete" : "running",
-    counts: { total: run.total, inProgress: remaining, complete: run.complete, failed: run.failed },
+    counts: {
+      total: run.total,
+      pending: Math.max(0, run.total - run.started),
+      // Finished jobs were all started; what is left of `started` is in a stage right now.
+      processing: Math.max(0, run.started - finished),
+      complete: run.complete,
+      failed: run.failed,
+    },
     countsByClassification: run.countsByClassification,
     startedAt: run.startedAt,
     ...(run.completedAt ? { completedAt: run.completedAt } : {}),

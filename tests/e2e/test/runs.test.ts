@@ -23,6 +23,10 @@ describe("a run of 200 documents", () => {
     const { runId, jobIds } = (await response.json()) as { runId: string; jobIds: string[] };
     expect(new Set(jobIds).size).toBe(200);
 
+    const early = (await (await pipeline.request(`/v1/runs/${runId}`)).json()) as { counts: Record<string, number>; throughput: unknown };
+    expect(early.counts.total).toBe(200);
+    expect(early.counts.pending + early.counts.processing + early.counts.complete + early.counts.failed).toBe(200);
+
     const events = await collectEvents(pipeline, (seen) => ofType(seen, "Run Completed").length > 0 && ofType(seen, "Job Completed").length >= 200, 90_000);
     // Give a straggling duplicate time to show itself.
     events.push(...(await collectEvents(pipeline, () => false, 1500)));
@@ -35,6 +39,6 @@ describe("a run of 200 documents", () => {
     expect(runsCompleted[0]!.detail).toMatchObject({ runId, total: 200, completed: 200, failed: 0 });
 
     const run = (await (await pipeline.request(`/v1/runs/${runId}`)).json()) as { status: string; counts: Record<string, number> };
-    expect(run).toMatchObject({ status: "complete", counts: { total: 200, complete: 200, failed: 0, inProgress: 0 } });
+    expect(run).toMatchObject({ status: "complete", counts: { total: 200, pending: 0, processing: 0, complete: 200, failed: 0 } });
   });
 });
