@@ -23,7 +23,8 @@ describe("a run of 200 documents", () => {
     const { runId, jobIds } = (await response.json()) as { runId: string; jobIds: string[] };
     expect(new Set(jobIds).size).toBe(200);
 
-    const early = (await (await pipeline.request(`/v1/runs/${runId}`)).json()) as { counts: Record<string, number>; throughput: unknown };
+    type Counts = { total: number; pending: number; processing: number; complete: number; failed: number };
+    const early = (await (await pipeline.request(`/v1/runs/${runId}`)).json()) as { counts: Counts };
     expect(early.counts.total).toBe(200);
     expect(early.counts.pending + early.counts.processing + early.counts.complete + early.counts.failed).toBe(200);
 
