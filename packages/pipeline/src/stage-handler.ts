@@ -20,8 +20,11 @@ export interface StageDependencies {
 
 type Stage = "summary" | "classification";
 
-/** Longer than one Bedrock call with its retries; a crashed holder's claim lapses after it. */
-const DEFAULT_COMPUTATION_LEASE_MS = 5 * 60_000;
+/**
+ * Longer than a typical Bedrock call with its retries, short enough that a crashed holder's
+ * work is taken over soon. A holder slower than this only costs a second model call.
+ */
+const DEFAULT_COMPUTATION_LEASE_MS = 3 * 60_000;
 const RESULT_POLL_MS = 250;
 
 /**
@@ -36,13 +39,15 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
   const promptVersion = stage === "summary" ? deps.bedrock.summaryPromptVersion : deps.bedrock.classificationPromptVersion;
 
   /**
-   * The stage's result, computed at most once per content key. Returns undefined when this is
-   * a concurrent duplicate of a delivery of the same job that is computing it right now: that
-   * delivery (still unacknowledged, so redelivered if it dies) finishes the job.
+   * The stage's result, computed at most once per content key while its claim holds. Another
+   * delivery holding the claim (a concurrent duplicate of this job, or the same content in
+   * another job) is waited for, never trusted blindly: if its worker died, the claim lapses and
+   * this delivery takes over.
    */
-  async function produce(message: DocumentSubmitted, ctx: ConsumerContext): Promise<SummaryResult | ClassificationResult | undefined> {
+  async function produce(message: DocumentSubmitted, ctx: ConsumerContext): Promise<SummaryResult | ClassificationResult> {
     const key = { contentSha256: message.contentSha256, stage, promptVersion, modelId: deps.bedrock.modelId };
-    const waitUntil = Date.now() + computationLeaseMs;
+    // Past the lease, the claim can be taken: one more attempt after it, then give the message back.
+    const waitUntil = Date.now() + computationLeaseMs + 2 * RESULT_POLL_MS;
     for (;;) {
       const cached = await deps.jobs.getCachedResult(key);
       if (cached) {
@@ -51,14 +56,9 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
       }
       const claim = await deps.jobs.claimComputation(key, { jobId: message.jobId, leaseMs: computationLeaseMs });
       if (claim.claimed) return compute(message, key, ctx);
-      if (claim.heldBy === message.jobId) {
-        ctx.log.info("duplicate delivery while this job's stage is being computed; acknowledging", { jobId: message.jobId, stage });
-        return undefined;
-      }
-      // Same content in another job: wait for the holder's result rather than pay for it twice.
       if (Date.now() > waitUntil || ctx.signal.aborted) {
         // Transient: the message comes back later, when the result is cached or the claim has lapsed.
-        throw new Error(`the ${stage} of this content is still being computed by ${claim.heldBy ?? "another job"}`);
+        throw new Error(`the ${stage} of this content is still being computed by ${claim.heldBy ?? "another delivery"}`);
       }
       await new Promise((resolve) => setTimeout(resolve, RESULT_POLL_MS));
     }
@@ -91,7 +91,6 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
     }
     const done = job.stageStates[stage];
     const result = done.status === "done" && done.result ? done.result : await produce(message, ctx);
-    if (result === undefined) return;
 
     const outcome =
       stage === "summary"
