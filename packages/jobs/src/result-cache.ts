@@ -1,7 +1,6 @@
 import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import type { StageName } from "@quire/contracts";
-import { epochSeconds, getItem, type StoreContext } from "./dynamo.ts";
+import { epochSeconds, getItem, isConditionFailure, type StoreContext } from "./dynamo.ts";
 import { resultKey } from "./keys.ts";
 import { resultCacheKey, resultSchemaOf, type ResultCacheKey, type StageResult } from "./schema.ts";
 
@@ -80,7 +79,7 @@ export function createResultCache(ctx: StoreContext) {
       );
       return { claimed: true };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionFailure(error)) throw error;
       const item = await getItem(ctx, resultKey(parsedKey));
       return { claimed: false, heldBy: typeof item?.inProgressBy === "string" && item.result === undefined ? item.inProgressBy : undefined };
     }
@@ -100,7 +99,7 @@ export function createResultCache(ctx: StoreContext) {
         }),
       );
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isConditionFailure(error)) throw error;
     }
   }
 

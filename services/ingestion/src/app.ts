@@ -144,7 +144,7 @@ export function createApp(deps: AppDependencies) {
       if (finished) return c.json(jobView(finished), 200);
     }
     const current = created ? job : ((await deps.jobs.getJob(job.jobId)) ?? job);
-    return c.json({ ...jobView(current), status: current.status }, 202, { location: `/v1/jobs/${job.jobId}` });
+    return c.json(jobView(current), 202, { location: `/v1/jobs/${job.jobId}` });
   });
 
   const runBodyLimit = 256 * 1024 * 1024;

@@ -124,7 +124,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(Object.assign(new AwsServiceError("RequestEntityTooLarge", `Request body over ${MAX_BODY_BYTES} bytes.`, 413)));
+        reject(new AwsServiceError("RequestEntityTooLarge", `Request body over ${MAX_BODY_BYTES} bytes.`, 413));
         req.destroy();
         return;
       }
