@@ -68,11 +68,13 @@ export function createResultCache(ctx: StoreContext) {
             ...parsedKey,
             inProgressBy: holder.jobId,
             inProgressUntil: now.getTime() + holder.leaseMs,
-            expiresAt: epochSeconds(now) + Math.ceil(holder.leaseMs / 1000),
+            // For TTL clean-up only (rounded up, so it never precedes the lease's end).
+            expiresAt: epochSeconds(now) + Math.ceil(holder.leaseMs / 1000) + 1,
           },
-          // Free, or an abandoned claim (lease over, no result), or an expired result.
+          // Free, or an abandoned claim (lease over, no result), or an expired result. The TTL
+          // clause is for results only: a claim's expiresAt is whole seconds, its lease is not.
           ConditionExpression:
-            "attribute_not_exists(pk) OR (attribute_not_exists(#result) AND inProgressUntil < :now) OR expiresAt <= :nowSeconds",
+            "attribute_not_exists(pk) OR (attribute_not_exists(#result) AND inProgressUntil < :now) OR (attribute_exists(#result) AND expiresAt <= :nowSeconds)",
           ExpressionAttributeNames: { "#result": "result" },
           ExpressionAttributeValues: { ":now": now.getTime(), ":nowSeconds": epochSeconds(now) },
         }),

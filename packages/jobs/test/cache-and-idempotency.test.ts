@@ -74,6 +74,17 @@ describe("claiming a result's computation", () => {
     expect(await store.claimComputation(key, { jobId: newJobId(), leaseMs: 60_000 })).toEqual({ claimed: false, heldBy: undefined });
   });
 
+  it("a claim holds for its whole lease, also across a second boundary", async () => {
+    const clock = manualClock(new Date("2030-01-01T00:00:00.999Z"));
+    const timed = cloud.store({ now: clock.now });
+    const key = cacheKey();
+    await timed.claimComputation(key, { jobId: newJobId(), leaseMs: 600 });
+    clock.advance(599);
+    expect((await timed.claimComputation(key, { jobId: newJobId(), leaseMs: 600 })).claimed).toBe(false);
+    clock.advance(2);
+    expect((await timed.claimComputation(key, { jobId: newJobId(), leaseMs: 600 })).claimed).toBe(true);
+  });
+
   it("a released claim, or one whose lease ran out, can be claimed again", async () => {
     const clock = manualClock();
     const timed = cloud.store({ now: clock.now });
