@@ -9,6 +9,10 @@ const root = new URL("..", import.meta.url).pathname;
 const port = Number(process.env.QUIRE_DEVCLOUD_PORT ?? 4566);
 const endpoint = `http://127.0.0.1:${port}`;
 const apiPort = Number(process.env.QUIRE_API_PORT ?? 3000);
+const notifierPort = Number(process.env.QUIRE_NOTIFIER_PORT ?? 3001);
+// Locally, webhooks may reach this machine (so `quire listen` works); deployed, only public
+// addresses are allowed unless QUIRE_WEBHOOK_ALLOWLIST says otherwise.
+const webhookAllowlist = process.env.QUIRE_WEBHOOK_ALLOWLIST ?? "localhost,127.0.0.0/8,::1";
 const colours = { devcloud: 90, ingestion: 36, summarizer: 35, classifier: 33, notifier: 32 } as const;
 type Name = keyof typeof colours;
 const SERVICES: Exclude<Name, "devcloud">[] = ["ingestion", "summarizer", "classifier", "notifier"];
@@ -97,18 +101,32 @@ await waitForHealth(30_000);
 const { env: cloudEnv } = (await (await fetch(`${endpoint}/_quire/resources`)).json()) as { env?: Record<string, string> };
 if (!cloudEnv) throw new Error("devcloud answered without its resource environment");
 const apiKey = localApiKey();
-const serviceEnv = { ...process.env, ...cloudEnv, QUIRE_API_KEY: apiKey, QUIRE_API_PORT: String(apiPort) };
+const serviceEnv = {
+  ...process.env,
+  ...cloudEnv,
+  QUIRE_API_KEY: apiKey,
+  QUIRE_API_PORT: String(apiPort),
+  QUIRE_NOTIFIER_PORT: String(notifierPort),
+  QUIRE_API_PUBLIC_URL: process.env.QUIRE_API_PUBLIC_URL ?? `http://127.0.0.1:${apiPort}`,
+  QUIRE_NOTIFIER_PUBLIC_URL: process.env.QUIRE_NOTIFIER_PUBLIC_URL ?? `http://127.0.0.1:${notifierPort}`,
+  QUIRE_WEBHOOK_ALLOWLIST: webhookAllowlist,
+};
 for (const service of SERVICES) launch(service, `services/${service}/src/local.ts`, serviceEnv);
 
 console.log(`
   Quire is running.
-  API      http://127.0.0.1:${apiPort}   (x-api-key: ${apiKey})
-  devcloud ${endpoint}
+  API       http://127.0.0.1:${apiPort}   (x-api-key: ${apiKey})
+  notifier  http://127.0.0.1:${notifierPort}   (same key; subscriptions and deliveries)
+  devcloud  ${endpoint}   (emails land in ${endpoint}/_quire/outbox)
+  webhooks  may reach ${webhookAllowlist} besides public addresses (local default; QUIRE_WEBHOOK_ALLOWLIST)
 
   Try:
   curl -s -X POST "http://127.0.0.1:${apiPort}/v1/documents?wait=20" \\
     -H "x-api-key: ${apiKey}" -H "content-type: application/json" \\
     --data @samples/lease-agreement.json
+
+  Watch notifications arrive (another terminal):  npx quire listen
+  Submit with progress:                            npx quire submit samples/*.json --run --wait
 
   Ctrl-C stops everything.
 `);

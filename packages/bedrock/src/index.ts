@@ -4,7 +4,7 @@
  */
 export {
   classificationInputSchema, classificationPromptVersionFor, createBedrockStageClient, DEFAULT_MODEL_ID, DEFAULT_TAXONOMY,
-  withoutSdkRetries,
+  estimateRequestTokens, withoutSdkRetries,
 } from "./stage-client.ts";
 export type {
   BedrockStageClient, BedrockStageClientOptions, CallFacts, ModelCallOptions, StageAttemptEvent,
@@ -18,3 +18,7 @@ export { backoffDelay, DEFAULT_RETRY_POLICY, resolveRetryPolicy, sleep, withRetr
 export type { AttemptEvent, RetryOptions, RetryPolicy } from "./retry.ts";
 export { classificationV1, CLASSIFICATION_TOOL_NAME, prompts, summaryV1, wrapDocument } from "./prompts/index.ts";
 export type { TokenUsage } from "./usage.ts";
+export {
+  createGovernor, feasibleWithin, isThrottle, planThroughput, TokenBucket,
+  type AcquireOptions, type CallResult, type Governor, type GovernorOptions, type Lane, type ModelQuota, type ModelStats, type Permit, type ThroughputPlan,
+} from "./admission/index.ts";

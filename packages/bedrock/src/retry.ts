@@ -110,6 +110,12 @@ export interface RetryContext {
   random: () => number;
   signal?: AbortSignal | undefined;
   onAttempt?: ((event: AttemptEvent) => void) | undefined;
+  /**
+   * A governor paces this caller (its limit shrank, its bucket emptied): a throttled attempt
+   * queues for admission again after a short jitter instead of backing off exponentially, which
+   * would leave the quota idle while the governor already holds the rate down.
+   */
+  throttlesPacedByGovernor?: boolean | undefined;
 }
 
 /** An attempt's failure may carry the usage of an answer that was rejected (for metrics). */
@@ -181,7 +187,8 @@ export async function withRetries<T extends { usage?: TokenUsage }>(
       throw finalError(kind, failure, attemptNumber);
     }
     // An unusable answer is not a capacity problem: ask again at once. Everything else backs off.
-    const delayMs = kind === "invalid-output" ? 0 : backoffDelay(attemptNumber, policy, context.random);
+    const paced = context.throttlesPacedByGovernor && (failure as { name?: string } | null)?.name === "ThrottlingException";
+    const delayMs = kind === "invalid-output" ? 0 : backoffDelay(paced ? 1 : attemptNumber, policy, context.random);
     report({ ...base, delayMs });
     if (delayMs > 0) await context.sleep(delayMs, signal);
     // An injected sleep may ignore the signal; check before spending another call.

@@ -13,6 +13,7 @@ import { leadingExcerpt, splitForContext } from "./chunking.ts";
 import { ModelOutputError } from "./errors.ts";
 import { classificationV1 } from "./prompts/classification-v1.ts";
 import { summaryV1 } from "./prompts/summary-v1.ts";
+import type { Governor, Lane } from "./admission/index.ts";
 import { resolveRetryPolicy, sleep as defaultSleep, withRetries, type AttemptEvent, type RetryOptions } from "./retry.ts";
 import type { TokenUsage } from "./usage.ts";
 
@@ -22,6 +23,8 @@ export const DEFAULT_TAXONOMY = ["contract", "court-filing", "correspondence", "
 export interface ModelCallOptions {
   /** Cancels the call and any further retries; the promise then rejects with AbortError. */
   signal?: AbortSignal;
+  /** Which governor lane the call waits in: sync-mode requests go before bulk runs. */
+  lane?: Lane;
 }
 
 /** Per-call facts that are not part of the stored result: how long it took and how many calls it needed. */
@@ -63,6 +66,22 @@ export interface BedrockStageClientOptions {
   maxInputChars?: number;
   /** Called once per Converse call (after it settles); exceptions thrown here are ignored. */
   onAttempt?: (event: StageAttemptEvent) => void;
+  /**
+   * Admission control shared by every stage of the process: each Converse call (each retry too)
+   * waits for the model's quota and adaptive in-flight limit. Without it calls go straight out.
+   */
+  governor?: Governor;
+  /**
+   * Leave retries to the SDK client's own policy (its maxAttempts) and make one attempt of our
+   * own: how most samples call Bedrock, kept for the benchmark's baseline.
+   */
+  sdkRetries?: boolean;
+}
+
+/** Tokens a request will be charged before Bedrock says: ~4 characters a token, plus the output it reserves. */
+export function estimateRequestTokens(input: ConverseCommandInput): number {
+  const chars = JSON.stringify(input.messages ?? []).length + JSON.stringify(input.system ?? []).length + JSON.stringify(input.toolConfig ?? {}).length;
+  return Math.ceil(chars / 4) + (input.inferenceConfig?.maxTokens ?? 0);
 }
 
 /**
@@ -153,7 +172,7 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
   const modelId = options.modelId ?? DEFAULT_MODEL_ID;
   if (modelId.trim().length === 0) throw new TypeError("modelId must be non-empty");
   const taxonomy = checkTaxonomy(options.taxonomy ?? DEFAULT_TAXONOMY);
-  const policy = resolveRetryPolicy(options.retry);
+  const policy = resolveRetryPolicy(options.sdkRetries ? { ...options.retry, maxAttempts: 1, modelErrorRetries: 0, invalidOutputRetries: 0 } : options.retry);
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const toolSpec = classificationV1.toolSpec(taxonomy);
@@ -162,8 +181,11 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
   const summaryPromptVersion = summaryV1.version;
   const maxInputChars = options.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS;
 
-  async function converse(input: ConverseCommandInput, signal: AbortSignal): Promise<ConverseCommandOutput> {
-    return client.send(withoutSdkRetries(new ConverseCommand(input)), { abortSignal: signal });
+  async function converse(input: ConverseCommandInput, signal: AbortSignal, lane: Lane | undefined): Promise<ConverseCommandOutput> {
+    const command = new ConverseCommand(input);
+    const send = () => client.send(options.sdkRetries ? command : withoutSdkRetries(command), { abortSignal: signal });
+    if (!options.governor) return send();
+    return options.governor.run(modelId, { estimatedTokens: estimateRequestTokens(input), lane, signal }, send);
   }
 
   async function run<T extends { usage: TokenUsage }>(
@@ -178,6 +200,7 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
       sleep,
       random,
       signal: callOptions?.signal,
+      throttlesPacedByGovernor: options.governor !== undefined,
       onAttempt: onAttempt === undefined ? undefined : (event) => onAttempt({ ...event, stage }),
     });
     return { ...value, latencyMs: Math.round(performance.now() - started), attempts };
@@ -231,7 +254,7 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
       inferenceConfig: { ...summaryV1.inferenceConfig, maxTokens },
     };
     return run("summary", callOptions, async (signal) => {
-      const response = await converse(request, signal);
+      const response = await converse(request, signal, callOptions?.lane);
       const usage = usageOf(response);
       if (response.stopReason !== undefined && FILTERED_STOP_REASONS.has(response.stopReason)) {
         throw new ModelOutputError("content-filtered", `The summary was withheld by Bedrock (stopReason ${response.stopReason}).`, { usage });
@@ -262,7 +285,7 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
       },
     };
     return run("classification", callOptions, async (signal) => {
-      const response = await converse(request, signal);
+      const response = await converse(request, signal, callOptions?.lane);
       const usage = usageOf(response);
       const stopReason = response.stopReason ?? "none";
       if (FILTERED_STOP_REASONS.has(stopReason)) {

@@ -2,19 +2,10 @@
 import { describe, expect, it } from "vitest";
 import {
   AbortError, backoffDelay, DEFAULT_RETRY_POLICY, isRetryableBedrockError, ModelOutputError, ModelUnavailableError,
-  BedrockRequestError, resolveRetryPolicy, sleep,
+  BedrockRequestError, resolveRetryPolicy, sleep, withRetries,
 } from "../src/index.ts";
+import { mulberry32 } from "@quire/devcloud";
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("backoffDelay (full jitter)", () => {
   it("stays within [0, min(maxDelayMs, baseDelayMs × 2^(retry−1))) and uses the whole range", () => {
@@ -74,5 +65,25 @@ describe("sleep", () => {
     setTimeout(() => controller.abort(), 10);
     await expect(pending).rejects.toBeInstanceOf(AbortError);
     expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe("withRetries under a governor", () => {
+  it("retries a throttled attempt after a short jitter instead of an exponential backoff: the governor paces", async () => {
+    const throttle = () => Object.assign(new Error("Too many requests"), { name: "ThrottlingException", $metadata: { httpStatusCode: 429 } });
+    const run = async (paced: boolean) => {
+      const delays: number[] = [];
+      let calls = 0;
+      await withRetries(
+        async () => {
+          if (++calls < 5) throw throttle();
+          return { usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } };
+        },
+        { policy: DEFAULT_RETRY_POLICY, sleep: async () => {}, random: () => 0.999, throttlesPacedByGovernor: paced, onAttempt: (e) => e.delayMs !== undefined && delays.push(e.delayMs) },
+      );
+      return delays;
+    };
+    expect(await run(false)).toEqual([199, 399, 799, 1598]);
+    expect(await run(true)).toEqual([199, 199, 199, 199]);
   });
 });

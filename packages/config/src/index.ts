@@ -15,10 +15,12 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_QUEUE_SUMMARIZER_URL: resourceName,
   QUIRE_QUEUE_CLASSIFIER_URL: resourceName,
   QUIRE_QUEUE_NOTIFIER_URL: resourceName,
+  QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL: resourceName,
   QUIRE_DLQ_INGESTION_URL: resourceName,
   QUIRE_DLQ_SUMMARIZER_URL: resourceName,
   QUIRE_DLQ_CLASSIFIER_URL: resourceName,
   QUIRE_DLQ_NOTIFIER_URL: resourceName,
+  QUIRE_DLQ_NOTIFIER_DELIVERIES_URL: resourceName,
   QUIRE_BUS_EVENTS_NAME: resourceName,
   QUIRE_TABLE_JOBS_NAME: resourceName,
   QUIRE_TABLE_NOTIFICATIONS_NAME: resourceName,
@@ -35,6 +37,41 @@ export const quireEnvironmentSchema = z.object({
   /** Documents above this travel by claim check (S3 pointer), keeping SNS/SQS messages under 256 KiB with headroom. */
   QUIRE_CLAIM_CHECK_BYTES: positiveInt.default(200 * 1024),
   QUIRE_WORKER_CONCURRENCY: positiveInt.default(8),
+
+  // Bedrock admission (the governor)
+  /** `adaptive`: every Converse call waits for the quota buckets and the AIMD in-flight limit; `off`: calls go straight out. */
+  QUIRE_GOVERNOR: z.enum(["adaptive", "off"]).default("adaptive"),
+  /** The model's requests / tokens per minute as you know them (Service Quotas). Unset: AIMD alone finds the limit. */
+  QUIRE_BEDROCK_RPM: positiveInt.optional(),
+  QUIRE_BEDROCK_TPM: positiveInt.optional(),
+  /** Mean Converse latency for planning (deadline feasibility, Lambda concurrency). */
+  QUIRE_BEDROCK_LATENCY_MS: positiveInt.default(8000),
+  /**
+   * Who retries a failed Converse call: `quire` (our jittered policy; the SDK's retries off) or
+   * `sdk` (the SDK's standard 3 attempts, as most samples do; the benchmark's baseline).
+   */
+  QUIRE_BEDROCK_RETRIES: z.enum(["quire", "sdk"]).default("quire"),
+  /** Where a process's adaptive in-flight limit starts. */
+  QUIRE_GOVERNOR_INITIAL_LIMIT: positiveInt.default(4),
+
+  // The notifier
+  QUIRE_NOTIFIER_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  /** Where people reach the notifier (email confirmation links) and the API (job links in emails). */
+  QUIRE_NOTIFIER_PUBLIC_URL: z.url().default("http://127.0.0.1:3001"),
+  QUIRE_API_PUBLIC_URL: z.url().default("http://127.0.0.1:3000"),
+  /** Hosts and CIDRs webhooks may reach although they are not public (loopback, private…). Empty: public addresses only. */
+  QUIRE_WEBHOOK_ALLOWLIST: z.string().default(""),
+  /** Delays between webhook attempts (Standard Webhooks' usual schedule); ms|s|m|h|d. */
+  QUIRE_WEBHOOK_RETRY_SCHEDULE: z.string().default("5s,5m,30m,2h,5h,10h,10h"),
+  QUIRE_WEBHOOK_TIMEOUT_MS: positiveInt.default(15_000),
+  QUIRE_WEBHOOK_MAX_REDIRECTS: z.coerce.number().int().min(0).max(5).default(0),
+  /** An endpoint failing without a single success for this long is disabled (it can be re-enabled). */
+  QUIRE_WEBHOOK_DISABLE_AFTER: z.string().default("5d"),
+  /** How long a rotated-out secret keeps signing alongside the new one. */
+  QUIRE_WEBHOOK_SECRET_OVERLAP: z.string().default("24h"),
+  /** Multiplies every notifier delay (retries, disable window): 0.001 makes hours into seconds for tests and demos. */
+  QUIRE_NOTIFIER_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
+  QUIRE_EMAIL_FROM: z.string().min(3).default("Quire <notifications@quire.localhost>"),
 });
 
 export type QuireConfig = z.infer<typeof quireEnvironmentSchema>;

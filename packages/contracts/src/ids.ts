@@ -17,3 +17,5 @@ function ulid(now = Date.now()): string {
 
 export const newJobId = () => `job_${ulid()}`;
 export const newRunId = () => `run_${ulid()}`;
+export const newSubscriptionId = () => `sub_${ulid()}`;
+export const newDeliveryId = () => `dlv_${ulid()}`;

@@ -2,4 +2,5 @@ export * from "./common.ts";
 export * from "./document-submitted.ts";
 export * from "./events.ts";
 export { buildAsyncApiDocument } from "./asyncapi.ts";
-export { newJobId, newRunId } from "./ids.ts";
+export { newDeliveryId, newJobId, newRunId, newSubscriptionId } from "./ids.ts";
+export * from "./notifications.ts";

@@ -1,59 +1,142 @@
-import { createBedrockStageClient } from "@quire/bedrock";
+import { readFileSync } from "node:fs";
+import { createBedrockStageClient, createGovernor, type Governor } from "@quire/bedrock";
 import type { QuireConfig } from "@quire/config";
 import type { ServiceName } from "@quire/contracts";
-import { topology } from "@quire/topology";
+import { topology, type QueueName } from "@quire/topology";
 import { createJobStore } from "@quire/jobs";
-import { createLambdaHandler, createLogger, startLocalRunner, type Consumer } from "@quire/runtime";
+import { createLambdaHandler, createLogger, startLocalRunner, type Consumer, type RunnerAdmission } from "@quire/runtime";
 import type { AwsClients } from "./clients.ts";
 import { createEventPublisher } from "./event-publisher.ts";
 import { createJobLifecycle } from "./lifecycle.ts";
 import type { StageDependencies } from "./stage-handler.ts";
 
+/**
+ * One governor per process: stages in the same process (and every concurrent message) share the
+ * model's quota through it. Several processes share it by AIMD, without talking.
+ */
+let processGovernor: Governor | undefined;
+export function governorFor(config: QuireConfig): Governor | undefined {
+  if (config.QUIRE_GOVERNOR === "off") return undefined;
+  processGovernor ??= createGovernor({
+    initialLimit: config.QUIRE_GOVERNOR_INITIAL_LIMIT,
+    quotas: { [config.QUIRE_MODEL_ID]: { requestsPerMinute: config.QUIRE_BEDROCK_RPM, tokensPerMinute: config.QUIRE_BEDROCK_TPM } },
+  });
+  return processGovernor;
+}
+
 /** Everything a stage handler needs, built from config and clients (identical in Lambda and locally). */
 export function stageDependencies(config: QuireConfig, clients: AwsClients, service: ServiceName): StageDependencies {
+  const governor = governorFor(config);
   const jobs = createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME });
   const events = createEventPublisher({ client: clients.events, busName: config.QUIRE_BUS_EVENTS_NAME, service });
   return {
     jobs,
     events,
     s3: clients.s3,
-    bedrock: createBedrockStageClient({ client: clients.bedrock, modelId: config.QUIRE_MODEL_ID, taxonomy: config.QUIRE_TAXONOMY }),
+    bedrock: createBedrockStageClient({
+      client: clients.bedrock,
+      modelId: config.QUIRE_MODEL_ID,
+      taxonomy: config.QUIRE_TAXONOMY,
+      ...(governor ? { governor } : {}),
+      ...(config.QUIRE_BEDROCK_RETRIES === "sdk" ? { sdkRetries: true } : {}),
+    }),
     lifecycle: createJobLifecycle({ jobs, events }),
   };
 }
 
-const queueOf = (config: QuireConfig, service: ServiceName) => {
-  const key = service.toUpperCase() as Uppercase<ServiceName>;
-  return { queueUrl: config[`QUIRE_QUEUE_${key}_URL`], deadLetterQueueUrl: config[`QUIRE_DLQ_${key}_URL`] };
-};
+/** A queue's URL and its DLQ's from config: `notifierDeliveries` → QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL. */
+export function queueOf(config: QuireConfig, queue: QueueName) {
+  const key = queue.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+  const queueUrl = (config as unknown as Record<string, string>)[`QUIRE_QUEUE_${key}_URL`];
+  const deadLetterQueueUrl = (config as unknown as Record<string, string>)[`QUIRE_DLQ_${key}_URL`];
+  if (!queueUrl || !deadLetterQueueUrl) throw new Error(`config has no QUIRE_QUEUE_${key}_URL / QUIRE_DLQ_${key}_URL`);
+  return { queueUrl, deadLetterQueueUrl };
+}
 
 /** The Lambda host for a service's consumer: SQS batch in, partial batch failures out. */
-export function lambdaHandlerFor<T>(consumer: Consumer<T>, config: QuireConfig, clients: AwsClients, service: ServiceName) {
+export function lambdaHandlerFor<T>(consumer: Consumer<T>, config: QuireConfig, clients: AwsClients, queue: QueueName) {
   return createLambdaHandler(consumer, {
-    deadLetterQueueUrl: queueOf(config, service).deadLetterQueueUrl,
-    maxReceiveCount: topology.queues[service].maxReceiveCount,
+    deadLetterQueueUrl: queueOf(config, queue).deadLetterQueueUrl,
+    maxReceiveCount: topology.queues[queue].maxReceiveCount,
     sqs: clients.sqs,
   });
 }
 
-/** The local host: long-poll the service's queue until SIGINT/SIGTERM, then stop gracefully. */
-export function runLocally<T>(consumer: Consumer<T>, config: QuireConfig, clients: AwsClients, service: ServiceName) {
+/** A consumer and the queue it reads, for {@link runLocally}. */
+export interface LocalConsumer {
+  // `any`: each consumer has its own message type, and the runner only passes messages through.
+  consumer: Consumer<any>;
+  queue: QueueName;
+}
+
+/**
+ * The local host: long-poll each consumer's queue until SIGINT/SIGTERM, then stop every runner
+ * gracefully (finish or release in-flight messages) and `onStop` (an HTTP server) before exiting.
+ */
+export function runLocally(
+  config: QuireConfig,
+  clients: AwsClients,
+  consumers: readonly LocalConsumer[],
+  options: { onStop?: () => unknown; admission?: RunnerAdmission } = {},
+) {
+  const service = topology.queues[consumers[0]!.queue].consumer;
   const log = createLogger({ service });
-  const runner = startLocalRunner(consumer, {
-    sqs: clients.sqs,
-    ...queueOf(config, service),
-    concurrency: config.QUIRE_WORKER_CONCURRENCY,
-    log,
+  const runners = consumers.map(({ consumer, queue }) => {
+    const queueLog = consumers.length > 1 ? log.child({ queue }) : log;
+    const runner = startLocalRunner(consumer, {
+      sqs: clients.sqs,
+      ...queueOf(config, queue),
+      concurrency: config.QUIRE_WORKER_CONCURRENCY,
+      log: queueLog,
+      ...(options.admission ? { admission: options.admission } : {}),
+    });
+    queueLog.info("consuming", { queue: queueOf(config, queue).queueUrl, concurrency: config.QUIRE_WORKER_CONCURRENCY });
+    return runner;
   });
-  log.info("consuming", { queue: queueOf(config, service).queueUrl, concurrency: config.QUIRE_WORKER_CONCURRENCY });
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
     log.info("stopping: finishing or releasing in-flight messages");
-    void runner.stop().then(() => process.exit(0));
+    void Promise.all([...runners.map((runner) => runner.stop()), options.onStop?.()]).then(() => {
+      // One line a benchmark (or a curious operator) can read: what this process did and its peak memory.
+      log.info("stopped", {
+        runners: consumers.map(({ queue }, i) => ({ queue, ...runners[i]!.stats })),
+        governor: governorFor(config)?.stats(),
+        peakRssBytes: peakRssBytes(),
+      });
+      process.exit(0);
+    });
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  return runner;
+  return runners;
+}
+
+/**
+ * Backpressure from the governor to the queue: a stage's runner receives only as many messages as
+ * the model can start now, so no message burns visibility time waiting for a Bedrock slot.
+ */
+export function governedAdmission(config: QuireConfig): RunnerAdmission | undefined {
+  const governor = governorFor(config);
+  if (!governor) return undefined;
+  return {
+    free: () => governor.freeCapacity(config.QUIRE_MODEL_ID),
+    taken: (count) => governor.reserve(config.QUIRE_MODEL_ID, count),
+    wait: (signal) => governor.waitForChange(config.QUIRE_MODEL_ID, signal),
+  };
+}
+
+/**
+ * This process's peak resident memory. Linux's VmHWM belongs to the address space the process
+ * got at exec; getrusage's maxRSS would also carry the parent's peak across the fork.
+ */
+function peakRssBytes(): number {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (kb) return Number(kb) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
 }

@@ -2,6 +2,7 @@ import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 
@@ -27,7 +28,9 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env) {
     s3: new S3Client({ ...common, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL) }),
     dynamodb: new DynamoDBClient(common),
     events: new EventBridgeClient(common),
-    bedrock: new BedrockRuntimeClient({ ...common, maxAttempts: 1 }),
+    // Our retry policy owns Bedrock retries, unless QUIRE_BEDROCK_RETRIES=sdk hands them back to the SDK.
+    bedrock: new BedrockRuntimeClient({ ...common, maxAttempts: env.QUIRE_BEDROCK_RETRIES === "sdk" ? 3 : 1 }),
+    ses: new SESv2Client(common),
   };
 }
 

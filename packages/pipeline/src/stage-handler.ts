@@ -69,8 +69,8 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
       const text = await loadDocumentText(deps.s3, message.document, ctx.signal);
       const { latencyMs: _latency, attempts: _attempts, ...result } =
         stage === "summary"
-          ? await deps.bedrock.summarize(text, { signal: ctx.signal })
-          : await deps.bedrock.classify(text, { signal: ctx.signal });
+          ? await deps.bedrock.summarize(text, { signal: ctx.signal, lane: message.priority })
+          : await deps.bedrock.classify(text, { signal: ctx.signal, lane: message.priority });
       await deps.jobs.putCachedResult(key, result);
       return result;
     } catch (error) {

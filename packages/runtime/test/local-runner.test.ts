@@ -54,6 +54,38 @@ describe("local runner", () => {
     expect(runner.stats).toMatchObject({ received: 3, succeeded: 3, failed: 0, deadLettered: 0, inFlight: 0 });
   });
 
+  it("receives no more than the admission allows: the rest stay on the queue, visible, until capacity returns", async () => {
+    const queue = await createQueuePair(sqs, "admission");
+    for (let n = 1; n <= 5; n++) await send(sqs, queue.url, { jobId: jobId(), n });
+    let capacity = 2;
+    let opened: (() => void) | undefined;
+    const admission = {
+      free: () => capacity,
+      taken: (count: number) => void (capacity -= count),
+      wait: (signal: AbortSignal) => new Promise<void>((resolve, reject) => {
+        opened = resolve;
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      }),
+    };
+    const release: (() => void)[] = [];
+    const runner = run(
+      async () => {
+        await new Promise<void>((resolve) => release.push(resolve));
+      },
+      { queueUrl: queue.url, concurrency: 10, admission },
+    );
+    await waitFor(() => runner.stats.inFlight === 2, 5000, "two messages started");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(runner.stats.received).toBe(2);
+    expect(await queueDepth(sqs, queue.url)).toEqual({ visible: 3, inFlight: 2 });
+
+    capacity = 3;
+    opened?.();
+    await waitFor(() => runner.stats.received === 5, 5000, "the other three received once capacity returned");
+    for (const r of release) r();
+    await waitFor(() => runner.stats.succeeded === 5, 5000, "all handled");
+  });
+
   it("redelivers a message whose handler failed transiently, soon, and then succeeds", async () => {
     const queue = await createQueuePair(sqs, "transient", { visibilityTimeout: 30 });
     await send(sqs, queue.url, { jobId: jobId(), n: 1 });

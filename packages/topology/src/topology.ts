@@ -31,6 +31,10 @@ export const topology = {
     summarizer: workQueue("summarizer"),
     classifier: workQueue("classifier"),
     notifier: workQueue("notifier", { visibilityTimeoutSeconds: 60, maxReceiveCount: 8 }),
+    // The notifier's own: one message per (event, subscription) attempt. Retries are re-enqueued
+    // with DelaySeconds (chained past SQS's 15-minute cap), so a slow or dead endpoint never holds
+    // a handler. Visibility outlasts one attempt (15 s timeout) with room for the log writes.
+    notifierDeliveries: workQueue("notifier", { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, receiveWaitTimeSeconds: 20 }),
   },
   subscriptions: {
     summarizerDocuments: {
@@ -78,8 +82,10 @@ export const topology = {
     },
     notifications: {
       description: "Notification subscriptions, deliveries and their log.",
-      fields: { pk: "string", sk: "string" },
+      fields: { pk: "string", sk: "string", gsi1pk: "string", gsi1sk: "string" },
       primaryIndex: { hashKey: "pk", rangeKey: "sk" },
+      // A subscription's deliveries, newest first, for the delivery log and replay-since.
+      globalIndexes: { bySubscription: { hashKey: "gsi1pk", rangeKey: "gsi1sk" } },
       ttl: "expiresAt",
     },
   },

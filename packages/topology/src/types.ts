@@ -4,7 +4,7 @@
  */
 
 export interface QueueDeclaration {
-  /** Who consumes it; each service owns exactly one work queue. */
+  /** Who consumes it. Each service has one work queue fed by SNS/EventBridge; a service may own more (the notifier's delivery retries). */
   readonly consumer: string;
   readonly visibilityTimeoutSeconds: number;
   readonly messageRetentionSeconds: number;

@@ -1,7 +1,8 @@
 import { loadConfig } from "@quire/config";
-import { createAwsClients, runLocally, stageDependencies } from "@quire/pipeline";
+import { createAwsClients, governedAdmission, runLocally, stageDependencies } from "@quire/pipeline";
 import { createClassifier } from "./handler.ts";
 
 const config = loadConfig();
 const clients = createAwsClients();
-runLocally(createClassifier(stageDependencies(config, clients, "classifier")), config, clients, "classifier");
+const admission = governedAdmission(config);
+runLocally(config, clients, [{ consumer: createClassifier(stageDependencies(config, clients, "classifier")), queue: "classifier" }], admission ? { admission } : {});

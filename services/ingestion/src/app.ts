@@ -1,10 +1,9 @@
-import { timingSafeEqual } from "node:crypto";
 import { documentMetadata, jobId as jobIdSchema, runId as runIdSchema } from "@quire/contracts";
 import type { Job, JobStore, Run } from "@quire/jobs";
-import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { ApiError, validationFailed } from "./errors.ts";
+import { ApiError, createApiApp, jsonBody, validationFailed } from "@quire/http-api";
+import { durationSeconds, planRun, type PlanningSettings } from "./planning.ts";
 import type { Submission } from "./submission.ts";
 
 export const MAX_WAIT_SECONDS = 30;
@@ -22,6 +21,8 @@ const runInput = z.strictObject({
     .min(1, "a run needs at least one document")
     .max(MAX_RUN_DOCUMENTS, `a run holds at most ${MAX_RUN_DOCUMENTS} documents`),
   deadline: z.iso.duration().optional(),
+  /** What to do when the deadline cannot be met at the configured quota: refuse (default) or run anyway. */
+  onInfeasibleDeadline: z.enum(["reject", "accept"]).default("reject"),
 });
 const waitParameter = z.coerce.number().min(0).max(MAX_WAIT_SECONDS, `wait is at most ${MAX_WAIT_SECONDS} seconds`);
 
@@ -32,6 +33,8 @@ export interface AppDependencies {
   maxDocumentBytes: number;
   /** How often sync mode re-reads the job while it waits. */
   pollIntervalMs?: number;
+  /** The quota and latency deadline plans are made with. */
+  planning?: PlanningSettings;
 }
 
 /** The job as the API shows it: results when complete, the reason when failed. */
@@ -61,6 +64,8 @@ export function runView(run: Run, now = new Date()) {
   const elapsedSeconds = Math.max(0.001, (now.getTime() - Date.parse(run.startedAt)) / 1000);
   const docsPerSecond = finished / elapsedSeconds;
   const remaining = run.total - finished;
+  const eta = remaining > 0 && docsPerSecond > 0 ? new Date(now.getTime() + (remaining / docsPerSecond) * 1000) : undefined;
+  const deadlineAt = run.deadline ? new Date(Date.parse(run.startedAt) + durationSeconds(run.deadline) * 1000) : undefined;
   return {
     runId: run.runId,
     status: remaining === 0 ? "complete" : "running",
@@ -76,28 +81,10 @@ export function runView(run: Run, now = new Date()) {
     startedAt: run.startedAt,
     ...(run.completedAt ? { completedAt: run.completedAt } : {}),
     throughput: { documentsPerSecond: Number(docsPerSecond.toFixed(3)) },
-    ...(remaining > 0 && docsPerSecond > 0
-      ? { eta: new Date(now.getTime() + (remaining / docsPerSecond) * 1000).toISOString() }
-      : {}),
+    ...(eta ? { eta: eta.toISOString() } : {}),
+    ...(deadlineAt ? { deadline: { duration: run.deadline, at: deadlineAt.toISOString(), onTrack: remaining === 0 ? Date.parse(run.completedAt ?? now.toISOString()) <= deadlineAt.getTime() : eta ? eta <= deadlineAt : null } } : {}),
     links: { self: `/v1/runs/${run.runId}` },
   };
-}
-
-async function jsonBody(c: Context): Promise<unknown> {
-  const type = c.req.header("content-type") ?? "";
-  if (!type.includes("application/json")) throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.");
-  try {
-    return await c.req.json();
-  } catch {
-    throw new ApiError(400, "MALFORMED_JSON", "The request body is not valid JSON.");
-  }
-}
-
-function sameKey(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
@@ -105,29 +92,11 @@ function sameKey(given: string | undefined, expected: string): boolean {
  * adapter in AWS. Sync mode waits on the job store; it never calls Bedrock itself.
  */
 export function createApp(deps: AppDependencies) {
-  const app = new Hono();
+  const app = createApiApp({ service: "ingestion", apiKey: deps.apiKey });
   const pollIntervalMs = deps.pollIntervalMs ?? 100;
   const tooLarge = (limit: number) => () => {
     throw new ApiError(413, "PAYLOAD_TOO_LARGE", `The request body is over ${limit} bytes.`);
   };
-
-  app.onError((error, c) => {
-    if (error instanceof ApiError) {
-      return c.json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }, error.status);
-    }
-    console.error(JSON.stringify({ level: "error", service: "ingestion", message: "unhandled", error: String((error as Error).stack ?? error) }));
-    return c.json({ error: { code: "INTERNAL", message: "Something went wrong on our side." } }, 500);
-  });
-  app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
-
-  app.get("/health", (c) => c.json({ status: "ok" }));
-
-  app.use("/v1/*", async (c, next) => {
-    if (!sameKey(c.req.header("x-api-key"), deps.apiKey)) {
-      throw new ApiError(401, "UNAUTHORIZED", "Send a valid API key in the x-api-key header.");
-    }
-    await next();
-  });
 
   // JSON escapes can make the body larger than the text; allow generous overhead and check the text itself after parsing.
   const documentBodyLimit = deps.maxDocumentBytes * 2 + 64 * 1024;
@@ -151,8 +120,25 @@ export function createApp(deps: AppDependencies) {
   app.post("/v1/runs", bodyLimit({ maxSize: runBodyLimit, onError: tooLarge(runBodyLimit) }), async (c) => {
     const parsed = runInput.safeParse(await jsonBody(c));
     if (!parsed.success) throw validationFailed(parsed.error);
-    const { runId, jobIds } = await deps.submission.submitRun(parsed.data.documents, parsed.data.deadline ? { deadline: parsed.data.deadline } : {});
-    return c.json({ runId, jobIds, links: { self: `/v1/runs/${runId}` } }, 202, { location: `/v1/runs/${runId}` });
+    const { documents, deadline, onInfeasibleDeadline } = parsed.data;
+    let plan: ReturnType<typeof planRun> | undefined;
+    if (deadline) {
+      try {
+        plan = planRun(documents, deadline, deps.planning ?? { meanLatencyMs: 8000 });
+      } catch (error) {
+        throw new ApiError(400, "VALIDATION_FAILED", `deadline: ${(error as Error).message}`);
+      }
+      if (plan.feasible === false && onInfeasibleDeadline === "reject") {
+        throw new ApiError(
+          422,
+          "DEADLINE_NOT_FEASIBLE",
+          `${documents.length} documents need about ${Math.ceil(plan.expectedSeconds! / 60)} min at ${plan.callsPerMinute} calls/min (${plan.bindingConstraint}-bound); the deadline allows ${Math.round(durationSeconds(deadline) / 60)} min. Send onInfeasibleDeadline: "accept" to run it anyway.`,
+          plan,
+        );
+      }
+    }
+    const { runId, jobIds } = await deps.submission.submitRun(documents, deadline ? { deadline } : {});
+    return c.json({ runId, jobIds, ...(plan ? { plan } : {}), links: { self: `/v1/runs/${runId}` } }, 202, { location: `/v1/runs/${runId}` });
   });
 
   app.get("/v1/jobs/:jobId", async (c) => {

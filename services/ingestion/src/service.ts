@@ -24,7 +24,13 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
     maxDocumentBytes: config.QUIRE_MAX_DOCUMENT_BYTES,
     failJob: async (jobId, reason) => void (await lifecycle.failJob(jobId, reason)),
   });
-  const app = createApp({ jobs, submission, apiKey: options.apiKey, maxDocumentBytes: config.QUIRE_MAX_DOCUMENT_BYTES });
+  const app = createApp({
+    jobs,
+    submission,
+    apiKey: options.apiKey,
+    maxDocumentBytes: config.QUIRE_MAX_DOCUMENT_BYTES,
+    planning: { requestsPerMinute: config.QUIRE_BEDROCK_RPM, tokensPerMinute: config.QUIRE_BEDROCK_TPM, meanLatencyMs: config.QUIRE_BEDROCK_LATENCY_MS },
+  });
 
   /**
    * Upstream systems may put `Document Submitted` on the bus instead of calling the API. The

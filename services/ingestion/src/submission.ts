@@ -2,7 +2,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { newJobId, newRunId, type FailureReason, type StageName } from "@quire/contracts";
 import type { Job, JobStore } from "@quire/jobs";
 import { documentSubmittedMessage, placeDocument, sha256Hex, type DocumentPublisher } from "./documents.ts";
-import { ApiError } from "./errors.ts";
+import { ApiError } from "@quire/http-api";
 
 export interface DocumentInput {
   text: string;

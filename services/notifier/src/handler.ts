@@ -1,52 +1,66 @@
-import { ConditionalCheckFailedException, PutItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { eventEnvelope, parseEventDetail } from "@quire/contracts";
+import { createHash } from "node:crypto";
+import { eventEnvelope, notificationTypeOf, NOTIFIED_DETAIL_TYPES, parseEventDetail, type WebhookPayload } from "@quire/contracts";
+import { subscriptionWants, type NotificationStore } from "@quire/notifications";
 import { defineConsumer, PermanentError } from "@quire/runtime";
 import { z } from "zod";
+import type { AttemptQueue } from "./delivery/queue.ts";
 
-const NOTIFIED_TYPES = ["Job Completed", "Job Failed", "Run Completed"] as const;
-const notifiableEvent = eventEnvelope.extend({ "detail-type": z.enum(NOTIFIED_TYPES) });
+const notifiableEvent = eventEnvelope.extend({ "detail-type": z.enum(NOTIFIED_DETAIL_TYPES) });
+
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/** 26 Crockford characters from a hash: ids that are stable for the same inputs. */
+function stableId(prefix: string, ...parts: string[]): string {
+  const digest = createHash("sha256").update(parts.join("\u0000")).digest();
+  let body = "";
+  for (let i = 0; i < 26; i++) body += CROCKFORD[digest[i]! % 32];
+  return `${prefix}_${body}`;
+}
+/** One delivery per (event, subscription), whatever happens to the event's SQS message. */
+export const deliveryIdFor = (eventId: string, subscriptionId: string) => stableId("dlv", eventId, subscriptionId);
+/** The Standard Webhooks message id: one per event, kept by every attempt and replay. */
+export const messageIdFor = (eventId: string) => stableId("msg", eventId);
 
 /**
- * The notifier, minimal for now: every job and run outcome is recorded once (keyed by the
- * EventBridge event id, so a redelivered event is a no-op) and logged. Webhook and email
- * delivery build on these records.
+ * The notifier's event consumer: a job or run outcome from the bus becomes one delivery per
+ * subscription that wants it (type, status, filter), each queued as its own first attempt.
+ * A redelivered event finds its record and either does nothing or finishes an interrupted fan-out.
  */
-export const createNotifier = (deps: { dynamodb: DynamoDBClient; tableName: string }) =>
-  defineConsumer({
+export function createNotifier(deps: { store: NotificationStore; queue: AttemptQueue }) {
+  return defineConsumer({
     name: "notifier",
     schema: notifiableEvent,
     async handle(event, ctx) {
       const detailType = event["detail-type"];
-      let detail: { jobId?: string; runId?: string };
+      let data: Record<string, unknown>;
       try {
-        detail = parseEventDetail(detailType, event.detail);
+        data = parseEventDetail(detailType, event.detail) as Record<string, unknown>;
       } catch (error) {
         throw new PermanentError("SCHEMA_VIOLATION", `${detailType} detail: ${(error as Error).message}`, { cause: error });
       }
-      try {
-        await deps.dynamodb.send(
-          new PutItemCommand({
-            TableName: deps.tableName,
-            Item: {
-              pk: { S: `EVENT#${event.id}` },
-              sk: { S: "EVENT" },
-              detailType: { S: detailType },
-              source: { S: event.source },
-              time: { S: event.time },
-              detail: { S: JSON.stringify(event.detail) },
-              ...(detail.jobId ? { jobId: { S: detail.jobId } } : {}),
-              ...(detail.runId ? { runId: { S: detail.runId } } : {}),
-            },
-            ConditionExpression: "attribute_not_exists(pk)",
-          }),
-        );
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) {
-          ctx.log.info("event already recorded", { eventId: event.id });
-          return;
-        }
-        throw error;
+      const correlation = { eventId: event.id, ...(data.jobId ? { jobId: data.jobId } : {}), ...(data.runId ? { runId: data.runId } : {}) };
+      const { fannedOut } = await deps.store.recordEvent(event.id, detailType);
+      if (fannedOut) {
+        ctx.log.info("event already notified", correlation);
+        return;
       }
-      ctx.log.info(`recorded ${detailType}`, { eventId: event.id, ...(detail.jobId ? { jobId: detail.jobId } : {}), ...(detail.runId ? { runId: detail.runId } : {}) });
+      const payload: WebhookPayload = { type: notificationTypeOf[detailType], timestamp: event.time, data };
+      const subscriptions = (await deps.store.listSubscriptions()).filter((subscription) => subscriptionWants(subscription, payload));
+      const firstAttempts = [];
+      for (const subscription of subscriptions) {
+        const { delivery } = await deps.store.createDelivery({
+          id: deliveryIdFor(event.id, subscription.id),
+          subscriptionId: subscription.id,
+          eventId: event.id,
+          eventType: notificationTypeOf[detailType],
+          messageId: messageIdFor(event.id),
+          payload,
+        });
+        // Created now, or created by an interrupted earlier try and never attempted: queue it.
+        if (delivery.attempts === 0 && delivery.status === "pending") firstAttempts.push({ deliveryId: delivery.id, attempt: 1 });
+      }
+      await deps.queue.enqueueAll(firstAttempts);
+      await deps.store.markEventFannedOut(event.id, subscriptions.length);
+      ctx.log.info(`notifying ${payload.type}`, { ...correlation, subscriptions: subscriptions.length });
     },
   });
+}

@@ -1,7 +1,8 @@
 import { loadConfig } from "@quire/config";
-import { createAwsClients, runLocally, stageDependencies } from "@quire/pipeline";
+import { createAwsClients, governedAdmission, runLocally, stageDependencies } from "@quire/pipeline";
 import { createSummarizer } from "./handler.ts";
 
 const config = loadConfig();
 const clients = createAwsClients();
-runLocally(createSummarizer(stageDependencies(config, clients, "summarizer")), config, clients, "summarizer");
+const admission = governedAdmission(config);
+runLocally(config, clients, [{ consumer: createSummarizer(stageDependencies(config, clients, "summarizer")), queue: "summarizer" }], admission ? { admission } : {});

@@ -36,6 +36,9 @@ export interface ModelStats {
   tokens: { input: number; output: number; total: number };
   /** Sum of unscaled simulated latency of answered calls (successes and model faults). */
   simulatedLatencyMs: number;
+  /** Admitted requests the model is working on right now, and the most there ever were at once. */
+  inFlight: number;
+  peakInFlight: number;
 }
 
 export interface BedrockBackend extends ServiceBackend {
@@ -80,7 +83,7 @@ function emptyStats(): ModelStats {
   return {
     calls: 0, succeeded: 0, validationErrors: 0, throttles: 0, throttledByRequests: 0, throttledByTokens: 0,
     faults: { modelError: 0, serviceUnavailable: 0, modelTimeout: 0 }, slowResponses: 0,
-    tokens: { input: 0, output: 0, total: 0 }, simulatedLatencyMs: 0,
+    tokens: { input: 0, output: 0, total: 0 }, simulatedLatencyMs: 0, inFlight: 0, peakInFlight: 0,
   };
 }
 
@@ -189,6 +192,9 @@ export function createBedrockBackend(
     }
 
     let settledTokens = inputTokens;
+    // On the current stats object (not `stats`): a resetStats() mid-call must not strand the count.
+    state.stats.inFlight++;
+    state.stats.peakInFlight = Math.max(state.stats.peakInFlight, state.stats.inFlight);
     try {
       const answer = respond(request, limits.maxTokens);
       const slowFactor = slow ? behaviour.faults.slowFactor : 1;
@@ -221,6 +227,7 @@ export function createBedrockBackend(
       stats.tokens.total += inputTokens + answer.outputTokens;
       writeJson(res, 200, response);
     } finally {
+      state.stats.inFlight--;
       // A failed model call still consumed its input; the unused maxTokens reservation is released.
       decision.admission.settle(settledTokens);
     }
@@ -279,7 +286,7 @@ export function createBedrockBackend(
     },
 
     resetStats() {
-      for (const state of states.values()) state.stats = emptyStats();
+      for (const state of states.values()) state.stats = { ...emptyStats(), inFlight: state.stats.inFlight };
     },
 
     async close() {

@@ -3,7 +3,7 @@ import { AwsServiceError, parseJsonObject, writeJson, writeJsonError } from "../
 import type { ServiceBackend } from "../edge/backend.ts";
 import { compileInputTransformer } from "./input-transformer.ts";
 import { compileJsonPath } from "./json-path.ts";
-import { compileEventPattern, InvalidEventPatternError, type CompiledEventPattern } from "./pattern/index.ts";
+import { compileEventPattern, InvalidEventPatternError, type CompiledEventPattern } from "@quire/event-patterns";
 import { EventBridgeStore, type Bus, type Rule, type Target } from "./store.ts";
 
 const CONTENT_TYPE = "application/x-amz-json-1.1";

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { compileEventPattern, type CompiledEventPattern } from "./pattern/index.ts";
+import { compileEventPattern, type CompiledEventPattern } from "@quire/event-patterns";
 
 export interface Target {
   Id: string;

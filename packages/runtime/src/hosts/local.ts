@@ -37,7 +37,22 @@ export interface LocalRunnerOptions {
   retryDelaySeconds?: ((receiveCount: number, visibilityTimeoutSeconds: number) => number) | false | undefined;
   /** Deliveries before SQS redrives to the DLQ; default: read from the queue's RedrivePolicy. */
   maxReceiveCount?: number | undefined;
+  /**
+   * Backpressure from downstream (the Bedrock governor): receive no more than `free()` messages
+   * on top of the slot limit, and while it is 0 wait instead of receiving, so no message sits
+   * received-but-unstarted, burning its visibility timeout.
+   */
+  admission?: RunnerAdmission | undefined;
   log?: Logger | undefined;
+}
+
+export interface RunnerAdmission {
+  /** How many more messages could start work now. */
+  free(): number;
+  /** The runner took these many messages (they will ask for capacity as they start). */
+  taken(count: number): void;
+  /** Resolves when free() may have changed; rejects when the signal aborts. */
+  wait(signal: AbortSignal): Promise<void>;
 }
 
 export interface LocalRunnerStats {
@@ -49,6 +64,8 @@ export interface LocalRunnerStats {
   deadLettered: number;
   /** Handlers running now. */
   inFlight: number;
+  /** Total time spent in handlers (ms), for the per-message cost of this hop. */
+  handlerMs: number;
 }
 
 export interface LocalRunner {
@@ -154,7 +171,7 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
   const queueName = queueUrl.split("/").at(-1) ?? queueUrl;
   const log = (options.log ?? createLogger({ host: "local" })).child({ queue: queueName });
 
-  const counters = { received: 0, succeeded: 0, failed: 0, deadLettered: 0 };
+  const counters = { received: 0, succeeded: 0, failed: 0, deadLettered: 0, handlerMs: 0 };
   /** From the option, else the queue's RedrivePolicy (read with the visibility timeout). */
   let maxReceiveCount = options.maxReceiveCount;
   /** Running handlers by receipt handle. */
@@ -252,11 +269,13 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
 
     job.done = (async () => {
       try {
+        const handlerStarted = performance.now();
         const { outcome, log: messageLog } = await processMessage(
           consumer,
           { body: message.Body ?? "", messageId: message.MessageId, receiveCount: job.receiveCount, queueName, signal: job.controller.signal, maxReceiveCount },
           log,
         );
+        counters.handlerMs += performance.now() - handlerStarted;
         clearInterval(job.heartbeat);
         // Released at shutdown: another worker may hold the message now, so its fate is not ours to decide.
         if (job.released) return;
@@ -317,9 +336,14 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
 
     let failures = 0;
     while (!stopping) {
-      const free = concurrency - jobs.size;
-      if (free <= 0) {
+      const slots = concurrency - jobs.size;
+      if (slots <= 0) {
         await new Promise<void>((resolve) => (slotFreed = resolve));
+        continue;
+      }
+      const free = options.admission ? Math.min(slots, options.admission.free()) : slots;
+      if (free <= 0) {
+        await options.admission!.wait(stopSignal.signal).catch(() => {});
         continue;
       }
       let messages: Message[];
@@ -336,6 +360,7 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
         );
         messages = result.Messages ?? [];
         failures = 0;
+        if (messages.length) options.admission?.taken(messages.length);
       } catch (error) {
         if (receiveAbort.signal.aborted) break;
         // devcloud restarting, a network blip, throttling: wait and poll again, never crash.
@@ -413,7 +438,7 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
   return {
     stop,
     get stats(): LocalRunnerStats {
-      return { ...counters, inFlight: jobs.size };
+      return { ...counters, handlerMs: Math.round(counters.handlerMs), inFlight: jobs.size };
     },
   };
 }

@@ -6,7 +6,7 @@ import { createClassifier } from "@quire/classifier";
 import { loadConfig, type QuireConfig } from "@quire/config";
 import { startDevcloud, type Devcloud, type DevcloudOptions } from "@quire/devcloud";
 import { createIngestion } from "@quire/ingestion";
-import { createNotifier } from "@quire/notifier";
+import { createNotifierService, type NotifierService } from "@quire/notifier";
 import { createAwsClients, stageDependencies, type AwsClients } from "@quire/pipeline";
 import { createLogger, startLocalRunner, type Consumer, type LocalRunner } from "@quire/runtime";
 import { createSummarizer } from "@quire/summarizer";
@@ -19,9 +19,14 @@ export interface Pipeline {
   config: QuireConfig;
   clients: AwsClients;
   api: string;
+  /** The notifier's subscriptions API. */
+  notifierApi: string;
+  notifier: NotifierService;
   /** Every event put on Quire's bus, captured by a test rule into its own queue. */
   eventsQueueUrl: string;
   request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  /** Like `request`, against the notifier's API. */
+  notifierRequest(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
   startWorkers(): void;
   stopWorkers(): Promise<void>;
   stop(): Promise<void>;
@@ -31,9 +36,11 @@ export interface Pipeline {
  * The whole product in one test process: devcloud, ingestion's HTTP app on a real port, and the
  * summarizer, classifier and notifier on their local hosts, all through real SDK clients.
  */
-export async function startPipeline(options: { bedrock?: DevcloudOptions["bedrock"]; workers?: boolean; modelId?: string } = {}): Promise<Pipeline> {
+export async function startPipeline(
+  options: { bedrock?: DevcloudOptions["bedrock"]; workers?: boolean; modelId?: string; env?: Record<string, string> } = {},
+): Promise<Pipeline> {
   const devcloud = await startDevcloud({ port: 0, log: () => {}, ...(options.bedrock ? { bedrock: options.bedrock } : {}) });
-  const env = { ...devcloud.env, QUIRE_API_KEY: API_KEY, ...(options.modelId ? { QUIRE_MODEL_ID: options.modelId } : {}) };
+  const env = { ...devcloud.env, QUIRE_API_KEY: API_KEY, ...(options.modelId ? { QUIRE_MODEL_ID: options.modelId } : {}), ...options.env };
   const config = loadConfig(env);
   const clients = createAwsClients(env);
 
@@ -48,11 +55,17 @@ export async function startPipeline(options: { bedrock?: DevcloudOptions["bedroc
     const s = serve({ fetch: ingestion.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
   const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const notifier = createNotifierService(config, clients, { apiKey: API_KEY });
+  const notifierServer: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: notifier.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+  const notifierApi = `http://127.0.0.1:${(notifierServer.address() as AddressInfo).port}`;
 
   const consumers: [Consumer<never>, string, string][] = [
     [createSummarizer(stageDependencies(config, clients, "summarizer")) as Consumer<never>, config.QUIRE_QUEUE_SUMMARIZER_URL, config.QUIRE_DLQ_SUMMARIZER_URL],
     [createClassifier(stageDependencies(config, clients, "classifier")) as Consumer<never>, config.QUIRE_QUEUE_CLASSIFIER_URL, config.QUIRE_DLQ_CLASSIFIER_URL],
-    [createNotifier({ dynamodb: clients.dynamodb, tableName: config.QUIRE_TABLE_NOTIFICATIONS_NAME }) as Consumer<never>, config.QUIRE_QUEUE_NOTIFIER_URL, config.QUIRE_DLQ_NOTIFIER_URL],
+    [notifier.events as Consumer<never>, config.QUIRE_QUEUE_NOTIFIER_URL, config.QUIRE_DLQ_NOTIFIER_URL],
+    [notifier.deliveries as Consumer<never>, config.QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL, config.QUIRE_DLQ_NOTIFIER_DELIVERIES_URL],
     [ingestion.externalSubmissions as Consumer<never>, config.QUIRE_QUEUE_INGESTION_URL, config.QUIRE_DLQ_INGESTION_URL],
   ];
   let runners: LocalRunner[] = [];
@@ -73,22 +86,28 @@ export async function startPipeline(options: { bedrock?: DevcloudOptions["bedroc
     clients,
     api,
     eventsQueueUrl: eventsQueueUrl!,
-    request: (path, init = {}) => {
-      const { json, headers, ...rest } = init;
-      return fetch(`${api}${path}`, {
-        ...rest,
-        headers: { "x-api-key": API_KEY, ...(json !== undefined ? { "content-type": "application/json" } : {}), ...headers },
-        ...(json !== undefined ? { body: JSON.stringify(json), method: rest.method ?? "POST" } : {}),
-      });
-    },
+    notifierApi,
+    notifier,
+    request: (path, init = {}) => send(api, path, init),
+    notifierRequest: (path, init = {}) => send(notifierApi, path, init),
     startWorkers,
     stopWorkers,
     async stop() {
       await stopWorkers();
       server.close();
+      notifierServer.close();
       await devcloud.stop();
     },
   };
+}
+
+function send(base: string, path: string, init: RequestInit & { json?: unknown }): Promise<Response> {
+  const { json, headers, ...rest } = init;
+  return fetch(`${base}${path}`, {
+    ...rest,
+    headers: { "x-api-key": API_KEY, ...(json !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+    ...(json !== undefined ? { body: JSON.stringify(json), method: rest.method ?? "POST" } : {}),
+  });
 }
 
 /** Poll the API until the job is terminal. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compileEventPattern, InvalidEventPatternError } from "../src/eventbridge/pattern/index.ts";
+import { compileEventPattern, InvalidEventPatternError } from "../src/index.ts";
 import { readConformance } from "./support/conformance.ts";
 
 const matches = (pattern: object | string, event: object | string): boolean => compileEventPattern(pattern).matches(event);

@@ -1,11 +1,13 @@
 import type { z } from "zod";
 
+export type ApiErrorStatus = 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 503;
+
 /** An API failure with a stable, machine-readable code: `{ error: { code, message, details? } }`. */
 export class ApiError extends Error {
-  readonly status: 400 | 401 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
+  readonly status: ApiErrorStatus;
   readonly code: string;
   readonly details: unknown;
-  constructor(status: ApiError["status"], code: string, message: string, details?: unknown) {
+  constructor(status: ApiErrorStatus, code: string, message: string, details?: unknown) {
     super(message);
     this.status = status;
     this.code = code;

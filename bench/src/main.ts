@@ -1,0 +1,138 @@
+// npm run bench [-- --quick] — see bench/README.md.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { planThroughput } from "@quire/bedrock";
+import { generateDocuments } from "./documents.ts";
+import { efficiencyOf, renderChart, renderMarkdown, type BenchReport } from "./report.ts";
+import { runPipelineScenario } from "./scenario.ts";
+import { measureSequential } from "./sequential.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    docs: { type: "string" },
+    rpm: { type: "string" },
+    tpm: { type: "string" },
+    "time-scale": { type: "string" },
+    workers: { type: "string" },
+    "baseline-concurrency": { type: "string" },
+    "skip-overhead": { type: "boolean", default: false },
+  },
+});
+const quick = args.quick;
+const settings = {
+  documents: Number(args.docs ?? (quick ? 300 : 10_000)),
+  requestsPerMinute: Number(args.rpm ?? 400),
+  tokensPerMinute: Number(args.tpm ?? 1_500_000),
+  latencyMeanMs: 8000,
+  latencyJitterMs: 2000,
+  latency: "8 s mean, normal, 2 s standard deviation",
+  // Bedrock's latency and quota minute are scaled; the pipeline's own overhead is not. 0.25 keeps the
+  // needed rate (3.3 documents/s ÷ 0.25 = 13/s) well inside what devcloud on 2 cores sustains (~30/s).
+  timeScale: Number(args["time-scale"] ?? 0.25),
+  workersPerStage: Number(args.workers ?? 2),
+  /** Per worker process, like an SQS event source's batch/max-concurrency setting: 4 processes × 25 = 100 in flight. */
+  baselineConcurrency: Number(args["baseline-concurrency"] ?? 25),
+  sequentialSample: quick ? 3 : 10,
+  overheadDocuments: quick ? 300 : 10_000,
+};
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const behaviour = {
+  latency: { distribution: "normal", meanMs: settings.latencyMeanMs, jitterMs: settings.latencyJitterMs, perOutputTokenMs: 0, minMs: 2000 },
+  quota: { requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute },
+};
+// The services see time-scaled Bedrock: a quota minute lasts 60 s × timeScale of their clock.
+const perRealMinute = (perMinute: number) => String(Math.round(perMinute / settings.timeScale));
+const documents = generateDocuments(settings.documents, 7, "bench");
+const timeoutSeconds = quick ? 150 : 3600;
+
+log(`Quire bench: ${settings.documents} documents, ${settings.requestsPerMinute} RPM, time scale ${settings.timeScale}${quick ? " (quick)" : ""}`);
+log("(a) Quire governor");
+const governor = await runPipelineScenario({
+  name: "(a)",
+  description: `adaptive governor (AIMD + quota buckets), backpressure to SQS, ${settings.workersPerStage} processes per stage`,
+  documents,
+  timeScale: settings.timeScale,
+  behaviour,
+  serviceEnv: {
+    QUIRE_GOVERNOR: "adaptive",
+    QUIRE_BEDROCK_RPM: perRealMinute(settings.requestsPerMinute),
+    QUIRE_BEDROCK_TPM: perRealMinute(settings.tokensPerMinute),
+    QUIRE_WORKER_CONCURRENCY: "256",
+  },
+  workersPerStage: settings.workersPerStage,
+  timeoutSeconds,
+  log,
+});
+log("(b) fixed-concurrency baseline");
+const baseline = await runPipelineScenario({
+  name: "(b)",
+  description: `${settings.baselineConcurrency} in flight per process (${settings.baselineConcurrency * settings.workersPerStage * 2} total), SDK retries (3 attempts), no governor`,
+  documents,
+  timeScale: settings.timeScale,
+  behaviour,
+  serviceEnv: { QUIRE_GOVERNOR: "off", QUIRE_BEDROCK_RETRIES: "sdk", QUIRE_WORKER_CONCURRENCY: String(settings.baselineConcurrency) },
+  workersPerStage: settings.workersPerStage,
+  timeoutSeconds,
+  log,
+});
+log("(c) sequential loop (sampled)");
+const sequential = await measureSequential({ sample: documents.slice(0, settings.sequentialSample), total: settings.documents, timeScale: settings.timeScale, behaviour });
+
+let overhead: BenchReport["overhead"];
+if (!args["skip-overhead"]) {
+  log("pipeline overhead (zero-latency model, no quota)");
+  const zero = await runPipelineScenario({
+    name: "overhead",
+    description: "zero-latency model",
+    documents: generateDocuments(settings.overheadDocuments, 8, "overhead"),
+    timeScale: 1,
+    behaviour: { latency: { distribution: "fixed", meanMs: 0, jitterMs: 0, perOutputTokenMs: 0, minMs: 0 }, quota: { requestsPerMinute: null, tokensPerMinute: null } },
+    serviceEnv: { QUIRE_GOVERNOR: "adaptive", QUIRE_WORKER_CONCURRENCY: "64", QUIRE_GOVERNOR_INITIAL_LIMIT: "32" },
+    workersPerStage: settings.workersPerStage,
+    timeoutSeconds: quick ? 120 : 1800,
+    log,
+  });
+  const hops = new Map<string, { messages: number; ms: number }>();
+  for (const process of zero.processes) {
+    for (const runner of process.runners ?? []) {
+      const hop = hops.get(runner.queue) ?? { messages: 0, ms: 0 };
+      hop.messages += runner.received;
+      hop.ms += runner.handlerMs;
+      hops.set(runner.queue, hop);
+    }
+  }
+  hops.delete("ingestion");
+  hops.delete("notifierDeliveries");
+  overhead = {
+    documents: zero.documents,
+    wallSeconds: zero.wallSeconds,
+    docsPerSecond: zero.complete / zero.wallSeconds,
+    hops: [
+      { hop: "POST /v1/runs (job records, claim checks, SNS publish)", messages: zero.documents, msPerMessage: (zero.submitSeconds * 1000) / zero.documents },
+      ...[...hops].map(([hop, h]) => ({ hop: `${hop} queue → handler`, messages: h.messages, msPerMessage: h.messages ? h.ms / h.messages : 0 })),
+    ],
+    processes: zero.processes,
+  };
+}
+
+const plan = planThroughput({
+  documents: settings.documents,
+  callsPerDocument: 2,
+  meanLatencySeconds: settings.latencyMeanMs / 1000,
+  meanTokensPerCall: governor.bedrock.meanTokensPerCall,
+  quota: { requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute },
+});
+const report: BenchReport = { settings, idealSeconds: plan.expectedSeconds, governor, baseline, sequential, overhead };
+const markdown = renderMarkdown(report);
+const dir = fileURLToPath(new URL("../results/", import.meta.url));
+mkdirSync(dir, { recursive: true });
+const stem = `${quick ? "quick" : "full"}-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+writeFileSync(`${dir}${stem}.json`, JSON.stringify(report, null, 2));
+writeFileSync(`${dir}${stem}.md`, markdown);
+writeFileSync(`${dir}${stem}.svg`, renderChart(governor, baseline, plan.concurrency));
+writeFileSync(`${dir}latest${quick ? "-quick" : ""}.md`, markdown.replace("\n", `\n\nChart: ${stem}.svg, raw data: ${stem}.json.\n`));
+process.stdout.write(`\n${markdown}\nwritten: bench/results/${stem}.{json,md,svg}\n`);
+// The last line, for scripts: the governor's efficiency against Little's-law ideal.
+process.stdout.write(`efficiency=${efficiencyOf(plan.expectedSeconds, governor.seconds).toFixed(2)}\n`);

@@ -1,0 +1,183 @@
+import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createJobStore } from "@quire/jobs";
+import { API_KEY, MODEL_ID, startCluster, type ProcessReport } from "./cluster.ts";
+import type { BenchDocument } from "./documents.ts";
+
+export interface Sample {
+  /** Simulated seconds since the run was submitted. */
+  t: number;
+  inFlight: number;
+  succeeded: number;
+  throttles: number;
+  finished: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  documents: number;
+  wallSeconds: number;
+  /** How long POST /v1/runs took (wall). */
+  submitSeconds: number;
+  /** Wall time scaled back to real (simulated) seconds. */
+  seconds: number;
+  docsPerSecond: number;
+  complete: number;
+  failed: number;
+  bedrock: { calls: number; succeeded: number; throttles: number; callsPerDocument: number; peakInFlight: number; meanTokensPerCall: number };
+  jobLatencySeconds: { p50: number; p95: number };
+  completions: { events: number; uniqueJobs: number; lost: number; duplicated: number };
+  processes: ProcessReport[];
+  samples: Sample[];
+}
+
+export const percentile = (sorted: readonly number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : 0;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every Job Completed on the bus, caught by a rule into a queue the bench drains at the end. */
+async function spyOnCompletions(devcloud: Awaited<ReturnType<typeof startCluster>>["devcloud"]) {
+  const sqs = new SQSClient(devcloud.clientConfig);
+  const events = new EventBridgeClient(devcloud.clientConfig);
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "bench-completions" }));
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }));
+  const bus = devcloud.env.QUIRE_BUS_EVENTS_NAME!;
+  await events.send(new PutRuleCommand({ Name: "bench-completions", EventBusName: bus, EventPattern: JSON.stringify({ source: [{ prefix: "quire." }], "detail-type": ["Job Completed"] }) }));
+  await events.send(new PutTargetsCommand({ Rule: "bench-completions", EventBusName: bus, Targets: [{ Id: "bench", Arn: Attributes!.QueueArn! }] }));
+  return {
+    async drain(): Promise<string[]> {
+      const jobIds: string[] = [];
+      const drainer = async () => {
+        for (let empty = 0; empty < 2; ) {
+          const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+          if (!Messages.length) {
+            empty++;
+            continue;
+          }
+          empty = 0;
+          for (const m of Messages) jobIds.push((JSON.parse(m.Body!) as { detail: { jobId: string } }).detail.jobId);
+          await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+        }
+      };
+      await Promise.all([drainer(), drainer(), drainer(), drainer()]);
+      return jobIds;
+    },
+  };
+}
+
+/**
+ * One run of the real pipeline: submit the documents as one run through the HTTP API, sample
+ * Bedrock's in-flight calls, throughput and throttles until the run completes, then count
+ * completions (none lost, none twice), job latencies and each process's report.
+ */
+export async function runPipelineScenario(options: {
+  name: string;
+  description: string;
+  documents: readonly BenchDocument[];
+  timeScale: number;
+  behaviour: Record<string, unknown>;
+  serviceEnv: Record<string, string>;
+  workersPerStage: number;
+  timeoutSeconds: number;
+  log: (line: string) => void;
+}): Promise<ScenarioResult> {
+  const { timeScale } = options;
+  const cluster = await startCluster({
+    bedrock: { timeScale, seed: 11, models: { [MODEL_ID]: options.behaviour } },
+    serviceEnv: options.serviceEnv,
+    workersPerStage: options.workersPerStage,
+  });
+  try {
+    const spy = await spyOnCompletions(cluster.devcloud);
+    const stats = () => cluster.devcloud.bedrock.stats()[MODEL_ID] ?? { inFlight: 0, succeeded: 0, throttles: 0, calls: 0, peakInFlight: 0, tokens: { total: 0 } };
+    const started = performance.now();
+    const simulated = () => (performance.now() - started) / 1000 / timeScale;
+    const samples: Sample[] = [];
+    let finished = 0;
+    let runId: string | undefined;
+    const sampler = setInterval(() => {
+      const s = stats();
+      samples.push({ t: simulated(), inFlight: s.inFlight, succeeded: s.succeeded, throttles: s.throttles, finished });
+    }, 250);
+
+    const response = await fetch(`${cluster.api}/v1/runs`, {
+      method: "POST",
+      headers: { "x-api-key": API_KEY, "content-type": "application/json" },
+      body: JSON.stringify({ documents: options.documents }),
+    });
+    if (response.status !== 202) throw new Error(`POST /v1/runs answered ${response.status}: ${await response.text()}`);
+    runId = ((await response.json()) as { runId: string }).runId;
+    const submitSeconds = (performance.now() - started) / 1000;
+    options.log(`  ${options.name}: ${options.documents.length} documents submitted in ${((performance.now() - started) / 1000).toFixed(1)} s (${runId})`);
+
+    let run: { status: string; counts: { complete: number; failed: number } } | undefined;
+    let lastLog = 0;
+    for (;;) {
+      run = (await (await fetch(`${cluster.api}/v1/runs/${runId}`, { headers: { "x-api-key": API_KEY } })).json()) as typeof run;
+      finished = run!.counts.complete + run!.counts.failed;
+      if (run!.status === "complete") break;
+      if ((performance.now() - started) / 1000 > options.timeoutSeconds) {
+        options.log(`  ${options.name}: gave up after ${options.timeoutSeconds} s with ${finished}/${options.documents.length} finished`);
+        break;
+      }
+      if (performance.now() - lastLog > 10_000) {
+        lastLog = performance.now();
+        const s = stats();
+        options.log(`  ${options.name}: ${finished}/${options.documents.length} finished, ${s.inFlight} in flight at Bedrock, ${s.throttles} throttles`);
+      }
+      await sleep(200);
+    }
+    const wallSeconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    samples.push({ t: simulated(), ...(({ inFlight, succeeded, throttles }) => ({ inFlight, succeeded, throttles }))(stats()), finished });
+    const bedrock = stats();
+
+    await sleep(1000);
+    const completed = await spy.drain();
+    const unique = new Set(completed);
+
+    const store = createJobStore({ client: new DynamoDBClient(cluster.devcloud.clientConfig), tableName: cluster.devcloud.resources.tableNames.jobs! });
+    const latencies: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listRunJobs(runId, { limit: 500, ...(cursor ? { cursor } : {}) });
+      for (const job of page.jobs) {
+        if (job.completedAt) latencies.push((Date.parse(job.completedAt) - Date.parse(job.submittedAt)) / 1000 / timeScale);
+      }
+      cursor = page.cursor;
+    } while (cursor);
+    latencies.sort((a, b) => a - b);
+
+    const processes = await cluster.stop();
+    const n = options.documents.length;
+    return {
+      name: options.name,
+      description: options.description,
+      documents: n,
+      wallSeconds,
+      submitSeconds,
+      seconds: wallSeconds / timeScale,
+      docsPerSecond: run!.counts.complete / (wallSeconds / timeScale),
+      complete: run!.counts.complete,
+      failed: run!.counts.failed,
+      bedrock: {
+        calls: bedrock.calls,
+        succeeded: bedrock.succeeded,
+        throttles: bedrock.throttles,
+        callsPerDocument: bedrock.succeeded / n,
+        peakInFlight: bedrock.peakInFlight,
+        meanTokensPerCall: bedrock.succeeded ? bedrock.tokens.total / bedrock.succeeded : 0,
+      },
+      jobLatencySeconds: { p50: percentile(latencies, 50), p95: percentile(latencies, 95) },
+      completions: { events: completed.length, uniqueJobs: unique.size, lost: n - unique.size, duplicated: completed.length - unique.size },
+      processes,
+      samples,
+    };
+  } catch (error) {
+    await cluster.stop().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { generateDocuments } from "../src/documents.ts";
+import { efficiencyOf, renderChart, renderMarkdown, type BenchReport } from "../src/report.ts";
+import { percentile, type ScenarioResult } from "../src/scenario.ts";
+
+describe("generated documents", () => {
+  it("are deterministic for a seed, of realistic length, and never share content", () => {
+    const documents = generateDocuments(200, 7);
+    expect(generateDocuments(200, 7)).toEqual(documents);
+    expect(new Set(documents.map((d) => d.text)).size).toBe(200);
+    for (const d of documents) expect(d.text.length).toBeGreaterThanOrEqual(3000);
+    expect(new Set(documents.map((d) => d.metadata.kind))).toEqual(new Set(["lease", "invoice", "letter", "policy", "filing"]));
+  });
+});
+
+describe("report arithmetic", () => {
+  it("percentiles pick the nearest rank", () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(sorted, 50)).toBe(50);
+    expect(percentile(sorted, 95)).toBe(95);
+    expect(percentile([], 50)).toBe(0);
+  });
+
+  it("efficiency is the ideal time over the measured one", () => {
+    expect(efficiencyOf(3000, 3300)).toBeCloseTo(0.909, 3);
+  });
+
+  const scenario = (name: string, seconds: number): ScenarioResult => ({
+    name, description: name, documents: 10, wallSeconds: seconds / 10, submitSeconds: 1, seconds, docsPerSecond: 10 / seconds, complete: 10, failed: 0,
+    bedrock: { calls: 22, succeeded: 20, throttles: 2, callsPerDocument: 2, peakInFlight: 5, meanTokensPerCall: 1000 },
+    jobLatencySeconds: { p50: 10, p95: 20 }, completions: { events: 10, uniqueJobs: 10, lost: 0, duplicated: 0 },
+    processes: [{ name: "summarizer-1", peakRssBytes: 200 * 1024 * 1024 }],
+    samples: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((t) => ({ t: t * 10, inFlight: t, succeeded: t * 2, throttles: t, finished: t })),
+  });
+
+  it("the markdown reports ratios of (b) and (c) to (a) and the peak memory", () => {
+    const report: BenchReport = {
+      settings: { documents: 10, requestsPerMinute: 400, tokensPerMinute: 1, latency: "8 s", timeScale: 0.25, workersPerStage: 2 },
+      idealSeconds: 90,
+      governor: scenario("(a)", 100),
+      baseline: scenario("(b)", 150),
+      sequential: { sampled: 2, perDocumentSeconds: 16, seconds: 160, docsPerSecond: 1 / 16 },
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain("(b)/(a) = 1.50");
+    expect(markdown).toContain("(c)/(a) = 1.6");
+    expect(markdown).toContain("| efficiency (ideal / measured, for the completed documents) | 0.90 | 0.60 |");
+    expect(markdown).toContain("200 MB");
+  });
+
+  it("the chart is an SVG with a line per scenario in each panel and the ideal in-flight level", () => {
+    const svg = renderChart(scenario("(a)", 100), scenario("(b)", 150), 54);
+    expect(svg.startsWith("<svg")).toBe(true);
+    expect(svg.match(/<polyline/g)).toHaveLength(6);
+    expect(svg).toContain("ideal 54");
+  });
+});

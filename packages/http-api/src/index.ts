@@ -1,0 +1,2 @@
+export { createApiApp, jsonBody, parseJsonBody } from "./app.ts";
+export { ApiError, validationFailed, type ApiErrorStatus } from "./errors.ts";

@@ -1,0 +1,27 @@
+export {
+  renderConfirmationEmail,
+  renderJobCompletedEmail,
+  renderJobFailedEmail,
+  renderPingEmail,
+  renderRunDigestEmail,
+  type RenderedEmail,
+} from "./email.ts";
+export { createNotificationStore, type AttemptRecord, type Delivery, type DeliveryStatus, type NotificationStore } from "./store.ts";
+export {
+  compileSubscriptionFilter,
+  defaultEmailEvents,
+  emailSubscriptionInput,
+  InvalidEventPatternError,
+  subscriptionFilter,
+  subscriptionInput,
+  subscriptionView,
+  subscriptionWants,
+  webhookSubscriptionInput,
+  type EmailSubscription,
+  type SigningSecret,
+  type Subscription,
+  type SubscriptionFilter,
+  type SubscriptionInput,
+  type SubscriptionStatus,
+  type WebhookSubscription,
+} from "./subscriptions.ts";

@@ -1,0 +1,56 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+export interface Receiver {
+  url: string;
+  requests: ReceivedRequest[];
+  /** What the next request gets: a status code, or a function of the request's 1-based index. */
+  respondWith(answer: number | ((index: number) => number | { status: number; headers?: Record<string, string> })): void;
+  waitForRequests(count: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * The webhook endpoint a user would run: a real HTTP server. It listens on 127.0.0.2 — loopback,
+ * but not 127.0.0.1 — so the specs can allowlist exactly it and still prove 127.0.0.1 is refused.
+ */
+export async function startReceiver(host = "127.0.0.2"): Promise<Receiver> {
+  const requests: ReceivedRequest[] = [];
+  let answer: Parameters<Receiver["respondWith"]>[0] = 204;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() });
+      const decided = typeof answer === "number" ? answer : answer(requests.length);
+      const { status, headers = {} } = typeof decided === "number" ? { status: decided } : decided;
+      res.writeHead(status, headers).end(status === 204 ? undefined : `answered ${status}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const url = `http://${host}:${(server.address() as AddressInfo).port}/hooks`;
+  return {
+    url,
+    requests,
+    respondWith(next) {
+      answer = next;
+    },
+    async waitForRequests(count, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (requests.length < count) {
+        if (Date.now() > deadline) throw new Error(`receiver got ${requests.length} of ${count} requests within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return requests.slice(0, count);
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
