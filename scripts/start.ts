@@ -1,4 +1,6 @@
 // `npm start`: devcloud and every service as local processes, logs prefixed and readable.
+// `npm run dev` (`--dev`): the same, with every service under `node --watch` (restarts when its
+// source changes) and `--inspect` on its own port, so a debugger attached there stops a real message.
 // Ctrl-C stops them all (services first, so in-flight messages are finished or released).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -16,6 +18,10 @@ const webhookAllowlist = process.env.QUIRE_WEBHOOK_ALLOWLIST ?? "localhost,127.0
 const colours = { devcloud: 90, ingestion: 36, summarizer: 35, classifier: 33, notifier: 32 } as const;
 type Name = keyof typeof colours;
 const SERVICES: Exclude<Name, "devcloud">[] = ["ingestion", "summarizer", "classifier", "notifier"];
+const devMode = process.argv.includes("--dev");
+/** Inspector ports in `--dev`: 9230 ingestion, 9231 summarizer, 9232 classifier, 9233 notifier (9229 stays free for your own). */
+const inspectBase = Number(process.env.QUIRE_INSPECT_PORT ?? 9230);
+const inspectPort = (service: (typeof SERVICES)[number]) => inspectBase + SERVICES.indexOf(service);
 
 /** A local API key that survives restarts, so scripts and the CLI keep working. */
 function localApiKey(): string {
@@ -41,8 +47,8 @@ function readable(line: string): string {
 }
 
 const children: { name: Name; child: ChildProcess }[] = [];
-function launch(name: Name, script: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [script], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+function launch(name: Name, script: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []) {
+  const child = spawn(process.execPath, [...nodeFlags, script], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   const prefix = `\x1b[${colours[name]}m${name.padEnd(10)}\x1b[0m│ `;
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on("line", (line) => process.stdout.write(`${prefix}${readable(line)}\n`));
@@ -111,7 +117,19 @@ const serviceEnv = {
   QUIRE_NOTIFIER_PUBLIC_URL: process.env.QUIRE_NOTIFIER_PUBLIC_URL ?? `http://127.0.0.1:${notifierPort}`,
   QUIRE_WEBHOOK_ALLOWLIST: webhookAllowlist,
 };
-for (const service of SERVICES) launch(service, `services/${service}/src/local.ts`, serviceEnv);
+for (const service of SERVICES) {
+  // --watch-preserve-output: a restart must not clear the other services' lines from the terminal.
+  const devFlags = ["--watch", "--watch-preserve-output", `--inspect=127.0.0.1:${inspectPort(service)}`];
+  launch(service, `services/${service}/src/local.ts`, serviceEnv, devMode ? devFlags : []);
+}
+const debugging = devMode
+  ? `
+  Debug (npm run dev): each service restarts when its code changes; attach a debugger to
+  ${SERVICES.map((s) => `${s} 127.0.0.1:${inspectPort(s)}`).join(", ")}
+  (VS Code: "Attach to Node Process", or chrome://inspect), set a breakpoint in its handler.ts,
+  and submit a document: the breakpoint stops a real message from devcloud's queue.
+`
+  : "";
 
 console.log(`
   Quire is running.
@@ -128,5 +146,6 @@ console.log(`
   Watch notifications arrive (another terminal):  npx quire listen
   Submit with progress:                            npx quire submit samples/*.json --run --wait
 
+${debugging}
   Ctrl-C stops everything.
 `);
