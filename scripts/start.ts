@@ -116,6 +116,8 @@ const serviceEnv = {
   QUIRE_API_PUBLIC_URL: process.env.QUIRE_API_PUBLIC_URL ?? `http://127.0.0.1:${apiPort}`,
   QUIRE_NOTIFIER_PUBLIC_URL: process.env.QUIRE_NOTIFIER_PUBLIC_URL ?? `http://127.0.0.1:${notifierPort}`,
   QUIRE_WEBHOOK_ALLOWLIST: webhookAllowlist,
+  // EMF metric lines are for CloudWatch; locally they would drown the readable logs.
+  POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
 };
 for (const service of SERVICES) {
   // --watch-preserve-output: a restart must not clear the other services' lines from the terminal.

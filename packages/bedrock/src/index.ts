@@ -7,7 +7,7 @@ export {
   estimateRequestTokens, withoutSdkRetries,
 } from "./stage-client.ts";
 export type {
-  BedrockStageClient, BedrockStageClientOptions, CallFacts, ModelCallOptions, StageAttemptEvent,
+  BedrockStageClient, BedrockStageClientOptions, CallFacts, ConverseEvent, ModelCallOptions, StageAttemptEvent,
 } from "./stage-client.ts";
 export {
   AbortError, AttemptTimeoutError, BedrockRequestError, classifyBedrockError, failureReasonOf, isRetryableBedrockError,

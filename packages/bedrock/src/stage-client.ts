@@ -47,6 +47,16 @@ export interface BedrockStageClient {
 
 export type StageAttemptEvent = AttemptEvent & { stage: "summary" | "classification" };
 
+export interface ConverseEvent {
+  modelId: string;
+  /** Time Bedrock took to answer this one request (or to refuse it). */
+  latencyMs: number;
+  /** Present when Bedrock answered. */
+  usage?: TokenUsage;
+  /** The exception's name when it did not ("ThrottlingException", "ValidationException"…). */
+  error?: string;
+}
+
 export interface BedrockStageClientOptions {
   /**
    * Any BedrockRuntimeClient. Its own retries are switched off for our calls (see
@@ -66,6 +76,11 @@ export interface BedrockStageClientOptions {
   maxInputChars?: number;
   /** Called once per Converse call (after it settles); exceptions thrown here are ignored. */
   onAttempt?: (event: StageAttemptEvent) => void;
+  /**
+   * Called once per Converse request that reached Bedrock, with its own latency (admission
+   * waits excluded), its token usage, or the exception name it failed with: what metrics need.
+   */
+  onConverse?: (event: ConverseEvent) => void;
   /**
    * Admission control shared by every stage of the process: each Converse call (each retry too)
    * waits for the model's quota and adaptive in-flight limit. Without it calls go straight out.
@@ -183,9 +198,29 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
 
   async function converse(input: ConverseCommandInput, signal: AbortSignal, lane: Lane | undefined): Promise<ConverseCommandOutput> {
     const command = new ConverseCommand(input);
-    const send = () => client.send(options.sdkRetries ? command : withoutSdkRetries(command), { abortSignal: signal });
+    const request = () => client.send(options.sdkRetries ? command : withoutSdkRetries(command), { abortSignal: signal });
+    const send = options.onConverse ? () => observed(request) : request;
     if (!options.governor) return send();
     return options.governor.run(modelId, { estimatedTokens: estimateRequestTokens(input), lane, signal }, send);
+  }
+
+  async function observed(request: () => Promise<ConverseCommandOutput>): Promise<ConverseCommandOutput> {
+    const started = performance.now();
+    const report = (event: Omit<ConverseEvent, "modelId" | "latencyMs">) => {
+      try {
+        options.onConverse?.({ modelId, latencyMs: Math.round(performance.now() - started), ...event });
+      } catch {
+        // A metrics hook must never change the outcome of a model call.
+      }
+    };
+    try {
+      const response = await request();
+      report({ usage: usageOf(response) });
+      return response;
+    } catch (error) {
+      report({ error: (error as { name?: string } | null)?.name ?? "Error" });
+      throw error;
+    }
   }
 
   async function run<T extends { usage: TokenUsage }>(

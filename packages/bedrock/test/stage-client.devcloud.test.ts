@@ -8,7 +8,7 @@ import type { Devcloud } from "@quire/devcloud";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   AbortError, BedrockRequestError, createBedrockStageClient, DEFAULT_MODEL_ID, ModelOutputError, ModelUnavailableError,
-  sleep, type StageAttemptEvent,
+  sleep, type ConverseEvent, type StageAttemptEvent,
 } from "../src/index.ts";
 import { INVOICE_TEXT, LONG_TEXT, MOTION_TEXT, startBedrockDevcloud, TEST_MODELS, testClient } from "./support.ts";
 
@@ -118,6 +118,26 @@ describe("retries", () => {
     expect(devcloud.bedrock.stats()[TEST_MODELS.throttled]?.throttles).toBe(second.attempts - 1);
     expect(events.filter((event) => event.error === "ThrottlingException").length).toBe(second.attempts - 1);
     expect(events.at(-1)).toMatchObject({ attempt: second.attempts, stage: "summary", usage: second.usage });
+  });
+
+  it("reports every Converse request to onConverse: each throttle by name, the answer with its tokens and latency", async () => {
+    const { client } = testClient(devcloud);
+    const requests: ConverseEvent[] = [];
+    const stage = createBedrockStageClient({
+      client,
+      modelId: TEST_MODELS.throttled,
+      retry: { maxAttempts: 8, baseDelayMs: 40, maxDelayMs: 200 },
+      random: () => 0.999,
+      onConverse: (event) => requests.push(event),
+    });
+    await stage.summarize(INVOICE_TEXT);
+    const second = await stage.summarize(INVOICE_TEXT);
+
+    expect(requests).toHaveLength(1 + second.attempts);
+    const throttled = requests.filter((r) => r.error === "ThrottlingException");
+    expect(throttled).toHaveLength(second.attempts - 1);
+    expect(throttled.every((r) => r.usage === undefined && r.modelId === TEST_MODELS.throttled)).toBe(true);
+    expect(requests.at(-1)).toEqual({ modelId: TEST_MODELS.throttled, latencyMs: expect.any(Number), usage: second.usage });
   });
 
   it("gives up on ServiceUnavailable with ModelUnavailableError after exactly maxAttempts calls", async () => {

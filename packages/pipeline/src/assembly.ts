@@ -5,6 +5,7 @@ import type { ServiceName } from "@quire/contracts";
 import { topology, type QueueName } from "@quire/topology";
 import { createJobStore } from "@quire/jobs";
 import { createLambdaHandler, createLogger, startLocalRunner, type Consumer, type RunnerAdmission } from "@quire/runtime";
+import { metricsFor } from "@quire/telemetry";
 import type { AwsClients } from "./clients.ts";
 import { createEventPublisher } from "./event-publisher.ts";
 import { createJobLifecycle } from "./lifecycle.ts";
@@ -27,6 +28,7 @@ export function governorFor(config: QuireConfig): Governor | undefined {
 /** Everything a stage handler needs, built from config and clients (identical in Lambda and locally). */
 export function stageDependencies(config: QuireConfig, clients: AwsClients, service: ServiceName): StageDependencies {
   const governor = governorFor(config);
+  const metrics = metricsFor(service);
   const jobs = createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME });
   const events = createEventPublisher({ client: clients.events, busName: config.QUIRE_BUS_EVENTS_NAME, service });
   return {
@@ -39,8 +41,9 @@ export function stageDependencies(config: QuireConfig, clients: AwsClients, serv
       taxonomy: config.QUIRE_TAXONOMY,
       ...(governor ? { governor } : {}),
       ...(config.QUIRE_BEDROCK_RETRIES === "sdk" ? { sdkRetries: true } : {}),
+      onConverse: (request) => metrics.modelRequest(request),
     }),
-    lifecycle: createJobLifecycle({ jobs, events }),
+    lifecycle: createJobLifecycle({ jobs, events, metrics }),
   };
 }
 
@@ -53,14 +56,33 @@ export function queueOf(config: QuireConfig, queue: QueueName) {
   return { queueUrl, deadLetterQueueUrl };
 }
 
-/** The Lambda host for a service's consumer: SQS batch in, partial batch failures out. */
+/** The Lambda host for a service's consumer: SQS batch in, partial batch failures out; metrics flushed per batch. */
 export function lambdaHandlerFor<T>(consumer: Consumer<T>, config: QuireConfig, clients: AwsClients, queue: QueueName) {
-  return createLambdaHandler(consumer, {
+  const handler = createLambdaHandler(consumer, {
     deadLetterQueueUrl: queueOf(config, queue).deadLetterQueueUrl,
     maxReceiveCount: topology.queues[queue].maxReceiveCount,
     sqs: clients.sqs,
   });
+  return withMetricsFlush(topology.queues[queue].consumer, handler);
 }
+
+/**
+ * Flush the service's metrics when an invocation ends, so each EMF line lands in the
+ * invocation's log stream (what CloudWatch turns into metrics). Used for the HTTP handlers too.
+ */
+export function withMetricsFlush<E, C, R>(service: string, handler: (event: E, context: C) => Promise<R>) {
+  const metrics = metricsFor(service);
+  return async (event: E, context: C): Promise<R> => {
+    try {
+      return await handler(event, context);
+    } finally {
+      metrics.flush();
+    }
+  };
+}
+
+/** A long-lived process flushes its metrics once a minute (CloudWatch's standard resolution). */
+const LOCAL_METRICS_FLUSH_MS = 60_000;
 
 /** A consumer and the queue it reads, for {@link runLocally}. */
 export interface LocalConsumer {
@@ -81,6 +103,9 @@ export function runLocally(
 ) {
   const service = topology.queues[consumers[0]!.queue].consumer;
   const log = createLogger({ service });
+  const metrics = metricsFor(service);
+  const flushMetrics = setInterval(() => metrics.flush(), LOCAL_METRICS_FLUSH_MS);
+  flushMetrics.unref();
   const runners = consumers.map(({ consumer, queue }) => {
     const queueLog = consumers.length > 1 ? log.child({ queue }) : log;
     const runner = startLocalRunner(consumer, {
@@ -99,6 +124,8 @@ export function runLocally(
     stopping = true;
     log.info("stopping: finishing or releasing in-flight messages");
     void Promise.all([...runners.map((runner) => runner.stop()), options.onStop?.()]).then(() => {
+      clearInterval(flushMetrics);
+      metrics.flush();
       // One line a benchmark (or a curious operator) can read: what this process did and its peak memory.
       log.info("stopped", {
         runners: consumers.map(({ queue }, i) => ({ queue, ...runners[i]!.stats })),

@@ -3,4 +3,6 @@ export { loadDocumentText } from "./document-source.ts";
 export { createJobLifecycle, failJobOnDeadLetter, type JobLifecycle } from "./lifecycle.ts";
 export { createStageHandler, type StageDependencies } from "./stage-handler.ts";
 export { createAwsClients, type AwsClients } from "./clients.ts";
-export { governedAdmission, governorFor, lambdaHandlerFor, queueOf, runLocally, stageDependencies, type LocalConsumer } from "./assembly.ts";
+export {
+  governedAdmission, governorFor, lambdaHandlerFor, queueOf, runLocally, stageDependencies, withMetricsFlush, type LocalConsumer,
+} from "./assembly.ts";

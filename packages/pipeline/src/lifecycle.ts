@@ -1,5 +1,6 @@
 import { SCHEMA_VERSION, type FailureReason, type StageName } from "@quire/contracts";
 import type { Job, JobStore } from "@quire/jobs";
+import type { QuireMetrics } from "@quire/telemetry";
 import type { EventPublisher } from "./event-publisher.ts";
 
 /**
@@ -7,7 +8,13 @@ import type { EventPublisher } from "./event-publisher.ts";
  * conditional write gets here, so `Job Completed` / `Job Failed` go out once per job, and the
  * run is told once per job, which is what makes `Run Completed` exactly-once.
  */
-export function createJobLifecycle(deps: { jobs: JobStore; events: EventPublisher; now?: () => Date }) {
+export function createJobLifecycle(deps: {
+  jobs: JobStore;
+  events: EventPublisher;
+  /** Counts each job once, where it is announced (JobsCompleted / JobsFailed). */
+  metrics?: Pick<QuireMetrics, "jobCompleted" | "jobFailed">;
+  now?: () => Date;
+}) {
   const now = () => (deps.now ? deps.now() : new Date()).toISOString();
 
   async function announceRunOutcome(job: Job, outcome: { status: "complete"; label: string } | { status: "failed" }) {
@@ -47,6 +54,7 @@ export function createJobLifecycle(deps: { jobs: JobStore; events: EventPublishe
         completedAt: job.completedAt ?? now(),
       });
       await deps.jobs.markCompletionPublished(job.jobId);
+      deps.metrics?.jobCompleted();
     },
 
     /** Fail the job (once) and announce it; a job already terminal is left as it is. */
@@ -64,6 +72,7 @@ export function createJobLifecycle(deps: { jobs: JobStore; events: EventPublishe
         failedAt: job.failedAt ?? now(),
       });
       await announceRunOutcome(job, { status: "failed" });
+      deps.metrics?.jobFailed();
       return true;
     },
   };

@@ -4,7 +4,7 @@ import { documentSubmitted, newJobId, SCHEMA_VERSION, type DocumentSubmitted } f
 import { createLogger, type ConsumerContext } from "@quire/runtime";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAwsClients, createStageHandler, stageDependencies, type StageDependencies } from "../src/index.ts";
+import { createAwsClients, createJobLifecycle, createStageHandler, stageDependencies, type StageDependencies } from "../src/index.ts";
 
 let devcloud: Devcloud;
 let deps: StageDependencies;
@@ -55,5 +55,32 @@ describe("the stage handler under redelivery", () => {
     const before = converseCalls();
     await Promise.all([handle(message, context()), handle(message, context()), handle(message, context())]);
     expect(converseCalls() - before).toBe(1);
+  });
+});
+
+describe("job metrics", () => {
+  it("counts a job in JobsCompleted once, however often its stages are delivered", async () => {
+    const counted = { completed: 0, failed: 0 };
+    const metrics = { jobCompleted: () => void counted.completed++, jobFailed: () => void counted.failed++ };
+    const classifierDeps = stageDependencies(loadConfig({ ...devcloud.env }), createAwsClients(devcloud.env), "classifier");
+    const counting = (stageDeps: StageDependencies) => ({ ...stageDeps, lifecycle: createJobLifecycle({ jobs: stageDeps.jobs, events: stageDeps.events, metrics }) });
+    const message = await submitted("Invoice 2291. Amount due: 1,200 EUR within 30 days of receipt.");
+    for (let delivery = 0; delivery < 2; delivery++) {
+      await createStageHandler("summary", counting(deps))(message, context());
+      await createStageHandler("classification", counting(classifierDeps))(message, context());
+    }
+    expect((await deps.jobs.getJob(message.jobId))!.status).toBe("complete");
+    expect(counted).toEqual({ completed: 1, failed: 0 });
+  });
+
+  it("counts a failed job in JobsFailed once", async () => {
+    const counted = { completed: 0, failed: 0 };
+    const metrics = { jobCompleted: () => void counted.completed++, jobFailed: () => void counted.failed++ };
+    const lifecycle = createJobLifecycle({ jobs: deps.jobs, events: deps.events, metrics });
+    const message = await submitted("A document whose model call will never succeed.");
+    const reason = { code: "MODEL_REQUEST_INVALID", message: "unknown model" };
+    expect(await lifecycle.failJob(message.jobId, reason, "summary")).toBe(true);
+    expect(await lifecycle.failJob(message.jobId, reason, "summary")).toBe(false);
+    expect(counted).toEqual({ completed: 0, failed: 1 });
   });
 });

@@ -1,5 +1,5 @@
 import { loadConfig } from "@quire/config";
-import { createAwsClients, lambdaHandlerFor } from "@quire/pipeline";
+import { createAwsClients, lambdaHandlerFor, withMetricsFlush } from "@quire/pipeline";
 import { handle } from "hono/aws-lambda";
 import { createIngestion } from "./service.ts";
 
@@ -9,6 +9,6 @@ if (!config.QUIRE_API_KEY) throw new Error("QUIRE_API_KEY is required");
 const ingestion = createIngestion(config, clients, { apiKey: config.QUIRE_API_KEY });
 
 /** API Gateway (HTTP API) or Function URL → the Hono app. */
-export const api = handle(ingestion.app);
+export const api = withMetricsFlush("ingestion", handle(ingestion.app));
 /** The ingestion queue (Document Submitted from the bus) → partial batch responses. */
 export const queue = lambdaHandlerFor(ingestion.externalSubmissions, config, clients, "ingestion");

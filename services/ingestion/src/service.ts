@@ -3,6 +3,7 @@ import { documentSubmittedExternally, eventEnvelope } from "@quire/contracts";
 import { createJobStore } from "@quire/jobs";
 import { createEventPublisher, createJobLifecycle, type AwsClients } from "@quire/pipeline";
 import { defineConsumer } from "@quire/runtime";
+import { metricsFor } from "@quire/telemetry";
 import { z } from "zod";
 import { createApp } from "./app.ts";
 import { DocumentPublisher } from "./documents.ts";
@@ -14,6 +15,7 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
   const lifecycle = createJobLifecycle({
     jobs,
     events: createEventPublisher({ client: clients.events, busName: config.QUIRE_BUS_EVENTS_NAME, service: "ingestion" }),
+    metrics: metricsFor("ingestion"),
   });
   const submission = createSubmission({
     jobs,

@@ -1,5 +1,5 @@
 import { loadConfig } from "@quire/config";
-import { createAwsClients, lambdaHandlerFor } from "@quire/pipeline";
+import { createAwsClients, lambdaHandlerFor, withMetricsFlush } from "@quire/pipeline";
 import { handle } from "hono/aws-lambda";
 import { createNotifierService } from "./service.ts";
 
@@ -13,4 +13,4 @@ export const handler = lambdaHandlerFor(notifier.events, config, clients, "notif
 /** The delivery queue: one attempt per message. */
 export const deliveries = lambdaHandlerFor(notifier.deliveries, config, clients, "notifierDeliveries");
 /** The subscriptions API behind an HTTP API / function URL. */
-export const api = handle(notifier.app);
+export const api = withMetricsFlush("notifier", handle(notifier.app));

@@ -1,6 +1,7 @@
 import type { QuireConfig } from "@quire/config";
 import { createNotificationStore } from "@quire/notifications";
 import type { AwsClients } from "@quire/pipeline";
+import { metricsFor } from "@quire/telemetry";
 import { createAddressGuard } from "@quire/webhooks";
 import { createNotifierApi } from "./api.ts";
 import { createAttemptQueue } from "./delivery/queue.ts";
@@ -23,7 +24,7 @@ export function createNotifierService(config: QuireConfig, clients: AwsClients, 
     settings,
     app: createNotifierApi({ store, queue, guard, ses: clients.ses, settings, apiKey: options.apiKey }),
     events: createNotifier({ store, queue }),
-    deliveries: createDeliveryWorker({ store, queue, guard, ses: clients.ses, settings }),
+    deliveries: createDeliveryWorker({ store, queue, guard, ses: clients.ses, settings, metrics: metricsFor("notifier") }),
   };
 }
 export type NotifierService = ReturnType<typeof createNotifierService>;

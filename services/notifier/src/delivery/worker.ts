@@ -1,6 +1,7 @@
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import type { AttemptRecord, Delivery, NotificationStore, Subscription } from "@quire/notifications";
 import { defineConsumer, type ConsumerContext } from "@quire/runtime";
+import type { QuireMetrics } from "@quire/telemetry";
 import type { AddressGuard } from "@quire/webhooks";
 import type { DeliverySettings } from "../settings.ts";
 import { attemptEmail } from "./email.ts";
@@ -13,6 +14,8 @@ export interface DeliveryWorkerDependencies {
   guard: AddressGuard;
   ses: SESv2Client;
   settings: DeliverySettings;
+  /** WebhookDeliveries / WebhookFailures, one per attempt made. */
+  metrics?: Pick<QuireMetrics, "webhookAttempt">;
   now?: () => Date;
 }
 
@@ -107,6 +110,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
           ? await attemptWebhook(deps, subscription, delivery, message.attempt)
           : await attemptEmail(deps, subscription, delivery, message.attempt);
       const { requested: _requested, ...logged } = record as AttemptRecord & { requested?: string[] };
+      if (subscription.kind === "webhook") deps.metrics?.webhookAttempt(logged.outcome === "delivered" ? "delivered" : "failed");
       const next = await decide(subscription, delivery, logged, log);
       const recorded = await store.recordAttempt(delivery.id, logged, next);
       log.info(`delivery ${next.status}`, {
