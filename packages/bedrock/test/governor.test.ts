@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createGovernor, feasibleWithin, planThroughput, TokenBucket, type Governor, type GovernorOptions, type Permit } from "../src/index.ts";
+import { createGovernor, eventSourceMaximumConcurrency, feasibleWithin, planThroughput, TokenBucket, type Governor, type GovernorOptions, type Permit } from "../src/index.ts";
 
 /** Virtual time: timers run in order when the test advances the clock; no wall-clock waits. */
 function virtualTime() {
@@ -273,6 +273,16 @@ describe("planning (Little's law)", () => {
     expect(plan.expectedSeconds).toBeCloseTo(3008, 0);
     expect(feasibleWithin(plan, 3600)).toBe(true);
     expect(feasibleWithin(plan, 1800)).toBe(false);
+  });
+
+  it("a Lambda stage's event source gets its share of the quota's calls in flight, with 20% headroom: 400 RPM, 8 s, two stages → 32 each", () => {
+    expect(eventSourceMaximumConcurrency({ requestsPerMinute: 400, meanLatencyMs: 8000, stagesSharingModel: 2 })).toBe(32);
+    expect(eventSourceMaximumConcurrency({ requestsPerMinute: 400, meanLatencyMs: 8000, stagesSharingModel: 1 })).toBe(64);
+    expect(eventSourceMaximumConcurrency({ requestsPerMinute: 1000, meanLatencyMs: 3000, stagesSharingModel: 2 })).toBe(30);
+  });
+
+  it("never asks an event source for less than AWS's minimum maximum concurrency of 2", () => {
+    expect(eventSourceMaximumConcurrency({ requestsPerMinute: 6, meanLatencyMs: 1000, stagesSharingModel: 2 })).toBe(2);
   });
 
   it("the tighter of the quotas binds; a concurrency cap can bind too", () => {

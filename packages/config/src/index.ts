@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { environmentFromLinks, sstLinks, type LinkedResources } from "./sst-links.ts";
+
+export { environmentFromLinks, unlinked, type LinkedResources, SST_API_KEY_LINK, SST_EMAIL_LINK } from "./sst-links.ts";
 
 /**
  * Every setting a Quire service reads, parsed once from the environment. Locally the values
@@ -80,13 +83,18 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-/** Parse the environment; a missing or malformed variable fails fast, naming every problem. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): QuireConfig {
-  const result = quireEnvironmentSchema.safeParse(env);
+/**
+ * Parse the environment; a missing or malformed variable fails fast, naming every problem.
+ * Deployed with SST, resources come from the function's links (see sst-links.ts); a variable
+ * set explicitly still wins, so an operator can point one resource elsewhere.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, links: LinkedResources = sstLinks(env)): QuireConfig {
+  const explicit = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined));
+  const result = quireEnvironmentSchema.safeParse({ ...environmentFromLinks(links), ...explicit });
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(
-      `Quire configuration is incomplete:\n  ${problems.join("\n  ")}\nLocally, start devcloud (npm run devcloud) and use the env lines it prints.`,
+      `Quire configuration is incomplete:\n  ${problems.join("\n  ")}\nLocally, start devcloud (npm run devcloud) and use the env lines it prints; deployed, link the resources in the service's sst.config.ts.`,
     );
   }
   return result.data;

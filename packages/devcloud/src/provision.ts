@@ -9,7 +9,7 @@ import {
   SubscribeCommand,
 } from "@aws-sdk/client-sns";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { AwsApiResources } from "@quire/topology";
+import { resourceEnvironmentKey, type AwsApiResources } from "@quire/topology";
 
 export interface AwsClientSettings {
   endpoint: string;
@@ -145,8 +145,6 @@ export async function provisionResources(settings: AwsClientSettings, resources:
   return provisioned;
 }
 
-const envKey = (kind: string, logical: string, suffix: string) =>
-  `QUIRE_${kind}_${logical.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_${suffix}`;
 
 /** The environment a service needs to find devcloud and the provisioned resources. */
 export function resourceEnvironment(settings: AwsClientSettings, provisioned: ProvisionedResources): Record<string, string> {
@@ -155,11 +153,11 @@ export function resourceEnvironment(settings: AwsClientSettings, provisioned: Pr
     AWS_REGION: settings.region,
     AWS_ACCESS_KEY_ID: settings.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: settings.credentials.secretAccessKey,
-    ...Object.fromEntries(Object.entries(provisioned.topicArns).map(([l, v]) => [envKey("TOPIC", l, "ARN"), v])),
-    ...Object.fromEntries(Object.entries(provisioned.queueUrls).map(([l, v]) => [envKey("QUEUE", l, "URL"), v])),
-    ...Object.fromEntries(Object.entries(provisioned.deadLetterQueueUrls).map(([l, v]) => [envKey("DLQ", l, "URL"), v])),
-    ...Object.fromEntries(Object.entries(provisioned.busNames).map(([l, v]) => [envKey("BUS", l, "NAME"), v])),
-    ...Object.fromEntries(Object.entries(provisioned.tableNames).map(([l, v]) => [envKey("TABLE", l, "NAME"), v])),
-    ...Object.fromEntries(Object.entries(provisioned.bucketNames).map(([l, v]) => [envKey("BUCKET", l, "NAME"), v])),
+    ...Object.fromEntries(Object.entries(provisioned.topicArns).map(([l, v]) => [resourceEnvironmentKey("TOPIC", l), v])),
+    ...Object.fromEntries(Object.entries(provisioned.queueUrls).map(([l, v]) => [resourceEnvironmentKey("QUEUE", l), v])),
+    ...Object.fromEntries(Object.entries(provisioned.deadLetterQueueUrls).map(([l, v]) => [resourceEnvironmentKey("DLQ", l), v])),
+    ...Object.fromEntries(Object.entries(provisioned.busNames).map(([l, v]) => [resourceEnvironmentKey("BUS", l), v])),
+    ...Object.fromEntries(Object.entries(provisioned.tableNames).map(([l, v]) => [resourceEnvironmentKey("TABLE", l), v])),
+    ...Object.fromEntries(Object.entries(provisioned.bucketNames).map(([l, v]) => [resourceEnvironmentKey("BUCKET", l), v])),
   };
 }

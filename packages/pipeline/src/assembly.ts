@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createBedrockStageClient, createGovernor, type Governor } from "@quire/bedrock";
 import type { QuireConfig } from "@quire/config";
 import type { ServiceName } from "@quire/contracts";
-import { topology, type QueueName } from "@quire/topology";
+import { resourceEnvironmentKey, topology, type QueueName } from "@quire/topology";
 import { createJobStore } from "@quire/jobs";
 import { createLambdaHandler, createLogger, startLocalRunner, type Consumer, type RunnerAdmission } from "@quire/runtime";
 import { metricsFor } from "@quire/telemetry";
@@ -49,10 +49,10 @@ export function stageDependencies(config: QuireConfig, clients: AwsClients, serv
 
 /** A queue's URL and its DLQ's from config: `notifierDeliveries` → QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL. */
 export function queueOf(config: QuireConfig, queue: QueueName) {
-  const key = queue.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
-  const queueUrl = (config as unknown as Record<string, string>)[`QUIRE_QUEUE_${key}_URL`];
-  const deadLetterQueueUrl = (config as unknown as Record<string, string>)[`QUIRE_DLQ_${key}_URL`];
-  if (!queueUrl || !deadLetterQueueUrl) throw new Error(`config has no QUIRE_QUEUE_${key}_URL / QUIRE_DLQ_${key}_URL`);
+  const [queueKey, deadLetterKey] = [resourceEnvironmentKey("QUEUE", queue), resourceEnvironmentKey("DLQ", queue)];
+  const queueUrl = (config as unknown as Record<string, string>)[queueKey];
+  const deadLetterQueueUrl = (config as unknown as Record<string, string>)[deadLetterKey];
+  if (!queueUrl || !deadLetterQueueUrl) throw new Error(`config has no ${queueKey} / ${deadLetterKey}`);
   return { queueUrl, deadLetterQueueUrl };
 }
 

@@ -92,8 +92,37 @@ export const topology = {
   buckets: {
     documents: { description: "Claim-check storage for documents too large for a message." },
   },
+  services: {
+    ingestion: {
+      api: { handler: "src/lambda.api", timeoutSeconds: 30, memoryMb: 512 },
+      consumers: [{ queue: "ingestion", handler: "src/lambda.queue", timeoutSeconds: 30, memoryMb: 512, batchSize: 10, maximumConcurrency: 10 }],
+      // Publishes document.submitted, stores jobs and claim checks, fails jobs it cannot publish.
+      uses: { topics: ["documents"], tables: ["jobs"], buckets: ["documents"], buses: ["events"], apiKey: true },
+    },
+    summarizer: {
+      // One message per invocation: each invocation holds one Converse call, so the event source's
+      // maximum concurrency is the number of calls in flight (derived from the quota).
+      consumers: [{ queue: "summarizer", handler: "src/lambda.handler", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: "bedrock-quota" }],
+      uses: { tables: ["jobs"], buckets: ["documents"], buses: ["events"], bedrock: true },
+    },
+    classifier: {
+      consumers: [{ queue: "classifier", handler: "src/lambda.handler", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: "bedrock-quota" }],
+      uses: { tables: ["jobs"], buckets: ["documents"], buses: ["events"], bedrock: true },
+    },
+    notifier: {
+      api: { handler: "src/lambda.api", timeoutSeconds: 30, memoryMb: 512 },
+      consumers: [
+        { queue: "notifier", handler: "src/lambda.handler", timeoutSeconds: 45, memoryMb: 512, batchSize: 10, batchWindowSeconds: 1, maximumConcurrency: 10 },
+        // One attempt (15 s timeout) per message, five at a time per invocation.
+        { queue: "notifierDeliveries", handler: "src/lambda.deliveries", timeoutSeconds: 45, memoryMb: 512, batchSize: 5, maximumConcurrency: 20 },
+      ],
+      // Fan-out writes deliveries and schedules attempts on its own delivery queue; email via SES.
+      uses: { tables: ["notifications"], queues: ["notifierDeliveries"], email: true, apiKey: true },
+    },
+  },
 } as const satisfies Topology;
 
 export type QuireTopology = typeof topology;
 export type QueueName = keyof QuireTopology["queues"];
 export type TableName = keyof QuireTopology["tables"];
+export type DeployedServiceName = keyof QuireTopology["services"];

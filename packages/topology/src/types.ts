@@ -51,6 +51,53 @@ export interface TableDeclaration {
   readonly ttl?: string;
 }
 
+/** A Lambda function of a service: its handler export, relative to the service's folder. */
+export interface FunctionDeclaration {
+  /** `src/lambda.handler`: module path without extension, then the export. */
+  readonly handler: string;
+  /** Must stay below the visibility timeout of the queue it consumes (AWS refuses the mapping otherwise). */
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+/** A function that consumes one of the topology's queues through an SQS event source mapping. */
+export interface ConsumerDeclaration extends FunctionDeclaration {
+  readonly queue: string;
+  /** Messages per invocation; partial batch responses are always on. */
+  readonly batchSize: number;
+  readonly batchWindowSeconds?: number;
+  /**
+   * The event source's maximum concurrency: a number, or `bedrock-quota` to derive it from the
+   * model's quota and latency (Little's law; see @quire/bedrock eventSourceMaximumConcurrency).
+   */
+  readonly maximumConcurrency: number | "bedrock-quota";
+}
+
+/**
+ * How a service deploys: its functions, and what it may touch. Links are least privilege: a
+ * service gets exactly these resources (and the DLQs of the queues it consumes, where its host
+ * dead-letters permanent failures), nothing else.
+ */
+export interface ServiceDeployment {
+  readonly consumers: readonly ConsumerDeclaration[];
+  /** An HTTP API (API Gateway HTTP API, every route to one function). */
+  readonly api?: FunctionDeclaration;
+  readonly uses: {
+    readonly topics?: readonly string[];
+    /** Queues it sends to (besides consuming). */
+    readonly queues?: readonly string[];
+    readonly buses?: readonly string[];
+    readonly tables?: readonly string[];
+    readonly buckets?: readonly string[];
+    /** SESv2 SendEmail from the app's email identity. */
+    readonly email?: boolean;
+    /** bedrock:InvokeModel on the configured model. */
+    readonly bedrock?: boolean;
+    /** The shared API key (`x-api-key`) its HTTP API checks. */
+    readonly apiKey?: boolean;
+  };
+}
+
 export interface Topology {
   readonly app: string;
   readonly topics: Readonly<Record<string, { readonly description: string }>>;
@@ -60,4 +107,6 @@ export interface Topology {
   readonly rules: Readonly<Record<string, RuleDeclaration>>;
   readonly tables: Readonly<Record<string, TableDeclaration>>;
   readonly buckets: Readonly<Record<string, { readonly description: string }>>;
+  /** Each service's deployment unit: deployed on its own (services/<name>/sst.config.ts). */
+  readonly services: Readonly<Record<string, ServiceDeployment>>;
 }

@@ -1,3 +1,3 @@
 export { createGovernor, isThrottle, type AcquireOptions, type CallResult, type Governor, type GovernorOptions, type Lane, type ModelQuota, type ModelStats, type Permit } from "./governor.ts";
-export { feasibleWithin, planThroughput, type ThroughputPlan } from "./plan.ts";
+export { eventSourceMaximumConcurrency, feasibleWithin, planThroughput, type ThroughputPlan } from "./plan.ts";
 export { TokenBucket } from "./token-bucket.ts";

@@ -40,3 +40,17 @@ export function planThroughput(input: {
 }
 
 export const feasibleWithin = (plan: ThroughputPlan, deadlineSeconds: number) => plan.expectedSeconds <= deadlineSeconds;
+
+/**
+ * The maximum concurrency of one stage's SQS event source in Lambda, where no long-lived process
+ * holds a governor: with one message per invocation, each invocation holds one Converse call, so
+ * Little's law gives the calls in flight the quota sustains — RPM / 60 × mean latency — plus 20%
+ * headroom for latency jitter, split evenly across the stages that share the model. AWS accepts 2
+ * at least. (400 RPM, 8 s, two stages: ceil(400 / 60 × 8 × 1.2) = 64 → 32 each.)
+ */
+export function eventSourceMaximumConcurrency(input: { requestsPerMinute: number; meanLatencyMs: number; stagesSharingModel: number; headroomPercent?: number }): number {
+  const headroomPercent = input.headroomPercent ?? 20;
+  // Integer arithmetic: 400 × 8 s × 1.2 / 60 must be 64, not 64.00000000000001 rounded up to 65.
+  const inFlight = Math.ceil((input.requestsPerMinute * input.meanLatencyMs * (100 + headroomPercent)) / (60 * 1000 * 100));
+  return Math.max(2, Math.ceil(inFlight / Math.max(1, input.stagesSharingModel)));
+}

@@ -1,4 +1,5 @@
 import type { Topology } from "../types.ts";
+import { physicalName } from "../naming.ts";
 import { toEventPattern } from "./event-pattern.ts";
 
 /**
@@ -54,9 +55,6 @@ const keySchema = (index: { hashKey: string; rangeKey?: string }) => [
   ...(index.rangeKey ? [{ AttributeName: index.rangeKey, KeyType: "RANGE" as const }] : []),
 ];
 
-/** `summarizer` → `quire-summarizer`; kebab-cases camelCase logical names (`notifierJobEvents` → `notifier-job-events`). */
-export const physicalName = (prefix: string, logical: string) =>
-  `${prefix}-${logical.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 export function renderAwsApiResources(topology: Topology, prefix = topology.app): AwsApiResources {
   const name = (logical: string) => physicalName(prefix, logical);

@@ -1,0 +1,42 @@
+import { physicalName, type Topology } from "@quire/topology";
+
+/** Where an app deploys: SST's stage, and the account and region the AWS provider resolved. */
+export interface DeploymentTarget {
+  readonly stage: string;
+  readonly accountId: string;
+  readonly region: string;
+}
+
+/** The account and region of the AWS credentials the deploy runs with (inside an app's run()). */
+export async function resolveDeploymentTarget(stage: string): Promise<DeploymentTarget> {
+  const [identity, region] = await Promise.all([aws.getCallerIdentity({}), aws.getRegion({})]);
+  return { stage, accountId: identity.accountId, region: region.region };
+}
+
+/**
+ * Physical names of the shared resources, a pure function of (app, stage, account, region):
+ * the infra app names its resources this way, and a service's app finds them by the same names
+ * (`sst.aws.Queue.get(…)`), without reading another app's state or passing ARNs by hand.
+ */
+export function sharedNames(topology: Topology, target: DeploymentTarget) {
+  const prefix = `${topology.app}-${target.stage}`.toLowerCase();
+  const name = (logical: string) => physicalName(prefix, logical);
+  const { region, accountId } = target;
+  return {
+    topic: name,
+    queue: name,
+    dlq: (logical: string) => `${name(logical)}-dlq`,
+    bus: name,
+    table: name,
+    // Bucket names are global across all of AWS: the account id keeps ours ours.
+    bucket: (logical: string) => `${name(logical)}-${accountId}`,
+    dashboard: () => `${prefix}-overview`,
+    topicArn: (logical: string) => `arn:aws:sns:${region}:${accountId}:${name(logical)}`,
+    queueUrl: (logical: string) => `https://sqs.${region}.amazonaws.com/${accountId}/${name(logical)}`,
+    dlqUrl: (logical: string) => `https://sqs.${region}.amazonaws.com/${accountId}/${name(logical)}-dlq`,
+    queueArn: (logical: string) => `arn:aws:sqs:${region}:${accountId}:${name(logical)}`,
+    busArn: (logical: string) => `arn:aws:events:${region}:${accountId}:event-bus/${name(logical)}`,
+    modelArn: (modelId: string) => `arn:aws:bedrock:${region}::foundation-model/${modelId}`,
+  };
+}
+export type SharedNames = ReturnType<typeof sharedNames>;

@@ -1,0 +1,17 @@
+/// <reference path="../../infra/.sst/platform/config.d.ts" />
+
+/**
+ * The summarizer service on AWS, deployed on its own against its stage's shared infrastructure
+ * (infra/sst.config.ts, deployed first): `npx turbo run deploy --filter=@quire/summarizer -- --stage <stage>`.
+ * What it creates is declared in packages/topology (topology.services.summarizer).
+ */
+export default $config({
+  app(input) {
+    const production = input?.stage === "production";
+    return { name: "quire-summarizer", home: "aws", removal: production ? "retain" : "remove", protect: production };
+  },
+  async run() {
+    const { deployService } = await import("@quire/infra");
+    return deployService("summarizer", $app.stage);
+  },
+});
