@@ -32,8 +32,8 @@ export async function deploySharedInfrastructure(stage: string) {
 }
 
 /** A service app's run(): that service alone, against the shared infrastructure of its stage. */
-export async function deployService(service: string, stage: string) {
+export async function deployService(service: string, stage: string, options: { dev?: boolean } = {}) {
   const settings = readDeploySettings();
   const target = await resolveDeploymentTarget(stage);
-  return renderService(topology, service, target, settings);
+  return renderService(topology, service, target, settings, options);
 }

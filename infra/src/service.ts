@@ -14,11 +14,14 @@ export function renderService(
   service: string,
   target: DeploymentTarget,
   settings: DeploySettings & { forwarded: Record<string, string> },
+  options: { dev?: boolean } = {},
 ) {
   const deployment = topology.services[service];
   if (!deployment) throw new Error(`topology declares no service ${service}`);
   const names = sharedNames(topology, target);
   const consumed = deployment.consumers.map((consumer) => consumer.queue);
+  // Set per stage in this service's app: `npx sst secret set QuireApiKey <key> --stage <stage>`.
+  const apiKey = deployment.uses.apiKey ? new sst.Secret(SST_API_KEY_LINK) : undefined;
 
   // The shared resources this service touches, referenced (not created) by name. Each becomes
   // a link: its name reaches the code through `Resource`, and IAM grants the function access to
@@ -34,8 +37,7 @@ export function renderService(
     ...(deployment.uses.tables ?? []).map((logical) => sst.aws.Dynamo.get(componentName(logical, "Table"), names.table(logical))),
     ...(deployment.uses.buckets ?? []).map((logical) => sst.aws.Bucket.get(componentName(logical, "Bucket"), names.bucket(logical))),
     ...(deployment.uses.email ? [sst.aws.Email.get("Email", requireEmailSender(settings))] : []),
-    // Set per stage in this service's app: `npx sst secret set QuireApiKey <key> --stage <stage>`.
-    ...(deployment.uses.apiKey ? [new sst.Secret(SST_API_KEY_LINK)] : []),
+    ...(apiKey ? [apiKey] : []),
   ];
   const permissions = deployment.uses.bedrock
     ? // Converse is authorized as bedrock:InvokeModel, on the configured model only.
@@ -56,19 +58,32 @@ export function renderService(
     memory: `${declaration.memoryMb} MB`,
     link: links,
     permissions,
-    environment,
+    environment: { ...environment },
     // Active tracing: Lambda samples each invocation into X-Ray, with the AWS SDK calls it makes.
     transform: { function: { tracingConfig: { mode: "Active" } } },
   });
 
   // The HTTP API first: its URL is what this service's emails and confirmation links point at.
-  let api: sst.aws.ApiGatewayV2 | undefined;
-  if (deployment.api) {
-    api = new sst.aws.ApiGatewayV2(componentName(service, "Api"));
-    if (service === "ingestion") environment.QUIRE_API_PUBLIC_URL = api.url;
-    if (service === "notifier") environment.QUIRE_NOTIFIER_PUBLIC_URL = api.url;
-    // Every path to the one function: the service's own router (Hono) answers 404s and errors.
-    api.route("$default", functionArgs(deployment.api));
+  // Every variable is set before any function is created, so all of them get the same ones.
+  const api = deployment.api ? new sst.aws.ApiGatewayV2(componentName(service, "Api")) : undefined;
+  if (api && service === "ingestion") environment.QUIRE_API_PUBLIC_URL = api.url;
+  if (api && service === "notifier") environment.QUIRE_NOTIFIER_PUBLIC_URL = api.url;
+  // Under `sst dev` the notifier's functions run on this laptop, so a webhook may reach it.
+  if (options.dev && service === "notifier") environment.QUIRE_WEBHOOK_ALLOWLIST = "localhost,127.0.0.0/8,::1";
+
+  // Every path to the one function: the service's own router (Hono) answers 404s and errors.
+  if (api && deployment.api) api.route("$default", functionArgs(deployment.api));
+
+  if (options.dev && service === "notifier" && api) {
+    // `quire listen`, started beside `sst dev`: subscribes a local receiver and prints verified deliveries.
+    new sst.x.DevCommand("Listen", {
+      dev: { command: "npx quire listen", title: "quire listen", autostart: true },
+      environment: {
+        QUIRE_NOTIFIER_URL: api.url,
+        ...(apiKey ? { QUIRE_API_KEY: apiKey.value } : {}),
+        ...(settings.QUIRE_API_PUBLIC_URL ? { QUIRE_API_URL: settings.QUIRE_API_PUBLIC_URL } : {}),
+      },
+    });
   }
 
   const stagesSharingModel = Object.values(topology.services).filter((s) => s.uses.bedrock).length;

@@ -15,7 +15,7 @@ export interface Recorded {
 export const RECORDED_ACCOUNT = "123456789012";
 export const RECORDED_REGION = "eu-west-1";
 
-export function createRecordingSst(stage: string) {
+export function createRecordingSst(stage: string, dev = false) {
   const recorded: Recorded[] = [];
   const record = (kind: string, name: string, args: unknown[]) => recorded.push({ kind, name, args });
 
@@ -27,8 +27,10 @@ export function createRecordingSst(stage: string) {
       readonly name: string;
       /** The name it was created or referenced under: what `Resource.<name>` would be when linked. */
       readonly componentName: string;
+      readonly value: string;
       constructor(name: string, ...args: unknown[]) {
         this.componentName = name;
+        this.value = `recorded:${kind}:${name}:value`;
         this.arn = `recorded:${kind}:${name}:arn`;
         this.url = `recorded:${kind}:${name}:url`;
         this.name = `recorded:${kind}:${name}:name`;
@@ -71,6 +73,7 @@ export function createRecordingSst(stage: string) {
       ApiGatewayV2: component("ApiGatewayV2"),
     },
     Secret: component("Secret"),
+    x: { DevCommand: component("DevCommand") },
   };
   const aws = {
     getCallerIdentity: async () => ({ accountId: RECORDED_ACCOUNT }),
@@ -78,7 +81,7 @@ export function createRecordingSst(stage: string) {
     cloudwatch: { MetricAlarm: rawResource("aws.cloudwatch.MetricAlarm"), Dashboard: rawResource("aws.cloudwatch.Dashboard") },
     sns: { TopicSubscription: rawResource("aws.sns.TopicSubscription") },
   };
-  const globals = { sst, aws, $app: { stage, name: "recorded" }, $config: (config: unknown) => config };
+  const globals = { sst, aws, $app: { stage, name: "recorded" }, $dev: dev, $config: (config: unknown) => config };
   return { globals, recorded };
 }
 
@@ -88,8 +91,8 @@ export interface SstConfig {
 }
 
 /** Evaluate an sst.config.ts with the stand-ins as SST's globals; returns what it recorded. */
-export async function runSstConfig(path: string, stage = "staging", env: Record<string, string> = {}) {
-  const { globals, recorded } = createRecordingSst(stage);
+export async function runSstConfig(path: string, stage = "staging", env: Record<string, string> = {}, options: { dev?: boolean } = {}) {
+  const { globals, recorded } = createRecordingSst(stage, options.dev);
   const global = globalThis as Record<string, unknown>;
   const saved = { ...process.env };
   Object.assign(global, globals);

@@ -211,6 +211,19 @@ describe("each service's app wires its share of the topology, and only that", ()
     }
   });
 
+  it("under sst dev, the notifier (running on the laptop) may reach loopback, and `quire listen` starts beside it", async () => {
+    const dev = (await runSstConfig("../../services/notifier/sst.config.ts", "alice", DEPLOY_ENV, { dev: true })).recorded;
+    const [listen] = of(dev, "DevCommand");
+    expect(argsOf(listen!).dev).toMatchObject({ command: "npx quire listen", autostart: true });
+    expect(argsOf(listen!).environment).toMatchObject({ QUIRE_NOTIFIER_URL: "recorded:ApiGatewayV2:NotifierApi:url", QUIRE_API_KEY: "recorded:Secret:QuireApiKey:value" });
+    const [fn] = of(dev, "Queue.subscribe")[0]!.args as [{ environment: Record<string, string> }];
+    expect(fn.environment.QUIRE_WEBHOOK_ALLOWLIST).toBe("localhost,127.0.0.0/8,::1");
+    // Deployed for real, webhooks reach public addresses only.
+    const [deployed] = of(apps.notifier!, "Queue.subscribe")[0]!.args as [{ environment: Record<string, string> }];
+    expect(deployed.environment.QUIRE_WEBHOOK_ALLOWLIST).toBeUndefined();
+    expect(of(apps.notifier!, "DevCommand")).toEqual([]);
+  });
+
   it("a service's app creates no shared resource (queues, topics, tables stay with the infra app)", () => {
     for (const service of SERVICES) {
       for (const kind of ["Queue", "SnsTopic", "Bus", "Dynamo", "Bucket", "Email"]) expect(of(apps[service]!, kind)).toEqual([]);

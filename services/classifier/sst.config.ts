@@ -12,6 +12,6 @@ export default $config({
   },
   async run() {
     const { deployService } = await import("@quire/infra");
-    return deployService("classifier", $app.stage);
+    return deployService("classifier", $app.stage, { dev: $dev });
   },
 });

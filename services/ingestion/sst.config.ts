@@ -12,6 +12,6 @@ export default $config({
   },
   async run() {
     const { deployService } = await import("@quire/infra");
-    return deployService("ingestion", $app.stage);
+    return deployService("ingestion", $app.stage, { dev: $dev });
   },
 });

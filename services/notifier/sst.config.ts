@@ -12,6 +12,6 @@ export default $config({
   },
   async run() {
     const { deployService } = await import("@quire/infra");
-    return deployService("notifier", $app.stage);
+    return deployService("notifier", $app.stage, { dev: $dev });
   },
 });

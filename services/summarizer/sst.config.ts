@@ -12,6 +12,6 @@ export default $config({
   },
   async run() {
     const { deployService } = await import("@quire/infra");
-    return deployService("summarizer", $app.stage);
+    return deployService("summarizer", $app.stage, { dev: $dev });
   },
 });
