@@ -59,7 +59,7 @@ export function renderService(
     link: links,
     permissions,
     environment: { ...environment },
-    // Active tracing: Lambda samples each invocation into X-Ray, with the AWS SDK calls it makes.
+    // Active tracing: Lambda samples each invocation into X-Ray.
     transform: { function: { tracingConfig: { mode: "Active" } } },
   });
 
