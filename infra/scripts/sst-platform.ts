@@ -16,14 +16,18 @@ if (existsSync(platformTypes) && installedVersion() === wantedVersion) process.e
 
 console.log(`installing the SST ${wantedVersion} platform into infra/.sst (offline, from the npm registry)…`);
 const started = Date.now();
+// A registry that does not answer makes npm retry for minutes: give up, saying so, instead.
+const INSTALL_TIMEOUT_MS = 5 * 60_000;
 const result = spawnSync(process.execPath, [`${sstPackage}bin/sst.mjs`, "install"], {
+  timeout: INSTALL_TIMEOUT_MS,
   cwd: infra,
   stdio: "inherit",
   // `sst install` wants a stage although it creates nothing in one.
   env: { SST_STAGE: "typecheck", ...process.env, SST_SKIP_DEPENDENCY_CHECK: "1", SST_NO_BUN: "1", SST_TELEMETRY_DISABLED: "1" },
 });
 if (result.status !== 0 || !existsSync(platformTypes)) {
-  console.error(`sst install failed (exit ${result.status ?? result.signal}); sst.config.ts files cannot be type-checked.`);
+  const why = result.error ? `${result.error.message}${result.signal ? ` (${result.signal}: no answer within ${INSTALL_TIMEOUT_MS / 60_000} min)` : ""}` : `exit ${result.status ?? result.signal}`;
+  console.error(`sst install failed (${why}); sst.config.ts files cannot be type-checked.`);
   process.exit(1);
 }
 console.log(`SST platform installed in ${((Date.now() - started) / 1000).toFixed(0)} s.`);

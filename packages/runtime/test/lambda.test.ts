@@ -120,6 +120,25 @@ describe("Lambda host", () => {
     expect(bySource.get(invalidId)?.MessageAttributes?.[FAILURE_ATTRIBUTES.message]?.StringValue).toMatch(/^n: /);
   });
 
+  it("puts the request id, the X-Ray trace id and the cold start on every line an invocation logs", async () => {
+    const queue = await createQueuePair(sqs, "lambda-log-context");
+    const { lines, log } = memoryLogger();
+    const handler = createLambdaHandler(behaviourByN, { deadLetterQueueUrl: queue.dlqUrl, sqs, log });
+    const first = lambdaContext();
+    const second = lambdaContext();
+    process.env._X_AMZN_TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    try {
+      await handler((await eventFrom(queue, [{ body: { jobId: jobId(), n: 0 } }])).event, first);
+      await handler((await eventFrom(queue, [{ body: { jobId: jobId(), n: 0 } }])).event, second);
+    } finally {
+      delete process.env._X_AMZN_TRACE_ID;
+    }
+    const of = (context: Context) => lines.filter((line) => line.awsRequestId === context.awsRequestId);
+    expect(of(first).length).toBeGreaterThan(0);
+    expect(of(first).every((line) => line.coldStart === true && line.xrayTraceId === "1-5759e988-bd862e3fe1be46a994272793")).toBe(true);
+    expect(of(second).every((line) => line.coldStart === false)).toBe(true);
+  });
+
   it("returns a partial batch response naming every record when all fail transiently, rather than throwing", async () => {
     const queue = await createQueuePair(sqs, "lambda-all-fail");
     const { event, ids } = await eventFrom(queue, [{ body: { jobId: jobId(), n: 1 } }, { body: { jobId: jobId(), n: 1 } }]);

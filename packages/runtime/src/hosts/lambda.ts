@@ -74,8 +74,13 @@ export function createLambdaHandler<T>(
     }
   }
 
+  let coldStart = true;
   return async (event, context) => {
-    const log = hostLog.child({ awsRequestId: context.awsRequestId });
+    // What Powertools Logger adds in Lambda: the request, the X-Ray trace (Lambda sets it per
+    // invocation) and whether this invocation paid for the cold start.
+    const traceId = process.env._X_AMZN_TRACE_ID?.match(/Root=([^;]+)/)?.[1];
+    const log = hostLog.child({ awsRequestId: context.awsRequestId, coldStart, ...(traceId ? { xrayTraceId: traceId } : {}) });
+    coldStart = false;
     // The processors keep per-batch state, so each invocation gets its own. FIFO queues need
     // the processor that stops at the first failure, or later messages of a group would overtake it.
     const fifo = event.Records[0]?.eventSourceARN.endsWith(".fifo") ?? false;
