@@ -5,6 +5,13 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+
+/**
+ * In Lambda (the functions have X-Ray active tracing), Powertools Tracer makes every AWS call a
+ * subsegment of the invocation's trace. Outside Lambda it is off and leaves clients as they are.
+ */
+const tracer = new Tracer();
 
 /**
  * The AWS clients a service uses. Endpoints come from the standard AWS_ENDPOINT_URL(_<SERVICE>)
@@ -21,16 +28,17 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env) {
       ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
       : {}),
   };
+  const traced = <C>(client: C): C => tracer.captureAWSv3Client(client);
   return {
-    sqs: new SQSClient(common),
-    sns: new SNSClient(common),
+    sqs: traced(new SQSClient(common)),
+    sns: traced(new SNSClient(common)),
     // devcloud serves S3 path-style only; AWS itself prefers virtual-hosted style.
-    s3: new S3Client({ ...common, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL) }),
-    dynamodb: new DynamoDBClient(common),
-    events: new EventBridgeClient(common),
+    s3: traced(new S3Client({ ...common, forcePathStyle: Boolean(env.AWS_ENDPOINT_URL) })),
+    dynamodb: traced(new DynamoDBClient(common)),
+    events: traced(new EventBridgeClient(common)),
     // Our retry policy owns Bedrock retries, unless QUIRE_BEDROCK_RETRIES=sdk hands them back to the SDK.
-    bedrock: new BedrockRuntimeClient({ ...common, maxAttempts: env.QUIRE_BEDROCK_RETRIES === "sdk" ? 3 : 1 }),
-    ses: new SESv2Client(common),
+    bedrock: traced(new BedrockRuntimeClient({ ...common, maxAttempts: env.QUIRE_BEDROCK_RETRIES === "sdk" ? 3 : 1 })),
+    ses: traced(new SESv2Client(common)),
   };
 }
 

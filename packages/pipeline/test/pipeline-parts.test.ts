@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { startDevcloud, type Devcloud } from "@quire/devcloud";
@@ -58,5 +59,26 @@ describe("loading a document", () => {
     const missing = loadDocumentText(clients.s3, { kind: "s3", bucket, key: "documents/none.txt", sizeBytes: 8 });
     await expect(missing).rejects.toBeInstanceOf(PermanentError);
     await expect(missing).rejects.toMatchObject({ code: "DOCUMENT_MISSING" });
+  });
+});
+
+describe("AWS clients and X-Ray", () => {
+  /** A fresh process: Tracer decides once, at import, whether it runs in Lambda. */
+  const middlewareIn = (env: Record<string, string>) => {
+    const script = `import { createAwsClients } from "${new URL("../src/index.ts", import.meta.url).pathname}";
+      const clients = createAwsClients({ AWS_REGION: "us-east-1" });
+      process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(clients).map(([k, c]) => [k, c.middlewareStack.identify().join(" ")]))));`;
+    const output = execFileSync(process.execPath, ["--input-type=module", "-e", script], { env: { PATH: process.env.PATH, ...env } }).toString();
+    return JSON.parse(output) as Record<string, string>;
+  };
+
+  it("in Lambda, every client's calls are traced as X-Ray subsegments", () => {
+    const stacks = middlewareIn({ AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x", AWS_LAMBDA_FUNCTION_NAME: "quire-summarizer" });
+    expect(Object.keys(stacks).sort()).toEqual(["bedrock", "dynamodb", "events", "s3", "ses", "sns", "sqs"]);
+    for (const stack of Object.values(stacks)) expect(stack).toMatch(/XRaySDKInstrumentation/);
+  });
+
+  it("outside Lambda, clients are left untraced", () => {
+    for (const stack of Object.values(middlewareIn({}))) expect(stack).not.toMatch(/XRaySDKInstrumentation/);
   });
 });
