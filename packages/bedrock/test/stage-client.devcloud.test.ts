@@ -130,12 +130,14 @@ describe("retries", () => {
       random: () => 0.999,
       onConverse: (event) => requests.push(event),
     });
-    await stage.summarize(INVOICE_TEXT);
+    // The quota window may still hold the previous test's call: the first summary can be throttled too.
+    const first = await stage.summarize(INVOICE_TEXT);
     const second = await stage.summarize(INVOICE_TEXT);
 
-    expect(requests).toHaveLength(1 + second.attempts);
+    expect(second.attempts).toBeGreaterThan(1);
+    expect(requests).toHaveLength(first.attempts + second.attempts);
     const throttled = requests.filter((r) => r.error === "ThrottlingException");
-    expect(throttled).toHaveLength(second.attempts - 1);
+    expect(throttled).toHaveLength(first.attempts - 1 + second.attempts - 1);
     expect(throttled.every((r) => r.usage === undefined && r.modelId === TEST_MODELS.throttled)).toBe(true);
     expect(requests.at(-1)).toEqual({ modelId: TEST_MODELS.throttled, latencyMs: expect.any(Number), usage: second.usage });
   });
