@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import { ApiError, validationFailed } from "./errors.ts";
 
@@ -51,4 +52,20 @@ export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T):
   const parsed = schema.safeParse(await jsonBody(c));
   if (!parsed.success) throw validationFailed(parsed.error);
   return parsed.data;
+}
+
+/**
+ * A body limit answering 413 PAYLOAD_TOO_LARGE in the shared error shape. The rest of the body is
+ * never read, so the answer also says `connection: close`: otherwise a client would reuse a
+ * connection that the Node server closes once it gives up draining it, and its next request
+ * there would fail ("other side closed").
+ */
+export function limitBody(maxBytes: number) {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: (c) => {
+      c.header("connection", "close");
+      throw new ApiError(413, "PAYLOAD_TOO_LARGE", `The request body is over ${maxBytes} bytes.`);
+    },
+  });
 }

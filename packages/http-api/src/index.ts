@@ -1,2 +1,2 @@
-export { createApiApp, jsonBody, parseJsonBody } from "./app.ts";
+export { createApiApp, jsonBody, limitBody, parseJsonBody } from "./app.ts";
 export { ApiError, validationFailed, type ApiErrorStatus } from "./errors.ts";

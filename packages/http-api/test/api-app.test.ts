@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ApiError, createApiApp, parseJsonBody } from "../src/index.ts";
+import { ApiError, createApiApp, limitBody, parseJsonBody } from "../src/index.ts";
 
 const KEY = "a-key-long-enough-0123";
 function app() {
   const api = createApiApp({ service: "test", apiKey: KEY });
   api.post("/v1/things", async (c) => c.json(await parseJsonBody(c, z.strictObject({ name: z.string().min(1) })), 201));
+  api.post("/v1/small", limitBody(64), async (c) => c.json(await parseJsonBody(c, z.strictObject({ name: z.string() })), 201));
   api.get("/v1/conflict", () => {
     throw new ApiError(409, "ALREADY_THERE", "It exists.");
   });
@@ -79,5 +80,13 @@ describe("the shared API conventions", () => {
     const response = await send("/v1/things", { method: "POST", body: "name=x", headers: { "content-type": "text/plain" } });
     expect(response.status).toBe(415);
     expect((await errorOf(response)).code).toBe("UNSUPPORTED_MEDIA_TYPE");
+  });
+
+  it("refuses a body over a limit with 413 PAYLOAD_TOO_LARGE and closes the connection it did not drain", async () => {
+    const response = await send("/v1/small", { method: "POST", body: JSON.stringify({ name: "x".repeat(100) }) });
+    expect(response.status).toBe(413);
+    expect(await errorOf(response)).toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
+    expect(response.headers.get("connection")).toBe("close");
+    expect((await send("/v1/small", { method: "POST", body: JSON.stringify({ name: "x" }) })).status).toBe(201);
   });
 });

@@ -12,6 +12,8 @@ export {
   defaultEmailEvents,
   emailSubscriptionInput,
   InvalidEventPatternError,
+  MAX_FILTER_BYTES,
+  MAX_FILTER_DEPTH,
   subscriptionFilter,
   subscriptionInput,
   subscriptionView,

@@ -37,6 +37,11 @@ export interface Delivery {
   nextAttemptAt?: string;
   leaseUntil?: string;
   lastAttempt?: AttemptRecord;
+  /**
+   * Why the delivery failed without an attempt saying so: its attempt message was dead-lettered
+   * (retries of the message itself exhausted), or could not be queued at all.
+   */
+  failure?: { code: string; message: string; at: string };
   replayOf?: string;
   createdAt: string;
   updatedAt: string;
@@ -149,33 +154,61 @@ export function createNotificationStore(options: { client: DynamoDBClient; table
     },
     /** Re-enabling forgives past failures: the disable-after window starts again. */
     async enableSubscription(id: string): Promise<Subscription | undefined> {
-      return updateSubscription(id, { status: "active" satisfies SubscriptionStatus }, ["disabledReason", "failingSince"], {
+      return updateSubscription(id, { status: "active" satisfies SubscriptionStatus }, ["disabledReason", "failingSince", "lastFailureAt"], {
         expression: "#status = :disabled OR #status = :active",
         values: { ":disabled": "disabled", ":active": "active" },
       });
     },
-    /** Returns when the endpoint started failing (this failure, or an earlier one with no success since). */
-    async recordEndpointFailure(id: string): Promise<string | undefined> {
-      try {
-        const { Attributes } = await db.send(
-          new UpdateCommand({
-            TableName,
-            Key: subscriptionKey(id),
-            UpdateExpression: "SET failingSince = if_not_exists(failingSince, :now)",
-            ConditionExpression: "attribute_exists(pk)",
-            ExpressionAttributeValues: { ":now": now().toISOString() },
-            ReturnValues: "ALL_NEW",
-          }),
-        );
-        return Attributes?.failingSince as string | undefined;
-      } catch (error) {
-        if (isConditionFailure(error)) return undefined;
-        throw error;
+    /**
+     * Record a failed attempt; returns when the endpoint's current failure streak began. A streak
+     * is failures with no success between them and no gap longer than `maxGapMs` between two of
+     * them. The gap matters because "failing for 5 days" must mean the endpoint was seen failing
+     * all along: while it is, retries come at least every longest-retry-delay, so a longer silence
+     * (no traffic for a week) says nothing about it, and a single failure after it must not
+     * inherit a streak that began before it. Such a failure starts a new streak.
+     */
+    async recordEndpointFailure(id: string, options: { maxGapMs: number }): Promise<string | undefined> {
+      const at = now().toISOString();
+      const recent = new Date(now().getTime() - options.maxGapMs).toISOString();
+      const update = async (UpdateExpression: string, condition: string): Promise<string | undefined> => {
+        try {
+          const { Attributes } = await db.send(
+            new UpdateCommand({
+              TableName,
+              Key: subscriptionKey(id),
+              UpdateExpression,
+              ConditionExpression: `attribute_exists(pk) AND (${condition})`,
+              ExpressionAttributeValues: { ":now": at, ":recent": recent },
+              ReturnValues: "ALL_NEW",
+            }),
+          );
+          return Attributes?.failingSince as string | undefined;
+        } catch (error) {
+          if (isConditionFailure(error)) return undefined;
+          throw error;
+        }
+      };
+      // Two conditional writes rather than a read and a write, so concurrent failures of one
+      // endpoint cannot start two streaks; a subscription stored before lastFailureAt existed
+      // starts a new one (its old failingSince cannot be vouched for).
+      for (let tries = 0; tries < 3; tries++) {
+        const continued = await update("SET lastFailureAt = :now, failingSince = if_not_exists(failingSince, :now)", "lastFailureAt >= :recent");
+        if (continued) return continued;
+        const started = await update("SET lastFailureAt = :now, failingSince = :now", "attribute_not_exists(lastFailureAt) OR lastFailureAt < :recent");
+        if (started) return started;
+        // Neither matched: the subscription is gone, or another failure made the streak recent in between.
+        if (!(await getSubscription(id))) return undefined;
       }
+      return undefined;
     },
     async recordEndpointSuccess(id: string): Promise<void> {
       try {
-        await db.send(new UpdateCommand({ TableName, Key: subscriptionKey(id), UpdateExpression: "REMOVE failingSince", ConditionExpression: "attribute_exists(failingSince)" }));
+        await db.send(new UpdateCommand({
+          TableName,
+          Key: subscriptionKey(id),
+          UpdateExpression: "REMOVE failingSince, lastFailureAt",
+          ConditionExpression: "attribute_exists(failingSince) OR attribute_exists(lastFailureAt)",
+        }));
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
       }
@@ -259,6 +292,38 @@ export function createNotificationStore(options: { client: DynamoDBClient; table
       return found;
     },
     /**
+     * Fail a delivery outside an attempt, with the reason: the message for attempt `attempt` was
+     * dead-lettered, or could not be queued. Only while that message is the one the delivery
+     * waits on — attempt `attempt` not made yet, or made and waiting for the retry the message
+     * had to schedule — so a stale duplicate of an older attempt leaves a live delivery alone.
+     * A worker still sending (a lease the message outlived) records its attempt over this.
+     */
+    async failDelivery(id: string, attempt: number, reason: { code: string; message: string }): Promise<boolean> {
+      const at = now().toISOString();
+      try {
+        await db.send(new UpdateCommand({
+          TableName,
+          Key: deliveryKey(id),
+          UpdateExpression: "SET #status = :failed, failure = :failure, updatedAt = :now REMOVE leaseUntil, nextAttemptAt",
+          ConditionExpression: "(#status IN (:pending, :sending, :retrying) AND attempts < :attempt) OR (#status = :retrying AND attempts = :attempt)",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":failed": "failed",
+            ":failure": { ...reason, at },
+            ":now": at,
+            ":pending": "pending",
+            ":sending": "sending",
+            ":retrying": "retrying",
+            ":attempt": attempt,
+          },
+        }));
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+    /**
      * Take attempt `attempt` of a delivery: only when exactly `attempt - 1` were made and nobody
      * holds it (or the holder's lease lapsed: it crashed mid-send). Exactly one caller wins.
      */
@@ -296,7 +361,7 @@ export function createNotificationStore(options: { client: DynamoDBClient; table
         await db.send(new UpdateCommand({
         TableName,
         Key: deliveryKey(id),
-        UpdateExpression: `SET #status = :status, attempts = :attempt, lastAttempt = :record, updatedAt = :now${next.nextAttemptAt ? ", nextAttemptAt = :next" : ""} REMOVE leaseUntil${next.nextAttemptAt ? "" : ", nextAttemptAt"}`,
+        UpdateExpression: `SET #status = :status, attempts = :attempt, lastAttempt = :record, updatedAt = :now${next.nextAttemptAt ? ", nextAttemptAt = :next" : ""} REMOVE leaseUntil, failure${next.nextAttemptAt ? "" : ", nextAttemptAt"}`,
         ConditionExpression: "attempts = :made",
         ExpressionAttributeNames: { "#status": "status" },
         ExpressionAttributeValues: {

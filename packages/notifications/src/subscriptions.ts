@@ -3,16 +3,52 @@ import { compileEventPattern, InvalidEventPatternError, type CompiledEventPatter
 import { z } from "zod";
 
 /**
- * Which events reach a subscription beyond their type. `classification` and `metadata` narrow job
- * events (a run has neither); `pattern` is an EventBridge event pattern over the whole payload
- * `{ type, timestamp, data }` for anything else, checked with the same matcher devcloud's
- * EventBridge uses.
+ * How deep a filter may nest (objects and arrays both count, the pattern itself is level 1).
+ * DynamoDB refuses an item nested more than 32 levels, and the stored subscription puts the
+ * pattern 2 levels down (item → filter → pattern); past a few thousand levels the marshaller
+ * overflows its stack before DynamoDB can even refuse. The payload a pattern matches is
+ * `{ type, timestamp, data: { classification: { label } } }` — 4 levels — and a matcher or `$or`
+ * adds 2 each, so 10 is room for any pattern that can match anything, and far from both limits.
  */
-export const subscriptionFilter = z.strictObject({
-  classification: z.array(z.string().min(1)).min(1).optional(),
-  metadata: z.record(z.string(), z.array(z.string()).min(1)).optional(),
-  pattern: z.record(z.string(), z.unknown()).optional(),
-});
+export const MAX_FILTER_DEPTH = 10;
+/**
+ * A filter is read with every subscription at every event's fan-out, so it stays small: 16 KiB
+ * of JSON holds hundreds of labels or metadata values, and a subscription stays far below
+ * DynamoDB's 400 KB item.
+ */
+export const MAX_FILTER_BYTES = 16 * 1024;
+
+/** Whether `value` nests deeper than `max` levels; stops descending there, so any depth is safe to check. */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (max === 0) return true;
+  return Object.values(value).some((child) => nestsDeeperThan(child, max - 1));
+}
+
+/**
+ * Which events reach a subscription beyond their type. `classification` narrows `job.completed`
+ * (the only event with one) and `metadata` both job events (a run has neither); `pattern` is an
+ * EventBridge event pattern over the whole payload `{ type, timestamp, data }` for anything
+ * else, checked with the same matcher devcloud's EventBridge uses. Too deep or too large a
+ * filter is refused with `params.code` FILTER_TOO_DEEP / FILTER_TOO_LARGE, for the API to answer.
+ */
+export const subscriptionFilter = z
+  .strictObject({
+    classification: z.array(z.string().min(1)).min(1).optional(),
+    metadata: z.record(z.string(), z.array(z.string()).min(1)).optional(),
+    pattern: z.record(z.string(), z.unknown()).optional(),
+  })
+  .superRefine((filter, ctx) => {
+    // Depth first: it bounds the recursion of the size check's JSON.stringify too.
+    if (nestsDeeperThan(filter.pattern, MAX_FILTER_DEPTH)) {
+      ctx.addIssue({ code: "custom", path: ["pattern"], message: `nests deeper than ${MAX_FILTER_DEPTH} levels`, params: { code: "FILTER_TOO_DEEP" } });
+      return;
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(filter));
+    if (bytes > MAX_FILTER_BYTES) {
+      ctx.addIssue({ code: "custom", message: `is ${bytes} bytes of JSON; at most ${MAX_FILTER_BYTES}`, params: { code: "FILTER_TOO_LARGE" } });
+    }
+  });
 export type SubscriptionFilter = z.infer<typeof subscriptionFilter>;
 
 const description = z.string().max(500).optional();
@@ -57,8 +93,10 @@ interface SubscriptionBase {
   description?: string;
   status: SubscriptionStatus;
   disabledReason?: { code: string; message: string; at: string };
-  /** When the current run of failed attempts began; cleared by any success. */
+  /** When the current run of failed attempts began; cleared by any success (see recordEndpointFailure). */
   failingSince?: string;
+  /** The latest failed attempt of the current streak: a streak with a long gap in it starts again. */
+  lastFailureAt?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -83,13 +121,16 @@ export function defaultEmailEvents(mode: "per-job" | "digest"): NotificationEven
 /** Throws InvalidEventPatternError (naming the field) when the filter cannot be compiled. */
 export function compileSubscriptionFilter(filter: SubscriptionFilter | undefined): (payload: WebhookPayload) => boolean {
   if (!filter) return () => true;
-  const jobPattern: Record<string, unknown> = {};
-  if (filter.classification) jobPattern.classification = { label: filter.classification };
-  if (filter.metadata) jobPattern.metadata = filter.metadata;
-  const jobFilter: CompiledEventPattern | undefined = Object.keys(jobPattern).length ? compileEventPattern({ data: jobPattern }) : undefined;
+  // Only a completed job has a classification: requiring one of a failed job would hide every
+  // failure from `--events job.completed,job.failed --classification invoice`.
+  const classification: CompiledEventPattern | undefined = filter.classification
+    ? compileEventPattern({ data: { classification: { label: filter.classification } } })
+    : undefined;
+  const metadata: CompiledEventPattern | undefined = filter.metadata ? compileEventPattern({ data: { metadata: filter.metadata } }) : undefined;
   const custom = filter.pattern ? compileEventPattern(filter.pattern) : undefined;
   return (payload) => {
-    if (jobFilter && payload.type.startsWith("job.") && !jobFilter.matches(payload)) return false;
+    if (classification && payload.type === "job.completed" && !classification.matches(payload)) return false;
+    if (metadata && payload.type.startsWith("job.") && !metadata.matches(payload)) return false;
     return custom ? custom.matches(payload) : true;
   };
 }

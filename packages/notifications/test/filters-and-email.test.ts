@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   compileSubscriptionFilter,
   InvalidEventPatternError,
+  MAX_FILTER_BYTES,
+  MAX_FILTER_DEPTH,
   renderJobCompletedEmail,
   renderRunDigestEmail,
   subscriptionInput,
@@ -15,6 +17,11 @@ const jobCompleted = (label: string, metadata: Record<string, string> = {}) => (
   type: "job.completed",
   timestamp: at,
   data: { schemaVersion: 1, jobId: "job_1", title: "Lease <Unit 4>", metadata, summary: { text: "Rent is 900 EUR.", ...provenance }, classification: { label, confidence: 0.87, ...provenance }, submittedAt: at, completedAt: at },
+});
+const jobFailed = (metadata: Record<string, string> = {}) => ({
+  type: "job.failed",
+  timestamp: at,
+  data: { schemaVersion: 1, jobId: "job_2", metadata, stage: "summarizer", reason: { code: "MODEL_ERROR", message: "no" }, failedAt: at },
 });
 const runCompleted = { type: "run.completed", timestamp: at, data: { runId: "run_1" } };
 const subscription = (overrides: Partial<Subscription> = {}) =>
@@ -36,6 +43,20 @@ describe("subscription filters", () => {
     expect(wants(jobCompleted("contract", { client: "acme", region: "eu" }))).toBe(true);
     expect(wants(jobCompleted("contract", { client: "acme" }))).toBe(false);
     expect(wants(jobCompleted("contract", { client: "other", region: "eu" }))).toBe(false);
+  });
+
+  it("a classification filter does not hide job failures, which have no classification", () => {
+    const wants = compileSubscriptionFilter({ classification: ["invoice"] });
+    expect(wants(jobFailed())).toBe(true);
+    expect(wants(jobCompleted("invoice"))).toBe(true);
+    expect(wants(jobCompleted("contract"))).toBe(false);
+  });
+
+  it("a metadata filter narrows job failures as well as completions", () => {
+    const wants = compileSubscriptionFilter({ classification: ["invoice"], metadata: { client: ["acme"] } });
+    expect(wants(jobFailed({ client: "acme" }))).toBe(true);
+    expect(wants(jobFailed({ client: "other" }))).toBe(false);
+    expect(wants(jobFailed())).toBe(false);
   });
 
   it("job filters do not hide run events, which have no classification", () => {
@@ -72,6 +93,36 @@ describe("subscription input", () => {
 
   it("an email subscription defaults to per-job", () => {
     expect(subscriptionInput.parse({ kind: "email", address: "ada@example.com" })).toMatchObject({ mode: "per-job" });
+  });
+});
+
+describe("filter limits", () => {
+  /** `{ data: { a: { a: … } } }`, `levels` objects deep counting the pattern itself. */
+  const nested = (levels: number) => {
+    let pattern: Record<string, unknown> = { a: ["x"] };
+    for (let i = 2; i < levels; i++) pattern = { a: pattern };
+    return { data: pattern };
+  };
+  const issueCodes = (filter: unknown) => {
+    const result = subscriptionInput.safeParse({ kind: "webhook", url: "https://hooks.example.com", filter });
+    return result.success ? [] : result.error.issues.map((i) => (i as { params?: { code?: string } }).params?.code ?? i.code);
+  };
+
+  it(`accepts a pattern ${MAX_FILTER_DEPTH} levels deep, arrays counted`, () => {
+    // nested(n) ends in an array: n objects deep plus the array is n + 1 levels.
+    expect(issueCodes({ pattern: nested(MAX_FILTER_DEPTH - 1) })).toEqual([]);
+  });
+
+  it("refuses a pattern nested deeper than the limit with FILTER_TOO_DEEP, however deep it goes", () => {
+    expect(issueCodes({ pattern: nested(MAX_FILTER_DEPTH) })).toEqual(["FILTER_TOO_DEEP"]);
+    expect(issueCodes({ pattern: nested(100_000) })).toEqual(["FILTER_TOO_DEEP"]);
+  });
+
+  it("refuses a filter over the size limit with FILTER_TOO_LARGE", () => {
+    const labels = Array.from({ length: 1000 }, (_, i) => `label-${i}-${"x".repeat(10)}`);
+    expect(JSON.stringify({ classification: labels }).length).toBeGreaterThan(MAX_FILTER_BYTES);
+    expect(issueCodes({ classification: labels })).toEqual(["FILTER_TOO_LARGE"]);
+    expect(issueCodes({ classification: labels.slice(0, 100) })).toEqual([]);
   });
 });
 

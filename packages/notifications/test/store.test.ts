@@ -37,6 +37,8 @@ const delivery = (subscriptionId: string, id = newDeliveryId()) => ({
   messageId: `msg_${id.slice(4)}`,
   payload: { type: "job.completed", timestamp: clock.toISOString(), data: { jobId: "job_x" } },
 });
+/** Retries of at most 10 h, plus an attempt's lease: the gap a failure streak survives. */
+const streak = { maxGapMs: 10 * 3600_000 + 45_000 };
 const attempt = (n: number) => ({ attempt: n, at: clock.toISOString(), outcome: "failed" as const, statusCode: 500, latencyMs: 12 });
 
 describe("subscriptions", () => {
@@ -88,23 +90,47 @@ describe("subscriptions", () => {
   it("remembers when an endpoint began failing until a success clears it", async () => {
     const sub = webhook();
     await store.createSubscription(sub);
-    const first = await store.recordEndpointFailure(sub.id);
+    const first = await store.recordEndpointFailure(sub.id, streak);
     clock = new Date(clock.getTime() + 5000);
-    expect(await store.recordEndpointFailure(sub.id)).toBe(first);
+    expect(await store.recordEndpointFailure(sub.id, streak)).toBe(first);
     await store.recordEndpointSuccess(sub.id);
-    expect(await store.recordEndpointFailure(sub.id)).toBe(clock.toISOString());
+    expect(await store.recordEndpointFailure(sub.id, streak)).toBe(clock.toISOString());
+  });
+
+  it("keeps a failure streak across retry-sized gaps, the longest included", async () => {
+    const sub = webhook();
+    await store.createSubscription(sub);
+    const first = await store.recordEndpointFailure(sub.id, streak);
+    for (let i = 0; i < 3; i++) {
+      clock = new Date(clock.getTime() + streak.maxGapMs);
+      expect(await store.recordEndpointFailure(sub.id, streak)).toBe(first);
+    }
+  });
+
+  it("a failure after a silence longer than any retry leaves starts a new streak", async () => {
+    const sub = webhook();
+    await store.createSubscription(sub);
+    await store.recordEndpointFailure(sub.id, streak);
+    clock = new Date(clock.getTime() + 6 * 86400_000);
+    expect(await store.recordEndpointFailure(sub.id, streak)).toBe(clock.toISOString());
+    expect(await store.getSubscription(sub.id)).toMatchObject({ failingSince: clock.toISOString(), lastFailureAt: clock.toISOString() });
+  });
+
+  it("a failure of a deleted subscription records nothing", async () => {
+    expect(await store.recordEndpointFailure(newSubscriptionId(), streak)).toBeUndefined();
   });
 
   it("disabling records the reason; enabling clears it and the failure streak", async () => {
     const sub = webhook();
     await store.createSubscription(sub);
-    await store.recordEndpointFailure(sub.id);
+    await store.recordEndpointFailure(sub.id, streak);
     const disabled = await store.disableSubscription(sub.id, { code: "ENDPOINT_GONE", message: "410" });
     expect(disabled).toMatchObject({ status: "disabled", disabledReason: { code: "ENDPOINT_GONE", message: "410", at: clock.toISOString() } });
     const enabled = await store.enableSubscription(sub.id);
     expect(enabled).toMatchObject({ status: "active" });
     expect(enabled).not.toHaveProperty("disabledReason");
     expect(enabled).not.toHaveProperty("failingSince");
+    expect(enabled).not.toHaveProperty("lastFailureAt");
   });
 });
 
@@ -170,6 +196,43 @@ describe("deliveries", () => {
     expect(await store.recordAttempt(d.id, attempt(1), { status: "failed" })).toBe(true);
     expect(await store.recordAttempt(d.id, { ...attempt(1), statusCode: 502 }, { status: "failed" })).toBe(false);
     expect((await store.getDelivery(d.id))?.lastAttempt?.statusCode).toBe(500);
+  });
+
+  it("a delivery whose waiting attempt was dead-lettered fails with the reason, and stays failed", async () => {
+    const { delivery: d } = await store.createDelivery(delivery("sub_G"));
+    const reason = { code: "RETRIES_EXHAUSTED", message: "failed on all 5 deliveries" };
+    expect(await store.failDelivery(d.id, 1, reason)).toBe(true);
+    expect(await store.getDelivery(d.id)).toMatchObject({ status: "failed", attempts: 0, failure: { ...reason, at: clock.toISOString() } });
+    expect(await store.claimAttempt(d.id, 1, 60_000)).toBe(false);
+  });
+
+  it("a retrying delivery fails when the attempt that had to schedule its retry is dead-lettered", async () => {
+    const { delivery: d } = await store.createDelivery(delivery("sub_H"));
+    await store.claimAttempt(d.id, 1, 60_000);
+    await store.recordAttempt(d.id, attempt(1), { status: "retrying", nextAttemptAt: clock.toISOString() });
+    expect(await store.failDelivery(d.id, 1, { code: "RETRIES_EXHAUSTED", message: "could not queue attempt 2" })).toBe(true);
+    expect(await store.getDelivery(d.id)).toMatchObject({ status: "failed", attempts: 1 });
+  });
+
+  it("a stale attempt's dead-lettering leaves a delivery that moved on alone", async () => {
+    const { delivery: d } = await store.createDelivery(delivery("sub_I"));
+    await store.claimAttempt(d.id, 1, 60_000);
+    await store.recordAttempt(d.id, attempt(1), { status: "retrying", nextAttemptAt: clock.toISOString() });
+    await store.claimAttempt(d.id, 2, 60_000);
+    expect(await store.failDelivery(d.id, 1, { code: "RETRIES_EXHAUSTED", message: "stale" })).toBe(false);
+    await store.recordAttempt(d.id, { ...attempt(2), outcome: "delivered", statusCode: 200 }, { status: "succeeded" });
+    expect(await store.failDelivery(d.id, 2, { code: "RETRIES_EXHAUSTED", message: "stale" })).toBe(false);
+    expect(await store.getDelivery(d.id)).toMatchObject({ status: "succeeded" });
+  });
+
+  it("an attempt recorded after its delivery was failed from outside stands, and clears the failure", async () => {
+    const { delivery: d } = await store.createDelivery(delivery("sub_J"));
+    await store.claimAttempt(d.id, 1, 60_000);
+    await store.failDelivery(d.id, 1, { code: "RETRIES_EXHAUSTED", message: "the message outlived the lease" });
+    await store.recordAttempt(d.id, { ...attempt(1), outcome: "delivered", statusCode: 200 }, { status: "succeeded" });
+    const found = await store.getDelivery(d.id);
+    expect(found).toMatchObject({ status: "succeeded", attempts: 1 });
+    expect(found).not.toHaveProperty("failure");
   });
 
   it("lists a subscription's deliveries newest first, by status and since a time", async () => {

@@ -1,8 +1,7 @@
 import { documentMetadata, jobId as jobIdSchema, runId as runIdSchema } from "@quire/contracts";
 import type { Job, JobStore, Run } from "@quire/jobs";
-import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { ApiError, createApiApp, jsonBody, validationFailed } from "@quire/http-api";
+import { ApiError, createApiApp, jsonBody, limitBody, validationFailed } from "@quire/http-api";
 import { durationSeconds, planRun, type PlanningSettings } from "./planning.ts";
 import type { Submission } from "./submission.ts";
 
@@ -94,13 +93,9 @@ export function runView(run: Run, now = new Date()) {
 export function createApp(deps: AppDependencies) {
   const app = createApiApp({ service: "ingestion", apiKey: deps.apiKey });
   const pollIntervalMs = deps.pollIntervalMs ?? 100;
-  const tooLarge = (limit: number) => () => {
-    throw new ApiError(413, "PAYLOAD_TOO_LARGE", `The request body is over ${limit} bytes.`);
-  };
-
   // JSON escapes can make the body larger than the text; allow generous overhead and check the text itself after parsing.
   const documentBodyLimit = deps.maxDocumentBytes * 2 + 64 * 1024;
-  app.post("/v1/documents", bodyLimit({ maxSize: documentBodyLimit, onError: tooLarge(documentBodyLimit) }), async (c) => {
+  app.post("/v1/documents", limitBody(documentBodyLimit), async (c) => {
     const waitRaw = c.req.query("wait");
     const wait = waitRaw === undefined ? undefined : waitParameter.safeParse(waitRaw);
     if (wait && !wait.success) throw validationFailed(wait.error);
@@ -117,7 +112,7 @@ export function createApp(deps: AppDependencies) {
   });
 
   const runBodyLimit = 256 * 1024 * 1024;
-  app.post("/v1/runs", bodyLimit({ maxSize: runBodyLimit, onError: tooLarge(runBodyLimit) }), async (c) => {
+  app.post("/v1/runs", limitBody(runBodyLimit), async (c) => {
     const parsed = runInput.safeParse(await jsonBody(c));
     if (!parsed.success) throw validationFailed(parsed.error);
     const { documents, deadline, onInfeasibleDeadline } = parsed.data;

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import { deliveryId as deliveryIdSchema, isoTimestamp, newDeliveryId, newSubscriptionId, subscriptionId as subscriptionIdSchema } from "@quire/contracts";
-import { ApiError, createApiApp, parseJsonBody, validationFailed } from "@quire/http-api";
+import { ApiError, createApiApp, jsonBody, limitBody, parseJsonBody, validationFailed } from "@quire/http-api";
 import {
   compileSubscriptionFilter,
   defaultEmailEvents,
@@ -19,6 +19,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { sendRenderedEmail } from "./delivery/email.ts";
 import type { AttemptQueue } from "./delivery/queue.ts";
+import { replayIdFor } from "./handler.ts";
 import type { DeliverySettings } from "./settings.ts";
 
 export interface NotifierApiDependencies {
@@ -39,6 +40,31 @@ const deliveryQuery = z.object({
 const rotateInput = z.strictObject({ overlapSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional() }).default({});
 const replaySinceInput = z.strictObject({ since: isoTimestamp });
 
+/**
+ * Every body this API takes is a few hundred bytes of JSON (a filter at most 16 KiB): 64 KiB is
+ * plenty, and keeps anything near DynamoDB's 400 KB item from reaching the store.
+ */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** How many of a subscription's latest deliveries a bulk replay looks through. */
+const BULK_REPLAY_SCAN = 5000;
+/** Statuses that mean a message needs no replay: delivered, or on its way. */
+const SETTLED_OR_UNDERWAY: readonly DeliveryStatus[] = ["succeeded", "pending", "sending", "retrying"];
+
+/**
+ * What a bulk replay sends: per message (webhook-id), the latest delivery, when every delivery
+ * of it failed. One replay per message however many earlier replays failed too, and none for a
+ * message already delivered or still being tried. In the order they were last tried, oldest first.
+ */
+export function deliveriesToReplay(newestFirst: readonly Delivery[]): Delivery[] {
+  const latest = new Map<string, Delivery>();
+  const underway = new Set<string>();
+  for (const delivery of newestFirst) {
+    if (!latest.has(delivery.messageId)) latest.set(delivery.messageId, delivery);
+    if (SETTLED_OR_UNDERWAY.includes(delivery.status)) underway.add(delivery.messageId);
+  }
+  return [...latest.values()].filter((delivery) => !underway.has(delivery.messageId)).reverse();
+}
+
 export function deliveryView(delivery: Delivery) {
   const { payload: _payload, leaseUntil: _lease, ...rest } = delivery;
   return { ...rest, links: { self: `/v1/deliveries/${delivery.id}`, subscription: `/v1/subscriptions/${delivery.subscriptionId}` } };
@@ -53,6 +79,7 @@ export function deliveryView(delivery: Delivery) {
 export function createNotifierApi(deps: NotifierApiDependencies) {
   const { store, settings } = deps;
   const app = createApiApp({ service: "notifier", apiKey: deps.apiKey });
+  app.use("/v1/*", limitBody(MAX_BODY_BYTES));
 
   async function subscriptionOr404(c: Context): Promise<Subscription> {
     const id = subscriptionIdSchema.safeParse(c.req.param("id"));
@@ -66,10 +93,33 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
     if (!delivery) throw new ApiError(404, "DELIVERY_NOT_FOUND", `No delivery ${c.req.param("id")}.`);
     return delivery;
   }
+  /** Sending to a disabled or unconfirmed subscription would only fail as SUBSCRIPTION_DISABLED later: refuse now. */
+  function requireActive(subscription: Subscription, doing: string): void {
+    if (subscription.status === "active") return;
+    const hint = subscription.status === "disabled" ? " Enable it first (POST /v1/subscriptions/{id}/enable)." : "";
+    throw new ApiError(409, "SUBSCRIPTION_NOT_ACTIVE", `The subscription is ${subscription.status}; only an active one can be ${doing}.${hint}`);
+  }
+  /**
+   * Queue a new delivery's first attempt. The delivery must exist first (the worker drops an
+   * attempt whose delivery it cannot find), so when the send fails the delivery is failed with
+   * the reason rather than left pending with nothing queued, and the caller gets a 503 to retry.
+   */
+  async function enqueueFirstAttempt(deliveryId: string, details: Record<string, unknown> = {}): Promise<void> {
+    try {
+      await deps.queue.enqueue({ deliveryId, attempt: 1 });
+    } catch (error) {
+      const reason = { code: "ENQUEUE_FAILED", message: `The first attempt could not be queued: ${(error as Error).message}` };
+      try {
+        await store.failDelivery(deliveryId, 1, reason);
+      } catch (storeError) {
+        console.error(JSON.stringify({ level: "error", service: "notifier", message: "could not fail an unqueued delivery", deliveryId, error: String(storeError) }));
+      }
+      throw new ApiError(503, "DELIVERY_NOT_QUEUED", "The delivery could not be queued; try again.", { deliveryId, ...details });
+    }
+  }
   /** A replay is a new delivery of the same message (same webhook-id, so receivers can dedupe). */
-  async function replay(original: Delivery): Promise<string> {
-    const id = newDeliveryId();
-    await store.createDelivery({
+  async function replay(original: Delivery, id: string = newDeliveryId(), details?: Record<string, unknown>): Promise<string | undefined> {
+    const { created } = await store.createDelivery({
       id,
       subscriptionId: original.subscriptionId,
       eventId: original.eventId,
@@ -78,12 +128,21 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       payload: original.payload,
       replayOf: original.id,
     });
-    await deps.queue.enqueue({ deliveryId: id, attempt: 1 });
+    // A concurrent bulk replay made this very replay already (its id derives from the original).
+    if (!created) return undefined;
+    await enqueueFirstAttempt(id, details);
     return id;
   }
 
   app.post("/v1/subscriptions", async (c) => {
-    const input = await parseJsonBody(c, subscriptionInput);
+    const parsed = subscriptionInput.safeParse(await jsonBody(c));
+    if (!parsed.success) {
+      // A filter over the limits gets its own code (FILTER_TOO_DEEP, FILTER_TOO_LARGE), not VALIDATION_FAILED.
+      const limit = parsed.error.issues.find((issue): issue is z.core.$ZodIssueCustom => issue.code === "custom" && typeof issue.params?.code === "string");
+      if (limit) throw new ApiError(400, String(limit.params!.code), `${limit.path.join(".")}: ${limit.message}`);
+      throw validationFailed(parsed.error);
+    }
+    const input = parsed.data;
     try {
       compileSubscriptionFilter(input.filter);
     } catch (error) {
@@ -150,9 +209,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
 
   app.post("/v1/subscriptions/:id/test", async (c) => {
     const subscription = await subscriptionOr404(c);
-    if (subscription.status !== "active") {
-      throw new ApiError(409, "SUBSCRIPTION_NOT_ACTIVE", `The subscription is ${subscription.status}; only an active one can be tested.`);
-    }
+    requireActive(subscription, "tested");
     const id = newDeliveryId();
     const at = new Date().toISOString();
     await store.createDelivery({
@@ -163,7 +220,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       messageId: `msg_${id.slice(4)}`,
       payload: { type: "ping", timestamp: at, data: { subscriptionId: subscription.id, message: "A test notification from Quire." } },
     });
-    await deps.queue.enqueue({ deliveryId: id, attempt: 1 });
+    await enqueueFirstAttempt(id);
     return c.json({ deliveryId: id, links: { delivery: `/v1/deliveries/${id}` } }, 202);
   });
 
@@ -192,9 +249,13 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
   app.post("/v1/subscriptions/:id/replay", async (c) => {
     const subscription = await subscriptionOr404(c);
     const { since } = await parseJsonBody(c, replaySinceInput);
-    const failed = await store.listDeliveries(subscription.id, { status: "failed", since: new Date(since).toISOString(), limit: 1000 });
-    const deliveryIds = [];
-    for (const delivery of failed) deliveryIds.push(await replay(delivery));
+    requireActive(subscription, "replayed");
+    const deliveries = await store.listDeliveries(subscription.id, { since: new Date(since).toISOString(), limit: BULK_REPLAY_SCAN });
+    const deliveryIds: string[] = [];
+    for (const latest of deliveriesToReplay(deliveries)) {
+      const id = await replay(latest, replayIdFor(latest.id), { replayed: deliveryIds });
+      if (id) deliveryIds.push(id);
+    }
     return c.json({ replayed: deliveryIds.length, deliveryIds }, 202);
   });
 
@@ -206,7 +267,10 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
 
   app.post("/v1/deliveries/:id/replay", async (c) => {
     const delivery = await deliveryOr404(c);
-    const id = await replay(delivery);
+    const subscription = await store.getSubscription(delivery.subscriptionId);
+    if (!subscription) throw new ApiError(409, "SUBSCRIPTION_DELETED", `The subscription ${delivery.subscriptionId} was deleted; there is nothing to replay to.`);
+    requireActive(subscription, "replayed");
+    const id = (await replay(delivery))!;
     return c.json({ deliveryId: id, replayOf: delivery.id, links: { delivery: `/v1/deliveries/${id}` } }, 202);
   });
 

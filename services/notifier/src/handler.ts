@@ -17,6 +17,8 @@ function stableId(prefix: string, ...parts: string[]): string {
 }
 /** One delivery per (event, subscription), whatever happens to the event's SQS message. */
 export const deliveryIdFor = (eventId: string, subscriptionId: string) => stableId("dlv", eventId, subscriptionId);
+/** A bulk replay's delivery of `deliveryId`: one per delivery replayed, so concurrent bulk replays make it once. */
+export const replayIdFor = (deliveryId: string) => stableId("dlv", "replay", deliveryId);
 /** The Standard Webhooks message id: one per event, kept by every attempt and replay. */
 export const messageIdFor = (eventId: string) => stableId("msg", eventId);
 

@@ -91,6 +91,10 @@ describe("the quire CLI against the running pipeline", () => {
     // The listener's own delivery log: a ping through the API, then replayed with the CLI.
     const { deliveryId } = (await (await pipeline.notifierRequest(`/v1/subscriptions/${listenerSubscription}/test`, { method: "POST" })).json()) as { deliveryId: string };
     while (!listen.out.some((l) => l.startsWith("ping"))) await new Promise((r) => setTimeout(r, 20));
+    // The listener prints the ping before it answers; the worker records success only after the answer.
+    await expect
+      .poll(async () => ((await (await pipeline.notifierRequest(`/v1/deliveries/${deliveryId}`)).json()) as { status: string }).status, { timeout: 15_000 })
+      .toBe("succeeded");
     const deliveries = quire();
     await deliveries.run("deliveries", listenerSubscription);
     expect(deliveries.out.find((l) => l.startsWith(deliveryId))).toMatch(/ping\s+succeeded\s+1\s+204 \d+ms/);

@@ -24,7 +24,8 @@ afterAll(async () => {
 it("disables a subscription whose endpoint has failed for the whole disable-after window, and stops retrying", async () => {
   endpoint.respondWith(500);
   const created = await pipeline.notifierRequest("/v1/subscriptions", { json: { kind: "webhook", url: endpoint.url, events: ["run.completed"] } });
-  const sub = (await created.json()) as { id: string };
+  const sub = (await created.json()) as { id: string; secret: string };
+  endpoint.verifyWith(sub.secret);
   await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/test`, { method: "POST" });
 
   const deadline = Date.now() + 20_000;
@@ -41,4 +42,5 @@ it("disables a subscription whose endpoint has failed for the whole disable-afte
   // instead of scheduling a sixth the delivery fails and the subscription is disabled.
   expect(deliveries[0]!.attempts).toBe(5);
   expect(endpoint.requests).toHaveLength(5);
+  endpoint.assertVerified();
 });

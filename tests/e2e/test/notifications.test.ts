@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { Webhook } from "standardwebhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startPipeline, waitForJob, type Pipeline } from "./support/pipeline.ts";
 import { startReceiver, type Receiver } from "./support/receiver.ts";
 
 // Hours become seconds: 5s,5m,30m → 5 ms, 300 ms, 1.8 s (SQS delays round up to whole seconds).
 const TIME_SCALE = 0.001;
 const SCHEDULE = "5s,5m,30m";
+const SCHEDULED_DELAYS_MS = [5_000, 300_000, 1_800_000].map((ms) => ms * TIME_SCALE);
 
 type Json = Record<string, any>;
 let pipeline: Pipeline;
@@ -27,6 +28,10 @@ afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
   await pipeline?.stop();
 });
+// Every webhook a spec's receiver got verifies with its subscription's secret, whatever the spec checks.
+afterEach(() => {
+  for (const r of receivers) r.assertVerified();
+});
 
 async function receiver(): Promise<Receiver> {
   const r = await startReceiver();
@@ -35,11 +40,15 @@ async function receiver(): Promise<Receiver> {
 }
 const json = async (response: Response): Promise<Json> => (await response.json()) as Json;
 
-/** Every spec tags its documents and filters its subscription on the tag, so specs do not see each other's events. */
+/**
+ * Every spec tags its documents and filters its subscription on the tag, so specs do not see each
+ * other's events. The receiver at the URL verifies everything it gets with the new secret.
+ */
 async function subscribe(input: Json): Promise<Json> {
   const response = await pipeline.notifierRequest("/v1/subscriptions", { json: input });
   const body = await json(response);
   expect(response.status, JSON.stringify(body)).toBe(201);
+  if (body.secret) receivers.find((r) => r.url === input.url)?.verifyWith(body.secret);
   return body;
 }
 async function submit(tag: string, text = "This lease agreement between the landlord and the tenant sets the monthly rent and the term of the tenancy.", extra: Json = {}) {
@@ -83,25 +92,31 @@ describe("webhook delivery (Standard Webhooks)", () => {
 
   it("retries a failing endpoint on the (time-scaled) schedule and delivers once it is up, with the same webhook-id", async () => {
     const endpoint = await receiver();
-    endpoint.respondWith((n) => (n <= 2 ? 503 : 200));
+    endpoint.respondWith((n) => (n <= 3 ? 503 : 200));
     const tag = randomUUID();
     const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
     await submit(tag);
 
-    const requests = await endpoint.waitForRequests(3);
+    const requests = await endpoint.waitForRequests(4);
     expect(new Set(requests.map((r) => r.headers["webhook-id"])).size).toBe(1);
     expect(new Set(requests.map((r) => r.headers["webhook-timestamp"])).size).toBeGreaterThanOrEqual(2);
-    for (const request of requests) new Webhook(sub.secret).verify(request.body, request.headers as Record<string, string>);
-    // Each retry waited in SQS for at least its scheduled delay.
-    expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(5 * TIME_SCALE * 1000);
-    expect(requests[2]!.at - requests[1]!.at).toBeGreaterThanOrEqual(300 * TIME_SCALE * 1000);
+    // Each retry waits its own delay in SQS: at least the scheduled time, and at most that
+    // rounded up to SQS's whole seconds plus the attempt's own time. The third delay (1.8 s →
+    // 2 s) differs from the first two (→ 1 s), so a constant, shifted or unscaled schedule fails.
+    const gaps = requests.slice(1).map((r, i) => r.at - requests[i]!.at);
+    gaps.forEach((gap, i) => {
+      const scheduled = SCHEDULED_DELAYS_MS[i]!;
+      expect(gap, `gap before attempt ${i + 2}`).toBeGreaterThanOrEqual(scheduled);
+      expect(gap, `gap before attempt ${i + 2}`).toBeLessThan(Math.ceil(scheduled / 1000) * 1000 + 750);
+    });
 
     const delivery = await waitForDelivery(sub.id, finished);
     expect(delivery.status).toBe("succeeded");
     expect(delivery.log.map((a: Json) => [a.attempt, a.statusCode, a.outcome])).toEqual([
       [1, 503, "failed"],
       [2, 503, "failed"],
-      [3, 200, "delivered"],
+      [3, 503, "failed"],
+      [4, 200, "delivered"],
     ]);
     expect(delivery.log[0].response.body).toBe("answered 503");
   });
@@ -127,10 +142,64 @@ describe("webhook delivery (Standard Webhooks)", () => {
     const replay = await waitForDelivery(sub.id, (d) => d.id === replayed.deliveryId && finished(d));
     expect(replay).toMatchObject({ status: "succeeded", replayOf: failed.id });
 
-    // Replay-all-failed-since picks up the failed one again (not the succeeded replay).
+    // The message was delivered by its replay: a bulk replay has nothing left to send.
     const bulk = await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/replay`, { json: { since } }));
-    expect(bulk.replayed).toBe(1);
-    await endpoint.waitForRequests(6);
+    expect(bulk.replayed).toBe(0);
+  });
+
+  it("a bulk replay sends each still-failing message once, however many earlier replays failed", async () => {
+    const endpoint = await receiver();
+    endpoint.respondWith(500);
+    const tag = randomUUID();
+    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const since = new Date().toISOString();
+    await submit(tag);
+    await waitForDelivery(sub.id, finished);
+    const attempts = SCHEDULE.split(",").length + 1;
+
+    for (let round = 1; round <= 2; round++) {
+      const bulk = await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/replay`, { json: { since } }));
+      expect(bulk.replayed, `bulk replay ${round}`).toBe(1);
+      await waitForDelivery(sub.id, (d) => d.id === bulk.deliveryIds[0] && finished(d));
+      expect(endpoint.requests).toHaveLength(attempts * (round + 1));
+    }
+    expect(new Set(endpoint.requests.map((r) => r.headers["webhook-id"])).size).toBe(1);
+  });
+
+  it("a bulk replay skips a message whose replay is still being tried", async () => {
+    const endpoint = await receiver();
+    endpoint.respondWith(500);
+    const tag = randomUUID();
+    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const since = new Date().toISOString();
+    await submit(tag);
+    await waitForDelivery(sub.id, finished);
+
+    const first = await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/replay`, { json: { since } }));
+    expect(first.replayed).toBe(1);
+    // Its retries take seconds (1 s, 1 s and 2 s in SQS): still underway for the second request.
+    const second = await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/replay`, { json: { since } }));
+    expect(second).toEqual({ replayed: 0, deliveryIds: [] });
+  });
+
+  it("refuses to replay to a disabled subscription with 409 SUBSCRIPTION_NOT_ACTIVE, creating nothing", async () => {
+    const endpoint = await receiver();
+    endpoint.respondWith(410);
+    const tag = randomUUID();
+    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const since = new Date().toISOString();
+    await submit(tag);
+    const gone = await waitForDelivery(sub.id, finished);
+    expect((await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}`))).status).toBe("disabled");
+
+    for (const response of [
+      await pipeline.notifierRequest(`/v1/deliveries/${gone.id}/replay`, { method: "POST" }),
+      await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/replay`, { json: { since } }),
+    ]) {
+      expect(response.status).toBe(409);
+      expect((await json(response)).error.code).toBe("SUBSCRIPTION_NOT_ACTIVE");
+    }
+    expect(await deliveriesOf(sub.id)).toHaveLength(1);
   });
 
   it("disables the subscription when the endpoint answers 410 Gone, and it can be re-enabled", async () => {
@@ -353,6 +422,33 @@ describe("subscriptions API", () => {
     const gone = await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}`);
     expect(gone.status).toBe(404);
     expect((await json(gone)).error.code).toBe("SUBSCRIPTION_NOT_FOUND");
+  });
+
+  it("refuses a body over 64 KiB with 413 PAYLOAD_TOO_LARGE, closing the connection it did not read to the end", async () => {
+    const filter = { metadata: { client: Array.from({ length: 20_000 }, (_, i) => `client-${i}-${"x".repeat(20)}`) } };
+    const response = await pipeline.notifierRequest("/v1/subscriptions", { json: { kind: "webhook", url: "http://127.0.0.2:9/hooks", filter } });
+    expect(response.status).toBe(413);
+    expect(response.headers.get("connection")).toBe("close");
+    expect((await json(response)).error.code).toBe("PAYLOAD_TOO_LARGE");
+    // The client's next request does not land on the half-read connection (and is answered).
+    expect((await pipeline.notifierRequest("/v1/subscriptions", { json: { kind: "webhook" } })).status).toBe(400);
+  });
+
+  it("refuses a filter pattern nested deeper than 10 levels with 400 FILTER_TOO_DEEP", async () => {
+    let pattern: Json = { a: ["x"] };
+    for (let i = 0; i < 3000; i++) pattern = { a: pattern };
+    const response = await pipeline.notifierRequest("/v1/subscriptions", { json: { kind: "webhook", url: "http://127.0.0.2:9/hooks", filter: { pattern } } });
+    expect(response.status).toBe(400);
+    const { error } = await json(response);
+    expect(error.code).toBe("FILTER_TOO_DEEP");
+    expect(error.message).toContain("filter.pattern");
+  });
+
+  it("refuses a filter over 16 KiB with 400 FILTER_TOO_LARGE", async () => {
+    const filter = { classification: Array.from({ length: 1000 }, (_, i) => `label-${i}-${"x".repeat(20)}`) };
+    const response = await pipeline.notifierRequest("/v1/subscriptions", { json: { kind: "webhook", url: "http://127.0.0.2:9/hooks", filter } });
+    expect(response.status).toBe(400);
+    expect((await json(response)).error.code).toBe("FILTER_TOO_LARGE");
   });
 
   it("answers bad input with specific codes", async () => {

@@ -40,6 +40,10 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
   // Long enough for one attempt (timeout, capped body) and its log writes; a crashed worker's
   // claim lapses after it, and SQS's redelivery of the same message takes over.
   const leaseMs = settings.timeoutMs + 30_000;
+  // A failure streak survives gaps up to the longest retry delay: the most one retrying delivery
+  // leaves between two failures, plus its attempt's own time (the lease covers that and SQS's
+  // whole-second rounding). A longer silence means nobody was trying, so nobody saw it fail.
+  const streakGapMs = Math.max(0, ...settings.retryDelaysMs) + leaseMs;
 
   async function decide(subscription: Subscription, delivery: Delivery, record: AttemptRecord, log: ConsumerContext["log"]): Promise<Next> {
     if (record.outcome === "delivered") {
@@ -53,7 +57,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
     }
     // Refused by the SSRF guard: retrying cannot help until the allowlist changes (then replay).
     if (record.outcome === "refused") return { status: "failed" };
-    const failingSince = await store.recordEndpointFailure(subscription.id);
+    const failingSince = await store.recordEndpointFailure(subscription.id, { maxGapMs: streakGapMs });
     if (failingSince && now().getTime() - Date.parse(failingSince) >= settings.disableAfterMs) {
       await store.disableSubscription(subscription.id, {
         code: "CONSECUTIVE_FAILURES",
@@ -70,6 +74,18 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
   return defineConsumer({
     name: "notifier-deliveries",
     schema: attemptMessage,
+    /**
+     * The host gave up on an attempt message (its receives exhausted, say SQS or the store kept
+     * failing): nothing else would ever move its delivery on, so it fails with the reason, and a
+     * replay can send it again. A message too broken to name its attempt leaves deliveries alone.
+     */
+    async onDeadLetter(raw, reason, ctx) {
+      const parsed = attemptMessage.safeParse(raw);
+      if (!parsed.success) return;
+      const { deliveryId, attempt } = parsed.data;
+      const failed = await store.failDelivery(deliveryId, attempt, reason);
+      ctx.log.warn(failed ? "delivery failed: its attempt was dead-lettered" : "dead-lettered attempt was stale; delivery left as is", { deliveryId, attempt, reason: reason.code });
+    },
     async handle(message: AttemptMessage, ctx) {
       const log = ctx.log.child({ deliveryId: message.deliveryId, attempt: message.attempt });
       const delivery = await store.getDelivery(message.deliveryId);
