@@ -118,10 +118,15 @@ describe("each service's app wires its share of the topology, and only that", ()
     }
   });
 
-  it("the stages' event-source maximum concurrency comes from the Bedrock quota: 400 RPM × 8 s × 1.2 split over two stages = 32", () => {
+  it("the stages' bulk event-source maximum concurrency comes from the Bedrock quota: 400 RPM × 8 s × 1.2 split over two stages = 32", () => {
     for (const service of ["summarizer", "classifier"] as const) {
-      const [, args] = of(apps[service]!, "Queue.subscribe")[0]!.args as [unknown, Record<string, any>];
-      expect(args.transform.eventSourceMapping.scalingConfig.maximumConcurrency).toBe(32);
+      const [bulk, interactive] = of(apps[service]!, "Queue.subscribe");
+      const concurrencyOf = (r: Recorded) => (r.args[1] as Record<string, any>).transform.eventSourceMapping.scalingConfig.maximumConcurrency;
+      expect(bulk!.name).toBe(names.queueArn(service));
+      expect(concurrencyOf(bulk!)).toBe(32);
+      // Sync requests get their own small event source, so they never wait behind the bulk backlog.
+      expect(interactive!.name).toBe(names.queueArn(`${service}Interactive`));
+      expect(concurrencyOf(interactive!)).toBe(5);
     }
   });
 
@@ -159,11 +164,15 @@ describe("each service's app wires its share of the topology, and only that", ()
     expect(refs("summarizer")).toEqual({
       SummarizerQueue: names.queueUrl("summarizer"),
       SummarizerDlq: names.dlqUrl("summarizer"),
+      SummarizerInteractiveQueue: names.queueUrl("summarizerInteractive"),
+      SummarizerInteractiveDlq: names.dlqUrl("summarizerInteractive"),
       EventsBus: names.bus("events"),
       JobsTable: names.table("jobs"),
       DocumentsBucket: names.bucket("documents"),
     });
-    expect(Object.keys(refs("classifier")).sort()).toEqual(["ClassifierDlq", "ClassifierQueue", "DocumentsBucket", "EventsBus", "JobsTable"]);
+    expect(Object.keys(refs("classifier")).sort()).toEqual([
+      "ClassifierDlq", "ClassifierInteractiveDlq", "ClassifierInteractiveQueue", "ClassifierQueue", "DocumentsBucket", "EventsBus", "JobsTable",
+    ]);
     expect(Object.keys(refs("ingestion")).sort()).toEqual(["DocumentsBucket", "DocumentsTopic", "EventsBus", "IngestionDlq", "IngestionQueue", "JobsTable"]);
     expect(refs("notifier")).toEqual({
       NotifierQueue: names.queueUrl("notifier"),

@@ -89,6 +89,8 @@ export interface LocalConsumer {
   // `any`: each consumer has its own message type, and the runner only passes messages through.
   consumer: Consumer<any>;
   queue: QueueName;
+  /** Backpressure for this queue's runner (see {@link governedAdmission}). */
+  admission?: RunnerAdmission;
 }
 
 /**
@@ -99,21 +101,21 @@ export function runLocally(
   config: QuireConfig,
   clients: AwsClients,
   consumers: readonly LocalConsumer[],
-  options: { onStop?: () => unknown; admission?: RunnerAdmission } = {},
+  options: { onStop?: () => unknown } = {},
 ) {
   const service = topology.queues[consumers[0]!.queue].consumer;
   const log = createLogger({ service });
   const metrics = metricsFor(service);
   const flushMetrics = setInterval(() => metrics.flush(), LOCAL_METRICS_FLUSH_MS);
   flushMetrics.unref();
-  const runners = consumers.map(({ consumer, queue }) => {
+  const runners = consumers.map(({ consumer, queue, admission }) => {
     const queueLog = consumers.length > 1 ? log.child({ queue }) : log;
     const runner = startLocalRunner(consumer, {
       sqs: clients.sqs,
       ...queueOf(config, queue),
       concurrency: config.QUIRE_WORKER_CONCURRENCY,
       log: queueLog,
-      ...(options.admission ? { admission: options.admission } : {}),
+      ...(admission ? { admission } : {}),
     });
     queueLog.info("consuming", { queue: queueOf(config, queue).queueUrl, concurrency: config.QUIRE_WORKER_CONCURRENCY });
     return runner;
@@ -138,6 +140,22 @@ export function runLocally(
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   return runners;
+}
+
+/**
+ * A stage (summarizer, classifier) run locally: one consumer on each of its queues. The bulk
+ * queue receives only what the governor can start now; the interactive queue (sync-mode
+ * requests) receives at once, and its messages wait at the head of the governor's interactive
+ * lane — ahead of bulk, which still gets one grant in every few.
+ */
+export function runStageLocally<T>(config: QuireConfig, clients: AwsClients, service: "summarizer" | "classifier", consumer: Consumer<T>) {
+  const admission = governedAdmission(config);
+  const consumers = topology.services[service].consumers.map((declared): LocalConsumer => ({
+    consumer,
+    queue: declared.queue,
+    ...(admission && !("lane" in declared && declared.lane === "interactive") ? { admission } : {}),
+  }));
+  return runLocally(config, clients, consumers);
 }
 
 /**

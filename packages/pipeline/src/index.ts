@@ -4,5 +4,5 @@ export { createJobLifecycle, failJobOnDeadLetter, type JobLifecycle } from "./li
 export { createStageHandler, type StageDependencies } from "./stage-handler.ts";
 export { createAwsClients, type AwsClients } from "./clients.ts";
 export {
-  governedAdmission, governorFor, lambdaHandlerFor, queueOf, runLocally, stageDependencies, withMetricsFlush, type LocalConsumer,
+  governedAdmission, governorFor, lambdaHandlerFor, queueOf, runLocally, runStageLocally, stageDependencies, withMetricsFlush, type LocalConsumer,
 } from "./assembly.ts";

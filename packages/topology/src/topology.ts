@@ -1,5 +1,5 @@
-import { DOCUMENT_SUBMITTED, MESSAGE_TYPE_ATTRIBUTE } from "@quire/contracts";
-import type { QueueDeclaration, Topology } from "./types.ts";
+import { DOCUMENT_SUBMITTED, MESSAGE_TYPE_ATTRIBUTE, PRIORITY_ATTRIBUTE } from "@quire/contracts";
+import type { QueueDeclaration, SubscriptionDeclaration, Topology } from "./types.ts";
 
 const DAY = 24 * 60 * 60;
 
@@ -17,6 +17,15 @@ const workQueue = (consumer: string, overrides: Partial<QueueDeclaration> = {}):
   ...overrides,
 });
 
+/** A stage queue's share of `document.submitted`: bulk runs, or sync-mode (interactive) requests. */
+const stageSubscription = (queue: string, priority: "bulk" | "interactive"): SubscriptionDeclaration => ({
+  topic: "documents",
+  queue,
+  rawMessageDelivery: true,
+  filterPolicy: { [MESSAGE_TYPE_ATTRIBUTE]: [DOCUMENT_SUBMITTED], [PRIORITY_ATTRIBUTE]: [priority] },
+  filterPolicyScope: "MessageAttributes",
+});
+
 /**
  * THE declaration of Quire's AWS resources. devcloud provisions from it, sst.config.ts renders
  * from it; there is no second list anywhere.
@@ -30,6 +39,11 @@ export const topology = {
     ingestion: workQueue("ingestion", { visibilityTimeoutSeconds: 60 }),
     summarizer: workQueue("summarizer"),
     classifier: workQueue("classifier"),
+    // Sync-mode documents (someone waits on `?wait=`) get queues of their own: SQS has no
+    // priorities, and behind a 10,000-document run in one queue a sync request would wait hours.
+    // The stage takes from both; the Bedrock governor serves this lane first.
+    summarizerInteractive: workQueue("summarizer"),
+    classifierInteractive: workQueue("classifier"),
     notifier: workQueue("notifier", { visibilityTimeoutSeconds: 60, maxReceiveCount: 8 }),
     // The notifier's own: one message per (event, subscription) attempt. Retries are re-enqueued
     // with DelaySeconds (chained past SQS's 15-minute cap), so a slow or dead endpoint never holds
@@ -37,20 +51,10 @@ export const topology = {
     notifierDeliveries: workQueue("notifier", { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, receiveWaitTimeSeconds: 20 }),
   },
   subscriptions: {
-    summarizerDocuments: {
-      topic: "documents",
-      queue: "summarizer",
-      rawMessageDelivery: true,
-      filterPolicy: { [MESSAGE_TYPE_ATTRIBUTE]: [DOCUMENT_SUBMITTED] },
-      filterPolicyScope: "MessageAttributes",
-    },
-    classifierDocuments: {
-      topic: "documents",
-      queue: "classifier",
-      rawMessageDelivery: true,
-      filterPolicy: { [MESSAGE_TYPE_ATTRIBUTE]: [DOCUMENT_SUBMITTED] },
-      filterPolicyScope: "MessageAttributes",
-    },
+    summarizerDocuments: stageSubscription("summarizer", "bulk"),
+    classifierDocuments: stageSubscription("classifier", "bulk"),
+    summarizerInteractiveDocuments: stageSubscription("summarizerInteractive", "interactive"),
+    classifierInteractiveDocuments: stageSubscription("classifierInteractive", "interactive"),
   },
   buses: {
     events: { description: "Quire's completion events: quire.<service> sources." },
@@ -102,11 +106,18 @@ export const topology = {
     summarizer: {
       // One message per invocation: each invocation holds one Converse call, so the event source's
       // maximum concurrency is the number of calls in flight (derived from the quota).
-      consumers: [{ queue: "summarizer", handler: "src/lambda.handler", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: "bedrock-quota" }],
+      consumers: [
+        { queue: "summarizer", handler: "src/lambda.handler", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: "bedrock-quota" },
+        // Sync requests run beside the bulk backlog, never behind it (a few, within the quota's 20% headroom).
+        { queue: "summarizerInteractive", handler: "src/lambda.interactive", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: 5, lane: "interactive" },
+      ],
       uses: { tables: ["jobs"], buckets: ["documents"], buses: ["events"], bedrock: true },
     },
     classifier: {
-      consumers: [{ queue: "classifier", handler: "src/lambda.handler", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: "bedrock-quota" }],
+      consumers: [
+        { queue: "classifier", handler: "src/lambda.handler", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: "bedrock-quota" },
+        { queue: "classifierInteractive", handler: "src/lambda.interactive", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: 5, lane: "interactive" },
+      ],
       uses: { tables: ["jobs"], buckets: ["documents"], buses: ["events"], bedrock: true },
     },
     notifier: {

@@ -71,6 +71,8 @@ export interface ConsumerDeclaration extends FunctionDeclaration {
    * model's quota and latency (Little's law; see @quire/bedrock eventSourceMaximumConcurrency).
    */
   readonly maximumConcurrency: number | "bedrock-quota";
+  /** `interactive`: sync-mode requests, served before bulk by the Bedrock governor (default `bulk`). */
+  readonly lane?: "bulk" | "interactive";
 }
 
 /**

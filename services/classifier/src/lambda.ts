@@ -4,4 +4,8 @@ import { createClassifier } from "./handler.ts";
 
 const config = loadConfig();
 const clients = createAwsClients();
-export const handler = lambdaHandlerFor(createClassifier(stageDependencies(config, clients, "classifier")), config, clients, "classifier");
+const classifier = createClassifier(stageDependencies(config, clients, "classifier"));
+/** Bulk documents, from the classifier queue. */
+export const handler = lambdaHandlerFor(classifier, config, clients, "classifier");
+/** Sync-mode documents (a caller waits), from their own queue, so they never wait behind a bulk backlog. */
+export const interactive = lambdaHandlerFor(classifier, config, clients, "classifierInteractive");

@@ -1,8 +1,7 @@
 import { loadConfig } from "@quire/config";
-import { createAwsClients, governedAdmission, runLocally, stageDependencies } from "@quire/pipeline";
+import { createAwsClients, runStageLocally, stageDependencies } from "@quire/pipeline";
 import { createClassifier } from "./handler.ts";
 
 const config = loadConfig();
 const clients = createAwsClients();
-const admission = governedAdmission(config);
-runLocally(config, clients, [{ consumer: createClassifier(stageDependencies(config, clients, "classifier")), queue: "classifier" }], admission ? { admission } : {});
+runStageLocally(config, clients, "classifier", createClassifier(stageDependencies(config, clients, "classifier")));

@@ -4,6 +4,7 @@ import { PublishBatchCommand, PublishCommand, type SNSClient } from "@aws-sdk/cl
 import {
   DOCUMENT_SUBMITTED,
   MESSAGE_TYPE_ATTRIBUTE,
+  PRIORITY_ATTRIBUTE,
   SCHEMA_VERSION,
   type DocumentLocation,
   type DocumentSubmitted,
@@ -32,7 +33,7 @@ export async function placeDocument(
 
 const attributes = (message: DocumentSubmitted) => ({
   [MESSAGE_TYPE_ATTRIBUTE]: { DataType: "String", StringValue: DOCUMENT_SUBMITTED },
-  priority: { DataType: "String", StringValue: message.priority },
+  [PRIORITY_ATTRIBUTE]: { DataType: "String", StringValue: message.priority },
 });
 
 export function documentSubmittedMessage(input: Omit<DocumentSubmitted, "schemaVersion" | "type">): DocumentSubmitted {

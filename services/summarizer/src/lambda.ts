@@ -4,4 +4,8 @@ import { createSummarizer } from "./handler.ts";
 
 const config = loadConfig();
 const clients = createAwsClients();
-export const handler = lambdaHandlerFor(createSummarizer(stageDependencies(config, clients, "summarizer")), config, clients, "summarizer");
+const summarizer = createSummarizer(stageDependencies(config, clients, "summarizer"));
+/** Bulk documents, from the summarizer queue. */
+export const handler = lambdaHandlerFor(summarizer, config, clients, "summarizer");
+/** Sync-mode documents (a caller waits), from their own queue, so they never wait behind a bulk backlog. */
+export const interactive = lambdaHandlerFor(summarizer, config, clients, "summarizerInteractive");

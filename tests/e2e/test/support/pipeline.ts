@@ -61,9 +61,14 @@ export async function startPipeline(
   });
   const notifierApi = `http://127.0.0.1:${(notifierServer.address() as AddressInfo).port}`;
 
+  const summarizer = createSummarizer(stageDependencies(config, clients, "summarizer")) as Consumer<never>;
+  const classifier = createClassifier(stageDependencies(config, clients, "classifier")) as Consumer<never>;
   const consumers: [Consumer<never>, string, string][] = [
-    [createSummarizer(stageDependencies(config, clients, "summarizer")) as Consumer<never>, config.QUIRE_QUEUE_SUMMARIZER_URL, config.QUIRE_DLQ_SUMMARIZER_URL],
-    [createClassifier(stageDependencies(config, clients, "classifier")) as Consumer<never>, config.QUIRE_QUEUE_CLASSIFIER_URL, config.QUIRE_DLQ_CLASSIFIER_URL],
+    [summarizer, config.QUIRE_QUEUE_SUMMARIZER_URL, config.QUIRE_DLQ_SUMMARIZER_URL],
+    [classifier, config.QUIRE_QUEUE_CLASSIFIER_URL, config.QUIRE_DLQ_CLASSIFIER_URL],
+    // Sync-mode (`?wait=`) documents have queues of their own.
+    [summarizer, config.QUIRE_QUEUE_SUMMARIZER_INTERACTIVE_URL, config.QUIRE_DLQ_SUMMARIZER_INTERACTIVE_URL],
+    [classifier, config.QUIRE_QUEUE_CLASSIFIER_INTERACTIVE_URL, config.QUIRE_DLQ_CLASSIFIER_INTERACTIVE_URL],
     [notifier.events as Consumer<never>, config.QUIRE_QUEUE_NOTIFIER_URL, config.QUIRE_DLQ_NOTIFIER_URL],
     [notifier.deliveries as Consumer<never>, config.QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL, config.QUIRE_DLQ_NOTIFIER_DELIVERIES_URL],
     [ingestion.externalSubmissions as Consumer<never>, config.QUIRE_QUEUE_INGESTION_URL, config.QUIRE_DLQ_INGESTION_URL],
