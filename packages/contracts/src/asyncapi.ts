@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DOCUMENT_SUBMITTED, MESSAGE_TYPE_ATTRIBUTE, documentSubmitted } from "./document-submitted.ts";
+import { DOCUMENT_SUBMITTED, MESSAGE_TYPE_ATTRIBUTE, PRIORITY_ATTRIBUTE, documentSubmitted } from "./document-submitted.ts";
 import { eventCatalog } from "./events.ts";
 
 /** `Summary Completed` → `summaryCompleted`: AsyncAPI component keys must be identifiers. */
@@ -43,8 +43,11 @@ export function buildAsyncApiDocument() {
     },
     headers: {
       type: "object",
-      description: `SNS message attributes. Subscriptions filter on \`${MESSAGE_TYPE_ATTRIBUTE}\`.`,
-      properties: { [MESSAGE_TYPE_ATTRIBUTE]: { type: "string", const: DOCUMENT_SUBMITTED } },
+      description: `SNS message attributes. Subscriptions filter on \`${MESSAGE_TYPE_ATTRIBUTE}\` and \`${PRIORITY_ATTRIBUTE}\` (each stage has a bulk and an interactive queue).`,
+      properties: {
+        [MESSAGE_TYPE_ATTRIBUTE]: { type: "string", const: DOCUMENT_SUBMITTED },
+        [PRIORITY_ATTRIBUTE]: { type: "string", enum: ["bulk", "interactive"] },
+      },
     },
   };
   channels[documentKey] = {
