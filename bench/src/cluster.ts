@@ -11,6 +11,8 @@ const repo = fileURLToPath(new URL("../../", import.meta.url));
 export interface ProcessReport {
   name: string;
   peakRssBytes?: number;
+  /** CPU the process spent over its life (user + system). */
+  cpuMs?: number;
   runners?: { queue: string; received: number; succeeded: number; failed: number; deadLettered: number; handlerMs: number }[];
   governor?: { limit: number; granted: number; successes: number; throttles: number }[];
 }
@@ -62,7 +64,7 @@ export async function startCluster(options: {
       if (!line.includes('"stopped"')) return;
       try {
         const parsed = JSON.parse(line) as ProcessReport;
-        Object.assign(report, { peakRssBytes: parsed.peakRssBytes, runners: parsed.runners, governor: parsed.governor });
+        Object.assign(report, { peakRssBytes: parsed.peakRssBytes, cpuMs: parsed.cpuMs, runners: parsed.runners, governor: parsed.governor });
       } catch {
         // not the report line
       }

@@ -26,7 +26,7 @@ describe("report arithmetic", () => {
   });
 
   const scenario = (name: string, seconds: number): ScenarioResult => ({
-    name, description: name, documents: 10, wallSeconds: seconds / 10, submitSeconds: 1, seconds, docsPerSecond: 10 / seconds, complete: 10, failed: 0,
+    name, description: name, documents: 10, wallSeconds: seconds / 10, submitSeconds: 1, seconds, devcloudCpuMs: 500, docsPerSecond: 10 / seconds, complete: 10, failed: 0,
     bedrock: { calls: 22, succeeded: 20, throttles: 2, callsPerDocument: 2, peakInFlight: 5, meanTokensPerCall: 1000 },
     jobLatencySeconds: { p50: 10, p95: 20 }, completions: { events: 10, uniqueJobs: 10, lost: 0, duplicated: 0 },
     processes: [{ name: "summarizer-1", peakRssBytes: 200 * 1024 * 1024 }],
@@ -46,6 +46,15 @@ describe("report arithmetic", () => {
     expect(markdown).toContain("(c)/(a) = 1.6");
     expect(markdown).toContain("| efficiency (ideal / measured, for the completed documents) | 0.90 | 0.60 |");
     expect(markdown).toContain("200 MB");
+  });
+
+  it("flags a scenario whose Bedrock calls per document are not exactly 2", () => {
+    const wasteful = { ...scenario("(b)", 150), bedrock: { calls: 30, succeeded: 19, throttles: 11, callsPerDocument: 1.9, peakInFlight: 5, meanTokensPerCall: 1000 } };
+    const markdown = renderMarkdown({
+      settings: { documents: 10 }, idealSeconds: 90, governor: scenario("(a)", 100), baseline: wasteful,
+      sequential: { sampled: 2, perDocumentSeconds: 16, seconds: 160, docsPerSecond: 1 / 16 },
+    });
+    expect(markdown).toContain("| Bedrock calls per document (successful; must be 2) | 2.000 | 1.900 ⚠ not 2 | 2 |");
   });
 
   it("the chart is an SVG with a line per scenario in each panel and the ideal in-flight level", () => {

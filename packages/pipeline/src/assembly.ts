@@ -133,6 +133,8 @@ export function runLocally(
         runners: consumers.map(({ queue }, i) => ({ queue, ...runners[i]!.stats })),
         governor: governorFor(config)?.stats(),
         peakRssBytes: peakRssBytes(),
+        // CPU this process spent (user + system): divided by the messages it handled, a hop's cost.
+        cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
       });
       process.exit(0);
     });
