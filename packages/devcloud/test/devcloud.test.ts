@@ -1,5 +1,5 @@
 import { SQSClient, ListQueuesCommand, SendMessageCommand, GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { SNSClient, ListSubscriptionsByTopicCommand } from "@aws-sdk/client-sns";
+import { GetSubscriptionAttributesCommand, ListSubscriptionsByTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, ListRulesCommand, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -41,7 +41,15 @@ describe("devcloud provisions the topology declaration", () => {
   it("subscribes each stage's queue to the topic with raw delivery and the declared filter", async () => {
     const sns = new SNSClient(devcloud.clientConfig);
     const { Subscriptions = [] } = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: devcloud.resources.topicArns.documents }));
-    expect(Subscriptions.map((s) => s.Endpoint).sort()).toEqual([devcloud.resources.queueArns.classifier, devcloud.resources.queueArns.summarizer].sort());
+    const declared = Object.values(topology.subscriptions);
+    // Bulk and interactive queues of both stages.
+    expect(Subscriptions.map((s) => s.Endpoint).sort()).toEqual(declared.map((d) => devcloud.resources.queueArns[d.queue]).sort());
+    for (const subscription of Subscriptions) {
+      const { Attributes = {} } = await sns.send(new GetSubscriptionAttributesCommand({ SubscriptionArn: subscription.SubscriptionArn }));
+      const expected = declared.find((d) => devcloud.resources.queueArns[d.queue] === subscription.Endpoint)!;
+      expect(Attributes.RawMessageDelivery).toBe("true");
+      expect(JSON.parse(Attributes.FilterPolicy!)).toEqual(expected.filterPolicy);
+    }
   });
 
   it("routes Job Completed on the bus to the notifier's queue, per the declared rule", async () => {
