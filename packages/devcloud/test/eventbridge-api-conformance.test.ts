@@ -1,7 +1,8 @@
 import { EventBridgeClient, InvalidEventPatternException, PutRuleCommand, TestEventPatternCommand } from "@aws-sdk/client-eventbridge";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Devcloud } from "../src/index.ts";
-import { readConformance, type InvalidPatternCase, type MatchingCase } from "./support/conformance.ts";
+// The event-ruler oracle data, loaded as the matcher's own specs load it.
+import { readConformance, type InvalidPatternCase, type MatchingCase } from "@quire/event-patterns/conformance";
 import { startTestDevcloud } from "./support/devcloud.ts";
 
 const ENVELOPE = { id: "1", account: "000000000000", source: "conformance", time: "2026-11-23T00:00:00Z", region: "us-east-1", "detail-type": "Conformance" };

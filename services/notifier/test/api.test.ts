@@ -8,19 +8,10 @@ import { createAddressGuard } from "@quire/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNotifierApi, deliveriesToReplay } from "../src/api.ts";
 import { createAttemptQueue, type AttemptQueue } from "../src/delivery/queue.ts";
-import type { DeliverySettings } from "../src/settings.ts";
+import { deliverySettings } from "./support.ts";
 
 const API_KEY = "test-api-key-0123456789";
-const settings: DeliverySettings = {
-  retryDelaysMs: [5_000],
-  timeoutMs: 1000,
-  maxRedirects: 0,
-  disableAfterMs: 5 * 86400_000,
-  secretOverlapMs: 86400_000,
-  emailFrom: "quire@example.com",
-  apiPublicUrl: "http://api",
-  notifierPublicUrl: "http://notifier",
-};
+const settings = deliverySettings([5_000]);
 let devcloud: Devcloud;
 let store: NotificationStore;
 let api: ReturnType<typeof createNotifierApi>;

@@ -9,7 +9,7 @@ import { createAddressGuard } from "@quire/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAttemptQueue, MAX_SQS_DELAY_SECONDS } from "../src/delivery/queue.ts";
 import { createDeliveryWorker } from "../src/delivery/worker.ts";
-import type { DeliverySettings } from "../src/settings.ts";
+import { deliverySettings } from "./support.ts";
 
 let devcloud: Devcloud;
 let store: NotificationStore;
@@ -17,16 +17,7 @@ let sqs: SQSClient;
 /** Every SendMessage the queue makes, seen through a middleware on a real SDK client. */
 const sent: SendMessageCommandInput[] = [];
 const now = new Date("2026-11-23T10:00:00.000Z");
-const settings: DeliverySettings = {
-  retryDelaysMs: [5_000, 2 * 3600_000],
-  timeoutMs: 1000,
-  maxRedirects: 0,
-  disableAfterMs: 5 * 86400_000,
-  secretOverlapMs: 86400_000,
-  emailFrom: "quire@example.com",
-  apiPublicUrl: "http://api",
-  notifierPublicUrl: "http://notifier",
-};
+const settings = deliverySettings([5_000, 2 * 3600_000]);
 
 beforeAll(async () => {
   devcloud = await startDevcloud({ port: 0, log: () => {} });

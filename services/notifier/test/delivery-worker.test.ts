@@ -11,7 +11,7 @@ import { createAddressGuard } from "@quire/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAttemptQueue, type AttemptQueue } from "../src/delivery/queue.ts";
 import { createDeliveryWorker } from "../src/delivery/worker.ts";
-import type { DeliverySettings } from "../src/settings.ts";
+import { deliverySettings } from "./support.ts";
 
 let devcloud: Devcloud;
 let store: NotificationStore;
@@ -20,16 +20,7 @@ let queueUrl: string;
 let deadLetterQueueUrl: string;
 let endpoint: Server;
 let endpointUrl: string;
-const settings: DeliverySettings = {
-  retryDelaysMs: [5_000, 10 * 3600_000],
-  timeoutMs: 1000,
-  maxRedirects: 0,
-  disableAfterMs: 5 * 86400_000,
-  secretOverlapMs: 86400_000,
-  emailFrom: "quire@example.com",
-  apiPublicUrl: "http://api",
-  notifierPublicUrl: "http://notifier",
-};
+const settings = deliverySettings([5_000, 10 * 3600_000]);
 const quiet = createLogger({}, () => {});
 const ctx = () => ({ messageId: "m", receiveCount: 1, queueName: "q", signal: new AbortController().signal, log: quiet });
 
