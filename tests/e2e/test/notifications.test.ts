@@ -121,6 +121,26 @@ describe("webhook delivery (Standard Webhooks)", () => {
     expect(delivery.log[0].response.body).toBe("answered 503");
   });
 
+  it("retries while the endpoint is down (connection refused) and delivers once it is back up, with the message's webhook-id", async () => {
+    const endpoint = await receiver();
+    const tag = randomUUID();
+    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    await endpoint.close();
+    await submit(tag);
+
+    const down = await waitForDelivery(sub.id, (d) => d.status === "retrying" && d.attempts >= 2);
+    expect(down.log.map((a: Json) => [a.outcome, a.error?.code])).toEqual(Array.from({ length: down.attempts }, () => ["failed", "CONNECTION_FAILED"]));
+    expect(endpoint.requests).toHaveLength(0);
+
+    await endpoint.reopen();
+    const [request] = await endpoint.waitForRequests(1);
+    const delivery = await waitForDelivery(sub.id, finished);
+    expect(delivery.status).toBe("succeeded");
+    expect(delivery.log.at(-1)).toMatchObject({ outcome: "delivered", attempt: delivery.attempts });
+    expect(delivery.attempts).toBeGreaterThan(down.attempts);
+    expect(request!.headers["webhook-id"]).toBe(delivery.messageId);
+  });
+
   it("gives up after the last scheduled retry, and a replay delivers the same message once the endpoint is back", async () => {
     const endpoint = await receiver();
     endpoint.respondWith(500);

@@ -27,6 +27,8 @@ export interface Receiver {
   assertVerified(): void;
   waitForRequests(count: number, timeoutMs?: number): Promise<ReceivedRequest[]>;
   close(): Promise<void>;
+  /** Listen again at the same URL after `close` — an endpoint that was down comes back. */
+  reopen(): Promise<void>;
 }
 
 /**
@@ -64,7 +66,8 @@ export async function startReceiver(host = "127.0.0.2"): Promise<Receiver> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const url = `http://${host}:${(server.address() as AddressInfo).port}/hooks`;
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host}:${port}/hooks`;
   return {
     url,
     requests,
@@ -86,6 +89,12 @@ export async function startReceiver(host = "127.0.0.2"): Promise<Receiver> {
       assertVerified();
       return requests.slice(0, count);
     },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        // Nothing lingers: a connection a client kept alive must not reach a closed endpoint.
+        server.closeAllConnections();
+      }),
+    reopen: () => new Promise<void>((resolve) => server.listen(port, host, resolve)),
   };
 }
