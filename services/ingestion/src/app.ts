@@ -104,7 +104,7 @@ export function createApp(deps: AppDependencies) {
 
     const { job, created } = await deps.submission.submitDocument(parsed.data, wait ? "interactive" : "bulk");
     if (wait?.success && wait.data > 0) {
-      const finished = await waitForJob(deps.jobs, job.jobId, wait.data * 1000, pollIntervalMs);
+      const finished = await waitForJob(deps.jobs, job.jobId, waitBudgetMs(wait.data * 1000, c.env), pollIntervalMs);
       if (finished) return c.json(jobView(finished), 200);
     }
     const current = created ? job : ((await deps.jobs.getJob(job.jobId)) ?? job);
@@ -151,6 +151,20 @@ export function createApp(deps: AppDependencies) {
   });
 
   return app;
+}
+
+/** What a sync request leaves itself to answer 202 in time, after its wait runs out. */
+export const ANSWER_MARGIN_MS = 2000;
+
+/**
+ * How long a sync request may wait. Behind API Gateway in Lambda the invocation (and the HTTP
+ * API's 30 s integration limit) ends the request: the wait stops early enough to answer 202 with
+ * the job's links instead of the caller getting a gateway timeout. Locally there is no such limit.
+ */
+export function waitBudgetMs(requestedMs: number, env: unknown): number {
+  const lambdaContext = (env as { lambdaContext?: { getRemainingTimeInMillis?: () => number } } | undefined)?.lambdaContext;
+  const remaining = lambdaContext?.getRemainingTimeInMillis?.();
+  return remaining === undefined ? requestedMs : Math.max(0, Math.min(requestedMs, remaining - ANSWER_MARGIN_MS));
 }
 
 async function waitForJob(jobs: JobStore, jobId: string, timeoutMs: number, intervalMs: number): Promise<Job | undefined> {
