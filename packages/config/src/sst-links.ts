@@ -27,8 +27,9 @@ export function environmentFromLinks(links: LinkedResources): Record<string, str
   }
   const apiKey = links[SST_API_KEY_LINK]?.value;
   if (typeof apiKey === "string") environment.QUIRE_API_KEY = apiKey;
+  // The identity is an address, or a whole domain: then mail comes from notifications@ there.
   const sender = links[SST_EMAIL_LINK]?.sender;
-  if (typeof sender === "string") environment.QUIRE_EMAIL_FROM = sender;
+  if (typeof sender === "string") environment.QUIRE_EMAIL_FROM = sender.includes("@") ? sender : `Quire <notifications@${sender}>`;
   return environment;
 }
 

@@ -79,6 +79,10 @@ describe("loadConfig deployed with SST", () => {
     expect(config.QUIRE_EMAIL_FROM).toBe("quire@example.com");
   });
 
+  it("sends from notifications@ a domain identity", () => {
+    expect(loadConfig({}, { ...summarizerLinks, Email: { sender: "example.com" } }).QUIRE_EMAIL_FROM).toBe("Quire <notifications@example.com>");
+  });
+
   it("lets an explicitly set variable win over a link", () => {
     const config = loadConfig({ QUIRE_TABLE_JOBS_NAME: "jobs-override" }, summarizerLinks);
     expect(config.QUIRE_TABLE_JOBS_NAME).toBe("jobs-override");
