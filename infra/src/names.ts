@@ -1,4 +1,4 @@
-import { physicalName, type Topology } from "@quire/topology";
+import { deadLetterQueueName, physicalName, type Topology } from "@quire/topology";
 
 /** Where an app deploys: SST's stage, and the account and region the AWS provider resolved. */
 export interface DeploymentTarget {
@@ -22,18 +22,20 @@ export function sharedNames(topology: Topology, target: DeploymentTarget) {
   const prefix = `${topology.app}-${target.stage}`.toLowerCase();
   const name = (logical: string) => physicalName(prefix, logical);
   const { region, accountId } = target;
+  const dlq = (logical: string) => deadLetterQueueName(name(logical));
+  const queueUrl = (queueName: string) => `https://sqs.${region}.amazonaws.com/${accountId}/${queueName}`;
   return {
     topic: name,
     queue: name,
-    dlq: (logical: string) => `${name(logical)}-dlq`,
+    dlq,
     bus: name,
     table: name,
     // Bucket names are global across all of AWS: the account id keeps ours ours.
     bucket: (logical: string) => `${name(logical)}-${accountId}`,
     dashboard: () => `${prefix}-overview`,
     topicArn: (logical: string) => `arn:aws:sns:${region}:${accountId}:${name(logical)}`,
-    queueUrl: (logical: string) => `https://sqs.${region}.amazonaws.com/${accountId}/${name(logical)}`,
-    dlqUrl: (logical: string) => `https://sqs.${region}.amazonaws.com/${accountId}/${name(logical)}-dlq`,
+    queueUrl: (logical: string) => queueUrl(name(logical)),
+    dlqUrl: (logical: string) => queueUrl(dlq(logical)),
     queueArn: (logical: string) => `arn:aws:sqs:${region}:${accountId}:${name(logical)}`,
     busArn: (logical: string) => `arn:aws:events:${region}:${accountId}:event-bus/${name(logical)}`,
     modelArn: (modelId: string) => `arn:aws:bedrock:${region}::foundation-model/${modelId}`,

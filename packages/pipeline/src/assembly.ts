@@ -50,8 +50,8 @@ export function stageDependencies(config: QuireConfig, clients: AwsClients, serv
 /** A queue's URL and its DLQ's from config: `notifierDeliveries` → QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL. */
 export function queueOf(config: QuireConfig, queue: QueueName) {
   const [queueKey, deadLetterKey] = [resourceEnvironmentKey("QUEUE", queue), resourceEnvironmentKey("DLQ", queue)];
-  const queueUrl = (config as unknown as Record<string, string>)[queueKey];
-  const deadLetterQueueUrl = (config as unknown as Record<string, string>)[deadLetterKey];
+  const values = config as unknown as Record<string, string | undefined>;
+  const [queueUrl, deadLetterQueueUrl] = [values[queueKey], values[deadLetterKey]];
   if (!queueUrl || !deadLetterQueueUrl) throw new Error(`config has no ${queueKey} / ${deadLetterKey}`);
   return { queueUrl, deadLetterQueueUrl };
 }
@@ -127,6 +127,7 @@ export function runLocally(
     log.info("stopping: finishing or releasing in-flight messages");
     void Promise.all([...runners.map((runner) => runner.stop()), options.onStop?.()]).then(() => {
       clearInterval(flushMetrics);
+      const cpu = process.cpuUsage();
       metrics.flush();
       // One line a benchmark (or a curious operator) can read: what this process did and its peak memory.
       log.info("stopped", {
@@ -134,7 +135,7 @@ export function runLocally(
         governor: governorFor(config)?.stats(),
         peakRssBytes: peakRssBytes(),
         // CPU this process spent (user + system): divided by the messages it handled, a hop's cost.
-        cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+        cpuMs: Math.round((cpu.user + cpu.system) / 1000),
       });
       process.exit(0);
     });

@@ -3,6 +3,6 @@ export { topology, type DeployedServiceName, type QuireTopology, type QueueName,
 export { toEventPattern } from "./render/event-pattern.ts";
 export { renderAwsApiResources, type AwsApiResources } from "./render/aws-api.ts";
 export {
-  componentName, physicalName, resourceBindings, resourceEnvironmentKey, type ResourceBinding, type ResourceKind,
+  componentName, deadLetterQueueName, physicalName, resourceBindings, resourceEnvironmentKey, type ResourceBinding, type ResourceKind,
 } from "./naming.ts";
 export { serviceWiring, type ServiceWiring } from "./services.ts";

@@ -12,6 +12,9 @@ export const componentName = (logical: string, kind: string) => `${logical[0]!.t
 export const physicalName = (prefix: string, logical: string) =>
   `${prefix}-${logical.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
+/** A queue's dead-letter queue: `quire-summarizer` → `quire-summarizer-dlq` (devcloud and AWS alike). */
+export const deadLetterQueueName = (queueName: string) => `${queueName}-dlq`;
+
 const ENVIRONMENT_SUFFIX = { TOPIC: "ARN", QUEUE: "URL", DLQ: "URL", BUS: "NAME", TABLE: "NAME", BUCKET: "NAME" } as const;
 export type ResourceKind = keyof typeof ENVIRONMENT_SUFFIX;
 

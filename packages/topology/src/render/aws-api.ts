@@ -1,5 +1,5 @@
 import type { Topology } from "../types.ts";
-import { physicalName } from "../naming.ts";
+import { deadLetterQueueName, physicalName } from "../naming.ts";
 import { toEventPattern } from "./event-pattern.ts";
 
 /**
@@ -63,7 +63,7 @@ export function renderAwsApiResources(topology: Topology, prefix = topology.app)
     queues: Object.entries(topology.queues).map(([logical, q]) => ({
       logical,
       name: name(logical),
-      dlqName: `${name(logical)}-dlq`,
+      dlqName: deadLetterQueueName(name(logical)),
       dlqAttributes: { MessageRetentionPeriod: String(q.dlq.messageRetentionSeconds) },
       attributes: {
         VisibilityTimeout: String(q.visibilityTimeoutSeconds),
