@@ -3,14 +3,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
- * The team's oracle data sits beside the repository (../shared), read at test time, never copied.
+ * event-ruler's recorded answers, kept in this package as test fixtures (provenance and licence in
+ * the folder's README) so a fresh clone's `npm test` reads nothing outside the repository.
  * Exported as `@quire/event-patterns/conformance` for every implementation's specs (devcloud's API too).
  */
-export const conformanceDir = join(
-  process.env.QUIRE_SHARED_DIR ?? fileURLToPath(new URL("../../../../../shared/", import.meta.url)),
-  "conformance",
-  "eventbridge",
-);
+export const conformanceDir = fileURLToPath(new URL("../fixtures/eventbridge-conformance/", import.meta.url));
 
 export interface MatchingCase {
   name: string;
