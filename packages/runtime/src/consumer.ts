@@ -1,6 +1,13 @@
 import type { z } from "zod";
 import { isPermanentError, type FailureReason } from "./errors.ts";
 import type { Logger } from "./logger.ts";
+import {
+  DEFAULT_REDELIVERY_POLICY,
+  MAX_VISIBILITY_TIMEOUT_SECONDS,
+  redeliveryDelaySeconds,
+  retryAfterMsOf,
+  type RedeliveryPolicy,
+} from "./redelivery.ts";
 import { unwrapSqsBody } from "./unwrap.ts";
 
 export interface ConsumerContext {
@@ -27,6 +34,12 @@ export interface Consumer<T> {
    * (a failed dead-letter send means redelivery), so it must be idempotent.
    */
   onDeadLetter?(raw: unknown, reason: FailureReason, ctx: ConsumerContext): Promise<void>;
+  /**
+   * A deadline for this message's retries, earlier than the host's age budget (a run's deadline):
+   * a transient failure at or past it gives the message up as DEADLINE_EXCEEDED. Asked only after
+   * a transient failure, so it may read a store; an error here is logged and ignored.
+   */
+  retryDeadline?(message: T, ctx: ConsumerContext): Promise<Date | undefined>;
 }
 
 /** Identity at runtime apart from a sanity check; it pins `T` from the schema for the handler. */
@@ -41,8 +54,8 @@ export type Outcome =
   | { status: "succeeded" }
   /** Will never succeed: dead-letter with `reason`. */
   | { status: "permanent"; reason: FailureReason; error: unknown }
-  /** May succeed later: leave it to SQS's redelivery. */
-  | { status: "transient"; error: unknown };
+  /** May succeed later: hide it for `retryAfterSeconds`, then SQS delivers it again. */
+  | { status: "transient"; error: unknown; retryAfterSeconds: number };
 
 /** One SQS message as either host sees it. */
 export interface IncomingMessage {
@@ -53,6 +66,15 @@ export interface IncomingMessage {
   signal: AbortSignal;
   /** The queue's redrive maxReceiveCount: a transient failure on this delivery is the last one. */
   maxReceiveCount?: number | undefined;
+  /** When SQS first received the message (SentTimestamp, ms since the epoch): its age budget counts from here. */
+  sentAt?: number | undefined;
+}
+
+/** How a host retries: see redelivery.ts. */
+export interface ProcessSettings {
+  redelivery?: RedeliveryPolicy | undefined;
+  now?: (() => number) | undefined;
+  random?: (() => number) | undefined;
 }
 
 /** SQS caps a String attribute with the rest of the message at 256 KiB; a reason needs far less. */
@@ -94,10 +116,14 @@ export async function processMessage<T>(
   consumer: Consumer<T>,
   message: IncomingMessage,
   hostLog: Logger,
+  settings: ProcessSettings = {},
 ): Promise<{ outcome: Outcome; log: Logger }> {
+  const redelivery = settings.redelivery ?? DEFAULT_REDELIVERY_POLICY;
+  const now = settings.now ?? Date.now;
   let log = hostLog.child({ consumer: consumer.name, messageId: message.messageId, receiveCount: message.receiveCount });
   const started = performance.now();
   let raw: unknown;
+  let parsedMessage: { value: T } | undefined;
   const context = (): ConsumerContext => ({
     messageId: message.messageId,
     receiveCount: message.receiveCount,
@@ -110,10 +136,33 @@ export async function processMessage<T>(
       try {
         await consumer.onDeadLetter(raw, reason, context());
       } catch (hookError) {
-        log.error("onDeadLetter failed; dead-lettering anyway", { reason, error: hookError });
+        // What the hook owes (a job failed and announced) must happen before the message goes:
+        // keep it and try again later — unless this is the last delivery SQS allows, after which
+        // it would move to the DLQ without the reason.
+        const lastDelivery = message.maxReceiveCount !== undefined && message.receiveCount >= message.maxReceiveCount;
+        if (!lastDelivery) {
+          const retryAfterSeconds = redeliveryDelaySeconds(message.receiveCount, redelivery, settings.random);
+          log.error("onDeadLetter failed; the message will be retried", { reason, error: hookError, retryAfterSeconds });
+          return { outcome: { status: "transient", error: hookError, retryAfterSeconds }, log };
+        }
+        log.error("onDeadLetter failed on the last delivery; dead-lettering anyway", { reason, error: hookError });
       }
     }
     return { outcome: { status: "permanent", reason, error }, log };
+  };
+  /** The earlier of the age budget and the consumer's deadline for this message, if any. */
+  const retryBudget = async (at: number): Promise<{ deadline?: number; code: string }> => {
+    const byAge = message.sentAt === undefined ? undefined : message.sentAt + redelivery.maxAgeSeconds * 1000;
+    let byConsumer: number | undefined;
+    if (parsedMessage && consumer.retryDeadline) {
+      try {
+        byConsumer = (await consumer.retryDeadline(parsedMessage.value, context()))?.getTime();
+      } catch (deadlineError) {
+        log.warn("could not read the message's deadline; the age budget applies", { error: deadlineError, at });
+      }
+    }
+    if (byConsumer !== undefined && (byAge === undefined || byConsumer < byAge)) return { deadline: byConsumer, code: "DEADLINE_EXCEEDED" };
+    return byAge === undefined ? { code: "RETRY_BUDGET_EXHAUSTED" } : { deadline: byAge, code: "RETRY_BUDGET_EXHAUSTED" };
   };
   try {
     raw = unwrapSqsBody(message.body);
@@ -125,6 +174,7 @@ export async function processMessage<T>(
       return await giveUp({ code: "SCHEMA_VIOLATION", message: truncate(describeIssues(parsed.error.issues)) }, parsed.error);
     }
 
+    parsedMessage = { value: parsed.data };
     await consumer.handle(parsed.data, context());
     log.info("message handled", { durationMs: Math.round(performance.now() - started) });
     return { outcome: { status: "succeeded" }, log };
@@ -133,19 +183,39 @@ export async function processMessage<T>(
     if (isPermanentError(error)) {
       return await giveUp({ code: error.code, message: truncate(error.message || error.code) }, error);
     }
+    const why = error instanceof Error ? error.message : String(error);
     // The queue would move it to its DLQ on the next receive, without a word of why: do it now,
     // with the reason, so the DLQ entry (and the job) say what went wrong.
     if (message.maxReceiveCount !== undefined && message.receiveCount >= message.maxReceiveCount && !message.signal.aborted) {
-      const why = error instanceof Error ? error.message : String(error);
       log.warn("last delivery failed; dead-lettering", { durationMs, error });
       return await giveUp(
         { code: "RETRIES_EXHAUSTED", message: truncate(`failed on all ${message.receiveCount} deliveries; last error: ${why}`) },
         error,
       );
     }
+    // Transient: it may go away, so the message waits in the queue — unless its budget is spent.
+    const at = now();
+    const budget = await retryBudget(at);
+    if (budget.deadline !== undefined && at >= budget.deadline && !message.signal.aborted) {
+      const age = message.sentAt === undefined ? "" : ` for ${Math.round((at - message.sentAt) / 1000)} s`;
+      log.warn("retry budget spent; dead-lettering", { durationMs, error, code: budget.code });
+      return await giveUp(
+        {
+          code: budget.code,
+          message: truncate(`${budget.code === "DEADLINE_EXCEEDED" ? "past its deadline" : "past its retry budget"}, failing transiently${age} over ${message.receiveCount} deliveries; last error: ${why}`),
+        },
+        error,
+      );
+    }
+    // Growing, jittered delays; a hint from the failure (a circuit breaker's next probe) may
+    // lengthen it; never past the budget's end, so the last try happens before it.
+    const hinted = Math.ceil((retryAfterMsOf(error) ?? 0) / 1000);
+    let retryAfterSeconds = Math.max(redeliveryDelaySeconds(message.receiveCount, redelivery, settings.random), hinted);
+    if (budget.deadline !== undefined) retryAfterSeconds = Math.min(retryAfterSeconds, Math.ceil((budget.deadline - at) / 1000));
+    retryAfterSeconds = Math.max(0, Math.min(MAX_VISIBILITY_TIMEOUT_SECONDS, retryAfterSeconds));
     // Everything else, a ZodError thrown by the handler itself included (say, a model's reply
-    // that did not parse), may go away on retry; maxReceiveCount bounds the attempts.
-    log.warn("message failed, will be retried", { durationMs, error });
-    return { outcome: { status: "transient", error }, log };
+    // that did not parse), may go away on retry; the budget bounds the attempts.
+    log.warn("message failed, will be retried", { durationMs, error, retryAfterSeconds });
+    return { outcome: { status: "transient", error, retryAfterSeconds }, log };
   }
 }

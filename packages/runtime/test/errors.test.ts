@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { defaultRetryDelaySeconds, isPermanentError, PermanentError } from "../src/index.ts";
+import { isPermanentError, PermanentError } from "../src/index.ts";
 
 describe("PermanentError", () => {
   it("carries an UPPER_SNAKE_CASE code and keeps its cause", () => {
@@ -18,17 +18,5 @@ describe("PermanentError", () => {
     const foreign = Object.assign(new Error("x"), { name: "PermanentError", code: "BAD_INPUT" });
     expect(isPermanentError(foreign)).toBe(true);
     expect(isPermanentError(new Error("x"))).toBe(false);
-  });
-});
-
-describe("defaultRetryDelaySeconds", () => {
-  it("grows with the receive count and never exceeds the visibility timeout", () => {
-    for (let i = 0; i < 50; i++) {
-      expect(defaultRetryDelaySeconds(1, 120)).toBeGreaterThanOrEqual(1);
-      expect(defaultRetryDelaySeconds(1, 120)).toBeLessThanOrEqual(2);
-      expect(defaultRetryDelaySeconds(3, 120)).toBeGreaterThanOrEqual(4);
-      expect(defaultRetryDelaySeconds(3, 120)).toBeLessThanOrEqual(8);
-      expect(defaultRetryDelaySeconds(10, 120)).toBeLessThanOrEqual(120);
-    }
   });
 });

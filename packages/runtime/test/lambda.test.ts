@@ -3,7 +3,7 @@ import type { Message, MessageAttributeValue, SQSClient } from "@aws-sdk/client-
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLambdaHandler, defineConsumer, FAILURE_ATTRIBUTES, PermanentError, type ConsumerContext } from "../src/index.ts";
-import { createQueuePair, jobId, memoryLogger, receiveAll, send, startTestCloud, testMessage, type QueuePair, type TestMessage } from "./support/devcloud.ts";
+import { createQueuePair, jobId, memoryLogger, queueDepth, receiveAll, send, startTestCloud, testMessage, type QueuePair, type TestMessage } from "./support/devcloud.ts";
 
 let cloud: Awaited<ReturnType<typeof startTestCloud>>;
 let sqs: SQSClient;
@@ -190,5 +190,23 @@ describe("Lambda host", () => {
 
     expect(Date.now() - started).toBeLessThan(1000);
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: ids[0] }] });
+  });
+  it("hides a transiently failed record for its retry delay (ChangeMessageVisibility) before reporting it, so it waits in the queue", async () => {
+    const queue = await createQueuePair(sqs, "lambda-backoff", { visibilityTimeout: 1 });
+    const { event, ids } = await eventFrom(queue, [{ body: { jobId: jobId(), n: 1 } }]);
+    const handler = createLambdaHandler(behaviourByN, {
+      queueUrl: queue.url,
+      deadLetterQueueUrl: queue.dlqUrl,
+      sqs,
+      log: memoryLogger().log,
+      redelivery: { baseDelaySeconds: 8, maxDelaySeconds: 8 },
+    });
+
+    const response = await handler(event, lambdaContext());
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: ids[0] }] });
+    // The queue's own timeout (1 s) would have it back by now; the retry delay (4-8 s) holds it.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(await queueDepth(sqs, queue.url)).toEqual({ visible: 0, inFlight: 1 });
   });
 });

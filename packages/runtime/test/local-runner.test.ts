@@ -167,6 +167,43 @@ describe("local runner", () => {
     expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.message]?.StringValue).toMatch(/all 2 deliveries; last error: Bedrock is down/);
   });
 
+  it("keeps retrying a message that fails transiently more times than the old maxReceiveCount of 5, each after its retry delay, until it succeeds", async () => {
+    const queue = await createQueuePair(sqs, "transient-storm", { maxReceiveCount: 50 });
+    await send(sqs, queue.url, { jobId: jobId(), n: 1 });
+    const deliveries: number[] = [];
+    const runner = run(
+      async () => {
+        deliveries.push(Date.now());
+        if (deliveries.length <= 6) throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+      },
+      { queueUrl: queue.url, deadLetterQueueUrl: queue.dlqUrl, redelivery: { baseDelaySeconds: 1, maxDelaySeconds: 1 } },
+    );
+    await waitFor(() => runner.stats.succeeded === 1, 20_000, "the seventh delivery to succeed");
+
+    expect(runner.stats).toMatchObject({ failed: 6, deadLettered: 0 });
+    // Each retry waited out its delay (1 s here) in the queue rather than coming straight back.
+    const gaps = deliveries.slice(1).map((at, i) => at - deliveries[i]!);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(900);
+    expect(await queueDepth(sqs, queue.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it("dead-letters a message still failing transiently past its age budget as RETRY_BUDGET_EXHAUSTED", async () => {
+    const queue = await createQueuePair(sqs, "age-budget", { maxReceiveCount: 50 });
+    await send(sqs, queue.url, { jobId: jobId(), n: 1 });
+    const runner = run(
+      async () => {
+        throw new Error("ServiceUnavailableException");
+      },
+      { queueUrl: queue.url, deadLetterQueueUrl: queue.dlqUrl, redelivery: { baseDelaySeconds: 0.5, maxDelaySeconds: 1, maxAgeSeconds: 3 } },
+    );
+    await waitFor(() => runner.stats.deadLettered === 1, 15_000, "the message to be dead-lettered");
+
+    const [dead] = await receiveAll(sqs, queue.dlqUrl, 1);
+    expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.code]?.StringValue).toBe("RETRY_BUDGET_EXHAUSTED");
+    expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.message]?.StringValue).toMatch(/last error: ServiceUnavailableException/);
+    expect(runner.stats.failed).toBeGreaterThanOrEqual(2);
+  });
+
   it("dead-letters a schema violation as SCHEMA_VIOLATION naming the failing fields, without calling the handler", async () => {
     const queue = await createQueuePair(sqs, "schema");
     await send(sqs, queue.url, { jobId: "not-a-job-id", n: "seven" });

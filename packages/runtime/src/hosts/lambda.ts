@@ -1,13 +1,23 @@
 import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync, processPartialResponse } from "@aws-lambda-powertools/batch";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { processMessage, type Consumer } from "../consumer.ts";
 import { fromLambdaAttributes, sendToDeadLetterQueue } from "../dead-letter.ts";
 import { createLogger, type Logger } from "../logger.ts";
+import { resolveRedeliveryPolicy, type RedeliveryPolicy } from "../redelivery.ts";
 
 export interface LambdaHostOptions {
   /** Where permanent failures go at once. Without it they are retried until SQS's redrive moves them. */
   deadLetterQueueUrl?: string | undefined;
+  /**
+   * The source queue's URL: a transiently failed record's visibility is set to its retry delay
+   * (ChangeMessageVisibility) before it is reported in batchItemFailures, so it waits in the
+   * queue for a growing delay instead of coming back after the queue's fixed timeout. Without it
+   * the queue's visibility timeout applies.
+   */
+  queueUrl?: string | undefined;
+  /** Backoff and age budget for transient failures (default DEFAULT_REDELIVERY_POLICY). */
+  redelivery?: Partial<RedeliveryPolicy> | undefined;
   /** The source queue's redrive maxReceiveCount (from the topology): the last allowed delivery is dead-lettered with its reason. */
   maxReceiveCount?: number | undefined;
   /** Default: `new SQSClient({})`, created on the first dead-lettering (region from the Lambda environment). */
@@ -32,19 +42,39 @@ export function createLambdaHandler<T>(
   const abortMargin = options.abortBeforeTimeoutMs ?? 2000;
   let sqs = options.sqs;
   const client = () => (sqs ??= new SQSClient({}));
+  const redelivery = resolveRedeliveryPolicy(options.redelivery);
 
   async function handleRecord(record: SQSRecord, signal: AbortSignal, log: Logger): Promise<void> {
     const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
     const queueName = record.eventSourceARN.split(":").at(-1) ?? record.eventSourceARN;
     const { outcome, log: messageLog } = await processMessage(
       consumer,
-      { body: record.body, messageId: record.messageId, receiveCount, queueName, signal, maxReceiveCount: options.maxReceiveCount },
+      {
+        body: record.body,
+        messageId: record.messageId,
+        receiveCount,
+        queueName,
+        signal,
+        maxReceiveCount: options.maxReceiveCount,
+        sentAt: Number(record.attributes.SentTimestamp) || undefined,
+      },
       log,
+      { redelivery },
     );
     switch (outcome.status) {
       case "succeeded":
         return;
       case "transient":
+        if (options.queueUrl) {
+          try {
+            await client().send(
+              new ChangeMessageVisibilityCommand({ QueueUrl: options.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: outcome.retryAfterSeconds }),
+            );
+          } catch (error) {
+            // The queue's own visibility timeout applies instead: a shorter wait, never a loss.
+            messageLog.warn("could not set the retry delay; the queue's visibility timeout applies", { error });
+          }
+        }
         // Powertools reads error.message; a thrown non-Error would lose it.
         throw outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
       case "permanent": {

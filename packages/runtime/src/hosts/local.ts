@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { processMessage, type Consumer, type Outcome } from "../consumer.ts";
 import { sendToDeadLetterQueue } from "../dead-letter.ts";
+import { MAX_VISIBILITY_TIMEOUT_SECONDS, resolveRedeliveryPolicy, type RedeliveryPolicy } from "../redelivery.ts";
 import { createLogger, type Logger } from "../logger.ts";
 
 export interface LocalRunnerOptions {
@@ -31,10 +32,12 @@ export interface LocalRunnerOptions {
   shutdownGraceMs?: number | undefined;
   /**
    * Seconds until a transiently failed message is visible again, by its receive count; `false`
-   * leaves the queue's visibility timeout. Default: exponential (2^receiveCount s, with jitter,
-   * at most the visibility timeout), so a retry is not stuck behind a 120 s timeout.
+   * leaves the queue's visibility timeout. Default: the redelivery policy's growing, jittered
+   * delay (2, 4, 8 … s up to 5 minutes; see redelivery.ts), lengthened by a failure's own hint.
    */
   retryDelaySeconds?: ((receiveCount: number, visibilityTimeoutSeconds: number) => number) | false | undefined;
+  /** Backoff and age budget for transient failures (default DEFAULT_REDELIVERY_POLICY). */
+  redelivery?: Partial<RedeliveryPolicy> | undefined;
   /** Deliveries before SQS redrives to the DLQ; default: read from the queue's RedrivePolicy. */
   maxReceiveCount?: number | undefined;
   /**
@@ -86,12 +89,6 @@ interface Job {
   /** The visibility extension in flight, if any. */
   extending?: Promise<unknown> | undefined;
   done?: Promise<void>;
-}
-
-/** Default retry delay: 2, 4, 8 … s with "equal jitter", never past the visibility timeout. */
-export function defaultRetryDelaySeconds(receiveCount: number, visibilityTimeoutSeconds: number): number {
-  const base = Math.min(2 ** Math.max(1, receiveCount), visibilityTimeoutSeconds);
-  return Math.max(0, Math.ceil(base / 2 + (Math.random() * base) / 2));
 }
 
 /** Receive-error backoff: 100 ms doubling to 10 s, jittered so many runners do not retry in step. */
@@ -167,7 +164,8 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   const waitTimeSeconds = options.waitTimeSeconds ?? 20;
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
-  const retryDelay = options.retryDelaySeconds === undefined ? defaultRetryDelaySeconds : options.retryDelaySeconds;
+  const retryDelay = options.retryDelaySeconds;
+  const redelivery = resolveRedeliveryPolicy(options.redelivery);
   const queueName = queueUrl.split("/").at(-1) ?? queueUrl;
   const log = (options.log ?? createLogger({ host: "local" })).child({ queue: queueName });
 
@@ -199,9 +197,11 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
     }
   }
 
-  async function retryLater(job: Job, visibility: number) {
+  /** Hide a failed message for its retry delay: it waits in the queue, not in this process. */
+  async function retryLater(job: Job, visibility: number, retryAfterSeconds: number) {
     if (retryDelay === false) return;
-    const seconds = Math.max(0, Math.min(43_200, Math.round(retryDelay(job.receiveCount, visibility))));
+    const chosen = retryDelay === undefined ? retryAfterSeconds : retryDelay(job.receiveCount, visibility);
+    const seconds = Math.max(0, Math.min(MAX_VISIBILITY_TIMEOUT_SECONDS, Math.round(chosen)));
     await changeVisibility(job, seconds, "retry backoff");
   }
 
@@ -214,14 +214,14 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
         return;
       case "transient":
         counters.failed++;
-        await retryLater(job, visibility);
+        await retryLater(job, visibility, outcome.retryAfterSeconds);
         return;
       case "permanent": {
         const { reason } = outcome;
         if (!deadLetterQueueUrl) {
           counters.failed++;
           messageLog.error("permanent failure and no dead-letter queue configured; SQS redrive will move it", { reason });
-          await retryLater(job, visibility);
+          await retryLater(job, visibility, 0);
           return;
         }
         try {
@@ -237,7 +237,7 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
         } catch (error) {
           counters.failed++;
           messageLog.error("dead-lettering failed; the message will be redelivered", { reason, error });
-          await retryLater(job, visibility);
+          await retryLater(job, visibility, redelivery.baseDelaySeconds);
           return;
         }
         counters.deadLettered++;
@@ -272,8 +272,17 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
         const handlerStarted = performance.now();
         const { outcome, log: messageLog } = await processMessage(
           consumer,
-          { body: message.Body ?? "", messageId: message.MessageId, receiveCount: job.receiveCount, queueName, signal: job.controller.signal, maxReceiveCount },
+          {
+            body: message.Body ?? "",
+            messageId: message.MessageId,
+            receiveCount: job.receiveCount,
+            queueName,
+            signal: job.controller.signal,
+            maxReceiveCount,
+            sentAt: Number(message.Attributes?.SentTimestamp) || undefined,
+          },
           log,
+          { redelivery },
         );
         counters.handlerMs += performance.now() - handlerStarted;
         clearInterval(job.heartbeat);
