@@ -5,6 +5,7 @@ import { createBedrockBackend, type BedrockBackend, type BedrockEmulatorOptionsI
 import { AwsServiceError, parseJsonObject, writeJson, writeJsonError } from "./edge/aws-errors.ts";
 import { forward } from "./edge/proxy.ts";
 import { startEdge } from "./edge/server.ts";
+import { snsRoute, sqsRoute } from "./edge/sns-sqs.ts";
 import { startDynamoDb } from "./emulators/dynalite.ts";
 import { startSnsSqsS3 } from "./emulators/fauxqs.ts";
 import { createEventBridgeBackend, type EventBridgeBackend } from "./eventbridge/backend.ts";
@@ -85,8 +86,8 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     host,
     port: options.port ?? DEFAULT_DEVCLOUD_PORT,
     services: {
-      sqs: toSnsSqsS3,
-      sns: toSnsSqsS3,
+      sqs: sqsRoute(snsSqsS3.port),
+      sns: snsRoute(snsSqsS3.port),
       s3: toSnsSqsS3,
       sts: toSnsSqsS3,
       dynamodb: (req, body, res) => forward(dynamodb.port, req, body, res),

@@ -141,8 +141,8 @@ describe("EventBridge API", () => {
     expect((await receiveAll(sqs, queueUrl, 2, 1200)).length).toBe(1);
   });
 
-  it("PutEvents refuses a request over 256 KB", async () => {
-    const detail = JSON.stringify({ blob: "x".repeat(256 * 1024) });
+  it("PutEvents refuses a request over 1 MB (AWS's limit since January 2026; limits in aws-limits.test.ts)", async () => {
+    const detail = JSON.stringify({ blob: "x".repeat(1024 * 1024) });
     await expect(
       events.send(new PutEventsCommand({ Entries: [{ Source: "quire.test", DetailType: "Big", Detail: detail }] })),
     ).rejects.toMatchObject({ name: "ValidationException" });

@@ -29,6 +29,27 @@ export function writeJsonError(res: ServerResponse, error: AwsServiceError, cont
   res.end(body);
 }
 
+/**
+ * AWS query protocol (SNS): an XML ErrorResponse; the SDK reads Error/Code and maps it to the
+ * modeled exception through the shape's awsQueryError code (BatchRequestTooLong →
+ * BatchRequestTooLongException).
+ */
+export function writeQueryError(res: ServerResponse, error: AwsServiceError, xmlns: string, fault: "Sender" | "Receiver" = "Sender"): void {
+  const body =
+    `<ErrorResponse xmlns="${xmlns}"><Error><Type>${fault}</Type><Code>${escapeXml(error.type)}</Code>` +
+    `<Message>${escapeXml(error.message)}</Message></Error><RequestId>${crypto.randomUUID()}</RequestId></ErrorResponse>`;
+  res.writeHead(error.status, {
+    "content-type": "text/xml",
+    "x-amzn-requestid": crypto.randomUUID(),
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
+}
+
 export function writeJson(res: ServerResponse, status: number, value: unknown, contentType = "application/json"): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {

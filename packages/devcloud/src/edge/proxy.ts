@@ -1,12 +1,19 @@
-import { Agent, request, type IncomingMessage, type ServerResponse } from "node:http";
+import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 256 });
 
 /**
  * Forward a request unchanged to an emulator on loopback. The Host header is kept, so
  * emulators that build URLs from it (fauxqs's QueueUrl) point callers back at the edge.
+ * `responseHeaders`, if given, may correct the emulator's response headers (never the body).
  */
-export function forward(port: number, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
+export function forward(
+  port: number,
+  req: IncomingMessage,
+  body: Buffer,
+  res: ServerResponse,
+  responseHeaders?: (headers: IncomingHttpHeaders) => IncomingHttpHeaders,
+): Promise<void> {
   return new Promise((resolve) => {
     const upstream = request(
       {
@@ -18,7 +25,7 @@ export function forward(port: number, req: IncomingMessage, body: Buffer, res: S
         agent: keepAlive,
       },
       (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders ? responseHeaders(upstreamRes.headers) : upstreamRes.headers);
         upstreamRes.pipe(res);
         upstreamRes.on("end", resolve);
         upstreamRes.on("error", () => resolve());

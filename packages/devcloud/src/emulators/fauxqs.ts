@@ -1,12 +1,15 @@
 import { join } from "node:path";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { startFauxqs, type FauxqsServer } from "fauxqs";
 
 /**
- * SNS, SQS and S3 come from fauxqs, unchanged; devcloud only chooses where its state lives.
- * (fauxqs binds 0.0.0.0 whatever it is told; only the edge's address is advertised.)
- * With a data dir, queues, topics, messages (SQLite) and S3 objects (plain files) survive restarts.
+ * SNS, SQS and S3 come from fauxqs; devcloud only chooses where its state lives, and patches
+ * one persistence bug (below). (fauxqs binds 0.0.0.0 whatever it is told; only the edge's
+ * address is advertised.) With a data dir, queues, topics, messages (SQLite) and S3 objects
+ * (plain files) survive restarts.
  */
 export async function startSnsSqsS3(options: { dataDir: string | undefined; region: string }): Promise<FauxqsServer> {
+  if (options.dataDir) await patchReleasePersistence();
   return startFauxqs({
     port: 0,
     // QueueUrls come out as http://sqs.<region>.localhost:<edge port>/000000000000/<name>: the
@@ -18,4 +21,48 @@ export async function startSnsSqsS3(options: { dataDir: string | undefined; regi
       ? { dataDir: join(options.dataDir, "sns-sqs"), s3StorageDir: join(options.dataDir, "s3") }
       : {}),
   });
+}
+
+interface PersistenceManagerLike {
+  db: DatabaseSync;
+  updateMessageReady(messageId: string): void;
+}
+
+let releasePatched: Promise<void> | undefined;
+
+/**
+ * fauxqs 2.4.1 loses a message released with ChangeMessageVisibility(…, 0) (or a batch entry
+ * with 0) when persistence is on. `SqsQueue.changeVisibility` first drops the message from its
+ * in-flight map, then calls `PersistenceManager.updateMessageReady(id)`, which reuses the
+ * in-flight UPDATE statement with every value NULL — including `approximate_receive_count`,
+ * a `NOT NULL` column. SQLite refuses (`NOT NULL constraint failed:
+ * sqs_messages.approximate_receive_count`), the call answers 500 before the message is put
+ * back on the ready list, the SDK's retry gets `MessageNotInflight`, and the message is in
+ * neither list until a restart reloads it from the untouched row.
+ *
+ * The fix replaces that one method: releasing a message clears only its receipt handle and
+ * visibility deadline, and keeps its receive count and first-receive time, as SQS does (the
+ * next receive reports ApproximateReceiveCount 2). The class is not exported by fauxqs's
+ * package `exports`, so it is loaded by file URL next to the package entry; the same module
+ * instance is what `startFauxqs` uses. If a later fauxqs moves or renames it, startup fails
+ * loudly here rather than losing messages quietly.
+ */
+function patchReleasePersistence(): Promise<void> {
+  releasePatched ??= (async () => {
+    const url = new URL("./persistence.js", import.meta.resolve("fauxqs"));
+    const { PersistenceManager } = (await import(url.href)) as { PersistenceManager?: { prototype: PersistenceManagerLike } };
+    if (typeof PersistenceManager?.prototype.updateMessageReady !== "function") {
+      throw new Error(`devcloud: fauxqs's PersistenceManager.updateMessageReady is not where devcloud patches it (${url.href}); check the release fix in src/emulators/fauxqs.ts against this fauxqs version.`);
+    }
+    const statements = new WeakMap<PersistenceManagerLike, StatementSync>();
+    PersistenceManager.prototype.updateMessageReady = function (this: PersistenceManagerLike, messageId: string) {
+      let release = statements.get(this);
+      if (!release) {
+        release = this.db.prepare("UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?");
+        statements.set(this, release);
+      }
+      release.run(messageId);
+    };
+  })();
+  return releasePatched;
 }

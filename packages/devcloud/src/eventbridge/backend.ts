@@ -1,14 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AwsServiceError, parseJsonObject, writeJson, writeJsonError } from "../edge/aws-errors.ts";
 import type { ServiceBackend } from "../edge/backend.ts";
+import { EVENTBRIDGE_PUT_EVENTS_MAX_BYTES, EVENTBRIDGE_PUT_EVENTS_MAX_ENTRIES } from "../limits.ts";
 import { compileInputTransformer } from "./input-transformer.ts";
 import { compileJsonPath } from "./json-path.ts";
 import { compileEventPattern, InvalidEventPatternError, type CompiledEventPattern } from "@quire/event-patterns";
 import { EventBridgeStore, type Bus, type Rule, type Target } from "./store.ts";
 
 const CONTENT_TYPE = "application/x-amz-json-1.1";
-/** PutEvents: 256 KB for the whole request, entries sized as the EventBridge guide describes. */
-export const PUT_EVENTS_MAX_BYTES = 256 * 1024;
 const NAME = /^[.\-_A-Za-z0-9]{1,64}$/;
 const BUS_NAME = /^[/.\-_A-Za-z0-9]{1,256}$/;
 const REQUIRED_EVENT_FIELDS = ["id", "account", "source", "time", "region", "detail-type"] as const;
@@ -201,12 +200,21 @@ export function createEventBridgeBackend(options: {
     },
     async PutEvents(input) {
       const entries = input.Entries;
-      if (!Array.isArray(entries) || entries.length === 0 || entries.length > 10) {
-        throw new AwsServiceError("ValidationException", "Entries must hold between 1 and 10 events.");
+      // The model's length constraint on Entries (1..10), worded as AWS words constraint errors.
+      if (!Array.isArray(entries) || entries.length === 0) {
+        throw new AwsServiceError("ValidationException", "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length greater than or equal to 1");
       }
+      if (entries.length > EVENTBRIDGE_PUT_EVENTS_MAX_ENTRIES) {
+        throw new AwsServiceError(
+          "ValidationException",
+          `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${EVENTBRIDGE_PUT_EVENTS_MAX_ENTRIES}`,
+        );
+      }
+      // AWS refuses the whole request, not an entry, when the entries' total is over the limit
+      // (one entry over the limit is a total over it too), with exactly this message.
       const totalBytes = entries.reduce((sum: number, entry) => sum + entrySize(entry as Record<string, unknown>), 0);
-      if (totalBytes > PUT_EVENTS_MAX_BYTES) {
-        throw new AwsServiceError("ValidationException", `Total size of the entries in the request is over the limit (${totalBytes} > ${PUT_EVENTS_MAX_BYTES} bytes).`);
+      if (totalBytes > EVENTBRIDGE_PUT_EVENTS_MAX_BYTES) {
+        throw new AwsServiceError("ValidationException", "Total size of the entries in the request is over the limit.");
       }
       const results = [];
       for (const entry of entries as Record<string, unknown>[]) {
@@ -330,7 +338,7 @@ function targetProblem(target: Target): string | undefined {
   return undefined;
 }
 
-/** The PutEvents entry size rule from the EventBridge user guide. */
+/** The PutEvents entry size rule from the EventBridge user guide (see EVENTBRIDGE_PUT_EVENTS_MAX_BYTES). */
 function entrySize(entry: Record<string, unknown>): number {
   let size = entry.Time !== undefined ? 14 : 0;
   for (const field of ["Source", "DetailType", "Detail"] as const) {
