@@ -43,12 +43,15 @@ export class ModelUnavailableError extends Error {
   /** The last attempt's error (ThrottlingException, ServiceUnavailableException, a timeout...). */
   override readonly cause: unknown;
   readonly attempts: number;
+  /** When trying again makes sense (the circuit breaker's next probe), if known; read by the queue hosts. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, cause: unknown, attempts: number) {
+  constructor(message: string, cause: unknown, attempts: number, retryAfterMs?: number) {
     super(message);
     // Assigned here, not via super({ cause }): a redeclared class field would reset it to undefined.
     this.cause = cause;
     this.attempts = attempts;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
@@ -110,6 +113,8 @@ const TRANSIENT_EXCEPTIONS = new Set([
   "RequestTimeout",
   "RequestTimeoutException",
   "AttemptTimeoutError",
+  // Our own circuit breaker refusing a call while the model is down (admission/circuit-breaker.ts).
+  "CircuitOpenError",
 ]);
 
 /** The request itself is wrong (bad model id, no access, too long...): retrying cannot help. */

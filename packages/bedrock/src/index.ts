@@ -19,6 +19,6 @@ export type { AttemptEvent, RetryOptions, RetryPolicy } from "./retry.ts";
 export { classificationV1, CLASSIFICATION_TOOL_NAME, prompts, summaryV1, wrapDocument } from "./prompts/index.ts";
 export type { TokenUsage } from "./usage.ts";
 export {
-  createGovernor, eventSourceMaximumConcurrency, feasibleWithin, isThrottle, planThroughput, TokenBucket,
-  type AcquireOptions, type CallResult, type Governor, type GovernorOptions, type Lane, type ModelQuota, type ModelStats, type Permit, type ThroughputPlan,
+  callOutcomeOf, CircuitBreaker, CircuitOpenError, createGovernor, eventSourceMaximumConcurrency, feasibleWithin, isThrottle, planThroughput, TokenBucket,
+  type AcquireOptions, type CallHealth, type CallResult, type CircuitBreakerOptions, type CircuitState, type Governor, type GovernorOptions, type Lane, type ModelQuota, type ModelStats, type Permit, type ThroughputPlan,
 } from "./admission/index.ts";

@@ -14,6 +14,7 @@ import {
   classifyBedrockError, errorNameOf, httpStatusOf, type FailureKind,
 } from "./errors.ts";
 import type { TokenUsage } from "./usage.ts";
+import { CircuitOpenError } from "./admission/circuit-breaker.ts";
 
 export interface RetryOptions {
   /** Calls in total, first one included. */
@@ -171,6 +172,12 @@ export async function withRetries<T extends { usage?: TokenUsage }>(
       throw new AbortError(signal.reason);
     }
     if (timedOut) failure = new AttemptTimeoutError(policy.timeoutMs);
+    // The model is down and the breaker says so: no point spending attempts; the message waits
+    // in its queue until the breaker's next probe.
+    if (failure instanceof CircuitOpenError) {
+      report({ attempt: attemptNumber, error: failure.name });
+      throw new ModelUnavailableError(failure.message, failure, attemptNumber, failure.retryAfterMs);
+    }
 
     const kind = classifyBedrockError(failure);
     const usage = (failure as UsageCarrier | null)?.usage;

@@ -1,3 +1,5 @@
+import { classifyBedrockError } from "../errors.ts";
+import { CircuitBreaker, CircuitOpenError, type CallHealth, type CircuitBreakerOptions, type CircuitState } from "./circuit-breaker.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 export interface ModelQuota {
@@ -10,8 +12,15 @@ export type Lane = "interactive" | "bulk";
 export interface GovernorOptions {
   /** Configured quotas per model id. They may be wrong (or shared with other processes): AIMD corrects. */
   quotas?: Record<string, ModelQuota>;
-  /** Starting in-flight limit per model. */
+  /** Starting in-flight limit per model (a restarted process: its share of the quota, not a guess). */
   initialLimit?: number;
+  /**
+   * Slow start (doubling) ends here even before a throttle: what the whole quota sustains.
+   * Beyond it only additive increase, so a process never overshoots a known quota by 2×.
+   */
+  slowStartCeiling?: number;
+  /** The model's circuit breaker (see circuit-breaker.ts); `false` turns it off. */
+  circuit?: CircuitBreakerOptions | false;
   minLimit?: number;
   maxLimit?: number;
   /** Multiplicative decrease on a throttle of a call admitted since the last decrease. */
@@ -25,7 +34,8 @@ export interface GovernorOptions {
 }
 
 export interface CallResult {
-  outcome: "success" | "throttled" | "error";
+  /** `unavailable`: the model did not answer (5xx, not ready, network) — the circuit breaker counts these. */
+  outcome: "success" | "throttled" | "unavailable" | "error";
   usage?: { inputTokens: number; outputTokens: number } | undefined;
   latencyMs?: number | undefined;
 }
@@ -48,9 +58,14 @@ export interface ModelStats {
   throttles: number;
   errors: number;
   tokensUsed: number;
+  circuit: CircuitState;
+  circuitOpened: number;
 }
 export interface Governor {
-  /** Wait for a slot: in flight below the adaptive limit, and the RPM/TPM buckets can pay. */
+  /**
+   * Wait for a slot: in flight below the adaptive limit, and the RPM/TPM buckets can pay.
+   * Rejects with CircuitOpenError (retryable, with retryAfterMs) while the model's circuit is open.
+   */
   acquire(modelId: string, options: AcquireOptions): Promise<Permit>;
   /** acquire → call → release, classifying throttles and reading Converse `usage`. */
   run<T>(modelId: string, options: AcquireOptions, call: () => Promise<T>): Promise<T>;
@@ -86,15 +101,22 @@ interface ModelState {
   /** Until the first throttle the limit doubles each window (TCP's slow start), then grows by one. */
   slowStart: boolean;
   timer?: { cancel(): void };
+  circuit?: CircuitBreaker;
   capacityWaiters: Set<() => void>;
   /** When each outstanding reservation was made, oldest first. */
   reservations: number[];
-  stats: Omit<ModelStats, "modelId" | "limit" | "inFlight" | "waiting">;
+  stats: Omit<ModelStats, "modelId" | "limit" | "inFlight" | "waiting" | "circuit" | "circuitOpened">;
 }
 
 export function isThrottle(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
   return e?.name === "ThrottlingException" || e?.$metadata?.httpStatusCode === 429;
+}
+
+/** How one call's failure reads to the governor: a throttle (AIMD), the model being down (circuit), or neither. */
+export function callOutcomeOf(error: unknown): "throttled" | "unavailable" | "error" {
+  if (isThrottle(error)) return "throttled";
+  return classifyBedrockError(error) === "transient" ? "unavailable" : "error";
 }
 
 /**
@@ -113,6 +135,7 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
       return { cancel: () => clearTimeout(timer) };
     });
   const initialLimit = options.initialLimit ?? 4;
+  const slowStartCeiling = options.slowStartCeiling ?? Number.POSITIVE_INFINITY;
   const minLimit = options.minLimit ?? 1;
   const maxLimit = options.maxLimit ?? 256;
   const decreaseFactor = options.decreaseFactor ?? 0.7;
@@ -138,7 +161,8 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
       interactiveStreak: 0,
       lastDecreaseAt: -Infinity,
       latencyEwmaMs: 1000,
-      slowStart: true,
+      slowStart: initialLimit < slowStartCeiling,
+      ...(options.circuit === false ? {} : { circuit: new CircuitBreaker(options.circuit ?? {}, now) }),
       capacityWaiters: new Set(),
       reservations: [],
       stats: { granted: 0, successes: 0, throttles: 0, errors: 0, tokensUsed: 0 },
@@ -172,14 +196,33 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         });
         break;
       }
+      // Open: nobody waits for a model that is down — they go back to their queue (with when to
+      // come back). Half-open: the first waiter is the probe; the rest go back too.
+      const probe = state.circuit !== undefined && state.circuit.state !== "closed";
+      if (probe && !state.circuit!.tryPass()) {
+        refuseAll(state);
+        break;
+      }
       state.queues[lane].shift();
       state.interactiveStreak = lane === "interactive" ? state.interactiveStreak + 1 : 0;
-      waiter.grant(admit(state, waiter.tokens));
+      waiter.grant(admit(state, waiter.tokens, probe));
+      if (probe) {
+        refuseAll(state);
+        break;
+      }
     }
     notifyCapacity(state);
   }
 
-  function admit(state: ModelState, estimatedTokens: number): Permit {
+  /** Every waiter is told the circuit is open (a transient failure that says when to retry). */
+  function refuseAll(state: ModelState): void {
+    const error = new CircuitOpenError(state.modelId, state.circuit?.retryAfterMs() ?? 0);
+    for (const lane of ["interactive", "bulk"] as const) {
+      for (const waiter of state.queues[lane].splice(0)) waiter.reject(error);
+    }
+  }
+
+  function admit(state: ModelState, estimatedTokens: number, probe = false): Permit {
     state.requests?.take(1);
     state.tokens?.take(estimatedTokens);
     state.inFlight++;
@@ -192,6 +235,8 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         if (released) return;
         released = true;
         state.inFlight--;
+        const health: CallHealth = result.outcome === "error" ? "other" : result.outcome;
+        state.circuit?.record(health, probe);
         // Model latency only: a throttle answers at once and would shrink the decrease window to nothing.
         if (result.outcome === "success" && result.latencyMs !== undefined) state.latencyEwmaMs = 0.8 * state.latencyEwmaMs + 0.2 * result.latencyMs;
         if (result.usage) {
@@ -204,6 +249,7 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
           // Grow only a limit there is demand for (at least half of it in use when this call ended,
           // as Netflix's AIMD limiter does): an idle process must not bank a huge limit.
           if ((demand(state) + 1) * 2 >= effectiveLimit(state)) state.limit = Math.min(maxLimit, state.limit + (state.slowStart ? 1 : 1 / state.limit));
+          if (state.slowStart && state.limit >= slowStartCeiling) state.slowStart = false;
         } else if (result.outcome === "throttled") {
           state.stats.throttles++;
           // The server's bucket is empty: ours should be too, or we would spend a burst on more 429s.
@@ -235,12 +281,14 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
   const demand = (state: ModelState) => state.inFlight + state.queues.interactive.length + state.queues.bulk.length + liveReservations(state);
 
   function freeCapacity(state: ModelState): number {
+    const circuitRoom = state.circuit?.capacity() ?? Number.POSITIVE_INFINITY;
+    if (circuitRoom <= 0) return 0;
     const wanted = demand(state);
     const free = effectiveLimit(state) - wanted;
     if (free <= 0) return 0;
     // Waiting and reserved calls will each take a request token before anything new can.
     const affordable = Math.floor(state.requests?.available() ?? Infinity) - (wanted - state.inFlight);
-    return Math.max(0, Math.min(free, affordable));
+    return Math.max(0, Math.min(free, affordable, circuitRoom));
   }
 
   function notifyCapacity(state: ModelState): void {
@@ -251,6 +299,7 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
     acquire(modelId, { estimatedTokens, lane = "bulk", signal }) {
       const state = stateOf(modelId);
       if (signal?.aborted) return Promise.reject(signal.reason);
+      if (state.circuit?.state === "open") return Promise.reject(new CircuitOpenError(modelId, state.circuit.retryAfterMs()));
       return new Promise<Permit>((resolve, reject) => {
         const onAbort = () => {
           const queue = state.queues[lane];
@@ -289,7 +338,7 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         });
         return result;
       } catch (error) {
-        permit.release({ outcome: isThrottle(error) ? "throttled" : "error", latencyMs: now() - started });
+        permit.release({ outcome: callOutcomeOf(error), latencyMs: now() - started });
         throw error;
       }
     },
@@ -323,8 +372,11 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         signal?.addEventListener("abort", onAbort, { once: true });
         // Capacity also returns by refill alone, which no release announces: wake when it is due.
         // (A release announces itself; the timer is only for refills, and a safety net otherwise.)
+        // An open circuit half-opens by time alone too: wake for the probe.
         const refillMs = state.requests?.msUntil(1) ?? 0;
-        const timer = schedule(refillMs > 0 ? refillMs : 1000, wake);
+        const probeMs = state.circuit?.msUntilProbe();
+        const dueMs = Math.min(refillMs > 0 ? refillMs : 1000, probeMs ?? Number.POSITIVE_INFINITY);
+        const timer = schedule(dueMs, wake);
       });
     },
 
@@ -335,6 +387,8 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         inFlight: state.inFlight,
         waiting: { interactive: state.queues.interactive.length, bulk: state.queues.bulk.length },
         ...state.stats,
+        circuit: state.circuit?.state ?? "closed",
+        circuitOpened: state.circuit?.opened ?? 0,
       })),
   };
 }
