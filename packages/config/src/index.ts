@@ -45,6 +45,18 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_CLAIM_CHECK_BYTES: positiveInt.default(200 * 1024),
   QUIRE_WORKER_CONCURRENCY: positiveInt.default(8),
 
+  // Retries in the queue (every consumer): a transient failure waits, it never uses up a message's life
+  /** First retry delay (s); doubles per delivery, jittered. */
+  QUIRE_RETRY_BASE_DELAY_SECONDS: z.coerce.number().positive().max(900).default(2),
+  /** Longest wait between deliveries (s); SQS caps a visibility timeout at 12 h. */
+  QUIRE_RETRY_MAX_DELAY_SECONDS: z.coerce.number().positive().max(43_200).default(300),
+  /**
+   * How long a message may keep failing transiently (throttles, outages), counted from its first
+   * send, before its job fails RETRY_BUDGET_EXHAUSTED. A run's deadline, when earlier, wins.
+   * The stage queues' maxReceiveCount is sized for the default (see @quire/topology).
+   */
+  QUIRE_RETRY_MAX_AGE_SECONDS: positiveInt.max(4 * 24 * 60 * 60).default(6 * 60 * 60),
+
   // Bedrock admission (the governor)
   /** `adaptive`: every Converse call waits for the quota buckets and the AIMD in-flight limit; `off`: calls go straight out. */
   QUIRE_GOVERNOR: z.enum(["adaptive", "off"]).default("adaptive"),
@@ -58,8 +70,19 @@ export const quireEnvironmentSchema = z.object({
    * `sdk` (the SDK's standard 3 attempts, as most samples do; the benchmark's baseline).
    */
   QUIRE_BEDROCK_RETRIES: z.enum(["quire", "sdk"]).default("quire"),
-  /** Where a process's adaptive in-flight limit starts. */
-  QUIRE_GOVERNOR_INITIAL_LIMIT: positiveInt.default(4),
+  /**
+   * Where a process's adaptive in-flight limit starts. Unset: its share of what the quota
+   * sustains (QUIRE_BEDROCK_RPM × latency, divided among the stages sharing the model), so a
+   * restarted worker does not storm a quota the others already use; 4 without a quota.
+   */
+  QUIRE_GOVERNOR_INITIAL_LIMIT: positiveInt.optional(),
+  /**
+   * The model's circuit breaker: after a run of unavailable answers (5xx, ModelNotReady,
+   * timeouts) workers stop receiving for this long, then one call probes; each failed probe
+   * doubles the wait up to the maximum.
+   */
+  QUIRE_BEDROCK_CIRCUIT_OPEN_MS: positiveInt.default(5_000),
+  QUIRE_BEDROCK_CIRCUIT_MAX_OPEN_MS: positiveInt.default(60_000),
 
   // The notifier
   QUIRE_NOTIFIER_PORT: z.coerce.number().int().min(0).max(65535).default(3001),

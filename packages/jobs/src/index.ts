@@ -1,6 +1,6 @@
 export { createJobStore, type JobStore, type JobStoreOptions } from "./job-store.ts";
-export type { CreateJobInput, StageOutcome } from "./jobs.ts";
-export type { CreateRunInput } from "./runs.ts";
+export type { CreateJobInput, FailOutcome, StageOutcome } from "./jobs.ts";
+export type { CreateRunInput, RunOutcomeRecorded } from "./runs.ts";
 export {
   jobSchema,
   jobStatus,
@@ -17,3 +17,4 @@ export {
   type StageStatus,
 } from "./schema.ts";
 export { InvalidCursorError, JobNotCompleteError, JobNotFoundError, RunNotFoundError, StageNotRequestedError } from "./errors.ts";
+export { durationSeconds, runDeadlineAt } from "./deadline.ts";

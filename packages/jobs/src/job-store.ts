@@ -1,10 +1,10 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { ClassificationResult, FailureReason, StageName, SummaryResult } from "@quire/contracts";
 import { documentClient, type StoreContext } from "./dynamo.ts";
-import { createIdempotency } from "./idempotency.ts";
-import { createJobOperations, type CreateJobInput, type StageOutcome } from "./jobs.ts";
+import { createIdempotency, type IdempotencyClaim } from "./idempotency.ts";
+import { createJobOperations, type CreateJobInput, type FailOutcome, type StageOutcome } from "./jobs.ts";
 import { createResultCache } from "./result-cache.ts";
-import { createRunOperations, type CreateRunInput } from "./runs.ts";
+import { createRunOperations, type CreateRunInput, type RunOutcomeRecorded } from "./runs.ts";
 import type { Job, ResultCacheKey, Run, RunOutcome, StageResult } from "./schema.ts";
 
 export interface JobStoreOptions {
@@ -40,8 +40,12 @@ export interface JobStore {
   /**
    * Map a caller's idempotency key to a jobId once (conditional put); returns the jobId that
    * owns the key. `claimed` is true when it is the jobId passed in (a repeat by the owner too).
+   * `requestHash` (a fingerprint of the request) is stored with the claim, and a lost claim
+   * returns the owner's, so a different request reusing the key can be told from a retry.
    */
-  claimIdempotencyKey(key: string, jobId: string): Promise<{ jobId: string; claimed: boolean }>;
+  claimIdempotencyKey(key: string, jobId: string, options?: { requestHash?: string | undefined }): Promise<IdempotencyClaim>;
+  /** Release a key `jobId` still owns (a conditional delete): after its submission failed. Returns whether it did. */
+  releaseIdempotencyKey(key: string, jobId: string): Promise<boolean>;
   /** Strongly consistent. */
   getJob(jobId: string): Promise<Job | undefined>;
   /**
@@ -61,8 +65,16 @@ export interface JobStore {
   completeStage(jobId: string, stage: "classification", result: ClassificationResult): Promise<StageOutcome>;
   /** After "Job Completed" went out; from then on no delivery re-announces. Throws if the job is not complete. */
   markCompletionPublished(jobId: string): Promise<void>;
-  /** non-terminal → failed with reason, once; `failedNow` tells the single caller that must publish "Job Failed". A complete job cannot fail. */
-  failJob(jobId: string, reason: FailureReason, stage?: StageName): Promise<{ failedNow: boolean; job: Job | undefined }>;
+  /** Publishing "Job Completed" failed: give the lease back so the delivery's retry claims it at once. */
+  releaseCompletion(jobId: string, lease: string): Promise<void>;
+  /**
+   * non-terminal → failed with reason, once. A complete job cannot fail. The caller that gets a
+   * `lease` (the one that failed it, or a later one finding "Job Failed" unannounced) must
+   * publish "Job Failed", then markFailurePublished; `announcementHeldMs` says another is doing so.
+   */
+  failJob(jobId: string, reason: FailureReason, stage?: StageName): Promise<FailOutcome>;
+  markFailurePublished(jobId: string): Promise<void>;
+  releaseFailure(jobId: string, lease: string): Promise<void>;
   /** Idempotent on runId. `total` must be positive. */
   createRun(input: CreateRunInput): Promise<{ created: boolean; run: Run }>;
   /**
@@ -72,9 +84,10 @@ export interface JobStore {
    * not counted twice; it may instead get `runCompleted` again if the run's winner never called
    * markRunCompletionPublished within `announceLeaseMs`. Outcomes past `total` are ignored.
    */
-  recordRunOutcome(runId: string, outcome: RunOutcome): Promise<{ runCompleted: Run | undefined }>;
+  recordRunOutcome(runId: string, outcome: RunOutcome): Promise<RunOutcomeRecorded>;
   /** After "Run Completed" went out (see recordRunOutcome). */
   markRunCompletionPublished(runId: string): Promise<void>;
+  releaseRunCompletion(runId: string, lease: string): Promise<void>;
   /** Strongly consistent; counts included. */
   getRun(runId: string): Promise<Run | undefined>;
   /** A page of a run's jobs in submission order (byRun index). Default limit 100, at most 1000. */
@@ -104,14 +117,19 @@ export function createJobStore(options: JobStoreOptions): JobStore {
   return {
     createJob: jobs.createJob,
     claimIdempotencyKey: idempotency.claimIdempotencyKey,
+    releaseIdempotencyKey: idempotency.releaseIdempotencyKey,
     getJob: jobs.getJob,
     startStage: jobs.startStage,
     completeStage: jobs.completeStage,
     markCompletionPublished: jobs.markCompletionPublished,
+    releaseCompletion: jobs.releaseCompletion,
     failJob: jobs.failJob,
+    markFailurePublished: jobs.markFailurePublished,
+    releaseFailure: jobs.releaseFailure,
     createRun: runs.createRun,
     recordRunOutcome: runs.recordRunOutcome,
     markRunCompletionPublished: runs.markRunCompletionPublished,
+    releaseRunCompletion: runs.releaseRunCompletion,
     getRun: runs.getRun,
     listRunJobs: runs.listRunJobs,
     getCachedResult: cache.getCachedResult,

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { failureReason, type DocumentLocation, type FailureReason, type StageName } from "@quire/contracts";
+import { createAnnouncements, jobCompletion, jobFailure } from "./announcement.ts";
 import { getItem, isConditionFailure, type StoreContext } from "./dynamo.ts";
 import { JobNotCompleteError, JobNotFoundError, StageNotRequestedError } from "./errors.ts";
 import { isJobComplete, toJob } from "./items.ts";
@@ -25,10 +26,29 @@ export interface StageOutcome {
   duplicate: boolean;
   /**
    * The completed job, for the one caller that must publish "Job Completed" and then call
-   * markCompletionPublished: the stage write that completed the job, or a later delivery that
-   * finds the completion unpublished after the winner's lease ran out (the winner crashed).
+   * markCompletionPublished (or, if publishing fails, releaseCompletion with `lease`): the stage
+   * write that completed the job, or a later delivery that finds the completion unpublished and
+   * unleased (the holder failed to publish, or crashed).
    */
   completion?: Job;
+  /** The announcement lease `completion` comes with. */
+  lease?: string;
+  /**
+   * The job is complete but another caller holds the announcement: this delivery must not be
+   * acknowledged yet (see announcement.ts); retry after this long.
+   */
+  announcementHeldMs?: number;
+}
+
+/** What failJob tells its caller about "Job Failed". */
+export interface FailOutcome {
+  /** This call made the job fail. */
+  failedNow: boolean;
+  job: Job | undefined;
+  /** "Job Failed" is this caller's to publish (then markFailurePublished; on error releaseFailure with it). */
+  lease?: string;
+  /** Another caller is announcing the failure: do not acknowledge yet; retry after this long. */
+  announcementHeldMs?: number;
 }
 
 /**
@@ -47,6 +67,7 @@ const stageNames = (stage: StageName) => ({
 
 export function createJobOperations(ctx: StoreContext) {
   const at = () => ctx.now().toISOString();
+  const announcements = createAnnouncements(ctx);
 
   /** After a lost conditional write: the job as it is now, or the error that explains the loss. */
   async function currentJob(jobId: string, stage?: StageName): Promise<Record<string, unknown>> {
@@ -174,80 +195,31 @@ export function createJobOperations(ctx: StoreContext) {
         }),
       );
       const job = toJob(Attributes!);
-      return job.status === "complete" ? { job, duplicate: false, completion: job } : { job, duplicate: false };
+      return job.status === "complete" ? { job, duplicate: false, completion: job, lease: now } : { job, duplicate: false };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
     const item = await currentJob(jobId, stage);
-    const completion = await reclaimAnnouncement(item);
-    const job = toJob(completion ?? item);
-    return completion ? { job, duplicate: true, completion: job } : { job, duplicate: true };
-  }
-
-  /**
-   * At-least-once announcement: a complete job whose "Job Completed" was never marked published
-   * is handed out again, but only once the winner's lease ran out (so a duplicate delivery racing
-   * the winner does not announce twice), and only to one caller per lease (a conditional write).
-   * The lease is shorter than the queues' visibility timeout, so the winner's own redelivery
-   * after a crash always finds it expired.
-   */
-  async function reclaimAnnouncement(item: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
-    if (!isJobComplete(item) || item.completionPublished === true) return undefined;
-    const now = ctx.now();
-    const cutoff = new Date(now.getTime() - ctx.announceLeaseMs).toISOString();
-    if (typeof item.announceLeaseAt === "string" && item.announceLeaseAt > cutoff) return undefined;
-    try {
-      const { Attributes } = await ctx.db.send(
-        new UpdateCommand({
-          TableName: ctx.tableName,
-          Key: jobKey(item.jobId as string),
-          UpdateExpression: "SET #lease = :now",
-          ConditionExpression:
-            "#remaining = :zero AND attribute_not_exists(#failedAt) AND #published = :false AND " +
-            "(attribute_not_exists(#lease) OR #lease <= :cutoff)",
-          ExpressionAttributeNames: {
-            "#lease": "announceLeaseAt",
-            "#remaining": "remainingStages",
-            "#failedAt": "failedAt",
-            "#published": "completionPublished",
-          },
-          ExpressionAttributeValues: { ":now": now.toISOString(), ":cutoff": cutoff, ":zero": 0, ":false": false },
-          ReturnValues: "ALL_NEW",
-        }),
-      );
-      return Attributes;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return undefined;
-    }
+    const job = toJob(item);
+    const claim = await announcements.claim(jobCompletion, jobKey(jobId), item);
+    if (claim.status === "claimed") return { job, duplicate: true, completion: job, lease: claim.leaseAt };
+    if (claim.status === "held") return { job, duplicate: true, announcementHeldMs: claim.retryAfterMs };
+    return { job, duplicate: true };
   }
 
   async function markCompletionPublished(jobId: string): Promise<void> {
-    try {
-      await ctx.db.send(
-        new UpdateCommand({
-          TableName: ctx.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression: "SET #published = :true, #updatedAt = :now",
-          // Idempotent: marking twice is fine; marking a job that is not complete is a bug.
-          ConditionExpression: "attribute_exists(pk) AND #remaining = :zero AND attribute_not_exists(#failedAt)",
-          ExpressionAttributeNames: {
-            "#published": "completionPublished",
-            "#updatedAt": "updatedAt",
-            "#remaining": "remainingStages",
-            "#failedAt": "failedAt",
-          },
-          ExpressionAttributeValues: { ":true": true, ":now": at(), ":zero": 0 },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      await currentJob(jobId);
-      throw new JobNotCompleteError(jobId);
-    }
+    // Idempotent: marking twice is fine; marking a job that is not complete is a bug.
+    if (await announcements.markPublished(jobCompletion, jobKey(jobId))) return;
+    await currentJob(jobId);
+    throw new JobNotCompleteError(jobId);
   }
 
-  async function failJob(jobId: string, reason: FailureReason, stage?: StageName): Promise<{ failedNow: boolean; job: Job | undefined }> {
+  /** After a failed "Job Completed" publish: the delivery's retry may claim it at once. */
+  const releaseCompletion = (jobId: string, lease: string) => announcements.release(jobCompletion, jobKey(jobId), lease);
+  const markFailurePublished = async (jobId: string) => void (await announcements.markPublished(jobFailure, jobKey(jobId)));
+  const releaseFailure = (jobId: string, lease: string) => announcements.release(jobFailure, jobKey(jobId), lease);
+
+  async function failJob(jobId: string, reason: FailureReason, stage?: StageName): Promise<FailOutcome> {
     const error = failureReason.parse(reason);
     const now = at();
     try {
@@ -255,7 +227,9 @@ export function createJobOperations(ctx: StoreContext) {
         new UpdateCommand({
           TableName: ctx.tableName,
           Key: jobKey(jobId),
-          UpdateExpression: `SET #failedAt = :now, #error = :error, #updatedAt = :now${stage ? ", #failedStage = :stage" : ""}`,
+          // The failing write also takes the "Job Failed" announcement (see announcement.ts).
+          UpdateExpression:
+            `SET #failedAt = :now, #error = :error, #updatedAt = :now, #failurePublished = :false, #failureLease = :now${stage ? ", #failedStage = :stage" : ""}`,
           // Once failed stays failed; complete (no stage remaining) can no longer fail.
           ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(#failedAt) AND #remaining > :zero",
           ExpressionAttributeNames: {
@@ -263,19 +237,29 @@ export function createJobOperations(ctx: StoreContext) {
             "#error": "error",
             "#updatedAt": "updatedAt",
             "#remaining": "remainingStages",
+            "#failurePublished": jobFailure.published,
+            "#failureLease": jobFailure.lease,
             ...(stage ? { "#failedStage": "failedStage" } : {}),
           },
-          ExpressionAttributeValues: { ":now": now, ":error": error, ":zero": 0, ...(stage ? { ":stage": stage } : {}) },
+          ExpressionAttributeValues: { ":now": now, ":error": error, ":zero": 0, ":false": false, ...(stage ? { ":stage": stage } : {}) },
           ReturnValues: "ALL_NEW",
         }),
       );
-      return { failedNow: true, job: toJob(Attributes!) };
+      return { failedNow: true, job: toJob(Attributes!), lease: now };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const item = await getItem(ctx, jobKey(jobId));
-      return { failedNow: false, job: item ? toJob(item) : undefined };
+      if (!item) return { failedNow: false, job: undefined };
+      // Failed before, by a caller whose "Job Failed" may not be out yet: claim it, or wait for it.
+      const job = toJob(item);
+      const claim = await announcements.claim(jobFailure, jobKey(jobId), item);
+      if (claim.status === "claimed") return { failedNow: false, job, lease: claim.leaseAt };
+      if (claim.status === "held") return { failedNow: false, job, announcementHeldMs: claim.retryAfterMs };
+      return { failedNow: false, job };
     }
   }
 
-  return { createJob, getJob, startStage, completeStage, markCompletionPublished, failJob };
+  return {
+    createJob, getJob, startStage, completeStage, markCompletionPublished, releaseCompletion, failJob, markFailurePublished, releaseFailure,
+  };
 }

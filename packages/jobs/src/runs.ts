@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { createAnnouncements, runCompletion } from "./announcement.ts";
 import { isConditionFailure, type StoreContext } from "./dynamo.ts";
 import { RunNotFoundError } from "./errors.ts";
 import { isRunComplete, toJob, toRun } from "./items.ts";
@@ -10,6 +11,15 @@ export interface CreateRunInput {
   total: number;
   submittedAt: string;
   deadline?: string | undefined;
+}
+
+/** What recording a job's outcome tells its caller about "Run Completed". */
+export interface RunOutcomeRecorded {
+  /** The finished run, when "Run Completed" is this caller's to publish (then markRunCompletionPublished, or releaseRunCompletion with `lease`). */
+  runCompleted: Run | undefined;
+  lease?: string;
+  /** The run is finished but another caller is announcing it: do not acknowledge yet; retry after this long. */
+  announcementHeldMs?: number;
 }
 
 /** Everything a run read needs: all but `countedJobs`. */
@@ -33,6 +43,7 @@ const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
 
 export function createRunOperations(ctx: StoreContext) {
+  const announcements = createAnnouncements(ctx);
   const at = () => ctx.now().toISOString();
 
   async function createRun(input: CreateRunInput): Promise<{ created: boolean; run: Run }> {
@@ -94,7 +105,7 @@ export function createRunOperations(ctx: StoreContext) {
    * not counted. `finished` reaches `total` in exactly one write; its caller gets `runCompleted`
    * (after one read for the whole run: the write returns only what it changed).
    */
-  async function recordRunOutcome(runId: string, outcome: RunOutcome): Promise<{ runCompleted: Run | undefined }> {
+  async function recordRunOutcome(runId: string, outcome: RunOutcome): Promise<RunOutcomeRecorded> {
     const complete = outcome.status === "complete";
     if (complete && outcome.label.length === 0) throw new RangeError("A complete outcome needs its classification label.");
     const now = at();
@@ -133,63 +144,31 @@ export function createRunOperations(ctx: StoreContext) {
       );
       if (!isRunComplete(Attributes!)) return { runCompleted: undefined };
       // No outcome can be counted any more (finished = total), so this read is the final run.
+      // The completing write took the announcement lease (#lease = :now).
       const run = await readRun(runId);
-      return { runCompleted: run ? toRun(run) : undefined };
+      return run ? { runCompleted: toRun(run), lease: now } : { runCompleted: undefined };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
     // Counted already (a re-announced job) or the run is full: nothing to add. If the run is
-    // complete but its winner never marked "Run Completed" published, hand it out again (lease).
+    // complete and "Run Completed" is not out, claim it — or, held by another, wait for it.
     const item = await readRun(runId);
     if (!item) throw new RunNotFoundError(runId);
-    const reclaimed = await reclaimAnnouncement(runId, item);
-    return { runCompleted: reclaimed ? toRun(reclaimed) : undefined };
-  }
-
-  /** The run counterpart of the job's: see jobs.ts reclaimAnnouncement. */
-  async function reclaimAnnouncement(runId: string, item: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
-    if (!isRunComplete(item) || item.completionPublished === true) return undefined;
-    const now = ctx.now();
-    const cutoff = new Date(now.getTime() - ctx.announceLeaseMs).toISOString();
-    if (typeof item.announceLeaseAt === "string" && item.announceLeaseAt > cutoff) return undefined;
-    try {
-      const { Attributes } = await ctx.db.send(
-        new UpdateCommand({
-          TableName: ctx.tableName,
-          Key: runKey(runId),
-          UpdateExpression: "SET #lease = :now",
-          ConditionExpression: "#finished >= #total AND #published = :false AND (attribute_not_exists(#lease) OR #lease <= :cutoff)",
-          ExpressionAttributeNames: { "#lease": "announceLeaseAt", "#finished": "finished", "#total": "total", "#published": "completionPublished" },
-          ExpressionAttributeValues: { ":now": now.toISOString(), ":cutoff": cutoff, ":false": false },
-          ReturnValues: "ALL_NEW",
-        }),
-      );
-      return Attributes;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return undefined;
-    }
+    const claim = await announcements.claim(runCompletion, runKey(runId), item);
+    if (claim.status === "claimed") return { runCompleted: toRun(item), lease: claim.leaseAt };
+    if (claim.status === "held") return { runCompleted: undefined, announcementHeldMs: claim.retryAfterMs };
+    return { runCompleted: undefined };
   }
 
   /** After "Run Completed" went out; until then a repeated outcome may re-announce it (see above). */
   async function markRunCompletionPublished(runId: string): Promise<void> {
-    try {
-      await ctx.db.send(
-        new UpdateCommand({
-          TableName: ctx.tableName,
-          Key: runKey(runId),
-          UpdateExpression: "SET #published = :true, #updatedAt = :now",
-          ConditionExpression: "attribute_exists(pk) AND #finished >= #total",
-          ExpressionAttributeNames: { "#published": "completionPublished", "#updatedAt": "updatedAt", "#finished": "finished", "#total": "total" },
-          ExpressionAttributeValues: { ":true": true, ":now": at() },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      if (!(await readRun(runId))) throw new RunNotFoundError(runId);
-      throw new Error(`Run ${runId} is not complete.`);
-    }
+    if (await announcements.markPublished(runCompletion, runKey(runId))) return;
+    if (!(await readRun(runId))) throw new RunNotFoundError(runId);
+    throw new Error(`Run ${runId} is not complete.`);
   }
+
+  /** After a failed "Run Completed" publish: the next outcome for the run may claim it at once. */
+  const releaseRunCompletion = (runId: string, lease: string) => announcements.release(runCompletion, runKey(runId), lease);
 
   /** A run's jobs in submission order, a page at a time, through the byRun index (eventually consistent in AWS). */
   async function listRunJobs(runId: string, options: { limit?: number; cursor?: string } = {}): Promise<{ jobs: Job[]; cursor?: string }> {
@@ -208,5 +187,5 @@ export function createRunOperations(ctx: StoreContext) {
     return LastEvaluatedKey ? { jobs, cursor: encodeCursor(LastEvaluatedKey) } : { jobs };
   }
 
-  return { createRun, getRun, recordRunOutcome, markRunCompletionPublished, listRunJobs };
+  return { createRun, getRun, recordRunOutcome, markRunCompletionPublished, releaseRunCompletion, listRunJobs };
 }

@@ -110,7 +110,33 @@ describe("idempotency keys", () => {
     expect(new Set(claims.map((c) => c.jobId))).toEqual(new Set([winners[0]!.jobId]));
     expect(contenders).toContain(winners[0]!.jobId);
 
-    expect(await store.claimIdempotencyKey(key, newJobId())).toEqual({ jobId: winners[0]!.jobId, claimed: false });
+    expect(await store.claimIdempotencyKey(key, newJobId())).toMatchObject({ jobId: winners[0]!.jobId, claimed: false });
+  });
+
+  it("stores the request's fingerprint with the claim and tells a later claim the owner's", async () => {
+    const key = `request-${Math.random()}`;
+    const owner = newJobId();
+    expect(await store.claimIdempotencyKey(key, owner, { requestHash: "hash-a" })).toEqual({ jobId: owner, claimed: true });
+    expect(await store.claimIdempotencyKey(key, newJobId(), { requestHash: "hash-b" })).toEqual({
+      jobId: owner,
+      claimed: false,
+      requestHash: "hash-a",
+      claimedAt: expect.any(String),
+    });
+    // The owner repeating its own claim still owns it.
+    expect(await store.claimIdempotencyKey(key, owner, { requestHash: "hash-a" })).toEqual({ jobId: owner, claimed: true });
+  });
+
+  it("releases a key only for the job that owns it, after which it can be claimed again", async () => {
+    const key = `request-${Math.random()}`;
+    const owner = newJobId();
+    await store.claimIdempotencyKey(key, owner);
+    expect(await store.releaseIdempotencyKey(key, newJobId())).toBe(false);
+    expect(await store.claimIdempotencyKey(key, newJobId())).toMatchObject({ jobId: owner, claimed: false });
+    expect(await store.releaseIdempotencyKey(key, owner)).toBe(true);
+    expect(await store.releaseIdempotencyKey(key, owner)).toBe(false);
+    const next = newJobId();
+    expect(await store.claimIdempotencyKey(key, next)).toEqual({ jobId: next, claimed: true });
   });
 
   it("lets an expired key be claimed again", async () => {
@@ -120,7 +146,7 @@ describe("idempotency keys", () => {
     const first = newJobId();
     await expiring.claimIdempotencyKey(key, first);
     clock.advance(30_000);
-    expect(await expiring.claimIdempotencyKey(key, newJobId())).toEqual({ jobId: first, claimed: false });
+    expect(await expiring.claimIdempotencyKey(key, newJobId())).toMatchObject({ jobId: first, claimed: false });
     clock.advance(31_000);
     const second = newJobId();
     expect(await expiring.claimIdempotencyKey(key, second)).toEqual({ jobId: second, claimed: true });

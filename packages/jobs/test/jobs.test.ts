@@ -198,10 +198,78 @@ describe("completion announcement", () => {
     expect(later.completion).toBeUndefined();
   });
 
+  it("tells a delivery that finds the completion held by a live lease to wait (not acknowledge), with how long", async () => {
+    const clock = manualClock();
+    const leased = cloud.store({ now: clock.now, announceLeaseMs: 30_000 });
+    const { job } = await leased.createJob(jobInput());
+    await leased.completeStage(job.jobId, "summary", summary());
+    expect((await leased.completeStage(job.jobId, "classification", classification())).lease).toBeDefined();
+
+    clock.advance(5_000);
+    const racing = await leased.completeStage(job.jobId, "summary", summary());
+
+    expect(racing.completion).toBeUndefined();
+    expect(racing.announcementHeldMs).toBe(25_000);
+  });
+
+  it("hands the completion to the next delivery at once when its holder released the lease after a failed publish", async () => {
+    const clock = manualClock();
+    const leased = cloud.store({ now: clock.now, announceLeaseMs: 30_000 });
+    const { job } = await leased.createJob(jobInput());
+    await leased.completeStage(job.jobId, "summary", summary());
+    const won = await leased.completeStage(job.jobId, "classification", classification());
+    await leased.releaseCompletion(job.jobId, won.lease!);
+
+    clock.advance(2_000);
+    const retried = await leased.completeStage(job.jobId, "classification", classification());
+
+    expect(retried.completion).toMatchObject({ jobId: job.jobId, status: "complete" });
+    expect(retried.lease).toBeDefined();
+    expect(retried.announcementHeldMs).toBeUndefined();
+  });
+
+  it("a stale release (the lease lapsed and was taken over) leaves the new holder's lease alone", async () => {
+    const clock = manualClock();
+    const leased = cloud.store({ now: clock.now, announceLeaseMs: 30_000 });
+    const { job } = await leased.createJob(jobInput());
+    await leased.completeStage(job.jobId, "summary", summary());
+    const first = await leased.completeStage(job.jobId, "classification", classification());
+    clock.advance(31_000);
+    const second = await leased.completeStage(job.jobId, "summary", summary());
+    expect(second.lease).toBeDefined();
+
+    await leased.releaseCompletion(job.jobId, first.lease!);
+
+    expect((await leased.completeStage(job.jobId, "summary", summary())).announcementHeldMs).toBeGreaterThan(0);
+  });
+
   it("refuses to mark a job published that is not complete", async () => {
     const { job } = await store.createJob(jobInput());
     await expect(store.markCompletionPublished(job.jobId)).rejects.toBeInstanceOf(JobNotCompleteError);
     await expect(store.markCompletionPublished(newJobId())).rejects.toBeInstanceOf(JobNotFoundError);
+  });
+});
+
+describe("failure announcement", () => {
+  it("the caller that fails the job gets the Job Failed lease; a concurrent one waits; after a release the next claims it; once marked, nobody", async () => {
+    const clock = manualClock();
+    const leased = cloud.store({ now: clock.now, announceLeaseMs: 30_000 });
+    const { job } = await leased.createJob(jobInput());
+
+    const first = await leased.failJob(job.jobId, reason, "summary");
+    expect(first).toMatchObject({ failedNow: true, lease: expect.any(String) });
+    const racing = await leased.failJob(job.jobId, reason, "classification");
+    expect(racing).toMatchObject({ failedNow: false, announcementHeldMs: 30_000 });
+
+    await leased.releaseFailure(job.jobId, first.lease!);
+    const retried = await leased.failJob(job.jobId, reason, "summary");
+    expect(retried).toMatchObject({ failedNow: false, lease: expect.any(String) });
+
+    await leased.markFailurePublished(job.jobId);
+    clock.advance(60_000);
+    const later = await leased.failJob(job.jobId, reason, "summary");
+    expect(later.lease).toBeUndefined();
+    expect(later.announcementHeldMs).toBeUndefined();
   });
 });
 

@@ -106,6 +106,24 @@ describe("recordRunOutcome", () => {
     expect(await leased.getRun(runId)).toMatchObject({ complete: 1, completionPublished: true });
   });
 
+  it("tells a repeated outcome that finds Run Completed held by a live lease to wait; after a release it claims it at once", async () => {
+    const clock = manualClock();
+    const leased = cloud.store({ now: clock.now, announceLeaseMs: 30_000 });
+    const runId = newRunId();
+    await leased.createRun({ runId, total: 1, submittedAt });
+    const jobId = newJobId();
+    const won = await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId });
+    expect(won.lease).toBeDefined();
+
+    clock.advance(1_000);
+    expect(await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })).toMatchObject({ runCompleted: undefined, announcementHeldMs: 29_000 });
+
+    await leased.releaseRunCompletion(runId, won.lease!);
+    const retried = await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId });
+    expect(retried.runCompleted).toMatchObject({ runId, complete: 1 });
+    expect(retried.lease).toBeDefined();
+  });
+
   it("throws RunNotFoundError for an unknown run", async () => {
     await expect(store.recordRunOutcome(newRunId(), { status: "failed" })).rejects.toBeInstanceOf(RunNotFoundError);
   });

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
-import { createBedrockStageClient, createGovernor, type Governor } from "@quire/bedrock";
+import { createBedrockStageClient, createGovernor, eventSourceMaximumConcurrency, type Governor, type GovernorOptions } from "@quire/bedrock";
 import type { QuireConfig } from "@quire/config";
 import type { ServiceName } from "@quire/contracts";
-import { resourceEnvironmentKey, topology, type QueueName } from "@quire/topology";
+import { resourceEnvironmentKey, stagesSharingModel, topology, type QueueName } from "@quire/topology";
 import { createJobStore } from "@quire/jobs";
-import { createLambdaHandler, createLogger, startLocalRunner, type Consumer, type RunnerAdmission } from "@quire/runtime";
+import { createLambdaHandler, createLogger, startLocalRunner, type Consumer, type RedeliveryPolicy, type RunnerAdmission } from "@quire/runtime";
 import { metricsFor } from "@quire/telemetry";
 import type { AwsClients } from "./clients.ts";
 import { createEventPublisher } from "./event-publisher.ts";
@@ -18,11 +18,36 @@ import type { StageDependencies } from "./stage-handler.ts";
 let processGovernor: Governor | undefined;
 export function governorFor(config: QuireConfig): Governor | undefined {
   if (config.QUIRE_GOVERNOR === "off") return undefined;
-  processGovernor ??= createGovernor({
-    initialLimit: config.QUIRE_GOVERNOR_INITIAL_LIMIT,
-    quotas: { [config.QUIRE_MODEL_ID]: { requestsPerMinute: config.QUIRE_BEDROCK_RPM, tokensPerMinute: config.QUIRE_BEDROCK_TPM } },
-  });
+  processGovernor ??= createGovernor(governorSettings(config));
   return processGovernor;
+}
+
+/**
+ * How a process's governor starts. With a known quota, a fresh (or restarted) process starts at
+ * its share of what the quota sustains (RPM × latency, split among the stages), not at a guess
+ * it must double from — a worker restarted under a binding quota does not storm it while the
+ * others hold their shares — and slow start stops at what the whole quota sustains.
+ */
+export function governorSettings(config: QuireConfig): GovernorOptions {
+  const rpm = config.QUIRE_BEDROCK_RPM;
+  // Little's law: calls in flight the quota sustains = rate × latency. The share is rounded down
+  // (the processes together start under the quota); the ceiling has the planning headroom.
+  const inFlight = rpm ? (rpm * config.QUIRE_BEDROCK_LATENCY_MS) / 60_000 : undefined;
+  return {
+    initialLimit: config.QUIRE_GOVERNOR_INITIAL_LIMIT ?? (inFlight ? Math.max(1, Math.floor(inFlight / stagesSharingModel)) : 4),
+    ...(rpm ? { slowStartCeiling: eventSourceMaximumConcurrency({ requestsPerMinute: rpm, meanLatencyMs: config.QUIRE_BEDROCK_LATENCY_MS, stagesSharingModel: 1 }) } : {}),
+    quotas: { [config.QUIRE_MODEL_ID]: { requestsPerMinute: rpm, tokensPerMinute: config.QUIRE_BEDROCK_TPM } },
+    circuit: { openMs: config.QUIRE_BEDROCK_CIRCUIT_OPEN_MS, maxOpenMs: config.QUIRE_BEDROCK_CIRCUIT_MAX_OPEN_MS },
+  };
+}
+
+/** Every host's retry rules for transient failures (see @quire/runtime redelivery). */
+export function redeliveryPolicyOf(config: QuireConfig): RedeliveryPolicy {
+  return {
+    baseDelaySeconds: config.QUIRE_RETRY_BASE_DELAY_SECONDS,
+    maxDelaySeconds: config.QUIRE_RETRY_MAX_DELAY_SECONDS,
+    maxAgeSeconds: config.QUIRE_RETRY_MAX_AGE_SECONDS,
+  };
 }
 
 /** Everything a stage handler needs, built from config and clients (identical in Lambda and locally). */
@@ -58,9 +83,12 @@ export function queueOf(config: QuireConfig, queue: QueueName) {
 
 /** The Lambda host for a service's consumer: SQS batch in, partial batch failures out; metrics flushed per batch. */
 export function lambdaHandlerFor<T>(consumer: Consumer<T>, config: QuireConfig, clients: AwsClients, queue: QueueName) {
+  const { queueUrl, deadLetterQueueUrl } = queueOf(config, queue);
   const handler = createLambdaHandler(consumer, {
-    deadLetterQueueUrl: queueOf(config, queue).deadLetterQueueUrl,
+    queueUrl,
+    deadLetterQueueUrl,
     maxReceiveCount: topology.queues[queue].maxReceiveCount,
+    redelivery: redeliveryPolicyOf(config),
     sqs: clients.sqs,
   });
   return withMetricsFlush(topology.queues[queue].consumer, handler);
@@ -114,6 +142,7 @@ export function runLocally(
       sqs: clients.sqs,
       ...queueOf(config, queue),
       concurrency: config.QUIRE_WORKER_CONCURRENCY,
+      redelivery: redeliveryPolicyOf(config),
       log: queueLog,
       ...(admission ? { admission } : {}),
     });

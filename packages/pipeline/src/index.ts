@@ -1,8 +1,8 @@
 export { createEventPublisher, type EventPublisher } from "./event-publisher.ts";
 export { loadDocumentText } from "./document-source.ts";
-export { createJobLifecycle, failJobOnDeadLetter, type JobLifecycle } from "./lifecycle.ts";
-export { createStageHandler, type StageDependencies } from "./stage-handler.ts";
+export { AnnouncementPendingError, createJobLifecycle, failJobOnDeadLetter, type JobLifecycle } from "./lifecycle.ts";
+export { createRunDeadline, createStageHandler, type StageDependencies } from "./stage-handler.ts";
 export { createAwsClients, type AwsClients } from "./clients.ts";
 export {
-  governedAdmission, governorFor, lambdaHandlerFor, queueOf, runLocally, runStageLocally, stageDependencies, withMetricsFlush, type LocalConsumer,
+  governedAdmission, governorFor, governorSettings, lambdaHandlerFor, redeliveryPolicyOf, queueOf, runLocally, runStageLocally, stageDependencies, withMetricsFlush, type LocalConsumer,
 } from "./assembly.ts";

@@ -1,11 +1,11 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { BedrockRequestError, ModelOutputError, type BedrockStageClient } from "@quire/bedrock";
 import { SCHEMA_VERSION, type ClassificationResult, type DocumentSubmitted, type SummaryResult } from "@quire/contracts";
-import type { JobStore } from "@quire/jobs";
+import { runDeadlineAt, type JobStore } from "@quire/jobs";
 import { PermanentError, type ConsumerContext } from "@quire/runtime";
 import { loadDocumentText } from "./document-source.ts";
 import type { EventPublisher } from "./event-publisher.ts";
-import type { JobLifecycle } from "./lifecycle.ts";
+import { AnnouncementPendingError, type JobLifecycle } from "./lifecycle.ts";
 
 export interface StageDependencies {
   jobs: JobStore;
@@ -90,19 +90,44 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
       return;
     }
     const done = job.stageStates[stage];
-    const result = done.status === "done" && done.result ? done.result : await produce(message, ctx);
+    const alreadyDone = done.status === "done" && done.result !== undefined;
+    const result = alreadyDone ? done.result! : await produce(message, ctx);
+    const correlation = { schemaVersion: SCHEMA_VERSION, jobId: message.jobId, ...(message.runId ? { runId: message.runId } : {}), completedAt: now() };
 
+    // The stage event goes out before the stage is recorded: a failure to publish leaves the
+    // stage undone, so the redelivery publishes it again (at least once, never lost). Once
+    // recorded, a redelivery skips it — it was published first.
+    if (!alreadyDone) {
+      if (stage === "summary") await deps.events.put("Summary Completed", { ...correlation, summary: result as SummaryResult });
+      else await deps.events.put("Classification Completed", { ...correlation, classification: result as ClassificationResult });
+    }
     const outcome =
       stage === "summary"
         ? await deps.jobs.completeStage(message.jobId, "summary", result as SummaryResult)
         : await deps.jobs.completeStage(message.jobId, "classification", result as ClassificationResult);
-    if (!outcome.duplicate) {
-      const correlation = { schemaVersion: SCHEMA_VERSION, jobId: message.jobId, ...(message.runId ? { runId: message.runId } : {}), completedAt: now() };
-      if (stage === "summary") await deps.events.put("Summary Completed", { ...correlation, summary: result as SummaryResult });
-      else await deps.events.put("Classification Completed", { ...correlation, classification: result as ClassificationResult });
-    }
-    if (outcome.completion) await deps.lifecycle.announceCompletion(outcome.completion);
+    if (outcome.completion && outcome.lease) await deps.lifecycle.announceCompletion(outcome.completion, outcome.lease);
+    // The job is complete and someone else is announcing it: acknowledge only once it is out.
+    else if (outcome.announcementHeldMs !== undefined) throw new AnnouncementPendingError("Job Completed", message.jobId, outcome.announcementHeldMs);
   }
 
   return run;
+}
+
+/**
+ * A stage message's retry deadline: its run's deadline, if it has one (a consumer's
+ * `retryDeadline`). A transient failure past it fails the job DEADLINE_EXCEEDED instead of
+ * waiting out the whole age budget for a run nobody can use any more. Runs never change their
+ * deadline, so each is read once per process.
+ */
+export function createRunDeadline(jobs: Pick<JobStore, "getRun">) {
+  const known = new Map<string, Date | undefined>();
+  return async (message: Pick<DocumentSubmitted, "runId">): Promise<Date | undefined> => {
+    if (!message.runId) return undefined;
+    if (known.has(message.runId)) return known.get(message.runId);
+    const run = await jobs.getRun(message.runId);
+    const deadline = run ? runDeadlineAt(run) : undefined;
+    if (known.size >= 1000) known.delete(known.keys().next().value!);
+    known.set(message.runId, deadline);
+    return deadline;
+  };
 }

@@ -1,5 +1,5 @@
 export type * from "./types.ts";
-export { topology, type DeployedServiceName, type QuireTopology, type QueueName, type TableName } from "./topology.ts";
+export { stagesSharingModel, topology, type DeployedServiceName, type QuireTopology, type QueueName, type TableName } from "./topology.ts";
 export { toEventPattern } from "./render/event-pattern.ts";
 export { renderAwsApiResources, type AwsApiResources } from "./render/aws-api.ts";
 export {

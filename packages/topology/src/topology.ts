@@ -4,6 +4,16 @@ import type { QueueDeclaration, SubscriptionDeclaration, Topology } from "./type
 const DAY = 24 * 60 * 60;
 
 /**
+ * Deliveries before SQS moves a message to its DLQ. Not what fails a job: transient failures
+ * wait in the queue with growing delays (up to 5 minutes) until their age budget (6 h by
+ * default) runs out, and the hosts give up then, with the reason (see @quire/runtime
+ * redelivery.ts). This is the backstop for a message that crashes its worker every time, sized
+ * so the backoff can use the whole budget first: `minimumMaxReceiveCount` of the default policy
+ * is 189 (a spec in @quire/pipeline keeps the two in step).
+ */
+const MAX_RECEIVE_COUNT = 200;
+
+/**
  * Work queues share these settings. The visibility timeout must outlast one handler run
  * (a Bedrock call with retries); the local runner and Lambda heartbeat past it for long ones.
  */
@@ -12,7 +22,7 @@ const workQueue = (consumer: string, overrides: Partial<QueueDeclaration> = {}):
   visibilityTimeoutSeconds: 120,
   messageRetentionSeconds: 4 * DAY,
   receiveWaitTimeSeconds: 20,
-  maxReceiveCount: 5,
+  maxReceiveCount: MAX_RECEIVE_COUNT,
   dlq: { messageRetentionSeconds: 14 * DAY },
   ...overrides,
 });
@@ -44,11 +54,11 @@ export const topology = {
     // The stage takes from both; the Bedrock governor serves this lane first.
     summarizerInteractive: workQueue("summarizer"),
     classifierInteractive: workQueue("classifier"),
-    notifier: workQueue("notifier", { visibilityTimeoutSeconds: 60, maxReceiveCount: 8 }),
+    notifier: workQueue("notifier", { visibilityTimeoutSeconds: 60 }),
     // The notifier's own: one message per (event, subscription) attempt. Retries are re-enqueued
     // with DelaySeconds (chained past SQS's 15-minute cap), so a slow or dead endpoint never holds
     // a handler. Visibility outlasts one attempt (15 s timeout) with room for the log writes.
-    notifierDeliveries: workQueue("notifier", { visibilityTimeoutSeconds: 60, maxReceiveCount: 5, receiveWaitTimeSeconds: 20 }),
+    notifierDeliveries: workQueue("notifier", { visibilityTimeoutSeconds: 60, receiveWaitTimeSeconds: 20 }),
   },
   subscriptions: {
     summarizerDocuments: stageSubscription("summarizer", "bulk"),
@@ -134,6 +144,9 @@ export const topology = {
 } as const satisfies Topology;
 
 export type QuireTopology = typeof topology;
+
+/** How many services call the model, and so split its quota (the governor's share, Lambda concurrency). */
+export const stagesSharingModel = Object.values(topology.services).filter((service) => "bedrock" in service.uses && service.uses.bedrock).length;
 export type QueueName = keyof QuireTopology["queues"];
 export type TableName = keyof QuireTopology["tables"];
 export type DeployedServiceName = keyof QuireTopology["services"];

@@ -1,5 +1,5 @@
 import { documentSubmitted } from "@quire/contracts";
-import { createStageHandler, failJobOnDeadLetter, type StageDependencies } from "@quire/pipeline";
+import { createRunDeadline, createStageHandler, failJobOnDeadLetter, type StageDependencies } from "@quire/pipeline";
 import { defineConsumer } from "@quire/runtime";
 
 /**
@@ -12,4 +12,6 @@ export const createSummarizer = (deps: StageDependencies) =>
     schema: documentSubmitted,
     handle: createStageHandler("summary", deps),
     onDeadLetter: failJobOnDeadLetter(deps.lifecycle, "summary"),
+    // Transient failures retry until the age budget, or the run's deadline if that comes first.
+    retryDeadline: createRunDeadline(deps.jobs),
   });
