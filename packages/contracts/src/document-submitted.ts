@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { documentMetadata, isoTimestamp, jobId, runId, schemaVersion, sha256Hex, stageName } from "./common.ts";
+import { documentMetadata, isoTimestamp, jobId, runId, schemaVersion, sha256Hex, stageName, TITLE_MAX_LENGTH } from "./common.ts";
 
 /** SNS message attribute that every subscription's filter policy selects on. */
 export const MESSAGE_TYPE_ATTRIBUTE = "type";
@@ -31,7 +31,7 @@ export const documentSubmitted = z.object({
   jobId,
   runId: runId.optional(),
   submittedAt: isoTimestamp,
-  title: z.string().max(512).optional(),
+  title: z.string().max(TITLE_MAX_LENGTH).optional(),
   metadata: documentMetadata.optional(),
   /** sha256 of the UTF-8 text: the content key of the result cache and idempotency. */
   contentSha256: sha256Hex,

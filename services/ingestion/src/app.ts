@@ -1,4 +1,4 @@
-import { documentMetadata, jobId as jobIdSchema, runId as runIdSchema } from "@quire/contracts";
+import { documentMetadata, jobId as jobIdSchema, METADATA_TOO_LARGE, runId as runIdSchema, TITLE_MAX_LENGTH } from "@quire/contracts";
 import type { Job, JobStore, Run } from "@quire/jobs";
 import { z } from "zod";
 import { ApiError, createApiApp, jsonBody, limitBody, validationFailed } from "@quire/http-api";
@@ -10,7 +10,7 @@ export const MAX_RUN_DOCUMENTS = 10_000;
 
 const documentInput = z.strictObject({
   text: z.string().min(1, "text must not be empty"),
-  title: z.string().max(512).optional(),
+  title: z.string().max(TITLE_MAX_LENGTH).optional(),
   metadata: documentMetadata.optional(),
   idempotencyKey: z.string().min(1).max(256).optional(),
 });
@@ -23,7 +23,35 @@ const runInput = z.strictObject({
   /** What to do when the deadline cannot be met at the configured quota: refuse (default) or run anyway. */
   onInfeasibleDeadline: z.enum(["reject", "accept"]).default("reject"),
 });
-const waitParameter = z.coerce.number().min(0).max(MAX_WAIT_SECONDS, `wait is at most ${MAX_WAIT_SECONDS} seconds`);
+
+/**
+ * `?wait=<s>`: a whole number of seconds from 1 to MAX_WAIT_SECONDS, in plain decimal digits,
+ * given once. Anything else (`wait=`, `0x1`, `1.5`, `1e1`, `0`, a second `wait`) is refused
+ * rather than read as something: a submission with `wait` goes in the interactive lane, so a
+ * malformed one must not get there. Without `wait` the answer is 202 at once (bulk lane).
+ */
+export function parseWait(values: string[] | undefined): number | undefined {
+  if (values === undefined) return undefined;
+  const [value] = values;
+  if (values.length === 1 && value !== undefined && /^[1-9][0-9]?$/.test(value) && Number(value) <= MAX_WAIT_SECONDS) return Number(value);
+  const message = `must be a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}, given once (omit it to be answered at once)`;
+  throw new ApiError(400, "VALIDATION_FAILED", `wait: ${message}; got ${values.map((v) => JSON.stringify(v)).join(", ")}.`, [{ path: "wait", message }]);
+}
+
+/**
+ * A refused body: 400 METADATA_TOO_LARGE when metadata is over a size bound (its keys, its
+ * bytes: see @quire/contracts METADATA_MAX_*), else 400 VALIDATION_FAILED; both name the path.
+ */
+export function invalidInput(error: z.ZodError): ApiError {
+  const tooLarge = error.issues.filter((issue) => issue.code === "custom" && (issue.params as { code?: unknown } | undefined)?.code === METADATA_TOO_LARGE);
+  if (tooLarge.length === 0) return validationFailed(error);
+  return new ApiError(
+    400,
+    METADATA_TOO_LARGE,
+    tooLarge.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "),
+    tooLarge.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
+  );
+}
 
 export interface AppDependencies {
   jobs: JobStore;
@@ -96,15 +124,13 @@ export function createApp(deps: AppDependencies) {
   // JSON escapes can make the body larger than the text; allow generous overhead and check the text itself after parsing.
   const documentBodyLimit = deps.maxDocumentBytes * 2 + 64 * 1024;
   app.post("/v1/documents", limitBody(documentBodyLimit), async (c) => {
-    const waitRaw = c.req.query("wait");
-    const wait = waitRaw === undefined ? undefined : waitParameter.safeParse(waitRaw);
-    if (wait && !wait.success) throw validationFailed(wait.error);
+    const wait = parseWait(c.req.queries("wait"));
     const parsed = documentInput.safeParse(await jsonBody(c));
-    if (!parsed.success) throw validationFailed(parsed.error);
+    if (!parsed.success) throw invalidInput(parsed.error);
 
-    const { job, created } = await deps.submission.submitDocument(parsed.data, wait ? "interactive" : "bulk");
-    if (wait?.success && wait.data > 0) {
-      const finished = await waitForJob(deps.jobs, job.jobId, waitBudgetMs(wait.data * 1000, c.env), pollIntervalMs);
+    const { job, created } = await deps.submission.submitDocument(parsed.data, wait !== undefined ? "interactive" : "bulk");
+    if (wait !== undefined) {
+      const finished = await waitForJob(deps.jobs, job.jobId, waitBudgetMs(wait * 1000, c.env), pollIntervalMs);
       if (finished) return c.json(jobView(finished), 200);
     }
     const current = created ? job : ((await deps.jobs.getJob(job.jobId)) ?? job);
@@ -114,7 +140,7 @@ export function createApp(deps: AppDependencies) {
   const runBodyLimit = 256 * 1024 * 1024;
   app.post("/v1/runs", limitBody(runBodyLimit), async (c) => {
     const parsed = runInput.safeParse(await jsonBody(c));
-    if (!parsed.success) throw validationFailed(parsed.error);
+    if (!parsed.success) throw invalidInput(parsed.error);
     const { documents, deadline, onInfeasibleDeadline } = parsed.data;
     let plan: ReturnType<typeof planRun> | undefined;
     if (deadline) {

@@ -2,7 +2,8 @@ import type { QuireConfig } from "@quire/config";
 import { documentSubmittedExternally, eventEnvelope } from "@quire/contracts";
 import { createJobStore } from "@quire/jobs";
 import { createEventPublisher, createJobLifecycle, type AwsClients } from "@quire/pipeline";
-import { defineConsumer } from "@quire/runtime";
+import { ApiError } from "@quire/http-api";
+import { defineConsumer, PermanentError } from "@quire/runtime";
 import { metricsFor } from "@quire/telemetry";
 import { z } from "zod";
 import { createApp } from "./app.ts";
@@ -43,13 +44,32 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
     name: "ingestion",
     schema: eventEnvelope.extend({ "detail-type": z.literal("Document Submitted"), detail: documentSubmittedExternally }),
     async handle(event, ctx) {
-      const { job, created } = await submission.submitDocument(
-        { ...event.detail, idempotencyKey: event.detail.idempotencyKey ?? `eventbridge:${event.id}` },
-        "bulk",
-      );
-      ctx.log.info(created ? "accepted document from the bus" : "document already accepted", { jobId: job.jobId, source: event.source });
+      // The schema already held the detail to the API's bounds (metadata, title): a bad one was
+      // dead-lettered as SCHEMA_VIOLATION before this runs.
+      const { text, title, metadata, idempotencyKey } = event.detail;
+      try {
+        const { job, created } = await submission.submitDocument(
+          { text, title, metadata, idempotencyKey: idempotencyKey ?? `eventbridge:${event.id}` },
+          "bulk",
+        );
+        ctx.log.info(created ? "accepted document from the bus" : "document already accepted", { jobId: job.jobId, source: event.source });
+      } catch (error) {
+        throw asConsumerFailure(error);
+      }
     },
   });
 
   return { app, externalSubmissions, jobs };
+}
+
+/**
+ * What the API answers with a 4xx the bus gets as a permanent failure, dead-lettered at once
+ * with the same code (a document too large, a reused idempotency key), except a submission still
+ * in progress, which a redelivery may find done. 5xx (PUBLISH_FAILED) and the rest are retried.
+ */
+export function asConsumerFailure(error: unknown): unknown {
+  if (error instanceof ApiError && error.status < 500 && error.code !== "SUBMISSION_IN_PROGRESS") {
+    return new PermanentError(error.code, error.message, { cause: error });
+  }
+  return error;
 }

@@ -1,7 +1,8 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { newJobId, newRunId, type FailureReason, type StageName } from "@quire/contracts";
 import type { Job, JobStore } from "@quire/jobs";
-import { documentSubmittedMessage, placeDocument, sha256Hex, type DocumentPublisher } from "./documents.ts";
+import { createLogger, type Logger } from "@quire/runtime";
+import { documentSubmittedMessage, fitsInline, sha256Hex, storeClaimCheck, type DocumentPublisher } from "./documents.ts";
 import { ApiError } from "@quire/http-api";
 
 export interface DocumentInput {
@@ -21,11 +22,28 @@ export interface SubmissionDependencies {
   claimCheckBytes: number;
   maxDocumentBytes: number;
   now?: () => Date;
+  log?: Logger;
 }
 
 const STAGES: StageName[] = ["summary", "classification"];
 /** Parallel job writes while a run is accepted: dynalite tops out around 20 concurrent writers. */
 const RUN_WRITE_CONCURRENCY = 16;
+/**
+ * A key claimed this long ago whose job was never written belongs to a submission that died
+ * between the claim and the job write (a crash: its own failure handling releases the key
+ * otherwise). Lambda stops any invocation within 15 minutes, so nothing is still using it.
+ */
+export const ABANDONED_CLAIM_MS = 15 * 60_000;
+
+/**
+ * What makes two submissions "the same request" for an idempotency key: text, title and
+ * metadata (key order aside). The `wait` parameter is not part of it: waiting or not, it is
+ * the same document.
+ */
+export function requestFingerprint(input: DocumentInput): string {
+  const metadata = input.metadata === undefined ? null : Object.entries(input.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return sha256Hex(JSON.stringify([input.text, input.title ?? null, metadata]));
+}
 
 /**
  * Accepting documents: store the job first, then publish. A publish that fails marks the job
@@ -33,6 +51,7 @@ const RUN_WRITE_CONCURRENCY = 16;
  */
 export function createSubmission(deps: SubmissionDependencies) {
   const now = () => (deps.now ? deps.now() : new Date());
+  const log = deps.log ?? createLogger({ service: "ingestion" });
 
   function checkSize(text: string) {
     const bytes = Buffer.byteLength(text, "utf8");
@@ -43,12 +62,26 @@ export function createSubmission(deps: SubmissionDependencies) {
 
   async function prepare(input: DocumentInput, runId: string | undefined, priority: "interactive" | "bulk", jobId = newJobId()) {
     const submittedAt = now().toISOString();
-    const document = await placeDocument(deps.s3, { bucket: deps.bucket, claimCheckBytes: deps.claimCheckBytes }, jobId, input.text);
     const contentSha256 = sha256Hex(input.text);
+    const fields = {
+      jobId,
+      submittedAt,
+      contentSha256,
+      stages: STAGES,
+      priority,
+      ...(runId ? { runId } : {}),
+      ...(input.title !== undefined ? { title: input.title } : {}),
+      ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+    };
+    // Inline if the message, as SNS measures it, fits; else by claim check.
+    const inline = documentSubmittedMessage({ ...fields, document: { kind: "inline", text: input.text } });
+    const message = fitsInline(inline, deps.claimCheckBytes)
+      ? inline
+      : documentSubmittedMessage({ ...fields, document: await storeClaimCheck(deps.s3, deps.bucket, jobId, input.text) });
     const { job } = await deps.jobs.createJob({
       jobId,
       contentSha256,
-      document,
+      document: message.document,
       stages: STAGES,
       submittedAt,
       ...(runId ? { runId } : {}),
@@ -56,49 +89,95 @@ export function createSubmission(deps: SubmissionDependencies) {
       ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
       ...(input.idempotencyKey !== undefined ? { idempotencyKey: input.idempotencyKey } : {}),
     });
-    const message = documentSubmittedMessage({
-      jobId,
-      submittedAt,
-      contentSha256,
-      document,
-      stages: STAGES,
-      priority,
-      ...(runId ? { runId } : {}),
-      ...(input.title !== undefined ? { title: input.title } : {}),
-      ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
-    });
     return { job, message };
   }
 
-  async function publishFailed(jobId: string, error: unknown) {
-    await deps.failJob(jobId, { code: "PUBLISH_FAILED", message: `document.submitted could not be published: ${(error as Error).message}` });
+  /** Fails the job and announces it; if even that fails, the caller's answer stands (logged). */
+  async function publishFailed(jobId: string, why: string) {
+    try {
+      await deps.failJob(jobId, { code: "PUBLISH_FAILED", message: `document.submitted could not be published: ${why}` });
+    } catch (error) {
+      log.error("could not fail a job whose publish failed; it stays pending", { jobId, error });
+    }
+  }
+
+  /**
+   * Owns `key` for `jobId`, or answers what the key already stands for: the job it made, or a
+   * 409 (a different request reusing the key; the same request still being accepted).
+   *
+   * A key whose job failed PUBLISH_FAILED (its failed submission could not release it) or whose
+   * job was never written long after the claim (a crash) is released here and claimed afresh:
+   * the retry is a new submission with a new job id. The failed job is never revived: a job
+   * that failed stays failed (its Job Failed went out, a run counted it), and only conditional
+   * transitions of one job id guard exactly-once completion, so a fresh id keeps every one of
+   * them true — even if the first publish did reach SNS after all, its stages find that job
+   * failed and do nothing.
+   */
+  async function claimKey(key: string, jobId: string, requestHash: string): Promise<{ existing: Job } | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const claim = await deps.jobs.claimIdempotencyKey(key, jobId, { requestHash });
+      if (claim.claimed) return undefined;
+      const existing = await deps.jobs.getJob(claim.jobId);
+      const abandoned = existing
+        ? existing.status === "failed" && existing.error?.code === "PUBLISH_FAILED"
+        : now().getTime() - Date.parse(claim.claimedAt) > ABANDONED_CLAIM_MS;
+      if (abandoned) {
+        // As if its failed submission had released it. Conditional on the owner: of two
+        // retries racing here, one claims the key next.
+        await deps.jobs.releaseIdempotencyKey(key, claim.jobId);
+        continue;
+      }
+      if (claim.requestHash !== undefined && claim.requestHash !== requestHash) {
+        throw new ApiError(409, "IDEMPOTENCY_KEY_REUSED", "This idempotency key was used with a different request (text, title or metadata); use a new key for a new document.");
+      }
+      if (!existing) throw new ApiError(409, "SUBMISSION_IN_PROGRESS", "A request with this idempotency key is still being accepted; retry shortly.");
+      return { existing };
+    }
+    throw new ApiError(409, "SUBMISSION_IN_PROGRESS", "A request with this idempotency key is still being accepted; retry shortly.");
+  }
+
+  /** After a failed submission: a retry with the key must be able to try again. */
+  async function releaseKey(key: string, jobId: string) {
+    try {
+      await deps.jobs.releaseIdempotencyKey(key, jobId);
+    } catch (error) {
+      log.error("could not release the idempotency key of a failed submission", { jobId, error });
+    }
   }
 
   return {
-    /** One document; an idempotency key already used answers with the job it created. */
+    /**
+     * One document; an idempotency key already used for the same request answers with the job it
+     * created. Any failure after the key was claimed (S3, the job write, the publish) releases it.
+     */
     async submitDocument(input: DocumentInput, priority: "interactive" | "bulk"): Promise<{ job: Job; created: boolean }> {
       checkSize(input.text);
       const jobId = newJobId();
-      if (input.idempotencyKey !== undefined) {
+      const key = input.idempotencyKey;
+      if (key !== undefined) {
         // Claim the key before anything else is written, so a retried request never makes a second job.
-        const claim = await deps.jobs.claimIdempotencyKey(input.idempotencyKey, jobId);
-        if (!claim.claimed) {
-          const existing = await deps.jobs.getJob(claim.jobId);
-          if (!existing) throw new ApiError(409, "SUBMISSION_IN_PROGRESS", "A request with this idempotency key is still being accepted; retry shortly.");
-          return { job: existing, created: false };
-        }
+        const known = await claimKey(key, jobId, requestFingerprint(input));
+        if (known) return { job: known.existing, created: false };
       }
-      const { job, message } = await prepare(input, undefined, priority, jobId);
       try {
-        await deps.publisher.publish(message);
+        const { job, message } = await prepare(input, undefined, priority, jobId);
+        try {
+          await deps.publisher.publish(message);
+        } catch (error) {
+          await publishFailed(job.jobId, (error as Error).message);
+          throw new ApiError(503, "PUBLISH_FAILED", "The document was not accepted: the pipeline is unavailable. Retry later.");
+        }
+        return { job, created: true };
       } catch (error) {
-        await publishFailed(job.jobId, error);
-        throw new ApiError(503, "PUBLISH_FAILED", "The document was not accepted: the pipeline is unavailable. Retry later.");
+        if (key !== undefined) await releaseKey(key, jobId);
+        throw error;
       }
-      return { job, created: true };
     },
 
-    /** Many documents as one run; jobs are written in parallel and published in batches of 10. */
+    /**
+     * Many documents as one run; jobs are written in parallel and published in PublishBatch
+     * calls of at most 10 entries and 256 KiB.
+     */
     async submitRun(documents: DocumentInput[], options: { deadline?: string }): Promise<{ runId: string; jobIds: string[] }> {
       documents.forEach((d, i) => {
         try {
@@ -124,18 +203,8 @@ export function createSubmission(deps: SubmissionDependencies) {
           }
         }),
       );
-      for (let i = 0; i < prepared.length; i += 10) {
-        const batch = prepared.slice(i, i + 10).map((p) => p.message);
-        let refused: string[];
-        try {
-          refused = await deps.publisher.publishBatch(batch);
-        } catch (error) {
-          refused = batch.map((m) => m.jobId);
-          for (const jobId of refused) await publishFailed(jobId, error);
-          continue;
-        }
-        for (const jobId of refused) await publishFailed(jobId, new Error("refused by SNS"));
-      }
+      const refused = await deps.publisher.publishBatch(prepared.map((p) => p.message));
+      for (const { jobId, reason } of refused) await publishFailed(jobId, reason);
       return { runId, jobIds: prepared.map((p) => p.job.jobId) };
     },
   };
