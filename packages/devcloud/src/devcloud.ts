@@ -9,9 +9,11 @@ import { snsRoute, sqsRoute } from "./edge/sns-sqs.ts";
 import { startDynamoDb } from "./emulators/dynalite.ts";
 import { startSnsSqsS3 } from "./emulators/fauxqs.ts";
 import { createEventBridgeBackend, type EventBridgeBackend } from "./eventbridge/backend.ts";
+import { createDuplicateDeliverer, createFaultInjector, parseFaultConfig, type FaultConfigInput, type FaultControl } from "./faults/index.ts";
 import { provisionResources, resourceEnvironment, type AwsClientSettings, type ProvisionedResources } from "./provision.ts";
 import { createSesBackend } from "./ses/backend.ts";
 import type { Outbox } from "./ses/outbox.ts";
+import { startSqsMoveTasks } from "./sqs-move-tasks/index.ts";
 
 /** fauxqs fixes the account id; EventBridge ARNs use the same so targets resolve. */
 export const DEVCLOUD_ACCOUNT = "000000000000";
@@ -29,6 +31,8 @@ export interface DevcloudOptions {
   /** Physical-name prefix for provisioned resources (default: the topology's app name). */
   prefix?: string;
   bedrock?: BedrockEmulatorOptionsInput;
+  /** Fault injection at the edge (src/faults/config.ts); applied once the topology is provisioned. */
+  faults?: FaultConfigInput;
   log?: (line: string) => void;
 }
 
@@ -45,6 +49,8 @@ export interface Devcloud {
   readonly bedrock: BedrockBackend;
   readonly eventBridge: EventBridgeBackend;
   readonly outbox: Outbox;
+  /** The edge's fault injection, also at GET / PUT / DELETE /_quire/faults. */
+  readonly faults: FaultControl;
   stop(): Promise<void>;
 }
 
@@ -57,8 +63,10 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
   const host = options.host ?? "127.0.0.1";
   const dataDir = options.dataDir;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (options.faults !== undefined) parseFaultConfig(options.faults, "faults"); // fail before starting anything
 
   const snsSqsS3 = await startSnsSqsS3({ dataDir, region });
+  const sqsMoveTasks = startSqsMoveTasks({ fauxqs: snsSqsS3, region, dataDir, log });
   const dynamodb = await startDynamoDb({ dataDir });
   const eventBridge = createEventBridgeBackend({
     file: dataDir ? join(dataDir, "eventbridge.json") : undefined,
@@ -81,12 +89,13 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
   const bedrock = createBedrockBackend(options.bedrock);
   const ses = createSesBackend({ outboxDir: dataDir ? join(dataDir, "outbox") : undefined });
 
+  const faults = createFaultInjector({ duplicates: createDuplicateDeliverer(snsSqsS3, log), log });
   const toSnsSqsS3 = (req: IncomingMessage, body: Buffer, res: ServerResponse) => forward(snsSqsS3.port, req, body, res);
   const edge = await startEdge({
     host,
     port: options.port ?? DEFAULT_DEVCLOUD_PORT,
-    services: {
-      sqs: sqsRoute(snsSqsS3.port),
+    services: faults.wrap({
+      sqs: sqsRoute(snsSqsS3.port, sqsMoveTasks.handle),
       sns: snsRoute(snsSqsS3.port),
       s3: toSnsSqsS3,
       sts: toSnsSqsS3,
@@ -94,7 +103,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
       events: eventBridge.handle,
       bedrock: bedrock.handle,
       ses: ses.handle,
-    },
+    }),
     admin: (req, body, res) => handleAdmin(req, body, res),
   });
 
@@ -107,6 +116,8 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
 
   async function stop() {
     await edge.close();
+    // Movers finish the batch they are in while fauxqs still answers, then stop.
+    await sqsMoveTasks.close().catch(() => {});
     await Promise.allSettled([snsSqsS3.stop(), dynamodb.stop(), bedrock.close?.(), eventBridge.close?.(), ses.close?.()]);
   }
 
@@ -125,6 +136,8 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     throw error;
   }
   const env = resourceEnvironment(clientConfig, resources);
+  // Faults start after provisioning, so a config never fails devcloud's own setup calls.
+  if (options.faults !== undefined) faults.configure(options.faults);
   ready = true;
 
   async function backendHealth(): Promise<Record<string, "up" | "down">> {
@@ -152,7 +165,9 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     const url = new URL(req.url ?? "/", "http://edge");
     const path = url.pathname;
     try {
-      if (!ready && (path === "/_quire/health" || path === "/_quire/resources")) {
+      if (await faults.handleAdmin(req, body, res)) {
+        // GET / PUT / DELETE /_quire/faults
+      } else if (!ready && (path === "/_quire/health" || path === "/_quire/resources")) {
         writeJson(res, 503, { status: "starting", message: "devcloud is provisioning the topology" });
       } else if (req.method === "GET" && path === "/_quire/health") {
         const services = await backendHealth();
@@ -195,6 +210,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     bedrock,
     eventBridge,
     outbox: ses.outbox,
+    faults: { configure: faults.configure, clear: faults.clear, state: faults.state },
     stop,
   };
 }

@@ -4,3 +4,13 @@ export { compileEventPattern, InvalidEventPatternError, type CompiledEventPatter
 export type { OutboxEntry } from "./ses/outbox.ts";
 /** The seeded PRNG the Bedrock emulator draws latency and faults from; simulations elsewhere reuse it. */
 export { mulberry32 } from "./bedrock/faults.ts";
+export {
+  FaultConfigError,
+  faultConfigSchema,
+  faultsFromEnv,
+  parseFaultConfig,
+  readFaultConfig,
+  type FaultConfigInput,
+  type FaultControl,
+  type FaultState,
+} from "./faults/index.ts";

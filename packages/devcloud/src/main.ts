@@ -4,22 +4,26 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { bedrockOptionsFromEnv } from "./bedrock/index.ts";
 import { DEFAULT_DEVCLOUD_PORT, startDevcloud } from "./devcloud.ts";
+import { faultsFromEnv, readFaultConfig, type FaultConfigInput } from "./faults/index.ts";
 
 const { values: flags } = parseArgs({
   options: {
     port: { type: "string" },
     "data-dir": { type: "string" },
     memory: { type: "boolean", default: false },
+    faults: { type: "string" },
     help: { type: "boolean", default: false },
   },
 });
 
 if (flags.help) {
-  console.log(`Usage: npm run devcloud -- [--port 4566] [--data-dir .quire/devcloud] [--memory]
+  console.log(`Usage: npm run devcloud -- [--port 4566] [--data-dir .quire/devcloud] [--memory] [--faults faults.json]
 
   --port       edge port (env QUIRE_DEVCLOUD_PORT, default ${DEFAULT_DEVCLOUD_PORT})
   --data-dir   where state persists across restarts (env QUIRE_DATA_DIR, default <repo>/.quire/devcloud)
   --memory     keep nothing on disk
+  --faults     fault injection config, a JSON file (env QUIRE_DEVCLOUD_FAULTS: a path or inline JSON);
+               change it while running with PUT/GET/DELETE /_quire/faults
 Bedrock emulator settings: env QUIRE_BEDROCK_CONFIG (inline JSON or a path to a JSON file).`);
   process.exit(0);
 }
@@ -33,9 +37,17 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 const dataDir = flags.memory ? undefined : resolve(process.env.INIT_CWD ?? repoRoot, flags["data-dir"] ?? process.env.QUIRE_DATA_DIR ?? resolve(repoRoot, ".quire/devcloud"));
 
+let faults: FaultConfigInput | undefined;
+try {
+  faults = flags.faults ? readFaultConfig(resolve(process.env.INIT_CWD ?? process.cwd(), flags.faults), "--faults") : faultsFromEnv(process.env);
+} catch (error) {
+  console.error(`devcloud: ${(error as Error).message}`);
+  process.exit(2);
+}
+
 let devcloud;
 try {
-  devcloud = await startDevcloud({ port, dataDir, bedrock: bedrockOptionsFromEnv(process.env) });
+  devcloud = await startDevcloud({ port, dataDir, bedrock: bedrockOptionsFromEnv(process.env), faults });
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
   console.error(code === "EADDRINUSE" ? `devcloud: port ${port} is in use. Is devcloud already running? Try --port or QUIRE_DEVCLOUD_PORT.` : `devcloud: failed to start: ${(error as Error).stack}`);
@@ -44,7 +56,7 @@ try {
 
 console.log(`devcloud is up at ${devcloud.endpoint} (${dataDir ? `state in ${dataDir}` : "in memory"})
 Services: SNS, SQS, S3 (fauxqs) · DynamoDB (dynalite) · EventBridge · Bedrock runtime · SESv2 (outbox: ${devcloud.endpoint}/_quire/outbox)
-Health: ${devcloud.endpoint}/_quire/health
+Health: ${devcloud.endpoint}/_quire/health${faults ? `\nFault injection on: ${devcloud.endpoint}/_quire/faults` : ""}
 
 Point the AWS SDK or CLI at it:
 ${Object.entries(devcloud.env).map(([k, v]) => `export ${k}=${v}`).join("\n")}

@@ -22,9 +22,15 @@ export function snsRoute(port: number) {
   };
 }
 
-/** SQS goes to fauxqs unchanged, with its query-compatible error code corrected (below). */
-export function sqsRoute(port: number) {
-  return (req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> => forward(port, req, body, res, sqsResponseHeaders);
+/**
+ * SQS goes to fauxqs unchanged, with its query-compatible error code corrected (below), except
+ * what `intercept` answers itself (the DLQ redrive actions fauxqs lacks: src/sqs-move-tasks).
+ */
+export function sqsRoute(port: number, intercept?: (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<boolean>) {
+  return async (req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> => {
+    if (intercept && (await intercept(req, body, res))) return;
+    return forward(port, req, body, res, sqsResponseHeaders);
+  };
 }
 
 const ENTRY_FIELD = /^PublishBatchRequestEntries\.member\.(\d+)\.(.+)$/;

@@ -17,6 +17,9 @@ export async function startSnsSqsS3(options: { dataDir: string | undefined; regi
     // clients send them to their configured endpoint, so the host part is never resolved.
     logger: false,
     defaultRegion: options.region,
+    // The spy reports each dead-lettering (source queue, MessageId), which is how DLQ redrive
+    // knows where to send a message back (src/sqs-move-tasks/origins.ts). It buffers nothing.
+    messageSpies: { bufferSize: 0 },
     ...(options.dataDir
       ? { dataDir: join(options.dataDir, "sns-sqs"), s3StorageDir: join(options.dataDir, "s3") }
       : {}),
