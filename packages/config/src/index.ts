@@ -56,6 +56,11 @@ export const quireEnvironmentSchema = z.object({
    * The stage queues' maxReceiveCount is sized for the default (see @quire/topology).
    */
   QUIRE_RETRY_MAX_AGE_SECONDS: positiveInt.max(4 * 24 * 60 * 60).default(6 * 60 * 60),
+  /**
+   * How long a stage's claim to compute a result holds: a duplicate delivery waits for the
+   * holder's result this long, and a worker killed mid-call delays its job by at most this much.
+   */
+  QUIRE_COMPUTATION_LEASE_MS: positiveInt.default(3 * 60_000),
 
   // Bedrock admission (the governor)
   /** `adaptive`: every Converse call waits for the quota buckets and the AIMD in-flight limit; `off`: calls go straight out. */

@@ -75,6 +75,11 @@ export interface JobStore {
   failJob(jobId: string, reason: FailureReason, stage?: StageName): Promise<FailOutcome>;
   markFailurePublished(jobId: string): Promise<void>;
   releaseFailure(jobId: string, lease: string): Promise<void>;
+  /**
+   * failed → back to work, for a redriven message: clears the failure, keeps done stages. True
+   * for the one call that reopened it. Call reopenRunOutcome for its run first.
+   */
+  reopenJob(jobId: string): Promise<boolean>;
   /** Idempotent on runId. `total` must be positive. */
   createRun(input: CreateRunInput): Promise<{ created: boolean; run: Run }>;
   /**
@@ -88,6 +93,8 @@ export interface JobStore {
   /** After "Run Completed" went out (see recordRunOutcome). */
   markRunCompletionPublished(runId: string): Promise<void>;
   releaseRunCompletion(runId: string, lease: string): Promise<void>;
+  /** Un-count a failed job's outcome from its run (it was redriven); a finished run opens again. Once per outcome. */
+  reopenRunOutcome(runId: string, jobId: string): Promise<boolean>;
   /** Strongly consistent; counts included. */
   getRun(runId: string): Promise<Run | undefined>;
   /** A page of a run's jobs in submission order (byRun index). Default limit 100, at most 1000. */
@@ -126,10 +133,12 @@ export function createJobStore(options: JobStoreOptions): JobStore {
     failJob: jobs.failJob,
     markFailurePublished: jobs.markFailurePublished,
     releaseFailure: jobs.releaseFailure,
+    reopenJob: jobs.reopenJob,
     createRun: runs.createRun,
     recordRunOutcome: runs.recordRunOutcome,
     markRunCompletionPublished: runs.markRunCompletionPublished,
     releaseRunCompletion: runs.releaseRunCompletion,
+    reopenRunOutcome: runs.reopenRunOutcome,
     getRun: runs.getRun,
     listRunJobs: runs.listRunJobs,
     getCachedResult: cache.getCachedResult,

@@ -259,7 +259,42 @@ export function createJobOperations(ctx: StoreContext) {
     }
   }
 
+  /**
+   * A failed job goes back to work (its dead-lettered message was redriven): the failure is
+   * cleared and the job is pending/processing again, its done stages kept. True for the call
+   * that reopened it (one of any concurrent callers); false if it was not failed. Its run must
+   * un-count the failure first (runs.reopenRunOutcome), so a crash between the two writes leaves
+   * the job failed and the redelivery repeats both.
+   */
+  async function reopenJob(jobId: string): Promise<boolean> {
+    try {
+      await ctx.db.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression: "REMOVE #failedAt, #error, #failedStage, #failurePublished, #failureLease SET #reopenedAt = :now, #updatedAt = :now ADD #reopened :one",
+          ConditionExpression: "attribute_exists(#failedAt)",
+          ExpressionAttributeNames: {
+            "#failedAt": "failedAt",
+            "#error": "error",
+            "#failedStage": "failedStage",
+            "#failurePublished": jobFailure.published,
+            "#failureLease": jobFailure.lease,
+            "#reopenedAt": "reopenedAt",
+            "#updatedAt": "updatedAt",
+            "#reopened": "reopenCount",
+          },
+          ExpressionAttributeValues: { ":now": at(), ":one": 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
+  }
+
   return {
-    createJob, getJob, startStage, completeStage, markCompletionPublished, releaseCompletion, failJob, markFailurePublished, releaseFailure,
+    createJob, getJob, startStage, completeStage, markCompletionPublished, releaseCompletion, failJob, markFailurePublished, releaseFailure, reopenJob,
   };
 }

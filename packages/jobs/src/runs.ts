@@ -167,6 +167,40 @@ export function createRunOperations(ctx: StoreContext) {
     throw new Error(`Run ${runId} is not complete.`);
   }
 
+  /**
+   * Take a failed job's outcome back out of its run (the job was redriven and goes back to work):
+   * finished and failed drop by one, the job's token is removed so its next outcome counts, and a
+   * finished run is open again — when it finishes anew, "Run Completed" is announced again with
+   * the final counts. Once per counted outcome (conditional on the token); false otherwise.
+   */
+  async function reopenRunOutcome(runId: string, jobId: string): Promise<boolean> {
+    const token = runMemberToken(jobId);
+    try {
+      await ctx.db.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: runKey(runId),
+          UpdateExpression: "REMOVE #counted.#token, #lease SET #published = :false, #updatedAt = :now ADD #finished :minus, #failed :minus",
+          ConditionExpression: "attribute_exists(#counted.#token) AND #failed > :zero",
+          ExpressionAttributeNames: {
+            "#counted": "countedJobs",
+            "#token": token,
+            "#lease": "announceLeaseAt",
+            "#published": "completionPublished",
+            "#updatedAt": "updatedAt",
+            "#finished": "finished",
+            "#failed": "failed",
+          },
+          ExpressionAttributeValues: { ":false": false, ":now": at(), ":minus": -1, ":zero": 0 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
+  }
+
   /** After a failed "Run Completed" publish: the next outcome for the run may claim it at once. */
   const releaseRunCompletion = (runId: string, lease: string) => announcements.release(runCompletion, runKey(runId), lease);
 
@@ -187,5 +221,5 @@ export function createRunOperations(ctx: StoreContext) {
     return LastEvaluatedKey ? { jobs, cursor: encodeCursor(LastEvaluatedKey) } : { jobs };
   }
 
-  return { createRun, getRun, recordRunOutcome, markRunCompletionPublished, releaseRunCompletion, listRunJobs };
+  return { createRun, getRun, recordRunOutcome, markRunCompletionPublished, releaseRunCompletion, reopenRunOutcome, listRunJobs };
 }

@@ -69,6 +69,7 @@ export function stageDependencies(config: QuireConfig, clients: AwsClients, serv
       onConverse: (request) => metrics.modelRequest(request),
     }),
     lifecycle: createJobLifecycle({ jobs, events, metrics }),
+    computationLeaseMs: config.QUIRE_COMPUTATION_LEASE_MS,
   };
 }
 

@@ -102,6 +102,17 @@ export function createJobLifecycle(deps: {
     },
 
     /**
+     * A failed job whose message was redriven goes back to work: its run un-counts the failure
+     * first (a finished run opens again and will announce "Run Completed" anew), then the job is
+     * reopened. Safe to repeat: each write is conditional, and the order means a crash between
+     * them leaves the job failed, so the redelivery does both again.
+     */
+    async reopenForRedrive(job: Job): Promise<void> {
+      if (job.runId) await deps.jobs.reopenRunOutcome(job.runId, job.jobId);
+      await deps.jobs.reopenJob(job.jobId);
+    },
+
+    /**
      * Fail the job (once) and announce it; a job already complete is left as it is. True when
      * this call announced the failure. Throws AnnouncementPendingError while another caller is
      * announcing it, and the publish error when publishing fails (the caller must not let its

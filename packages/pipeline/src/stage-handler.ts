@@ -84,10 +84,20 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
 
   async function run(message: DocumentSubmitted, ctx: ConsumerContext): Promise<void> {
     if (!message.stages.includes(stage)) return;
-    const job = await deps.jobs.startStage(message.jobId, stage);
+    let job = await deps.jobs.startStage(message.jobId, stage);
+    if (job.status === "failed" && ctx.previousFailure) {
+      // Redriven from the DLQ after the cause was fixed: the job goes back to work.
+      ctx.log.info("redriven message: reopening the failed job", { jobId: message.jobId, stage, previousFailure: ctx.previousFailure });
+      await deps.lifecycle.reopenForRedrive(job);
+      job = await deps.jobs.startStage(message.jobId, stage);
+    }
     if (job.status === "failed") {
-      ctx.log.info("job already failed; skipping", { jobId: message.jobId, stage });
-      return;
+      // Nothing owed if this stage is done. Otherwise the stage did not run because the job failed
+      // elsewhere: dead-letter it with that reason, so redriving the DLQs after a fix brings back
+      // every stage the job still needs — not only the one that failed.
+      if (job.stageStates[stage].status === "done") return;
+      const cause = job.error ? `${job.error.code}${job.failedStage ? ` in ${job.failedStage}` : ""}` : "an earlier failure";
+      throw new PermanentError("JOB_FAILED", `The ${stage} stage did not run: the job failed (${cause}).`);
     }
     const done = job.stageStates[stage];
     const alreadyDone = done.status === "done" && done.result !== undefined;

@@ -39,8 +39,7 @@ const context = (): ConsumerContext => ({
 });
 
 /** The real publisher, refusing the first `failures` puts of `detailType`; records what went out. */
-function flakyPublisher(real: EventPublisher, detailType: string, failures = 1) {
-  const published: { detailType: string; detail: Record<string, unknown> }[] = [];
+function flakyPublisher(real: EventPublisher, detailType: string, failures = 1, published: { detailType: string; detail: Record<string, unknown> }[] = []) {
   let left = failures;
   const events: EventPublisher = {
     async put(type, detail) {
@@ -138,5 +137,47 @@ describe("a run completion whose PutEvents fails", () => {
 
     expect(published.map((event) => event.detailType).filter((type) => type !== "Classification Completed")).toEqual(["Run Completed", "Job Completed"]);
     expect(await classifier.jobs.getRun(runId)).toMatchObject({ completionPublished: true });
+  });
+});
+
+describe("a failed job whose messages are redriven", () => {
+  const redriven = (reason: { code: string; message: string }): ConsumerContext => ({ ...context(), previousFailure: reason });
+
+  it("dead-letters the stage that did not run (JOB_FAILED), then on redrive goes back to work and completes: Job Completed, and Run Completed anew with the final counts", async () => {
+    const runId = newRunId();
+    await summarizer.jobs.createRun({ runId, total: 1, submittedAt: new Date().toISOString() });
+    const message = await submitted(`Memo ${newJobId()}: the meeting moves to Friday.`, runId);
+    const { events, published } = flakyPublisher(classifier.events, "nothing", 0);
+    const summaryDeps = withEvents(summarizer, flakyPublisher(summarizer.events, "nothing", 0, published).events);
+    const classifierDeps = withEvents(classifier, events);
+    // The summary failed for a reason since fixed (say, a missing model access): the job failed, its run finished.
+    const reason = { code: "MODEL_REQUEST_INVALID", message: "AccessDeniedException" };
+    expect(await summaryDeps.lifecycle.failJob(message.jobId, reason, "summary")).toBe(true);
+    expect(await summarizer.jobs.getRun(runId)).toMatchObject({ failed: 1, complete: 0, completionPublished: true });
+
+    // The classification arrives after the failure: it did not run, and says why.
+    const skipped = await createStageHandler("classification", classifierDeps)(message, context()).catch((error: unknown) => error);
+    expect(skipped).toMatchObject({ name: "PermanentError", code: "JOB_FAILED" });
+    expect((skipped as Error).message).toMatch(/MODEL_REQUEST_INVALID in summary/);
+
+    // Both dead letters are redriven once the cause is fixed.
+    await createStageHandler("summary", summaryDeps)(message, redriven(reason));
+    await createStageHandler("classification", classifierDeps)(message, redriven({ code: "JOB_FAILED", message: "…" }));
+
+    expect(await classifier.jobs.getJob(message.jobId)).toMatchObject({ status: "complete", completionPublished: true });
+    expect(await classifier.jobs.getRun(runId)).toMatchObject({ total: 1, complete: 1, failed: 0, completionPublished: true });
+    const announced = published.filter((event) => ["Job Failed", "Job Completed", "Run Completed"].includes(event.detailType));
+    expect(announced.map((event) => [event.detailType, event.detail.completed ?? null, event.detail.failed ?? null])).toEqual([
+      ["Job Failed", null, null],
+      ["Run Completed", 0, 1],
+      ["Run Completed", 1, 0],
+      ["Job Completed", null, null],
+    ]);
+  });
+
+  it("a redriven message for a job that is not failed is handled as any delivery (nothing reopened)", async () => {
+    const message = await submitted(`Note ${newJobId()}: bring the keys.`);
+    await createStageHandler("summary", summarizer)(message, redriven({ code: "RETRY_BUDGET_EXHAUSTED", message: "…" }));
+    expect((await summarizer.jobs.getJob(message.jobId))!.stageStates.summary.status).toBe("done");
   });
 });

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { FAILURE_ATTRIBUTES } from "./dead-letter.ts";
 import { isPermanentError, type FailureReason } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import {
@@ -20,6 +21,12 @@ export interface ConsumerContext {
   signal: AbortSignal;
   /** Carries the consumer name, messageId and the message's jobId/runId. */
   log: Logger;
+  /**
+   * Set when this message was dead-lettered before with a reason (it carries Quire's
+   * `quire.failure.*` attributes) and has been redriven from the DLQ: the consumer may undo what
+   * giving up did (a failed job goes back to work).
+   */
+  previousFailure?: FailureReason | undefined;
 }
 
 /** A pure handler over a parsed, schema-checked message; the hosts own SQS. */
@@ -68,6 +75,8 @@ export interface IncomingMessage {
   maxReceiveCount?: number | undefined;
   /** When SQS first received the message (SentTimestamp, ms since the epoch): its age budget counts from here. */
   sentAt?: number | undefined;
+  /** String message attributes by name (for the failure attributes a redriven message carries). */
+  attributes?: Record<string, string> | undefined;
 }
 
 /** How a host retries: see redelivery.ts. */
@@ -124,12 +133,15 @@ export async function processMessage<T>(
   const started = performance.now();
   let raw: unknown;
   let parsedMessage: { value: T } | undefined;
+  const failureCode = message.attributes?.[FAILURE_ATTRIBUTES.code];
+  const previousFailure = failureCode ? { code: failureCode, message: message.attributes?.[FAILURE_ATTRIBUTES.message] ?? failureCode } : undefined;
   const context = (): ConsumerContext => ({
     messageId: message.messageId,
     receiveCount: message.receiveCount,
     queueName: message.queueName,
     signal: message.signal,
     log,
+    ...(previousFailure ? { previousFailure } : {}),
   });
   const giveUp = async (reason: FailureReason, error: unknown): Promise<{ outcome: Outcome; log: Logger }> => {
     if (consumer.onDeadLetter) {

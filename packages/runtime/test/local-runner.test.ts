@@ -204,6 +204,21 @@ describe("local runner", () => {
     expect(runner.stats.failed).toBeGreaterThanOrEqual(2);
   });
 
+  it("tells the handler a redriven message's previous failure (the quire.failure.* attributes its dead-lettering added)", async () => {
+    const queue = await createQueuePair(sqs, "redriven");
+    await send(sqs, queue.url, { jobId: jobId(), n: 1 }, {
+      [FAILURE_ATTRIBUTES.code]: { DataType: "String", StringValue: "MODEL_REQUEST_INVALID" },
+      [FAILURE_ATTRIBUTES.message]: { DataType: "String", StringValue: "AccessDeniedException" },
+    });
+    await send(sqs, queue.url, { jobId: jobId(), n: 2 });
+    const seen = new Map<number, unknown>();
+    const runner = run(async (message, ctx) => void seen.set(message.n, ctx.previousFailure), { queueUrl: queue.url });
+    await waitFor(() => runner.stats.succeeded === 2, 5000, "both handled");
+
+    expect(seen.get(1)).toEqual({ code: "MODEL_REQUEST_INVALID", message: "AccessDeniedException" });
+    expect(seen.get(2)).toBeUndefined();
+  });
+
   it("dead-letters a schema violation as SCHEMA_VIOLATION naming the failing fields, without calling the handler", async () => {
     const queue = await createQueuePair(sqs, "schema");
     await send(sqs, queue.url, { jobId: "not-a-job-id", n: "seven" });

@@ -57,6 +57,9 @@ export function createLambdaHandler<T>(
         signal,
         maxReceiveCount: options.maxReceiveCount,
         sentAt: Number(record.attributes.SentTimestamp) || undefined,
+        attributes: Object.fromEntries(
+          Object.entries(record.messageAttributes ?? {}).flatMap(([name, value]) => (value.stringValue === undefined ? [] : [[name, value.stringValue]])),
+        ),
       },
       log,
       { redelivery },

@@ -91,6 +91,13 @@ interface Job {
   done?: Promise<void>;
 }
 
+/** The String message attributes by name. */
+function stringAttributes(attributes: Message["MessageAttributes"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(attributes ?? {})) if (value.StringValue !== undefined) out[name] = value.StringValue;
+  return out;
+}
+
 /** Receive-error backoff: 100 ms doubling to 10 s, jittered so many runners do not retry in step. */
 const receiveBackoffMs = (attempt: number) => {
   const ceiling = Math.min(10_000, 100 * 2 ** Math.min(attempt - 1, 10));
@@ -280,6 +287,7 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
             signal: job.controller.signal,
             maxReceiveCount,
             sentAt: Number(message.Attributes?.SentTimestamp) || undefined,
+            attributes: stringAttributes(message.MessageAttributes),
           },
           log,
           { redelivery },
