@@ -20,6 +20,8 @@ export function renderService(
   if (!deployment) throw new Error(`topology declares no service ${service}`);
   const names = sharedNames(topology, target);
   const consumed = deployment.consumers.map((consumer) => consumer.queue);
+  // Dead letters are read from every DLQ and redriven into its work queue.
+  const redriven = deployment.uses.deadLetters ? Object.keys(topology.queues) : [];
   // Set per stage in this service's app: `npx sst secret set QuireApiKey <key> --stage <stage>`.
   const apiKey = deployment.uses.apiKey ? new sst.Secret(SST_API_KEY_LINK) : undefined;
 
@@ -28,11 +30,13 @@ export function renderService(
   // that resource alone.
   const links: unknown[] = [
     ...(deployment.uses.topics ?? []).map((logical) => sst.aws.SnsTopic.get(componentName(logical, "Topic"), names.topicArn(logical))),
-    ...[...consumed, ...(deployment.uses.queues ?? [])]
+    ...[...consumed, ...(deployment.uses.queues ?? []), ...redriven]
       .filter((logical, i, all) => all.indexOf(logical) === i)
       .map((logical) => sst.aws.Queue.get(componentName(logical, "Queue"), names.queueUrl(logical))),
     // The host dead-letters a permanent failure itself, with its reason, into the queue's DLQ.
-    ...consumed.map((logical) => sst.aws.Queue.get(componentName(logical, "Dlq"), names.dlqUrl(logical))),
+    ...[...consumed, ...redriven]
+      .filter((logical, i, all) => all.indexOf(logical) === i)
+      .map((logical) => sst.aws.Queue.get(componentName(logical, "Dlq"), names.dlqUrl(logical))),
     ...(deployment.uses.buses ?? []).map((logical) => sst.aws.Bus.get(componentName(logical, "Bus"), names.bus(logical))),
     ...(deployment.uses.tables ?? []).map((logical) => sst.aws.Dynamo.get(componentName(logical, "Table"), names.table(logical))),
     ...(deployment.uses.buckets ?? []).map((logical) => sst.aws.Bucket.get(componentName(logical, "Bucket"), names.bucket(logical))),

@@ -173,7 +173,9 @@ describe("each service's app wires its share of the topology, and only that", ()
     expect(Object.keys(refs("classifier")).sort()).toEqual([
       "ClassifierDlq", "ClassifierInteractiveDlq", "ClassifierInteractiveQueue", "ClassifierQueue", "DocumentsBucket", "EventsBus", "JobsTable",
     ]);
-    expect(Object.keys(refs("ingestion")).sort()).toEqual(["DocumentsBucket", "DocumentsTopic", "EventsBus", "IngestionDlq", "IngestionQueue", "JobsTable"]);
+    // Ingestion's API reads every DLQ and redrives into its work queue (topology: uses.deadLetters).
+    const everyQueue = Object.keys(topology.queues).flatMap((logical) => [cap(logical) + "Queue", cap(logical) + "Dlq"]);
+    expect(Object.keys(refs("ingestion")).sort()).toEqual(["DocumentsBucket", "DocumentsTopic", "EventsBus", "JobsTable", ...everyQueue].sort());
     expect(refs("notifier")).toEqual({
       NotifierQueue: names.queueUrl("notifier"),
       NotifierDeliveriesQueue: names.queueUrl("notifierDeliveries"),

@@ -110,8 +110,9 @@ export const topology = {
     ingestion: {
       api: { handler: "src/lambda.api", timeoutSeconds: 30, memoryMb: 512 },
       consumers: [{ queue: "ingestion", handler: "src/lambda.queue", timeoutSeconds: 30, memoryMb: 512, batchSize: 10, maximumConcurrency: 10 }],
-      // Publishes document.submitted, stores jobs and claim checks, fails jobs it cannot publish.
-      uses: { topics: ["documents"], tables: ["jobs"], buckets: ["documents"], buses: ["events"], apiKey: true },
+      // Publishes document.submitted, stores jobs and claim checks, fails jobs it cannot publish;
+      // its API shows every queue's dead letters and redrives them.
+      uses: { topics: ["documents"], tables: ["jobs"], buckets: ["documents"], buses: ["events"], apiKey: true, deadLetters: true },
     },
     summarizer: {
       // One message per invocation: each invocation holds one Converse call, so the event source's

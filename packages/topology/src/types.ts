@@ -97,6 +97,8 @@ export interface ServiceDeployment {
     readonly bedrock?: boolean;
     /** The shared API key (`x-api-key`) its HTTP API checks. */
     readonly apiKey?: boolean;
+    /** Reads and redrives every queue's dead letters (the DLQs and their work queues). */
+    readonly deadLetters?: boolean;
   };
 }
 
