@@ -3,6 +3,7 @@ import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { startDevcloud, type Devcloud, type DevcloudOptions } from "@quire/devcloud";
+import { topology } from "@quire/topology";
 
 export const MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0";
 export const API_KEY = "bench-api-key-0123456789";
@@ -72,10 +73,12 @@ export async function startCluster(options: {
     createInterface({ input: child.stderr! }).on("line", (line) => process.stderr.write(`  ${name}: ${line}\n`));
     children.push({ name, child, report });
   };
-  launch("ingestion", "ingestion");
-  for (let i = 1; i <= options.workersPerStage; i++) launch(`summarizer-${i}`, "summarizer");
-  for (let i = 1; i <= options.workersPerStage; i++) launch(`classifier-${i}`, "classifier");
-  launch("notifier", "notifier");
+  // Every service the topology declares: the ones calling the model `workersPerStage` times, the rest once.
+  for (const [service, declaration] of Object.entries(topology.services)) {
+    const stage = "bedrock" in declaration.uses && declaration.uses.bedrock;
+    if (!stage) launch(service, service);
+    else for (let i = 1; i <= options.workersPerStage; i++) launch(`${service}-${i}`, service);
+  }
 
   const api = `http://127.0.0.1:${apiPort}`;
   const deadline = Date.now() + 30_000;
