@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { topology, type DeployedServiceName } from "@quire/topology";
 
 const root = new URL("..", import.meta.url).pathname;
 const port = Number(process.env.QUIRE_DEVCLOUD_PORT ?? 4566);
@@ -15,9 +16,11 @@ const notifierPort = Number(process.env.QUIRE_NOTIFIER_PORT ?? 3001);
 // Locally, webhooks may reach this machine (so `quire listen` works); deployed, only public
 // addresses are allowed unless QUIRE_WEBHOOK_ALLOWLIST says otherwise.
 const webhookAllowlist = process.env.QUIRE_WEBHOOK_ALLOWLIST ?? "localhost,127.0.0.0/8,::1";
-const colours = { devcloud: 90, ingestion: 36, summarizer: 35, classifier: 33, notifier: 32 } as const;
-type Name = keyof typeof colours;
-const SERVICES: Exclude<Name, "devcloud">[] = ["ingestion", "summarizer", "classifier", "notifier"];
+/** Every service the topology declares, in its order; devcloud first. */
+const SERVICES = Object.keys(topology.services) as DeployedServiceName[];
+type Name = DeployedServiceName | "devcloud";
+const PALETTE = [36, 35, 33, 32, 34, 31];
+const colourOf = (name: Name) => (name === "devcloud" ? 90 : PALETTE[SERVICES.indexOf(name) % PALETTE.length]!);
 const devMode = process.argv.includes("--dev");
 /** Inspector ports in `--dev`: 9230 ingestion, 9231 summarizer, 9232 classifier, 9233 notifier (9229 stays free for your own). */
 const inspectBase = Number(process.env.QUIRE_INSPECT_PORT ?? 9230);
@@ -49,18 +52,54 @@ function readable(line: string): string {
 const children: { name: Name; child: ChildProcess }[] = [];
 function launch(name: Name, script: string, env: NodeJS.ProcessEnv, nodeFlags: string[] = []) {
   const child = spawn(process.execPath, [...nodeFlags, script], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-  const prefix = `\x1b[${colours[name]}m${name.padEnd(10)}\x1b[0m│ `;
+  const prefix = `\x1b[${colourOf(name)}m${name.padEnd(10)}\x1b[0m│ `;
   for (const stream of [child.stdout!, child.stderr!]) {
-    createInterface({ input: stream }).on("line", (line) => process.stdout.write(`${prefix}${readable(line)}\n`));
+    createInterface({ input: stream }).on("line", (line) => {
+      process.stdout.write(`${prefix}${readable(line)}\n`);
+      if (name !== "devcloud") noteReadiness(name, line);
+    });
   }
   child.on("exit", (code, signal) => {
     if (!stopping) {
-      console.error(`${prefix}exited (${signal ?? code}); stopping everything.`);
+      const when = name !== "devcloud" && !ready.has(name) ? "before it was ready (the lines above say why)" : "";
+      console.error(`${prefix}exited ${when} (${signal ?? code}); stopping everything.`);
       void stopAll(1);
     }
   });
   children.push({ name, child });
   return child;
+}
+
+/**
+ * A service is ready once each of its consumers logged "consuming" and its HTTP API (if the
+ * topology gives it one) logged that it listens: only then does `npm start` say Quire runs.
+ */
+const ready = new Set<Name>();
+const seen = new Map<Name, { consuming: number; listening: boolean }>();
+let readinessChanged: () => void = () => {};
+function noteReadiness(name: DeployedServiceName, line: string) {
+  const state = seen.get(name) ?? { consuming: 0, listening: false };
+  if (line.includes('"msg":"consuming"')) state.consuming++;
+  if (/"msg":"[^"]*listening"/.test(line)) state.listening = true;
+  seen.set(name, state);
+  const service = topology.services[name];
+  if (state.consuming >= service.consumers.length && (!("api" in service) || state.listening) && !ready.has(name)) {
+    ready.add(name);
+    readinessChanged();
+  }
+}
+async function waitForServices(timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (SERVICES.some((service) => !ready.has(service))) {
+    if (Date.now() > deadline) {
+      const waiting = SERVICES.filter((service) => !ready.has(service));
+      throw new Error(`${waiting.join(", ")} did not report ready within ${timeoutMs / 1000}s`);
+    }
+    await new Promise<void>((resolve) => {
+      readinessChanged = resolve;
+      setTimeout(resolve, 500);
+    });
+  }
 }
 
 async function waitForHealth(timeoutMs: number): Promise<void> {
@@ -123,6 +162,12 @@ for (const service of SERVICES) {
   // --watch-preserve-output: a restart must not clear the other services' lines from the terminal.
   const devFlags = ["--watch", "--watch-preserve-output", `--inspect=127.0.0.1:${inspectPort(service)}`];
   launch(service, `services/${service}/src/local.ts`, serviceEnv, devMode ? devFlags : []);
+}
+try {
+  await waitForServices(60_000);
+} catch (error) {
+  console.error(`\n  Quire did not start: ${(error as Error).message}. Stopping.\n`);
+  await stopAll(1);
 }
 const debugging = devMode
   ? `

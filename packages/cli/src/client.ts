@@ -1,3 +1,6 @@
+import type { components as IngestionComponents } from "./generated/ingestion.ts";
+import type { components as NotifierComponents } from "./generated/notifier.ts";
+
 /**
  * The typed client for Quire's two HTTP APIs (ingestion and notifier): what the CLI uses, and
  * what a TypeScript caller can import instead of hand-writing fetch calls.
@@ -23,84 +26,26 @@ export class QuireApiError extends Error {
   }
 }
 
-export type JobStatus = "pending" | "processing" | "complete" | "failed";
-export interface JobView {
-  jobId: string;
-  runId?: string;
-  status: JobStatus;
-  title?: string;
-  metadata?: Record<string, unknown>;
-  submittedAt: string;
-  completedAt?: string;
-  summary?: { text: string };
-  classification?: { label: string; confidence?: number };
-  error?: { code: string; message: string };
-  stages?: Record<string, unknown>;
-  links?: Record<string, string>;
-}
-export interface RunView {
-  runId: string;
-  status: "running" | "complete";
-  counts: { total: number; pending: number; processing: number; complete: number; failed: number };
-  countsByClassification: Record<string, number>;
-  startedAt: string;
-  completedAt?: string;
-  throughput: { documentsPerSecond: number };
-  eta?: string;
-  links?: Record<string, string>;
-}
-export interface DocumentInput {
-  text: string;
-  title?: string;
-  metadata?: Record<string, string | number | boolean>;
-  idempotencyKey?: string;
-}
-/** `POST /v1/runs`: the run and its jobs, plus whatever the API says about its plan (deadline, estimates). */
-export interface RunSubmitted {
-  runId: string;
-  jobIds: string[];
-  links?: Record<string, string>;
-  [planField: string]: unknown;
-}
-export type EventType = "job.completed" | "job.failed" | "run.completed";
-export interface SubscriptionView {
-  id: string;
-  kind: "webhook" | "email";
-  url?: string;
-  address?: string;
-  mode?: "per-job" | "digest";
-  events: EventType[];
-  status: "active" | "pending_confirmation" | "disabled";
-  disabledReason?: { code: string; message: string };
-  description?: string;
-  filter?: { classification?: string[]; metadata?: Record<string, string[]> };
-  createdAt: string;
-}
-export interface AttemptView {
-  attempt: number;
-  at: string;
-  outcome: string;
-  statusCode?: number;
-  latencyMs: number;
-  error?: { code: string; message: string };
-  response?: { body: string; truncated: boolean };
-}
-export interface DeliveryView {
-  id: string;
-  subscriptionId: string;
-  eventType: string;
-  eventId: string;
-  messageId: string;
-  status: "pending" | "sending" | "retrying" | "succeeded" | "failed";
-  attempts: number;
-  nextAttemptAt?: string;
-  createdAt: string;
-  lastAttempt?: AttemptView;
-  replayOf?: string;
-}
-export type SubscriptionInput =
-  | { kind: "webhook"; url: string; events?: EventType[]; filter?: Record<string, unknown>; description?: string }
-  | { kind: "email"; address: string; mode?: "per-job" | "digest"; events?: EventType[]; filter?: Record<string, unknown>; description?: string };
+/*
+ * The shapes of requests and answers come from the APIs' OpenAPI documents (which the routes'
+ * zod schemas generate), through openapi-typescript: src/generated/, `npm run generate -w @quire/cli`.
+ */
+type IngestionSchemas = IngestionComponents["schemas"];
+type NotifierSchemas = NotifierComponents["schemas"];
+export type JobView = IngestionSchemas["Job"];
+export type JobStatus = JobView["status"];
+export type RunView = IngestionSchemas["Run"];
+export type DocumentInput = IngestionSchemas["DocumentInput"];
+/** `POST /v1/runs`: the run and its jobs, and the deadline plan when one was asked for. */
+export type RunSubmitted = IngestionSchemas["RunSubmitted"];
+export type DeadlinePlan = IngestionSchemas["DeadlinePlan"];
+export type SubscriptionView = NotifierSchemas["Subscription"];
+export type SubscriptionCreated = NotifierSchemas["SubscriptionCreated"];
+export type EventType = SubscriptionView["events"][number];
+export type AttemptView = NotifierSchemas["DeliveryAttempt"];
+export type DeliveryView = NotifierSchemas["Delivery"];
+export type DeliveryDetail = NotifierSchemas["DeliveryDetail"];
+export type SubscriptionInput = NotifierSchemas["SubscriptionInput"];
 
 export function createQuireClient(options: ClientOptions) {
   const doFetch = options.fetch ?? fetch;
@@ -145,19 +90,19 @@ export function createQuireClient(options: ClientOptions) {
     getJob: (jobId: string) => api<JobView>("GET", `/v1/jobs/${id(jobId)}`),
     getRun: (runId: string) => api<RunView>("GET", `/v1/runs/${id(runId)}`),
 
-    createSubscription: (input: SubscriptionInput) => notifier<SubscriptionView & { secret?: string }>("POST", "/v1/subscriptions", input),
+    createSubscription: (input: SubscriptionInput) => notifier<SubscriptionCreated>("POST", "/v1/subscriptions", input),
     listSubscriptions: async () => (await notifier<{ subscriptions: SubscriptionView[] }>("GET", "/v1/subscriptions")).subscriptions,
     getSubscription: (subscriptionId: string) => notifier<SubscriptionView>("GET", `/v1/subscriptions/${id(subscriptionId)}`),
     deleteSubscription: (subscriptionId: string) => notifier<void>("DELETE", `/v1/subscriptions/${id(subscriptionId)}`),
-    rotateSecret: (subscriptionId: string) => notifier<{ secret: string; previousSecretExpiresAt: string }>("POST", `/v1/subscriptions/${id(subscriptionId)}/rotate-secret`),
-    testSubscription: (subscriptionId: string) => notifier<{ deliveryId: string }>("POST", `/v1/subscriptions/${id(subscriptionId)}/test`),
+    rotateSecret: (subscriptionId: string) => notifier<NotifierSchemas["RotatedSecret"]>("POST", `/v1/subscriptions/${id(subscriptionId)}/rotate-secret`),
+    testSubscription: (subscriptionId: string) => notifier<NotifierSchemas["TestQueued"]>("POST", `/v1/subscriptions/${id(subscriptionId)}/test`),
     enableSubscription: (subscriptionId: string) => notifier<SubscriptionView>("POST", `/v1/subscriptions/${id(subscriptionId)}/enable`),
     listDeliveries: async (subscriptionId: string, opts: { status?: string } = {}) =>
       (await notifier<{ deliveries: DeliveryView[] }>("GET", `/v1/subscriptions/${id(subscriptionId)}/deliveries${opts.status ? `?status=${id(opts.status)}` : ""}`)).deliveries,
-    getDelivery: (deliveryId: string) => notifier<DeliveryView & { log: AttemptView[] }>("GET", `/v1/deliveries/${id(deliveryId)}`),
-    replayDelivery: (deliveryId: string) => notifier<{ deliveryId: string; replayOf: string }>("POST", `/v1/deliveries/${id(deliveryId)}/replay`),
+    getDelivery: (deliveryId: string) => notifier<DeliveryDetail>("GET", `/v1/deliveries/${id(deliveryId)}`),
+    replayDelivery: (deliveryId: string) => notifier<NotifierSchemas["ReplayOfDelivery"]>("POST", `/v1/deliveries/${id(deliveryId)}/replay`),
     replayFailedSince: (subscriptionId: string, since: string) =>
-      notifier<{ replayed: number; deliveryIds: string[] }>("POST", `/v1/subscriptions/${id(subscriptionId)}/replay`, { since }),
+      notifier<NotifierSchemas["ReplayQueued"]>("POST", `/v1/subscriptions/${id(subscriptionId)}/replay`, { since }),
   };
 }
 export type QuireClient = ReturnType<typeof createQuireClient>;

@@ -45,7 +45,7 @@ export function table(headers: string[], rows: string[][]): string[] {
 export const subscriptionRow = (s: SubscriptionView) => [
   s.id,
   s.kind,
-  s.url ?? `${s.address}${s.mode ? ` (${s.mode})` : ""}`,
+  s.kind === "webhook" ? s.url : `${s.address}${s.mode ? ` (${s.mode})` : ""}`,
   s.events.join(","),
   s.status === "disabled" && s.disabledReason ? `disabled: ${s.disabledReason.code}` : s.status,
 ];

@@ -64,7 +64,7 @@ export async function startListener(options: {
       description: "quire listen",
     });
     subscriptionId = subscription.id;
-    if (!subscription.secret) {
+    if (subscription.kind !== "webhook" || !subscription.secret) {
       await options.client.deleteSubscription(subscriptionId).catch(() => {});
       throw new Error(`the notifier returned no signing secret for ${subscriptionId}, so deliveries could not be verified`);
     }

@@ -133,8 +133,8 @@ export function buildProgram(io: CliIo): Command {
         opts.webhook ? { kind: "webhook", url: opts.webhook, ...common } : { kind: "email", address: opts.email!, mode: opts.digest ? "digest" : "per-job", ...common },
       );
       io.out(`${created.id} ${created.kind} ${created.status} (${created.events.join(", ")})`);
-      if (created.secret) io.out(`secret: ${created.secret}   (store it now: it is shown only once, and verifies every delivery's signature)`);
-      if (created.status === "pending_confirmation") io.out(`a confirmation link was sent to ${created.address}`);
+      if (created.kind === "webhook" && created.secret) io.out(`secret: ${created.secret}   (store it now: it is shown only once, and verifies every delivery's signature)`);
+      if (created.kind === "email" && created.status === "pending_confirmation") io.out(`a confirmation link was sent to ${created.address}`);
     });
 
   program

@@ -1,8 +1,23 @@
 import { timingSafeEqual } from "node:crypto";
-import { Hono, type Context } from "hono";
+import { OpenAPIHono, z as zo } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
 import { ApiError, validationFailed } from "./errors.ts";
+import {
+  buildOpenApiDocument,
+  defineRoute,
+  DOCS_ASSETS,
+  docsPage,
+  errorBody,
+  errorResponses,
+  json,
+  readDocsAsset,
+  registerApiKeyScheme,
+  type ApiDescription,
+  type DocsAsset,
+  type OpenApiDocument,
+} from "./openapi.ts";
 
 function sameKey(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false;
@@ -11,13 +26,37 @@ function sameKey(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+const documents = new WeakMap<OpenAPIHono, () => OpenApiDocument>();
+
+/** The app's OpenAPI 3.1 document (what it serves at /openapi.json), built once every route is declared. */
+export function openApiDocument(app: OpenAPIHono): OpenApiDocument {
+  const document = documents.get(app);
+  if (!document) throw new Error("not an app made by createApiApp");
+  return document();
+}
+
+const REFERENCE_TAG = "Reference";
+const health = zo.strictObject({ status: zo.literal("ok") }).meta({ id: "Health" });
+
 /**
  * A Hono app with the conventions every Quire API shares, so ingestion and the notifier answer
  * alike: `GET /health`, `x-api-key` on everything under `/v1/`, `{ error: { code, message } }`
  * for every failure (404 included), and unhandled errors logged once and answered as 500 INTERNAL.
+ * It describes itself: `GET /openapi.json` (OpenAPI 3.1, from the routes' zod schemas) and
+ * `GET /docs` (Swagger UI, served from this app), neither needing a key.
  */
-export function createApiApp(options: { service: string; apiKey: string }) {
-  const app = new Hono();
+export function createApiApp(options: { service: string; apiKey: string; description?: ApiDescription }) {
+  const app = new OpenAPIHono();
+  const description: ApiDescription = options.description ?? {
+    title: `Quire ${options.service} API`,
+    version: "1.0.0",
+    description: `Quire's ${options.service} API.`,
+    servers: [{ url: "http://127.0.0.1:3000", description: "Local" }],
+  };
+  let document: OpenApiDocument | undefined;
+  documents.set(app, () => (document ??= buildOpenApiDocument(app, { ...description, tags: [...(description.tags ?? []), { name: REFERENCE_TAG, description: "Health, and this document. No key needed." }] })));
+  registerApiKeyScheme(app);
+  app.openAPIRegistry.register("Error", errorBody);
   app.onError((error, c) => {
     if (error instanceof ApiError) {
       return c.json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }, error.status);
@@ -26,7 +65,78 @@ export function createApiApp(options: { service: string; apiKey: string }) {
     return c.json({ error: { code: "INTERNAL", message: "Something went wrong on our side." } }, 500);
   });
   app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
-  app.get("/health", (c) => c.json({ status: "ok" }));
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/health",
+      operationId: "getHealth",
+      summary: "Health check",
+      description: "Answers 200 while the process serves requests. No key needed.",
+      tags: [REFERENCE_TAG],
+      security: [],
+      responses: { 200: json(health, { description: "Up." }) },
+    },
+    (c) => c.json({ status: "ok" }),
+  );
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/openapi.json",
+      operationId: "getOpenApiDocument",
+      summary: "This OpenAPI document",
+      description: "The OpenAPI 3.1 document of this API, generated from the zod schemas its routes validate with. No key needed.",
+      tags: [REFERENCE_TAG],
+      security: [],
+      responses: { 200: json({ type: "object", description: "An OpenAPI 3.1 document.", additionalProperties: true }, { description: "The document." }) },
+    },
+    (c) => c.json(openApiDocument(app)),
+  );
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/docs",
+      operationId: "getDocs",
+      summary: "Interactive reference (Swagger UI)",
+      description: "An HTML page rendering /openapi.json with Swagger UI; its script and styles come from this server (`/docs/{asset}`), not a CDN. No key needed.",
+      tags: [REFERENCE_TAG],
+      security: [],
+      responses: { 200: { description: "The page.", content: { "text/html": { schema: { type: "string" } } } } },
+    },
+    (c) => c.html(docsPage(description.title)),
+  );
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/docs/{asset}",
+      operationId: "getDocsAsset",
+      summary: "A Swagger UI file /docs loads",
+      tags: [REFERENCE_TAG],
+      security: [],
+      request: { params: zo.object({ asset: zo.enum(Object.keys(DOCS_ASSETS) as [DocsAsset, ...DocsAsset[]]) }) },
+      responses: {
+        200: {
+          description: "The file, from the installed swagger-ui-dist package.",
+          content: { "text/css": { schema: { type: "string" } }, "text/javascript": { schema: { type: "string" } } },
+        },
+        ...errorResponses({ 404: { NOT_FOUND: "No route for GET /docs/nothing.js." } }),
+      },
+    },
+    async (c) => {
+      const asset = c.req.param("asset") as DocsAsset;
+      if (!Object.hasOwn(DOCS_ASSETS, asset)) throw new ApiError(404, "NOT_FOUND", `No route for GET ${c.req.path}.`);
+      let body: string;
+      try {
+        body = await readDocsAsset(asset);
+      } catch {
+        throw new ApiError(404, "NOT_FOUND", `${asset} is not installed here (the swagger-ui-dist package); read /openapi.json instead.`);
+      }
+      return c.body(body, 200, { "content-type": DOCS_ASSETS[asset], "cache-control": "public, max-age=86400" });
+    },
+  );
   app.use("/v1/*", async (c, next) => {
     if (!sameKey(c.req.header("x-api-key"), options.apiKey)) {
       throw new ApiError(401, "UNAUTHORIZED", "Send a valid API key in the x-api-key header.");

@@ -1,28 +1,160 @@
-import { documentMetadata, jobId as jobIdSchema, METADATA_TOO_LARGE, runId as runIdSchema, TITLE_MAX_LENGTH } from "@quire/contracts";
-import type { Job, JobStore, Run } from "@quire/jobs";
-import { z } from "zod";
-import { ApiError, createApiApp, jsonBody, limitBody, validationFailed } from "@quire/http-api";
+import {
+  classificationResult,
+  documentMetadata,
+  failureReason,
+  isoTimestamp,
+  jobId as jobIdSchema,
+  METADATA_MAX_BYTES,
+  METADATA_MAX_KEY_LENGTH,
+  METADATA_MAX_KEYS,
+  METADATA_MAX_STRING_LENGTH,
+  METADATA_RESERVED_KEYS,
+  METADATA_TOO_LARGE,
+  runId as runIdSchema,
+  summaryResult,
+  TITLE_MAX_LENGTH,
+} from "@quire/contracts";
+import { jobStatus, stageStatus, type Job, type JobStore, type Run } from "@quire/jobs";
+import { z } from "@hono/zod-openapi";
+import {
+  ApiError,
+  apiKeySecurity,
+  BAD_JSON_BODY,
+  createApiApp,
+  defineRoute,
+  errorResponses,
+  INTERNAL,
+  json,
+  jsonBody,
+  limitBody,
+  NOT_JSON,
+  payloadTooLarge,
+  UNAUTHORIZED,
+  validationFailed,
+  type ApiDescription,
+} from "@quire/http-api";
 import { durationSeconds, planRun, type PlanningSettings } from "./planning.ts";
 import type { Submission } from "./submission.ts";
 
 export const MAX_WAIT_SECONDS = 30;
 export const MAX_RUN_DOCUMENTS = 10_000;
+/** QUIRE_MAX_DOCUMENT_BYTES's default: what the committed openapi.json describes. */
+export const DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
+/** POST /v1/runs takes a body up to this size. */
+export const RUN_BODY_LIMIT = 256 * 1024 * 1024;
+/** JSON escapes can make the body larger than the text: POST /v1/documents allows generous overhead and checks the text itself after parsing. */
+export const documentBodyLimit = (maxDocumentBytes: number) => maxDocumentBytes * 2 + 64 * 1024;
 
-const documentInput = z.strictObject({
-  text: z.string().min(1, "text must not be empty"),
-  title: z.string().max(TITLE_MAX_LENGTH).optional(),
-  metadata: documentMetadata.optional(),
-  idempotencyKey: z.string().min(1).max(256).optional(),
-});
-const runInput = z.strictObject({
-  documents: z
-    .array(documentInput.omit({ idempotencyKey: true }))
-    .min(1, "a run needs at least one document")
-    .max(MAX_RUN_DOCUMENTS, `a run holds at most ${MAX_RUN_DOCUMENTS} documents`),
-  deadline: z.iso.duration().optional(),
-  /** What to do when the deadline cannot be met at the configured quota: refuse (default) or run anyway. */
-  onInfeasibleDeadline: z.enum(["reject", "accept"]).default("reject"),
-});
+/** Caller metadata: the contract's schema, with its key rules spelled out for the document. */
+const metadata = documentMetadata.meta({
+  propertyNames: { minLength: 1, maxLength: METADATA_MAX_KEY_LENGTH, not: { enum: [...METADATA_RESERVED_KEYS] } },
+  description: `Flat caller metadata, kept with the job and sent with its events: at most ${METADATA_MAX_KEYS} keys of 1 to ${METADATA_MAX_KEY_LENGTH} characters (${METADATA_RESERVED_KEYS.join(", ")} are reserved), each value a string of at most ${METADATA_MAX_STRING_LENGTH} characters, a number or a boolean, and at most ${METADATA_MAX_BYTES} bytes as JSON in all (over a count or size bound: 400 ${METADATA_TOO_LARGE}).`,
+  example: { customer: "acme", priority: 2 },
+}).meta({ id: "Metadata" });
+
+const documentFields = {
+  text: z.string().min(1, "text must not be empty").meta({
+    description: `The document. At most QUIRE_MAX_DOCUMENT_BYTES of UTF-8 (default ${DEFAULT_MAX_DOCUMENT_BYTES}; over it: 413 DOCUMENT_TOO_LARGE).`,
+    example: "INVOICE 12. Amount due 99.00. Total due in 30 days.",
+  }),
+  title: z.string().max(TITLE_MAX_LENGTH).optional().meta({ description: `At most ${TITLE_MAX_LENGTH} characters.`, example: "March invoice" }),
+  metadata: metadata.optional(),
+};
+const documentInput = z
+  .strictObject({
+    ...documentFields,
+    idempotencyKey: z.string().min(1).max(256).optional().meta({
+      description: "Makes a retry safe: the same key with the same text, title and metadata answers with the job it created; with a different request, 409 IDEMPOTENCY_KEY_REUSED.",
+      example: "invoice-2024-03-12",
+    }),
+  })
+  .meta({ id: "DocumentInput" });
+const runDocument = z.strictObject(documentFields).meta({ id: "RunDocumentInput" });
+const runInput = z
+  .strictObject({
+    documents: z
+      .array(runDocument)
+      .min(1, "a run needs at least one document")
+      .max(MAX_RUN_DOCUMENTS, `a run holds at most ${MAX_RUN_DOCUMENTS} documents`),
+    deadline: z.iso.duration().optional().meta({
+      description: "An ISO 8601 duration (days, hours, minutes, seconds; no years or months) the run should finish within: the answer says whether the configured Bedrock quota allows it.",
+      example: "PT30M",
+    }),
+    /** What to do when the deadline cannot be met at the configured quota: refuse (default) or run anyway. */
+    onInfeasibleDeadline: z
+      .enum(["reject", "accept"])
+      .default("reject")
+      .meta({ description: "When the deadline cannot be met at the configured quota: refuse with 422 DEADLINE_NOT_FEASIBLE (reject) or run anyway (accept)." }),
+  })
+  .meta({ id: "RunInput" });
+
+const link = z.string().meta({ description: "A path on this API." });
+const stageView = z.strictObject({ status: stageStatus, attempts: z.int().nonnegative() });
+export const jobViewSchema = z
+  .strictObject({
+    jobId: jobIdSchema,
+    runId: runIdSchema.optional(),
+    status: jobStatus,
+    title: z.string().max(TITLE_MAX_LENGTH).optional(),
+    metadata: metadata.optional(),
+    submittedAt: isoTimestamp,
+    completedAt: isoTimestamp.optional(),
+    summary: summaryResult.optional().meta({ description: "Once the summary stage is done." }),
+    classification: classificationResult.optional().meta({ description: "Once the classification stage is done." }),
+    error: failureReason.optional().meta({ description: "Why the job failed (status failed)." }),
+    stages: z.strictObject({ summary: stageView, classification: stageView }),
+    links: z.strictObject({ self: link, run: link.optional() }),
+  })
+  .meta({ id: "Job",  description: "A document's job: its status, and its results once complete." });
+export type JobView = z.output<typeof jobViewSchema>;
+
+const planBase = { deadline: z.string().meta({ example: "PT30M" }), deadlineAt: isoTimestamp };
+const deadlinePlan = z
+  .union([
+    z.strictObject({
+      ...planBase,
+      feasible: z.boolean(),
+      expectedFinish: isoTimestamp,
+      expectedSeconds: z.int().nonnegative(),
+      requiredConcurrency: z.int().nonnegative(),
+      callsPerMinute: z.int().nonnegative(),
+      bindingConstraint: z.enum(["rpm", "tpm", "concurrency"]),
+      assumptions: z.strictObject({
+        requestsPerMinute: z.number().nullable(),
+        tokensPerMinute: z.number().nullable(),
+        meanLatencyMs: z.number(),
+        callsPerDocument: z.int(),
+      }),
+    }),
+    z.strictObject({ ...planBase, feasible: z.null(), reason: z.string() }),
+  ])
+  .meta({ id: "DeadlinePlan",  description: "Whether the run can finish by its deadline at the configured Bedrock quota (feasible null: no quota is configured, so it cannot be judged)." });
+
+export const runSubmittedSchema = z
+  .strictObject({ runId: runIdSchema, jobIds: z.array(jobIdSchema), plan: deadlinePlan.optional(), links: z.strictObject({ self: link }) })
+  .meta({ id: "RunSubmitted",  description: "The run and its jobs, in the order of the documents; `plan` when a deadline was given." });
+
+export const runViewSchema = z
+  .strictObject({
+    runId: runIdSchema,
+    status: z.enum(["running", "complete"]),
+    counts: z.strictObject({
+      total: z.int().nonnegative(),
+      pending: z.int().nonnegative(),
+      processing: z.int().nonnegative(),
+      complete: z.int().nonnegative(),
+      failed: z.int().nonnegative(),
+    }),
+    countsByClassification: z.record(z.string(), z.int().nonnegative()).meta({ example: { invoice: 3, contract: 1 } }),
+    startedAt: isoTimestamp,
+    completedAt: isoTimestamp.optional(),
+    throughput: z.strictObject({ documentsPerSecond: z.number().nonnegative() }),
+    eta: isoTimestamp.optional().meta({ description: "At the throughput so far, while documents remain." }),
+    deadline: z.strictObject({ duration: z.string(), at: isoTimestamp, onTrack: z.boolean().nullable() }).optional(),
+    links: z.strictObject({ self: link }),
+  })
+  .meta({ id: "Run",  description: "A run's progress: counts, measured throughput and ETA." });
+export type RunView = z.output<typeof runViewSchema>;
 
 /**
  * `?wait=<s>`: a whole number of seconds from 1 to MAX_WAIT_SECONDS, in plain decimal digits,
@@ -65,7 +197,7 @@ export interface AppDependencies {
 }
 
 /** The job as the API shows it: results when complete, the reason when failed. */
-export function jobView(job: Job) {
+export function jobView(job: Job): JobView {
   return {
     jobId: job.jobId,
     ...(job.runId ? { runId: job.runId } : {}),
@@ -86,7 +218,7 @@ export function jobView(job: Job) {
 }
 
 /** Counts, measured throughput and ETA of a run. */
-export function runView(run: Run, now = new Date()) {
+export function runView(run: Run, now = new Date()): RunView {
   const finished = run.complete + run.failed;
   const elapsedSeconds = Math.max(0.001, (now.getTime() - Date.parse(run.startedAt)) / 1000);
   const docsPerSecond = finished / elapsedSeconds;
@@ -109,72 +241,203 @@ export function runView(run: Run, now = new Date()) {
     ...(run.completedAt ? { completedAt: run.completedAt } : {}),
     throughput: { documentsPerSecond: Number(docsPerSecond.toFixed(3)) },
     ...(eta ? { eta: eta.toISOString() } : {}),
-    ...(deadlineAt ? { deadline: { duration: run.deadline, at: deadlineAt.toISOString(), onTrack: remaining === 0 ? Date.parse(run.completedAt ?? now.toISOString()) <= deadlineAt.getTime() : eta ? eta <= deadlineAt : null } } : {}),
+    ...(deadlineAt ? { deadline: { duration: run.deadline!, at: deadlineAt.toISOString(), onTrack: remaining === 0 ? Date.parse(run.completedAt ?? now.toISOString()) <= deadlineAt.getTime() : eta ? eta <= deadlineAt : null } } : {}),
     links: { self: `/v1/runs/${run.runId}` },
   };
 }
 
+/** What the committed openapi.json says about this API. */
+export const INGESTION_API: ApiDescription = {
+  title: "Quire ingestion API",
+  version: "1.0.0",
+  description:
+    "Submit documents (one at a time, or many as a run) to be summarized and classified, and read their jobs and runs. Every route under /v1/ needs the `x-api-key` header. Every failure is `{ error: { code, message, details? } }`; each operation lists the codes it can answer. Generated from the zod schemas the routes validate with (services/ingestion/src/app.ts); do not edit by hand.",
+  servers: [{ url: "http://127.0.0.1:3000", description: "Local: npm start (QUIRE_API_PORT)" }],
+  tags: [
+    { name: "Documents", description: "One document in, one job out." },
+    { name: "Runs", description: "Many documents at once, tracked together." },
+  ],
+};
+
+const jobIdParam = z.object({ jobId: jobIdSchema.meta({ example: "job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7" }) });
+const runIdParam = z.object({ runId: runIdSchema.meta({ example: "run_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7" }) });
+const waitQuery = z.object({
+  wait: z
+    .int()
+    .min(1)
+    .max(MAX_WAIT_SECONDS)
+    .optional()
+    .meta({
+      description: `Sync mode: wait up to this many seconds (a whole number from 1 to ${MAX_WAIT_SECONDS}, plain digits, given once) for the job to finish, answering 200 with its results; if it has not, 202 as without it. Anything else is 400 VALIDATION_FAILED. Omit it to be answered 202 at once (the bulk lane).`,
+      example: 20,
+    }),
+});
+const location = (example: string) => ({ location: { description: "Where to read it.", schema: { type: "string" as const, example } } });
+
 /**
  * Ingestion's HTTP API: one Hono app, served by @hono/node-server locally and by the Lambda
- * adapter in AWS. Sync mode waits on the job store; it never calls Bedrock itself.
+ * adapter in AWS. Sync mode waits on the job store; it never calls Bedrock itself. Each route is
+ * declared (createRoute, for /openapi.json) beside its handler, with the schemas the handler uses.
  */
 export function createApp(deps: AppDependencies) {
-  const app = createApiApp({ service: "ingestion", apiKey: deps.apiKey });
+  const app = createApiApp({ service: "ingestion", apiKey: deps.apiKey, description: INGESTION_API });
   const pollIntervalMs = deps.pollIntervalMs ?? 100;
-  // JSON escapes can make the body larger than the text; allow generous overhead and check the text itself after parsing.
-  const documentBodyLimit = deps.maxDocumentBytes * 2 + 64 * 1024;
-  app.post("/v1/documents", limitBody(documentBodyLimit), async (c) => {
-    const wait = parseWait(c.req.queries("wait"));
-    const parsed = documentInput.safeParse(await jsonBody(c));
-    if (!parsed.success) throw invalidInput(parsed.error);
+  const bodyLimit = documentBodyLimit(deps.maxDocumentBytes);
+  const tooLarge = {
+    ...payloadTooLarge(bodyLimit),
+    DOCUMENT_TOO_LARGE: `Document is ${deps.maxDocumentBytes + 1} bytes; the limit is ${deps.maxDocumentBytes}.`,
+  };
+  const invalidBody = {
+    ...BAD_JSON_BODY,
+    [METADATA_TOO_LARGE]: { message: `metadata: metadata has 51 keys; at most ${METADATA_MAX_KEYS} are allowed`, details: [{ path: "metadata", message: `metadata has 51 keys; at most ${METADATA_MAX_KEYS} are allowed` }] },
+  };
 
-    const { job, created } = await deps.submission.submitDocument(parsed.data, wait !== undefined ? "interactive" : "bulk");
-    if (wait !== undefined) {
-      const finished = await waitForJob(deps.jobs, job.jobId, waitBudgetMs(wait * 1000, c.env), pollIntervalMs);
-      if (finished) return c.json(jobView(finished), 200);
-    }
-    const current = created ? job : ((await deps.jobs.getJob(job.jobId)) ?? job);
-    return c.json(jobView(current), 202, { location: `/v1/jobs/${job.jobId}` });
-  });
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/v1/documents",
+      operationId: "submitDocument",
+      summary: "Submit a document",
+      description: `Accepts one document to summarize and classify. Without \`wait\`: 202 at once, with the job to poll. With \`wait\`: 200 with the results if the job finishes in time, else 202. The body may be at most ${bodyLimit} bytes (twice QUIRE_MAX_DOCUMENT_BYTES and 64 KiB, for JSON escapes; over it: 413 PAYLOAD_TOO_LARGE); the text itself at most QUIRE_MAX_DOCUMENT_BYTES (${deps.maxDocumentBytes} here; 413 DOCUMENT_TOO_LARGE).`,
+      tags: ["Documents"],
+      security: apiKeySecurity,
+      request: { query: waitQuery, body: { required: true, ...json(documentInput, { examples: { invoice: { summary: "A document", value: { text: "INVOICE 12. Amount due 99.00. Total due in 30 days.", title: "March invoice", metadata: { customer: "acme" }, idempotencyKey: "invoice-2024-03-12" } } } }) } },
+      responses: {
+        200: json(jobViewSchema, { description: "Sync mode (`wait`): the job finished in time, complete or failed." }),
+        202: { ...json(jobViewSchema, { description: "Accepted: poll the job (Location). An idempotency key already used for the same request answers with the job it made." }), headers: location("/v1/jobs/job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7") },
+        ...errorResponses({
+          400: invalidBody,
+          401: UNAUTHORIZED,
+          409: {
+            IDEMPOTENCY_KEY_REUSED: "This idempotency key was used with a different request (text, title or metadata); use a new key for a new document.",
+            SUBMISSION_IN_PROGRESS: "A request with this idempotency key is still being accepted; retry shortly.",
+          },
+          413: tooLarge,
+          415: NOT_JSON,
+          500: INTERNAL,
+          503: { PUBLISH_FAILED: "The document was not accepted: the pipeline is unavailable. Retry later." },
+        }),
+      },
+    },
+    limitBody(bodyLimit),
+    async (c) => {
+      const wait = parseWait(c.req.queries("wait"));
+      const parsed = documentInput.safeParse(await jsonBody(c));
+      if (!parsed.success) throw invalidInput(parsed.error);
 
-  const runBodyLimit = 256 * 1024 * 1024;
-  app.post("/v1/runs", limitBody(runBodyLimit), async (c) => {
-    const parsed = runInput.safeParse(await jsonBody(c));
-    if (!parsed.success) throw invalidInput(parsed.error);
-    const { documents, deadline, onInfeasibleDeadline } = parsed.data;
-    let plan: ReturnType<typeof planRun> | undefined;
-    if (deadline) {
-      try {
-        plan = planRun(documents, deadline, deps.planning ?? { meanLatencyMs: 8000 });
-      } catch (error) {
-        throw new ApiError(400, "VALIDATION_FAILED", `deadline: ${(error as Error).message}`);
+      const { job, created } = await deps.submission.submitDocument(parsed.data, wait !== undefined ? "interactive" : "bulk");
+      if (wait !== undefined) {
+        const finished = await waitForJob(deps.jobs, job.jobId, waitBudgetMs(wait * 1000, c.env), pollIntervalMs);
+        if (finished) return c.json(jobView(finished), 200);
       }
-      if (plan.feasible === false && onInfeasibleDeadline === "reject") {
-        throw new ApiError(
-          422,
-          "DEADLINE_NOT_FEASIBLE",
-          `${documents.length} documents need about ${Math.ceil(plan.expectedSeconds! / 60)} min at ${plan.callsPerMinute} calls/min (${plan.bindingConstraint}-bound); the deadline allows ${Math.round(durationSeconds(deadline) / 60)} min. Send onInfeasibleDeadline: "accept" to run it anyway.`,
-          plan,
-        );
+      const current = created ? job : ((await deps.jobs.getJob(job.jobId)) ?? job);
+      return c.json(jobView(current), 202, { location: `/v1/jobs/${job.jobId}` });
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/v1/runs",
+      operationId: "submitRun",
+      summary: "Submit a run of documents",
+      description: `Accepts 1 to ${MAX_RUN_DOCUMENTS} documents as one run, tracked together (GET /v1/runs/{runId}). With a \`deadline\`, the answer includes a plan saying whether the configured Bedrock quota can meet it; an infeasible one is refused (422) unless \`onInfeasibleDeadline\` is \`accept\`. The body may be at most ${RUN_BODY_LIMIT} bytes (413 PAYLOAD_TOO_LARGE); each text at most QUIRE_MAX_DOCUMENT_BYTES (${deps.maxDocumentBytes} here; 413 DOCUMENT_TOO_LARGE).`,
+      tags: ["Runs"],
+      security: apiKeySecurity,
+      request: { body: { required: true, ...json(runInput, { examples: { run: { summary: "Two documents, 30 minutes", value: { documents: [{ text: "INVOICE 12. Amount due 99.00." }, { text: "Dear Ms. Ray, thank you for your letter.", title: "Letter" }], deadline: "PT30M" } } } }) } },
+      responses: {
+        202: { ...json(runSubmittedSchema, { description: "Accepted: follow the run (Location)." }), headers: location("/v1/runs/run_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7") },
+        ...errorResponses({
+          400: invalidBody,
+          401: UNAUTHORIZED,
+          413: { ...payloadTooLarge(RUN_BODY_LIMIT), DOCUMENT_TOO_LARGE: `documents[0]: Document is ${deps.maxDocumentBytes + 1} bytes; the limit is ${deps.maxDocumentBytes}.` },
+          415: NOT_JSON,
+          422: {
+            DEADLINE_NOT_FEASIBLE: {
+              message: '10000 documents need about 334 min at 60 calls/min (rpm-bound); the deadline allows 30 min. Send onInfeasibleDeadline: "accept" to run it anyway.',
+              details: { deadline: "PT30M", deadlineAt: "2025-01-01T00:30:00.000Z", feasible: false, expectedFinish: "2025-01-01T05:33:28.000Z", expectedSeconds: 20008, requiredConcurrency: 8, callsPerMinute: 60, bindingConstraint: "rpm", assumptions: { requestsPerMinute: 60, tokensPerMinute: null, meanLatencyMs: 8000, callsPerDocument: 2 } },
+            },
+          },
+          500: INTERNAL,
+        }),
+      },
+    },
+    limitBody(RUN_BODY_LIMIT),
+    async (c) => {
+      const parsed = runInput.safeParse(await jsonBody(c));
+      if (!parsed.success) throw invalidInput(parsed.error);
+      const { documents, deadline, onInfeasibleDeadline } = parsed.data;
+      let plan: ReturnType<typeof planRun> | undefined;
+      if (deadline) {
+        try {
+          plan = planRun(documents, deadline, deps.planning ?? { meanLatencyMs: 8000 });
+        } catch (error) {
+          throw new ApiError(400, "VALIDATION_FAILED", `deadline: ${(error as Error).message}`);
+        }
+        if (plan.feasible === false && onInfeasibleDeadline === "reject") {
+          throw new ApiError(
+            422,
+            "DEADLINE_NOT_FEASIBLE",
+            `${documents.length} documents need about ${Math.ceil(plan.expectedSeconds! / 60)} min at ${plan.callsPerMinute} calls/min (${plan.bindingConstraint}-bound); the deadline allows ${Math.round(durationSeconds(deadline) / 60)} min. Send onInfeasibleDeadline: "accept" to run it anyway.`,
+            plan,
+          );
+        }
       }
-    }
-    const { runId, jobIds } = await deps.submission.submitRun(documents, deadline ? { deadline } : {});
-    return c.json({ runId, jobIds, ...(plan ? { plan } : {}), links: { self: `/v1/runs/${runId}` } }, 202, { location: `/v1/runs/${runId}` });
-  });
+      const { runId, jobIds } = await deps.submission.submitRun(documents, deadline ? { deadline } : {});
+      const submitted: z.output<typeof runSubmittedSchema> = { runId, jobIds, ...(plan ? { plan } : {}), links: { self: `/v1/runs/${runId}` } };
+      return c.json(submitted, 202, { location: `/v1/runs/${runId}` });
+    },
+  );
 
-  app.get("/v1/jobs/:jobId", async (c) => {
-    const id = jobIdSchema.safeParse(c.req.param("jobId"));
-    const job = id.success ? await deps.jobs.getJob(id.data) : undefined;
-    if (!job) throw new ApiError(404, "JOB_NOT_FOUND", `No job ${c.req.param("jobId")}.`);
-    return c.json(jobView(job));
-  });
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/v1/jobs/{jobId}",
+      operationId: "getJob",
+      summary: "Read a job",
+      description: "The job's status, its results once complete, the reason once failed. An id that is not a job's is 404 too.",
+      tags: ["Documents"],
+      security: apiKeySecurity,
+      request: { params: jobIdParam },
+      responses: {
+        200: json(jobViewSchema, { description: "The job." }),
+        ...errorResponses({ 401: UNAUTHORIZED, 404: { JOB_NOT_FOUND: "No job job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7." }, 500: INTERNAL }),
+      },
+    },
+    async (c) => {
+      const id = jobIdSchema.safeParse(c.req.param("jobId"));
+      const job = id.success ? await deps.jobs.getJob(id.data) : undefined;
+      if (!job) throw new ApiError(404, "JOB_NOT_FOUND", `No job ${c.req.param("jobId")}.`);
+      return c.json(jobView(job));
+    },
+  );
 
-  app.get("/v1/runs/:runId", async (c) => {
-    const id = runIdSchema.safeParse(c.req.param("runId"));
-    const run = id.success ? await deps.jobs.getRun(id.data) : undefined;
-    if (!run) throw new ApiError(404, "RUN_NOT_FOUND", `No run ${c.req.param("runId")}.`);
-    return c.json(runView(run));
-  });
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/v1/runs/{runId}",
+      operationId: "getRun",
+      summary: "Read a run",
+      description: "Counts by status and by classification, measured throughput, ETA, and whether the deadline is on track. An id that is not a run's is 404 too.",
+      tags: ["Runs"],
+      security: apiKeySecurity,
+      request: { params: runIdParam },
+      responses: {
+        200: json(runViewSchema, { description: "The run." }),
+        ...errorResponses({ 401: UNAUTHORIZED, 404: { RUN_NOT_FOUND: "No run run_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7." }, 500: INTERNAL }),
+      },
+    },
+    async (c) => {
+      const id = runIdSchema.safeParse(c.req.param("runId"));
+      const run = id.success ? await deps.jobs.getRun(id.data) : undefined;
+      if (!run) throw new ApiError(404, "RUN_NOT_FOUND", `No run ${c.req.param("runId")}.`);
+      return c.json(runView(run));
+    },
+  );
 
   return app;
 }

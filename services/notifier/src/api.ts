@@ -1,12 +1,42 @@
 import { randomBytes } from "node:crypto";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
-import { deliveryId as deliveryIdSchema, isoTimestamp, newDeliveryId, newSubscriptionId, subscriptionId as subscriptionIdSchema } from "@quire/contracts";
-import { ApiError, createApiApp, jsonBody, limitBody, parseJsonBody, validationFailed } from "@quire/http-api";
+import {
+  deliveryId as deliveryIdSchema,
+  isoTimestamp,
+  NOTIFICATION_EVENT_TYPES,
+  newDeliveryId,
+  newSubscriptionId,
+  notificationEventType,
+  subscriptionId as subscriptionIdSchema,
+  webhookPayload,
+} from "@quire/contracts";
+import {
+  ApiError,
+  apiKeySecurity,
+  BAD_JSON_BODY,
+  createApiApp,
+  defineRoute,
+  errorResponses,
+  INTERNAL,
+  json,
+  jsonBody,
+  limitBody,
+  NOT_JSON,
+  parseJsonBody,
+  payloadTooLarge,
+  UNAUTHORIZED,
+  validationFailed,
+  type ApiDescription,
+  type ErrorCodes,
+} from "@quire/http-api";
 import {
   compileSubscriptionFilter,
   defaultEmailEvents,
   InvalidEventPatternError,
+  MAX_FILTER_BYTES,
+  MAX_FILTER_DEPTH,
   renderConfirmationEmail,
+  subscriptionFilter,
   subscriptionInput,
   subscriptionView,
   type Delivery,
@@ -15,8 +45,8 @@ import {
   type Subscription,
 } from "@quire/notifications";
 import { generateWebhookSecret, WebhookTargetRefused, type AddressGuard } from "@quire/webhooks";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { z } from "zod";
 import { sendRenderedEmail } from "./delivery/email.ts";
 import type { AttemptQueue } from "./delivery/queue.ts";
 import { replayIdFor } from "./handler.ts";
@@ -32,13 +62,92 @@ export interface NotifierApiDependencies {
 }
 
 const DELIVERY_STATUSES = ["pending", "sending", "retrying", "succeeded", "failed"] as const satisfies readonly DeliveryStatus[];
+const deliveryStatus = z.enum(DELIVERY_STATUSES);
 const deliveryQuery = z.object({
-  status: z.enum(DELIVERY_STATUSES).optional(),
-  since: isoTimestamp.optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  status: deliveryStatus.optional().meta({ description: "Only deliveries in this status." }),
+  since: isoTimestamp.optional().meta({ description: "Only deliveries created at or after this time.", example: "2025-01-01T00:00:00Z" }),
+  limit: z.coerce.number().int().min(1).max(1000).default(100).meta({ type: "integer", description: "At most this many, newest first." }),
 });
-const rotateInput = z.strictObject({ overlapSeconds: z.number().int().min(0).max(7 * 24 * 3600).optional() }).default({});
-const replaySinceInput = z.strictObject({ since: isoTimestamp });
+const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
+const rotateInput = z
+  .strictObject({
+    overlapSeconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).optional().meta({
+      description: "How long the previous secret keeps signing beside the new one (default: QUIRE_WEBHOOK_SECRET_OVERLAP, 24 hours unless set).",
+      example: 3600,
+    }),
+  })
+  .default({})
+  .meta({ id: "RotateSecretInput" });
+const replaySinceInput = z
+  .strictObject({ since: isoTimestamp.meta({ description: "Replay messages whose deliveries all failed, tried since this time.", example: "2025-01-01T00:00:00Z" }) })
+  .meta({ id: "ReplayInput" });
+/** The body POST /v1/subscriptions takes: the notifications package's schema, named for the document. */
+const subscriptionBody = subscriptionInput.meta({ id: "SubscriptionInput" });
+
+const link = z.string().meta({ description: "A path on this API." });
+const reason = z.strictObject({ code: z.string(), message: z.string(), at: isoTimestamp });
+const subscriptionCommon = {
+  id: subscriptionIdSchema,
+  events: z.array(notificationEventType).min(1),
+  filter: subscriptionFilter.optional(),
+  description: z.string().max(500).optional(),
+  status: z.enum(["active", "pending_confirmation", "disabled"]).meta({
+    description: "pending_confirmation: an email subscription until its address confirms; disabled: after its endpoint kept failing (disabledReason), until enabled again.",
+  }),
+  disabledReason: reason.optional(),
+  failingSince: isoTimestamp.optional().meta({ description: "When the current run of failed deliveries began." }),
+  lastFailureAt: isoTimestamp.optional(),
+  createdAt: isoTimestamp,
+  updatedAt: isoTimestamp,
+  links: z.strictObject({ self: link, deliveries: link }),
+};
+const webhookFields = { kind: z.literal("webhook"), url: z.string().meta({ format: "uri", example: "https://example.com/hooks/quire" }) };
+const emailFields = { kind: z.literal("email"), address: z.email(), mode: z.enum(["per-job", "digest"]) };
+const webhookSubscriptionView = z.strictObject({ ...webhookFields, ...subscriptionCommon }).meta({ id: "WebhookSubscription" });
+const emailSubscriptionView = z.strictObject({ ...emailFields, ...subscriptionCommon }).meta({ id: "EmailSubscription" });
+const subscriptionViewSchema = z
+  .discriminatedUnion("kind", [webhookSubscriptionView, emailSubscriptionView])
+  .meta({ id: "Subscription",  description: "A subscription as the API shows it: never its secrets." });
+const signingSecret = z.string().meta({ description: "The Standard Webhooks signing secret: shown only here and when rotated.", example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
+const subscriptionCreatedSchema = z
+  .discriminatedUnion("kind", [
+    z.strictObject({ ...webhookFields, ...subscriptionCommon, secret: signingSecret }).meta({ id: "WebhookSubscriptionCreated" }),
+    emailSubscriptionView,
+  ])
+  .meta({ id: "SubscriptionCreated",  description: "The new subscription; a webhook's with its signing secret, shown only this once." });
+
+const attemptSchema = z
+  .strictObject({
+    attempt: z.int().min(1),
+    at: isoTimestamp,
+    outcome: z.enum(["delivered", "failed", "gone", "refused", "skipped"]),
+    statusCode: z.int().optional().meta({ description: "The endpoint's HTTP status, when it answered." }),
+    latencyMs: z.number().nonnegative(),
+    error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
+    response: z.strictObject({ body: z.string(), truncated: z.boolean() }).optional().meta({ description: "The start of the endpoint's answer." }),
+  })
+  .meta({ id: "DeliveryAttempt" });
+const deliveryFields = {
+  id: deliveryIdSchema,
+  subscriptionId: subscriptionIdSchema,
+  eventId: z.string(),
+  eventType: z.enum([...NOTIFICATION_EVENT_TYPES, "ping"]),
+  messageId: z.string().meta({ description: "The Standard Webhooks webhook-id: the same on every attempt and replay of a message." }),
+  status: deliveryStatus,
+  attempts: z.int().nonnegative(),
+  nextAttemptAt: isoTimestamp.optional(),
+  lastAttempt: attemptSchema.optional(),
+  failure: reason.optional().meta({ description: "Why the delivery failed when no attempt says so (its attempt could not be queued, or was dead-lettered)." }),
+  replayOf: deliveryIdSchema.optional(),
+  createdAt: isoTimestamp,
+  updatedAt: isoTimestamp,
+  links: z.strictObject({ self: link, subscription: link }),
+};
+const deliveryViewSchema = z.strictObject(deliveryFields).meta({ id: "Delivery" });
+const deliveryDetailSchema = z
+  .strictObject({ ...deliveryFields, payload: webhookPayload, log: z.array(attemptSchema).meta({ description: "Every attempt, oldest first." }) })
+  .meta({ id: "DeliveryDetail",  description: "A delivery with the payload it sends and its attempt log." });
+export type DeliveryView = z.output<typeof deliveryViewSchema>;
 
 /**
  * Every body this API takes is a few hundred bytes of JSON (a filter at most 16 KiB): 64 KiB is
@@ -65,10 +174,33 @@ export function deliveriesToReplay(newestFirst: readonly Delivery[]): Delivery[]
   return [...latest.values()].filter((delivery) => !underway.has(delivery.messageId)).reverse();
 }
 
-export function deliveryView(delivery: Delivery) {
+export function deliveryView(delivery: Delivery): DeliveryView {
   const { payload: _payload, leaseUntil: _lease, ...rest } = delivery;
   return { ...rest, links: { self: `/v1/deliveries/${delivery.id}`, subscription: `/v1/subscriptions/${delivery.subscriptionId}` } };
 }
+
+/** What the committed openapi.json says about this API. */
+export const NOTIFIER_API: ApiDescription = {
+  title: "Quire notifier API",
+  version: "1.0.0",
+  description: `Subscriptions to Quire's job and run outcomes, as signed webhooks (Standard Webhooks) or email, their delivery log, and replay. Every route under /v1/ needs the \`x-api-key\` header, and takes a body of at most ${MAX_BODY_BYTES} bytes (413 PAYLOAD_TOO_LARGE). Every failure is \`{ error: { code, message, details? } }\`; each operation lists the codes it can answer. Generated from the zod schemas the routes validate with (services/notifier/src/api.ts); do not edit by hand.`,
+  servers: [{ url: "http://127.0.0.1:3001", description: "Local: npm start (QUIRE_NOTIFIER_PORT)" }],
+  tags: [
+    { name: "Subscriptions", description: "Who gets which outcomes, and how." },
+    { name: "Deliveries", description: "Each message to each subscription, its attempts, and replay." },
+    { name: "Email", description: "The link a new email subscription's address confirms it with." },
+  ],
+};
+
+const SUB_EXAMPLE = "sub_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7";
+const DLV_EXAMPLE = "dlv_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7";
+const subscriptionParam = z.object({ id: subscriptionIdSchema.meta({ example: SUB_EXAMPLE, description: "An id that is not a subscription's is 404 too." }) });
+const deliveryParam = z.object({ id: deliveryIdSchema.meta({ example: DLV_EXAMPLE, description: "An id that is not a delivery's is 404 too." }) });
+const SUBSCRIPTION_NOT_FOUND: ErrorCodes = { SUBSCRIPTION_NOT_FOUND: `No subscription ${SUB_EXAMPLE}.` };
+const TOO_LARGE = payloadTooLarge(MAX_BODY_BYTES);
+const NOT_ACTIVE = "The subscription is disabled; only an active one can be replayed. Enable it first (POST /v1/subscriptions/{id}/enable).";
+const NOT_QUEUED = { message: "The delivery could not be queued; try again.", details: { deliveryId: DLV_EXAMPLE } };
+const delivery202 = z.strictObject({ deliveryId: deliveryIdSchema, links: z.strictObject({ delivery: link }) });
 
 /**
  * The notifier's HTTP API: subscriptions (webhook and email), their delivery log, replay. Same
@@ -78,7 +210,7 @@ export function deliveryView(delivery: Delivery) {
  */
 export function createNotifierApi(deps: NotifierApiDependencies) {
   const { store, settings } = deps;
-  const app = createApiApp({ service: "notifier", apiKey: deps.apiKey });
+  const app = createApiApp({ service: "notifier", apiKey: deps.apiKey, description: NOTIFIER_API });
   app.use("/v1/*", limitBody(MAX_BODY_BYTES));
 
   async function subscriptionOr404(c: Context): Promise<Subscription> {
@@ -134,155 +266,431 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
     return id;
   }
 
-  app.post("/v1/subscriptions", async (c) => {
-    const parsed = subscriptionInput.safeParse(await jsonBody(c));
-    if (!parsed.success) {
-      // A filter over the limits gets its own code (FILTER_TOO_DEEP, FILTER_TOO_LARGE), not VALIDATION_FAILED.
-      const limit = parsed.error.issues.find((issue): issue is z.core.$ZodIssueCustom => issue.code === "custom" && typeof issue.params?.code === "string");
-      if (limit) throw new ApiError(400, String(limit.params!.code), `${limit.path.join(".")}: ${limit.message}`);
-      throw validationFailed(parsed.error);
-    }
-    const input = parsed.data;
-    try {
-      compileSubscriptionFilter(input.filter);
-    } catch (error) {
-      if (error instanceof InvalidEventPatternError) throw new ApiError(400, "INVALID_FILTER", `filter.pattern: ${error.message}`);
-      throw error;
-    }
-    const at = new Date().toISOString();
-    const base = { id: newSubscriptionId(), ...(input.filter ? { filter: input.filter } : {}), ...(input.description ? { description: input.description } : {}), createdAt: at, updatedAt: at };
-    if (input.kind === "webhook") {
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/v1/subscriptions",
+      operationId: "createSubscription",
+      summary: "Subscribe a webhook or an email address",
+      description: `A webhook subscription is active at once and answers with its signing secret (shown only here). An email subscription starts pending_confirmation: its address gets a link (GET /email/confirm). A filter narrows the events beyond their type; it nests at most ${MAX_FILTER_DEPTH} levels (400 FILTER_TOO_DEEP) and is at most ${MAX_FILTER_BYTES} bytes of JSON (400 FILTER_TOO_LARGE).`,
+      tags: ["Subscriptions"],
+      security: apiKeySecurity,
+      request: {
+        body: {
+          required: true,
+          ...json(subscriptionBody, {
+            examples: {
+              webhook: { summary: "A webhook for invoices", value: { kind: "webhook", url: "https://example.com/hooks/quire", events: ["job.completed"], filter: { classification: ["invoice"] } } },
+              email: { summary: "A digest per run", value: { kind: "email", address: "ops@example.com", mode: "digest" } },
+            },
+          }),
+        },
+      },
+      responses: {
+        201: {
+          ...json(subscriptionCreatedSchema, { description: "Subscribed (Location)." }),
+          headers: { location: { description: "The subscription.", schema: { type: "string", example: `/v1/subscriptions/${SUB_EXAMPLE}` } } },
+        },
+        ...errorResponses({
+          400: {
+            ...BAD_JSON_BODY,
+            FILTER_TOO_DEEP: `filter.pattern: nests deeper than ${MAX_FILTER_DEPTH} levels`,
+            FILTER_TOO_LARGE: `filter: is 20000 bytes of JSON; at most ${MAX_FILTER_BYTES}`,
+            INVALID_FILTER: "filter.pattern: …",
+          },
+          401: UNAUTHORIZED,
+          413: TOO_LARGE,
+          415: NOT_JSON,
+          422: { WEBHOOK_URL_NOT_ALLOWED: { message: "The webhook URL resolves to a private address (…)", details: { reason: "PRIVATE_ADDRESS" } } },
+          500: INTERNAL,
+        }),
+      },
+    },
+    async (c) => {
+      const parsed = subscriptionBody.safeParse(await jsonBody(c));
+      if (!parsed.success) {
+        // A filter over the limits gets its own code (FILTER_TOO_DEEP, FILTER_TOO_LARGE), not VALIDATION_FAILED.
+        const limit = parsed.error.issues.find((issue): issue is z.core.$ZodIssueCustom => issue.code === "custom" && typeof issue.params?.code === "string");
+        if (limit) throw new ApiError(400, String(limit.params!.code), `${limit.path.join(".")}: ${limit.message}`);
+        throw validationFailed(parsed.error);
+      }
+      const input = parsed.data;
       try {
-        await deps.guard.vet(input.url);
+        compileSubscriptionFilter(input.filter);
       } catch (error) {
-        if (error instanceof WebhookTargetRefused) {
-          throw new ApiError(422, "WEBHOOK_URL_NOT_ALLOWED", `${error.message} (${deps.guard.describe()})`, { reason: error.code });
-        }
+        if (error instanceof InvalidEventPatternError) throw new ApiError(400, "INVALID_FILTER", `filter.pattern: ${error.message}`);
         throw error;
       }
-      const secret = generateWebhookSecret();
-      const subscription: Subscription = { ...base, kind: "webhook", url: input.url, events: input.events, status: "active", secrets: [{ secret }] };
+      const at = new Date().toISOString();
+      const base = { id: newSubscriptionId(), ...(input.filter ? { filter: input.filter } : {}), ...(input.description ? { description: input.description } : {}), createdAt: at, updatedAt: at };
+      if (input.kind === "webhook") {
+        try {
+          await deps.guard.vet(input.url);
+        } catch (error) {
+          if (error instanceof WebhookTargetRefused) {
+            throw new ApiError(422, "WEBHOOK_URL_NOT_ALLOWED", `${error.message} (${deps.guard.describe()})`, { reason: error.code });
+          }
+          throw error;
+        }
+        const secret = generateWebhookSecret();
+        const subscription: Subscription = { ...base, kind: "webhook", url: input.url, events: input.events, status: "active", secrets: [{ secret }] };
+        await store.createSubscription(subscription);
+        return c.json({ ...subscriptionView(subscription), secret }, 201, { location: `/v1/subscriptions/${subscription.id}` });
+      }
+      const token = randomBytes(24).toString("base64url");
+      const subscription: Subscription = {
+        ...base,
+        kind: "email",
+        address: input.address,
+        mode: input.mode,
+        events: input.events ?? defaultEmailEvents(input.mode),
+        status: "pending_confirmation",
+        confirmationToken: token,
+      };
       await store.createSubscription(subscription);
-      return c.json({ ...subscriptionView(subscription), secret }, 201, { location: `/v1/subscriptions/${subscription.id}` });
-    }
-    const token = randomBytes(24).toString("base64url");
-    const subscription: Subscription = {
-      ...base,
-      kind: "email",
-      address: input.address,
-      mode: input.mode,
-      events: input.events ?? defaultEmailEvents(input.mode),
-      status: "pending_confirmation",
-      confirmationToken: token,
-    };
-    await store.createSubscription(subscription);
-    const confirmUrl = `${settings.notifierPublicUrl}/email/confirm?subscription=${subscription.id}&token=${token}`;
-    const email = renderConfirmationEmail({ address: input.address, mode: input.mode, confirmUrl });
-    await sendRenderedEmail(deps.ses, settings.emailFrom, input.address, email);
-    return c.json(subscriptionView(subscription), 201, { location: `/v1/subscriptions/${subscription.id}` });
-  });
+      const confirmUrl = `${settings.notifierPublicUrl}/email/confirm?subscription=${subscription.id}&token=${token}`;
+      const email = renderConfirmationEmail({ address: input.address, mode: input.mode, confirmUrl });
+      await sendRenderedEmail(deps.ses, settings.emailFrom, input.address, email);
+      return c.json(subscriptionView(subscription), 201, { location: `/v1/subscriptions/${subscription.id}` });
+    },
+  );
 
-  app.get("/v1/subscriptions", async (c) => {
-    const subscriptions = await store.listSubscriptions();
-    return c.json({ subscriptions: subscriptions.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(subscriptionView) });
-  });
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/v1/subscriptions",
+      operationId: "listSubscriptions",
+      summary: "List subscriptions",
+      description: "Every subscription, oldest first.",
+      tags: ["Subscriptions"],
+      security: apiKeySecurity,
+      responses: {
+        200: json(z.strictObject({ subscriptions: z.array(subscriptionViewSchema) }).meta({ id: "SubscriptionList" }), { description: "The subscriptions." }),
+        ...errorResponses({ 401: UNAUTHORIZED, 500: INTERNAL }),
+      },
+    },
+    async (c) => {
+      const subscriptions = await store.listSubscriptions();
+      return c.json({ subscriptions: subscriptions.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(subscriptionView) });
+    },
+  );
 
-  app.get("/v1/subscriptions/:id", async (c) => c.json(subscriptionView(await subscriptionOr404(c))));
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/v1/subscriptions/{id}",
+      operationId: "getSubscription",
+      summary: "Read a subscription",
+      tags: ["Subscriptions"],
+      security: apiKeySecurity,
+      request: { params: subscriptionParam },
+      responses: {
+        200: json(subscriptionViewSchema, { description: "The subscription." }),
+        ...errorResponses({ 401: UNAUTHORIZED, 404: SUBSCRIPTION_NOT_FOUND, 500: INTERNAL }),
+      },
+    },
+    async (c) => c.json(subscriptionView(await subscriptionOr404(c))),
+  );
 
-  app.delete("/v1/subscriptions/:id", async (c) => {
-    const subscription = await subscriptionOr404(c);
-    await store.deleteSubscription(subscription.id);
-    return c.body(null, 204);
-  });
+  defineRoute(
+    app,
+    {
+      method: "delete",
+      path: "/v1/subscriptions/{id}",
+      operationId: "deleteSubscription",
+      summary: "Delete a subscription",
+      description: "Nothing more is delivered to it; its deliveries stay readable until they expire.",
+      tags: ["Subscriptions"],
+      security: apiKeySecurity,
+      request: { params: subscriptionParam },
+      responses: {
+        204: { description: "Deleted." },
+        ...errorResponses({ 401: UNAUTHORIZED, 404: SUBSCRIPTION_NOT_FOUND, 500: INTERNAL }),
+      },
+    },
+    async (c) => {
+      const subscription = await subscriptionOr404(c);
+      await store.deleteSubscription(subscription.id);
+      return c.body(null, 204);
+    },
+  );
 
-  app.post("/v1/subscriptions/:id/rotate-secret", async (c) => {
-    const subscription = await subscriptionOr404(c);
-    if (subscription.kind !== "webhook") throw new ApiError(409, "NOT_A_WEBHOOK", "Only webhook subscriptions have signing secrets.");
-    const body = c.req.header("content-type")?.includes("application/json") ? await parseJsonBody(c, rotateInput) : {};
-    const overlapMs = body.overlapSeconds !== undefined ? body.overlapSeconds * 1000 : settings.secretOverlapMs;
-    const previousSecretExpiresAt = new Date(Date.now() + overlapMs);
-    const secret = generateWebhookSecret();
-    const rotated = await store.rotateSecret(subscription.id, secret, previousSecretExpiresAt);
-    if (!rotated) throw new ApiError(404, "SUBSCRIPTION_NOT_FOUND", `No subscription ${subscription.id}.`);
-    return c.json({ secret, previousSecretExpiresAt: previousSecretExpiresAt.toISOString() });
-  });
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/v1/subscriptions/{id}/rotate-secret",
+      operationId: "rotateSubscriptionSecret",
+      summary: "Rotate a webhook's signing secret",
+      description: `A new secret signs from now on; the previous one keeps signing beside it until previousSecretExpiresAt (overlapSeconds, at most ${MAX_OVERLAP_SECONDS}). The body is optional, and read only when sent as application/json.`,
+      tags: ["Subscriptions"],
+      security: apiKeySecurity,
+      request: { params: subscriptionParam, body: { required: false, ...json(rotateInput) } },
+      responses: {
+        200: json(z.strictObject({ secret: signingSecret, previousSecretExpiresAt: isoTimestamp }).meta({ id: "RotatedSecret" }), { description: "The new secret, shown only this once." }),
+        ...errorResponses({
+          400: { ...BAD_JSON_BODY, VALIDATION_FAILED: { message: "overlapSeconds: Too big: expected number to be <=604800", details: [{ path: "overlapSeconds", message: "Too big: expected number to be <=604800" }] } },
+          401: UNAUTHORIZED,
+          404: SUBSCRIPTION_NOT_FOUND,
+          409: { NOT_A_WEBHOOK: "Only webhook subscriptions have signing secrets." },
+          413: TOO_LARGE,
+          500: INTERNAL,
+        }),
+      },
+    },
+    async (c) => {
+      const subscription = await subscriptionOr404(c);
+      if (subscription.kind !== "webhook") throw new ApiError(409, "NOT_A_WEBHOOK", "Only webhook subscriptions have signing secrets.");
+      const body = c.req.header("content-type")?.includes("application/json") ? await parseJsonBody(c, rotateInput) : {};
+      const overlapMs = body.overlapSeconds !== undefined ? body.overlapSeconds * 1000 : settings.secretOverlapMs;
+      const previousSecretExpiresAt = new Date(Date.now() + overlapMs);
+      const secret = generateWebhookSecret();
+      const rotated = await store.rotateSecret(subscription.id, secret, previousSecretExpiresAt);
+      if (!rotated) throw new ApiError(404, "SUBSCRIPTION_NOT_FOUND", `No subscription ${subscription.id}.`);
+      return c.json({ secret, previousSecretExpiresAt: previousSecretExpiresAt.toISOString() });
+    },
+  );
 
-  app.post("/v1/subscriptions/:id/test", async (c) => {
-    const subscription = await subscriptionOr404(c);
-    requireActive(subscription, "tested");
-    const id = newDeliveryId();
-    const at = new Date().toISOString();
-    await store.createDelivery({
-      id,
-      subscriptionId: subscription.id,
-      eventId: `ping_${id.slice(4)}`,
-      eventType: "ping",
-      messageId: `msg_${id.slice(4)}`,
-      payload: { type: "ping", timestamp: at, data: { subscriptionId: subscription.id, message: "A test notification from Quire." } },
-    });
-    await enqueueFirstAttempt(id);
-    return c.json({ deliveryId: id, links: { delivery: `/v1/deliveries/${id}` } }, 202);
-  });
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/v1/subscriptions/{id}/test",
+      operationId: "testSubscription",
+      summary: "Send a test notification",
+      description: "Delivers a `ping` to the subscription, like any other message (signed, retried, logged).",
+      tags: ["Subscriptions"],
+      security: apiKeySecurity,
+      request: { params: subscriptionParam },
+      responses: {
+        202: json(delivery202.meta({ id: "TestQueued" }), { description: "Queued: follow the delivery." }),
+        ...errorResponses({
+          401: UNAUTHORIZED,
+          404: SUBSCRIPTION_NOT_FOUND,
+          409: { SUBSCRIPTION_NOT_ACTIVE: "The subscription is pending_confirmation; only an active one can be tested." },
+          413: TOO_LARGE,
+          500: INTERNAL,
+          503: { DELIVERY_NOT_QUEUED: NOT_QUEUED },
+        }),
+      },
+    },
+    async (c) => {
+      const subscription = await subscriptionOr404(c);
+      requireActive(subscription, "tested");
+      const id = newDeliveryId();
+      const at = new Date().toISOString();
+      await store.createDelivery({
+        id,
+        subscriptionId: subscription.id,
+        eventId: `ping_${id.slice(4)}`,
+        eventType: "ping",
+        messageId: `msg_${id.slice(4)}`,
+        payload: { type: "ping", timestamp: at, data: { subscriptionId: subscription.id, message: "A test notification from Quire." } },
+      });
+      await enqueueFirstAttempt(id);
+      return c.json({ deliveryId: id, links: { delivery: `/v1/deliveries/${id}` } }, 202);
+    },
+  );
 
-  app.post("/v1/subscriptions/:id/enable", async (c) => {
-    const subscription = await subscriptionOr404(c);
-    if (subscription.status === "pending_confirmation") {
-      throw new ApiError(409, "SUBSCRIPTION_NOT_CONFIRMED", "The address must confirm the subscription through the emailed link.");
-    }
-    const enabled = await store.enableSubscription(subscription.id);
-    if (!enabled) throw new ApiError(404, "SUBSCRIPTION_NOT_FOUND", `No subscription ${subscription.id}.`);
-    return c.json(subscriptionView(enabled));
-  });
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/v1/subscriptions/{id}/enable",
+      operationId: "enableSubscription",
+      summary: "Enable a subscription again",
+      description: "After it was disabled for failing: forgives past failures. An email subscription must be confirmed by its address instead.",
+      tags: ["Subscriptions"],
+      security: apiKeySecurity,
+      request: { params: subscriptionParam },
+      responses: {
+        200: json(subscriptionViewSchema, { description: "The subscription, active." }),
+        ...errorResponses({
+          401: UNAUTHORIZED,
+          404: SUBSCRIPTION_NOT_FOUND,
+          409: { SUBSCRIPTION_NOT_CONFIRMED: "The address must confirm the subscription through the emailed link." },
+          413: TOO_LARGE,
+          500: INTERNAL,
+        }),
+      },
+    },
+    async (c) => {
+      const subscription = await subscriptionOr404(c);
+      if (subscription.status === "pending_confirmation") {
+        throw new ApiError(409, "SUBSCRIPTION_NOT_CONFIRMED", "The address must confirm the subscription through the emailed link.");
+      }
+      const enabled = await store.enableSubscription(subscription.id);
+      if (!enabled) throw new ApiError(404, "SUBSCRIPTION_NOT_FOUND", `No subscription ${subscription.id}.`);
+      return c.json(subscriptionView(enabled));
+    },
+  );
 
-  app.get("/v1/subscriptions/:id/deliveries", async (c) => {
-    const subscription = await subscriptionOr404(c);
-    const query = deliveryQuery.safeParse(c.req.query());
-    if (!query.success) throw validationFailed(query.error);
-    const deliveries = await store.listDeliveries(subscription.id, {
-      limit: query.data.limit,
-      ...(query.data.status ? { status: query.data.status } : {}),
-      ...(query.data.since ? { since: query.data.since } : {}),
-    });
-    return c.json({ deliveries: deliveries.map(deliveryView) });
-  });
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/v1/subscriptions/{id}/deliveries",
+      operationId: "listDeliveries",
+      summary: "List a subscription's deliveries",
+      description: "Newest first.",
+      tags: ["Deliveries"],
+      security: apiKeySecurity,
+      request: { params: subscriptionParam, query: deliveryQuery },
+      responses: {
+        200: json(z.strictObject({ deliveries: z.array(deliveryViewSchema) }).meta({ id: "DeliveryList" }), { description: "The deliveries." }),
+        ...errorResponses({
+          400: { VALIDATION_FAILED: { message: "limit: Too big: expected number to be <=1000", details: [{ path: "limit", message: "Too big: expected number to be <=1000" }] } },
+          401: UNAUTHORIZED,
+          404: SUBSCRIPTION_NOT_FOUND,
+          500: INTERNAL,
+        }),
+      },
+    },
+    async (c) => {
+      const subscription = await subscriptionOr404(c);
+      const query = deliveryQuery.safeParse(c.req.query());
+      if (!query.success) throw validationFailed(query.error);
+      const deliveries = await store.listDeliveries(subscription.id, {
+        limit: query.data.limit,
+        ...(query.data.status ? { status: query.data.status } : {}),
+        ...(query.data.since ? { since: query.data.since } : {}),
+      });
+      return c.json({ deliveries: deliveries.map(deliveryView) });
+    },
+  );
 
-  app.post("/v1/subscriptions/:id/replay", async (c) => {
-    const subscription = await subscriptionOr404(c);
-    const { since } = await parseJsonBody(c, replaySinceInput);
-    requireActive(subscription, "replayed");
-    const deliveries = await store.listDeliveries(subscription.id, { since: new Date(since).toISOString(), limit: BULK_REPLAY_SCAN });
-    const deliveryIds: string[] = [];
-    for (const latest of deliveriesToReplay(deliveries)) {
-      const id = await replay(latest, replayIdFor(latest.id), { replayed: deliveryIds });
-      if (id) deliveryIds.push(id);
-    }
-    return c.json({ replayed: deliveryIds.length, deliveryIds }, 202);
-  });
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/v1/subscriptions/{id}/replay",
+      operationId: "replayFailedDeliveries",
+      summary: "Replay every message that failed since a time",
+      description: `Per message (webhook-id) whose every delivery failed, tried since \`since\`: one new delivery of its latest. Messages delivered or still being tried are left alone. Looks through the subscription's latest ${BULK_REPLAY_SCAN} deliveries.`,
+      tags: ["Deliveries"],
+      security: apiKeySecurity,
+      request: { params: subscriptionParam, body: { required: true, ...json(replaySinceInput) } },
+      responses: {
+        202: json(z.strictObject({ replayed: z.int().nonnegative(), deliveryIds: z.array(deliveryIdSchema) }).meta({ id: "ReplayQueued" }), { description: "The new deliveries, queued." }),
+        ...errorResponses({
+          400: { ...BAD_JSON_BODY, VALIDATION_FAILED: { message: "since: Invalid ISO datetime", details: [{ path: "since", message: "Invalid ISO datetime" }] } },
+          401: UNAUTHORIZED,
+          404: SUBSCRIPTION_NOT_FOUND,
+          409: { SUBSCRIPTION_NOT_ACTIVE: NOT_ACTIVE },
+          413: TOO_LARGE,
+          415: NOT_JSON,
+          500: INTERNAL,
+          503: { DELIVERY_NOT_QUEUED: { message: NOT_QUEUED.message, details: { deliveryId: DLV_EXAMPLE, replayed: [] } } },
+        }),
+      },
+    },
+    async (c) => {
+      const subscription = await subscriptionOr404(c);
+      const { since } = await parseJsonBody(c, replaySinceInput);
+      requireActive(subscription, "replayed");
+      const deliveries = await store.listDeliveries(subscription.id, { since: new Date(since).toISOString(), limit: BULK_REPLAY_SCAN });
+      const deliveryIds: string[] = [];
+      for (const latest of deliveriesToReplay(deliveries)) {
+        const id = await replay(latest, replayIdFor(latest.id), { replayed: deliveryIds });
+        if (id) deliveryIds.push(id);
+      }
+      return c.json({ replayed: deliveryIds.length, deliveryIds }, 202);
+    },
+  );
 
-  app.get("/v1/deliveries/:id", async (c) => {
-    const delivery = await deliveryOr404(c);
-    const found = await store.getDeliveryLog(delivery.id);
-    return c.json({ ...deliveryView(found?.delivery ?? delivery), payload: delivery.payload, log: found?.log ?? [] });
-  });
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/v1/deliveries/{id}",
+      operationId: "getDelivery",
+      summary: "Read a delivery and its attempts",
+      tags: ["Deliveries"],
+      security: apiKeySecurity,
+      request: { params: deliveryParam },
+      responses: {
+        200: json(deliveryDetailSchema, { description: "The delivery." }),
+        ...errorResponses({ 401: UNAUTHORIZED, 404: { DELIVERY_NOT_FOUND: `No delivery ${DLV_EXAMPLE}.` }, 500: INTERNAL }),
+      },
+    },
+    async (c) => {
+      const delivery = await deliveryOr404(c);
+      const found = await store.getDeliveryLog(delivery.id);
+      return c.json({ ...deliveryView(found?.delivery ?? delivery), payload: delivery.payload, log: found?.log ?? [] });
+    },
+  );
 
-  app.post("/v1/deliveries/:id/replay", async (c) => {
-    const delivery = await deliveryOr404(c);
-    const subscription = await store.getSubscription(delivery.subscriptionId);
-    if (!subscription) throw new ApiError(409, "SUBSCRIPTION_DELETED", `The subscription ${delivery.subscriptionId} was deleted; there is nothing to replay to.`);
-    requireActive(subscription, "replayed");
-    const id = (await replay(delivery))!;
-    return c.json({ deliveryId: id, replayOf: delivery.id, links: { delivery: `/v1/deliveries/${id}` } }, 202);
-  });
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/v1/deliveries/{id}/replay",
+      operationId: "replayDelivery",
+      summary: "Replay a delivery",
+      description: "A new delivery of the same message (same webhook-id, so receivers can deduplicate), whatever became of this one.",
+      tags: ["Deliveries"],
+      security: apiKeySecurity,
+      request: { params: deliveryParam },
+      responses: {
+        202: json(delivery202.extend({ replayOf: deliveryIdSchema }).meta({ id: "ReplayOfDelivery" }), { description: "Queued: follow the new delivery." }),
+        ...errorResponses({
+          401: UNAUTHORIZED,
+          404: { DELIVERY_NOT_FOUND: `No delivery ${DLV_EXAMPLE}.` },
+          409: {
+            SUBSCRIPTION_DELETED: `The subscription ${SUB_EXAMPLE} was deleted; there is nothing to replay to.`,
+            SUBSCRIPTION_NOT_ACTIVE: NOT_ACTIVE,
+          },
+          413: TOO_LARGE,
+          500: INTERNAL,
+          503: { DELIVERY_NOT_QUEUED: NOT_QUEUED },
+        }),
+      },
+    },
+    async (c) => {
+      const delivery = await deliveryOr404(c);
+      const subscription = await store.getSubscription(delivery.subscriptionId);
+      if (!subscription) throw new ApiError(409, "SUBSCRIPTION_DELETED", `The subscription ${delivery.subscriptionId} was deleted; there is nothing to replay to.`);
+      requireActive(subscription, "replayed");
+      const id = (await replay(delivery))!;
+      return c.json({ deliveryId: id, replayOf: delivery.id, links: { delivery: `/v1/deliveries/${id}` } }, 202);
+    },
+  );
 
-  app.get("/email/confirm", async (c) => {
-    const id = subscriptionIdSchema.safeParse(c.req.query("subscription"));
-    const token = c.req.query("token");
-    const confirmed = id.success && token ? await store.confirmEmail(id.data, token) : undefined;
-    if (!confirmed) {
-      return c.html("<!doctype html><p>This confirmation link is not valid (already used, or the subscription was deleted).</p>", 404);
-    }
-    return c.html(`<!doctype html><p>Confirmed: ${confirmed.kind === "email" ? confirmed.address : ""} will receive Quire notifications.</p>`);
-  });
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/email/confirm",
+      operationId: "confirmEmailSubscription",
+      summary: "Confirm an email subscription",
+      description: "The link a new email subscription's address receives; no key needed (the token is the proof). Answers an HTML page.",
+      tags: ["Email"],
+      security: [],
+      request: {
+        query: z.object({
+          subscription: z.string().meta({ description: "The subscription's id.", example: SUB_EXAMPLE }),
+          token: z.string().meta({ description: "The token from the email." }),
+        }),
+      },
+      responses: {
+        200: { description: "Confirmed: the subscription is active.", content: { "text/html": { schema: { type: "string" } } } },
+        404: { description: "Not a valid link (already used, or the subscription was deleted).", content: { "text/html": { schema: { type: "string" } } } },
+        ...errorResponses({ 500: INTERNAL }),
+      },
+    },
+    async (c) => {
+      const id = subscriptionIdSchema.safeParse(c.req.query("subscription"));
+      const token = c.req.query("token");
+      const confirmed = id.success && token ? await store.confirmEmail(id.data, token) : undefined;
+      if (!confirmed) {
+        return c.html("<!doctype html><p>This confirmation link is not valid (already used, or the subscription was deleted).</p>", 404);
+      }
+      return c.html(`<!doctype html><p>Confirmed: ${confirmed.kind === "email" ? confirmed.address : ""} will receive Quire notifications.</p>`);
+    },
+  );
 
   return app;
 }

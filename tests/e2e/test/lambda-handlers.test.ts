@@ -1,6 +1,7 @@
 import { ReceiveMessageCommand, SendMessageCommand, type Message } from "@aws-sdk/client-sqs";
 import type { APIGatewayProxyEventV2, Context, SQSEvent } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkResponse } from "./support/openapi.ts";
 import { API_KEY, startPipeline, waitForJob, type Pipeline } from "./support/pipeline.ts";
 
 type BatchHandler = (event: SQSEvent, context: Context) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
@@ -34,7 +35,7 @@ function sqsEvent(messages: Message[], queueName: string): SQSEvent {
  */
 describe("each service's Lambda handler module", () => {
   let pipeline: Pipeline;
-  let handlers: { summarizer: BatchHandler; classifier: BatchHandler; notifier: BatchHandler; api: (e: APIGatewayProxyEventV2, c: Context) => Promise<{ statusCode: number; body: string }> };
+  let handlers: { summarizer: BatchHandler; classifier: BatchHandler; notifier: BatchHandler; api: (e: APIGatewayProxyEventV2, c: Context) => Promise<{ statusCode: number; body: string; headers?: Record<string, string> }> };
 
   beforeAll(async () => {
     pipeline = await startPipeline({ bedrock: { timeScale: 0.02 }, workers: false });
@@ -74,6 +75,8 @@ describe("each service's Lambda handler module", () => {
       lambdaContext,
     );
     expect(response.statusCode).toBe(202);
+    // Through the Lambda adapter too, the answer is what the OpenAPI document describes (support/setup.ts asserts it).
+    checkResponse("ingestion", "POST", "/v1/documents", response.statusCode, response.headers?.["content-type"] ?? null, response.body);
     const { jobId } = JSON.parse(response.body) as { jobId: string };
 
     for (const [name, queueUrl] of [

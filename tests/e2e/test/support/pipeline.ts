@@ -10,6 +10,7 @@ import { createNotifierService, type NotifierService } from "@quire/notifier";
 import { createAwsClients, stageDependencies, type AwsClients } from "@quire/pipeline";
 import { createLogger, startLocalRunner, type Consumer, type LocalRunner } from "@quire/runtime";
 import { createSummarizer } from "@quire/summarizer";
+import { registerApi } from "./openapi.ts";
 
 export const API_KEY = "test-api-key-0123456789";
 const quiet = createLogger({ test: true }, () => {});
@@ -60,6 +61,9 @@ export async function startPipeline(
     const s = serve({ fetch: notifier.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
   const notifierApi = `http://127.0.0.1:${(notifierServer.address() as AddressInfo).port}`;
+  // Every response from either API, whoever asks (send, a spec's own fetch, the CLI), is checked against its OpenAPI document.
+  registerApi(api, "ingestion");
+  registerApi(notifierApi, "notifier");
 
   const summarizer = createSummarizer(stageDependencies(config, clients, "summarizer")) as Consumer<never>;
   const classifier = createClassifier(stageDependencies(config, clients, "classifier")) as Consumer<never>;
@@ -106,6 +110,7 @@ export async function startPipeline(
   };
 }
 
+/** A request with the API key (and `json` as the body); the response is checked against the API's OpenAPI document (support/openapi.ts). */
 function send(base: string, path: string, init: RequestInit & { json?: unknown }): Promise<Response> {
   const { json, headers, ...rest } = init;
   return fetch(`${base}${path}`, {

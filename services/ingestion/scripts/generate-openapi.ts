@@ -1,0 +1,7 @@
+// Writes services/ingestion/openapi.json from the routes' zod schemas. Run after changing a route.
+import { writeFileSync } from "node:fs";
+import { serializeOpenApi } from "@quire/http-api";
+import { buildIngestionOpenApi, OPENAPI_PATH } from "../src/openapi.ts";
+
+writeFileSync(OPENAPI_PATH, serializeOpenApi(buildIngestionOpenApi()));
+console.log(`wrote ${OPENAPI_PATH.pathname}`);

@@ -1,0 +1,15 @@
+import type { JobStore } from "@quire/jobs";
+import { openApiDocument } from "@quire/http-api";
+import { createApp, DEFAULT_MAX_DOCUMENT_BYTES } from "./app.ts";
+import type { Submission } from "./submission.ts";
+
+/**
+ * The ingestion API's OpenAPI 3.1 document as the defaults describe it (QUIRE_MAX_DOCUMENT_BYTES
+ * unset): what services/ingestion/openapi.json holds. Only routes are declared; nothing is called.
+ */
+export function buildIngestionOpenApi() {
+  const app = createApp({ jobs: {} as JobStore, submission: {} as Submission, apiKey: "unused", maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES });
+  return openApiDocument(app);
+}
+
+export const OPENAPI_PATH = new URL("../openapi.json", import.meta.url);
