@@ -46,6 +46,11 @@ export type AttemptView = NotifierSchemas["DeliveryAttempt"];
 export type DeliveryView = NotifierSchemas["Delivery"];
 export type DeliveryDetail = NotifierSchemas["DeliveryDetail"];
 export type SubscriptionInput = NotifierSchemas["SubscriptionInput"];
+export type QueueDeadLetters = IngestionSchemas["QueueDeadLetters"];
+export type DeadLetter = IngestionSchemas["DeadLetter"];
+export type RedriveInput = IngestionSchemas["RedriveInput"];
+export type RedriveResult = IngestionSchemas["RedriveResult"];
+export type RedriveTask = IngestionSchemas["RedriveTasks"]["tasks"][number];
 
 export function createQuireClient(options: ClientOptions) {
   const doFetch = options.fetch ?? fetch;
@@ -103,6 +108,12 @@ export function createQuireClient(options: ClientOptions) {
     replayDelivery: (deliveryId: string) => notifier<NotifierSchemas["ReplayOfDelivery"]>("POST", `/v1/deliveries/${id(deliveryId)}/replay`),
     replayFailedSince: (subscriptionId: string, since: string) =>
       notifier<NotifierSchemas["ReplayQueued"]>("POST", `/v1/subscriptions/${id(subscriptionId)}/replay`, { since }),
+
+    listDeadLetters: async (opts: { queue?: string } = {}) =>
+      (await api<{ queues: QueueDeadLetters[] }>("GET", `/v1/dead-letters${opts.queue ? `?queue=${id(opts.queue)}` : ""}`)).queues,
+    getDeadLetter: (queue: string, messageId: string) => api<DeadLetter>("GET", `/v1/dead-letters/${id(queue)}/messages/${id(messageId)}`),
+    redrive: (queue: string, input: RedriveInput = {}) => api<RedriveResult>("POST", `/v1/dead-letters/${id(queue)}/redrive`, input),
+    listRedrives: async (queue: string) => (await api<{ tasks: RedriveTask[] }>("GET", `/v1/dead-letters/${id(queue)}/redrives`)).tasks,
   };
 }
 export type QuireClient = ReturnType<typeof createQuireClient>;

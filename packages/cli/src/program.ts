@@ -186,6 +186,60 @@ export function buildProgram(io: CliIo): Command {
       io.out(`${replayed} failed deliveries replayed`);
     });
 
+  const dlq = program.command("dlq").description("dead letters: why messages failed, and sending them back to work once the cause is fixed");
+  dlq
+    .command("list", { isDefault: true })
+    .description("each queue's dead letters, grouped by failure code")
+    .option("--queue <name>", "one queue (as the topology names it: summarizer, classifier, …)")
+    .action(async (opts: { queue?: string }) => {
+      const queues = await client().listDeadLetters(opts);
+      const rows = queues.flatMap((queue) =>
+        queue.groups.length === 0
+          ? queue.approximateCount > 0 ? [[queue.queue, String(queue.approximateCount), "(not read)", "", ""]] : []
+          : queue.groups.map((group) => [queue.queue, String(group.count), group.code, group.samples[0]?.jobId ?? "", group.samples[0]?.messageId ?? ""]),
+      );
+      if (rows.length === 0) return io.out("No dead letters.");
+      for (const line of table(["QUEUE", "COUNT", "CODE", "SAMPLE JOB", "SAMPLE MESSAGE"], rows)) io.out(line);
+    });
+  dlq
+    .command("show")
+    .description("one dead letter: its reason, its job and its body")
+    .argument("<queue>")
+    .argument("<messageId>")
+    .action(async (queue: string, messageId: string) => {
+      const letter = await client().getDeadLetter(queue, messageId);
+      io.out(`${letter.reason.code}: ${letter.reason.message}`);
+      if (letter.jobId) io.out(`job       ${letter.jobId}${letter.runId ? ` (run ${letter.runId})` : ""}`);
+      if (letter.receiveCount !== undefined) io.out(`attempts  ${letter.receiveCount}`);
+      if (letter.deadLetteredAt) io.out(`given up  ${letter.deadLetteredAt}`);
+      io.out(`body      ${letter.body.length > 400 ? `${letter.body.slice(0, 400)}…` : letter.body}`);
+    });
+  dlq
+    .command("redrive")
+    .description("send a queue's dead letters back to work: all (a move task), one failure code, or one message")
+    .argument("<queue>")
+    .option("--code <code>", "only this failure code")
+    .option("--message <messageId>", "only this dead letter")
+    .option("--rate <perSecond>", "whole queue: at most this many messages a second", positiveInt)
+    .action(async (queue: string, opts: { code?: string; message?: string; rate?: number }) => {
+      const result = await client().redrive(queue, {
+        ...(opts.code ? { code: opts.code } : {}),
+        ...(opts.message ? { messageId: opts.message } : {}),
+        ...(opts.rate ? { maxPerSecond: opts.rate } : {}),
+      });
+      if (result.kind === "move-task") io.out(`Redriving ${queue}'s dead letters (move task ${result.taskHandle}); follow it with: quire dlq status ${queue}`);
+      else io.out(`Redrove ${result.moved} of ${result.scanned} dead letters in ${queue}.`);
+    });
+  dlq
+    .command("status")
+    .description("a queue's whole-queue redrives and their progress")
+    .argument("<queue>")
+    .action(async (queue: string) => {
+      const tasks = await client().listRedrives(queue);
+      if (tasks.length === 0) return io.out(`No redrives of ${queue}.`);
+      for (const line of table(["STATUS", "MOVED", "TO MOVE", "STARTED", "FAILURE"], tasks.map((task) => [task.status, String(task.moved), task.toMove === undefined ? "" : String(task.toMove), task.startedAt ?? "", task.failureReason ?? ""]))) io.out(line);
+    });
+
   program
     .command("listen")
     .description("receive notifications locally: subscribes a receiver, verifies signatures, prints events")

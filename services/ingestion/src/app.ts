@@ -35,6 +35,8 @@ import {
 } from "@quire/http-api";
 import { durationSeconds, planRun, type PlanningSettings } from "./planning.ts";
 import type { Submission } from "./submission.ts";
+import type { DeadLetters } from "@quire/dead-letters";
+import { registerDeadLetterRoutes } from "./dead-letter-routes.ts";
 
 export const MAX_WAIT_SECONDS = 30;
 export const MAX_RUN_DOCUMENTS = 10_000;
@@ -194,6 +196,8 @@ export interface AppDependencies {
   pollIntervalMs?: number;
   /** The quota and latency deadline plans are made with. */
   planning?: PlanningSettings;
+  /** Every queue's dead letters: the /v1/dead-letters routes. */
+  deadLetters?: DeadLetters;
 }
 
 /** The job as the API shows it: results when complete, the reason when failed. */
@@ -256,6 +260,7 @@ export const INGESTION_API: ApiDescription = {
   tags: [
     { name: "Documents", description: "One document in, one job out." },
     { name: "Runs", description: "Many documents at once, tracked together." },
+    { name: "Dead letters", description: "Why messages failed, and sending them back to work once the cause is fixed." },
   ],
 };
 
@@ -439,6 +444,7 @@ export function createApp(deps: AppDependencies) {
     },
   );
 
+  if (deps.deadLetters) registerDeadLetterRoutes(app, deps.deadLetters);
   return app;
 }
 

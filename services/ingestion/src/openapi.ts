@@ -1,3 +1,4 @@
+import type { DeadLetters } from "@quire/dead-letters";
 import type { JobStore } from "@quire/jobs";
 import { openApiDocument } from "@quire/http-api";
 import { createApp, DEFAULT_MAX_DOCUMENT_BYTES } from "./app.ts";
@@ -8,7 +9,13 @@ import type { Submission } from "./submission.ts";
  * unset): what services/ingestion/openapi.json holds. Only routes are declared; nothing is called.
  */
 export function buildIngestionOpenApi() {
-  const app = createApp({ jobs: {} as JobStore, submission: {} as Submission, apiKey: "unused", maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES });
+  const app = createApp({
+    jobs: {} as JobStore,
+    submission: {} as Submission,
+    deadLetters: {} as DeadLetters,
+    apiKey: "unused",
+    maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES,
+  });
   return openApiDocument(app);
 }
 

@@ -1,7 +1,9 @@
 import type { QuireConfig } from "@quire/config";
 import { documentSubmittedExternally, eventEnvelope } from "@quire/contracts";
 import { createJobStore } from "@quire/jobs";
-import { createEventPublisher, createJobLifecycle, type AwsClients } from "@quire/pipeline";
+import { createDeadLetters } from "@quire/dead-letters";
+import { createEventPublisher, createJobLifecycle, queueOf, type AwsClients } from "@quire/pipeline";
+import { topology, type QueueName } from "@quire/topology";
 import { ApiError } from "@quire/http-api";
 import { defineConsumer, PermanentError } from "@quire/runtime";
 import { metricsFor } from "@quire/telemetry";
@@ -33,6 +35,11 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
     apiKey: options.apiKey,
     maxDocumentBytes: config.QUIRE_MAX_DOCUMENT_BYTES,
     planning: { requestsPerMinute: config.QUIRE_BEDROCK_RPM, tokensPerMinute: config.QUIRE_BEDROCK_TPM, meanLatencyMs: config.QUIRE_BEDROCK_LATENCY_MS },
+    // Every queue of the topology with its DLQ (ingestion's deployment links them all: uses.deadLetters).
+    deadLetters: createDeadLetters({
+      sqs: clients.sqs,
+      queues: (Object.keys(topology.queues) as QueueName[]).map((name) => ({ name, ...queueOf(config, name) })),
+    }),
   });
 
   /**

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { DeadLetters } from "@quire/dead-letters";
 import type { JobStore } from "@quire/jobs";
 import { serializeOpenApi } from "@quire/http-api";
 import { describe, expect, it } from "vitest";
@@ -7,7 +8,8 @@ import { buildIngestionOpenApi, OPENAPI_PATH } from "../src/openapi.ts";
 import type { Submission } from "../src/submission.ts";
 import { documentedRoutes, lintOpenApi, servedRoutes } from "@quire/http-api/testing";
 
-const app = () => createApp({ jobs: {} as JobStore, submission: {} as Submission, apiKey: "a-key-long-enough-0123", maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES });
+const app = () =>
+  createApp({ jobs: {} as JobStore, submission: {} as Submission, deadLetters: {} as DeadLetters, apiKey: "a-key-long-enough-0123", maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES });
 
 describe("the ingestion API's OpenAPI document", () => {
   it("committed openapi.json equals what the routes generate (run `npm run generate -w @quire/ingestion`)", () => {

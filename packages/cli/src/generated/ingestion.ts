@@ -158,6 +158,86 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Dead letters by queue and failure code
+         * @description Every queue's DLQ (or one, with `queue`): its approximate count, and the dead letters grouped by failure code with a few samples. Reading consumes nothing.
+         */
+        get: operations["listDeadLetters"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dead-letters/{queue}/messages/{messageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One dead letter
+         * @description The reason, the job it concerns and the body, by message id.
+         */
+        get: operations["getDeadLetter"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dead-letters/{queue}/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send dead letters back to work
+         * @description Without `code` or `messageId`: the whole DLQ, by SQS's message move task (follow it at …/redrives; one at a time per queue). With them: only the matching dead letters, moved at once. A redriven stage message reopens its failed job, which then completes (Job Completed; its run announces Run Completed again with the final counts).
+         */
+        post: operations["redriveDeadLetters"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/dead-letters/{queue}/redrives": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Whole-queue redrives and their progress
+         * @description The DLQ's message move tasks, newest first.
+         */
+        get: operations["listRedrives"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -380,6 +460,87 @@ export type components = {
                 /** @description A path on this API. */
                 self: string;
             };
+        };
+        DeadLetterSummary: {
+            queues: components["schemas"]["QueueDeadLetters"][];
+        };
+        QueueDeadLetters: {
+            /** @example summarizer */
+            queue: string;
+            /** @description SQS's approximate count (visible and in flight). */
+            approximateCount: number;
+            /** @description Dead letters read to group (at most 1000). */
+            scanned: number;
+            /** @description Whether `scanned` is all of them. */
+            complete: boolean;
+            /** @description By failure code, largest first. */
+            groups: {
+                code: string;
+                count: number;
+                samples: components["schemas"]["DeadLetterSample"][];
+            }[];
+        };
+        DeadLetterSample: {
+            messageId: string;
+            reason: components["schemas"]["DeadLetterReason"];
+            /** @description Deliveries before it was given up. */
+            receiveCount?: number;
+            jobId?: string;
+            runId?: string;
+            /** @description When it was dead-lettered (ISO 8601). */
+            deadLetteredAt?: string;
+        };
+        /** @description Why the message was given up: Quire's quire.failure.* attributes (UNKNOWN when SQS's redrive policy moved it without one). */
+        DeadLetterReason: {
+            code: string;
+            message: string;
+        };
+        DeadLetter: {
+            messageId: string;
+            reason: components["schemas"]["DeadLetterReason"];
+            /** @description Deliveries before it was given up. */
+            receiveCount?: number;
+            jobId?: string;
+            runId?: string;
+            /** @description When it was dead-lettered (ISO 8601). */
+            deadLetteredAt?: string;
+            /** @description The message body, byte for byte as it will be redriven. */
+            body: string;
+        };
+        RedriveResult: {
+            /** @enum {string} */
+            kind: "move-task";
+            queue: string;
+            /** @description Follow it at GET /v1/dead-letters/{queue}/redrives. */
+            taskHandle: string;
+        } | {
+            /** @enum {string} */
+            kind: "selected";
+            queue: string;
+            moved: number;
+            scanned: number;
+        };
+        RedriveInput: {
+            /**
+             * @description Only dead letters with this failure code.
+             * @example MODEL_OUTPUT_INVALID
+             */
+            code?: string;
+            /** @description Only this dead letter. */
+            messageId?: string;
+            /** @description Whole-queue redrive only: SQS's MaxNumberOfMessagesPerSecond for the move task. */
+            maxPerSecond?: number;
+        };
+        RedriveTasks: {
+            tasks: {
+                taskHandle?: string;
+                /** @description RUNNING, COMPLETED, CANCELLING, CANCELLED or FAILED. */
+                status: string;
+                moved: number;
+                toMove?: number;
+                startedAt?: string;
+                failureReason?: string;
+            }[];
         };
     };
     responses: never;
@@ -843,6 +1004,312 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "RUN_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listDeadLetters: {
+        parameters: {
+            query?: {
+                queue?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queues' dead letters. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterSummary"];
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: QUEUE_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "QUEUE_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getDeadLetter: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A queue as the topology names it. */
+                queue: string;
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dead letter. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetter"];
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: QUEUE_NOT_FOUND, DEAD_LETTER_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "QUEUE_NOT_FOUND" | "DEAD_LETTER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    redriveDeadLetters: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A queue as the topology names it. */
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedriveInput"];
+            };
+        };
+        responses: {
+            /** @description Redrive started (a move task) or done (selected messages). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedriveResult"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED, MALFORMED_JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        };
+                    };
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: QUEUE_NOT_FOUND, DEAD_LETTER_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "QUEUE_NOT_FOUND" | "DEAD_LETTER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: REDRIVE_IN_PROGRESS. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "REDRIVE_IN_PROGRESS";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listRedrives: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A queue as the topology names it. */
+                queue: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The move tasks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedriveTasks"];
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: QUEUE_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "QUEUE_NOT_FOUND";
                         };
                     };
                 };
