@@ -177,6 +177,16 @@ export function classifyBedrockError(error: unknown): FailureKind {
 }
 
 /**
+ * A quota throttle (ThrottlingException, or any 429): the one definition the retry loop, the
+ * governor's AIMD and the circuit breaker share. Throttles are transient, but they are not
+ * outages: the governor answers them by pacing, the breaker ignores them.
+ */
+export function isThrottle(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
+  return e?.name === "ThrottlingException" || e?.$metadata?.httpStatusCode === 429;
+}
+
+/**
  * True when trying the same request again later can succeed: Bedrock throttling/unavailability,
  * model errors and timeouts, network failures, and this package's ModelUnavailableError.
  * False for request errors (ValidationException...), ModelOutputError, BedrockRequestError and aborts.

@@ -10,7 +10,7 @@ export type {
   BedrockStageClient, BedrockStageClientOptions, CallFacts, ConverseEvent, ModelCallOptions, StageAttemptEvent,
 } from "./stage-client.ts";
 export {
-  AbortError, AttemptTimeoutError, BedrockRequestError, classifyBedrockError, failureReasonOf, isRetryableBedrockError,
+  AbortError, AttemptTimeoutError, BedrockRequestError, classifyBedrockError, failureReasonOf, isRetryableBedrockError, isThrottle,
   ModelOutputError, ModelUnavailableError,
 } from "./errors.ts";
 export type { FailureKind, ModelOutputProblem } from "./errors.ts";
@@ -19,6 +19,6 @@ export type { AttemptEvent, RetryOptions, RetryPolicy } from "./retry.ts";
 export { classificationV1, CLASSIFICATION_TOOL_NAME, prompts, summaryV1, wrapDocument } from "./prompts/index.ts";
 export type { TokenUsage } from "./usage.ts";
 export {
-  callOutcomeOf, CircuitBreaker, CircuitOpenError, createGovernor, eventSourceMaximumConcurrency, feasibleWithin, isThrottle, planThroughput, TokenBucket,
+  callOutcomeOf, CircuitBreaker, CircuitOpenError, createGovernor, eventSourceMaximumConcurrency, feasibleWithin, planThroughput, TokenBucket,
   type AcquireOptions, type CallHealth, type CallResult, type CircuitBreakerOptions, type CircuitState, type Governor, type GovernorOptions, type Lane, type ModelQuota, type ModelStats, type Permit, type ThroughputPlan,
 } from "./admission/index.ts";

@@ -11,7 +11,7 @@
  */
 import {
   AbortError, AttemptTimeoutError, BedrockRequestError, ModelOutputError, ModelUnavailableError, attemptErrorTag,
-  classifyBedrockError, errorNameOf, httpStatusOf, type FailureKind,
+  classifyBedrockError, errorNameOf, httpStatusOf, isThrottle, type FailureKind,
 } from "./errors.ts";
 import type { TokenUsage } from "./usage.ts";
 import { CircuitOpenError } from "./admission/circuit-breaker.ts";
@@ -194,7 +194,7 @@ export async function withRetries<T extends { usage?: TokenUsage }>(
       throw finalError(kind, failure, attemptNumber);
     }
     // An unusable answer is not a capacity problem: ask again at once. Everything else backs off.
-    const paced = context.throttlesPacedByGovernor && (failure as { name?: string } | null)?.name === "ThrottlingException";
+    const paced = context.throttlesPacedByGovernor && isThrottle(failure);
     const delayMs = kind === "invalid-output" ? 0 : backoffDelay(paced ? 1 : attemptNumber, policy, context.random);
     report({ ...base, delayMs });
     if (delayMs > 0) await context.sleep(delayMs, signal);

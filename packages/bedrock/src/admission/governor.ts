@@ -1,4 +1,4 @@
-import { classifyBedrockError } from "../errors.ts";
+import { classifyBedrockError, isThrottle } from "../errors.ts";
 import { CircuitBreaker, CircuitOpenError, type CallHealth, type CircuitBreakerOptions, type CircuitState } from "./circuit-breaker.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
@@ -106,11 +106,6 @@ interface ModelState {
   /** When each outstanding reservation was made, oldest first. */
   reservations: number[];
   stats: Omit<ModelStats, "modelId" | "limit" | "inFlight" | "waiting" | "circuit" | "circuitOpened">;
-}
-
-export function isThrottle(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
-  return e?.name === "ThrottlingException" || e?.$metadata?.httpStatusCode === 429;
 }
 
 /** How one call's failure reads to the governor: a throttle (AIMD), the model being down (circuit), or neither. */
