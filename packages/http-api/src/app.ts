@@ -61,7 +61,8 @@ export function createApiApp(options: { service: string; apiKey: string; descrip
     if (error instanceof ApiError) {
       return c.json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }, error.status);
     }
-    console.error(JSON.stringify({ level: "error", service: options.service, message: "unhandled", error: String((error as Error).stack ?? error) }));
+    // The same line shape as @quire/runtime's logger (level, time, msg, service), which every other log line uses.
+    console.error(JSON.stringify({ level: "error", time: new Date().toISOString(), msg: "unhandled error in a route", service: options.service, error: String((error as Error).stack ?? error) }));
     return c.json({ error: { code: "INTERNAL", message: "Something went wrong on our side." } }, 500);
   });
   app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
