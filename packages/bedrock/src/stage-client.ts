@@ -17,7 +17,8 @@ import type { Governor, Lane } from "./admission/index.ts";
 import { resolveRetryPolicy, sleep as defaultSleep, withRetries, type AttemptEvent, type RetryOptions } from "./retry.ts";
 import type { TokenUsage } from "./usage.ts";
 
-export const DEFAULT_MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0";
+import { DEFAULT_MODEL_ID } from "@quire/contracts";
+export { DEFAULT_MODEL_ID };
 export const DEFAULT_TAXONOMY = ["contract", "court-filing", "correspondence", "invoice", "policy", "other"] as const;
 
 export interface ModelCallOptions {

@@ -1,3 +1,4 @@
+import { DEFAULT_MODEL_ID } from "@quire/contracts";
 import { z } from "zod";
 import { environmentFromLinks, sstLinks, type LinkedResources } from "./sst-links.ts";
 
@@ -32,7 +33,7 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_TABLE_JOBS_NAME: resourceName,
   QUIRE_TABLE_NOTIFICATIONS_NAME: resourceName,
   QUIRE_BUCKET_DOCUMENTS_NAME: resourceName,
-  QUIRE_MODEL_ID: z.string().min(1).default("anthropic.claude-3-haiku-20240307-v1:0"),
+  QUIRE_MODEL_ID: z.string().min(1).default(DEFAULT_MODEL_ID),
   QUIRE_TAXONOMY: z
     .string()
     .default("contract,court-filing,correspondence,invoice,policy,other")
@@ -44,6 +45,11 @@ export const quireEnvironmentSchema = z.object({
   /** Documents above this travel by claim check (S3 pointer), keeping SNS/SQS messages under 256 KiB with headroom. */
   QUIRE_CLAIM_CHECK_BYTES: positiveInt.default(200 * 1024),
   QUIRE_WORKER_CONCURRENCY: positiveInt.default(8),
+  /**
+   * A local process's health endpoint (`GET /health` on 127.0.0.1): 200 with its runners' stats
+   * while every runner polls, 503 while starting or stopping. 0 (the default) serves none.
+   */
+  QUIRE_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(0),
 
   // Retries in the queue (every consumer): a transient failure waits, it never uses up a message's life
   /** First retry delay (s); doubles per delivery, jittered. */

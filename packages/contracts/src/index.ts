@@ -4,3 +4,4 @@ export * from "./events.ts";
 export { buildAsyncApiDocument } from "./asyncapi.ts";
 export { newDeliveryId, newJobId, newRunId, newSubscriptionId } from "./ids.ts";
 export * from "./notifications.ts";
+export { DEFAULT_MODEL_ID } from "./model.ts";
