@@ -7,7 +7,8 @@ import { loadConfig, type QuireConfig } from "@quire/config";
 import { startDevcloud, type Devcloud, type DevcloudOptions } from "@quire/devcloud";
 import { createIngestion } from "@quire/ingestion";
 import { createNotifierService, type NotifierService } from "@quire/notifier";
-import { createAwsClients, stageDependencies, type AwsClients } from "@quire/pipeline";
+import { createAwsClients, queueOf, stageDependencies, type AwsClients } from "@quire/pipeline";
+import { topology, type DeployedServiceName, type QueueName } from "@quire/topology";
 import { createLogger, startLocalRunner, type Consumer, type LocalRunner } from "@quire/runtime";
 import { createSummarizer } from "@quire/summarizer";
 import { registerApi } from "./openapi.ts";
@@ -67,16 +68,20 @@ export async function startPipeline(
 
   const summarizer = createSummarizer(stageDependencies(config, clients, "summarizer")) as Consumer<never>;
   const classifier = createClassifier(stageDependencies(config, clients, "classifier")) as Consumer<never>;
-  const consumers: [Consumer<never>, string, string][] = [
-    [summarizer, config.QUIRE_QUEUE_SUMMARIZER_URL, config.QUIRE_DLQ_SUMMARIZER_URL],
-    [classifier, config.QUIRE_QUEUE_CLASSIFIER_URL, config.QUIRE_DLQ_CLASSIFIER_URL],
-    // Sync-mode (`?wait=`) documents have queues of their own.
-    [summarizer, config.QUIRE_QUEUE_SUMMARIZER_INTERACTIVE_URL, config.QUIRE_DLQ_SUMMARIZER_INTERACTIVE_URL],
-    [classifier, config.QUIRE_QUEUE_CLASSIFIER_INTERACTIVE_URL, config.QUIRE_DLQ_CLASSIFIER_INTERACTIVE_URL],
-    [notifier.events as Consumer<never>, config.QUIRE_QUEUE_NOTIFIER_URL, config.QUIRE_DLQ_NOTIFIER_URL],
-    [notifier.deliveries as Consumer<never>, config.QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL, config.QUIRE_DLQ_NOTIFIER_DELIVERIES_URL],
-    [ingestion.externalSubmissions as Consumer<never>, config.QUIRE_QUEUE_INGESTION_URL, config.QUIRE_DLQ_INGESTION_URL],
-  ];
+  // Which consumer reads each queue, by the service the topology says consumes it: the queues
+  // themselves (bulk and interactive lanes, the notifier's two) come from the topology.
+  const consumerFor = {
+    ingestion: () => ingestion.externalSubmissions as Consumer<never>,
+    summarizer: () => summarizer,
+    classifier: () => classifier,
+    notifier: (queue: QueueName) => (queue === "notifierDeliveries" ? notifier.deliveries : notifier.events) as Consumer<never>,
+  } satisfies Record<DeployedServiceName, (queue: QueueName) => Consumer<never>>;
+  const consumers: [Consumer<never>, string, string][] = (Object.keys(topology.services) as DeployedServiceName[]).flatMap((service) =>
+    topology.services[service].consumers.map((declared) => {
+      const { queueUrl, deadLetterQueueUrl } = queueOf(config, declared.queue);
+      return [consumerFor[service](declared.queue), queueUrl, deadLetterQueueUrl] as [Consumer<never>, string, string];
+    }),
+  );
   let runners: LocalRunner[] = [];
   const startWorkers = () => {
     runners = consumers.map(([consumer, queueUrl, deadLetterQueueUrl]) =>
