@@ -11,7 +11,7 @@ import { RECORDED_ACCOUNT, RECORDED_REGION, runSstConfig, type Recorded, type Ss
 
 const STAGE = "staging";
 const DEPLOY_ENV = { QUIRE_EMAIL_SENDER: "notifications@example.com", QUIRE_BEDROCK_RPM: "400", QUIRE_BEDROCK_LATENCY_MS: "8000" };
-const SERVICES = ["ingestion", "summarizer", "classifier", "notifier"] as const;
+const SERVICES = Object.keys(topology.services) as (keyof typeof topology.services)[];
 const names = sharedNames(topology, { stage: STAGE, accountId: RECORDED_ACCOUNT, region: RECORDED_REGION });
 /** devcloud's rendering of the same declaration, with the stage's prefix: what both must agree with. */
 const api = renderAwsApiResources(topology, `quire-${STAGE}`);
@@ -196,7 +196,7 @@ describe("each service's app wires its share of the topology, and only that", ()
   it("only the stages may call Bedrock, and only the configured model", () => {
     for (const service of SERVICES) {
       const [fn] = of(apps[service]!, "Queue.subscribe")[0]!.args as [{ permissions: unknown[] }];
-      const bedrock = service === "summarizer" || service === "classifier";
+      const bedrock = "bedrock" in topology.services[service].uses;
       expect(fn.permissions).toEqual(bedrock ? [{ actions: ["bedrock:InvokeModel"], resources: [`arn:aws:bedrock:${RECORDED_REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0`] }] : []);
     }
   });
