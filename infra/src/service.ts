@@ -70,27 +70,26 @@ export function renderService(
   // The HTTP API first: its URL is what this service's emails and confirmation links point at.
   // Every variable is set before any function is created, so all of them get the same ones.
   const api = deployment.api ? new sst.aws.ApiGatewayV2(componentName(service, "Api")) : undefined;
-  if (api && service === "ingestion") environment.QUIRE_API_PUBLIC_URL = api.url;
-  if (api && service === "notifier") environment.QUIRE_NOTIFIER_PUBLIC_URL = api.url;
-  // Under `sst dev` the notifier's functions run on this laptop, so a webhook may reach it.
-  if (options.dev && service === "notifier") environment.QUIRE_WEBHOOK_ALLOWLIST = "localhost,127.0.0.0/8,::1";
+  if (api && deployment.api) environment[deployment.api.publicUrlVariable] = api.url;
+  // Under `sst dev` the functions run on this laptop, so a webhook may reach it (when the service sends them).
+  if (options.dev && deployment.dev?.webhookAllowlist) environment.QUIRE_WEBHOOK_ALLOWLIST = deployment.dev.webhookAllowlist;
 
   // Every path to the one function: the service's own router (Hono) answers 404s and errors.
   if (api && deployment.api) api.route("$default", functionArgs(deployment.api));
 
-  if (options.dev && service === "notifier" && api) {
-    // `quire listen`, started beside `sst dev`: subscribes a local receiver and prints verified deliveries.
+  if (options.dev && deployment.dev && api) {
+    // The service's dev command (the notifier's `quire listen`), started beside `sst dev`.
     new sst.x.DevCommand("Listen", {
-      dev: { command: "npx quire listen", title: "quire listen", autostart: true },
+      dev: { command: deployment.dev.command, title: deployment.dev.title, autostart: true },
       environment: {
-        QUIRE_NOTIFIER_URL: api.url,
+        [deployment.dev.apiUrlVariable]: api.url,
         ...(apiKey ? { QUIRE_API_KEY: apiKey.value } : {}),
         ...(settings.QUIRE_API_PUBLIC_URL ? { QUIRE_API_URL: settings.QUIRE_API_PUBLIC_URL } : {}),
       },
     });
   }
 
-  const stagesSharingModel = Object.values(topology.services).filter((s) => s.uses.bedrock).length;
+  const stagesSharingModel = Object.values(topology.services).filter((declared) => declared.uses.bedrock).length;
   const maximumConcurrency = (consumer: ConsumerDeclaration) =>
     consumer.maximumConcurrency === "bedrock-quota"
       ? eventSourceMaximumConcurrency({ requestsPerMinute: settings.QUIRE_BEDROCK_RPM, meanLatencyMs: settings.QUIRE_BEDROCK_LATENCY_MS, stagesSharingModel })

@@ -108,7 +108,7 @@ export const topology = {
   },
   services: {
     ingestion: {
-      api: { handler: "src/lambda.api", timeoutSeconds: 30, memoryMb: 512 },
+      api: { handler: "src/lambda.api", timeoutSeconds: 30, memoryMb: 512, publicUrlVariable: "QUIRE_API_PUBLIC_URL" },
       consumers: [{ queue: "ingestion", handler: "src/lambda.queue", timeoutSeconds: 30, memoryMb: 512, batchSize: 10, maximumConcurrency: 10 }],
       // Publishes document.submitted, stores jobs and claim checks, fails jobs it cannot publish;
       // its API shows every queue's dead letters and redrives them.
@@ -132,7 +132,9 @@ export const topology = {
       uses: { tables: ["jobs"], buckets: ["documents"], buses: ["events"], bedrock: true },
     },
     notifier: {
-      api: { handler: "src/lambda.api", timeoutSeconds: 30, memoryMb: 512 },
+      api: { handler: "src/lambda.api", timeoutSeconds: 30, memoryMb: 512, publicUrlVariable: "QUIRE_NOTIFIER_PUBLIC_URL" },
+      // `quire listen` beside `sst dev`: a local receiver that subscribes itself and prints verified deliveries.
+      dev: { command: "npx quire listen", title: "quire listen", apiUrlVariable: "QUIRE_NOTIFIER_URL", webhookAllowlist: "localhost,127.0.0.0/8,::1" },
       consumers: [
         { queue: "notifier", handler: "src/lambda.handler", timeoutSeconds: 45, memoryMb: 512, batchSize: 10, batchWindowSeconds: 1, maximumConcurrency: 10 },
         // One attempt (15 s timeout) per message, five at a time per invocation.

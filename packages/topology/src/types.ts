@@ -60,6 +60,22 @@ export interface FunctionDeclaration {
   readonly memoryMb: number;
 }
 
+/** An HTTP API's function (API Gateway HTTP API, every route to it). */
+export interface ApiDeclaration extends FunctionDeclaration {
+  /** The variable that carries the API's deployed URL to the service's functions (for links it sends). */
+  readonly publicUrlVariable: string;
+}
+
+/** What `sst dev` adds for a service: a command run beside its live functions on the laptop. */
+export interface DevDeclaration {
+  readonly command: string;
+  readonly title: string;
+  /** The variable that gives the command this service's API URL. */
+  readonly apiUrlVariable: string;
+  /** Under `sst dev` the functions run on the laptop: webhooks may reach it (QUIRE_WEBHOOK_ALLOWLIST). */
+  readonly webhookAllowlist?: string;
+}
+
 /** A function that consumes one of the topology's queues through an SQS event source mapping. */
 export interface ConsumerDeclaration extends FunctionDeclaration {
   readonly queue: string;
@@ -83,7 +99,8 @@ export interface ConsumerDeclaration extends FunctionDeclaration {
 export interface ServiceDeployment {
   readonly consumers: readonly ConsumerDeclaration[];
   /** An HTTP API (API Gateway HTTP API, every route to one function). */
-  readonly api?: FunctionDeclaration;
+  readonly api?: ApiDeclaration;
+  readonly dev?: DevDeclaration;
   readonly uses: {
     readonly topics?: readonly string[];
     /** Queues it sends to (besides consuming). */
