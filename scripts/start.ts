@@ -3,19 +3,10 @@
 // source changes) and `--inspect` on its own port, so a debugger attached there stops a real message.
 // Ctrl-C stops them all (services first, so in-flight messages are finished or released).
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { topology, type DeployedServiceName } from "@quire/topology";
+import { devcloudEndpoint as endpoint, devcloudEnvironment, devcloudPort as port, apiPort, notifierPort, root, serviceEnvironment, webhookAllowlist } from "./local-env.ts";
 
-const root = new URL("..", import.meta.url).pathname;
-const port = Number(process.env.QUIRE_DEVCLOUD_PORT ?? 4566);
-const endpoint = `http://127.0.0.1:${port}`;
-const apiPort = Number(process.env.QUIRE_API_PORT ?? 3000);
-const notifierPort = Number(process.env.QUIRE_NOTIFIER_PORT ?? 3001);
-// Locally, webhooks may reach this machine (so `quire listen` works); deployed, only public
-// addresses are allowed unless QUIRE_WEBHOOK_ALLOWLIST says otherwise.
-const webhookAllowlist = process.env.QUIRE_WEBHOOK_ALLOWLIST ?? "localhost,127.0.0.0/8,::1";
 /** Every service the topology declares, in its order; devcloud first. */
 const SERVICES = Object.keys(topology.services) as DeployedServiceName[];
 type Name = DeployedServiceName | "devcloud";
@@ -25,17 +16,6 @@ const devMode = process.argv.includes("--dev");
 /** Inspector ports in `--dev`: 9230 ingestion, 9231 summarizer, 9232 classifier, 9233 notifier (9229 stays free for your own). */
 const inspectBase = Number(process.env.QUIRE_INSPECT_PORT ?? 9230);
 const inspectPort = (service: (typeof SERVICES)[number]) => inspectBase + SERVICES.indexOf(service);
-
-/** A local API key that survives restarts, so scripts and the CLI keep working. */
-function localApiKey(): string {
-  if (process.env.QUIRE_API_KEY) return process.env.QUIRE_API_KEY;
-  const file = `${root}.quire/api-key`;
-  if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  mkdirSync(`${root}.quire`, { recursive: true });
-  const key = `qk_local_${randomBytes(16).toString("hex")}`;
-  writeFileSync(file, `${key}\n`, { mode: 0o600 });
-  return key;
-}
 
 /** JSON log lines become `level message key=value…`; anything else passes through. */
 function readable(line: string): string {
@@ -143,21 +123,8 @@ if (await fetch(`${endpoint}/_quire/health`).then(() => true, () => false)) {
 }
 launch("devcloud", "packages/devcloud/src/main.ts", { ...process.env, QUIRE_DEVCLOUD_PORT: String(port) });
 await waitForHealth(30_000);
-const { env: cloudEnv } = (await (await fetch(`${endpoint}/_quire/resources`)).json()) as { env?: Record<string, string> };
-if (!cloudEnv) throw new Error("devcloud answered without its resource environment");
-const apiKey = localApiKey();
-const serviceEnv = {
-  ...process.env,
-  ...cloudEnv,
-  QUIRE_API_KEY: apiKey,
-  QUIRE_API_PORT: String(apiPort),
-  QUIRE_NOTIFIER_PORT: String(notifierPort),
-  QUIRE_API_PUBLIC_URL: process.env.QUIRE_API_PUBLIC_URL ?? `http://127.0.0.1:${apiPort}`,
-  QUIRE_NOTIFIER_PUBLIC_URL: process.env.QUIRE_NOTIFIER_PUBLIC_URL ?? `http://127.0.0.1:${notifierPort}`,
-  QUIRE_WEBHOOK_ALLOWLIST: webhookAllowlist,
-  // EMF metric lines are for CloudWatch; locally they would drown the readable logs.
-  POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
-};
+const serviceEnv = serviceEnvironment(await devcloudEnvironment(endpoint));
+const apiKey = serviceEnv.QUIRE_API_KEY!;
 for (const service of SERVICES) {
   // --watch-preserve-output: a restart must not clear the other services' lines from the terminal.
   const devFlags = ["--watch", "--watch-preserve-output", `--inspect=127.0.0.1:${inspectPort(service)}`];
