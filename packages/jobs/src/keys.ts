@@ -6,7 +6,8 @@ import { InvalidCursorError } from "./errors.ts";
  * One table holds every entity (see topology `jobs`): the partition key names the entity and
  * its id, the sort key repeats the entity type so each lives in its own single-item partition.
  */
-export type ItemKey = { pk: string; sk: string };
+export type { ItemKey } from "@quire/dynamo";
+import type { ItemKey } from "@quire/dynamo";
 
 export const jobKey = (jobId: string): ItemKey => ({ pk: `JOB#${jobId}`, sk: "JOB" });
 export const runKey = (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: "RUN" });

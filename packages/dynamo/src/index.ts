@@ -1,0 +1,54 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+
+/**
+ * One table as a store sees it: the document client, the table's name, and the clock (injected,
+ * so leases and TTLs can be tested across time).
+ */
+export interface StoreTable {
+  readonly db: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly now: () => Date;
+}
+
+/** The primary key of one item in Quire's single-table designs. */
+export type ItemKey = { pk: string; sk: string };
+
+/**
+ * The document client every store uses, marshalled one way: optional fields are often spread in
+ * as undefined (DynamoDB rejects undefined values), and class instances are never stored as maps.
+ */
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+}
+
+/** A losing conditional write is an answer, not an error: callers branch on it. */
+export function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as { name?: unknown } | null)?.name === "ConditionalCheckFailedException";
+}
+
+/**
+ * Run a conditional write: true when it was written, false when its condition failed (another
+ * caller won, or the item is not in the state the write requires). Other errors are thrown.
+ */
+export async function conditionally(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Strongly consistent read of one item. Used after a lost conditional write to learn why it
+ * lost (dynalite ignores ReturnValuesOnConditionCheckFailure, so the failure carries no item).
+ */
+export async function getItem(table: StoreTable, key: ItemKey, consistent = true): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await table.db.send(new GetCommand({ TableName: table.tableName, Key: key, ConsistentRead: consistent }));
+  return Item;
+}
+
+/** Epoch seconds for a table's `expiresAt` TTL attribute. */
+export const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
