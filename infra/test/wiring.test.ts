@@ -182,6 +182,8 @@ describe("each service's app wires its share of the topology, and only that", ()
       NotifierDlq: names.dlqUrl("notifier"),
       NotifierDeliveriesDlq: names.dlqUrl("notifierDeliveries"),
       NotificationsTable: names.table("notifications"),
+      // Read to check every announcement against its job or run (a forged event announces nothing).
+      JobsTable: names.table("jobs"),
       Email: "notifications@example.com",
     });
     // Every function of a service gets the same links, and nothing beyond them.

@@ -27,3 +27,4 @@ export {
   type SubscriptionStatus,
   type WebhookSubscription,
 } from "./subscriptions.ts";
+export { UnverifiedEventError, verifiedDetail, type OutcomeRecords, type VerifiableJob, type VerifiableRun } from "./verify-event.ts";

@@ -1,4 +1,4 @@
-import { DOCUMENT_SUBMITTED, MESSAGE_TYPE_ATTRIBUTE, PRIORITY_ATTRIBUTE } from "@quire/contracts";
+import { DOCUMENT_SUBMITTED, eventCatalog, MESSAGE_TYPE_ATTRIBUTE, NOTIFIED_DETAIL_TYPES, PRIORITY_ATTRIBUTE } from "@quire/contracts";
 import type { QueueDeclaration, SubscriptionDeclaration, Topology } from "./types.ts";
 
 const DAY = 24 * 60 * 60;
@@ -73,9 +73,11 @@ export const topology = {
     notifierJobEvents: {
       bus: "events",
       description: "Job and run outcomes to the notifier's queue.",
+      // Exactly the sources the event catalogue declares for these events, not any `quire.*`:
+      // a PutEvents from `quire.attacker` matches nothing (and the notifier checks the job store).
       pattern: {
-        source: [{ prefix: "quire." }],
-        detailType: ["Job Completed", "Job Failed", "Run Completed"],
+        source: [...new Set(NOTIFIED_DETAIL_TYPES.flatMap((detailType) => eventCatalog[detailType].sources))].sort(),
+        detailType: [...NOTIFIED_DETAIL_TYPES],
       },
       targetQueue: "notifier",
     },
@@ -141,7 +143,8 @@ export const topology = {
         { queue: "notifierDeliveries", handler: "src/lambda.deliveries", timeoutSeconds: 45, memoryMb: 512, batchSize: 5, maximumConcurrency: 20 },
       ],
       // Fan-out writes deliveries and schedules attempts on its own delivery queue; email via SES.
-      uses: { tables: ["notifications"], queues: ["notifierDeliveries"], email: true, apiKey: true },
+      // Reads the jobs table to check an event against the job before announcing it.
+      uses: { tables: ["notifications", "jobs"], queues: ["notifierDeliveries"], email: true, apiKey: true },
     },
   },
 } as const satisfies Topology;

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { eventEnvelope, notificationTypeOf, NOTIFIED_DETAIL_TYPES, parseEventDetail, type WebhookPayload } from "@quire/contracts";
-import { subscriptionWants, type NotificationStore } from "@quire/notifications";
+import { subscriptionWants, UnverifiedEventError, verifiedDetail, type NotificationStore, type OutcomeRecords } from "@quire/notifications";
 import { defineConsumer, PermanentError } from "@quire/runtime";
 import { z } from "zod";
 import type { AttemptQueue } from "./delivery/queue.ts";
@@ -15,7 +15,17 @@ function stableId(prefix: string, ...parts: string[]): string {
   for (let i = 0; i < 26; i++) body += CROCKFORD[digest[i]! % 32];
   return `${prefix}_${body}`;
 }
-/** One delivery per (event, subscription), whatever happens to the event's SQS message. */
+/**
+ * What an announcement is about: a job's completion or failure, or a run's completion with its
+ * final counts (a run whose failed jobs were redriven completes again, with other counts — a new
+ * announcement). Every event claiming the same outcome is the same announcement.
+ */
+export function outcomeKeyOf(detailType: string, detail: Record<string, unknown>): string {
+  if (detailType === "Run Completed") return `${detailType}:${String(detail.runId)}:${String(detail.completed)}/${String(detail.failed)}`;
+  return `${detailType}:${String(detail.jobId)}`;
+}
+
+/** One delivery per (announcement, subscription), whatever happens to the event's SQS message. */
 export const deliveryIdFor = (eventId: string, subscriptionId: string) => stableId("dlv", eventId, subscriptionId);
 /** A bulk replay's delivery of `deliveryId`: one per delivery replayed, so concurrent bulk replays make it once. */
 export const replayIdFor = (deliveryId: string) => stableId("dlv", "replay", deliveryId);
@@ -27,7 +37,7 @@ export const messageIdFor = (eventId: string) => stableId("msg", eventId);
  * subscription that wants it (type, status, filter), each queued as its own first attempt.
  * A redelivered event finds its record and either does nothing or finishes an interrupted fan-out.
  */
-export function createNotifier(deps: { store: NotificationStore; queue: AttemptQueue }) {
+export function createNotifier(deps: { store: NotificationStore; queue: AttemptQueue; outcomes: OutcomeRecords }) {
   return defineConsumer({
     name: "notifier",
     schema: notifiableEvent,
@@ -40,7 +50,18 @@ export function createNotifier(deps: { store: NotificationStore; queue: AttemptQ
         throw new PermanentError("SCHEMA_VIOLATION", `${detailType} detail: ${(error as Error).message}`, { cause: error });
       }
       const correlation = { eventId: event.id, ...(data.jobId ? { jobId: data.jobId } : {}), ...(data.runId ? { runId: data.runId } : {}) };
-      const { fannedOut } = await deps.store.recordEvent(event.id, detailType);
+      // Announce what the job store holds, never what an event claims (see verifiedDetail).
+      try {
+        data = await verifiedDetail(detailType, data, deps.outcomes);
+      } catch (error) {
+        if (error instanceof UnverifiedEventError) throw new PermanentError(error.code, `${error.message} (source ${event.source}, event ${event.id})`, { cause: error });
+        throw error;
+      }
+      // One announcement per outcome, however many events claim it (a publisher that died between
+      // PutEvents and marking it published puts a second; anyone may put a copy): deliveries and
+      // the webhook-id are keyed by the outcome, so a subscriber hears of it once.
+      const announcementId = outcomeKeyOf(detailType, data);
+      const { fannedOut } = await deps.store.recordEvent(announcementId, detailType);
       if (fannedOut) {
         ctx.log.info("event already notified", correlation);
         return;
@@ -50,18 +71,18 @@ export function createNotifier(deps: { store: NotificationStore; queue: AttemptQ
       const firstAttempts = [];
       for (const subscription of subscriptions) {
         const { delivery } = await deps.store.createDelivery({
-          id: deliveryIdFor(event.id, subscription.id),
+          id: deliveryIdFor(announcementId, subscription.id),
           subscriptionId: subscription.id,
-          eventId: event.id,
+          eventId: announcementId,
           eventType: notificationTypeOf[detailType],
-          messageId: messageIdFor(event.id),
+          messageId: messageIdFor(announcementId),
           payload,
         });
         // Created now, or created by an interrupted earlier try and never attempted: queue it.
         if (delivery.attempts === 0 && delivery.status === "pending") firstAttempts.push({ deliveryId: delivery.id, attempt: 1 });
       }
       await deps.queue.enqueueAll(firstAttempts);
-      await deps.store.markEventFannedOut(event.id, subscriptions.length);
+      await deps.store.markEventFannedOut(announcementId, subscriptions.length);
       ctx.log.info(`notifying ${payload.type}`, { ...correlation, subscriptions: subscriptions.length });
     },
   });

@@ -1,4 +1,5 @@
 import type { QuireConfig } from "@quire/config";
+import { createJobStore } from "@quire/jobs";
 import { createNotificationStore } from "@quire/notifications";
 import type { AwsClients } from "@quire/pipeline";
 import { metricsFor } from "@quire/telemetry";
@@ -23,7 +24,8 @@ export function createNotifierService(config: QuireConfig, clients: AwsClients, 
     guard,
     settings,
     app: createNotifierApi({ store, queue, guard, ses: clients.ses, settings, apiKey: options.apiKey }),
-    events: createNotifier({ store, queue }),
+    // The jobs table, read only: every announcement is checked against its job or run first.
+    events: createNotifier({ store, queue, outcomes: createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME }) }),
     deliveries: createDeliveryWorker({ store, queue, guard, ses: clients.ses, settings, metrics: metricsFor("notifier") }),
   };
 }

@@ -271,14 +271,17 @@ describe("webhook delivery (Standard Webhooks)", () => {
     expect(() => new Webhook(`whsec_${Buffer.alloc(24, 7).toString("base64")}`).verify(request!.body, headers)).toThrow();
   });
 
-  it("sends a duplicated Job Completed event only once", async () => {
+  it("sends a job's completion once, however many Job Completed events (duplicates, copies with new ids) claim it", async () => {
     const endpoint = await receiver();
     const tag = randomUUID();
     const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const jobId = await submit(tag);
+    expect((await waitForJob(pipeline, jobId)).status).toBe("complete");
+    await endpoint.waitForRequests(1);
     const provenance = { modelId: "m", promptVersion: "v1", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } };
-    const event = {
+    const event = (id: string) => ({
       version: "0",
-      id: randomUUID(),
+      id,
       "detail-type": "Job Completed",
       source: "quire.summarizer",
       account: "000000000000",
@@ -287,19 +290,21 @@ describe("webhook delivery (Standard Webhooks)", () => {
       resources: [],
       detail: {
         schemaVersion: 1,
-        jobId: "job_01JQ0000000000000000000000",
+        jobId,
         metadata: { spec: tag },
         summary: { text: "A summary.", ...provenance },
         classification: { label: "contract", confidence: 0.9, ...provenance },
         submittedAt: new Date().toISOString(),
         completedAt: new Date().toISOString(),
       },
-    };
-    for (let i = 0; i < 3; i++) {
-      await pipeline.clients.sqs.send(new SendMessageCommand({ QueueUrl: pipeline.config.QUIRE_QUEUE_NOTIFIER_URL, MessageBody: JSON.stringify(event) }));
+    });
+    // The same event delivered three times, and two more events claiming the same completion.
+    const copies = [event(randomUUID())];
+    copies.push(copies[0]!, copies[0]!, event(randomUUID()), event(randomUUID()));
+    for (const copy of copies) {
+      await pipeline.clients.sqs.send(new SendMessageCommand({ QueueUrl: pipeline.config.QUIRE_QUEUE_NOTIFIER_URL, MessageBody: JSON.stringify(copy) }));
     }
-    await endpoint.waitForRequests(1);
-    await new Promise((r) => setTimeout(r, 1500));
+    await new Promise((r) => setTimeout(r, 2500));
     expect(endpoint.requests).toHaveLength(1);
     expect(await deliveriesOf(sub.id)).toHaveLength(1);
   });
