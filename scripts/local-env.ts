@@ -48,6 +48,8 @@ export function serviceEnvironment(cloudEnv: Record<string, string>): NodeJS.Pro
     QUIRE_API_PUBLIC_URL: process.env.QUIRE_API_PUBLIC_URL ?? `http://127.0.0.1:${apiPort}`,
     QUIRE_NOTIFIER_PUBLIC_URL: process.env.QUIRE_NOTIFIER_PUBLIC_URL ?? `http://127.0.0.1:${notifierPort}`,
     QUIRE_WEBHOOK_ALLOWLIST: webhookAllowlist,
+    // The README's example upstream system may submit on the bus locally; deployed, nobody unless listed.
+    QUIRE_EXTERNAL_SOURCES: process.env.QUIRE_EXTERNAL_SOURCES ?? "acme.dms",
     // EMF metric lines are for CloudWatch; locally they would drown the readable logs.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
   };

@@ -46,6 +46,15 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_CLAIM_CHECK_BYTES: positiveInt.default(200 * 1024),
   QUIRE_WORKER_CONCURRENCY: positiveInt.default(8),
   /**
+   * The EventBridge sources allowed to submit documents on the bus (`Document Submitted`),
+   * comma-separated: an explicit allow-list, empty by default (nobody). A submission from another
+   * source is dead-lettered SOURCE_NOT_ALLOWED. `npm start` allows `acme.dms`, the README's example.
+   */
+  QUIRE_EXTERNAL_SOURCES: z
+    .string()
+    .default("")
+    .transform((value) => value.split(",").map((source) => source.trim()).filter(Boolean)),
+  /**
    * A local process's health endpoint (`GET /health` on 127.0.0.1): 200 with its runners' stats
    * while every runner polls, 503 while starting or stopping. 0 (the default) serves none.
    */

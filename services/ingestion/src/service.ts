@@ -51,6 +51,11 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
     name: "ingestion",
     schema: eventEnvelope.extend({ "detail-type": z.literal("Document Submitted"), detail: documentSubmittedExternally }),
     async handle(event, ctx) {
+      // The bus takes PutEvents from anyone the account lets in: only the sources configured
+      // (QUIRE_EXTERNAL_SOURCES) may submit; the rest are dead-lettered with the reason.
+      if (!config.QUIRE_EXTERNAL_SOURCES.includes(event.source)) {
+        throw new PermanentError("SOURCE_NOT_ALLOWED", `Document Submitted from ${event.source}, which QUIRE_EXTERNAL_SOURCES does not list.`);
+      }
       // The schema already held the detail to the API's bounds (metadata, title): a bad one was
       // dead-lettered as SCHEMA_VIOLATION before this runs.
       const { text, title, metadata, idempotencyKey } = event.detail;

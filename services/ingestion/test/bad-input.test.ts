@@ -179,13 +179,22 @@ describe("Document Submitted from the bus: a bad one goes to the DLQ with the re
       }
     }
   }
-  const put = (detail: unknown) =>
+  const put = (detail: unknown, source = "acme.dms") =>
     ingestion.clients.events.send(
-      new PutEventsCommand({ Entries: [{ EventBusName: ingestion.config.QUIRE_BUS_EVENTS_NAME, Source: "acme.dms", DetailType: "Document Submitted", Detail: JSON.stringify(detail) }] }),
+      new PutEventsCommand({ Entries: [{ EventBusName: ingestion.config.QUIRE_BUS_EVENTS_NAME, Source: source, DetailType: "Document Submitted", Detail: JSON.stringify(detail) }] }),
     );
   const failure = (message: Message | undefined) => ({
     code: message?.MessageAttributes?.["quire.failure.code"]?.StringValue,
     message: message?.MessageAttributes?.["quire.failure.message"]?.StringValue ?? "",
+  });
+
+  it("a source QUIRE_EXTERNAL_SOURCES does not list → SOURCE_NOT_ALLOWED, nothing published", async () => {
+    const published = ingestion.snsCalls.length;
+    await put({ text: "bus document from a stranger" }, "mallory.example");
+    const reason = failure(await deadLettered("bus document from a stranger"));
+    expect(reason.code).toBe("SOURCE_NOT_ALLOWED");
+    expect(reason.message).toContain("mallory.example");
+    expect(ingestion.snsCalls.length).toBe(published);
   });
 
   it("a reserved metadata key → SCHEMA_VIOLATION naming it, at once", async () => {

@@ -37,7 +37,8 @@ export interface Ingestion {
  */
 export async function startIngestion(options: { env?: Record<string, string> } = {}): Promise<Ingestion> {
   const devcloud = await startDevcloud({ port: 0, log: () => {} });
-  const env = { ...devcloud.env, QUIRE_API_KEY: API_KEY, ...options.env };
+  // acme.dms: the upstream system the specs submit on the bus as (QUIRE_EXTERNAL_SOURCES).
+  const env = { ...devcloud.env, QUIRE_API_KEY: API_KEY, QUIRE_EXTERNAL_SOURCES: "acme.dms", ...options.env };
   const config = loadConfig(env);
   const clients = createAwsClients(env);
   const snsCalls: SnsCall[] = [];

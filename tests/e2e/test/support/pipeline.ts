@@ -42,7 +42,8 @@ export async function startPipeline(
   options: { bedrock?: DevcloudOptions["bedrock"]; workers?: boolean; modelId?: string; env?: Record<string, string> } = {},
 ): Promise<Pipeline> {
   const devcloud = await startDevcloud({ port: 0, log: () => {}, ...(options.bedrock ? { bedrock: options.bedrock } : {}) });
-  const env = { ...devcloud.env, QUIRE_API_KEY: API_KEY, ...(options.modelId ? { QUIRE_MODEL_ID: options.modelId } : {}), ...options.env };
+  // acme.dms: the upstream system the specs submit on the bus as (QUIRE_EXTERNAL_SOURCES).
+  const env = { ...devcloud.env, QUIRE_API_KEY: API_KEY, QUIRE_EXTERNAL_SOURCES: "acme.dms", ...(options.modelId ? { QUIRE_MODEL_ID: options.modelId } : {}), ...options.env };
   const config = loadConfig(env);
   const clients = createAwsClients(env);
 
