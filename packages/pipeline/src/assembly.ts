@@ -1,10 +1,26 @@
 import { readFileSync } from "node:fs";
-import { createBedrockStageClient, createGovernor, eventSourceMaximumConcurrency, type Governor, type GovernorOptions } from "@quire/bedrock";
+import { createServer, type Server } from "node:http";
+import {
+  createBedrockStageClient,
+  createGovernor,
+  eventSourceMaximumConcurrency,
+  type Governor,
+  type GovernorOptions,
+} from "@quire/bedrock";
 import type { QuireConfig } from "@quire/config";
 import type { ServiceName } from "@quire/contracts";
 import { resourceEnvironmentKey, stagesSharingModel, topology, type QueueName } from "@quire/topology";
 import { createJobStore } from "@quire/jobs";
-import { createLambdaHandler, createLogger, startLocalRunner, type Consumer, type RedeliveryPolicy, type RunnerAdmission } from "@quire/runtime";
+import {
+  createLambdaHandler,
+  createLogger,
+  startLocalRunner,
+  type Consumer,
+  type LocalRunner,
+  type Logger,
+  type RedeliveryPolicy,
+  type RunnerAdmission,
+} from "@quire/runtime";
 import { metricsFor } from "@quire/telemetry";
 import type { AwsClients } from "./clients.ts";
 import { createEventPublisher } from "./event-publisher.ts";
@@ -34,8 +50,17 @@ export function governorSettings(config: QuireConfig): GovernorOptions {
   // (the processes together start under the quota); the ceiling has the planning headroom.
   const inFlight = rpm ? (rpm * config.QUIRE_BEDROCK_LATENCY_MS) / 60_000 : undefined;
   return {
-    initialLimit: config.QUIRE_GOVERNOR_INITIAL_LIMIT ?? (inFlight ? Math.max(1, Math.floor(inFlight / stagesSharingModel)) : 4),
-    ...(rpm ? { slowStartCeiling: eventSourceMaximumConcurrency({ requestsPerMinute: rpm, meanLatencyMs: config.QUIRE_BEDROCK_LATENCY_MS, stagesSharingModel: 1 }) } : {}),
+    initialLimit:
+      config.QUIRE_GOVERNOR_INITIAL_LIMIT ?? (inFlight ? Math.max(1, Math.floor(inFlight / stagesSharingModel)) : 4),
+    ...(rpm
+      ? {
+          slowStartCeiling: eventSourceMaximumConcurrency({
+            requestsPerMinute: rpm,
+            meanLatencyMs: config.QUIRE_BEDROCK_LATENCY_MS,
+            stagesSharingModel: 1,
+          }),
+        }
+      : {}),
     quotas: { [config.QUIRE_MODEL_ID]: { requestsPerMinute: rpm, tokensPerMinute: config.QUIRE_BEDROCK_TPM } },
     circuit: { openMs: config.QUIRE_BEDROCK_CIRCUIT_OPEN_MS, maxOpenMs: config.QUIRE_BEDROCK_CIRCUIT_MAX_OPEN_MS },
   };
@@ -115,7 +140,7 @@ const LOCAL_METRICS_FLUSH_MS = 60_000;
 
 /** A consumer and the queue it reads, for {@link runLocally}. */
 export interface LocalConsumer {
-  // `any`: each consumer has its own message type, and the runner only passes messages through.
+  // biome-ignore lint/suspicious/noExplicitAny: each consumer has its own message type, and the runner only passes messages through.
   consumer: Consumer<any>;
   queue: QueueName;
   /** Backpressure for this queue's runner (see {@link governedAdmission}). */
@@ -147,15 +172,27 @@ export function runLocally(
       log: queueLog,
       ...(admission ? { admission } : {}),
     });
-    queueLog.info("consuming", { queue: queueOf(config, queue).queueUrl, concurrency: config.QUIRE_WORKER_CONCURRENCY });
+    queueLog.info("consuming", {
+      queue: queueOf(config, queue).queueUrl,
+      concurrency: config.QUIRE_WORKER_CONCURRENCY,
+    });
     return runner;
   });
+  const health = config.QUIRE_HEALTH_PORT
+    ? serveHealth(
+        config.QUIRE_HEALTH_PORT,
+        service,
+        consumers.map(({ queue }, i) => ({ queue, runner: runners[i]! })),
+        log,
+      )
+    : undefined;
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
     log.info("stopping: finishing or releasing in-flight messages");
     void Promise.all([...runners.map((runner) => runner.stop()), options.onStop?.()]).then(() => {
+      health?.close();
       clearInterval(flushMetrics);
       const cpu = process.cpuUsage();
       metrics.flush();
@@ -176,18 +213,73 @@ export function runLocally(
 }
 
 /**
+ * The health answer of a local process, for whoever watches it (a chaos run, a supervisor): on
+ * 127.0.0.1:`port`, `GET /health` is 200 `{ status: "ok", service, pid, runners: [{ queue,
+ * state, ...stats }] }` while every runner is polling, and 503 with the same body while one is
+ * starting (reading its queue) or the process is stopping. A runner whose receives fail (devcloud
+ * down) still polls, with backoff: it answers 200 and shows the streak in `receiveFailures`.
+ */
+export function serveHealth(
+  port: number,
+  service: string,
+  runners: { queue: string; runner: LocalRunner }[],
+  log: Logger,
+): Server {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" || (path !== "/health" && path !== "/")) {
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { code: "NOT_FOUND", message: "GET /health" } }));
+      return;
+    }
+    const states = runners.map(({ queue, runner }) => ({ queue, state: runner.state, ...runner.stats }));
+    const ok = states.every((r) => r.state === "polling");
+    const status = ok
+      ? "ok"
+      : states.some((r) => r.state === "stopping" || r.state === "stopped")
+        ? "stopping"
+        : "starting";
+    res.writeHead(ok ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" });
+    res.end(
+      JSON.stringify({
+        status,
+        service,
+        pid: process.pid,
+        uptimeSeconds: Math.round(process.uptime()),
+        runners: states,
+      }),
+    );
+  });
+  server.on("error", (error) => log.error("health endpoint failed", { port, error }));
+  server.listen(port, "127.0.0.1", () =>
+    log.info("health endpoint listening", { url: `http://127.0.0.1:${port}/health` }),
+  );
+  // Never what keeps the process alive.
+  server.unref();
+  return server;
+}
+
+/**
  * A stage (summarizer, classifier) run locally: one consumer on each of its queues. The bulk
  * queue receives only what the governor can start now; the interactive queue (sync-mode
  * requests) receives at once, and its messages wait at the head of the governor's interactive
  * lane — ahead of bulk, which still gets one grant in every few.
  */
-export function runStageLocally<T>(config: QuireConfig, clients: AwsClients, service: "summarizer" | "classifier", consumer: Consumer<T>) {
+export function runStageLocally<T>(
+  config: QuireConfig,
+  clients: AwsClients,
+  service: "summarizer" | "classifier",
+  consumer: Consumer<T>,
+) {
   const admission = governedAdmission(config);
-  const consumers = topology.services[service].consumers.map((declared): LocalConsumer => ({
-    consumer,
-    queue: declared.queue,
-    ...(admission && !("lane" in declared && declared.lane === "interactive") ? { admission } : {}),
-  }));
+  const consumers = topology.services[service].consumers.map(
+    (declared): LocalConsumer => ({
+      consumer,
+      queue: declared.queue,
+      ...(admission && !("lane" in declared && declared.lane === "interactive") ? { admission } : {}),
+    }),
+  );
   return runLocally(config, clients, consumers);
 }
 

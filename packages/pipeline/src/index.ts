@@ -4,5 +4,16 @@ export { AnnouncementPendingError, createJobLifecycle, failJobOnDeadLetter, type
 export { createRunDeadline, createStageHandler, type StageDependencies } from "./stage-handler.ts";
 export { createAwsClients, type AwsClients } from "./clients.ts";
 export {
-  governedAdmission, governorFor, governorSettings, lambdaHandlerFor, redeliveryPolicyOf, queueOf, runLocally, runStageLocally, stageDependencies, withMetricsFlush, type LocalConsumer,
+  governedAdmission,
+  governorFor,
+  governorSettings,
+  lambdaHandlerFor,
+  redeliveryPolicyOf,
+  queueOf,
+  runLocally,
+  runStageLocally,
+  serveHealth,
+  stageDependencies,
+  withMetricsFlush,
+  type LocalConsumer,
 } from "./assembly.ts";

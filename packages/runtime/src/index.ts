@@ -4,7 +4,14 @@ export { PermanentError, isPermanentError, type FailureReason } from "./errors.t
 export { unwrapSqsBody } from "./unwrap.ts";
 export { FAILURE_ATTRIBUTES } from "./dead-letter.ts";
 export { createLambdaHandler, type LambdaHostOptions } from "./hosts/lambda.ts";
-export { startLocalRunner, type LocalRunner, type LocalRunnerOptions, type LocalRunnerStats, type RunnerAdmission } from "./hosts/local.ts";
+export {
+  startLocalRunner,
+  type LocalRunner,
+  type LocalRunnerOptions,
+  type LocalRunnerState,
+  type LocalRunnerStats,
+  type RunnerAdmission,
+} from "./hosts/local.ts";
 export {
   DEFAULT_REDELIVERY_POLICY,
   minimumMaxReceiveCount,

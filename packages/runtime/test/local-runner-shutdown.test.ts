@@ -1,7 +1,18 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineConsumer, startLocalRunner, type ConsumerContext, type LocalRunnerOptions } from "../src/index.ts";
-import { createQueuePair, jobId, memoryLogger, queueDepth, receiveAll, send, startTestCloud, testMessage, waitFor, type TestMessage } from "./support/devcloud.ts";
+import {
+  createQueuePair,
+  jobId,
+  memoryLogger,
+  queueDepth,
+  receiveAll,
+  send,
+  startTestCloud,
+  testMessage,
+  waitFor,
+  type TestMessage,
+} from "./support/devcloud.ts";
 
 let cloud: Awaited<ReturnType<typeof startTestCloud>>;
 let sqs: SQSClient;
@@ -16,7 +27,10 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function run(handle: (message: TestMessage, ctx: ConsumerContext) => Promise<void>, options: Partial<LocalRunnerOptions> & { queueUrl: string }) {
+function run(
+  handle: (message: TestMessage, ctx: ConsumerContext) => Promise<void>,
+  options: Partial<LocalRunnerOptions> & { queueUrl: string },
+) {
   const consumer = defineConsumer({ name: "slow-consumer", schema: testMessage, handle });
   return startLocalRunner(consumer, { sqs, waitTimeSeconds: 1, log: memoryLogger().log, ...options });
 }
@@ -101,6 +115,45 @@ describe("local runner heartbeats and shutdown", () => {
     await stopped;
 
     expect(calls).toBe(0);
+    // Handed back at once (by the runner, or by devcloud for the poll the runner cut), not after 60 s.
+    await waitFor(async () => (await queueDepth(sqs, queue.url)).visible === 1, 2000, "the message to be visible");
     expect(await queueDepth(sqs, queue.url)).toEqual({ visible: 1, inFlight: 0 });
+  });
+
+  it("an idle runner's stop() resolves in well under its long poll's wait time", async () => {
+    const queue = await createQueuePair(sqs, "idle-stop", { visibilityTimeout: 60 });
+    const runner = run(async () => {}, { queueUrl: queue.url, waitTimeSeconds: 20 });
+    await waitFor(() => runner.state === "polling", 5000, "the runner to poll");
+    await sleep(300); // inside its 20 s long poll
+    const started = performance.now();
+    await runner.stop();
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(runner.state).toBe("stopped");
+  });
+
+  it("a message sent after an idle runner stopped is not stranded by the poll it cut: visible at once, not after the visibility timeout", async () => {
+    const queue = await createQueuePair(sqs, "cut-poll", { visibilityTimeout: 60 });
+    let calls = 0;
+    const runner = run(async () => void calls++, { queueUrl: queue.url, waitTimeSeconds: 20 });
+    await waitFor(() => runner.state === "polling", 5000, "the runner to poll");
+    await sleep(300);
+    await runner.stop();
+    // SQS may still hand this to the poll whose caller hung up; devcloud gives it back at once.
+    const messageId = await send(sqs, queue.url, { jobId: jobId(), n: 1 });
+    const [message] = await receiveAll(sqs, queue.url, 1, 2000);
+    expect(message?.MessageId).toBe(messageId);
+    expect(calls).toBe(0);
+  });
+
+  it("reports its state: starting, polling, stopping, stopped", async () => {
+    const queue = await createQueuePair(sqs, "states");
+    const runner = run(async () => {}, { queueUrl: queue.url, waitTimeSeconds: 20 });
+    expect(runner.state).toBe("starting");
+    await waitFor(() => runner.state === "polling", 5000, "the runner to poll");
+    const stopped = runner.stop();
+    expect(runner.state).toBe("stopping");
+    await stopped;
+    expect(runner.state).toBe("stopped");
+    expect(runner.stats.receiveFailures).toBe(0);
   });
 });

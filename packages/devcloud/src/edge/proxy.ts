@@ -25,7 +25,10 @@ export function forward(
         agent: keepAlive,
       },
       (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders ? responseHeaders(upstreamRes.headers) : upstreamRes.headers);
+        res.writeHead(
+          upstreamRes.statusCode ?? 502,
+          responseHeaders ? responseHeaders(upstreamRes.headers) : upstreamRes.headers,
+        );
         upstreamRes.pipe(res);
         upstreamRes.on("end", resolve);
         upstreamRes.on("error", () => resolve());
@@ -34,12 +37,55 @@ export function forward(
     upstream.on("error", (error) => {
       if (!res.headersSent) {
         res.writeHead(502, { "content-type": "application/json" });
-        res.end(JSON.stringify({ __type: "ServiceUnavailable", message: `devcloud backend unreachable: ${error.message}` }));
+        res.end(
+          JSON.stringify({ __type: "ServiceUnavailable", message: `devcloud backend unreachable: ${error.message}` }),
+        );
       } else {
         res.destroy(error);
       }
       resolve();
     });
+    upstream.end(body);
+  });
+}
+
+/** An emulator's whole answer, read into memory. */
+export interface BufferedAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/**
+ * Send a request to an emulator on loopback and read its whole answer, for a route that decides
+ * what to do with it (write it, or act on it when the caller has gone). Rejects on a network error.
+ */
+export function forwardBuffered(
+  port: number,
+  req: IncomingMessage,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): Promise<BufferedAnswer> {
+  return new Promise((resolve, reject) => {
+    const upstream = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method: req.method ?? "POST",
+        path: req.url,
+        headers: { ...http1Headers(req, body.length), ...headers },
+        agent: keepAlive,
+      },
+      (upstreamRes) => {
+        const chunks: Buffer[] = [];
+        upstreamRes.on("data", (chunk: Buffer) => chunks.push(chunk));
+        upstreamRes.on("end", () =>
+          resolve({ status: upstreamRes.statusCode ?? 502, headers: upstreamRes.headers, body: Buffer.concat(chunks) }),
+        );
+        upstreamRes.on("error", reject);
+      },
+    );
+    upstream.on("error", reject);
     upstream.end(body);
   });
 }

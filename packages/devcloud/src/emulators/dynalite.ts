@@ -29,16 +29,26 @@ export async function startDynamoDb(options: { dataDir: string | undefined }): P
   });
   return {
     port: (server.address() as AddressInfo).port,
+    // Requests in progress finish first: dynalite closes its database once the server has
+    // closed, and a request cut mid-way (closeAllConnections) would still reach the closed
+    // database and throw "Database is closed" out of dynalite, uncaught, killing the host process
+    // (a devcloud stopped mid-run). Idle keep-alive connections go at once; stragglers after 5 s.
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections?.();
+        server.closeIdleConnections?.();
+        setTimeout(() => server.closeAllConnections?.(), 5000).unref();
       }),
   };
 }
 
 type AttributeValue = Record<string, unknown>;
-type ItemSize = (item: Record<string, AttributeValue>, compress?: boolean, addMetaSize?: boolean, rangeKey?: string) => number;
+type ItemSize = (
+  item: Record<string, AttributeValue>,
+  compress?: boolean,
+  addMetaSize?: boolean,
+  rangeKey?: string,
+) => number;
 
 let patched = false;
 
@@ -56,7 +66,9 @@ function countItemSizeInUtf8(): void {
   const db = createRequire(import.meta.url)("dynalite/db/index.js") as { itemSize?: ItemSize };
   const original = db.itemSize;
   if (typeof original !== "function") {
-    throw new Error("devcloud: dynalite's db.itemSize is not where devcloud patches it; check src/emulators/dynalite.ts against this dynalite version.");
+    throw new Error(
+      "devcloud: dynalite's db.itemSize is not where devcloud patches it; check src/emulators/dynalite.ts against this dynalite version.",
+    );
   }
   db.itemSize = (item, compress, addMetaSize, rangeKey) => {
     const size = original(item, compress, addMetaSize, rangeKey);

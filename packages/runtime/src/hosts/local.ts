@@ -26,8 +26,7 @@ export interface LocalRunnerOptions {
   heartbeatIntervalSeconds?: number | undefined;
   /**
    * On stop(): how long in-flight handlers may finish before they are aborted and released
-   * (default 10000). stop() also lets a pending long poll answer, so it can take up to
-   * max(shutdownGraceMs, waitTimeSeconds) when idle.
+   * (default 10000). A pending long poll is cut at once, so an idle runner stops promptly.
    */
   shutdownGraceMs?: number | undefined;
   /**
@@ -69,11 +68,21 @@ export interface LocalRunnerStats {
   inFlight: number;
   /** Total time spent in handlers (ms), for the per-message cost of this hop. */
   handlerMs: number;
+  /** Receives failed in a row just now (devcloud or SQS unreachable); 0 once one succeeds. */
+  receiveFailures: number;
 }
+
+/**
+ * Where a runner is: reading its queue's settings, polling (receiving and handling; a receive
+ * that fails is retried with backoff, and `stats.receiveFailures` counts the streak), stopping
+ * (no more receives, in-flight handlers finishing or released), stopped.
+ */
+export type LocalRunnerState = "starting" | "polling" | "stopping" | "stopped";
 
 export interface LocalRunner {
   /** Stop receiving, let in-flight handlers finish within the grace period, release the rest. */
   stop(): Promise<void>;
+  readonly state: LocalRunnerState;
   readonly stats: LocalRunnerStats;
 }
 
@@ -94,7 +103,8 @@ interface Job {
 /** The String message attributes by name. */
 function stringAttributes(attributes: Message["MessageAttributes"]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(attributes ?? {})) if (value.StringValue !== undefined) out[name] = value.StringValue;
+  for (const [name, value] of Object.entries(attributes ?? {}))
+    if (value.StringValue !== undefined) out[name] = value.StringValue;
   return out;
 }
 
@@ -138,7 +148,12 @@ function createDeleteBatcher(sqs: SQSClient, queueUrl: string, log: Logger) {
         batch.forEach((p, i) => {
           const failure = failed.get(String(i));
           // The message comes back after its visibility timeout and is handled again: handlers are idempotent.
-          if (failure) log.warn("delete failed; the message will be redelivered", { messageId: p.id, code: failure.Code, reason: failure.Message });
+          if (failure)
+            log.warn("delete failed; the message will be redelivered", {
+              messageId: p.id,
+              code: failure.Code,
+              reason: failure.Message,
+            });
           p.resolve(!failure);
         });
       } catch (error) {
@@ -168,7 +183,8 @@ function createDeleteBatcher(sqs: SQSClient, queueUrl: string, log: Logger) {
 export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerOptions): LocalRunner {
   const { sqs, queueUrl, deadLetterQueueUrl } = options;
   const concurrency = options.concurrency ?? 10;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   const waitTimeSeconds = options.waitTimeSeconds ?? 20;
   const shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
   const retryDelay = options.retryDelaySeconds;
@@ -184,9 +200,12 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
   const deleter = createDeleteBatcher(sqs, queueUrl, log);
 
   let stopping = false;
+  let state: LocalRunnerState = "starting";
+  /** Receives failed in a row (reported in stats, for health). */
+  let failures = 0;
   /** Wakes the loop out of a backoff sleep or a wait for a free slot. */
   const stopSignal = new AbortController();
-  /** Cuts a pending long poll short, only if it hangs past its wait time (see stop()). */
+  /** Cuts a pending long poll short when stop() is called (see stop()). */
   const receiveAbort = new AbortController();
   let slotFreed: (() => void) | undefined;
   const wake = () => {
@@ -196,10 +215,20 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
 
   async function changeVisibility(job: Job, seconds: number, why: string): Promise<boolean> {
     try {
-      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: job.message.ReceiptHandle, VisibilityTimeout: seconds }));
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: job.message.ReceiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
       return true;
     } catch (error) {
-      log.warn(`could not change visibility (${why})`, { messageId: job.message.MessageId, visibilityTimeout: seconds, error });
+      log.warn(`could not change visibility (${why})`, {
+        messageId: job.message.MessageId,
+        visibilityTimeout: seconds,
+        error,
+      });
       return false;
     }
   }
@@ -227,7 +256,9 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
         const { reason } = outcome;
         if (!deadLetterQueueUrl) {
           counters.failed++;
-          messageLog.error("permanent failure and no dead-letter queue configured; SQS redrive will move it", { reason });
+          messageLog.error("permanent failure and no dead-letter queue configured; SQS redrive will move it", {
+            reason,
+          });
           await retryLater(job, visibility, 0);
           return;
         }
@@ -238,7 +269,12 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
             body: message.Body ?? "",
             messageAttributes: message.MessageAttributes,
             reason,
-            source: { queueName, messageId: message.MessageId, receiveCount: job.receiveCount, messageGroupId: message.Attributes?.MessageGroupId },
+            source: {
+              queueName,
+              messageId: message.MessageId,
+              receiveCount: job.receiveCount,
+              messageGroupId: message.Attributes?.MessageGroupId,
+            },
             log: messageLog,
           });
         } catch (error) {
@@ -319,7 +355,8 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
     jobs.delete(job.message.ReceiptHandle);
     // A heartbeat landing after the release would hide the message again for a full timeout.
     await job.extending;
-    if (await changeVisibility(job, 0, "release")) log.info("message released", { messageId: job.message.MessageId, reason });
+    if (await changeVisibility(job, 0, "release"))
+      log.info("message released", { messageId: job.message.MessageId, reason });
   }
 
   async function readVisibilityTimeout(): Promise<number | undefined> {
@@ -329,7 +366,9 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
           new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["VisibilityTimeout", "RedrivePolicy"] }),
         );
         if (maxReceiveCount === undefined && Attributes?.RedrivePolicy) {
-          const fromPolicy = Number((JSON.parse(Attributes.RedrivePolicy) as { maxReceiveCount?: unknown }).maxReceiveCount);
+          const fromPolicy = Number(
+            (JSON.parse(Attributes.RedrivePolicy) as { maxReceiveCount?: unknown }).maxReceiveCount,
+          );
           if (Number.isInteger(fromPolicy) && fromPolicy > 0) maxReceiveCount = fromPolicy;
         }
         const seconds = Number(Attributes?.VisibilityTimeout);
@@ -350,8 +389,8 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
     // Inside the visibility window by default; a floor so a tiny timeout cannot turn heartbeats into a busy loop.
     const heartbeatMs = Math.max(250, (options.heartbeatIntervalSeconds ?? Math.max(1, visibility) / 3) * 1000);
     log.info("runner started", { concurrency, visibilityTimeout: visibility, heartbeatMs: Math.round(heartbeatMs) });
+    if (!stopping) state = "polling";
 
-    let failures = 0;
     while (!stopping) {
       const slots = concurrency - jobs.size;
       if (slots <= 0) {
@@ -379,7 +418,7 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
         failures = 0;
         if (messages.length) options.admission?.taken(messages.length);
       } catch (error) {
-        if (receiveAbort.signal.aborted) break;
+        if (receiveAbort.signal.aborted || stopping) break;
         // devcloud restarting, a network blip, throttling: wait and poll again, never crash.
         failures++;
         const retryInMs = receiveBackoffMs(failures);
@@ -395,7 +434,18 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
         const withIds = message as Job["message"];
         if (stopping) {
           // The long poll answered after stop(): hand these straight back rather than strand them.
-          late.push(release({ message: withIds, receiveCount: 0, controller: new AbortController(), phase: "handling", released: false }, "runner stopping"));
+          late.push(
+            release(
+              {
+                message: withIds,
+                receiveCount: 0,
+                controller: new AbortController(),
+                phase: "handling",
+                released: false,
+              },
+              "runner stopping",
+            ),
+          );
         } else {
           start(withIds, visibility, heartbeatMs);
         }
@@ -413,8 +463,15 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
   function stop(): Promise<void> {
     stopping$ ??= (async () => {
       stopping = true;
+      state = "stopping";
       stopSignal.abort();
       wake();
+      // The pending long poll is cut at once, so an idle runner stops in milliseconds rather than
+      // the poll's wait time. SQS may hand a message to a poll whose caller has gone; devcloud
+      // gives such a message back at once (its edge releases what a ReceiveMessage answer carries
+      // to a caller that hung up), and on AWS it is redelivered after its visibility timeout — a
+      // delay, never a loss. A poll that answered before the cut is handed back below.
+      receiveAbort.abort();
 
       const timeout = (ms: number) => {
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -432,21 +489,18 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
         // Handlers still running are aborted and their messages released; those already applying
         // their outcome (a delete, a DLQ send) are short network calls and are let finish.
         const left = [...jobs.values()];
-        await Promise.all(left.map((job) => (job.phase === "handling" ? release(job, "runner stopped before the handler finished") : job.done)));
+        await Promise.all(
+          left.map((job) =>
+            job.phase === "handling" ? release(job, "runner stopped before the handler finished") : job.done,
+          ),
+        );
       }
 
-      // The pending long poll is let answer rather than cut: SQS can hand a message to a poll
-      // whose client has gone (devcloud certainly does), and that message would then stay
-      // invisible for a whole visibility timeout. Whatever it returns is released at once (and
-      // a release above wakes it). Cut only if it hangs well past its wait time.
-      const pollLimit = timeout(waitTimeSeconds * 1000 + 5000);
-      if ((await Promise.race([running.then(() => "done" as const), pollLimit.promise])) === "timeout") {
-        log.warn("receive did not return after its wait time; aborting it");
-        receiveAbort.abort();
-        await running;
-      }
-      pollLimit.cancel();
+      // The loop ends at once now that its poll is cut (a poll that had already answered hands
+      // its messages back first).
+      await running;
       await deleter.flush();
+      state = "stopped";
       log.info("runner stopped", { ...counters });
     })();
     return stopping$;
@@ -454,8 +508,11 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
 
   return {
     stop,
+    get state() {
+      return state;
+    },
     get stats(): LocalRunnerStats {
-      return { ...counters, handlerMs: Math.round(counters.handlerMs), inFlight: jobs.size };
+      return { ...counters, handlerMs: Math.round(counters.handlerMs), inFlight: jobs.size, receiveFailures: failures };
     },
   };
 }
