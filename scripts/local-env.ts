@@ -30,7 +30,9 @@ export async function devcloudEnvironment(endpoint = devcloudEndpoint): Promise<
   try {
     response = await fetch(`${endpoint}/_quire/resources`);
   } catch {
-    throw new Error(`devcloud does not answer at ${endpoint}: start it first (npm run devcloud, or npm start), or set QUIRE_DEVCLOUD_PORT.`);
+    throw new Error(
+      `devcloud does not answer at ${endpoint}: start it first (npm run devcloud, or npm start), or set QUIRE_DEVCLOUD_PORT.`,
+    );
   }
   const { env } = (await response.json()) as { env?: Record<string, string> };
   if (!env) throw new Error(`devcloud at ${endpoint} answered without its resource environment`);

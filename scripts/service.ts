@@ -19,7 +19,11 @@ try {
   console.error((error as Error).message);
   process.exit(1);
 }
-const child = spawn(process.execPath, [...nodeFlags, `services/${name}/src/local.ts`], { cwd: root, env, stdio: "inherit" });
+const child = spawn(process.execPath, [...nodeFlags, `services/${name}/src/local.ts`], {
+  cwd: root,
+  env,
+  stdio: "inherit",
+});
 // The service stops gracefully on SIGINT/SIGTERM (finishes or releases its messages): pass them on.
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

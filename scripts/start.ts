@@ -5,7 +5,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { topology, type DeployedServiceName } from "@quire/topology";
-import { devcloudEndpoint as endpoint, devcloudEnvironment, devcloudPort as port, apiPort, notifierPort, root, serviceEnvironment, webhookAllowlist } from "./local-env.ts";
+import {
+  devcloudEndpoint as endpoint,
+  devcloudEnvironment,
+  devcloudPort as port,
+  apiPort,
+  notifierPort,
+  root,
+  serviceEnvironment,
+  webhookAllowlist,
+} from "./local-env.ts";
 
 /** Every service the topology declares, in its order; devcloud first. */
 const SERVICES = Object.keys(topology.services) as DeployedServiceName[];
@@ -21,7 +30,14 @@ const inspectPort = (service: (typeof SERVICES)[number]) => inspectBase + SERVIC
 function readable(line: string): string {
   if (!line.startsWith("{")) return line;
   try {
-    const { level, msg, message, time: _time, service: _service, ...fields } = JSON.parse(line) as Record<string, unknown>;
+    const {
+      level,
+      msg,
+      message,
+      time: _time,
+      service: _service,
+      ...fields
+    } = JSON.parse(line) as Record<string, unknown>;
     const rest = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
     return [String(level ?? "info").padEnd(5), msg ?? message, ...rest].join(" ");
   } catch {
@@ -103,11 +119,14 @@ async function stopAll(code: number) {
     Promise.all(
       children
         .filter((c) => names.includes(c.name) && c.child.exitCode === null)
-        .map((c) => new Promise<void>((resolve) => {
-          c.child.once("exit", () => resolve());
-          c.child.kill("SIGTERM");
-          setTimeout(() => c.child.kill("SIGKILL"), 15_000).unref();
-        })),
+        .map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              c.child.once("exit", () => resolve());
+              c.child.kill("SIGTERM");
+              setTimeout(() => c.child.kill("SIGKILL"), 15_000).unref();
+            }),
+        ),
     );
   await stopInOrder(SERVICES);
   await stopInOrder(["devcloud"]);
@@ -117,7 +136,12 @@ process.on("SIGINT", () => void stopAll(0));
 process.on("SIGTERM", () => void stopAll(0));
 
 // Health answered before we launch means someone else's devcloud: its state is not ours to assume.
-if (await fetch(`${endpoint}/_quire/health`).then(() => true, () => false)) {
+if (
+  await fetch(`${endpoint}/_quire/health`).then(
+    () => true,
+    () => false,
+  )
+) {
   console.error(`Something already answers at ${endpoint}. Stop it (another npm start?) or set QUIRE_DEVCLOUD_PORT.`);
   process.exit(1);
 }

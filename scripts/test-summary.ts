@@ -16,7 +16,12 @@ for (const dir of workspaces.flatMap((pattern) => globSync(pattern, { cwd: root 
     missing.push(dir);
     continue;
   }
-  const results = JSON.parse(readFileSync(report, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+  const results = JSON.parse(readFileSync(report, "utf8")) as {
+    numPassedTests: number;
+    numFailedTests: number;
+    numPendingTests: number;
+    numTodoTests: number;
+  };
   passed += results.numPassedTests;
   failed += results.numFailedTests;
   skipped += results.numPendingTests + results.numTodoTests;

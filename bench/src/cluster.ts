@@ -14,7 +14,14 @@ export interface ProcessReport {
   peakRssBytes?: number;
   /** CPU the process spent over its life (user + system). */
   cpuMs?: number;
-  runners?: { queue: string; received: number; succeeded: number; failed: number; deadLettered: number; handlerMs: number }[];
+  runners?: {
+    queue: string;
+    received: number;
+    succeeded: number;
+    failed: number;
+    deadLettered: number;
+    handlerMs: number;
+  }[];
   governor?: { limit: number; granted: number; successes: number; throttles: number }[];
 }
 
@@ -44,7 +51,11 @@ export async function startCluster(options: {
   serviceEnv: Record<string, string>;
   workersPerStage: number;
 }): Promise<Cluster> {
-  const devcloud = await startDevcloud({ port: 0, log: () => {}, ...(options.bedrock ? { bedrock: options.bedrock } : {}) });
+  const devcloud = await startDevcloud({
+    port: 0,
+    log: () => {},
+    ...(options.bedrock ? { bedrock: options.bedrock } : {}),
+  });
   const [apiPort, notifierPort] = [await freePort(), await freePort()];
   const env = {
     ...process.env,
@@ -59,13 +70,22 @@ export async function startCluster(options: {
   const children: { name: string; child: ChildProcess; report: ProcessReport }[] = [];
   const launch = (name: string, service: string) => {
     // "stopped" is logged at info: let only that line through by asking for info and filtering here.
-    const child = spawn(process.execPath, [`${repo}services/${service}/src/local.ts`], { cwd: repo, env: { ...env, QUIRE_LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [`${repo}services/${service}/src/local.ts`], {
+      cwd: repo,
+      env: { ...env, QUIRE_LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const report: ProcessReport = { name };
     createInterface({ input: child.stdout! }).on("line", (line) => {
       if (!line.includes('"stopped"')) return;
       try {
         const parsed = JSON.parse(line) as ProcessReport;
-        Object.assign(report, { peakRssBytes: parsed.peakRssBytes, cpuMs: parsed.cpuMs, runners: parsed.runners, governor: parsed.governor });
+        Object.assign(report, {
+          peakRssBytes: parsed.peakRssBytes,
+          cpuMs: parsed.cpuMs,
+          runners: parsed.runners,
+          governor: parsed.governor,
+        });
       } catch {
         // not the report line
       }
@@ -83,7 +103,13 @@ export async function startCluster(options: {
   const api = `http://127.0.0.1:${apiPort}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (await fetch(`${api}/health`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${api}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline) throw new Error("the ingestion API did not come up within 30 s");
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -95,12 +121,15 @@ export async function startCluster(options: {
     api,
     async stop() {
       await Promise.all(
-        children.map(({ child }) => new Promise<void>((resolve) => {
-          if (child.exitCode !== null) return resolve();
-          child.once("exit", () => resolve());
-          child.kill("SIGTERM");
-          setTimeout(() => child.kill("SIGKILL"), 30_000).unref();
-        })),
+        children.map(
+          ({ child }) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null) return resolve();
+              child.once("exit", () => resolve());
+              child.kill("SIGTERM");
+              setTimeout(() => child.kill("SIGKILL"), 30_000).unref();
+            }),
+        ),
       );
       await devcloud.stop();
       return children.map((c) => c.report);

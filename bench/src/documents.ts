@@ -5,11 +5,23 @@ import { mulberry32 } from "@quire/devcloud";
  * policies and court filings assembled from clauses by a seeded PRNG, each with its own
  * reference, so no two share a content key (the result cache must not make the run cheap).
  */
-const PARTIES = ["Harbour Row Holdings Ltd", "Okafor & Partners LLP", "Northwind Freight GmbH", "Meridian Health Trust", "Calder Logistics plc", "Ada Lovelace", "Grace Hopper", "Juniper Analytics Inc", "Vale Municipal Council", "Brightwater Estates"];
+const PARTIES = [
+  "Harbour Row Holdings Ltd",
+  "Okafor & Partners LLP",
+  "Northwind Freight GmbH",
+  "Meridian Health Trust",
+  "Calder Logistics plc",
+  "Ada Lovelace",
+  "Grace Hopper",
+  "Juniper Analytics Inc",
+  "Vale Municipal Council",
+  "Brightwater Estates",
+];
 const KINDS = {
   lease: {
     title: (ref: string) => `Commercial Lease Agreement ${ref}`,
-    opening: (a: string, b: string) => `This Commercial Lease Agreement is made between ${a} (the Landlord) and ${b} (the Tenant) for the premises described below.`,
+    opening: (a: string, b: string) =>
+      `This Commercial Lease Agreement is made between ${a} (the Landlord) and ${b} (the Tenant) for the premises described below.`,
     clauses: [
       "The Tenant shall pay the monthly rent in advance on the first day of each month, without deduction or set-off.",
       "The term of the tenancy is five years from the commencement date, with an option to renew for a further three years.",
@@ -22,7 +34,8 @@ const KINDS = {
   },
   invoice: {
     title: (ref: string) => `Invoice ${ref}`,
-    opening: (a: string, b: string) => `INVOICE issued by ${a} to ${b}. Payment terms: net 30 days; amount due upon receipt of this invoice.`,
+    opening: (a: string, b: string) =>
+      `INVOICE issued by ${a} to ${b}. Payment terms: net 30 days; amount due upon receipt of this invoice.`,
     clauses: [
       "Line item: road freight, full truck load, including fuel surcharge and tolls, per the agreed rate card.",
       "Line item: warehousing and handling for pallets received during the billing period.",
@@ -34,7 +47,8 @@ const KINDS = {
   },
   letter: {
     title: (ref: string) => `Letter re matter ${ref}`,
-    opening: (a: string, b: string) => `Dear ${b}, we write on behalf of ${a} in connection with the matter referenced above.`,
+    opening: (a: string, b: string) =>
+      `Dear ${b}, we write on behalf of ${a} in connection with the matter referenced above.`,
     clauses: [
       "We acknowledge receipt of your letter and the enclosed documents, which we are reviewing with our client.",
       "Our client is keen to resolve this matter without recourse to litigation and invites you to a without-prejudice meeting.",
@@ -45,7 +59,8 @@ const KINDS = {
   },
   policy: {
     title: (ref: string) => `Remote Work Policy ${ref}`,
-    opening: (a: string) => `This policy sets out how employees of ${a} may work remotely and the standards that apply.`,
+    opening: (a: string) =>
+      `This policy sets out how employees of ${a} may work remotely and the standards that apply.`,
     clauses: [
       "Employees may work remotely up to three days per week with the agreement of their line manager.",
       "Company equipment must be used for all work and kept secure at all times, in line with the information security policy.",
@@ -56,7 +71,8 @@ const KINDS = {
   },
   filing: {
     title: (ref: string) => `Motion to Dismiss, Case No. ${ref}`,
-    opening: (a: string, b: string) => `IN THE DISTRICT COURT. ${a}, Plaintiff, v. ${b}, Defendant. Defendant moves the Court to dismiss the complaint.`,
+    opening: (a: string, b: string) =>
+      `IN THE DISTRICT COURT. ${a}, Plaintiff, v. ${b}, Defendant. Defendant moves the Court to dismiss the complaint.`,
     clauses: [
       "The complaint fails to state a claim upon which relief can be granted because it pleads no facts supporting the elements of the claim.",
       "The Court lacks personal jurisdiction over the Defendant, who has no continuous and systematic contacts with this forum.",

@@ -39,7 +39,13 @@ const settings = {
 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const behaviour = {
-  latency: { distribution: "normal", meanMs: settings.latencyMeanMs, jitterMs: settings.latencyJitterMs, perOutputTokenMs: 0, minMs: 2000 },
+  latency: {
+    distribution: "normal",
+    meanMs: settings.latencyMeanMs,
+    jitterMs: settings.latencyJitterMs,
+    perOutputTokenMs: 0,
+    minMs: 2000,
+  },
   quota: { requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute },
 };
 // The services see time-scaled Bedrock: a quota minute lasts 60 s × timeScale of their clock.
@@ -47,7 +53,9 @@ const perRealMinute = (perMinute: number) => String(Math.round(perMinute / setti
 const documents = generateDocuments(settings.documents, 7, "bench");
 const timeoutSeconds = quick ? 150 : 3600;
 
-log(`Quire bench: ${settings.documents} documents, ${settings.requestsPerMinute} RPM, time scale ${settings.timeScale}${quick ? " (quick)" : ""}`);
+log(
+  `Quire bench: ${settings.documents} documents, ${settings.requestsPerMinute} RPM, time scale ${settings.timeScale}${quick ? " (quick)" : ""}`,
+);
 log("(a) Quire governor");
 const governor = await runPipelineScenario({
   name: "(a)",
@@ -72,13 +80,22 @@ const baseline = await runPipelineScenario({
   documents,
   timeScale: settings.timeScale,
   behaviour,
-  serviceEnv: { QUIRE_GOVERNOR: "off", QUIRE_BEDROCK_RETRIES: "sdk", QUIRE_WORKER_CONCURRENCY: String(settings.baselineConcurrency) },
+  serviceEnv: {
+    QUIRE_GOVERNOR: "off",
+    QUIRE_BEDROCK_RETRIES: "sdk",
+    QUIRE_WORKER_CONCURRENCY: String(settings.baselineConcurrency),
+  },
   workersPerStage: settings.workersPerStage,
   timeoutSeconds,
   log,
 });
 log("(c) sequential loop (sampled)");
-const sequential = await measureSequential({ sample: documents.slice(0, settings.sequentialSample), total: settings.documents, timeScale: settings.timeScale, behaviour });
+const sequential = await measureSequential({
+  sample: documents.slice(0, settings.sequentialSample),
+  total: settings.documents,
+  timeScale: settings.timeScale,
+  behaviour,
+});
 
 let overhead: BenchReport["overhead"];
 if (!args["skip-overhead"]) {
@@ -88,7 +105,10 @@ if (!args["skip-overhead"]) {
     description: "zero-latency model",
     documents: generateDocuments(settings.overheadDocuments, 8, "overhead"),
     timeScale: 1,
-    behaviour: { latency: { distribution: "fixed", meanMs: 0, jitterMs: 0, perOutputTokenMs: 0, minMs: 0 }, quota: { requestsPerMinute: null, tokensPerMinute: null } },
+    behaviour: {
+      latency: { distribution: "fixed", meanMs: 0, jitterMs: 0, perOutputTokenMs: 0, minMs: 0 },
+      quota: { requestsPerMinute: null, tokensPerMinute: null },
+    },
     serviceEnv: { QUIRE_GOVERNOR: "adaptive", QUIRE_WORKER_CONCURRENCY: "64", QUIRE_GOVERNOR_INITIAL_LIMIT: "32" },
     workersPerStage: settings.workersPerStage,
     timeoutSeconds: quick ? 120 : 1800,
@@ -116,9 +136,21 @@ if (!args["skip-overhead"]) {
     wallSeconds: zero.wallSeconds,
     docsPerSecond: zero.complete / zero.wallSeconds,
     hops: [
-      { hop: "ingestion: POST /v1/runs (job records, claim checks, SNS publish)", messages: zero.documents, msPerMessage: (ingestion?.cpuMs ?? 0) / zero.documents },
-      ...[...byService].map(([service, h]) => ({ hop: `${service}: ${h.queues.join(" + ")} → handler`, messages: h.messages, msPerMessage: h.messages ? h.cpuMs / h.messages : 0 })),
-      { hop: "devcloud (SNS, SQS, DynamoDB, EventBridge, Bedrock emulators; in the bench's process)", messages: zero.documents, msPerMessage: zero.devcloudCpuMs / zero.documents },
+      {
+        hop: "ingestion: POST /v1/runs (job records, claim checks, SNS publish)",
+        messages: zero.documents,
+        msPerMessage: (ingestion?.cpuMs ?? 0) / zero.documents,
+      },
+      ...[...byService].map(([service, h]) => ({
+        hop: `${service}: ${h.queues.join(" + ")} → handler`,
+        messages: h.messages,
+        msPerMessage: h.messages ? h.cpuMs / h.messages : 0,
+      })),
+      {
+        hop: "devcloud (SNS, SQS, DynamoDB, EventBridge, Bedrock emulators; in the bench's process)",
+        messages: zero.documents,
+        msPerMessage: zero.devcloudCpuMs / zero.documents,
+      },
     ],
     processes: zero.processes,
   };
@@ -139,7 +171,10 @@ const stem = `${quick ? "quick" : "full"}-${new Date().toISOString().replace(/[:
 writeFileSync(`${dir}${stem}.json`, JSON.stringify(report, null, 2));
 writeFileSync(`${dir}${stem}.md`, markdown);
 writeFileSync(`${dir}${stem}.svg`, renderChart(governor, baseline, plan.concurrency));
-writeFileSync(`${dir}latest${quick ? "-quick" : ""}.md`, markdown.replace("\n", `\n\nChart: ${stem}.svg, raw data: ${stem}.json.\n`));
+writeFileSync(
+  `${dir}latest${quick ? "-quick" : ""}.md`,
+  markdown.replace("\n", `\n\nChart: ${stem}.svg, raw data: ${stem}.json.\n`),
+);
 process.stdout.write(`\n${markdown}\nwritten: bench/results/${stem}.{json,md,svg}\n`);
 // The last line, for scripts: the governor's efficiency against Little's-law ideal.
 process.stdout.write(`efficiency=${efficiencyOf(plan.expectedSeconds, governor.seconds).toFixed(2)}\n`);

@@ -10,7 +10,12 @@ if (!file?.endsWith(".json")) {
   process.exit(2);
 }
 const report = JSON.parse(readFileSync(file, "utf8")) as BenchReport;
-const settings = report.settings as { documents: number; latencyMeanMs: number; requestsPerMinute: number; tokensPerMinute: number };
+const settings = report.settings as {
+  documents: number;
+  latencyMeanMs: number;
+  requestsPerMinute: number;
+  tokensPerMinute: number;
+};
 const plan = planThroughput({
   documents: settings.documents,
   callsPerDocument: 2,

@@ -1,4 +1,10 @@
-import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createJobStore } from "@quire/jobs";
@@ -31,7 +37,14 @@ export interface ScenarioResult {
   docsPerSecond: number;
   complete: number;
   failed: number;
-  bedrock: { calls: number; succeeded: number; throttles: number; callsPerDocument: number; peakInFlight: number; meanTokensPerCall: number };
+  bedrock: {
+    calls: number;
+    succeeded: number;
+    throttles: number;
+    callsPerDocument: number;
+    peakInFlight: number;
+    meanTokensPerCall: number;
+  };
   jobLatencySeconds: { p50: number; p95: number };
   completions: { events: number; uniqueJobs: number; lost: number; duplicated: number };
   processes: ProcessReport[];
@@ -50,21 +63,40 @@ async function spyOnCompletions(devcloud: Awaited<ReturnType<typeof startCluster
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "bench-completions" }));
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }));
   const bus = devcloud.env.QUIRE_BUS_EVENTS_NAME!;
-  await events.send(new PutRuleCommand({ Name: "bench-completions", EventBusName: bus, EventPattern: JSON.stringify({ source: [{ prefix: "quire." }], "detail-type": ["Job Completed"] }) }));
-  await events.send(new PutTargetsCommand({ Rule: "bench-completions", EventBusName: bus, Targets: [{ Id: "bench", Arn: Attributes!.QueueArn! }] }));
+  await events.send(
+    new PutRuleCommand({
+      Name: "bench-completions",
+      EventBusName: bus,
+      EventPattern: JSON.stringify({ source: [{ prefix: "quire." }], "detail-type": ["Job Completed"] }),
+    }),
+  );
+  await events.send(
+    new PutTargetsCommand({
+      Rule: "bench-completions",
+      EventBusName: bus,
+      Targets: [{ Id: "bench", Arn: Attributes!.QueueArn! }],
+    }),
+  );
   return {
     async drain(): Promise<string[]> {
       const jobIds: string[] = [];
       const drainer = async () => {
         for (let empty = 0; empty < 2; ) {
-          const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+          const { Messages = [] } = await sqs.send(
+            new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+          );
           if (!Messages.length) {
             empty++;
             continue;
           }
           empty = 0;
           for (const m of Messages) jobIds.push((JSON.parse(m.Body!) as { detail: { jobId: string } }).detail.jobId);
-          await sqs.send(new DeleteMessageBatchCommand({ QueueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl,
+              Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+            }),
+          );
         }
       };
       await Promise.all([drainer(), drainer(), drainer(), drainer()]);
@@ -97,7 +129,15 @@ export async function runPipelineScenario(options: {
   });
   try {
     const spy = await spyOnCompletions(cluster.devcloud);
-    const stats = () => cluster.devcloud.bedrock.stats()[MODEL_ID] ?? { inFlight: 0, succeeded: 0, throttles: 0, calls: 0, peakInFlight: 0, tokens: { total: 0 } };
+    const stats = () =>
+      cluster.devcloud.bedrock.stats()[MODEL_ID] ?? {
+        inFlight: 0,
+        succeeded: 0,
+        throttles: 0,
+        calls: 0,
+        peakInFlight: 0,
+        tokens: { total: 0 },
+      };
     const started = performance.now();
     const cpuAtStart = process.cpuUsage();
     const simulated = () => (performance.now() - started) / 1000 / timeScale;
@@ -117,42 +157,58 @@ export async function runPipelineScenario(options: {
     if (response.status !== 202) throw new Error(`POST /v1/runs answered ${response.status}: ${await response.text()}`);
     runId = ((await response.json()) as { runId: string }).runId;
     const submitSeconds = (performance.now() - started) / 1000;
-    options.log(`  ${options.name}: ${options.documents.length} documents submitted in ${((performance.now() - started) / 1000).toFixed(1)} s (${runId})`);
+    options.log(
+      `  ${options.name}: ${options.documents.length} documents submitted in ${((performance.now() - started) / 1000).toFixed(1)} s (${runId})`,
+    );
 
     let run: { status: string; counts: { complete: number; failed: number } } | undefined;
     let lastLog = 0;
     for (;;) {
-      run = (await (await fetch(`${cluster.api}/v1/runs/${runId}`, { headers: { "x-api-key": API_KEY } })).json()) as typeof run;
+      run = (await (
+        await fetch(`${cluster.api}/v1/runs/${runId}`, { headers: { "x-api-key": API_KEY } })
+      ).json()) as typeof run;
       finished = run!.counts.complete + run!.counts.failed;
       if (run!.status === "complete") break;
       if ((performance.now() - started) / 1000 > options.timeoutSeconds) {
-        options.log(`  ${options.name}: gave up after ${options.timeoutSeconds} s with ${finished}/${options.documents.length} finished`);
+        options.log(
+          `  ${options.name}: gave up after ${options.timeoutSeconds} s with ${finished}/${options.documents.length} finished`,
+        );
         break;
       }
       if (performance.now() - lastLog > 10_000) {
         lastLog = performance.now();
         const s = stats();
-        options.log(`  ${options.name}: ${finished}/${options.documents.length} finished, ${s.inFlight} in flight at Bedrock, ${s.throttles} throttles`);
+        options.log(
+          `  ${options.name}: ${finished}/${options.documents.length} finished, ${s.inFlight} in flight at Bedrock, ${s.throttles} throttles`,
+        );
       }
       await sleep(200);
     }
     const wallSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuAtStart);
     clearInterval(sampler);
-    samples.push({ t: simulated(), ...(({ inFlight, succeeded, throttles }) => ({ inFlight, succeeded, throttles }))(stats()), finished });
+    samples.push({
+      t: simulated(),
+      ...(({ inFlight, succeeded, throttles }) => ({ inFlight, succeeded, throttles }))(stats()),
+      finished,
+    });
     const bedrock = stats();
 
     await sleep(1000);
     const completed = await spy.drain();
     const unique = new Set(completed);
 
-    const store = createJobStore({ client: new DynamoDBClient(cluster.devcloud.clientConfig), tableName: cluster.devcloud.resources.tableNames.jobs! });
+    const store = createJobStore({
+      client: new DynamoDBClient(cluster.devcloud.clientConfig),
+      tableName: cluster.devcloud.resources.tableNames.jobs!,
+    });
     const latencies: number[] = [];
     let cursor: string | undefined;
     do {
       const page = await store.listRunJobs(runId, { limit: 500, ...(cursor ? { cursor } : {}) });
       for (const job of page.jobs) {
-        if (job.completedAt) latencies.push((Date.parse(job.completedAt) - Date.parse(job.submittedAt)) / 1000 / timeScale);
+        if (job.completedAt)
+          latencies.push((Date.parse(job.completedAt) - Date.parse(job.submittedAt)) / 1000 / timeScale);
       }
       cursor = page.cursor;
     } while (cursor);
@@ -180,7 +236,12 @@ export async function runPipelineScenario(options: {
         meanTokensPerCall: bedrock.succeeded ? bedrock.tokens.total / bedrock.succeeded : 0,
       },
       jobLatencySeconds: { p50: percentile(latencies, 50), p95: percentile(latencies, 95) },
-      completions: { events: completed.length, uniqueJobs: unique.size, lost: n - unique.size, duplicated: completed.length - unique.size },
+      completions: {
+        events: completed.length,
+        uniqueJobs: unique.size,
+        lost: n - unique.size,
+        duplicated: completed.length - unique.size,
+      },
       processes,
       samples,
     };

@@ -9,7 +9,9 @@ describe("generated documents", () => {
     expect(generateDocuments(200, 7)).toEqual(documents);
     expect(new Set(documents.map((d) => d.text)).size).toBe(200);
     for (const d of documents) expect(d.text.length).toBeGreaterThanOrEqual(3000);
-    expect(new Set(documents.map((d) => d.metadata.kind))).toEqual(new Set(["lease", "invoice", "letter", "policy", "filing"]));
+    expect(new Set(documents.map((d) => d.metadata.kind))).toEqual(
+      new Set(["lease", "invoice", "letter", "policy", "filing"]),
+    );
   });
 });
 
@@ -26,16 +28,39 @@ describe("report arithmetic", () => {
   });
 
   const scenario = (name: string, seconds: number): ScenarioResult => ({
-    name, description: name, documents: 10, wallSeconds: seconds / 10, submitSeconds: 1, seconds, devcloudCpuMs: 500, docsPerSecond: 10 / seconds, complete: 10, failed: 0,
+    name,
+    description: name,
+    documents: 10,
+    wallSeconds: seconds / 10,
+    submitSeconds: 1,
+    seconds,
+    devcloudCpuMs: 500,
+    docsPerSecond: 10 / seconds,
+    complete: 10,
+    failed: 0,
     bedrock: { calls: 22, succeeded: 20, throttles: 2, callsPerDocument: 2, peakInFlight: 5, meanTokensPerCall: 1000 },
-    jobLatencySeconds: { p50: 10, p95: 20 }, completions: { events: 10, uniqueJobs: 10, lost: 0, duplicated: 0 },
+    jobLatencySeconds: { p50: 10, p95: 20 },
+    completions: { events: 10, uniqueJobs: 10, lost: 0, duplicated: 0 },
     processes: [{ name: "summarizer-1", peakRssBytes: 200 * 1024 * 1024 }],
-    samples: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((t) => ({ t: t * 10, inFlight: t, succeeded: t * 2, throttles: t, finished: t })),
+    samples: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((t) => ({
+      t: t * 10,
+      inFlight: t,
+      succeeded: t * 2,
+      throttles: t,
+      finished: t,
+    })),
   });
 
   it("the markdown reports ratios of (b) and (c) to (a) and the peak memory", () => {
     const report: BenchReport = {
-      settings: { documents: 10, requestsPerMinute: 400, tokensPerMinute: 1, latency: "8 s", timeScale: 0.25, workersPerStage: 2 },
+      settings: {
+        documents: 10,
+        requestsPerMinute: 400,
+        tokensPerMinute: 1,
+        latency: "8 s",
+        timeScale: 0.25,
+        workersPerStage: 2,
+      },
       idealSeconds: 90,
       governor: scenario("(a)", 100),
       baseline: scenario("(b)", 150),
@@ -49,9 +74,22 @@ describe("report arithmetic", () => {
   });
 
   it("flags a scenario whose Bedrock calls per document are not exactly 2", () => {
-    const wasteful = { ...scenario("(b)", 150), bedrock: { calls: 30, succeeded: 19, throttles: 11, callsPerDocument: 1.9, peakInFlight: 5, meanTokensPerCall: 1000 } };
+    const wasteful = {
+      ...scenario("(b)", 150),
+      bedrock: {
+        calls: 30,
+        succeeded: 19,
+        throttles: 11,
+        callsPerDocument: 1.9,
+        peakInFlight: 5,
+        meanTokensPerCall: 1000,
+      },
+    };
     const markdown = renderMarkdown({
-      settings: { documents: 10 }, idealSeconds: 90, governor: scenario("(a)", 100), baseline: wasteful,
+      settings: { documents: 10 },
+      idealSeconds: 90,
+      governor: scenario("(a)", 100),
+      baseline: wasteful,
       sequential: { sampled: 2, perDocumentSeconds: 16, seconds: 160, docsPerSecond: 1 / 16 },
     });
     expect(markdown).toContain("| Bedrock calls per document (successful; must be 2) | 2.000 | 1.900 ⚠ not 2 | 2 |");

@@ -7,7 +7,10 @@ import { existsSync, readFileSync } from "node:fs";
 
 const infra = new URL("..", import.meta.url).pathname;
 const platformTypes = `${infra}.sst/platform/config.d.ts`;
-const installedVersion = () => (existsSync(`${infra}.sst/platform/version`) ? readFileSync(`${infra}.sst/platform/version`, "utf8").trim() : undefined);
+const installedVersion = () =>
+  existsSync(`${infra}.sst/platform/version`)
+    ? readFileSync(`${infra}.sst/platform/version`, "utf8").trim()
+    : undefined;
 // npm hoists `sst` to the repository's node_modules; resolve it rather than assume where.
 const sstPackage = new URL("..", import.meta.resolve("sst")).pathname;
 const wantedVersion = (JSON.parse(readFileSync(`${sstPackage}package.json`, "utf8")) as { version: string }).version;
@@ -23,10 +26,18 @@ const result = spawnSync(process.execPath, [`${sstPackage}bin/sst.mjs`, "install
   cwd: infra,
   stdio: "inherit",
   // `sst install` wants a stage although it creates nothing in one.
-  env: { SST_STAGE: "typecheck", ...process.env, SST_SKIP_DEPENDENCY_CHECK: "1", SST_NO_BUN: "1", SST_TELEMETRY_DISABLED: "1" },
+  env: {
+    SST_STAGE: "typecheck",
+    ...process.env,
+    SST_SKIP_DEPENDENCY_CHECK: "1",
+    SST_NO_BUN: "1",
+    SST_TELEMETRY_DISABLED: "1",
+  },
 });
 if (result.status !== 0 || !existsSync(platformTypes)) {
-  const why = result.error ? `${result.error.message}${result.signal ? ` (${result.signal}: no answer within ${INSTALL_TIMEOUT_MS / 60_000} min)` : ""}` : `exit ${result.status ?? result.signal}`;
+  const why = result.error
+    ? `${result.error.message}${result.signal ? ` (${result.signal}: no answer within ${INSTALL_TIMEOUT_MS / 60_000} min)` : ""}`
+    : `exit ${result.status ?? result.signal}`;
   console.error(`sst install failed (${why}); sst.config.ts files cannot be type-checked.`);
   process.exit(1);
 }

@@ -22,7 +22,10 @@ export const isProductionStage = (stage: string) => stage === "production";
 export async function deploySharedInfrastructure(stage: string) {
   const settings = readDeploySettings();
   const target = await resolveDeploymentTarget(stage);
-  const shared = renderSharedInfrastructure(topology, target, { emailSender: requireEmailSender(settings), production: isProductionStage(stage) });
+  const shared = renderSharedInfrastructure(topology, target, {
+    emailSender: requireEmailSender(settings),
+    production: isProductionStage(stage),
+  });
   const { dashboard } = renderObservability(topology, target, { alarmEmail: settings.QUIRE_ALARM_EMAIL });
   return {
     topic: shared.topics.documents!.arn,

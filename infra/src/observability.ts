@@ -10,12 +10,20 @@ const OLDEST_MESSAGE_ALARM_SECONDS = 15 * 60;
  * of the oldest message of every work queue, and one dashboard with the pipeline's metrics
  * (Powertools' EMF metrics in the Quire namespace, and the queues' own).
  */
-export function renderObservability(topology: Topology, target: DeploymentTarget, options: { alarmEmail?: string | undefined }) {
+export function renderObservability(
+  topology: Topology,
+  target: DeploymentTarget,
+  options: { alarmEmail?: string | undefined },
+) {
   const names = sharedNames(topology, target);
   const alarms = new sst.aws.SnsTopic("AlarmsTopic");
   if (options.alarmEmail) {
     // The address confirms once, through the link SNS sends it.
-    new aws.sns.TopicSubscription("AlarmsEmail", { topic: alarms.arn, protocol: "email", endpoint: options.alarmEmail });
+    new aws.sns.TopicSubscription("AlarmsEmail", {
+      topic: alarms.arn,
+      protocol: "email",
+      endpoint: options.alarmEmail,
+    });
   }
 
   const queueAlarms = Object.keys(topology.queues).flatMap((logical) => [
@@ -51,7 +59,13 @@ export function renderObservability(topology: Topology, target: DeploymentTarget
 
   const services = Object.keys(topology.services);
   const stageServices = services.filter((service) => topology.services[service]!.uses.bedrock);
-  const quire = (metric: string, service: string, stat = "Sum") => [METRICS_NAMESPACE, metric, "service", service, { stat, label: `${service} ${metric}` }];
+  const quire = (metric: string, service: string, stat = "Sum") => [
+    METRICS_NAMESPACE,
+    metric,
+    "service",
+    service,
+    { stat, label: `${service} ${metric}` },
+  ];
   const widget = (title: string, metrics: unknown[][], extra: object = {}) => ({
     type: "metric",
     width: 12,
@@ -62,14 +76,59 @@ export function renderObservability(topology: Topology, target: DeploymentTarget
     dashboardName: names.dashboard(),
     dashboardBody: JSON.stringify({
       widgets: [
-        widget("Jobs completed and failed", stageServices.flatMap((s) => [quire(METRIC.jobsCompleted, s), quire(METRIC.jobsFailed, s)])),
-        widget("Bedrock latency (p50, p95)", stageServices.flatMap((s) => [quire(METRIC.bedrockLatency, s, "p50"), quire(METRIC.bedrockLatency, s, "p95")])),
-        widget("Bedrock tokens", stageServices.flatMap((s) => [quire(METRIC.bedrockInputTokens, s), quire(METRIC.bedrockOutputTokens, s)])),
-        widget("Bedrock throttles and errors", stageServices.flatMap((s) => [quire(METRIC.bedrockThrottles, s), quire(METRIC.bedrockErrors, s)])),
-        widget("Queue depth (visible)", Object.keys(topology.queues).map((l) => ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", names.queue(l), { stat: "Maximum" }])),
-        widget("DLQ depth", Object.keys(topology.queues).map((l) => ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", names.dlq(l), { stat: "Maximum" }])),
-        widget("Age of oldest message (s)", Object.keys(topology.queues).map((l) => ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", names.queue(l), { stat: "Maximum" }])),
-        widget("Webhook deliveries", [quire(METRIC.webhookDeliveries, "notifier"), quire(METRIC.webhookFailures, "notifier")]),
+        widget(
+          "Jobs completed and failed",
+          stageServices.flatMap((s) => [quire(METRIC.jobsCompleted, s), quire(METRIC.jobsFailed, s)]),
+        ),
+        widget(
+          "Bedrock latency (p50, p95)",
+          stageServices.flatMap((s) => [
+            quire(METRIC.bedrockLatency, s, "p50"),
+            quire(METRIC.bedrockLatency, s, "p95"),
+          ]),
+        ),
+        widget(
+          "Bedrock tokens",
+          stageServices.flatMap((s) => [quire(METRIC.bedrockInputTokens, s), quire(METRIC.bedrockOutputTokens, s)]),
+        ),
+        widget(
+          "Bedrock throttles and errors",
+          stageServices.flatMap((s) => [quire(METRIC.bedrockThrottles, s), quire(METRIC.bedrockErrors, s)]),
+        ),
+        widget(
+          "Queue depth (visible)",
+          Object.keys(topology.queues).map((l) => [
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            names.queue(l),
+            { stat: "Maximum" },
+          ]),
+        ),
+        widget(
+          "DLQ depth",
+          Object.keys(topology.queues).map((l) => [
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            "QueueName",
+            names.dlq(l),
+            { stat: "Maximum" },
+          ]),
+        ),
+        widget(
+          "Age of oldest message (s)",
+          Object.keys(topology.queues).map((l) => [
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            "QueueName",
+            names.queue(l),
+            { stat: "Maximum" },
+          ]),
+        ),
+        widget("Webhook deliveries", [
+          quire(METRIC.webhookDeliveries, "notifier"),
+          quire(METRIC.webhookFailures, "notifier"),
+        ]),
       ],
     }),
   });

@@ -29,7 +29,9 @@ export function renderService(
   // a link: its name reaches the code through `Resource`, and IAM grants the function access to
   // that resource alone.
   const links: unknown[] = [
-    ...(deployment.uses.topics ?? []).map((logical) => sst.aws.SnsTopic.get(componentName(logical, "Topic"), names.topicArn(logical))),
+    ...(deployment.uses.topics ?? []).map((logical) =>
+      sst.aws.SnsTopic.get(componentName(logical, "Topic"), names.topicArn(logical)),
+    ),
     ...[...consumed, ...(deployment.uses.queues ?? []), ...redriven]
       .filter((logical, i, all) => all.indexOf(logical) === i)
       .map((logical) => sst.aws.Queue.get(componentName(logical, "Queue"), names.queueUrl(logical))),
@@ -37,9 +39,15 @@ export function renderService(
     ...[...consumed, ...redriven]
       .filter((logical, i, all) => all.indexOf(logical) === i)
       .map((logical) => sst.aws.Queue.get(componentName(logical, "Dlq"), names.dlqUrl(logical))),
-    ...(deployment.uses.buses ?? []).map((logical) => sst.aws.Bus.get(componentName(logical, "Bus"), names.bus(logical))),
-    ...(deployment.uses.tables ?? []).map((logical) => sst.aws.Dynamo.get(componentName(logical, "Table"), names.table(logical))),
-    ...(deployment.uses.buckets ?? []).map((logical) => sst.aws.Bucket.get(componentName(logical, "Bucket"), names.bucket(logical))),
+    ...(deployment.uses.buses ?? []).map((logical) =>
+      sst.aws.Bus.get(componentName(logical, "Bus"), names.bus(logical)),
+    ),
+    ...(deployment.uses.tables ?? []).map((logical) =>
+      sst.aws.Dynamo.get(componentName(logical, "Table"), names.table(logical)),
+    ),
+    ...(deployment.uses.buckets ?? []).map((logical) =>
+      sst.aws.Bucket.get(componentName(logical, "Bucket"), names.bucket(logical)),
+    ),
     ...(deployment.uses.email ? [sst.aws.Email.get("Email", requireEmailSender(settings))] : []),
     ...(apiKey ? [apiKey] : []),
   ];
@@ -72,7 +80,8 @@ export function renderService(
   const api = deployment.api ? new sst.aws.ApiGatewayV2(componentName(service, "Api")) : undefined;
   if (api && deployment.api) environment[deployment.api.publicUrlVariable] = api.url;
   // Under `sst dev` the functions run on this laptop, so a webhook may reach it (when the service sends them).
-  if (options.dev && deployment.dev?.webhookAllowlist) environment.QUIRE_WEBHOOK_ALLOWLIST = deployment.dev.webhookAllowlist;
+  if (options.dev && deployment.dev?.webhookAllowlist)
+    environment.QUIRE_WEBHOOK_ALLOWLIST = deployment.dev.webhookAllowlist;
 
   // Every path to the one function: the service's own router (Hono) answers 404s and errors.
   if (api && deployment.api) api.route("$default", functionArgs(deployment.api));
@@ -92,7 +101,11 @@ export function renderService(
   const stagesSharingModel = Object.values(topology.services).filter((declared) => declared.uses.bedrock).length;
   const maximumConcurrency = (consumer: ConsumerDeclaration) =>
     consumer.maximumConcurrency === "bedrock-quota"
-      ? eventSourceMaximumConcurrency({ requestsPerMinute: settings.QUIRE_BEDROCK_RPM, meanLatencyMs: settings.QUIRE_BEDROCK_LATENCY_MS, stagesSharingModel })
+      ? eventSourceMaximumConcurrency({
+          requestsPerMinute: settings.QUIRE_BEDROCK_RPM,
+          meanLatencyMs: settings.QUIRE_BEDROCK_LATENCY_MS,
+          stagesSharingModel,
+        })
       : consumer.maximumConcurrency;
   for (const consumer of deployment.consumers) {
     sst.aws.Queue.subscribe(names.queueArn(consumer.queue), functionArgs(consumer), {
@@ -109,17 +122,32 @@ export function renderService(
   // What fills this service's queues belongs to it: changing its filter or pattern redeploys it alone.
   for (const [logical, subscription] of Object.entries(topology.subscriptions)) {
     if (!consumed.includes(subscription.queue)) continue;
-    sst.aws.SnsTopic.subscribeQueue(componentName(logical, "Subscription"), names.topicArn(subscription.topic), names.queueArn(subscription.queue), {
-      filter: subscription.filterPolicy,
-      transform: { subscription: { rawMessageDelivery: subscription.rawMessageDelivery, filterPolicyScope: subscription.filterPolicyScope } },
-    });
+    sst.aws.SnsTopic.subscribeQueue(
+      componentName(logical, "Subscription"),
+      names.topicArn(subscription.topic),
+      names.queueArn(subscription.queue),
+      {
+        filter: subscription.filterPolicy,
+        transform: {
+          subscription: {
+            rawMessageDelivery: subscription.rawMessageDelivery,
+            filterPolicyScope: subscription.filterPolicyScope,
+          },
+        },
+      },
+    );
   }
   for (const [logical, rule] of Object.entries(topology.rules)) {
     if (!consumed.includes(rule.targetQueue)) continue;
-    sst.aws.Bus.subscribeQueue(componentName(logical, "Rule"), names.busArn(rule.bus), names.queueArn(rule.targetQueue), {
-      pattern: rule.pattern as sst.aws.BusSubscriberArgs["pattern"],
-      transform: { rule: { description: rule.description } },
-    });
+    sst.aws.Bus.subscribeQueue(
+      componentName(logical, "Rule"),
+      names.busArn(rule.bus),
+      names.queueArn(rule.targetQueue),
+      {
+        pattern: rule.pattern as sst.aws.BusSubscriberArgs["pattern"],
+        transform: { rule: { description: rule.description } },
+      },
+    );
   }
 
   return { api: api?.url };

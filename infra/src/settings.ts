@@ -30,23 +30,45 @@ export type DeploySettings = z.infer<typeof deploySettingsSchema>;
  * Resource names are not among them: functions read those from their links.
  */
 const FORWARDED = [
-  "QUIRE_TAXONOMY", "QUIRE_MAX_DOCUMENT_BYTES", "QUIRE_CLAIM_CHECK_BYTES", "QUIRE_GOVERNOR", "QUIRE_BEDROCK_TPM",
-  "QUIRE_BEDROCK_RETRIES", "QUIRE_GOVERNOR_INITIAL_LIMIT", "QUIRE_WEBHOOK_ALLOWLIST", "QUIRE_WEBHOOK_RETRY_SCHEDULE",
-  "QUIRE_WEBHOOK_TIMEOUT_MS", "QUIRE_WEBHOOK_MAX_REDIRECTS", "QUIRE_WEBHOOK_DISABLE_AFTER", "QUIRE_WEBHOOK_SECRET_OVERLAP",
-  "QUIRE_RETRY_BASE_DELAY_SECONDS", "QUIRE_RETRY_MAX_DELAY_SECONDS", "QUIRE_RETRY_MAX_AGE_SECONDS", "QUIRE_COMPUTATION_LEASE_MS", "QUIRE_EXTERNAL_SOURCES",
-  "QUIRE_BEDROCK_CIRCUIT_OPEN_MS", "QUIRE_BEDROCK_CIRCUIT_MAX_OPEN_MS",
+  "QUIRE_TAXONOMY",
+  "QUIRE_MAX_DOCUMENT_BYTES",
+  "QUIRE_CLAIM_CHECK_BYTES",
+  "QUIRE_GOVERNOR",
+  "QUIRE_BEDROCK_TPM",
+  "QUIRE_BEDROCK_RETRIES",
+  "QUIRE_GOVERNOR_INITIAL_LIMIT",
+  "QUIRE_WEBHOOK_ALLOWLIST",
+  "QUIRE_WEBHOOK_RETRY_SCHEDULE",
+  "QUIRE_WEBHOOK_TIMEOUT_MS",
+  "QUIRE_WEBHOOK_MAX_REDIRECTS",
+  "QUIRE_WEBHOOK_DISABLE_AFTER",
+  "QUIRE_WEBHOOK_SECRET_OVERLAP",
+  "QUIRE_RETRY_BASE_DELAY_SECONDS",
+  "QUIRE_RETRY_MAX_DELAY_SECONDS",
+  "QUIRE_RETRY_MAX_AGE_SECONDS",
+  "QUIRE_COMPUTATION_LEASE_MS",
+  "QUIRE_EXTERNAL_SOURCES",
+  "QUIRE_BEDROCK_CIRCUIT_OPEN_MS",
+  "QUIRE_BEDROCK_CIRCUIT_MAX_OPEN_MS",
 ] as const;
-const forwardedSchema = quireEnvironmentSchema.pick(Object.fromEntries(FORWARDED.map((key) => [key, true])) as { [K in (typeof FORWARDED)[number]]: true }).partial();
+const forwardedSchema = quireEnvironmentSchema
+  .pick(Object.fromEntries(FORWARDED.map((key) => [key, true])) as { [K in (typeof FORWARDED)[number]]: true })
+  .partial();
 
 export class DeploySettingsError extends Error {
   override readonly name = "DeploySettingsError";
 }
 
-export function readDeploySettings(env: NodeJS.ProcessEnv = process.env): DeploySettings & { forwarded: Record<string, string> } {
+export function readDeploySettings(
+  env: NodeJS.ProcessEnv = process.env,
+): DeploySettings & { forwarded: Record<string, string> } {
   const settings = deploySettingsSchema.safeParse(env);
   const forwarded = forwardedSchema.safeParse(env);
-  const problems = [...(settings.error?.issues ?? []), ...(forwarded.error?.issues ?? [])].map((issue) => `${issue.path.join(".")}: ${issue.message}`);
-  if (!settings.success || !forwarded.success) throw new DeploySettingsError(`Quire's deploy settings are incomplete:\n  ${problems.join("\n  ")}`);
+  const problems = [...(settings.error?.issues ?? []), ...(forwarded.error?.issues ?? [])].map(
+    (issue) => `${issue.path.join(".")}: ${issue.message}`,
+  );
+  if (!settings.success || !forwarded.success)
+    throw new DeploySettingsError(`Quire's deploy settings are incomplete:\n  ${problems.join("\n  ")}`);
   const passed = Object.fromEntries(FORWARDED.flatMap((key) => (env[key] === undefined ? [] : [[key, env[key]!]])));
   return { ...settings.data, forwarded: passed };
 }
@@ -54,7 +76,9 @@ export function readDeploySettings(env: NodeJS.ProcessEnv = process.env): Deploy
 /** The infra app and the notifier cannot deploy without a sender: say so before anything is created. */
 export function requireEmailSender(settings: DeploySettings): string {
   if (!settings.QUIRE_EMAIL_SENDER) {
-    throw new DeploySettingsError("Set QUIRE_EMAIL_SENDER to the address or domain Quire sends email from (it becomes an SES identity), e.g. QUIRE_EMAIL_SENDER=notifications@example.com.");
+    throw new DeploySettingsError(
+      "Set QUIRE_EMAIL_SENDER to the address or domain Quire sends email from (it becomes an SES identity), e.g. QUIRE_EMAIL_SENDER=notifications@example.com.",
+    );
   }
   return settings.QUIRE_EMAIL_SENDER;
 }

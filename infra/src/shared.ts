@@ -7,7 +7,11 @@ import { sharedNames } from "./names.ts";
  * by the services' own apps. Queues live here, not with their consumers, so a service can be
  * redeployed (or removed and redeployed) while messages wait for it.
  */
-export function renderSharedInfrastructure(topology: Topology, target: DeploymentTarget, options: { emailSender: string; production: boolean }) {
+export function renderSharedInfrastructure(
+  topology: Topology,
+  target: DeploymentTarget,
+  options: { emailSender: string; production: boolean },
+) {
   const names = sharedNames(topology, target);
 
   const topics = Object.fromEntries(
@@ -28,7 +32,11 @@ export function renderSharedInfrastructure(topology: Topology, target: Deploymen
         visibilityTimeout: `${q.visibilityTimeoutSeconds} seconds`,
         dlq: { queue: dlq.arn, retry: q.maxReceiveCount },
         transform: {
-          queue: { name: names.queue(logical), messageRetentionSeconds: q.messageRetentionSeconds, receiveWaitTimeSeconds: q.receiveWaitTimeSeconds },
+          queue: {
+            name: names.queue(logical),
+            messageRetentionSeconds: q.messageRetentionSeconds,
+            receiveWaitTimeSeconds: q.receiveWaitTimeSeconds,
+          },
         },
       });
       return [logical, queue];
@@ -59,7 +67,9 @@ export function renderSharedInfrastructure(topology: Topology, target: Deploymen
   const buckets = Object.fromEntries(
     Object.keys(topology.buckets).map((logical) => [
       logical,
-      new sst.aws.Bucket(componentName(logical, "Bucket"), { transform: { bucket: { bucket: names.bucket(logical) } } }),
+      new sst.aws.Bucket(componentName(logical, "Bucket"), {
+        transform: { bucket: { bucket: names.bucket(logical) } },
+      }),
     ]),
   );
 

@@ -78,7 +78,10 @@ export function createRecordingSst(stage: string, dev = false) {
   const aws = {
     getCallerIdentity: async () => ({ accountId: RECORDED_ACCOUNT }),
     getRegion: async () => ({ region: RECORDED_REGION }),
-    cloudwatch: { MetricAlarm: rawResource("aws.cloudwatch.MetricAlarm"), Dashboard: rawResource("aws.cloudwatch.Dashboard") },
+    cloudwatch: {
+      MetricAlarm: rawResource("aws.cloudwatch.MetricAlarm"),
+      Dashboard: rawResource("aws.cloudwatch.Dashboard"),
+    },
     sns: { TopicSubscription: rawResource("aws.sns.TopicSubscription") },
   };
   const globals = { sst, aws, $app: { stage, name: "recorded" }, $dev: dev, $config: (config: unknown) => config };
@@ -91,14 +94,21 @@ export interface SstConfig {
 }
 
 /** Evaluate an sst.config.ts with the stand-ins as SST's globals; returns what it recorded. */
-export async function runSstConfig(path: string, stage = "staging", env: Record<string, string> = {}, options: { dev?: boolean } = {}) {
+export async function runSstConfig(
+  path: string,
+  stage = "staging",
+  env: Record<string, string> = {},
+  options: { dev?: boolean } = {},
+) {
   const { globals, recorded } = createRecordingSst(stage, options.dev);
   const global = globalThis as Record<string, unknown>;
   const saved = { ...process.env };
   Object.assign(global, globals);
   Object.assign(process.env, env);
   try {
-    const { default: config } = (await import(/* @vite-ignore */ new URL(path, import.meta.url).href)) as { default: SstConfig };
+    const { default: config } = (await import(/* @vite-ignore */ new URL(path, import.meta.url).href)) as {
+      default: SstConfig;
+    };
     const outputs = await config.run();
     return { config, outputs, recorded };
   } finally {

@@ -11,7 +11,12 @@ export function splitForContext(text: string, maxChars: number): string[] {
     const window = text.slice(start, start + maxChars);
     const floor = Math.floor(maxChars * 0.8);
     const paragraph = window.lastIndexOf("\n\n");
-    const sentence = Math.max(window.lastIndexOf(". "), window.lastIndexOf(".\n"), window.lastIndexOf("? "), window.lastIndexOf("! "));
+    const sentence = Math.max(
+      window.lastIndexOf(". "),
+      window.lastIndexOf(".\n"),
+      window.lastIndexOf("? "),
+      window.lastIndexOf("! "),
+    );
     const cut = paragraph >= floor ? paragraph + 2 : sentence >= floor ? sentence + 2 : maxChars;
     chunks.push(text.slice(start, start + cut).trim());
     start += cut;

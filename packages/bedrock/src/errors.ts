@@ -28,7 +28,11 @@ export class ModelOutputError extends Error {
   /** Tokens the rejected answer consumed, when there was one (for metrics, not for the caller's result). */
   readonly usage: TokenUsage | undefined;
 
-  constructor(problem: ModelOutputProblem, message: string, options: { attempts?: number; cause?: unknown; usage?: TokenUsage } = {}) {
+  constructor(
+    problem: ModelOutputProblem,
+    message: string,
+    options: { attempts?: number; cause?: unknown; usage?: TokenUsage } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.problem = problem;
     this.attempts = options.attempts ?? 0;
@@ -130,14 +134,25 @@ const PERMANENT_EXCEPTIONS = new Set([
 
 /** Socket-level failures: the request may never have reached Bedrock. */
 const NETWORK_ERROR_CODES = new Set([
-  "ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN",
-  "ENOTFOUND", "EAI_AGAIN", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
 ]);
 
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 function errorNameOf(error: unknown): string {
-  if (typeof error === "object" && error !== null && "name" in error && typeof error.name === "string") return error.name;
+  if (typeof error === "object" && error !== null && "name" in error && typeof error.name === "string")
+    return error.name;
   return "Error";
 }
 
@@ -149,7 +164,8 @@ function httpStatusOf(error: unknown): number | undefined {
 }
 
 function errorCodeOf(error: unknown): string | undefined {
-  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string") return error.code;
+  if (typeof error === "object" && error !== null && "code" in error && typeof error.code === "string")
+    return error.code;
   return undefined;
 }
 
@@ -199,7 +215,11 @@ export function isRetryableBedrockError(error: unknown): boolean {
 
 /** A DLQ/job failure reason for any error thrown by the stage client (never includes document text). */
 export function failureReasonOf(error: unknown): FailureReason {
-  if (error instanceof ModelOutputError || error instanceof ModelUnavailableError || error instanceof BedrockRequestError) {
+  if (
+    error instanceof ModelOutputError ||
+    error instanceof ModelUnavailableError ||
+    error instanceof BedrockRequestError
+  ) {
     return { code: error.code, message: error.message };
   }
   if (error instanceof AbortError) return { code: "ABORTED", message: error.message };

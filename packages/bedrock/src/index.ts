@@ -3,15 +3,32 @@
  * classify (forced tool use, zod-validated), and our own jittered retry policy.
  */
 export {
-  classificationInputSchema, classificationPromptVersionFor, createBedrockStageClient, DEFAULT_MODEL_ID, DEFAULT_TAXONOMY,
-  estimateRequestTokens, withoutSdkRetries,
+  classificationInputSchema,
+  classificationPromptVersionFor,
+  createBedrockStageClient,
+  DEFAULT_MODEL_ID,
+  DEFAULT_TAXONOMY,
+  estimateRequestTokens,
+  withoutSdkRetries,
 } from "./stage-client.ts";
 export type {
-  BedrockStageClient, BedrockStageClientOptions, CallFacts, ConverseEvent, ModelCallOptions, StageAttemptEvent,
+  BedrockStageClient,
+  BedrockStageClientOptions,
+  CallFacts,
+  ConverseEvent,
+  ModelCallOptions,
+  StageAttemptEvent,
 } from "./stage-client.ts";
 export {
-  AbortError, AttemptTimeoutError, BedrockRequestError, classifyBedrockError, failureReasonOf, isRetryableBedrockError, isThrottle,
-  ModelOutputError, ModelUnavailableError,
+  AbortError,
+  AttemptTimeoutError,
+  BedrockRequestError,
+  classifyBedrockError,
+  failureReasonOf,
+  isRetryableBedrockError,
+  isThrottle,
+  ModelOutputError,
+  ModelUnavailableError,
 } from "./errors.ts";
 export type { FailureKind, ModelOutputProblem } from "./errors.ts";
 export { backoffDelay, DEFAULT_RETRY_POLICY, resolveRetryPolicy, sleep, withRetries } from "./retry.ts";
@@ -19,6 +36,24 @@ export type { AttemptEvent, RetryOptions, RetryPolicy } from "./retry.ts";
 export { classificationV1, CLASSIFICATION_TOOL_NAME, prompts, summaryV1, wrapDocument } from "./prompts/index.ts";
 export type { TokenUsage } from "./usage.ts";
 export {
-  callOutcomeOf, CircuitBreaker, CircuitOpenError, createGovernor, eventSourceMaximumConcurrency, feasibleWithin, planThroughput, TokenBucket,
-  type AcquireOptions, type CallHealth, type CallResult, type CircuitBreakerOptions, type CircuitState, type Governor, type GovernorOptions, type Lane, type ModelQuota, type ModelStats, type Permit, type ThroughputPlan,
+  callOutcomeOf,
+  CircuitBreaker,
+  CircuitOpenError,
+  createGovernor,
+  eventSourceMaximumConcurrency,
+  feasibleWithin,
+  planThroughput,
+  TokenBucket,
+  type AcquireOptions,
+  type CallHealth,
+  type CallResult,
+  type CircuitBreakerOptions,
+  type CircuitState,
+  type Governor,
+  type GovernorOptions,
+  type Lane,
+  type ModelQuota,
+  type ModelStats,
+  type Permit,
+  type ThroughputPlan,
 } from "./admission/index.ts";

@@ -10,8 +10,17 @@
  * so the two never multiply (6 of ours × 3 of the SDK's would be 18 calls).
  */
 import {
-  AbortError, AttemptTimeoutError, BedrockRequestError, ModelOutputError, ModelUnavailableError, attemptErrorTag,
-  classifyBedrockError, errorNameOf, httpStatusOf, isThrottle, type FailureKind,
+  AbortError,
+  AttemptTimeoutError,
+  BedrockRequestError,
+  ModelOutputError,
+  ModelUnavailableError,
+  attemptErrorTag,
+  classifyBedrockError,
+  errorNameOf,
+  httpStatusOf,
+  isThrottle,
+  type FailureKind,
 } from "./errors.ts";
 import type { TokenUsage } from "./usage.ts";
 import { CircuitOpenError } from "./admission/circuit-breaker.ts";
@@ -51,11 +60,13 @@ export function resolveRetryPolicy(options: RetryOptions = {}): RetryPolicy {
   const policy = { ...DEFAULT_RETRY_POLICY, ...definedOnly(options) };
   const integers: Array<keyof RetryPolicy> = ["maxAttempts", "modelErrorRetries", "invalidOutputRetries"];
   for (const key of integers) {
-    if (!Number.isInteger(policy[key]) || policy[key] < 0) throw new RangeError(`retry.${key} must be a non-negative integer`);
+    if (!Number.isInteger(policy[key]) || policy[key] < 0)
+      throw new RangeError(`retry.${key} must be a non-negative integer`);
   }
   if (policy.maxAttempts < 1) throw new RangeError("retry.maxAttempts must be at least 1");
   for (const key of ["baseDelayMs", "maxDelayMs", "timeoutMs"] as const) {
-    if (!Number.isFinite(policy[key]) || policy[key] < 0) throw new RangeError(`retry.${key} must be a finite, non-negative number`);
+    if (!Number.isFinite(policy[key]) || policy[key] < 0)
+      throw new RangeError(`retry.${key} must be a finite, non-negative number`);
   }
   if (policy.timeoutMs === 0) throw new RangeError("retry.timeoutMs must be positive");
   return policy;
@@ -71,7 +82,11 @@ function definedOnly<T extends object>(value: T): Partial<T> {
  * keeps many workers throttled at the same moment from coming back in lockstep.
  * `retry` is 1 for the first retry (after the first failed attempt).
  */
-export function backoffDelay(retry: number, policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">, random: () => number = Math.random): number {
+export function backoffDelay(
+  retry: number,
+  policy: Pick<RetryPolicy, "baseDelayMs" | "maxDelayMs">,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
   // Clamp the draw: an injected random() returning exactly 1 (or garbage) must not exceed the cap.
   const draw = Math.min(Math.max(random(), 0), 1);
@@ -185,10 +200,10 @@ export async function withRetries<T extends { usage?: TokenUsage }>(
     if (kind === "model-error") modelErrors++;
     if (kind === "invalid-output") invalidOutputs++;
     const exhausted =
-      kind === "permanent"
-      || attemptNumber >= policy.maxAttempts
-      || (kind === "model-error" && modelErrors > policy.modelErrorRetries)
-      || (kind === "invalid-output" && invalidOutputs > policy.invalidOutputRetries);
+      kind === "permanent" ||
+      attemptNumber >= policy.maxAttempts ||
+      (kind === "model-error" && modelErrors > policy.modelErrorRetries) ||
+      (kind === "invalid-output" && invalidOutputs > policy.invalidOutputRetries);
     if (exhausted) {
       report(base);
       throw finalError(kind, failure, attemptNumber);
@@ -220,7 +235,10 @@ function finalError(kind: FailureKind, failure: unknown, attempts: number): Erro
     case "invalid-output": {
       const problem = failure instanceof ModelOutputError ? failure.problem : "schema-violation";
       const detail = failure instanceof Error ? failure.message : "unusable answer";
-      return new ModelOutputError(problem, `${detail} (after ${attempts} attempt${attempts === 1 ? "" : "s"})`, { attempts, cause: failure });
+      return new ModelOutputError(problem, `${detail} (after ${attempts} attempt${attempts === 1 ? "" : "s"})`, {
+        attempts,
+        cause: failure,
+      });
     }
     case "permanent": {
       const status = httpStatusOf(failure);
@@ -228,7 +246,10 @@ function finalError(kind: FailureKind, failure: unknown, attempts: number): Erro
       // credentials) pass through unchanged so their stack and type stay intact.
       if (status !== undefined || isBedrockServiceError(failure)) {
         const message = failure instanceof Error ? failure.message : String(failure);
-        return new BedrockRequestError(`Bedrock rejected the request (${errorNameOf(failure)}${status === undefined ? "" : `, HTTP ${status}`}): ${message}`, failure);
+        return new BedrockRequestError(
+          `Bedrock rejected the request (${errorNameOf(failure)}${status === undefined ? "" : `, HTTP ${status}`}): ${message}`,
+          failure,
+        );
       }
       return failure instanceof Error ? failure : new Error(String(failure));
     }

@@ -5,7 +5,10 @@
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import {
-  ConverseCommand, type BedrockRuntimeClient, type ConverseCommandInput, type ConverseCommandOutput,
+  ConverseCommand,
+  type BedrockRuntimeClient,
+  type ConverseCommandInput,
+  type ConverseCommandOutput,
 } from "@aws-sdk/client-bedrock-runtime";
 import type { ClassificationResult, SummaryResult } from "@quire/contracts";
 import { z } from "zod";
@@ -14,7 +17,13 @@ import { ModelOutputError } from "./errors.ts";
 import { classificationV1 } from "./prompts/classification-v1.ts";
 import { summaryV1 } from "./prompts/summary-v1.ts";
 import type { Governor, Lane } from "./admission/index.ts";
-import { resolveRetryPolicy, sleep as defaultSleep, withRetries, type AttemptEvent, type RetryOptions } from "./retry.ts";
+import {
+  resolveRetryPolicy,
+  sleep as defaultSleep,
+  withRetries,
+  type AttemptEvent,
+  type RetryOptions,
+} from "./retry.ts";
 import type { TokenUsage } from "./usage.ts";
 
 import { DEFAULT_MODEL_ID } from "@quire/contracts";
@@ -96,7 +105,10 @@ export interface BedrockStageClientOptions {
 
 /** Tokens a request will be charged before Bedrock says: ~4 characters a token, plus the output it reserves. */
 export function estimateRequestTokens(input: ConverseCommandInput): number {
-  const chars = JSON.stringify(input.messages ?? []).length + JSON.stringify(input.system ?? []).length + JSON.stringify(input.toolConfig ?? {}).length;
+  const chars =
+    JSON.stringify(input.messages ?? []).length +
+    JSON.stringify(input.system ?? []).length +
+    JSON.stringify(input.toolConfig ?? {}).length;
   return Math.ceil(chars / 4) + (input.inferenceConfig?.maxTokens ?? 0);
 }
 
@@ -134,7 +146,12 @@ export function classificationInputSchema(taxonomy: readonly string[]) {
             : `label must be a string, got ${describeType(issue.input)}`,
     }),
     confidence: z
-      .number({ error: (issue) => (issue.input === undefined ? "confidence is missing" : `confidence must be a number, got ${describeType(issue.input)}`) })
+      .number({
+        error: (issue) =>
+          issue.input === undefined
+            ? "confidence is missing"
+            : `confidence must be a number, got ${describeType(issue.input)}`,
+      })
       .min(0, { error: (issue) => `confidence ${String(issue.input)} is below 0` })
       .max(1, { error: (issue) => `confidence ${String(issue.input)} is above 1` }),
   });
@@ -188,7 +205,11 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
   const modelId = options.modelId ?? DEFAULT_MODEL_ID;
   if (modelId.trim().length === 0) throw new TypeError("modelId must be non-empty");
   const taxonomy = checkTaxonomy(options.taxonomy ?? DEFAULT_TAXONOMY);
-  const policy = resolveRetryPolicy(options.sdkRetries ? { ...options.retry, maxAttempts: 1, modelErrorRetries: 0, invalidOutputRetries: 0 } : options.retry);
+  const policy = resolveRetryPolicy(
+    options.sdkRetries
+      ? { ...options.retry, maxAttempts: 1, modelErrorRetries: 0, invalidOutputRetries: 0 }
+      : options.retry,
+  );
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const toolSpec = classificationV1.toolSpec(taxonomy);
@@ -197,9 +218,14 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
   const summaryPromptVersion = summaryV1.version;
   const maxInputChars = options.maxInputChars ?? DEFAULT_MAX_INPUT_CHARS;
 
-  async function converse(input: ConverseCommandInput, signal: AbortSignal, lane: Lane | undefined): Promise<ConverseCommandOutput> {
+  async function converse(
+    input: ConverseCommandInput,
+    signal: AbortSignal,
+    lane: Lane | undefined,
+  ): Promise<ConverseCommandOutput> {
     const command = new ConverseCommand(input);
-    const request = () => client.send(options.sdkRetries ? command : withoutSdkRetries(command), { abortSignal: signal });
+    const request = () =>
+      client.send(options.sdkRetries ? command : withoutSdkRetries(command), { abortSignal: signal });
     const send = options.onConverse ? () => observed(request) : request;
     if (!options.governor) return send();
     return options.governor.run(modelId, { estimatedTokens: estimateRequestTokens(input), lane, signal }, send);
@@ -293,14 +319,22 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
       const response = await converse(request, signal, callOptions?.lane);
       const usage = usageOf(response);
       if (response.stopReason !== undefined && FILTERED_STOP_REASONS.has(response.stopReason)) {
-        throw new ModelOutputError("content-filtered", `The summary was withheld by Bedrock (stopReason ${response.stopReason}).`, { usage });
+        throw new ModelOutputError(
+          "content-filtered",
+          `The summary was withheld by Bedrock (stopReason ${response.stopReason}).`,
+          { usage },
+        );
       }
       const summary = (response.output?.message?.content ?? [])
         .flatMap((block) => (block.text === undefined ? [] : [block.text]))
         .join("")
         .trim();
       if (summary.length === 0) {
-        throw new ModelOutputError("empty-answer", `The model returned an empty summary (stopReason ${response.stopReason ?? "none"}).`, { usage });
+        throw new ModelOutputError(
+          "empty-answer",
+          `The model returned an empty summary (stopReason ${response.stopReason ?? "none"}).`,
+          { usage },
+        );
       }
       // A max_tokens stop is accepted: the caller asked for at most maxTokens, and a cut-off summary is still a summary.
       const result: SummaryResult = { text: summary, modelId, promptVersion: summaryPromptVersion, usage };
@@ -325,11 +359,21 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
       const usage = usageOf(response);
       const stopReason = response.stopReason ?? "none";
       if (FILTERED_STOP_REASONS.has(stopReason)) {
-        throw new ModelOutputError("content-filtered", `The classification was withheld by Bedrock (stopReason ${stopReason}).`, { usage });
+        throw new ModelOutputError(
+          "content-filtered",
+          `The classification was withheld by Bedrock (stopReason ${stopReason}).`,
+          { usage },
+        );
       }
-      const toolUse = (response.output?.message?.content ?? []).find((block) => block.toolUse?.name === toolSpec.name)?.toolUse;
+      const toolUse = (response.output?.message?.content ?? []).find(
+        (block) => block.toolUse?.name === toolSpec.name,
+      )?.toolUse;
       if (toolUse === undefined) {
-        throw new ModelOutputError("missing-tool-use", `The model did not call ${toolSpec.name} (stopReason ${stopReason}).`, { usage });
+        throw new ModelOutputError(
+          "missing-tool-use",
+          `The model did not call ${toolSpec.name} (stopReason ${stopReason}).`,
+          { usage },
+        );
       }
       const parsed = inputSchema.safeParse(canonicalLabel(toolUse.input, taxonomy));
       if (!parsed.success) {
@@ -360,7 +404,7 @@ const DEFAULT_MAX_INPUT_CHARS = 400_000;
 function canonicalLabel(input: unknown, taxonomy: readonly string[]): unknown {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return input;
   const record = input as Record<string, unknown>;
-  const label = record["label"];
+  const label = record.label;
   if (typeof label !== "string" || taxonomy.includes(label)) return input;
   const wanted = label.trim().toLowerCase();
   const match = taxonomy.find((candidate) => candidate.toLowerCase() === wanted);

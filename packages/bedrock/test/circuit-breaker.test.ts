@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { CircuitOpenError, createGovernor, ModelUnavailableError, withRetries, resolveRetryPolicy, type Governor, type GovernorOptions, type Permit } from "../src/index.ts";
+import {
+  CircuitOpenError,
+  createGovernor,
+  ModelUnavailableError,
+  withRetries,
+  resolveRetryPolicy,
+  type Governor,
+  type GovernorOptions,
+  type Permit,
+} from "../src/index.ts";
 
 /** A hand-moved clock and timers (no wall-clock waits). */
 function clock() {
@@ -10,7 +19,11 @@ function clock() {
     schedule(delayMs: number, run: () => void) {
       const timer = { at: now + Math.max(0, delayMs), run, cancelled: false };
       timers.push(timer);
-      return { cancel: () => void (timer.cancelled = true) };
+      return {
+        cancel: () => {
+          timer.cancelled = true;
+        },
+      };
     },
     async advance(ms: number) {
       now += ms;
@@ -24,8 +37,13 @@ function clock() {
   };
 }
 
-const unavailable = () => Object.assign(new Error("Service unavailable"), { name: "ServiceUnavailableException", $metadata: { httpStatusCode: 503 } });
-const throttled = () => Object.assign(new Error("Too many requests"), { name: "ThrottlingException", $metadata: { httpStatusCode: 429 } });
+const unavailable = () =>
+  Object.assign(new Error("Service unavailable"), {
+    name: "ServiceUnavailableException",
+    $metadata: { httpStatusCode: 503 },
+  });
+const throttled = () =>
+  Object.assign(new Error("Too many requests"), { name: "ThrottlingException", $metadata: { httpStatusCode: 429 } });
 
 function governorOn(time: ReturnType<typeof clock>, options: GovernorOptions = {}): Governor {
   return createGovernor({
@@ -39,9 +57,11 @@ function governorOn(time: ReturnType<typeof clock>, options: GovernorOptions = {
 
 async function failCalls(governor: Governor, count: number, error: () => Error) {
   for (let i = 0; i < count; i++) {
-    await governor.run("m", { estimatedTokens: 1 }, async () => {
-      throw error();
-    }).catch(() => {});
+    await governor
+      .run("m", { estimatedTokens: 1 }, async () => {
+        throw error();
+      })
+      .catch(() => {});
   }
 }
 
@@ -90,7 +110,9 @@ describe("the model's circuit breaker", () => {
     await failCalls(governor, 5, unavailable);
     const waits: number[] = [];
     for (let i = 0; i < 4; i++) {
-      const retryAfter = ((await governor.acquire("m", { estimatedTokens: 1 }).catch((e: unknown) => e)) as CircuitOpenError).retryAfterMs;
+      const retryAfter = (
+        (await governor.acquire("m", { estimatedTokens: 1 }).catch((e: unknown) => e)) as CircuitOpenError
+      ).retryAfterMs;
       waits.push(retryAfter);
       await time.advance(retryAfter);
       await failCalls(governor, 1, unavailable);
@@ -131,12 +153,19 @@ describe("the model's circuit breaker", () => {
 describe("a restarted process", () => {
   it("starts from the limit it is given (its share of the quota) and stops doubling at the quota's ceiling", async () => {
     const time = clock();
-    const governor = createGovernor({ now: time.now, schedule: (ms, run) => time.schedule(ms, run), initialLimit: 6, slowStartCeiling: 12 });
+    const governor = createGovernor({
+      now: time.now,
+      schedule: (ms, run) => time.schedule(ms, run),
+      initialLimit: 6,
+      slowStartCeiling: 12,
+    });
     const limits: number[] = [];
     // Keep it saturated and let every call succeed: one round is one window of calls.
     for (let round = 0; round < 6; round++) {
       const free = governor.freeCapacity("m");
-      const permits = await Promise.all(Array.from({ length: free }, () => governor.acquire("m", { estimatedTokens: 1 })));
+      const permits = await Promise.all(
+        Array.from({ length: free }, () => governor.acquire("m", { estimatedTokens: 1 })),
+      );
       for (const permit of permits) permit.release({ outcome: "success", latencyMs: 1000 });
       limits.push(governor.stats()[0]!.limit);
     }

@@ -9,10 +9,18 @@ import { createBedrockStageClient, ModelOutputError, type StageAttemptEvent } fr
 
 const usage = { inputTokens: 120, outputTokens: 18, totalTokens: 138 };
 
-function toolAnswer(input: unknown, stopReason: ConverseCommandOutput["stopReason"] = "tool_use"): ConverseCommandOutput {
+function toolAnswer(
+  input: unknown,
+  stopReason: ConverseCommandOutput["stopReason"] = "tool_use",
+): ConverseCommandOutput {
   return {
     $metadata: { httpStatusCode: 200 },
-    output: { message: { role: "assistant", content: [{ toolUse: { toolUseId: "tooluse_1", name: "record_classification", input: input as never } }] } },
+    output: {
+      message: {
+        role: "assistant",
+        content: [{ toolUse: { toolUseId: "tooluse_1", name: "record_classification", input: input as never } }],
+      },
+    },
     stopReason,
     usage,
     metrics: { latencyMs: 10 },
@@ -20,7 +28,13 @@ function toolAnswer(input: unknown, stopReason: ConverseCommandOutput["stopReaso
 }
 
 function textAnswer(text: string): ConverseCommandOutput {
-  return { $metadata: { httpStatusCode: 200 }, output: { message: { role: "assistant", content: [{ text }] } }, stopReason: "end_turn", usage, metrics: { latencyMs: 10 } };
+  return {
+    $metadata: { httpStatusCode: 200 },
+    output: { message: { role: "assistant", content: [{ text }] } },
+    stopReason: "end_turn",
+    usage,
+    metrics: { latencyMs: 10 },
+  };
 }
 
 function stubClient(...answers: ConverseCommandOutput[]) {
@@ -48,7 +62,9 @@ describe("classify with unusable tool output", () => {
 
     expect(error).toBeInstanceOf(ModelOutputError);
     expect(error).toMatchObject({ code: "MODEL_OUTPUT_INVALID", problem: "schema-violation", attempts: 3 });
-    expect(error.message).toContain('label "memo" is not in the taxonomy (contract, court-filing, correspondence, invoice, policy, other)');
+    expect(error.message).toContain(
+      'label "memo" is not in the taxonomy (contract, court-filing, correspondence, invoice, policy, other)',
+    );
     expect(calls).toBe(3);
     // Rejected answers still cost tokens: reported per attempt for metrics.
     expect(events.map((event) => event.usage)).toEqual([usage, usage, usage]);
@@ -77,11 +93,20 @@ describe("classify with unusable tool output", () => {
   });
 
   it("succeeds when a retry returns valid input, and accepts a label differing only in case", async () => {
-    const { client, send } = stubClient(toolAnswer({ label: "letter", confidence: 0.9 }), toolAnswer({ label: "Invoice", confidence: 0.92 }));
+    const { client, send } = stubClient(
+      toolAnswer({ label: "letter", confidence: 0.9 }),
+      toolAnswer({ label: "Invoice", confidence: 0.92 }),
+    );
     const stage = createBedrockStageClient({ client, sleep: async () => {} });
     const result = await stage.classify(DOCUMENT);
 
-    expect(result).toMatchObject({ label: "invoice", confidence: 0.92, attempts: 2, promptVersion: "classification-v1", usage });
+    expect(result).toMatchObject({
+      label: "invoice",
+      confidence: 0.92,
+      attempts: 2,
+      promptVersion: "classification-v1",
+      usage,
+    });
     expect(send).toHaveBeenCalledTimes(2);
   });
 });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { createGovernor, eventSourceMaximumConcurrency, feasibleWithin, planThroughput, TokenBucket, type Governor, type GovernorOptions, type Permit } from "../src/index.ts";
+import {
+  createGovernor,
+  eventSourceMaximumConcurrency,
+  feasibleWithin,
+  planThroughput,
+  TokenBucket,
+  type Governor,
+  type GovernorOptions,
+  type Permit,
+} from "../src/index.ts";
 
 /** Virtual time: timers run in order when the test advances the clock; no wall-clock waits. */
 function virtualTime() {
@@ -12,7 +21,11 @@ function virtualTime() {
     schedule(delayMs: number, run: () => void) {
       const timer = { at: now + Math.max(0, delayMs), seq: seq++, run, cancelled: false };
       timers.push(timer);
-      return { cancel: () => void (timer.cancelled = true) };
+      return {
+        cancel: () => {
+          timer.cancelled = true;
+        },
+      };
     },
     sleep(ms: number) {
       return new Promise<void>((resolve) => this.schedule(ms, resolve));
@@ -20,7 +33,9 @@ function virtualTime() {
     async advanceTo(target: number) {
       await flush();
       for (;;) {
-        const due = timers.filter((t) => !t.cancelled && t.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+        const due = timers
+          .filter((t) => !t.cancelled && t.at <= target)
+          .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
         if (!due) break;
         timers.splice(timers.indexOf(due), 1);
         now = due.at;
@@ -72,7 +87,13 @@ describe("admission", () => {
         order.push(name);
         permit.release({ outcome: "error" });
       });
-    const all = [take("b1", "bulk"), take("b2", "bulk"), take("i1", "interactive"), take("i2", "interactive"), take("i3", "interactive")];
+    const all = [
+      take("b1", "bulk"),
+      take("b2", "bulk"),
+      take("i1", "interactive"),
+      take("i2", "interactive"),
+      take("i3", "interactive"),
+    ];
     first.release({ outcome: "error" });
     await Promise.all(all);
     expect(order).toEqual(["i1", "i2", "b1", "i3", "b2"]);
@@ -82,7 +103,11 @@ describe("admission", () => {
 describe("quota buckets", () => {
   it("never admits more requests in any minute than the RPM quota (plus its burst), sustaining the rate", async () => {
     const time = virtualTime();
-    const governor = governorOn(time, { quotas: { m: { requestsPerMinute: 60 } }, initialLimit: 1000, burstSeconds: 10 });
+    const governor = governorOn(time, {
+      quotas: { m: { requestsPerMinute: 60 } },
+      initialLimit: 1000,
+      burstSeconds: 10,
+    });
     const grants: number[] = [];
     const loop = async () => {
       for (;;) {
@@ -172,7 +197,10 @@ describe("AIMD", () => {
     // The real Bedrock: 120 requests a minute (burst of 10 s), 8 s ± 2 s per call. Ideal: 2 calls/s, 16 in flight.
     const time = virtualTime();
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     const server = new TokenBucket(120, 20, time.now);
     const processes = [0, 1, 2].map(() => ({
       // Each process thinks it has the whole quota, and more: wrong on purpose.
@@ -220,7 +248,9 @@ describe("run, capacity", () => {
     const governor = governorOn(time, { initialLimit: 10, decreaseFactor: 0.5 });
     await governor.run("m", { estimatedTokens: 5 }, async () => ({ usage: { inputTokens: 3, outputTokens: 4 } }));
     const throttling = Object.assign(new Error("Too many requests"), { name: "ThrottlingException" });
-    await expect(governor.run("m", { estimatedTokens: 5 }, async () => Promise.reject(throttling))).rejects.toBe(throttling);
+    await expect(governor.run("m", { estimatedTokens: 5 }, async () => Promise.reject(throttling))).rejects.toBe(
+      throttling,
+    );
     expect(governor.stats()[0]).toMatchObject({ successes: 1, throttles: 1, tokensUsed: 7, limit: 5 });
   });
 
@@ -268,7 +298,13 @@ describe("run, capacity", () => {
 
 describe("planning (Little's law)", () => {
   it("10,000 documents × 2 calls at 400 RPM and 8 s: 54 in flight, about 50 minutes, RPM-bound", () => {
-    const plan = planThroughput({ documents: 10_000, callsPerDocument: 2, meanLatencySeconds: 8, meanTokensPerCall: 1500, quota: { requestsPerMinute: 400, tokensPerMinute: 2_000_000 } });
+    const plan = planThroughput({
+      documents: 10_000,
+      callsPerDocument: 2,
+      meanLatencySeconds: 8,
+      meanTokensPerCall: 1500,
+      quota: { requestsPerMinute: 400, tokensPerMinute: 2_000_000 },
+    });
     expect(plan).toMatchObject({ callsPerMinute: 400, concurrency: 54, bindingConstraint: "rpm" });
     expect(plan.expectedSeconds).toBeCloseTo(3008, 0);
     expect(feasibleWithin(plan, 3600)).toBe(true);
@@ -276,9 +312,15 @@ describe("planning (Little's law)", () => {
   });
 
   it("a Lambda stage's event source gets its share of the quota's calls in flight, with 20% headroom: 400 RPM, 8 s, two stages → 32 each", () => {
-    expect(eventSourceMaximumConcurrency({ requestsPerMinute: 400, meanLatencyMs: 8000, stagesSharingModel: 2 })).toBe(32);
-    expect(eventSourceMaximumConcurrency({ requestsPerMinute: 400, meanLatencyMs: 8000, stagesSharingModel: 1 })).toBe(64);
-    expect(eventSourceMaximumConcurrency({ requestsPerMinute: 1000, meanLatencyMs: 3000, stagesSharingModel: 2 })).toBe(30);
+    expect(eventSourceMaximumConcurrency({ requestsPerMinute: 400, meanLatencyMs: 8000, stagesSharingModel: 2 })).toBe(
+      32,
+    );
+    expect(eventSourceMaximumConcurrency({ requestsPerMinute: 400, meanLatencyMs: 8000, stagesSharingModel: 1 })).toBe(
+      64,
+    );
+    expect(eventSourceMaximumConcurrency({ requestsPerMinute: 1000, meanLatencyMs: 3000, stagesSharingModel: 2 })).toBe(
+      30,
+    );
   });
 
   it("never asks an event source for less than AWS's minimum maximum concurrency of 2", () => {
@@ -286,7 +328,24 @@ describe("planning (Little's law)", () => {
   });
 
   it("the tighter of the quotas binds; a concurrency cap can bind too", () => {
-    expect(planThroughput({ documents: 100, callsPerDocument: 2, meanLatencySeconds: 8, meanTokensPerCall: 2000, quota: { requestsPerMinute: 400, tokensPerMinute: 200_000 } })).toMatchObject({ callsPerMinute: 100, bindingConstraint: "tpm" });
-    expect(planThroughput({ documents: 100, callsPerDocument: 2, meanLatencySeconds: 8, meanTokensPerCall: 10, quota: { requestsPerMinute: 400 }, maxConcurrency: 8 })).toMatchObject({ callsPerMinute: 60, bindingConstraint: "concurrency" });
+    expect(
+      planThroughput({
+        documents: 100,
+        callsPerDocument: 2,
+        meanLatencySeconds: 8,
+        meanTokensPerCall: 2000,
+        quota: { requestsPerMinute: 400, tokensPerMinute: 200_000 },
+      }),
+    ).toMatchObject({ callsPerMinute: 100, bindingConstraint: "tpm" });
+    expect(
+      planThroughput({
+        documents: 100,
+        callsPerDocument: 2,
+        meanLatencySeconds: 8,
+        meanTokensPerCall: 10,
+        quota: { requestsPerMinute: 400 },
+        maxConcurrency: 8,
+      }),
+    ).toMatchObject({ callsPerMinute: 60, bindingConstraint: "concurrency" });
   });
 });

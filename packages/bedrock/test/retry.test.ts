@@ -1,11 +1,18 @@
 /** Unit tests of the retry building blocks: backoff with full jitter, error classification, sleep. */
 import { describe, expect, it } from "vitest";
 import {
-  AbortError, backoffDelay, DEFAULT_RETRY_POLICY, isRetryableBedrockError, ModelOutputError, ModelUnavailableError,
-  BedrockRequestError, resolveRetryPolicy, sleep, withRetries,
+  AbortError,
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  isRetryableBedrockError,
+  ModelOutputError,
+  ModelUnavailableError,
+  BedrockRequestError,
+  resolveRetryPolicy,
+  sleep,
+  withRetries,
 } from "../src/index.ts";
 import { mulberry32 } from "@quire/devcloud";
-
 
 describe("backoffDelay (full jitter)", () => {
   it("stays within [0, min(maxDelayMs, baseDelayMs × 2^(retry−1))) and uses the whole range", () => {
@@ -37,10 +44,21 @@ describe("backoffDelay (full jitter)", () => {
 
 describe("isRetryableBedrockError", () => {
   const sdkError = (name: string, httpStatusCode?: number) =>
-    Object.assign(new Error("x"), { name, $fault: "server", $metadata: httpStatusCode === undefined ? {} : { httpStatusCode } });
+    Object.assign(new Error("x"), {
+      name,
+      $fault: "server",
+      $metadata: httpStatusCode === undefined ? {} : { httpStatusCode },
+    });
 
   it("retries capacity, timeout, model and network failures; not request errors or our permanent errors", () => {
-    for (const name of ["ThrottlingException", "ServiceUnavailableException", "ModelTimeoutException", "InternalServerException", "ModelNotReadyException", "ModelErrorException"]) {
+    for (const name of [
+      "ThrottlingException",
+      "ServiceUnavailableException",
+      "ModelTimeoutException",
+      "InternalServerException",
+      "ModelNotReadyException",
+      "ModelErrorException",
+    ]) {
       expect(isRetryableBedrockError(sdkError(name)), name).toBe(true);
     }
     for (const name of ["ValidationException", "AccessDeniedException", "ResourceNotFoundException"]) {
@@ -70,7 +88,11 @@ describe("sleep", () => {
 
 describe("withRetries under a governor", () => {
   it("retries a throttled attempt after a short jitter instead of an exponential backoff: the governor paces", async () => {
-    const throttle = () => Object.assign(new Error("Too many requests"), { name: "ThrottlingException", $metadata: { httpStatusCode: 429 } });
+    const throttle = () =>
+      Object.assign(new Error("Too many requests"), {
+        name: "ThrottlingException",
+        $metadata: { httpStatusCode: 429 },
+      });
     const run = async (paced: boolean) => {
       const delays: number[] = [];
       let calls = 0;
@@ -79,7 +101,13 @@ describe("withRetries under a governor", () => {
           if (++calls < 5) throw throttle();
           return { usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } };
         },
-        { policy: DEFAULT_RETRY_POLICY, sleep: async () => {}, random: () => 0.999, throttlesPacedByGovernor: paced, onAttempt: (e) => e.delayMs !== undefined && delays.push(e.delayMs) },
+        {
+          policy: DEFAULT_RETRY_POLICY,
+          sleep: async () => {},
+          random: () => 0.999,
+          throttlesPacedByGovernor: paced,
+          onAttempt: (e) => e.delayMs !== undefined && delays.push(e.delayMs),
+        },
       );
       return delays;
     };

@@ -7,8 +7,15 @@ import { summaryResult, classificationResult } from "@quire/contracts";
 import type { Devcloud } from "@quire/devcloud";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import {
-  AbortError, BedrockRequestError, createBedrockStageClient, DEFAULT_MODEL_ID, ModelOutputError, ModelUnavailableError,
-  sleep, type ConverseEvent, type StageAttemptEvent,
+  AbortError,
+  BedrockRequestError,
+  createBedrockStageClient,
+  DEFAULT_MODEL_ID,
+  ModelOutputError,
+  ModelUnavailableError,
+  sleep,
+  type ConverseEvent,
+  type StageAttemptEvent,
 } from "../src/index.ts";
 import { INVOICE_TEXT, LONG_TEXT, MOTION_TEXT, startBedrockDevcloud, TEST_MODELS, testClient } from "./support.ts";
 
@@ -89,8 +96,12 @@ describe("classify", () => {
     );
 
     expect(result.label).toBe("shipping-notice");
-    const command = send.mock.calls[0]?.[0] as { input: { toolConfig?: { tools?: Array<{ toolSpec?: { inputSchema?: { json?: unknown } } }> } } };
-    const schema = command.input.toolConfig?.tools?.[0]?.toolSpec?.inputSchema?.json as { properties: { label: { enum: string[] } } };
+    const command = send.mock.calls[0]?.[0] as {
+      input: { toolConfig?: { tools?: Array<{ toolSpec?: { inputSchema?: { json?: unknown } } }> } };
+    };
+    const schema = command.input.toolConfig?.tools?.[0]?.toolSpec?.inputSchema?.json as {
+      properties: { label: { enum: string[] } };
+    };
     expect(schema.properties.label.enum).toEqual(taxonomy);
     // Results under another taxonomy must not share cache entries with the default one.
     expect(stage.classificationPromptVersion).toMatch(/^classification-v1\+tx-[0-9a-f]{8}$/);
@@ -139,7 +150,11 @@ describe("retries", () => {
     const throttled = requests.filter((r) => r.error === "ThrottlingException");
     expect(throttled).toHaveLength(first.attempts - 1 + second.attempts - 1);
     expect(throttled.every((r) => r.usage === undefined && r.modelId === TEST_MODELS.throttled)).toBe(true);
-    expect(requests.at(-1)).toEqual({ modelId: TEST_MODELS.throttled, latencyMs: expect.any(Number), usage: second.usage });
+    expect(requests.at(-1)).toEqual({
+      modelId: TEST_MODELS.throttled,
+      latencyMs: expect.any(Number),
+      usage: second.usage,
+    });
   });
 
   it("gives up on ServiceUnavailable with ModelUnavailableError after exactly maxAttempts calls", async () => {
@@ -157,7 +172,11 @@ describe("retries", () => {
     const error = await stage.summarize(INVOICE_TEXT).catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(ModelUnavailableError);
-    expect(error).toMatchObject({ code: "MODEL_UNAVAILABLE", attempts: 4, cause: { name: "ServiceUnavailableException" } });
+    expect(error).toMatchObject({
+      code: "MODEL_UNAVAILABLE",
+      attempts: 4,
+      cause: { name: "ServiceUnavailableException" },
+    });
     expect(callsTo(TEST_MODELS.unavailable)).toBe(4);
     expect(devcloud.bedrock.stats()[TEST_MODELS.unavailable]?.faults.serviceUnavailable).toBe(4);
     expect(delays).toHaveLength(3);
@@ -175,7 +194,11 @@ describe("retries", () => {
     const error = await stage.classify(INVOICE_TEXT).catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(BedrockRequestError);
-    expect(error).toMatchObject({ code: "MODEL_REQUEST_INVALID", errorName: "ValidationException", httpStatusCode: 400 });
+    expect(error).toMatchObject({
+      code: "MODEL_REQUEST_INVALID",
+      errorName: "ValidationException",
+      httpStatusCode: 400,
+    });
     expect(wireRequests()).toBe(1);
     expect(events).toEqual([{ attempt: 1, error: "ValidationException", stage: "classification" }]);
   });
@@ -192,7 +215,12 @@ describe("retries", () => {
 
   it("abandons an attempt after timeoutMs and counts it as transient", async () => {
     const { client } = testClient(devcloud);
-    const stage = createBedrockStageClient({ client, modelId: TEST_MODELS.slow, retry: { maxAttempts: 2, timeoutMs: 100 }, sleep: noSleep });
+    const stage = createBedrockStageClient({
+      client,
+      modelId: TEST_MODELS.slow,
+      retry: { maxAttempts: 2, timeoutMs: 100 },
+      sleep: noSleep,
+    });
     const started = performance.now();
     const error = await stage.summarize(INVOICE_TEXT).catch((caught: unknown) => caught);
 
@@ -231,7 +259,9 @@ describe("abort", () => {
     const { client } = testClient(devcloud);
     const stage = createBedrockStageClient({ client, modelId: TEST_MODELS.slow, sleep: noSleep });
     const started = performance.now();
-    const error = await stage.summarize(INVOICE_TEXT, { signal: AbortSignal.timeout(50) }).catch((caught: unknown) => caught);
+    const error = await stage
+      .summarize(INVOICE_TEXT, { signal: AbortSignal.timeout(50) })
+      .catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(AbortError);
     expect(callsTo(TEST_MODELS.slow)).toBe(1);
@@ -241,7 +271,9 @@ describe("abort", () => {
   it("makes no call when the signal is already aborted", async () => {
     const { client, wireRequests } = testClient(devcloud);
     const stage = createBedrockStageClient({ client });
-    const error = await stage.classify(INVOICE_TEXT, { signal: AbortSignal.abort() }).catch((caught: unknown) => caught);
+    const error = await stage
+      .classify(INVOICE_TEXT, { signal: AbortSignal.abort() })
+      .catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(AbortError);
     expect(wireRequests()).toBe(0);

@@ -19,7 +19,7 @@ export function startBedrockDevcloud(): Promise<Devcloud> {
   return startDevcloud({
     port: 0,
     topology: false,
-    log: process.env["DEBUG"] ? console.error : () => {},
+    log: process.env.DEBUG ? console.error : () => {},
     bedrock: {
       timeScale: TIME_SCALE,
       models: {
@@ -67,6 +67,8 @@ export const MOTION_TEXT = [
   "WHEREFORE defendant respectfully requests that the Court grant this motion and set a hearing.",
 ].join("\n");
 
-export const LONG_TEXT = Array.from({ length: 40 }, (_, index) =>
-  `Clause ${index + 1} of the supply agreement obliges the supplier to deliver batch ${index + 1} of components to the buyer's warehouse in Leeds within ${index + 5} business days of each purchase order, failing which liquidated damages of ${100 + index} pounds per day accrue.`,
+export const LONG_TEXT = Array.from(
+  { length: 40 },
+  (_, index) =>
+    `Clause ${index + 1} of the supply agreement obliges the supplier to deliver batch ${index + 1} of components to the buyer's warehouse in Leeds within ${index + 5} business days of each purchase order, failing which liquidated damages of ${100 + index} pounds per day accrue.`,
 ).join(" ");

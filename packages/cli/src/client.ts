@@ -67,7 +67,11 @@ export function createQuireClient(options: ClientOptions) {
       // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, bad port) is its cause.
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       const reason = cause?.code ?? cause?.message ?? (error as Error).message;
-      throw new QuireApiError(0, "UNREACHABLE", `Nothing answers at ${base} (${reason}). Is Quire running? Start it with npm start in the Quire repo.`);
+      throw new QuireApiError(
+        0,
+        "UNREACHABLE",
+        `Nothing answers at ${base} (${reason}). Is Quire running? Start it with npm start in the Quire repo.`,
+      );
     }
     if (response.status === 204) return undefined as T;
     const text = await response.text();
@@ -79,12 +83,18 @@ export function createQuireClient(options: ClientOptions) {
     }
     if (!response.ok) {
       const error = (parsed as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-      throw new QuireApiError(response.status, error?.code ?? `HTTP_${response.status}`, error?.message ?? (text || response.statusText), error?.details);
+      throw new QuireApiError(
+        response.status,
+        error?.code ?? `HTTP_${response.status}`,
+        error?.message ?? (text || response.statusText),
+        error?.details,
+      );
     }
     return parsed as T;
   }
   const api = <T>(method: string, path: string, body?: unknown) => call<T>(options.apiUrl, method, path, body);
-  const notifier = <T>(method: string, path: string, body?: unknown) => call<T>(options.notifierUrl, method, path, body);
+  const notifier = <T>(method: string, path: string, body?: unknown) =>
+    call<T>(options.notifierUrl, method, path, body);
   const id = encodeURIComponent;
 
   return {
@@ -96,24 +106,43 @@ export function createQuireClient(options: ClientOptions) {
     getRun: (runId: string) => api<RunView>("GET", `/v1/runs/${id(runId)}`),
 
     createSubscription: (input: SubscriptionInput) => notifier<SubscriptionCreated>("POST", "/v1/subscriptions", input),
-    listSubscriptions: async () => (await notifier<{ subscriptions: SubscriptionView[] }>("GET", "/v1/subscriptions")).subscriptions,
-    getSubscription: (subscriptionId: string) => notifier<SubscriptionView>("GET", `/v1/subscriptions/${id(subscriptionId)}`),
+    listSubscriptions: async () =>
+      (await notifier<{ subscriptions: SubscriptionView[] }>("GET", "/v1/subscriptions")).subscriptions,
+    getSubscription: (subscriptionId: string) =>
+      notifier<SubscriptionView>("GET", `/v1/subscriptions/${id(subscriptionId)}`),
     deleteSubscription: (subscriptionId: string) => notifier<void>("DELETE", `/v1/subscriptions/${id(subscriptionId)}`),
-    rotateSecret: (subscriptionId: string) => notifier<NotifierSchemas["RotatedSecret"]>("POST", `/v1/subscriptions/${id(subscriptionId)}/rotate-secret`),
-    testSubscription: (subscriptionId: string) => notifier<NotifierSchemas["TestQueued"]>("POST", `/v1/subscriptions/${id(subscriptionId)}/test`),
-    enableSubscription: (subscriptionId: string) => notifier<SubscriptionView>("POST", `/v1/subscriptions/${id(subscriptionId)}/enable`),
+    rotateSecret: (subscriptionId: string) =>
+      notifier<NotifierSchemas["RotatedSecret"]>("POST", `/v1/subscriptions/${id(subscriptionId)}/rotate-secret`),
+    testSubscription: (subscriptionId: string) =>
+      notifier<NotifierSchemas["TestQueued"]>("POST", `/v1/subscriptions/${id(subscriptionId)}/test`),
+    enableSubscription: (subscriptionId: string) =>
+      notifier<SubscriptionView>("POST", `/v1/subscriptions/${id(subscriptionId)}/enable`),
     listDeliveries: async (subscriptionId: string, opts: { status?: string } = {}) =>
-      (await notifier<{ deliveries: DeliveryView[] }>("GET", `/v1/subscriptions/${id(subscriptionId)}/deliveries${opts.status ? `?status=${id(opts.status)}` : ""}`)).deliveries,
+      (
+        await notifier<{ deliveries: DeliveryView[] }>(
+          "GET",
+          `/v1/subscriptions/${id(subscriptionId)}/deliveries${opts.status ? `?status=${id(opts.status)}` : ""}`,
+        )
+      ).deliveries,
     getDelivery: (deliveryId: string) => notifier<DeliveryDetail>("GET", `/v1/deliveries/${id(deliveryId)}`),
-    replayDelivery: (deliveryId: string) => notifier<NotifierSchemas["ReplayOfDelivery"]>("POST", `/v1/deliveries/${id(deliveryId)}/replay`),
+    replayDelivery: (deliveryId: string) =>
+      notifier<NotifierSchemas["ReplayOfDelivery"]>("POST", `/v1/deliveries/${id(deliveryId)}/replay`),
     replayFailedSince: (subscriptionId: string, since: string) =>
       notifier<NotifierSchemas["ReplayQueued"]>("POST", `/v1/subscriptions/${id(subscriptionId)}/replay`, { since }),
 
     listDeadLetters: async (opts: { queue?: string } = {}) =>
-      (await api<{ queues: QueueDeadLetters[] }>("GET", `/v1/dead-letters${opts.queue ? `?queue=${id(opts.queue)}` : ""}`)).queues,
-    getDeadLetter: (queue: string, messageId: string) => api<DeadLetter>("GET", `/v1/dead-letters/${id(queue)}/messages/${id(messageId)}`),
-    redrive: (queue: string, input: RedriveInput = {}) => api<RedriveResult>("POST", `/v1/dead-letters/${id(queue)}/redrive`, input),
-    listRedrives: async (queue: string) => (await api<{ tasks: RedriveTask[] }>("GET", `/v1/dead-letters/${id(queue)}/redrives`)).tasks,
+      (
+        await api<{ queues: QueueDeadLetters[] }>(
+          "GET",
+          `/v1/dead-letters${opts.queue ? `?queue=${id(opts.queue)}` : ""}`,
+        )
+      ).queues,
+    getDeadLetter: (queue: string, messageId: string) =>
+      api<DeadLetter>("GET", `/v1/dead-letters/${id(queue)}/messages/${id(messageId)}`),
+    redrive: (queue: string, input: RedriveInput = {}) =>
+      api<RedriveResult>("POST", `/v1/dead-letters/${id(queue)}/redrive`, input),
+    listRedrives: async (queue: string) =>
+      (await api<{ tasks: RedriveTask[] }>("GET", `/v1/dead-letters/${id(queue)}/redrives`)).tasks,
   };
 }
 export type QuireClient = ReturnType<typeof createQuireClient>;

@@ -14,9 +14,16 @@ export function findLocalApiKey(cwd: string): string | undefined {
 }
 
 /** Flags first, then env, then the defaults `npm start` uses. */
-export function resolveConnection(flags: { apiUrl?: string; notifierUrl?: string; apiKey?: string }, env: NodeJS.ProcessEnv, cwd: string) {
+export function resolveConnection(
+  flags: { apiUrl?: string; notifierUrl?: string; apiKey?: string },
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+) {
   const apiKey = flags.apiKey ?? env.QUIRE_API_KEY ?? findLocalApiKey(cwd);
-  if (!apiKey) throw new Error("No API key: pass --api-key, set QUIRE_API_KEY, or run npm start in the Quire repo (it keeps one in .quire/api-key).");
+  if (!apiKey)
+    throw new Error(
+      "No API key: pass --api-key, set QUIRE_API_KEY, or run npm start in the Quire repo (it keeps one in .quire/api-key).",
+    );
   return {
     apiUrl: flags.apiUrl ?? env.QUIRE_API_URL ?? DEFAULT_API_URL,
     notifierUrl: flags.notifierUrl ?? env.QUIRE_NOTIFIER_URL ?? DEFAULT_NOTIFIER_URL,

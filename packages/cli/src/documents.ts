@@ -24,7 +24,9 @@ export async function readDocuments(files: readonly string[]): Promise<DocumentI
     }
     for (const [i, item] of (Array.isArray(parsed) ? parsed : [parsed]).entries()) {
       if (typeof item !== "object" || item === null || typeof (item as { text?: unknown }).text !== "string") {
-        throw new Error(`${file}${Array.isArray(parsed) ? `[${i}]` : ""} needs a "text" string (a document is { text, title?, metadata? })`);
+        throw new Error(
+          `${file}${Array.isArray(parsed) ? `[${i}]` : ""} needs a "text" string (a document is { text, title?, metadata? })`,
+        );
       }
       documents.push(item as DocumentInput);
     }

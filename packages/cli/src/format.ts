@@ -10,7 +10,8 @@ export function jobLine(job: JobView): string {
   if (job.status === "complete") {
     return `${job.jobId} complete ${job.classification?.label ?? "?"}${title}${job.summary ? ` — ${firstLine(job.summary.text)}` : ""}`;
   }
-  if (job.status === "failed") return `${job.jobId} failed ${job.error?.code ?? ""}${title}${job.error ? ` — ${job.error.message}` : ""}`;
+  if (job.status === "failed")
+    return `${job.jobId} failed ${job.error?.code ?? ""}${title}${job.error ? ` — ${job.error.message}` : ""}`;
   return `${job.jobId} ${job.status}${title}`;
 }
 
@@ -26,7 +27,9 @@ export function runLine(run: RunView): string {
 /** What `quire status run_…` adds under the progress line. */
 export function runDetailLines(run: RunView): string[] {
   const { pending, processing } = run.counts;
-  return [`  ${run.status}: ${pending} pending, ${processing} processing; started ${run.startedAt}${run.completedAt ? `, completed ${run.completedAt}` : ""}`];
+  return [
+    `  ${run.status}: ${pending} pending, ${processing} processing; started ${run.startedAt}${run.completedAt ? `, completed ${run.completedAt}` : ""}`,
+  ];
 }
 
 export function classificationLines(counts: Record<string, number>): string[] {
@@ -38,7 +41,11 @@ export function classificationLines(counts: Record<string, number>): string[] {
 /** Aligned columns, like `kubectl get`. */
 export function table(headers: string[], rows: string[][]): string[] {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return [line(headers), ...rows.map(line)];
 }
 
@@ -55,11 +62,14 @@ export const deliveryRow = (d: DeliveryView) => [
   d.eventType,
   d.status,
   String(d.attempts),
-  d.lastAttempt ? `${d.lastAttempt.statusCode ?? d.lastAttempt.error?.code ?? d.lastAttempt.outcome} ${d.lastAttempt.latencyMs}ms` : "-",
+  d.lastAttempt
+    ? `${d.lastAttempt.statusCode ?? d.lastAttempt.error?.code ?? d.lastAttempt.outcome} ${d.lastAttempt.latencyMs}ms`
+    : "-",
   d.nextAttemptAt ?? "",
 ];
 
 /** One line per event `quire listen` receives. */
+// biome-ignore lint/suspicious/noExplicitAny: any event's data (job, run, ping), whose fields the cases below read by type.
 export function eventLine(event: { type: string; data: Record<string, any> }): string {
   const d = event.data;
   switch (event.type) {

@@ -1,4 +1,22 @@
-export { createQuireClient, QuireApiError, type ClientOptions, type DeliveryView, type DocumentInput, type JobView, type QuireClient, type RunSubmitted, type RunView, type EventType, type JobStatus, type AttemptView, type SubscriptionInput, type SubscriptionView, type SubscriptionCreated, type DeliveryDetail, type DeadlinePlan } from "./client.ts";
+export {
+  createQuireClient,
+  QuireApiError,
+  type ClientOptions,
+  type DeliveryView,
+  type DocumentInput,
+  type JobView,
+  type QuireClient,
+  type RunSubmitted,
+  type RunView,
+  type EventType,
+  type JobStatus,
+  type AttemptView,
+  type SubscriptionInput,
+  type SubscriptionView,
+  type SubscriptionCreated,
+  type DeliveryDetail,
+  type DeadlinePlan,
+} from "./client.ts";
 export { findLocalApiKey, resolveConnection } from "./connection.ts";
 export { readDocuments } from "./documents.ts";
 export { startListener, type Listener } from "./listen.ts";

@@ -28,7 +28,8 @@ export async function startListener(options: {
   let verifier: Webhook | undefined;
   const server = createServer((req, res) => {
     // Deliveries are POSTs; a browser poking at the URL gets told so rather than a signature error.
-    if (req.method !== "POST") return void res.writeHead(405, { allow: "POST" }).end("quire listen receives webhook POSTs\n");
+    if (req.method !== "POST")
+      return void res.writeHead(405, { allow: "POST" }).end("quire listen receives webhook POSTs\n");
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -43,7 +44,9 @@ export async function startListener(options: {
         return void res.writeHead(401).end();
       }
       res.writeHead(204).end();
-      options.io.out(options.json ? JSON.stringify({ webhookId: req.headers["webhook-id"], ...event }) : eventLine(event as never));
+      options.io.out(
+        options.json ? JSON.stringify({ webhookId: req.headers["webhook-id"], ...event }) : eventLine(event as never),
+      );
       options.onEvent?.(event);
     });
   });
@@ -66,7 +69,9 @@ export async function startListener(options: {
     subscriptionId = subscription.id;
     if (subscription.kind !== "webhook" || !subscription.secret) {
       await options.client.deleteSubscription(subscriptionId).catch(() => {});
-      throw new Error(`the notifier returned no signing secret for ${subscriptionId}, so deliveries could not be verified`);
+      throw new Error(
+        `the notifier returned no signing secret for ${subscriptionId}, so deliveries could not be verified`,
+      );
     }
     // The secret as created: after a rotation Quire signs with the old and the new secret until the
     // old one expires, and verify() accepts a request if any of its signatures matches.
@@ -82,7 +87,9 @@ export async function startListener(options: {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await options.client.deleteSubscription(subscriptionId).catch((error: Error) => options.io.err(`could not delete ${subscriptionId}: ${error.message}`));
+      await options.client
+        .deleteSubscription(subscriptionId)
+        .catch((error: Error) => options.io.err(`could not delete ${subscriptionId}: ${error.message}`));
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

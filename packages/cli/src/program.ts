@@ -3,7 +3,15 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { createQuireClient, type EventType, type JobView, type QuireClient, type RunView } from "./client.ts";
 import { resolveConnection } from "./connection.ts";
 import { readDocuments } from "./documents.ts";
-import { classificationLines, deliveryRow, jobLine, runDetailLines, runLine, subscriptionRow, table } from "./format.ts";
+import {
+  classificationLines,
+  deliveryRow,
+  jobLine,
+  runDetailLines,
+  runLine,
+  subscriptionRow,
+  table,
+} from "./format.ts";
 import { startListener } from "./listen.ts";
 
 export interface CliIo {
@@ -24,7 +32,10 @@ export interface CliIo {
 
 const EVENT_TYPES: EventType[] = ["job.completed", "job.failed", "run.completed"];
 const eventList = (value: string): EventType[] => {
-  const events = value.split(",").map((e) => e.trim()).filter(Boolean);
+  const events = value
+    .split(",")
+    .map((e) => e.trim())
+    .filter(Boolean);
   const unknown = events.filter((e) => !EVENT_TYPES.includes(e as EventType));
   if (unknown.length || !events.length) throw new InvalidArgumentError(`events are ${EVENT_TYPES.join(", ")}`);
   return events as EventType[];
@@ -41,7 +52,11 @@ const terminal = (job: JobView) => job.status === "complete" || job.status === "
 export function buildProgram(io: CliIo): Command {
   const env = io.env ?? process.env;
   const cwd = io.cwd ?? process.cwd();
-  const setExitCode = io.setExitCode ?? ((code: number) => void (process.exitCode = code));
+  const setExitCode =
+    io.setExitCode ??
+    ((code: number) => {
+      process.exitCode = code;
+    });
   const program = new Command()
     .name("quire")
     .description("Submit documents to Quire, follow jobs and runs, and manage notifications.")
@@ -63,36 +78,41 @@ export function buildProgram(io: CliIo): Command {
     .option("--deadline <duration>", "a run's deadline, ISO 8601 (PT60M)")
     .option("--interval <ms>", "how often to poll while waiting", positiveInt, 1000)
     .option("--json", "print JSON")
-    .action(async (files: string[], opts: { wait?: boolean; run?: boolean; deadline?: string; interval: number; json?: boolean }) => {
-      const quire = client();
-      const documents = await readDocuments(files);
-      if (!opts.run) {
-        let failed = 0;
-        for (const document of documents) {
-          let job = await quire.submitDocument(document, opts.wait ? { waitSeconds: 30 } : {});
-          while (opts.wait && !terminal(job)) {
-            await sleep(opts.interval);
-            job = await quire.getJob(job.jobId);
+    .action(
+      async (
+        files: string[],
+        opts: { wait?: boolean; run?: boolean; deadline?: string; interval: number; json?: boolean },
+      ) => {
+        const quire = client();
+        const documents = await readDocuments(files);
+        if (!opts.run) {
+          let failed = 0;
+          for (const document of documents) {
+            let job = await quire.submitDocument(document, opts.wait ? { waitSeconds: 30 } : {});
+            while (opts.wait && !terminal(job)) {
+              await sleep(opts.interval);
+              job = await quire.getJob(job.jobId);
+            }
+            if (job.status === "failed") failed++;
+            io.out(opts.json ? JSON.stringify(job) : jobLine(job));
           }
-          if (job.status === "failed") failed++;
-          io.out(opts.json ? JSON.stringify(job) : jobLine(job));
+          if (failed) setExitCode(1);
+          return;
         }
-        if (failed) setExitCode(1);
-        return;
-      }
-      const submitted = await quire.submitRun(documents, opts.deadline ? { deadline: opts.deadline } : {});
-      if (opts.json && !opts.wait) return io.out(JSON.stringify(submitted));
-      io.out(`${submitted.runId}: ${submitted.jobIds.length} documents submitted`);
-      for (const line of planLines(submitted)) io.out(line);
-      if (!opts.wait) return;
-      const run = await followRun(quire, submitted.runId, submitted.jobIds.length, opts.interval, io);
-      if (opts.json) io.out(JSON.stringify(run));
-      else {
-        io.out(runLine(run));
-        for (const line of classificationLines(run.countsByClassification)) io.out(line);
-      }
-      if (run.counts.failed) setExitCode(1);
-    });
+        const submitted = await quire.submitRun(documents, opts.deadline ? { deadline: opts.deadline } : {});
+        if (opts.json && !opts.wait) return io.out(JSON.stringify(submitted));
+        io.out(`${submitted.runId}: ${submitted.jobIds.length} documents submitted`);
+        for (const line of planLines(submitted)) io.out(line);
+        if (!opts.wait) return;
+        const run = await followRun(quire, submitted.runId, submitted.jobIds.length, opts.interval, io);
+        if (opts.json) io.out(JSON.stringify(run));
+        else {
+          io.out(runLine(run));
+          for (const line of classificationLines(run.countsByClassification)) io.out(line);
+        }
+        if (run.counts.failed) setExitCode(1);
+      },
+    );
 
   program
     .command("status")
@@ -100,7 +120,8 @@ export function buildProgram(io: CliIo): Command {
     .argument("<id>")
     .option("--json", "print JSON")
     .action(async (id: string, opts: { json?: boolean }) => {
-      if (!id.startsWith("run_") && !id.startsWith("job_")) throw new Error(`${id} is neither a job id (job_…) nor a run id (run_…)`);
+      if (!id.startsWith("run_") && !id.startsWith("job_"))
+        throw new Error(`${id} is neither a job id (job_…) nor a run id (run_…)`);
       const quire = client();
       if (id.startsWith("run_")) {
         const run = await quire.getRun(id);
@@ -123,19 +144,41 @@ export function buildProgram(io: CliIo): Command {
     .option("--digest", "email: one message per run instead of per job")
     .option("--classification <labels>", "only jobs with one of these labels (comma-separated)")
     .option("--description <text>")
-    .action(async (opts: { webhook?: string; email?: string; events?: EventType[]; digest?: boolean; classification?: string; description?: string }) => {
-      // Plain Errors, not commander's: main prints those (commander has printed its own already).
-      if (!opts.webhook && !opts.email) throw new Error("say where to deliver: --webhook <url> or --email <address>");
-      if (opts.webhook && opts.digest) throw new Error("--digest is for email subscriptions (a webhook gets one request per event)");
-      const filter = opts.classification ? { filter: { classification: opts.classification.split(",").map((l) => l.trim()) } } : {};
-      const common = { ...(opts.events ? { events: opts.events } : {}), ...filter, ...(opts.description ? { description: opts.description } : {}) };
-      const created = await client().createSubscription(
-        opts.webhook ? { kind: "webhook", url: opts.webhook, ...common } : { kind: "email", address: opts.email!, mode: opts.digest ? "digest" : "per-job", ...common },
-      );
-      io.out(`${created.id} ${created.kind} ${created.status} (${created.events.join(", ")})`);
-      if (created.kind === "webhook" && created.secret) io.out(`secret: ${created.secret}   (store it now: it is shown only once, and verifies every delivery's signature)`);
-      if (created.kind === "email" && created.status === "pending_confirmation") io.out(`a confirmation link was sent to ${created.address}`);
-    });
+    .action(
+      async (opts: {
+        webhook?: string;
+        email?: string;
+        events?: EventType[];
+        digest?: boolean;
+        classification?: string;
+        description?: string;
+      }) => {
+        // Plain Errors, not commander's: main prints those (commander has printed its own already).
+        if (!opts.webhook && !opts.email) throw new Error("say where to deliver: --webhook <url> or --email <address>");
+        if (opts.webhook && opts.digest)
+          throw new Error("--digest is for email subscriptions (a webhook gets one request per event)");
+        const filter = opts.classification
+          ? { filter: { classification: opts.classification.split(",").map((l) => l.trim()) } }
+          : {};
+        const common = {
+          ...(opts.events ? { events: opts.events } : {}),
+          ...filter,
+          ...(opts.description ? { description: opts.description } : {}),
+        };
+        const created = await client().createSubscription(
+          opts.webhook
+            ? { kind: "webhook", url: opts.webhook, ...common }
+            : { kind: "email", address: opts.email!, mode: opts.digest ? "digest" : "per-job", ...common },
+        );
+        io.out(`${created.id} ${created.kind} ${created.status} (${created.events.join(", ")})`);
+        if (created.kind === "webhook" && created.secret)
+          io.out(
+            `secret: ${created.secret}   (store it now: it is shown only once, and verifies every delivery's signature)`,
+          );
+        if (created.kind === "email" && created.status === "pending_confirmation")
+          io.out(`a confirmation link was sent to ${created.address}`);
+      },
+    );
 
   program
     .command("unsubscribe")
@@ -152,7 +195,8 @@ export function buildProgram(io: CliIo): Command {
     .action(async (opts: { json?: boolean }) => {
       const subscriptions = await client().listSubscriptions();
       if (opts.json) return io.out(JSON.stringify(subscriptions));
-      for (const line of table(["ID", "KIND", "TARGET", "EVENTS", "STATUS"], subscriptions.map(subscriptionRow))) io.out(line);
+      for (const line of table(["ID", "KIND", "TARGET", "EVENTS", "STATUS"], subscriptions.map(subscriptionRow)))
+        io.out(line);
     });
 
   program
@@ -164,7 +208,8 @@ export function buildProgram(io: CliIo): Command {
     .action(async (subscriptionId: string, opts: { status?: string; json?: boolean }) => {
       const deliveries = await client().listDeliveries(subscriptionId, opts.status ? { status: opts.status } : {});
       if (opts.json) return io.out(JSON.stringify(deliveries));
-      for (const line of table(["ID", "EVENT", "STATUS", "ATTEMPTS", "LAST", "NEXT"], deliveries.map(deliveryRow))) io.out(line);
+      for (const line of table(["ID", "EVENT", "STATUS", "ATTEMPTS", "LAST", "NEXT"], deliveries.map(deliveryRow)))
+        io.out(line);
     });
 
   program
@@ -174,19 +219,24 @@ export function buildProgram(io: CliIo): Command {
     .option("--subscription <id>")
     .option("--since <time>", "ISO time (with --subscription)")
     .action(async (deliveryId: string | undefined, opts: { subscription?: string; since?: string }) => {
-      if (deliveryId && (opts.subscription || opts.since)) throw new Error("give either a delivery id or --subscription <id> --since <time>, not both");
+      if (deliveryId && (opts.subscription || opts.since))
+        throw new Error("give either a delivery id or --subscription <id> --since <time>, not both");
       if (deliveryId) {
         const replayed = await client().replayDelivery(deliveryId);
         return io.out(`${replayed.deliveryId} replays ${replayed.replayOf}`);
       }
-      if (!opts.subscription || !opts.since) throw new Error("give a delivery id, or --subscription <id> --since <time>");
+      if (!opts.subscription || !opts.since)
+        throw new Error("give a delivery id, or --subscription <id> --since <time>");
       const since = new Date(opts.since);
-      if (Number.isNaN(since.getTime())) throw new Error(`--since ${opts.since} is not a time (ISO 8601, e.g. 2026-11-23T09:00:00Z)`);
+      if (Number.isNaN(since.getTime()))
+        throw new Error(`--since ${opts.since} is not a time (ISO 8601, e.g. 2026-11-23T09:00:00Z)`);
       const { replayed } = await client().replayFailedSince(opts.subscription, since.toISOString());
       io.out(`${replayed} failed deliveries replayed`);
     });
 
-  const dlq = program.command("dlq").description("dead letters: why messages failed, and sending them back to work once the cause is fixed");
+  const dlq = program
+    .command("dlq")
+    .description("dead letters: why messages failed, and sending them back to work once the cause is fixed");
   dlq
     .command("list", { isDefault: true })
     .description("each queue's dead letters, grouped by failure code")
@@ -195,8 +245,16 @@ export function buildProgram(io: CliIo): Command {
       const queues = await client().listDeadLetters(opts);
       const rows = queues.flatMap((queue) =>
         queue.groups.length === 0
-          ? queue.approximateCount > 0 ? [[queue.queue, String(queue.approximateCount), "(not read)", "", ""]] : []
-          : queue.groups.map((group) => [queue.queue, String(group.count), group.code, group.samples[0]?.jobId ?? "", group.samples[0]?.messageId ?? ""]),
+          ? queue.approximateCount > 0
+            ? [[queue.queue, String(queue.approximateCount), "(not read)", "", ""]]
+            : []
+          : queue.groups.map((group) => [
+              queue.queue,
+              String(group.count),
+              group.code,
+              group.samples[0]?.jobId ?? "",
+              group.samples[0]?.messageId ?? "",
+            ]),
       );
       if (rows.length === 0) return io.out("No dead letters.");
       for (const line of table(["QUEUE", "COUNT", "CODE", "SAMPLE JOB", "SAMPLE MESSAGE"], rows)) io.out(line);
@@ -227,7 +285,10 @@ export function buildProgram(io: CliIo): Command {
         ...(opts.message ? { messageId: opts.message } : {}),
         ...(opts.rate ? { maxPerSecond: opts.rate } : {}),
       });
-      if (result.kind === "move-task") io.out(`Redriving ${queue}'s dead letters (move task ${result.taskHandle}); follow it with: quire dlq status ${queue}`);
+      if (result.kind === "move-task")
+        io.out(
+          `Redriving ${queue}'s dead letters (move task ${result.taskHandle}); follow it with: quire dlq status ${queue}`,
+        );
       else io.out(`Redrove ${result.moved} of ${result.scanned} dead letters in ${queue}.`);
     });
   dlq
@@ -237,7 +298,17 @@ export function buildProgram(io: CliIo): Command {
     .action(async (queue: string) => {
       const tasks = await client().listRedrives(queue);
       if (tasks.length === 0) return io.out(`No redrives of ${queue}.`);
-      for (const line of table(["STATUS", "MOVED", "TO MOVE", "STARTED", "FAILURE"], tasks.map((task) => [task.status, String(task.moved), task.toMove === undefined ? "" : String(task.toMove), task.startedAt ?? "", task.failureReason ?? ""]))) io.out(line);
+      for (const line of table(
+        ["STATUS", "MOVED", "TO MOVE", "STARTED", "FAILURE"],
+        tasks.map((task) => [
+          task.status,
+          String(task.moved),
+          task.toMove === undefined ? "" : String(task.toMove),
+          task.startedAt ?? "",
+          task.failureReason ?? "",
+        ]),
+      ))
+        io.out(line);
     });
 
   program
@@ -248,8 +319,17 @@ export function buildProgram(io: CliIo): Command {
     .option("--events <list>", `comma-separated: ${EVENT_TYPES.join(", ")}`, eventList)
     .option("--json", "print each event as JSON")
     .action(async (opts: { port: number; host: string; events?: EventType[]; json?: boolean }) => {
-      const listener = await startListener({ client: client(), io, port: opts.port, host: opts.host, ...(opts.events ? { events: opts.events } : {}), ...(opts.json ? { json: true } : {}) });
-      io.err(`listening on ${listener.url} as ${listener.subscriptionId}; Ctrl-C to stop (the subscription is removed)`);
+      const listener = await startListener({
+        client: client(),
+        io,
+        port: opts.port,
+        host: opts.host,
+        ...(opts.events ? { events: opts.events } : {}),
+        ...(opts.json ? { json: true } : {}),
+      });
+      io.err(
+        `listening on ${listener.url} as ${listener.subscriptionId}; Ctrl-C to stop (the subscription is removed)`,
+      );
       await (io.untilInterrupted ?? waitForSignal)();
       await listener.stop();
     });
@@ -257,21 +337,37 @@ export function buildProgram(io: CliIo): Command {
   return program;
 }
 
-const waitForSignal = () => new Promise<void>((resolve) => {
-  process.once("SIGINT", () => resolve());
-  process.once("SIGTERM", () => resolve());
-});
+const waitForSignal = () =>
+  new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
 
 /** Poll a run until it is complete: a bar on a terminal, a line per poll otherwise. */
-async function followRun(quire: QuireClient, runId: string, total: number, intervalMs: number, io: CliIo): Promise<RunView> {
-  const bar = io.isTTY ? new SingleBar({ format: "{bar} {value}/{total} | {rate} docs/s | ETA {eta_at} | {failed} failed", hideCursor: true }, Presets.shades_classic) : undefined;
+async function followRun(
+  quire: QuireClient,
+  runId: string,
+  total: number,
+  intervalMs: number,
+  io: CliIo,
+): Promise<RunView> {
+  const bar = io.isTTY
+    ? new SingleBar(
+        { format: "{bar} {value}/{total} | {rate} docs/s | ETA {eta_at} | {failed} failed", hideCursor: true },
+        Presets.shades_classic,
+      )
+    : undefined;
   bar?.start(total, 0, { rate: 0, eta_at: "-", failed: 0 });
   let lastLine = "";
   for (;;) {
     const run = await quire.getRun(runId);
     const done = run.counts.complete + run.counts.failed;
     if (bar) {
-      bar.update(done, { rate: run.throughput.documentsPerSecond, eta_at: run.eta ? new Date(run.eta).toLocaleTimeString("en-GB", { hour12: false }) : "-", failed: run.counts.failed });
+      bar.update(done, {
+        rate: run.throughput.documentsPerSecond,
+        eta_at: run.eta ? new Date(run.eta).toLocaleTimeString("en-GB", { hour12: false }) : "-",
+        failed: run.counts.failed,
+      });
     } else if (run.status !== "complete") {
       // Without a terminal, a line per poll, skipping polls where nothing moved.
       const line = runLine(run);

@@ -18,18 +18,28 @@ describe("connection settings", () => {
   it("finds the key npm start keeps in .quire/api-key in a parent directory", () => {
     const { deep } = repoWithKey("qk_local_abc");
     expect(findLocalApiKey(deep)).toBe("qk_local_abc");
-    expect(resolveConnection({}, {}, deep)).toEqual({ apiUrl: "http://127.0.0.1:3000", notifierUrl: "http://127.0.0.1:3001", apiKey: "qk_local_abc" });
+    expect(resolveConnection({}, {}, deep)).toEqual({
+      apiUrl: "http://127.0.0.1:3000",
+      notifierUrl: "http://127.0.0.1:3001",
+      apiKey: "qk_local_abc",
+    });
   });
 
   it("prefers flags over env over the file", () => {
     const { deep } = repoWithKey("file");
     expect(resolveConnection({ apiKey: "flag" }, { QUIRE_API_KEY: "env" }, deep).apiKey).toBe("flag");
-    expect(resolveConnection({}, { QUIRE_API_KEY: "env", QUIRE_API_URL: "http://x", QUIRE_NOTIFIER_URL: "http://y" }, deep)).toEqual({ apiKey: "env", apiUrl: "http://x", notifierUrl: "http://y" });
-    expect(resolveConnection({ apiUrl: "http://flag" }, { QUIRE_API_URL: "http://env" }, deep).apiUrl).toBe("http://flag");
+    expect(
+      resolveConnection({}, { QUIRE_API_KEY: "env", QUIRE_API_URL: "http://x", QUIRE_NOTIFIER_URL: "http://y" }, deep),
+    ).toEqual({ apiKey: "env", apiUrl: "http://x", notifierUrl: "http://y" });
+    expect(resolveConnection({ apiUrl: "http://flag" }, { QUIRE_API_URL: "http://env" }, deep).apiUrl).toBe(
+      "http://flag",
+    );
   });
 
   it("says how to get a key when there is none", () => {
-    expect(() => resolveConnection({}, {}, tmp())).toThrow("No API key: pass --api-key, set QUIRE_API_KEY, or run npm start in the Quire repo");
+    expect(() => resolveConnection({}, {}, tmp())).toThrow(
+      "No API key: pass --api-key, set QUIRE_API_KEY, or run npm start in the Quire repo",
+    );
   });
 
   it("the CLI uses the key found above its working directory", async () => {
@@ -42,7 +52,9 @@ describe("connection settings", () => {
 
   it("the global --api-url and --api-key flags override the environment", async () => {
     const api = await fakeApi({ "GET /v1/jobs/job_1": send(200, { jobId: "job_1", status: "pending" }) });
-    const { run, out } = cli(api.url, api.url, { env: { QUIRE_API_URL: "http://127.0.0.1:1", QUIRE_API_KEY: "wrong" } });
+    const { run, out } = cli(api.url, api.url, {
+      env: { QUIRE_API_URL: "http://127.0.0.1:1", QUIRE_API_KEY: "wrong" },
+    });
     await run("--api-url", api.url, "--api-key", KEY, "status", "job_1");
     expect(out).toEqual(["job_1 pending"]);
   });

@@ -7,7 +7,10 @@ import { tmp } from "./fake-api.ts";
 describe("readDocuments", () => {
   it("a .json file is a document or an array of them; any other file is its text, titled by its name", async () => {
     const dir = tmp();
-    writeFileSync(join(dir, "one.json"), JSON.stringify({ text: "A lease.", title: "Lease", metadata: { client: "acme" } }));
+    writeFileSync(
+      join(dir, "one.json"),
+      JSON.stringify({ text: "A lease.", title: "Lease", metadata: { client: "acme" } }),
+    );
     writeFileSync(join(dir, "many.json"), JSON.stringify([{ text: "A." }, { text: "B." }]));
     writeFileSync(join(dir, "letter.txt"), "Dear Ada,");
     expect(await readDocuments([join(dir, "one.json"), join(dir, "many.json"), join(dir, "letter.txt")])).toEqual([

@@ -33,10 +33,15 @@ export async function fakeApi(routes: Record<string, Route>) {
       const body = raw ? JSON.parse(raw) : undefined;
       seen.push({ method: req.method!, path: req.url!, body });
       if (req.headers["x-api-key"] !== KEY) {
-        return void res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "UNAUTHORIZED", message: "Missing or unknown API key." } }));
+        return void res
+          .writeHead(401, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: { code: "UNAUTHORIZED", message: "Missing or unknown API key." } }));
       }
       const route = routes[`${req.method} ${req.url!.split("?")[0]}`];
-      if (!route) return void res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "NOT_FOUND", message: `no ${req.method} ${req.url}` } }));
+      if (!route)
+        return void res
+          .writeHead(404, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: { code: "NOT_FOUND", message: `no ${req.method} ${req.url}` } }));
       route(Object.assign(req, { body }), res);
     });
   });
@@ -47,7 +52,9 @@ export async function fakeApi(routes: Record<string, Route>) {
 
 /** A route answering `status` with `body` as JSON (none for 204). */
 export const send = (status: number, body?: unknown) => (_req: unknown, res: ServerResponse) =>
-  res.writeHead(status, body === undefined ? {} : { "content-type": "application/json" }).end(body === undefined ? undefined : JSON.stringify(body));
+  res
+    .writeHead(status, body === undefined ? {} : { "content-type": "application/json" })
+    .end(body === undefined ? undefined : JSON.stringify(body));
 
 /** A route answering each call with the next of `bodies` (the last one repeats). */
 export const sequence = (status: number, bodies: unknown[]) => {
@@ -65,7 +72,11 @@ export async function closedPort(): Promise<number> {
 }
 
 /** The program in-process, its output captured, talking to the given fake APIs. */
-export function cli(api: string, notifier = api, options: { env?: NodeJS.ProcessEnv; cwd?: string; untilInterrupted?: () => Promise<void> } = {}) {
+export function cli(
+  api: string,
+  notifier = api,
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; untilInterrupted?: () => Promise<void> } = {},
+) {
   const out: string[] = [];
   const err: string[] = [];
   let exitCode = 0;
@@ -78,7 +89,12 @@ export function cli(api: string, notifier = api, options: { env?: NodeJS.Process
     setExitCode: (c) => (exitCode = c),
     ...(options.untilInterrupted ? { untilInterrupted: options.untilInterrupted } : {}),
   });
-  return { run: (...args: string[]) => program.parseAsync(["node", "quire", ...args]), out, err, exitCode: () => exitCode };
+  return {
+    run: (...args: string[]) => program.parseAsync(["node", "quire", ...args]),
+    out,
+    err,
+    exitCode: () => exitCode,
+  };
 }
 
 export const tmp = () => mkdtempSync(join(tmpdir(), "quire-cli-"));

@@ -2,14 +2,24 @@ import { describe, expect, it } from "vitest";
 import { cli, fakeApi, send } from "./fake-api.ts";
 
 const run9 = {
-  runId: "run_9", status: "running", counts: { total: 10, pending: 5, processing: 2, complete: 3, failed: 0 },
-  countsByClassification: { contract: 2, invoice: 1 }, startedAt: "2026-11-23T10:00:00Z", throughput: { documentsPerSecond: 0.5 },
+  runId: "run_9",
+  status: "running",
+  counts: { total: 10, pending: 5, processing: 2, complete: 3, failed: 0 },
+  countsByClassification: { contract: 2, invoice: 1 },
+  startedAt: "2026-11-23T10:00:00Z",
+  throughput: { documentsPerSecond: 0.5 },
 };
 
 describe("quire status", () => {
   it("shows a job: status, classification, title and the first line of its summary", async () => {
     const api = await fakeApi({
-      "GET /v1/jobs/job_9": send(200, { jobId: "job_9", status: "complete", title: "Lease", classification: { label: "contract" }, summary: { text: "Rent is due monthly.\nMore." } }),
+      "GET /v1/jobs/job_9": send(200, {
+        jobId: "job_9",
+        status: "complete",
+        title: "Lease",
+        classification: { label: "contract" },
+        summary: { text: "Rent is due monthly.\nMore." },
+      }),
     });
     const { run, out } = cli(api.url);
     await run("status", "job_9");
@@ -43,7 +53,9 @@ describe("quire status", () => {
   });
 
   it("surfaces a missing job's code", async () => {
-    const api = await fakeApi({ "GET /v1/jobs/job_0": send(404, { error: { code: "JOB_NOT_FOUND", message: "No job job_0." } }) });
+    const api = await fakeApi({
+      "GET /v1/jobs/job_0": send(404, { error: { code: "JOB_NOT_FOUND", message: "No job job_0." } }),
+    });
     const { run } = cli(api.url);
     await expect(run("status", "job_0")).rejects.toMatchObject({ code: "JOB_NOT_FOUND" });
   });

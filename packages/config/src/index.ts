@@ -37,7 +37,12 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_TAXONOMY: z
     .string()
     .default("contract,court-filing,correspondence,invoice,policy,other")
-    .transform((list) => list.split(",").map((label) => label.trim()).filter(Boolean))
+    .transform((list) =>
+      list
+        .split(",")
+        .map((label) => label.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string()).min(2, "QUIRE_TAXONOMY needs at least two labels")),
   QUIRE_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   QUIRE_API_KEY: z.string().min(16, "QUIRE_API_KEY must be at least 16 characters").optional(),
@@ -53,7 +58,12 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_EXTERNAL_SOURCES: z
     .string()
     .default("")
-    .transform((value) => value.split(",").map((source) => source.trim()).filter(Boolean)),
+    .transform((value) =>
+      value
+        .split(",")
+        .map((source) => source.trim())
+        .filter(Boolean),
+    ),
   /**
    * A local process's health endpoint (`GET /health` on 127.0.0.1): 200 with its runners' stats
    * while every runner polls, 503 while starting or stopping. 0 (the default) serves none.

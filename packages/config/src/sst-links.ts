@@ -15,7 +15,8 @@ export const SST_EMAIL_LINK = "Email";
 
 export type LinkedResources = Record<string, Record<string, unknown> | undefined>;
 
-export const unlinked = (component: string) => `unlinked:${component} (not linked to this service in its sst.config.ts)`;
+export const unlinked = (component: string) =>
+  `unlinked:${component} (not linked to this service in its sst.config.ts)`;
 
 /** The QUIRE_* variables that SST links stand for; empty when no links are active (local runs). */
 export function environmentFromLinks(links: LinkedResources): Record<string, string> {
@@ -29,7 +30,8 @@ export function environmentFromLinks(links: LinkedResources): Record<string, str
   if (typeof apiKey === "string") environment.QUIRE_API_KEY = apiKey;
   // The identity is an address, or a whole domain: then mail comes from notifications@ there.
   const sender = links[SST_EMAIL_LINK]?.sender;
-  if (typeof sender === "string") environment.QUIRE_EMAIL_FROM = sender.includes("@") ? sender : `Quire <notifications@${sender}>`;
+  if (typeof sender === "string")
+    environment.QUIRE_EMAIL_FROM = sender.includes("@") ? sender : `Quire <notifications@${sender}>`;
   return environment;
 }
 

@@ -38,7 +38,11 @@ describe("loadConfig", () => {
   });
 
   it("parses a custom taxonomy and refuses one with a single label", () => {
-    expect(loadConfig({ ...devcloudEnv, QUIRE_TAXONOMY: "memo, brief ,other" }).QUIRE_TAXONOMY).toEqual(["memo", "brief", "other"]);
+    expect(loadConfig({ ...devcloudEnv, QUIRE_TAXONOMY: "memo, brief ,other" }).QUIRE_TAXONOMY).toEqual([
+      "memo",
+      "brief",
+      "other",
+    ]);
     expect(() => loadConfig({ ...devcloudEnv, QUIRE_TAXONOMY: "only" })).toThrow(/at least two labels/);
   });
 
@@ -54,7 +58,10 @@ describe("loadConfig deployed with SST", () => {
     SummarizerQueue: { url: "https://sqs.eu-west-1.amazonaws.com/123456789012/quire-production-summarizer" },
     SummarizerDlq: { url: "https://sqs.eu-west-1.amazonaws.com/123456789012/quire-production-summarizer-dlq" },
     JobsTable: { name: "quire-production-jobs" },
-    EventsBus: { name: "quire-production-events", arn: "arn:aws:events:eu-west-1:123456789012:event-bus/quire-production-events" },
+    EventsBus: {
+      name: "quire-production-events",
+      arn: "arn:aws:events:eu-west-1:123456789012:event-bus/quire-production-events",
+    },
     DocumentsBucket: { name: "quire-production-documents-123456789012" },
   };
 
@@ -74,13 +81,22 @@ describe("loadConfig deployed with SST", () => {
   });
 
   it("takes the API key from the QuireApiKey secret and the sender from the email identity", () => {
-    const config = loadConfig({}, { ...summarizerLinks, QuireApiKey: { value: "qk_production_0123456789abcdef" }, Email: { sender: "quire@example.com" } });
+    const config = loadConfig(
+      {},
+      {
+        ...summarizerLinks,
+        QuireApiKey: { value: "qk_production_0123456789abcdef" },
+        Email: { sender: "quire@example.com" },
+      },
+    );
     expect(config.QUIRE_API_KEY).toBe("qk_production_0123456789abcdef");
     expect(config.QUIRE_EMAIL_FROM).toBe("quire@example.com");
   });
 
   it("sends from notifications@ a domain identity", () => {
-    expect(loadConfig({}, { ...summarizerLinks, Email: { sender: "example.com" } }).QUIRE_EMAIL_FROM).toBe("Quire <notifications@example.com>");
+    expect(loadConfig({}, { ...summarizerLinks, Email: { sender: "example.com" } }).QUIRE_EMAIL_FROM).toBe(
+      "Quire <notifications@example.com>",
+    );
   });
 
   it("lets an explicitly set variable win over a link", () => {
@@ -89,12 +105,16 @@ describe("loadConfig deployed with SST", () => {
   });
 
   it("reads links from the SST_RESOURCE_* variables SST sets on a function (through sst's own Resource)", async () => {
-    const variables = Object.fromEntries(Object.entries(summarizerLinks).map(([name, value]) => [`SST_RESOURCE_${name}`, JSON.stringify(value)]));
+    const variables = Object.fromEntries(
+      Object.entries(summarizerLinks).map(([name, value]) => [`SST_RESOURCE_${name}`, JSON.stringify(value)]),
+    );
     // A fresh process: sst/resource reads process.env once, on first use.
     const script = `import { loadConfig } from "${new URL("../src/index.ts", import.meta.url).pathname}";
       process.stdout.write(JSON.stringify(loadConfig()));`;
     const { execFileSync } = await import("node:child_process");
-    const output = execFileSync(process.execPath, ["--input-type=module", "-e", script], { env: { PATH: process.env.PATH, ...variables } }).toString();
+    const output = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      env: { PATH: process.env.PATH, ...variables },
+    }).toString();
     const config = JSON.parse(output) as Record<string, string>;
     expect(config.QUIRE_QUEUE_SUMMARIZER_URL).toBe(summarizerLinks.SummarizerQueue.url);
     expect(config.QUIRE_TABLE_JOBS_NAME).toBe("quire-production-jobs");

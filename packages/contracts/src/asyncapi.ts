@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { DOCUMENT_SUBMITTED, MESSAGE_TYPE_ATTRIBUTE, PRIORITY_ATTRIBUTE, documentSubmitted } from "./document-submitted.ts";
+import {
+  DOCUMENT_SUBMITTED,
+  MESSAGE_TYPE_ATTRIBUTE,
+  PRIORITY_ATTRIBUTE,
+  documentSubmitted,
+} from "./document-submitted.ts";
 import { eventCatalog } from "./events.ts";
 
 /** `Summary Completed` → `summaryCompleted`: AsyncAPI component keys must be identifiers. */

@@ -53,11 +53,18 @@ const utf8 = new TextEncoder();
 
 const metadataRecord = z
   .record(
-    z.string().min(1).max(METADATA_MAX_KEY_LENGTH).meta({ not: { enum: [...METADATA_RESERVED_KEYS] } }),
+    z
+      .string()
+      .min(1)
+      .max(METADATA_MAX_KEY_LENGTH)
+      .meta({ not: { enum: [...METADATA_RESERVED_KEYS] } }),
     z.union([z.string().max(METADATA_MAX_STRING_LENGTH), z.number(), z.boolean()], {
       error: `metadata values are flat scalars: a string (at most ${METADATA_MAX_STRING_LENGTH} characters), a number or a boolean`,
     }),
-    { error: (issue) => (issue.code === "invalid_key" ? `metadata keys are 1 to ${METADATA_MAX_KEY_LENGTH} characters` : undefined) },
+    {
+      error: (issue) =>
+        issue.code === "invalid_key" ? `metadata keys are 1 to ${METADATA_MAX_KEY_LENGTH} characters` : undefined,
+    },
   )
   .meta({
     maxProperties: METADATA_MAX_KEYS,

@@ -1,5 +1,14 @@
 import { z } from "zod";
-import { documentMetadata, isoTimestamp, jobId, runId, schemaVersion, sha256Hex, stageName, TITLE_MAX_LENGTH } from "./common.ts";
+import {
+  documentMetadata,
+  isoTimestamp,
+  jobId,
+  runId,
+  schemaVersion,
+  sha256Hex,
+  stageName,
+  TITLE_MAX_LENGTH,
+} from "./common.ts";
 
 /** SNS message attribute that every subscription's filter policy selects on. */
 export const MESSAGE_TYPE_ATTRIBUTE = "type";

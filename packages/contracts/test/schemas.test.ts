@@ -21,7 +21,10 @@ describe("document.submitted", () => {
   });
 
   it("accepts an S3 claim check in place of the text", () => {
-    const claimCheck = { ...submitted, document: { kind: "s3", bucket: "quire-documents", key: "job_01JABCDEFGHJK", sizeBytes: 1048576 } };
+    const claimCheck = {
+      ...submitted,
+      document: { kind: "s3", bucket: "quire-documents", key: "job_01JABCDEFGHJK", sizeBytes: 1048576 },
+    };
     expect(documentSubmitted.parse(claimCheck).document.kind).toBe("s3");
   });
 
@@ -63,11 +66,16 @@ describe("EventBridge event details", () => {
   });
 
   it("Job Failed needs an UPPER_SNAKE_CASE reason code", () => {
-    const failed = { schemaVersion: 1, jobId: "job_01JABCDEFGHJK", reason: { code: "bad", message: "x" }, failedAt: "2026-11-23T09:00:08Z" };
+    const failed = {
+      schemaVersion: 1,
+      jobId: "job_01JABCDEFGHJK",
+      reason: { code: "bad", message: "x" },
+      failedAt: "2026-11-23T09:00:08Z",
+    };
     expect(() => parseEventDetail("Job Failed", failed)).toThrow(/UPPER_SNAKE_CASE/);
-    expect(parseEventDetail("Job Failed", { ...failed, reason: { code: "MODEL_OUTPUT_INVALID", message: "x" } }).reason.code).toBe(
-      "MODEL_OUTPUT_INVALID",
-    );
+    expect(
+      parseEventDetail("Job Failed", { ...failed, reason: { code: "MODEL_OUTPUT_INVALID", message: "x" } }).reason.code,
+    ).toBe("MODEL_OUTPUT_INVALID");
   });
 
   it("every Quire-emitted detail-type names quire.<service> sources only", () => {

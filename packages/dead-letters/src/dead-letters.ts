@@ -81,27 +81,44 @@ const SAMPLES_PER_GROUP = 3;
  * The redriven message keeps its `quire.failure.*` attributes: that is how a consumer knows it
  * was redriven (a stage reopens the failed job).
  */
-export function createDeadLetters(options: { sqs: SQSClient; queues: readonly QueuePair[]; scanLimit?: number; peekSeconds?: number }) {
+export function createDeadLetters(options: {
+  sqs: SQSClient;
+  queues: readonly QueuePair[];
+  scanLimit?: number;
+  peekSeconds?: number;
+}) {
   const { sqs } = options;
   const scanLimit = options.scanLimit ?? 1000;
   const peekSeconds = options.peekSeconds ?? 5;
 
   function pairOf(queue: string): QueuePair {
     const pair = options.queues.find((candidate) => candidate.name === queue);
-    if (!pair) throw new DeadLetterError("QUEUE_NOT_FOUND", `No queue named ${queue}; known: ${options.queues.map((q) => q.name).join(", ")}.`);
+    if (!pair)
+      throw new DeadLetterError(
+        "QUEUE_NOT_FOUND",
+        `No queue named ${queue}; known: ${options.queues.map((q) => q.name).join(", ")}.`,
+      );
     return pair;
   }
 
   async function arnOf(queueUrl: string): Promise<string> {
-    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }),
+    );
     return Attributes!.QueueArn!;
   }
 
   async function approximateCount(queueUrl: string): Promise<number> {
     const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
     );
-    return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    return (
+      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+    );
   }
 
   /**
@@ -132,7 +149,11 @@ export function createDeadLetters(options: { sqs: SQSClient; queues: readonly Qu
     const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
     let ids: { jobId?: unknown; runId?: unknown } = {};
     try {
-      const body = unwrapSqsBody(message.Body ?? "") as { jobId?: unknown; runId?: unknown; detail?: { jobId?: unknown; runId?: unknown } };
+      const body = unwrapSqsBody(message.Body ?? "") as {
+        jobId?: unknown;
+        runId?: unknown;
+        detail?: { jobId?: unknown; runId?: unknown };
+      };
       ids = typeof body === "object" && body !== null ? (body.detail ?? body) : {};
     } catch {
       // A malformed body is a dead letter too: shown without ids.
@@ -141,7 +162,10 @@ export function createDeadLetters(options: { sqs: SQSClient; queues: readonly Qu
     const sent = Number(message.Attributes?.SentTimestamp);
     return {
       messageId: message.MessageId!,
-      reason: { code: attribute(FAILURE_ATTRIBUTES.code) ?? "UNKNOWN", message: attribute(FAILURE_ATTRIBUTES.message) ?? "moved by the queue's redrive policy; no reason recorded" },
+      reason: {
+        code: attribute(FAILURE_ATTRIBUTES.code) ?? "UNKNOWN",
+        message: attribute(FAILURE_ATTRIBUTES.message) ?? "moved by the queue's redrive policy; no reason recorded",
+      },
       receiveCount: Number.isFinite(receiveCount) ? receiveCount : undefined,
       jobId: typeof ids.jobId === "string" ? ids.jobId : undefined,
       runId: typeof ids.runId === "string" ? ids.runId : undefined,
@@ -152,7 +176,9 @@ export function createDeadLetters(options: { sqs: SQSClient; queues: readonly Qu
 
   function group(letters: DeadLetter[]): FailureGroup[] {
     const groups = new Map<string, FailureGroup>();
-    for (const { body: _body, ...letter } of [...letters].sort((a, b) => (b.deadLetteredAt ?? "").localeCompare(a.deadLetteredAt ?? ""))) {
+    for (const { body: _body, ...letter } of [...letters].sort((a, b) =>
+      (b.deadLetteredAt ?? "").localeCompare(a.deadLetteredAt ?? ""),
+    )) {
       const entry = groups.get(letter.reason.code) ?? { code: letter.reason.code, count: 0, samples: [] };
       entry.count++;
       if (entry.samples.length < SAMPLES_PER_GROUP) entry.samples.push(letter);
@@ -168,7 +194,11 @@ export function createDeadLetters(options: { sqs: SQSClient; queues: readonly Qu
       await sqs.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: queueUrl,
-          Entries: batch.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 })),
+          Entries: batch.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle!,
+            VisibilityTimeout: 0,
+          })),
         }),
       );
     }
@@ -185,7 +215,13 @@ export function createDeadLetters(options: { sqs: SQSClient; queues: readonly Qu
           const count = await approximateCount(pair.deadLetterQueueUrl);
           const messages = count === 0 ? [] : await scan(pair.deadLetterQueueUrl, peekSeconds);
           if (messages.length) await giveBack(pair.deadLetterQueueUrl, messages);
-          return { queue: pair.name, approximateCount: count, groups: group(messages.map(read)), scanned: messages.length, complete: messages.length < scanLimit };
+          return {
+            queue: pair.name,
+            approximateCount: count,
+            groups: group(messages.map(read)),
+            scanned: messages.length,
+            complete: messages.length < scanLimit,
+          };
         }),
       );
     },
@@ -204,7 +240,12 @@ export function createDeadLetters(options: { sqs: SQSClient; queues: readonly Qu
      * Back to work. Everything: one message move task to the work queue (refused while one runs).
      * Only one failure code, or one message: those are moved one by one, the rest left as they were.
      */
-    async redrive(request: { queue: string; code?: string | undefined; messageId?: string | undefined; maxPerSecond?: number | undefined }): Promise<RedriveResult> {
+    async redrive(request: {
+      queue: string;
+      code?: string | undefined;
+      messageId?: string | undefined;
+      maxPerSecond?: number | undefined;
+    }): Promise<RedriveResult> {
       const pair = pairOf(request.queue);
       if (request.code === undefined && request.messageId === undefined) {
         try {
@@ -228,11 +269,20 @@ export function createDeadLetters(options: { sqs: SQSClient; queues: readonly Qu
       const messages = await scan(pair.deadLetterQueueUrl, 60);
       const selected = messages.filter((message) => {
         const letter = read(message);
-        return (request.code === undefined || letter.reason.code === request.code) && (request.messageId === undefined || letter.messageId === request.messageId);
+        return (
+          (request.code === undefined || letter.reason.code === request.code) &&
+          (request.messageId === undefined || letter.messageId === request.messageId)
+        );
       });
-      await giveBack(pair.deadLetterQueueUrl, messages.filter((message) => !selected.includes(message)));
+      await giveBack(
+        pair.deadLetterQueueUrl,
+        messages.filter((message) => !selected.includes(message)),
+      );
       if (request.messageId !== undefined && selected.length === 0) {
-        throw new DeadLetterError("DEAD_LETTER_NOT_FOUND", `No dead letter ${request.messageId} in ${pair.name}'s DLQ.`);
+        throw new DeadLetterError(
+          "DEAD_LETTER_NOT_FOUND",
+          `No dead letter ${request.messageId} in ${pair.name}'s DLQ.`,
+        );
       }
       let moved = 0;
       for (const message of selected) {
@@ -244,7 +294,9 @@ export function createDeadLetters(options: { sqs: SQSClient; queues: readonly Qu
           }),
         );
         // Sent first, then deleted: a crash in between redrives it twice (consumers are idempotent), never zero times.
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: pair.deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
+        await sqs.send(
+          new DeleteMessageCommand({ QueueUrl: pair.deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle! }),
+        );
         moved++;
       }
       return { kind: "selected", queue: pair.name, moved, scanned: messages.length };
@@ -253,7 +305,9 @@ export function createDeadLetters(options: { sqs: SQSClient; queues: readonly Qu
     /** The queue's message move tasks, newest first (SQS keeps the recent ones). */
     async tasks(queue: string): Promise<MoveTask[]> {
       const pair = pairOf(queue);
-      const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: await arnOf(pair.deadLetterQueueUrl), MaxResults: 10 }));
+      const { Results = [] } = await sqs.send(
+        new ListMessageMoveTasksCommand({ SourceArn: await arnOf(pair.deadLetterQueueUrl), MaxResults: 10 }),
+      );
       return Results.map((task) => ({
         taskHandle: task.TaskHandle,
         status: task.Status ?? "UNKNOWN",
@@ -266,7 +320,9 @@ export function createDeadLetters(options: { sqs: SQSClient; queues: readonly Qu
 
     /** Stop a running move task; what it moved stays moved. */
     async cancel(taskHandle: string): Promise<{ moved: number }> {
-      const { ApproximateNumberOfMessagesMoved } = await sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: taskHandle }));
+      const { ApproximateNumberOfMessagesMoved } = await sqs.send(
+        new CancelMessageMoveTaskCommand({ TaskHandle: taskHandle }),
+      );
       return { moved: ApproximateNumberOfMessagesMoved ?? 0 };
     },
   };

@@ -1,2 +1,11 @@
-export { createDeadLetters, type DeadLetter, type DeadLetters, type FailureGroup, type MoveTask, type QueueDeadLetters, type QueuePair, type RedriveResult } from "./dead-letters.ts";
+export {
+  createDeadLetters,
+  type DeadLetter,
+  type DeadLetters,
+  type FailureGroup,
+  type MoveTask,
+  type QueueDeadLetters,
+  type QueuePair,
+  type RedriveResult,
+} from "./dead-letters.ts";
 export { DeadLetterError } from "./errors.ts";

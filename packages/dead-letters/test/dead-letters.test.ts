@@ -1,5 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { startDevcloud, type Devcloud } from "@quire/devcloud";
 import { FAILURE_ATTRIBUTES } from "@quire/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,9 +25,14 @@ afterAll(async () => {
 /** A work queue and its DLQ with a redrive policy, as the topology provisions them. */
 async function queuePair(name = `q-${randomUUID().slice(0, 8)}`): Promise<QueuePair> {
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }));
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }),
+  );
   const queue = await sqs.send(
-    new CreateQueueCommand({ QueueName: name, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 5 }) } }),
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes!.QueueArn, maxReceiveCount: 5 }) },
+    }),
   );
   return { name, queueUrl: queue.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl! };
 }
@@ -45,16 +56,29 @@ async function deadLetter(pair: QueuePair, jobId: string, code: string) {
 
 const depth = async (url: string) => {
   const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
   );
-  return { visible: Number(Attributes!.ApproximateNumberOfMessages), inFlight: Number(Attributes!.ApproximateNumberOfMessagesNotVisible) };
+  return {
+    visible: Number(Attributes!.ApproximateNumberOfMessages),
+    inFlight: Number(Attributes!.ApproximateNumberOfMessagesNotVisible),
+  };
 };
 
 async function receiveAll(url: string, count: number, timeoutMs = 5000) {
   const got = [];
   const deadline = Date.now() + timeoutMs;
   while (got.length < count && Date.now() < deadline) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ["All"] }));
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ["All"],
+      }),
+    );
     got.push(...Messages);
   }
   return got;
@@ -71,8 +95,15 @@ describe("dead letters", () => {
     const [summary] = await letters.summary();
 
     expect(summary).toMatchObject({ queue: pair.name, approximateCount: 3, scanned: 3, complete: true });
-    expect(summary!.groups.map((group) => [group.code, group.count])).toEqual([["MODEL_OUTPUT_INVALID", 2], ["SCHEMA_VIOLATION", 1]]);
-    expect(summary!.groups[1]!.samples[0]).toMatchObject({ jobId: "job_cccccccccc", reason: { code: "SCHEMA_VIOLATION" }, receiveCount: 3 });
+    expect(summary!.groups.map((group) => [group.code, group.count])).toEqual([
+      ["MODEL_OUTPUT_INVALID", 2],
+      ["SCHEMA_VIOLATION", 1],
+    ]);
+    expect(summary!.groups[1]!.samples[0]).toMatchObject({
+      jobId: "job_cccccccccc",
+      reason: { code: "SCHEMA_VIOLATION" },
+      receiveCount: 3,
+    });
     expect(await depth(pair.deadLetterQueueUrl)).toEqual({ visible: 3, inFlight: 0 });
   });
 
@@ -97,7 +128,11 @@ describe("dead letters", () => {
     await deadLetter(pair, "job_ffffffffff", "SCHEMA_VIOLATION");
     const letters = createDeadLetters({ sqs, queues: [pair] });
 
-    expect(await letters.redrive({ queue: pair.name, code: "MODEL_OUTPUT_INVALID" })).toMatchObject({ kind: "selected", moved: 1, scanned: 2 });
+    expect(await letters.redrive({ queue: pair.name, code: "MODEL_OUTPUT_INVALID" })).toMatchObject({
+      kind: "selected",
+      moved: 1,
+      scanned: 2,
+    });
 
     const [back] = await receiveAll(pair.queueUrl, 1);
     expect(JSON.parse(back!.Body!)).toEqual({ jobId: "job_eeeeeeeeee", type: "document.submitted" });

@@ -9,8 +9,19 @@ import { snsRoute, sqsRoute } from "./edge/sns-sqs.ts";
 import { startDynamoDb } from "./emulators/dynalite.ts";
 import { startSnsSqsS3 } from "./emulators/fauxqs.ts";
 import { createEventBridgeBackend, type EventBridgeBackend } from "./eventbridge/backend.ts";
-import { createDuplicateDeliverer, createFaultInjector, parseFaultConfig, type FaultConfigInput, type FaultControl } from "./faults/index.ts";
-import { provisionResources, resourceEnvironment, type AwsClientSettings, type ProvisionedResources } from "./provision.ts";
+import {
+  createDuplicateDeliverer,
+  createFaultInjector,
+  parseFaultConfig,
+  type FaultConfigInput,
+  type FaultControl,
+} from "./faults/index.ts";
+import {
+  provisionResources,
+  resourceEnvironment,
+  type AwsClientSettings,
+  type ProvisionedResources,
+} from "./provision.ts";
 import { createSesBackend } from "./ses/backend.ts";
 import type { Outbox } from "./ses/outbox.ts";
 import { startSqsMoveTasks } from "./sqs-move-tasks/index.ts";
@@ -90,7 +101,8 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
   const ses = createSesBackend({ outboxDir: dataDir ? join(dataDir, "outbox") : undefined });
 
   const faults = createFaultInjector({ duplicates: createDuplicateDeliverer(snsSqsS3, log), log });
-  const toSnsSqsS3 = (req: IncomingMessage, body: Buffer, res: ServerResponse) => forward(snsSqsS3.port, req, body, res);
+  const toSnsSqsS3 = (req: IncomingMessage, body: Buffer, res: ServerResponse) =>
+    forward(snsSqsS3.port, req, body, res);
   const edge = await startEdge({
     host,
     port: options.port ?? DEFAULT_DEVCLOUD_PORT,
@@ -118,7 +130,13 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     await edge.close();
     // Movers finish the batch they are in while fauxqs still answers, then stop.
     await sqsMoveTasks.close().catch(() => {});
-    await Promise.allSettled([snsSqsS3.stop(), dynamodb.stop(), bedrock.close?.(), eventBridge.close?.(), ses.close?.()]);
+    await Promise.allSettled([
+      snsSqsS3.stop(),
+      dynamodb.stop(),
+      bedrock.close?.(),
+      eventBridge.close?.(),
+      ses.close?.(),
+    ]);
   }
 
   // The edge answers while the topology is still being provisioned (provisioning goes through
@@ -129,7 +147,16 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     const topology = options.topology ?? quireTopology;
     resources =
       topology === false
-        ? { topicArns: {}, queueUrls: {}, queueArns: {}, deadLetterQueueUrls: {}, busNames: {}, ruleNames: {}, tableNames: {}, bucketNames: {} }
+        ? {
+            topicArns: {},
+            queueUrls: {},
+            queueArns: {},
+            deadLetterQueueUrls: {},
+            busNames: {},
+            ruleNames: {},
+            tableNames: {},
+            bucketNames: {},
+          }
         : await provisionResources(clientConfig, renderAwsApiResources(topology, options.prefix ?? topology.app));
   } catch (error) {
     await stop();
@@ -195,7 +222,10 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
         return false;
       }
     } catch (error) {
-      writeJsonError(res, error instanceof AwsServiceError ? error : new AwsServiceError("ValidationException", (error as Error).message));
+      writeJsonError(
+        res,
+        error instanceof AwsServiceError ? error : new AwsServiceError("ValidationException", (error as Error).message),
+      );
     }
     return true;
   }

@@ -1,5 +1,16 @@
-export { startDevcloud, DEFAULT_DEVCLOUD_PORT, DEVCLOUD_ACCOUNT, type Devcloud, type DevcloudOptions } from "./devcloud.ts";
-export { provisionResources, resourceEnvironment, type AwsClientSettings, type ProvisionedResources } from "./provision.ts";
+export {
+  startDevcloud,
+  DEFAULT_DEVCLOUD_PORT,
+  DEVCLOUD_ACCOUNT,
+  type Devcloud,
+  type DevcloudOptions,
+} from "./devcloud.ts";
+export {
+  provisionResources,
+  resourceEnvironment,
+  type AwsClientSettings,
+  type ProvisionedResources,
+} from "./provision.ts";
 export { compileEventPattern, InvalidEventPatternError, type CompiledEventPattern } from "@quire/event-patterns";
 export type { OutboxEntry } from "./ses/outbox.ts";
 /** The seeded PRNG the Bedrock emulator draws latency and faults from; simulations elsewhere reuse it. */

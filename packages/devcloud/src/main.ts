@@ -3,7 +3,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { bedrockOptionsFromEnv } from "./bedrock/index.ts";
-import { DEFAULT_DEVCLOUD_PORT, startDevcloud } from "./devcloud.ts";
+import { DEFAULT_DEVCLOUD_PORT, startDevcloud, type Devcloud } from "./devcloud.ts";
 import { faultsFromEnv, readFaultConfig, type FaultConfigInput } from "./faults/index.ts";
 
 const { values: flags } = parseArgs({
@@ -35,22 +35,33 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`devcloud: port must be an integer 0-65535, got ${flags.port ?? process.env.QUIRE_DEVCLOUD_PORT}`);
   process.exit(2);
 }
-const dataDir = flags.memory ? undefined : resolve(process.env.INIT_CWD ?? repoRoot, flags["data-dir"] ?? process.env.QUIRE_DATA_DIR ?? resolve(repoRoot, ".quire/devcloud"));
+const dataDir = flags.memory
+  ? undefined
+  : resolve(
+      process.env.INIT_CWD ?? repoRoot,
+      flags["data-dir"] ?? process.env.QUIRE_DATA_DIR ?? resolve(repoRoot, ".quire/devcloud"),
+    );
 
 let faults: FaultConfigInput | undefined;
 try {
-  faults = flags.faults ? readFaultConfig(resolve(process.env.INIT_CWD ?? process.cwd(), flags.faults), "--faults") : faultsFromEnv(process.env);
+  faults = flags.faults
+    ? readFaultConfig(resolve(process.env.INIT_CWD ?? process.cwd(), flags.faults), "--faults")
+    : faultsFromEnv(process.env);
 } catch (error) {
   console.error(`devcloud: ${(error as Error).message}`);
   process.exit(2);
 }
 
-let devcloud;
+let devcloud: Devcloud;
 try {
   devcloud = await startDevcloud({ port, dataDir, bedrock: bedrockOptionsFromEnv(process.env), faults });
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
-  console.error(code === "EADDRINUSE" ? `devcloud: port ${port} is in use. Is devcloud already running? Try --port or QUIRE_DEVCLOUD_PORT.` : `devcloud: failed to start: ${(error as Error).stack}`);
+  console.error(
+    code === "EADDRINUSE"
+      ? `devcloud: port ${port} is in use. Is devcloud already running? Try --port or QUIRE_DEVCLOUD_PORT.`
+      : `devcloud: failed to start: ${(error as Error).stack}`,
+  );
   process.exit(1);
 }
 
@@ -59,7 +70,9 @@ Services: SNS, SQS, S3 (fauxqs) · DynamoDB (dynalite) · EventBridge · Bedrock
 Health: ${devcloud.endpoint}/_quire/health${faults ? `\nFault injection on: ${devcloud.endpoint}/_quire/faults` : ""}
 
 Point the AWS SDK or CLI at it:
-${Object.entries(devcloud.env).map(([k, v]) => `export ${k}=${v}`).join("\n")}
+${Object.entries(devcloud.env)
+  .map(([k, v]) => `export ${k}=${v}`)
+  .join("\n")}
 
 Then try:  aws --endpoint-url ${devcloud.endpoint} sqs list-queues
 `);

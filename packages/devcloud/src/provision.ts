@@ -1,6 +1,12 @@
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from "@aws-sdk/client-dynamodb";
-import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand, ResourceAlreadyExistsException } from "@aws-sdk/client-eventbridge";
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+  ResourceAlreadyExistsException,
+} from "@aws-sdk/client-eventbridge";
 import {
   CreateTopicCommand,
   ListSubscriptionsByTopicCommand,
@@ -8,7 +14,12 @@ import {
   SetSubscriptionAttributesCommand,
   SubscribeCommand,
 } from "@aws-sdk/client-sns";
-import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { resourceEnvironmentKey, type AwsApiResources } from "@quire/topology";
 
 export interface AwsClientSettings {
@@ -33,7 +44,10 @@ export interface ProvisionedResources {
  * Create the topology through the real AWS SDK clients, idempotently: run it again (a restart
  * on a persisted data dir, or a changed declaration) and it converges instead of duplicating.
  */
-export async function provisionResources(settings: AwsClientSettings, resources: AwsApiResources): Promise<ProvisionedResources> {
+export async function provisionResources(
+  settings: AwsClientSettings,
+  resources: AwsApiResources,
+): Promise<ProvisionedResources> {
   const clientConfig = { ...settings, maxAttempts: 3 };
   const sqs = new SQSClient(clientConfig);
   const sns = new SNSClient(clientConfig);
@@ -85,10 +99,24 @@ export async function provisionResources(settings: AwsClientSettings, resources:
       const existing = Subscriptions.find((s) => s.Protocol === "sqs" && s.Endpoint === Endpoint);
       if (existing) {
         for (const [AttributeName, AttributeValue] of Object.entries(subscription.attributes)) {
-          await sns.send(new SetSubscriptionAttributesCommand({ SubscriptionArn: existing.SubscriptionArn, AttributeName, AttributeValue }));
+          await sns.send(
+            new SetSubscriptionAttributesCommand({
+              SubscriptionArn: existing.SubscriptionArn,
+              AttributeName,
+              AttributeValue,
+            }),
+          );
         }
       } else {
-        await sns.send(new SubscribeCommand({ TopicArn, Protocol: "sqs", Endpoint, Attributes: subscription.attributes, ReturnSubscriptionArn: true }));
+        await sns.send(
+          new SubscribeCommand({
+            TopicArn,
+            Protocol: "sqs",
+            Endpoint,
+            Attributes: subscription.attributes,
+            ReturnSubscriptionArn: true,
+          }),
+        );
       }
     }
 
@@ -102,10 +130,20 @@ export async function provisionResources(settings: AwsClientSettings, resources:
     }
     for (const rule of resources.rules) {
       await events.send(
-        new PutRuleCommand({ Name: rule.name, EventBusName: rule.busName, EventPattern: rule.eventPattern, Description: rule.description, State: "ENABLED" }),
+        new PutRuleCommand({
+          Name: rule.name,
+          EventBusName: rule.busName,
+          EventPattern: rule.eventPattern,
+          Description: rule.description,
+          State: "ENABLED",
+        }),
       );
       await events.send(
-        new PutTargetsCommand({ Rule: rule.name, EventBusName: rule.busName, Targets: [{ Id: rule.targetQueueName, Arn: queueArnByName.get(rule.targetQueueName)! }] }),
+        new PutTargetsCommand({
+          Rule: rule.name,
+          EventBusName: rule.busName,
+          Targets: [{ Id: rule.targetQueueName, Arn: queueArnByName.get(rule.targetQueueName)! }],
+        }),
       );
       provisioned.ruleNames[rule.logical] = rule.name;
     }
@@ -119,7 +157,9 @@ export async function provisionResources(settings: AwsClientSettings, resources:
             KeySchema: table.keySchema,
             // DynamoDB accepts definitions only for attributes used in some key schema.
             AttributeDefinitions: table.attributeDefinitions.filter((d) =>
-              [table.keySchema, ...table.globalSecondaryIndexes.map((i) => i.KeySchema)].some((keys) => keys.some((k) => k.AttributeName === d.AttributeName)),
+              [table.keySchema, ...table.globalSecondaryIndexes.map((i) => i.KeySchema)].some((keys) =>
+                keys.some((k) => k.AttributeName === d.AttributeName),
+              ),
             ),
             ...(table.globalSecondaryIndexes.length ? { GlobalSecondaryIndexes: table.globalSecondaryIndexes } : {}),
           }),
@@ -145,19 +185,31 @@ export async function provisionResources(settings: AwsClientSettings, resources:
   return provisioned;
 }
 
-
 /** The environment a service needs to find devcloud and the provisioned resources. */
-export function resourceEnvironment(settings: AwsClientSettings, provisioned: ProvisionedResources): Record<string, string> {
+export function resourceEnvironment(
+  settings: AwsClientSettings,
+  provisioned: ProvisionedResources,
+): Record<string, string> {
   return {
     AWS_ENDPOINT_URL: settings.endpoint,
     AWS_REGION: settings.region,
     AWS_ACCESS_KEY_ID: settings.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: settings.credentials.secretAccessKey,
-    ...Object.fromEntries(Object.entries(provisioned.topicArns).map(([l, v]) => [resourceEnvironmentKey("TOPIC", l), v])),
-    ...Object.fromEntries(Object.entries(provisioned.queueUrls).map(([l, v]) => [resourceEnvironmentKey("QUEUE", l), v])),
-    ...Object.fromEntries(Object.entries(provisioned.deadLetterQueueUrls).map(([l, v]) => [resourceEnvironmentKey("DLQ", l), v])),
+    ...Object.fromEntries(
+      Object.entries(provisioned.topicArns).map(([l, v]) => [resourceEnvironmentKey("TOPIC", l), v]),
+    ),
+    ...Object.fromEntries(
+      Object.entries(provisioned.queueUrls).map(([l, v]) => [resourceEnvironmentKey("QUEUE", l), v]),
+    ),
+    ...Object.fromEntries(
+      Object.entries(provisioned.deadLetterQueueUrls).map(([l, v]) => [resourceEnvironmentKey("DLQ", l), v]),
+    ),
     ...Object.fromEntries(Object.entries(provisioned.busNames).map(([l, v]) => [resourceEnvironmentKey("BUS", l), v])),
-    ...Object.fromEntries(Object.entries(provisioned.tableNames).map(([l, v]) => [resourceEnvironmentKey("TABLE", l), v])),
-    ...Object.fromEntries(Object.entries(provisioned.bucketNames).map(([l, v]) => [resourceEnvironmentKey("BUCKET", l), v])),
+    ...Object.fromEntries(
+      Object.entries(provisioned.tableNames).map(([l, v]) => [resourceEnvironmentKey("TABLE", l), v]),
+    ),
+    ...Object.fromEntries(
+      Object.entries(provisioned.bucketNames).map(([l, v]) => [resourceEnvironmentKey("BUCKET", l), v]),
+    ),
   };
 }

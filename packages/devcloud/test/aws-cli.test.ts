@@ -26,14 +26,39 @@ describe.skipIf(!awsCli)("the official AWS CLI against devcloud", () => {
   afterAll(() => devcloud.stop());
 
   it("events test-event-pattern answers true for a matching event", async () => {
-    const event = { id: "1", account: "000000000000", source: "quire.summarizer", time: "2026-11-23T00:00:00Z", region: "us-east-1", resources: [], "detail-type": "Job Completed", detail: {} };
-    const result = await aws("events", "test-event-pattern", "--event-pattern", '{"source":[{"prefix":"quire."}]}', "--event", JSON.stringify(event));
+    const event = {
+      id: "1",
+      account: "000000000000",
+      source: "quire.summarizer",
+      time: "2026-11-23T00:00:00Z",
+      region: "us-east-1",
+      resources: [],
+      "detail-type": "Job Completed",
+      detail: {},
+    };
+    const result = await aws(
+      "events",
+      "test-event-pattern",
+      "--event-pattern",
+      '{"source":[{"prefix":"quire."}]}',
+      "--event",
+      JSON.stringify(event),
+    );
     expect(result).toEqual({ Result: true });
   });
 
   it("sqs receive-message returns a message sent by the SDK", async () => {
-    await new SQSClient(devcloud.clientConfig).send(new SendMessageCommand({ QueueUrl: devcloud.resources.queueUrls.ingestion, MessageBody: "from the sdk" }));
-    const result = await aws("sqs", "receive-message", "--queue-url", devcloud.resources.queueUrls.ingestion!, "--wait-time-seconds", "2");
+    await new SQSClient(devcloud.clientConfig).send(
+      new SendMessageCommand({ QueueUrl: devcloud.resources.queueUrls.ingestion, MessageBody: "from the sdk" }),
+    );
+    const result = await aws(
+      "sqs",
+      "receive-message",
+      "--queue-url",
+      devcloud.resources.queueUrls.ingestion!,
+      "--wait-time-seconds",
+      "2",
+    );
     expect(result.Messages.map((m: { Body: string }) => m.Body)).toEqual(["from the sdk"]);
   });
 

@@ -1,6 +1,18 @@
-import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from "@aws-sdk/client-eventbridge";
-import { CreateTopicCommand, PublishBatchCommand, PublishCommand, SNSClient, type PublishBatchRequestEntry } from "@aws-sdk/client-sns";
+import {
+  CreateTopicCommand,
+  PublishBatchCommand,
+  PublishCommand,
+  SNSClient,
+  type PublishBatchRequestEntry,
+} from "@aws-sdk/client-sns";
 import { CreateQueueCommand, SendMessageBatchCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Devcloud } from "../src/index.ts";
@@ -73,13 +85,17 @@ describe("AWS limits at the devcloud edge", () => {
 
     it("Publish: body + attributes of 262,144 bytes passes, 262,145 is InvalidParameter", async () => {
       await sns.send(new PublishCommand({ TopicArn, Message: "x".repeat(262_144) }));
-      await sns.send(new PublishCommand({ TopicArn, Message: "x".repeat(262_144 - attributeBytes), MessageAttributes: attribute }));
+      await sns.send(
+        new PublishCommand({ TopicArn, Message: "x".repeat(262_144 - attributeBytes), MessageAttributes: attribute }),
+      );
       await expect(sns.send(new PublishCommand({ TopicArn, Message: "x".repeat(262_145) }))).rejects.toMatchObject({
         name: "InvalidParameterException",
         $metadata: { httpStatusCode: 400 },
       });
       await expect(
-        sns.send(new PublishCommand({ TopicArn, Message: "x".repeat(262_145 - attributeBytes), MessageAttributes: attribute })),
+        sns.send(
+          new PublishCommand({ TopicArn, Message: "x".repeat(262_145 - attributeBytes), MessageAttributes: attribute }),
+        ),
       ).rejects.toMatchObject({ name: "InvalidParameterException" });
     });
 
@@ -88,10 +104,14 @@ describe("AWS limits at the devcloud edge", () => {
         { Id: "a", Message: "a".repeat(131_072 - attributeBytes), MessageAttributes: attribute },
         { Id: "b", Message: "b".repeat(total - 131_072) },
       ];
-      const { Successful = [], Failed = [] } = await sns.send(new PublishBatchCommand({ TopicArn, PublishBatchRequestEntries: batch(262_144) }));
+      const { Successful = [], Failed = [] } = await sns.send(
+        new PublishBatchCommand({ TopicArn, PublishBatchRequestEntries: batch(262_144) }),
+      );
       expect(Failed).toEqual([]);
       expect(Successful.map((s) => s.Id)).toEqual(["a", "b"]);
-      await expect(sns.send(new PublishBatchCommand({ TopicArn, PublishBatchRequestEntries: batch(262_145) }))).rejects.toMatchObject({
+      await expect(
+        sns.send(new PublishBatchCommand({ TopicArn, PublishBatchRequestEntries: batch(262_145) })),
+      ).rejects.toMatchObject({
         name: "BatchRequestTooLongException",
         $metadata: { httpStatusCode: 400 },
       });
@@ -99,15 +119,24 @@ describe("AWS limits at the devcloud edge", () => {
 
     it("PublishBatch: a single entry over 262,144 bytes fails the whole request", async () => {
       await expect(
-        sns.send(new PublishBatchCommand({ TopicArn, PublishBatchRequestEntries: [{ Id: "big", Message: "x".repeat(262_145) }] })),
+        sns.send(
+          new PublishBatchCommand({
+            TopicArn,
+            PublishBatchRequestEntries: [{ Id: "big", Message: "x".repeat(262_145) }],
+          }),
+        ),
       ).rejects.toMatchObject({ name: "BatchRequestTooLongException" });
     });
 
     it("PublishBatch: 10 entries pass, 11 are TooManyEntriesInBatchRequest", async () => {
       const entries = (n: number) => Array.from({ length: n }, (_, i) => ({ Id: `e${i}`, Message: `m${i}` }));
-      const { Successful = [] } = await sns.send(new PublishBatchCommand({ TopicArn, PublishBatchRequestEntries: entries(10) }));
+      const { Successful = [] } = await sns.send(
+        new PublishBatchCommand({ TopicArn, PublishBatchRequestEntries: entries(10) }),
+      );
       expect(Successful).toHaveLength(10);
-      await expect(sns.send(new PublishBatchCommand({ TopicArn, PublishBatchRequestEntries: entries(11) }))).rejects.toMatchObject({
+      await expect(
+        sns.send(new PublishBatchCommand({ TopicArn, PublishBatchRequestEntries: entries(11) })),
+      ).rejects.toMatchObject({
         name: "TooManyEntriesInBatchRequestException",
         $metadata: { httpStatusCode: 400 },
       });
@@ -125,13 +154,27 @@ describe("AWS limits at the devcloud edge", () => {
 
     it("SendMessage: body + attributes of 1,048,576 bytes passes, 1,048,577 is InvalidParameterValue", async () => {
       await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x".repeat(1_048_576) }));
-      await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x".repeat(1_048_576 - attributeBytes), MessageAttributes: attribute }));
-      await expect(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x".repeat(1_048_577) }))).rejects.toMatchObject({
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl,
+          MessageBody: "x".repeat(1_048_576 - attributeBytes),
+          MessageAttributes: attribute,
+        }),
+      );
+      await expect(
+        sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x".repeat(1_048_577) })),
+      ).rejects.toMatchObject({
         name: "InvalidParameterValue",
         $metadata: { httpStatusCode: 400 },
       });
       await expect(
-        sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "x".repeat(1_048_577 - attributeBytes), MessageAttributes: attribute })),
+        sqs.send(
+          new SendMessageCommand({
+            QueueUrl,
+            MessageBody: "x".repeat(1_048_577 - attributeBytes),
+            MessageAttributes: attribute,
+          }),
+        ),
       ).rejects.toMatchObject({ name: "InvalidParameterValue" });
     });
 
@@ -140,10 +183,14 @@ describe("AWS limits at the devcloud edge", () => {
         { Id: "a", MessageBody: "a".repeat(524_288 - attributeBytes), MessageAttributes: attribute },
         { Id: "b", MessageBody: "b".repeat(total - 524_288) },
       ];
-      const { Successful = [], Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: batch(1_048_576) }));
+      const { Successful = [], Failed = [] } = await sqs.send(
+        new SendMessageBatchCommand({ QueueUrl, Entries: batch(1_048_576) }),
+      );
       expect(Failed).toEqual([]);
       expect(Successful.map((s) => s.Id)).toEqual(["a", "b"]);
-      await expect(sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: batch(1_048_577) }))).rejects.toMatchObject({
+      await expect(
+        sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries: batch(1_048_577) })),
+      ).rejects.toMatchObject({
         name: "BatchRequestTooLong",
         $metadata: { httpStatusCode: 400 },
       });
@@ -155,8 +202,17 @@ describe("AWS limits at the devcloud edge", () => {
     // UTF-8 bytes of Source, DetailType, Detail and each of Resources.
     const entry = (size: number, extras: Partial<PutEventsRequestEntry> = {}): PutEventsRequestEntry => {
       const fixed =
-        (extras.Time ? 14 : 0) + "quire.test".length + "Big".length + '{"b":""}'.length + (extras.Resources ?? []).reduce((n, r) => n + Buffer.byteLength(r), 0);
-      return { Source: "quire.test", DetailType: "Big", Detail: JSON.stringify({ b: "x".repeat(size - fixed) }), ...extras };
+        (extras.Time ? 14 : 0) +
+        "quire.test".length +
+        "Big".length +
+        '{"b":""}'.length +
+        (extras.Resources ?? []).reduce((n, r) => n + Buffer.byteLength(r), 0);
+      return {
+        Source: "quire.test",
+        DetailType: "Big",
+        Detail: JSON.stringify({ b: "x".repeat(size - fixed) }),
+        ...extras,
+      };
     };
 
     it("an entry of 1,048,576 bytes passes, 1,048,577 is a ValidationException for the request", async () => {
@@ -180,19 +236,24 @@ describe("AWS limits at the devcloud edge", () => {
 
     it("the limit is on the total of all entries in the request", async () => {
       await events.send(new PutEventsCommand({ Entries: [entry(524_288), entry(524_288)] }));
-      await expect(events.send(new PutEventsCommand({ Entries: [entry(524_288), entry(524_289)] }))).rejects.toMatchObject({
+      await expect(
+        events.send(new PutEventsCommand({ Entries: [entry(524_288), entry(524_289)] })),
+      ).rejects.toMatchObject({
         name: "ValidationException",
         message: "Total size of the entries in the request is over the limit.",
       });
     });
 
     it("10 entries pass, 11 are a ValidationException", async () => {
-      const entries = (n: number) => Array.from({ length: n }, (_, i) => ({ Source: "quire.test", DetailType: "Small", Detail: `{"i":${i}}` }));
+      const entries = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({ Source: "quire.test", DetailType: "Small", Detail: `{"i":${i}}` }));
       const { FailedEntryCount } = await events.send(new PutEventsCommand({ Entries: entries(10) }));
       expect(FailedEntryCount).toBe(0);
       await expect(events.send(new PutEventsCommand({ Entries: entries(11) }))).rejects.toMatchObject({
         name: "ValidationException",
-        message: expect.stringMatching(/at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10/),
+        message: expect.stringMatching(
+          /at 'entries' failed to satisfy constraint: Member must have length less than or equal to 10/,
+        ),
         $metadata: { httpStatusCode: 400 },
       });
     });
@@ -215,7 +276,9 @@ describe("AWS limits at the devcloud edge", () => {
 
     it("PutItem: 409,600 bytes pass, 409,601 are a ValidationException", async () => {
       await dynamodb.send(new PutItemCommand({ TableName, Item: item("x".repeat(409_600 - 8)) }));
-      await expect(dynamodb.send(new PutItemCommand({ TableName, Item: item("x".repeat(409_601 - 8)) }))).rejects.toMatchObject({
+      await expect(
+        dynamodb.send(new PutItemCommand({ TableName, Item: item("x".repeat(409_601 - 8)) })),
+      ).rejects.toMatchObject({
         name: "ValidationException",
         message: "Item size has exceeded the maximum allowed size",
         $metadata: { httpStatusCode: 400 },
@@ -225,16 +288,27 @@ describe("AWS limits at the devcloud edge", () => {
     it("PutItem and BatchWriteItem count strings in UTF-8 bytes, not characters", async () => {
       // "é" is 2 bytes in UTF-8: 204,796 of them + 8 = 409,600 bytes; one more is 409,602.
       await dynamodb.send(new PutItemCommand({ TableName, Item: item("é".repeat(204_796)) }));
-      await expect(dynamodb.send(new PutItemCommand({ TableName, Item: item("é".repeat(204_797)) }))).rejects.toMatchObject({
+      await expect(
+        dynamodb.send(new PutItemCommand({ TableName, Item: item("é".repeat(204_797)) })),
+      ).rejects.toMatchObject({
         name: "ValidationException",
         message: "Item size has exceeded the maximum allowed size",
       });
       await expect(
-        dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [TableName]: [{ PutRequest: { Item: item("é".repeat(204_797)) } }] } })),
-      ).rejects.toMatchObject({ name: "ValidationException", message: "Item size has exceeded the maximum allowed size" });
+        dynamodb.send(
+          new BatchWriteItemCommand({
+            RequestItems: { [TableName]: [{ PutRequest: { Item: item("é".repeat(204_797)) } }] },
+          }),
+        ),
+      ).rejects.toMatchObject({
+        name: "ValidationException",
+        message: "Item size has exceeded the maximum allowed size",
+      });
       // Attribute names count in UTF-8 bytes as well: "blöb" is 5 bytes.
       await expect(
-        dynamodb.send(new PutItemCommand({ TableName, Item: { pk: { S: "k1" }, "blöb": { S: "x".repeat(409_600 - 8) } } })),
+        dynamodb.send(
+          new PutItemCommand({ TableName, Item: { pk: { S: "k1" }, blöb: { S: "x".repeat(409_600 - 8) } } }),
+        ),
       ).rejects.toMatchObject({ name: "ValidationException" });
     });
 

@@ -4,7 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConverseCommand, type ConverseCommandInput } from "@aws-sdk/client-bedrock-runtime";
 import { afterEach, describe, expect, test } from "vitest";
-import { bedrockOptionsFromEnv, createBedrockBackend, parseModelIdentifier, type BedrockBackend } from "../src/bedrock/index.ts";
+import {
+  bedrockOptionsFromEnv,
+  createBedrockBackend,
+  parseModelIdentifier,
+  type BedrockBackend,
+} from "../src/bedrock/index.ts";
 import { drawFault, mulberry32, sampleLatencyMs } from "../src/bedrock/faults.ts";
 import { HAIKU, rejection, serve, type Harness } from "./bedrock-helpers.ts";
 
@@ -40,27 +45,45 @@ describe("fault injection", () => {
   });
 
   test("ModelErrorException carries the modelled originalStatusCode and resourceName", async () => {
-    const client = await clientFor(createBedrockBackend({ models: { [HAIKU]: { latency: NO_LATENCY, faults: { modelErrorRate: 1 } } } }));
+    const client = await clientFor(
+      createBedrockBackend({ models: { [HAIKU]: { latency: NO_LATENCY, faults: { modelErrorRate: 1 } } } }),
+    );
     const error = await rejection(client.send(new ConverseCommand(request)));
     expect(error).toMatchObject({ originalStatusCode: 500, resourceName: HAIKU });
   });
 
   test("the SDK retries a 503 and succeeds when the fault clears", async () => {
-    const backend = createBedrockBackend({ models: { [HAIKU]: { latency: NO_LATENCY, faults: { serviceUnavailableRate: 0.5 } } }, seed: 7 });
+    const backend = createBedrockBackend({
+      models: { [HAIKU]: { latency: NO_LATENCY, faults: { serviceUnavailableRate: 0.5 } } },
+      seed: 7,
+    });
     const client = await clientFor(backend, 10);
-    for (let call = 0; call < 5; call++) expect((await client.send(new ConverseCommand(request))).stopReason).toBe("end_turn");
+    for (let call = 0; call < 5; call++)
+      expect((await client.send(new ConverseCommand(request))).stopReason).toBe("end_turn");
     expect(backend.stats()[HAIKU]?.faults.serviceUnavailable).toBeGreaterThan(0);
   });
 
   test("fault sequences are deterministic for a seed", () => {
-    const faults = { modelErrorRate: 0.2, serviceUnavailableRate: 0.1, modelTimeoutRate: 0.05, slowRate: 0, slowFactor: 5 };
+    const faults = {
+      modelErrorRate: 0.2,
+      serviceUnavailableRate: 0.1,
+      modelTimeoutRate: 0.05,
+      slowRate: 0,
+      slowFactor: 5,
+    };
     const run = (seed: number) => {
       const random = mulberry32(seed);
       return Array.from({ length: 50 }, () => drawFault(faults, random));
     };
     expect(run(42)).toEqual(run(42));
     expect(run(42)).not.toEqual(run(43));
-    const drawn = Array.from({ length: 10_000 }, ((random) => () => drawFault(faults, random))(mulberry32(1)));
+    const drawn = Array.from(
+      { length: 10_000 },
+      (
+        (random) => () =>
+          drawFault(faults, random)
+      )(mulberry32(1)),
+    );
     expect(drawn.filter((fault) => fault === "modelError").length / 10_000).toBeCloseTo(0.2, 1);
   });
 
@@ -73,7 +96,9 @@ describe("fault injection", () => {
     backend.configureModel(HAIKU, { faults: { modelErrorRate: 0 } });
     await client.send(new ConverseCommand(request));
     backend.configureModel("acme.local-model-v1", { maxOutputTokens: 1000 });
-    expect((await client.send(new ConverseCommand({ ...request, modelId: "acme.local-model-v1" }))).stopReason).toBe("end_turn");
+    expect((await client.send(new ConverseCommand({ ...request, modelId: "acme.local-model-v1" }))).stopReason).toBe(
+      "end_turn",
+    );
     expect(backend.stats()[HAIKU]).toMatchObject({ calls: 3, succeeded: 2, faults: { modelError: 1 } });
     expect(() => backend.configureModel(HAIKU, { faults: { modelErrorRate: 2 } })).toThrow();
   });
@@ -81,7 +106,10 @@ describe("fault injection", () => {
 
 describe("latency", () => {
   test("timeScale shortens the wait but metrics.latencyMs reports the unscaled latency", async () => {
-    const backend = createBedrockBackend({ timeScale: 0.01, models: { [HAIKU]: { latency: { ...NO_LATENCY, meanMs: 8000 } } } });
+    const backend = createBedrockBackend({
+      timeScale: 0.01,
+      models: { [HAIKU]: { latency: { ...NO_LATENCY, meanMs: 8000 } } },
+    });
     const client = await clientFor(backend);
     const started = performance.now();
     const output = await client.send(new ConverseCommand(request));
@@ -96,17 +124,23 @@ describe("latency", () => {
     expect(sampleLatencyMs(latency, 100, mulberry32(1))).toBe(1200);
   });
 
-  test.each(["uniform", "normal", "lognormal"] as const)("%s samples centre on meanMs and respect minMs", (distribution) => {
-    const latency = { distribution, meanMs: 500, jitterMs: 100, perOutputTokenMs: 0, minMs: 50 };
-    const random = mulberry32(3);
-    const samples = Array.from({ length: 4000 }, () => sampleLatencyMs(latency, 0, random));
-    const mean = samples.reduce((sum, sample) => sum + sample, 0) / samples.length;
-    expect(Math.abs(mean - 500)).toBeLessThan(15);
-    expect(Math.min(...samples)).toBeGreaterThanOrEqual(50);
-  });
+  test.each(["uniform", "normal", "lognormal"] as const)(
+    "%s samples centre on meanMs and respect minMs",
+    (distribution) => {
+      const latency = { distribution, meanMs: 500, jitterMs: 100, perOutputTokenMs: 0, minMs: 50 };
+      const random = mulberry32(3);
+      const samples = Array.from({ length: 4000 }, () => sampleLatencyMs(latency, 0, random));
+      const mean = samples.reduce((sum, sample) => sum + sample, 0) / samples.length;
+      expect(Math.abs(mean - 500)).toBeLessThan(15);
+      expect(Math.min(...samples)).toBeGreaterThanOrEqual(50);
+    },
+  );
 
   test("slow responses take slowFactor times longer", async () => {
-    const backend = createBedrockBackend({ timeScale: 0.001, models: { [HAIKU]: { latency: { ...NO_LATENCY, meanMs: 1000 }, faults: { slowRate: 1, slowFactor: 4 } } } });
+    const backend = createBedrockBackend({
+      timeScale: 0.001,
+      models: { [HAIKU]: { latency: { ...NO_LATENCY, meanMs: 1000 }, faults: { slowRate: 1, slowFactor: 4 } } },
+    });
     const output = await (await clientFor(backend)).send(new ConverseCommand(request));
     expect(output.metrics?.latencyMs).toBe(4000);
     expect(backend.stats()[HAIKU]?.slowResponses).toBe(1);
@@ -132,7 +166,10 @@ describe("configuration", () => {
   });
 
   test("model identifiers: ARNs reduce to their resource id, profiles to their base model", () => {
-    expect(parseModelIdentifier(`arn:aws:bedrock:eu-west-1:1:inference-profile/eu.${HAIKU}`)).toEqual({ requestedId: `eu.${HAIKU}`, baseModelId: HAIKU });
+    expect(parseModelIdentifier(`arn:aws:bedrock:eu-west-1:1:inference-profile/eu.${HAIKU}`)).toEqual({
+      requestedId: `eu.${HAIKU}`,
+      baseModelId: HAIKU,
+    });
   });
 
   test("QUIRE_BEDROCK_CONFIG accepts inline JSON or a file path, and rejects invalid config", () => {

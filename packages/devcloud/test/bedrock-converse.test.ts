@@ -1,13 +1,27 @@
 /** Converse through the real SDK client over HTTP: answers, tool use, validation, routing. */
 import {
-  ConverseCommand, InvokeModelCommand, type ContentBlock, type ConverseCommandInput, type ConverseCommandOutput, type Tool,
+  ConverseCommand,
+  InvokeModelCommand,
+  type ContentBlock,
+  type ConverseCommandInput,
+  type ConverseCommandOutput,
+  type Tool,
 } from "@aws-sdk/client-bedrock-runtime";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createBedrockBackend } from "../src/bedrock/index.ts";
 import { validateJsonSchema, type JsonSchema } from "../src/bedrock/model/json-schema.ts";
 import { splitSentences } from "../src/bedrock/model/text.ts";
 import {
-  CONTRACT_TEXT, HAIKU, INVOICE_TEXT, LETTER_TEXT, LONG_DOCUMENT, MOTION_TEXT, POLICY_TEXT, rejection, serve, type Harness,
+  CONTRACT_TEXT,
+  HAIKU,
+  INVOICE_TEXT,
+  LETTER_TEXT,
+  LONG_DOCUMENT,
+  MOTION_TEXT,
+  POLICY_TEXT,
+  rejection,
+  serve,
+  type Harness,
 } from "./bedrock-helpers.ts";
 
 const TAXONOMY = ["contract", "court-filing", "correspondence", "invoice", "policy", "other"];
@@ -22,7 +36,11 @@ const CLASSIFY_SCHEMA: JsonSchema = {
   required: ["documentType", "confidence"],
 };
 const CLASSIFY_TOOL: Tool = {
-  toolSpec: { name: "record_classification", description: "Record the category of a legal document.", inputSchema: { json: CLASSIFY_SCHEMA as never } },
+  toolSpec: {
+    name: "record_classification",
+    description: "Record the category of a legal document.",
+    inputSchema: { json: CLASSIFY_SCHEMA as never },
+  },
 };
 
 let harness: Harness;
@@ -37,8 +55,10 @@ beforeAll(async () => {
 afterAll(async () => harness.close());
 
 const userText = (text: string) => [{ role: "user" as const, content: [{ text }] }];
-const textOf = (output: ConverseCommandOutput) => output.output?.message?.content?.map((block) => block.text ?? "").join("") ?? "";
-const toolUseOf = (output: ConverseCommandOutput) => output.output?.message?.content?.find((block) => block.toolUse)?.toolUse;
+const textOf = (output: ConverseCommandOutput) =>
+  output.output?.message?.content?.map((block) => block.text ?? "").join("") ?? "";
+const toolUseOf = (output: ConverseCommandOutput) =>
+  output.output?.message?.content?.find((block) => block.toolUse)?.toolUse;
 
 describe("text answers", () => {
   test("summary respects maxTokens and reports max_tokens when it had to cut", async () => {
@@ -49,7 +69,10 @@ describe("text answers", () => {
   });
 
   test("summary is extractive and deterministic, ending the turn when it fits", async () => {
-    const request = { messages: userText(`Summarize the following document:\n\n${LONG_DOCUMENT}`), inferenceConfig: { maxTokens: 500 } };
+    const request = {
+      messages: userText(`Summarize the following document:\n\n${LONG_DOCUMENT}`),
+      inferenceConfig: { maxTokens: 500 },
+    };
     const [first, second] = [await send(request), await send(request)];
     expect(first.stopReason).toBe("end_turn");
     expect(textOf(first)).toBe(textOf(second));
@@ -89,7 +112,7 @@ describe("tool use", () => {
     expect(toolUse?.name).toBe("record_classification");
     expect(toolUse?.toolUseId).toMatch(/^tooluse_[\w-]{22}$/);
     expect(validateJsonSchema(toolUse?.input, CLASSIFY_SCHEMA)).toEqual([]);
-    expect(TAXONOMY).toContain((toolUse?.input as Record<string, unknown>)["documentType"]);
+    expect(TAXONOMY).toContain((toolUse!.input as Record<string, unknown>).documentType);
   });
 
   test.each([
@@ -99,29 +122,58 @@ describe("tool use", () => {
     [LETTER_TEXT, "correspondence"],
     [POLICY_TEXT, "policy"],
   ])("classifier picks the right label (%#: %s)", async (text, expected) => {
-    const output = await send({ messages: userText(text), toolConfig: { tools: [CLASSIFY_TOOL], toolChoice: { any: {} } } });
+    const output = await send({
+      messages: userText(text),
+      toolConfig: { tools: [CLASSIFY_TOOL], toolChoice: { any: {} } },
+    });
     const input = toolUseOf(output)?.input as Record<string, unknown>;
-    expect(input["documentType"]).toBe(expected);
-    expect(input["confidence"]).toBeGreaterThan(0.5);
+    expect(input.documentType).toBe(expected);
+    expect(input.confidence).toBeGreaterThan(0.5);
   });
 
   test("auto calls the tool the prompt asks for, and answers in text otherwise", async () => {
     const tools = { tools: [CLASSIFY_TOOL], toolChoice: { auto: {} } };
-    const classifyTurn = await send({ messages: userText(`Classify this document:\n\n${INVOICE_TEXT}`), toolConfig: tools });
+    const classifyTurn = await send({
+      messages: userText(`Classify this document:\n\n${INVOICE_TEXT}`),
+      toolConfig: tools,
+    });
     expect(classifyTurn.stopReason).toBe("tool_use");
-    const summaryTurn = await send({ messages: userText(`Summarize this document:\n\n${INVOICE_TEXT}`), toolConfig: tools });
+    const summaryTurn = await send({
+      messages: userText(`Summarize this document:\n\n${INVOICE_TEXT}`),
+      toolConfig: tools,
+    });
     expect(summaryTurn.stopReason).toBe("end_turn");
     expect(textOf(summaryTurn).length).toBeGreaterThan(0);
   });
 
   test("answers in text after a toolResult", async () => {
-    const first = await send({ messages: userText(INVOICE_TEXT), toolConfig: { tools: [CLASSIFY_TOOL], toolChoice: { any: {} } } });
+    const first = await send({
+      messages: userText(INVOICE_TEXT),
+      toolConfig: { tools: [CLASSIFY_TOOL], toolChoice: { any: {} } },
+    });
     const toolUse = toolUseOf(first);
     const output = await send({
       messages: [
         ...userText(INVOICE_TEXT),
-        { role: "assistant", content: [{ toolUse: { toolUseId: toolUse?.toolUseId ?? "", name: toolUse?.name ?? "", input: toolUse?.input ?? {} } }] },
-        { role: "user", content: [{ toolResult: { toolUseId: toolUse?.toolUseId ?? "", content: [{ text: "Classification stored as invoice." }] } }] },
+        {
+          role: "assistant",
+          content: [
+            {
+              toolUse: { toolUseId: toolUse?.toolUseId ?? "", name: toolUse?.name ?? "", input: toolUse?.input ?? {} },
+            },
+          ],
+        },
+        {
+          role: "user",
+          content: [
+            {
+              toolResult: {
+                toolUseId: toolUse?.toolUseId ?? "",
+                content: [{ text: "Classification stored as invoice." }],
+              },
+            },
+          ],
+        },
       ],
       toolConfig: { tools: [CLASSIFY_TOOL] },
     });
@@ -155,19 +207,59 @@ describe("bad input → ValidationException", () => {
   test.each<[string, Partial<ConverseCommandInput>, RegExp]>([
     ["missing messages", {}, /messages field is required/],
     ["empty messages", { messages: [] }, /messages field is required/],
-    ["first message from the assistant", { messages: [{ role: "assistant", content: [{ text: "Hi." }] }] }, /must start with a user message/],
-    ["roles not alternating", { messages: [...userText("One."), ...userText("Two.")] }, /alternate between user and assistant/],
+    [
+      "first message from the assistant",
+      { messages: [{ role: "assistant", content: [{ text: "Hi." }] }] },
+      /must start with a user message/,
+    ],
+    [
+      "roles not alternating",
+      { messages: [...userText("One."), ...userText("Two.")] },
+      /alternate between user and assistant/,
+    ],
     ["empty content", { messages: [{ role: "user", content: [] }] }, /messages\.0 is empty/],
     ["blank text", { messages: userText("   ") }, /text field .* is blank/],
-    ["maxTokens below 1", { messages: userText("Hi."), inferenceConfig: { maxTokens: 0 } }, /greater than or equal to 1/],
-    ["maxTokens above the model limit", { messages: userText("Hi."), inferenceConfig: { maxTokens: 5000 } }, /exceeds the model limit of 4096/],
-    ["temperature out of range", { messages: userText("Hi."), inferenceConfig: { temperature: 1.5 } }, /inferenceConfig\.temperature/],
-    ["toolChoice naming an undefined tool", { messages: userText("Hi."), toolConfig: { ...tools, toolChoice: { tool: { name: "nope" } } } }, /"nope" named in toolChoice is not defined/],
-    ["duplicate tool names", { messages: userText("Hi."), toolConfig: { tools: [CLASSIFY_TOOL, CLASSIFY_TOOL] } }, /must be unique/],
-    ["toolUse without toolConfig", {
-      messages: [...userText("Hi."), { role: "assistant", content: [{ toolUse: { toolUseId: "t1", name: "x", input: {} } }] }, ...userText("Go on.")],
-    }, /toolConfig field must be defined/],
-    ["tools on a model without tool use", { modelId: "meta.llama3-8b-instruct-v1:0", messages: userText("Hi."), toolConfig: tools }, /doesn't support tool use/],
+    [
+      "maxTokens below 1",
+      { messages: userText("Hi."), inferenceConfig: { maxTokens: 0 } },
+      /greater than or equal to 1/,
+    ],
+    [
+      "maxTokens above the model limit",
+      { messages: userText("Hi."), inferenceConfig: { maxTokens: 5000 } },
+      /exceeds the model limit of 4096/,
+    ],
+    [
+      "temperature out of range",
+      { messages: userText("Hi."), inferenceConfig: { temperature: 1.5 } },
+      /inferenceConfig\.temperature/,
+    ],
+    [
+      "toolChoice naming an undefined tool",
+      { messages: userText("Hi."), toolConfig: { ...tools, toolChoice: { tool: { name: "nope" } } } },
+      /"nope" named in toolChoice is not defined/,
+    ],
+    [
+      "duplicate tool names",
+      { messages: userText("Hi."), toolConfig: { tools: [CLASSIFY_TOOL, CLASSIFY_TOOL] } },
+      /must be unique/,
+    ],
+    [
+      "toolUse without toolConfig",
+      {
+        messages: [
+          ...userText("Hi."),
+          { role: "assistant", content: [{ toolUse: { toolUseId: "t1", name: "x", input: {} } }] },
+          ...userText("Go on."),
+        ],
+      },
+      /toolConfig field must be defined/,
+    ],
+    [
+      "tools on a model without tool use",
+      { modelId: "meta.llama3-8b-instruct-v1:0", messages: userText("Hi."), toolConfig: tools },
+      /doesn't support tool use/,
+    ],
   ])("%s", async (_case, input, message) => {
     const error = await rejection(send(input));
     expect(error.name).toBe("ValidationException");
@@ -176,7 +268,11 @@ describe("bad input → ValidationException", () => {
   });
 
   test("malformed JSON body", async () => {
-    const response = await fetch(`${harness.url}/model/${encodeURIComponent(HAIKU)}/converse`, { method: "POST", body: "{not json", headers: { "content-type": "application/json" } });
+    const response = await fetch(`${harness.url}/model/${encodeURIComponent(HAIKU)}/converse`, {
+      method: "POST",
+      body: "{not json",
+      headers: { "content-type": "application/json" },
+    });
     expect(response.status).toBe(400);
     expect(response.headers.get("x-amzn-errortype")).toMatch(/^ValidationException:/);
     expect(((await response.json()) as { message: string }).message).toMatch(/not valid JSON/);
@@ -184,7 +280,10 @@ describe("bad input → ValidationException", () => {
 
   test("wrong shape is reported with the member path", async () => {
     const body = JSON.stringify({ messages: [{ role: "system", content: [{ text: "x" }] }] });
-    const response = await fetch(`${harness.url}/model/${encodeURIComponent(HAIKU)}/converse`, { method: "POST", body });
+    const response = await fetch(`${harness.url}/model/${encodeURIComponent(HAIKU)}/converse`, {
+      method: "POST",
+      body,
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { message: string }).message).toMatch(/'messages\.0\.role'/);
   });
@@ -199,7 +298,15 @@ describe("routing", () => {
 
   test("InvokeModel is answered with a clear not-emulated error", async () => {
     const client = harness.client({ maxAttempts: 1 });
-    const error = await rejection(client.send(new InvokeModelCommand({ modelId: HAIKU, body: new TextEncoder().encode("{}"), contentType: "application/json" })));
+    const error = await rejection(
+      client.send(
+        new InvokeModelCommand({
+          modelId: HAIKU,
+          body: new TextEncoder().encode("{}"),
+          contentType: "application/json",
+        }),
+      ),
+    );
     expect(error.name).toBe("UnknownOperationException");
     expect(error.message).toMatch(/InvokeModel is not emulated/);
   });

@@ -8,7 +8,14 @@ import { summarize } from "../src/bedrock/model/summarize.ts";
 import { splitSentences } from "../src/bedrock/model/text.ts";
 import { DocumentReading, firstDate, generateToolInput } from "../src/bedrock/model/tool-use.ts";
 import { estimateTokens, truncateToTokens } from "../src/bedrock/tokens.ts";
-import { CONTRACT_TEXT, INVOICE_TEXT, LETTER_TEXT, LONG_DOCUMENT, MOTION_TEXT, POLICY_TEXT } from "./bedrock-helpers.ts";
+import {
+  CONTRACT_TEXT,
+  INVOICE_TEXT,
+  LETTER_TEXT,
+  LONG_DOCUMENT,
+  MOTION_TEXT,
+  POLICY_TEXT,
+} from "./bedrock-helpers.ts";
 
 const TAXONOMY = ["contract", "court-filing", "correspondence", "invoice", "policy", "other"];
 
@@ -84,7 +91,9 @@ describe("classify", () => {
   });
 
   test("scores labels outside the built-in taxonomy by their own words", () => {
-    expect(classify("Quarterly financial report: revenue grew.", ["marketing", "financial_report"]).label).toBe("financial_report");
+    expect(classify("Quarterly financial report: revenue grew.", ["marketing", "financial_report"]).label).toBe(
+      "financial_report",
+    );
   });
 });
 
@@ -101,7 +110,14 @@ describe("tool input generation", () => {
       parties: {
         type: "array",
         minItems: 2,
-        items: { type: "object", properties: { name: { type: "string", minLength: 1 }, role: { type: "string", enum: ["plaintiff", "defendant", "other"] } }, required: ["name", "role"] },
+        items: {
+          type: "object",
+          properties: {
+            name: { type: "string", minLength: 1 },
+            role: { type: "string", enum: ["plaintiff", "defendant", "other"] },
+          },
+          required: ["name", "role"],
+        },
       },
       filedOn: { type: "string", format: "date" },
       meta: { $ref: "#/$defs/meta" },
@@ -109,30 +125,41 @@ describe("tool input generation", () => {
     },
     required: ["category", "confidence", "rationale", "keywords", "parties", "meta"],
     additionalProperties: false,
-    $defs: { meta: { type: "object", properties: { language: { type: "string", enum: ["en", "fr"] }, score: { type: "integer", minimum: 1, maximum: 5 } }, required: ["language", "score"] } },
+    $defs: {
+      meta: {
+        type: "object",
+        properties: {
+          language: { type: "string", enum: ["en", "fr"] },
+          score: { type: "integer", minimum: 1, maximum: 5 },
+        },
+        required: ["language", "score"],
+      },
+    },
   };
 
   test("produces input valid against the schema, with the enum chosen from the document", () => {
     const input = generateToolInput(classifierSchema, new DocumentReading(MOTION_TEXT)) as Record<string, unknown>;
     expect(validateJsonSchema(input, classifierSchema)).toEqual([]);
-    expect(input["category"]).toBe("court-filing");
-    expect(input["confidence"]).toBeGreaterThan(0.5);
-    expect(input["rationale"]).toMatch(/court-filing/);
-    expect(Object.keys(input)).toEqual(Object.keys(classifierSchema["properties"] as object));
+    expect(input.category).toBe("court-filing");
+    expect(input.confidence).toBeGreaterThan(0.5);
+    expect(input.rationale).toMatch(/court-filing/);
+    expect(Object.keys(input)).toEqual(Object.keys(classifierSchema.properties as object));
   });
 
   test("derives dates from the document", () => {
     expect(firstDate(INVOICE_TEXT)).toBe("2024-03-03");
     const input = generateToolInput(classifierSchema, new DocumentReading(INVOICE_TEXT)) as Record<string, unknown>;
-    expect(input["filedOn"]).toBe("2024-03-03");
+    expect(input.filedOn).toBe("2024-03-03");
   });
 
   test("the validator catches violations", () => {
-    expect(validateJsonSchema({ category: "memo", confidence: 2 }, classifierSchema)).toEqual(expect.arrayContaining([
-      expect.stringContaining("$.category"),
-      expect.stringContaining("$.confidence"),
-      expect.stringContaining('missing required property "rationale"'),
-    ]));
+    expect(validateJsonSchema({ category: "memo", confidence: 2 }, classifierSchema)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("$.category"),
+        expect.stringContaining("$.confidence"),
+        expect.stringContaining('missing required property "rationale"'),
+      ]),
+    );
   });
 });
 
@@ -154,6 +181,7 @@ describe("respond", () => {
   });
 
   test("truncation never exceeds the budget", () => {
-    for (const budget of [1, 2, 7, 33]) expect(estimateTokens(truncateToTokens(LONG_DOCUMENT, budget))).toBeLessThanOrEqual(budget);
+    for (const budget of [1, 2, 7, 33])
+      expect(estimateTokens(truncateToTokens(LONG_DOCUMENT, budget))).toBeLessThanOrEqual(budget);
   });
 });

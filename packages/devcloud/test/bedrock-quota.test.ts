@@ -52,7 +52,10 @@ describe("sliding-window quota (fake clock)", () => {
 
 describe("through the SDK", () => {
   test("throttling under a configured RPM is a 429 ThrottlingException", async () => {
-    const backend = createBedrockBackend({ timeScale: 1, models: { [HAIKU]: { latency: NO_LATENCY, quota: { requestsPerMinute: 2 } } } });
+    const backend = createBedrockBackend({
+      timeScale: 1,
+      models: { [HAIKU]: { latency: NO_LATENCY, quota: { requestsPerMinute: 2 } } },
+    });
     const client = (await start(backend)).client({ maxAttempts: 1 });
     await client.send(new ConverseCommand(request()));
     await client.send(new ConverseCommand(request()));
@@ -66,7 +69,10 @@ describe("through the SDK", () => {
 
   test("the SDK's own retries succeed once the scaled window has passed", async () => {
     // 1 request per "minute" that lasts 60 ms: the SDK's throttling backoff (up to ~1 s) outlasts it.
-    const backend = createBedrockBackend({ timeScale: 0.001, models: { [HAIKU]: { latency: NO_LATENCY, quota: { requestsPerMinute: 1 } } } });
+    const backend = createBedrockBackend({
+      timeScale: 0.001,
+      models: { [HAIKU]: { latency: NO_LATENCY, quota: { requestsPerMinute: 1 } } },
+    });
     const client = (await start(backend)).client({ maxAttempts: 6 });
     await client.send(new ConverseCommand(request()));
     const output = await client.send(new ConverseCommand(request()));
@@ -79,7 +85,12 @@ describe("through the SDK", () => {
     // Each request reserves ~15 input + 400 maxTokens; 1000 TPM admits two at once, not three.
     const backend = createBedrockBackend({
       timeScale: 0.001,
-      models: { [HAIKU]: { latency: { ...NO_LATENCY, meanMs: 30_000 }, quota: { tokensPerMinute: 1000, requestsPerMinute: null } } },
+      models: {
+        [HAIKU]: {
+          latency: { ...NO_LATENCY, meanMs: 30_000 },
+          quota: { tokensPerMinute: 1000, requestsPerMinute: null },
+        },
+      },
     });
     const client = (await start(backend)).client({ maxAttempts: 1 });
     const results = await Promise.allSettled([1, 2, 3].map(() => client.send(new ConverseCommand(request(400)))));
@@ -95,7 +106,9 @@ describe("through the SDK", () => {
   });
 
   test("a request whose reservation alone exceeds TPM says to lower maxTokens", async () => {
-    const backend = createBedrockBackend({ models: { [HAIKU]: { latency: NO_LATENCY, quota: { tokensPerMinute: 100 } } } });
+    const backend = createBedrockBackend({
+      models: { [HAIKU]: { latency: NO_LATENCY, quota: { tokensPerMinute: 100 } } },
+    });
     const client = (await start(backend)).client({ maxAttempts: 1 });
     const error = await rejection(client.send(new ConverseCommand(request(500))));
     expect(error.name).toBe("ThrottlingException");

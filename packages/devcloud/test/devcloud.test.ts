@@ -30,7 +30,9 @@ describe("devcloud provisions the topology declaration", () => {
     const sqs = new SQSClient(devcloud.clientConfig);
     const { QueueUrls = [] } = await sqs.send(new ListQueuesCommand({}));
     const declared = renderAwsApiResources(topology).queues;
-    expect(QueueUrls.map((url) => url.split("/").pop()).sort()).toEqual(declared.flatMap((q) => [q.name, q.dlqName]).sort());
+    expect(QueueUrls.map((url) => url.split("/").pop()).sort()).toEqual(
+      declared.flatMap((q) => [q.name, q.dlqName]).sort(),
+    );
     const { Attributes } = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: devcloud.resources.queueUrls.summarizer, AttributeNames: ["All"] }),
     );
@@ -40,12 +42,18 @@ describe("devcloud provisions the topology declaration", () => {
 
   it("subscribes each stage's queue to the topic with raw delivery and the declared filter", async () => {
     const sns = new SNSClient(devcloud.clientConfig);
-    const { Subscriptions = [] } = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: devcloud.resources.topicArns.documents }));
+    const { Subscriptions = [] } = await sns.send(
+      new ListSubscriptionsByTopicCommand({ TopicArn: devcloud.resources.topicArns.documents }),
+    );
     const declared = Object.values(topology.subscriptions);
     // Bulk and interactive queues of both stages.
-    expect(Subscriptions.map((s) => s.Endpoint).sort()).toEqual(declared.map((d) => devcloud.resources.queueArns[d.queue]).sort());
+    expect(Subscriptions.map((s) => s.Endpoint).sort()).toEqual(
+      declared.map((d) => devcloud.resources.queueArns[d.queue]).sort(),
+    );
     for (const subscription of Subscriptions) {
-      const { Attributes = {} } = await sns.send(new GetSubscriptionAttributesCommand({ SubscriptionArn: subscription.SubscriptionArn }));
+      const { Attributes = {} } = await sns.send(
+        new GetSubscriptionAttributesCommand({ SubscriptionArn: subscription.SubscriptionArn }),
+      );
       const expected = declared.find((d) => devcloud.resources.queueArns[d.queue] === subscription.Endpoint)!;
       expect(Attributes.RawMessageDelivery).toBe("true");
       expect(JSON.parse(Attributes.FilterPolicy!)).toEqual(expected.filterPolicy);
@@ -54,10 +62,25 @@ describe("devcloud provisions the topology declaration", () => {
 
   it("routes Job Completed on the bus to the notifier's queue, per the declared rule", async () => {
     const events = new EventBridgeClient(devcloud.clientConfig);
-    const { Rules = [] } = await events.send(new ListRulesCommand({ EventBusName: devcloud.resources.busNames.events }));
-    expect(Rules.map((r) => r.Name).sort()).toEqual(renderAwsApiResources(topology).rules.map((r) => r.name).sort());
+    const { Rules = [] } = await events.send(
+      new ListRulesCommand({ EventBusName: devcloud.resources.busNames.events }),
+    );
+    expect(Rules.map((r) => r.Name).sort()).toEqual(
+      renderAwsApiResources(topology)
+        .rules.map((r) => r.name)
+        .sort(),
+    );
     await events.send(
-      new PutEventsCommand({ Entries: [{ EventBusName: devcloud.resources.busNames.events, Source: "quire.classifier", DetailType: "Job Completed", Detail: '{"jobId":"job_x"}' }] }),
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: devcloud.resources.busNames.events,
+            Source: "quire.classifier",
+            DetailType: "Job Completed",
+            Detail: '{"jobId":"job_x"}',
+          },
+        ],
+      }),
     );
     const sqs = new SQSClient(devcloud.clientConfig);
     const [message] = await receiveAll(sqs, devcloud.resources.queueUrls.notifier!, 1);
@@ -77,7 +100,9 @@ describe("devcloud provisions the topology declaration", () => {
   });
 
   it("hands out AWS-shaped queue URLs that carry the region and the edge's port", () => {
-    expect(devcloud.resources.queueUrls.summarizer).toBe(`http://sqs.us-east-1.localhost:${devcloud.port}/000000000000/quire-summarizer`);
+    expect(devcloud.resources.queueUrls.summarizer).toBe(
+      `http://sqs.us-east-1.localhost:${devcloud.port}/000000000000/quire-summarizer`,
+    );
   });
 
   it("serves Converse to a BedrockRuntimeClient with its default HTTP/2 handler", async () => {
@@ -85,7 +110,12 @@ describe("devcloud provisions the topology declaration", () => {
     const response = await bedrock.send(
       new ConverseCommand({
         modelId: "anthropic.claude-3-haiku-20240307-v1:0",
-        messages: [{ role: "user", content: [{ text: "Summarize: The tenant pays rent monthly. The landlord repairs the roof." }] }],
+        messages: [
+          {
+            role: "user",
+            content: [{ text: "Summarize: The tenant pays rent monthly. The landlord repairs the roof." }],
+          },
+        ],
         inferenceConfig: { maxTokens: 50 },
       }),
     );
@@ -103,7 +133,10 @@ describe("devcloud provisions the topology declaration", () => {
   it("refuses a service it does not emulate, naming it", async () => {
     const response = await fetch(`${devcloud.endpoint}/`, {
       method: "POST",
-      headers: { authorization: "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=x" },
+      headers: {
+        authorization:
+          "AWS4-HMAC-SHA256 Credential=AKID/20261123/us-east-1/kinesis/aws4_request, SignedHeaders=host, Signature=x",
+      },
       body: "{}",
     });
     expect(response.status).toBe(400);
@@ -120,13 +153,20 @@ describe("devcloud state survives a restart on the same data dir", () => {
     const sqs = new SQSClient(first.clientConfig);
     await sqs.send(new SendMessageCommand({ QueueUrl: first.resources.queueUrls.summarizer, MessageBody: "kept" }));
     await new DynamoDBClient(first.clientConfig).send(
-      new PutItemCommand({ TableName: first.resources.tableNames.jobs, Item: { pk: { S: "job#kept" }, sk: { S: "job" } } }),
+      new PutItemCommand({
+        TableName: first.resources.tableNames.jobs,
+        Item: { pk: { S: "job#kept" }, sk: { S: "job" } },
+      }),
     );
     await new S3Client({ ...first.clientConfig, forcePathStyle: true }).send(
       new PutObjectCommand({ Bucket: first.resources.bucketNames.documents, Key: "kept.txt", Body: "kept" }),
     );
     await new SESv2Client(first.clientConfig).send(
-      new SendEmailCommand({ FromEmailAddress: "q@example.com", Destination: { ToAddresses: ["a@example.com"] }, Content: { Simple: { Subject: { Data: "kept" }, Body: { Text: { Data: "kept" } } } } }),
+      new SendEmailCommand({
+        FromEmailAddress: "q@example.com",
+        Destination: { ToAddresses: ["a@example.com"] },
+        Content: { Simple: { Subject: { Data: "kept" }, Body: { Text: { Data: "kept" } } } },
+      }),
     );
     await first.stop();
 
@@ -135,7 +175,10 @@ describe("devcloud state survives a restart on the same data dir", () => {
       const [message] = await receiveAll(new SQSClient(second.clientConfig), second.resources.queueUrls.summarizer!, 1);
       expect(message?.Body).toBe("kept");
       const { Item } = await new DynamoDBClient(second.clientConfig).send(
-        new GetItemCommand({ TableName: second.resources.tableNames.jobs, Key: { pk: { S: "job#kept" }, sk: { S: "job" } } }),
+        new GetItemCommand({
+          TableName: second.resources.tableNames.jobs,
+          Key: { pk: { S: "job#kept" }, sk: { S: "job" } },
+        }),
       );
       expect(Item).toBeDefined();
       const object = await new S3Client({ ...second.clientConfig, forcePathStyle: true }).send(
@@ -143,7 +186,9 @@ describe("devcloud state survives a restart on the same data dir", () => {
       );
       expect(await object.Body!.transformToString()).toBe("kept");
       expect(second.outbox.list().map((m) => m.subject)).toEqual(["kept"]);
-      const { Rules = [] } = await new EventBridgeClient(second.clientConfig).send(new ListRulesCommand({ EventBusName: "quire-events" }));
+      const { Rules = [] } = await new EventBridgeClient(second.clientConfig).send(
+        new ListRulesCommand({ EventBusName: "quire-events" }),
+      );
       expect(Rules).toHaveLength(Object.keys(topology.rules).length);
       const { Subscriptions = [] } = await new SNSClient(second.clientConfig).send(
         new ListSubscriptionsByTopicCommand({ TopicArn: second.resources.topicArns.documents }),

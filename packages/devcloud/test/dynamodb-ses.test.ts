@@ -1,4 +1,11 @@
-import { ConditionalCheckFailedException, DescribeTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import {
+  ConditionalCheckFailedException,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from "@aws-sdk/client-dynamodb";
 import { SendEmailCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,7 +91,12 @@ describe("SESv2 outbox", () => {
       new SendEmailCommand({
         FromEmailAddress: "quire@example.com",
         Destination: { ToAddresses: ["ada@example.com"] },
-        Content: { Simple: { Subject: { Data: "Job complete: Lease — Unit 4" }, Body: { Text: { Data: "Summary: fine." }, Html: { Data: "<p>Summary: fine.</p>" } } } },
+        Content: {
+          Simple: {
+            Subject: { Data: "Job complete: Lease — Unit 4" },
+            Body: { Text: { Data: "Summary: fine." }, Html: { Data: "<p>Summary: fine.</p>" } },
+          },
+        },
       }),
     );
     const response = await fetch(`${devcloud.endpoint}/_quire/outbox?to=ada@example.com`);
@@ -99,7 +111,13 @@ describe("SESv2 outbox", () => {
 
   it("SendEmail without a recipient is a BadRequestException", async () => {
     await expect(
-      ses.send(new SendEmailCommand({ FromEmailAddress: "quire@example.com", Destination: {}, Content: { Simple: { Subject: { Data: "x" }, Body: { Text: { Data: "y" } } } } })),
+      ses.send(
+        new SendEmailCommand({
+          FromEmailAddress: "quire@example.com",
+          Destination: {},
+          Content: { Simple: { Subject: { Data: "x" }, Body: { Text: { Data: "y" } } } },
+        }),
+      ),
     ).rejects.toMatchObject({ name: "BadRequestException", message: expect.stringMatching(/Destination/) });
   });
 });

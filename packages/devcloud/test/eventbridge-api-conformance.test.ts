@@ -1,11 +1,23 @@
-import { EventBridgeClient, InvalidEventPatternException, PutRuleCommand, TestEventPatternCommand } from "@aws-sdk/client-eventbridge";
+import {
+  EventBridgeClient,
+  InvalidEventPatternException,
+  PutRuleCommand,
+  TestEventPatternCommand,
+} from "@aws-sdk/client-eventbridge";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Devcloud } from "../src/index.ts";
 // The event-ruler oracle data, loaded as the matcher's own specs load it.
 import { readConformance, type InvalidPatternCase, type MatchingCase } from "@quire/event-patterns/conformance";
 import { startTestDevcloud } from "./support/devcloud.ts";
 
-const ENVELOPE = { id: "1", account: "000000000000", source: "conformance", time: "2026-11-23T00:00:00Z", region: "us-east-1", "detail-type": "Conformance" };
+const ENVELOPE = {
+  id: "1",
+  account: "000000000000",
+  source: "conformance",
+  time: "2026-11-23T00:00:00Z",
+  region: "us-east-1",
+  "detail-type": "Conformance",
+};
 
 /**
  * TestEventPattern needs the envelope fields; most oracle events have none. They are spliced
@@ -44,7 +56,9 @@ describe("the EventBridge API agrees with event-ruler's recorded answers", () =>
     expect(applicable.length).toBeGreaterThan(matching.length * 0.8);
     const wrong: string[] = [];
     for (const c of applicable) {
-      const { Result } = await events.send(new TestEventPatternCommand({ EventPattern: c.patternText, Event: c.event }));
+      const { Result } = await events.send(
+        new TestEventPatternCommand({ EventPattern: c.patternText, Event: c.event }),
+      );
       if (Result !== c.match) wrong.push(`${c.name}: expected ${c.match}`);
     }
     expect(wrong).toEqual([]);

@@ -37,22 +37,40 @@ describe("EventBridge API", () => {
     await events.send(new CreateEventBusCommand({ Name: `bus-${name}` }));
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `queue-${name}` }));
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }));
-    await events.send(new PutRuleCommand({ Name: `rule-${name}`, EventBusName: `bus-${name}`, EventPattern: JSON.stringify(pattern) }));
+    await events.send(
+      new PutRuleCommand({ Name: `rule-${name}`, EventBusName: `bus-${name}`, EventPattern: JSON.stringify(pattern) }),
+    );
     const { FailedEntryCount } = await events.send(
-      new PutTargetsCommand({ Rule: `rule-${name}`, EventBusName: `bus-${name}`, Targets: [{ Id: "queue", Arn: Attributes!.QueueArn!, ...target }] }),
+      new PutTargetsCommand({
+        Rule: `rule-${name}`,
+        EventBusName: `bus-${name}`,
+        Targets: [{ Id: "queue", Arn: Attributes!.QueueArn!, ...target }],
+      }),
     );
     expect(FailedEntryCount).toBe(0);
     return { bus: `bus-${name}`, rule: `rule-${name}`, queueUrl: QueueUrl! };
   }
 
   const put = (bus: string, detailType: string, detail: object, source = "quire.summarizer") =>
-    events.send(new PutEventsCommand({ Entries: [{ EventBusName: bus, Source: source, DetailType: detailType, Detail: JSON.stringify(detail) }] }));
+    events.send(
+      new PutEventsCommand({
+        Entries: [{ EventBusName: bus, Source: source, DetailType: detailType, Detail: JSON.stringify(detail) }],
+      }),
+    );
 
   it("delivers a matching event to the SQS target with the full envelope", async () => {
     const { bus, queueUrl } = await ruleToQueue({ source: [{ prefix: "quire." }], "detail-type": ["Job Completed"] });
     const { Entries, FailedEntryCount } = await events.send(
       new PutEventsCommand({
-        Entries: [{ EventBusName: bus, Source: "quire.classifier", DetailType: "Job Completed", Detail: '{"jobId":"job_1"}', Resources: ["r1"] }],
+        Entries: [
+          {
+            EventBusName: bus,
+            Source: "quire.classifier",
+            DetailType: "Job Completed",
+            Detail: '{"jobId":"job_1"}',
+            Resources: ["r1"],
+          },
+        ],
       }),
     );
     expect(FailedEntryCount).toBe(0);
@@ -78,7 +96,9 @@ describe("EventBridge API", () => {
   });
 
   it("matches on detail fields with numeric ranges and anything-but", async () => {
-    const { bus, queueUrl } = await ruleToQueue({ detail: { confidence: [{ numeric: [">=", 0.8] }], label: [{ "anything-but": "other" }] } });
+    const { bus, queueUrl } = await ruleToQueue({
+      detail: { confidence: [{ numeric: [">=", 0.8] }], label: [{ "anything-but": "other" }] },
+    });
     await put(bus, "Classification Completed", { confidence: 0.5, label: "invoice" });
     await put(bus, "Classification Completed", { confidence: 0.9, label: "other" });
     await put(bus, "Classification Completed", { confidence: 0.95, label: "invoice" });
@@ -117,7 +137,9 @@ describe("EventBridge API", () => {
 
   it("PutRule rejects an invalid pattern with InvalidEventPatternException", async () => {
     await expect(
-      events.send(new PutRuleCommand({ Name: "bad", EventPattern: JSON.stringify({ detail: { n: [{ numeric: [">", "x"] }] } }) })),
+      events.send(
+        new PutRuleCommand({ Name: "bad", EventPattern: JSON.stringify({ detail: { n: [{ numeric: [">", "x"] }] } }) }),
+      ),
     ).rejects.toBeInstanceOf(InvalidEventPatternException);
     await expect(events.send(new PutRuleCommand({ Name: "bad", EventPattern: "{not json" }))).rejects.toBeInstanceOf(
       InvalidEventPatternException,
@@ -137,7 +159,12 @@ describe("EventBridge API", () => {
       }),
     );
     expect(FailedEntryCount).toBe(3);
-    expect(Entries!.map((e) => e.ErrorCode ?? "ok")).toEqual(["ok", "MalformedDetail", "InvalidArgument", "ResourceNotFoundException"]);
+    expect(Entries!.map((e) => e.ErrorCode ?? "ok")).toEqual([
+      "ok",
+      "MalformedDetail",
+      "InvalidArgument",
+      "ResourceNotFoundException",
+    ]);
     expect((await receiveAll(sqs, queueUrl, 2, 1200)).length).toBe(1);
   });
 
@@ -155,18 +182,25 @@ describe("EventBridge API", () => {
     expect(described.Arn).toBe(`arn:aws:events:us-east-1:000000000000:rule/${bus}/${rule}`);
     const { Rules } = await events.send(new ListRulesCommand({ EventBusName: bus }));
     expect(Rules!.map((r) => r.Name)).toEqual([rule]);
-    await expect(events.send(new DeleteRuleCommand({ Name: rule, EventBusName: bus }))).rejects.toMatchObject({ name: "ValidationException" });
+    await expect(events.send(new DeleteRuleCommand({ Name: rule, EventBusName: bus }))).rejects.toMatchObject({
+      name: "ValidationException",
+    });
     const { Targets } = await events.send(new ListTargetsByRuleCommand({ Rule: rule, EventBusName: bus }));
     expect(Targets!.map((t) => t.Id)).toEqual(["queue"]);
     await events.send(new RemoveTargetsCommand({ Rule: rule, EventBusName: bus, Ids: ["queue"] }));
     await events.send(new DeleteRuleCommand({ Name: rule, EventBusName: bus }));
-    await expect(events.send(new DescribeRuleCommand({ Name: rule, EventBusName: bus }))).rejects.toBeInstanceOf(ResourceNotFoundException);
+    await expect(events.send(new DescribeRuleCommand({ Name: rule, EventBusName: bus }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
   });
 
   it("PutTargets refuses targets that are not SQS queues, per entry", async () => {
     await events.send(new PutRuleCommand({ Name: "lambda-target", EventPattern: '{"source":["x"]}' }));
     const { FailedEntryCount, FailedEntries } = await events.send(
-      new PutTargetsCommand({ Rule: "lambda-target", Targets: [{ Id: "fn", Arn: "arn:aws:lambda:us-east-1:000000000000:function:f" }] }),
+      new PutTargetsCommand({
+        Rule: "lambda-target",
+        Targets: [{ Id: "fn", Arn: "arn:aws:lambda:us-east-1:000000000000:function:f" }],
+      }),
     );
     expect(FailedEntryCount).toBe(1);
     expect(FailedEntries![0]!.ErrorMessage).toMatch(/SQS/);
@@ -183,8 +217,12 @@ describe("EventBridge API", () => {
       "detail-type": "Classification Completed",
       detail: { label: "invoice" },
     });
-    const yes = await events.send(new TestEventPatternCommand({ EventPattern: '{"detail":{"label":[{"prefix":"inv"}]}}', Event: event }));
-    const no = await events.send(new TestEventPatternCommand({ EventPattern: '{"detail":{"label":["contract"]}}', Event: event }));
+    const yes = await events.send(
+      new TestEventPatternCommand({ EventPattern: '{"detail":{"label":[{"prefix":"inv"}]}}', Event: event }),
+    );
+    const no = await events.send(
+      new TestEventPatternCommand({ EventPattern: '{"detail":{"label":["contract"]}}', Event: event }),
+    );
     expect([yes.Result, no.Result]).toEqual([true, false]);
   });
 

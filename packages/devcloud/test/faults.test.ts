@@ -1,6 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BedrockRuntimeClient, ConverseCommand, ServiceUnavailableException, ThrottlingException as BedrockThrottlingException } from "@aws-sdk/client-bedrock-runtime";
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ServiceUnavailableException,
+  ThrottlingException as BedrockThrottlingException,
+} from "@aws-sdk/client-bedrock-runtime";
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -9,10 +14,21 @@ import {
   PutItemCommand,
   InternalServerError,
 } from "@aws-sdk/client-dynamodb";
-import { EventBridgeClient, InternalException, PutEventsCommand, ThrottlingException as EventsThrottlingException } from "@aws-sdk/client-eventbridge";
+import {
+  EventBridgeClient,
+  InternalException,
+  PutEventsCommand,
+  ThrottlingException as EventsThrottlingException,
+} from "@aws-sdk/client-eventbridge";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SendEmailCommand, SESv2Client, TooManyRequestsException } from "@aws-sdk/client-sesv2";
-import { CreateTopicCommand, InternalErrorException, PublishCommand, SNSClient, ThrottledException } from "@aws-sdk/client-sns";
+import {
+  CreateTopicCommand,
+  InternalErrorException,
+  PublishCommand,
+  SNSClient,
+  ThrottledException,
+} from "@aws-sdk/client-sns";
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
@@ -27,21 +43,27 @@ import {
 // The classification the clients' retry strategy applies (a dependency of every @aws-sdk client).
 import { isThrottlingError as sdkIsThrottling, isTransientError as sdkIsTransient } from "@smithy/core/retry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { faultsFromEnv, parseFaultConfig, type Devcloud, type FaultConfigInput, type FaultState } from "../src/index.ts";
+import {
+  faultsFromEnv,
+  parseFaultConfig,
+  type Devcloud,
+  type FaultConfigInput,
+  type FaultState,
+} from "../src/index.ts";
 import { receiveAll, startTestDevcloud, temporaryDirectory } from "./support/devcloud.ts";
 
 type Service = "sqs" | "sns" | "dynamodb" | "events" | "s3" | "ses" | "bedrock";
 type Metadata = { $metadata: { httpStatusCode?: number; attempts?: number } };
 type SdkError = Error & Metadata & { $fault?: "client" | "server"; code?: string };
 
-const isThrottlingError = (error: SdkError) => sdkIsThrottling(error as unknown as Parameters<typeof sdkIsThrottling>[0]);
+const isThrottlingError = (error: SdkError) =>
+  sdkIsThrottling(error as unknown as Parameters<typeof sdkIsThrottling>[0]);
 const isTransientError = (error: SdkError) => sdkIsTransient(error as unknown as Parameters<typeof sdkIsTransient>[0]);
 
 const HAIKU = "anthropic.claude-3-haiku-20240307-v1:0";
 
 describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clients", () => {
   let devcloud: Devcloud;
-  let queueUrl: string;
   let topicArn: string;
   const table = "faults-table";
   const bucket = "faults-bucket";
@@ -58,26 +80,41 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
     switch (service) {
       case "sqs": {
         const sqs = client(new SQSClient(config));
-        return { operation: "GetQueueUrl", call: () => sqs.send(new GetQueueUrlCommand({ QueueName: "faults-queue" })) };
+        return {
+          operation: "GetQueueUrl",
+          call: () => sqs.send(new GetQueueUrlCommand({ QueueName: "faults-queue" })),
+        };
       }
       case "sns": {
         const sns = client(new SNSClient(config));
-        return { operation: "Publish", call: () => sns.send(new PublishCommand({ TopicArn: topicArn, Message: "hello" })) };
+        return {
+          operation: "Publish",
+          call: () => sns.send(new PublishCommand({ TopicArn: topicArn, Message: "hello" })),
+        };
       }
       case "dynamodb": {
         const dynamodb = client(new DynamoDBClient(config));
-        return { operation: "GetItem", call: () => dynamodb.send(new GetItemCommand({ TableName: table, Key: { id: { S: "x" } } })) };
+        return {
+          operation: "GetItem",
+          call: () => dynamodb.send(new GetItemCommand({ TableName: table, Key: { id: { S: "x" } } })),
+        };
       }
       case "events": {
         const events = client(new EventBridgeClient(config));
         return {
           operation: "PutEvents",
-          call: () => events.send(new PutEventsCommand({ Entries: [{ Source: "quire.test", DetailType: "Probe", Detail: "{}" }] })),
+          call: () =>
+            events.send(
+              new PutEventsCommand({ Entries: [{ Source: "quire.test", DetailType: "Probe", Detail: "{}" }] }),
+            ),
         };
       }
       case "s3": {
         const s3 = client(new S3Client({ ...config, forcePathStyle: true }));
-        return { operation: "PutObject", call: () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: "probe.txt", Body: "probe" })) };
+        return {
+          operation: "PutObject",
+          call: () => s3.send(new PutObjectCommand({ Bucket: bucket, Key: "probe.txt", Body: "probe" })),
+        };
       }
       case "ses": {
         const ses = client(new SESv2Client(config));
@@ -98,7 +135,14 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
         const bedrock = client(new BedrockRuntimeClient(config));
         return {
           operation: "Converse",
-          call: () => bedrock.send(new ConverseCommand({ modelId: HAIKU, messages: [{ role: "user", content: [{ text: "Say hi." }] }], inferenceConfig: { maxTokens: 20 } })),
+          call: () =>
+            bedrock.send(
+              new ConverseCommand({
+                modelId: HAIKU,
+                messages: [{ role: "user", content: [{ text: "Say hi." }] }],
+                inferenceConfig: { maxTokens: 20 },
+              }),
+            ),
         };
       }
     }
@@ -113,16 +157,24 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
     throw new Error("expected the call to fail, but it succeeded");
   }
 
-  async function admin(method: string, body?: unknown): Promise<{ status: number; json: FaultState & { message?: string } }> {
-    const response = await fetch(`${devcloud.endpoint}/_quire/faults`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  async function admin(
+    method: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: FaultState & { message?: string } }> {
+    const response = await fetch(`${devcloud.endpoint}/_quire/faults`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     return { status: response.status, json: (await response.json()) as FaultState & { message?: string } };
   }
 
   beforeAll(async () => {
     devcloud = await startTestDevcloud({ topology: false });
     const config = devcloud.clientConfig;
-    ({ QueueUrl: queueUrl } = (await client(new SQSClient(config)).send(new CreateQueueCommand({ QueueName: "faults-queue" }))) as { QueueUrl: string });
-    ({ TopicArn: topicArn } = (await client(new SNSClient(config)).send(new CreateTopicCommand({ Name: "faults-topic" }))) as { TopicArn: string });
+    await client(new SQSClient(config)).send(new CreateQueueCommand({ QueueName: "faults-queue" }));
+    ({ TopicArn: topicArn } = (await client(new SNSClient(config)).send(
+      new CreateTopicCommand({ Name: "faults-topic" }),
+    )) as { TopicArn: string });
     await client(new DynamoDBClient(config)).send(
       new CreateTableCommand({
         TableName: table,
@@ -140,7 +192,17 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
 
   describe("each injected error is AWS's own answer for that service's protocol", () => {
     // [service, kind, code asked for, the SDK's error name, status, how the retry strategy classes it, the modeled class]
-    const cases: Array<[Service, string, string | undefined, string, number, "transient" | "throttling", (abstract new (...args: never[]) => Error)?]> = [
+    const cases: Array<
+      [
+        Service,
+        string,
+        string | undefined,
+        string,
+        number,
+        "transient" | "throttling",
+        (abstract new (...args: never[]) => Error)?,
+      ]
+    > = [
       ["sqs", "InternalError", undefined, "InternalError", 500, "transient"],
       ["sqs", "ServiceUnavailable", undefined, "ServiceUnavailable", 503, "transient"],
       ["sqs", "Throttling", undefined, "RequestThrottled", 403, "throttling", RequestThrottled],
@@ -150,7 +212,15 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
       ["sns", "Throttling", undefined, "ThrottledException", 429, "throttling", ThrottledException],
       ["dynamodb", "InternalError", undefined, "InternalServerError", 500, "transient", InternalServerError],
       ["dynamodb", "ServiceUnavailable", undefined, "ServiceUnavailable", 503, "transient"],
-      ["dynamodb", "Throttling", undefined, "ProvisionedThroughputExceededException", 400, "throttling", ProvisionedThroughputExceededException],
+      [
+        "dynamodb",
+        "Throttling",
+        undefined,
+        "ProvisionedThroughputExceededException",
+        400,
+        "throttling",
+        ProvisionedThroughputExceededException,
+      ],
       ["dynamodb", "Throttling", "ThrottlingException", "ThrottlingException", 400, "throttling"],
       ["dynamodb", "Throttling", "RequestLimitExceeded", "RequestLimitExceeded", 400, "throttling"],
       ["events", "InternalError", undefined, "InternalException", 500, "transient", InternalException],
@@ -163,13 +233,25 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
       ["ses", "ServiceUnavailable", undefined, "ServiceUnavailable", 503, "transient"],
       ["ses", "Throttling", undefined, "TooManyRequestsException", 429, "throttling", TooManyRequestsException],
       ["bedrock", "InternalError", undefined, "InternalServerException", 500, "transient"],
-      ["bedrock", "ServiceUnavailable", undefined, "ServiceUnavailableException", 503, "transient", ServiceUnavailableException],
+      [
+        "bedrock",
+        "ServiceUnavailable",
+        undefined,
+        "ServiceUnavailableException",
+        503,
+        "transient",
+        ServiceUnavailableException,
+      ],
       ["bedrock", "Throttling", undefined, "ThrottlingException", 429, "throttling", BedrockThrottlingException],
     ];
 
     it.each(cases)("%s %s %s → %s %i (%s)", async (service, kind, code, name, status, classification, modeled) => {
       const { operation, call } = probe(service, 1);
-      devcloud.faults.configure({ rules: [{ service, operations: [operation], error: kind as "InternalError", ...(code ? { code } : {}), count: 1 }] });
+      devcloud.faults.configure({
+        rules: [
+          { service, operations: [operation], error: kind as "InternalError", ...(code ? { code } : {}), count: 1 },
+        ],
+      });
       const error = await failure(call());
       expect(error.name).toBe(name);
       expect(error.$metadata.httpStatusCode).toBe(status);
@@ -205,7 +287,9 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
       });
       await failure(sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "lost?" })));
       await failure(dynamodb.send(new PutItemCommand({ TableName: table, Item: { id: { S: "untouched" } } })));
-      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+      );
       expect(Attributes?.ApproximateNumberOfMessages).toBe("0");
       const { Item } = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { id: { S: "untouched" } } }));
       expect(Item).toBeUndefined();
@@ -246,13 +330,19 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
   describe("windows, rates and seeds", () => {
     const outcomes = async (call: () => Promise<unknown>, times: number) => {
       let pattern = "";
-      for (let i = 0; i < times; i++) pattern += await call().then(() => ".", () => "F");
+      for (let i = 0; i < times; i++)
+        pattern += await call().then(
+          () => ".",
+          () => "F",
+        );
       return pattern;
     };
 
     it("rate 1 with count N fails exactly the next N matching calls, then passes", async () => {
       const { call } = probe("sqs", 1);
-      devcloud.faults.configure({ rules: [{ service: "sqs", operations: ["GetQueueUrl"], error: "ServiceUnavailable", count: 3 }] });
+      devcloud.faults.configure({
+        rules: [{ service: "sqs", operations: ["GetQueueUrl"], error: "ServiceUnavailable", count: 3 }],
+      });
       // Other operations do not match the rule and do not use up its count.
       await client(new SQSClient({ ...devcloud.clientConfig, maxAttempts: 1 })).send(new ListQueuesCommand({}));
       expect(await outcomes(call, 6)).toBe("FFF...");
@@ -279,7 +369,10 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
 
     it("the same seed gives the same sequence; another seed another one", async () => {
       const { call } = probe("sqs", 1);
-      const config = (seed: number): FaultConfigInput => ({ seed, rules: [{ service: "sqs", error: "InternalError", rate: 0.5 }] });
+      const config = (seed: number): FaultConfigInput => ({
+        seed,
+        rules: [{ service: "sqs", error: "InternalError", rate: 0.5 }],
+      });
       devcloud.faults.configure(config(42));
       const first = await outcomes(call, 24);
       devcloud.faults.configure(config(42));
@@ -307,9 +400,16 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
   describe("PUT / GET / DELETE /_quire/faults", () => {
     it("changes the faults at run time, reports them, and clears them", async () => {
       const { call } = probe("events", 1);
-      const put = await admin("PUT", { seed: 3, rules: [{ id: "bus-down", service: "events", error: "InternalError" }] });
+      const put = await admin("PUT", {
+        seed: 3,
+        rules: [{ id: "bus-down", service: "events", error: "InternalError" }],
+      });
       expect(put.status).toBe(200);
-      expect(put.json).toMatchObject({ active: true, seed: 3, rules: [{ id: "bus-down", state: "active", matched: 0, injected: 0 }] });
+      expect(put.json).toMatchObject({
+        active: true,
+        seed: 3,
+        rules: [{ id: "bus-down", state: "active", matched: 0, injected: 0 }],
+      });
       expect((await failure(call())).name).toBe("InternalException");
       expect((await failure(call())).name).toBe("InternalException");
       const get = await admin("GET");
@@ -346,7 +446,13 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
       const { sqs, url } = await queue("faults-duplicates");
       devcloud.faults.configure({ duplicateDeliveries: { rate: 1, copies: 2 } });
       for (const n of [1, 2, 3]) {
-        await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: `job-${n}`, MessageAttributes: { n: { DataType: "Number", StringValue: String(n) } } }));
+        await sqs.send(
+          new SendMessageCommand({
+            QueueUrl: url,
+            MessageBody: `job-${n}`,
+            MessageAttributes: { n: { DataType: "Number", StringValue: String(n) } },
+          }),
+        );
       }
       const received = await receiveAll(sqs, url, 6, 5000);
       const byBody = new Map<string, Message[]>();
@@ -360,13 +466,25 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
         expect(second.MessageAttributes?.n?.StringValue).toBe(body.slice(4));
         expect(second.Attributes?.SentTimestamp).toBe(first.Attributes?.SentTimestamp);
       }
-      expect(devcloud.faults.state().duplicateDeliveries?.stats).toMatchObject({ received: 3, duplicated: 3, copiesSent: 3, copiesReceived: 3 });
+      expect(devcloud.faults.state().duplicateDeliveries?.stats).toMatchObject({
+        received: 3,
+        duplicated: 3,
+        copiesSent: 3,
+        copiesReceived: 3,
+      });
       // Each delivery is deleted on its own; then the queue is empty.
-      for (const message of received) await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle! }));
+      for (const message of received)
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle! }));
       const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
       );
-      expect(Attributes).toMatchObject({ ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0" });
+      expect(Attributes).toMatchObject({
+        ApproximateNumberOfMessages: "0",
+        ApproximateNumberOfMessagesNotVisible: "0",
+      });
     });
 
     it("copies: 3 delivers three times; queues limits it to the named queues", async () => {
@@ -375,7 +493,11 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
       devcloud.faults.configure({ duplicateDeliveries: { rate: 1, copies: 3, queues: ["faults-three"] } });
       await three.sqs.send(new SendMessageCommand({ QueueUrl: three.url, MessageBody: "thrice" }));
       await spared.sqs.send(new SendMessageCommand({ QueueUrl: spared.url, MessageBody: "once" }));
-      expect((await receiveAll(three.sqs, three.url, 3, 5000)).map((m) => m.Body)).toEqual(["thrice", "thrice", "thrice"]);
+      expect((await receiveAll(three.sqs, three.url, 3, 5000)).map((m) => m.Body)).toEqual([
+        "thrice",
+        "thrice",
+        "thrice",
+      ]);
       expect((await receiveAll(spared.sqs, spared.url, 2, 1500)).map((m) => m.Body)).toEqual(["once"]);
     });
   });
@@ -387,7 +509,10 @@ describe("devcloud started with a fault config", () => {
     try {
       expect(devcloud.resources.queueUrls.summarizer).toBeDefined();
       const sqs = new SQSClient({ ...devcloud.clientConfig, maxAttempts: 1 });
-      await expect(sqs.send(new ListQueuesCommand({}))).rejects.toMatchObject({ name: "InternalError", $metadata: { httpStatusCode: 500 } });
+      await expect(sqs.send(new ListQueuesCommand({}))).rejects.toMatchObject({
+        name: "InternalError",
+        $metadata: { httpStatusCode: 500 },
+      });
       sqs.destroy();
       expect(devcloud.faults.state()).toMatchObject({ seed: 9, rules: [{ injected: 1 }] });
     } finally {
@@ -396,17 +521,23 @@ describe("devcloud started with a fault config", () => {
   });
 
   it("refuses an invalid config before starting anything", async () => {
-    await expect(startTestDevcloud({ topology: false, faults: { rules: [{ error: "Latency" }] } as FaultConfigInput })).rejects.toThrow(/latencyMs/);
+    await expect(
+      startTestDevcloud({ topology: false, faults: { rules: [{ error: "Latency" }] } as FaultConfigInput }),
+    ).rejects.toThrow(/latencyMs/);
   });
 });
 
 describe("the fault config", () => {
   it("validates rules and names what is wrong", () => {
-    expect(parseFaultConfig({ rules: [{ error: "Latency", latencyMs: 5, from: "1.5s", until: "2m" }] }).rules[0]).toMatchObject({ rate: 1, from: 1500, until: 120_000 });
+    expect(
+      parseFaultConfig({ rules: [{ error: "Latency", latencyMs: 5, from: "1.5s", until: "2m" }] }).rules[0],
+    ).toMatchObject({ rate: 1, from: 1500, until: 120_000 });
     expect(() => parseFaultConfig({ rules: [{ error: "Boom" }] })).toThrow(/rules\[0\]\.error/);
     expect(() => parseFaultConfig({ rules: [{ error: "Throttling", rate: -0.1 }] })).toThrow(/rules\[0\]\.rate/);
     expect(() => parseFaultConfig({ rules: [{ error: "Throttling", code: "SlowDown" }] })).toThrow(/needs a service/);
-    expect(() => parseFaultConfig({ rules: [{ service: "sqs", error: "Throttling", code: "SlowDown" }] })).toThrow(/RequestThrottled or ThrottlingException/);
+    expect(() => parseFaultConfig({ rules: [{ service: "sqs", error: "Throttling", code: "SlowDown" }] })).toThrow(
+      /RequestThrottled or ThrottlingException/,
+    );
     expect(() => parseFaultConfig({ rules: [{ service: "sqs", error: "Throttling", windw: 1 }] })).toThrow(/windw/);
     expect(() => parseFaultConfig({ rules: [{ error: "InternalError", from: "10s", until: "5s" }] })).toThrow(/until/);
     expect(() => parseFaultConfig({ duplicateDeliveries: { rate: 0.5, copies: 4 } })).toThrow(/copies/);
@@ -422,8 +553,12 @@ describe("the fault config", () => {
       expect(faultsFromEnv({ QUIRE_DEVCLOUD_FAULTS: json })).toEqual(JSON.parse(json));
       expect(faultsFromEnv({ QUIRE_DEVCLOUD_FAULTS: file })).toEqual(JSON.parse(json));
       expect(faultsFromEnv({})).toBeUndefined();
-      expect(() => faultsFromEnv({ QUIRE_DEVCLOUD_FAULTS: '{"rules": [{"error": "Slow"}]}' })).toThrow(/QUIRE_DEVCLOUD_FAULTS/);
-      expect(() => faultsFromEnv({ QUIRE_DEVCLOUD_FAULTS: join(directory.path, "missing.json") })).toThrow(/cannot read/);
+      expect(() => faultsFromEnv({ QUIRE_DEVCLOUD_FAULTS: '{"rules": [{"error": "Slow"}]}' })).toThrow(
+        /QUIRE_DEVCLOUD_FAULTS/,
+      );
+      expect(() => faultsFromEnv({ QUIRE_DEVCLOUD_FAULTS: join(directory.path, "missing.json") })).toThrow(
+        /cannot read/,
+      );
     } finally {
       directory.remove();
     }

@@ -36,7 +36,10 @@ describe("SNS, SQS and S3 through the devcloud edge", () => {
     const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: "filtering" }));
     const invoices = await queueWithArn("filtering-invoices");
     const contracts = await queueWithArn("filtering-contracts");
-    for (const [queue, kind] of [[invoices, "invoice"], [contracts, "contract"]] as const) {
+    for (const [queue, kind] of [
+      [invoices, "invoice"],
+      [contracts, "contract"],
+    ] as const) {
       await sns.send(
         new SubscribeCommand({
           TopicArn,
@@ -47,7 +50,11 @@ describe("SNS, SQS and S3 through the devcloud edge", () => {
       );
     }
     await sns.send(
-      new PublishCommand({ TopicArn, Message: '{"n":1}', MessageAttributes: { kind: { DataType: "String", StringValue: "invoice" } } }),
+      new PublishCommand({
+        TopicArn,
+        Message: '{"n":1}',
+        MessageAttributes: { kind: { DataType: "String", StringValue: "invoice" } },
+      }),
     );
 
     const [delivered] = await receiveAll(sqs, invoices.url, 1);

@@ -45,7 +45,9 @@ describe("SQS DLQ redrive (message move tasks)", () => {
 
   it("ListDeadLetterSourceQueues lists the queues whose RedrivePolicy targets the DLQ, paged", async () => {
     const dlq = await queue(sqs, "sources-dlq");
-    const [a, b, c] = await Promise.all(["sources-a", "sources-b", "sources-c"].map((name) => sourceOf(sqs, name, dlq.arn)));
+    const [a, b, c] = await Promise.all(
+      ["sources-a", "sources-b", "sources-c"].map((name) => sourceOf(sqs, name, dlq.arn)),
+    );
     await queue(sqs, "sources-unrelated");
 
     const all = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq.url }));
@@ -54,7 +56,9 @@ describe("SQS DLQ redrive (message move tasks)", () => {
 
     const first = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq.url, MaxResults: 2 }));
     expect(first.queueUrls).toEqual([a!.url, b!.url]);
-    const second = await sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq.url, MaxResults: 2, NextToken: first.NextToken }));
+    const second = await sqs.send(
+      new ListDeadLetterSourceQueuesCommand({ QueueUrl: dlq.url, MaxResults: 2, NextToken: first.NextToken }),
+    );
     expect(second).toMatchObject({ queueUrls: [c!.url] });
     expect(second.NextToken).toBeUndefined();
 
@@ -69,7 +73,9 @@ describe("SQS DLQ redrive (message move tasks)", () => {
     const orders = await sourceOf(sqs, "redrive-orders", dlq.arn);
     const invoices = await sourceOf(sqs, "redrive-invoices", dlq.arn);
     for (let i = 0; i < 3; i++) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: orders.url, MessageBody: `order-${i}`, MessageAttributes: attributes }));
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: orders.url, MessageBody: `order-${i}`, MessageAttributes: attributes }),
+      );
     }
     await sqs.send(new SendMessageCommand({ QueueUrl: invoices.url, MessageBody: "invoice-0" }));
     await deadLetter(orders.url, 3);
@@ -77,8 +83,13 @@ describe("SQS DLQ redrive (message move tasks)", () => {
     expect(await depth(dlq.url)).toBe(4);
 
     // Two a second: the task stays RUNNING for about a second, long enough to be seen.
-    const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, MaxNumberOfMessagesPerSecond: 2 }));
-    expect(JSON.parse(Buffer.from(TaskHandle!, "base64").toString("utf8"))).toEqual({ taskId: expect.any(String), sourceArn: dlq.arn });
+    const { TaskHandle } = await sqs.send(
+      new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, MaxNumberOfMessagesPerSecond: 2 }),
+    );
+    expect(JSON.parse(Buffer.from(TaskHandle!, "base64").toString("utf8"))).toEqual({
+      taskId: expect.any(String),
+      sourceArn: dlq.arn,
+    });
 
     const [running] = await tasks(dlq.arn);
     expect(running).toEqual({
@@ -118,16 +129,25 @@ describe("SQS DLQ redrive (message move tasks)", () => {
     const dlq = await queue(sqs, "direct-dlq");
     await sourceOf(sqs, "direct-source", dlq.arn);
     const target = await queue(sqs, "direct-target");
-    await sqs.send(new SendMessageCommand({ QueueUrl: dlq.url, MessageBody: "put here by hand", MessageAttributes: attributes }));
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: dlq.url, MessageBody: "put here by hand", MessageAttributes: attributes }),
+    );
 
     await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn }));
     const failed = await until(dlq.arn, "FAILED");
-    expect(failed).toMatchObject({ FailureReason: "CouldNotDetermineMessageSource", ApproximateNumberOfMessagesMoved: 0, ApproximateNumberOfMessagesToMove: 1 });
+    expect(failed).toMatchObject({
+      FailureReason: "CouldNotDetermineMessageSource",
+      ApproximateNumberOfMessagesMoved: 0,
+      ApproximateNumberOfMessagesToMove: 1,
+    });
     expect(failed).not.toHaveProperty("TaskHandle");
     expect(await depth(dlq.url)).toBe(1); // left where it was, visible again at once
 
     await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: target.arn }));
-    expect(await until(dlq.arn, "COMPLETED")).toMatchObject({ DestinationArn: target.arn, ApproximateNumberOfMessagesMoved: 1 });
+    expect(await until(dlq.arn, "COMPLETED")).toMatchObject({
+      DestinationArn: target.arn,
+      ApproximateNumberOfMessagesMoved: 1,
+    });
     const [moved] = await receiveAll(sqs, target.url, 1);
     expect([moved?.Body, moved?.MessageAttributes]).toEqual(["put here by hand", attributes]);
 
@@ -141,11 +161,24 @@ describe("SQS DLQ redrive (message move tasks)", () => {
       FifoQueue: "true",
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 }),
     });
-    for (const [body, group] of [["a-1", "a"], ["a-2", "a"], ["b-1", "b"]]) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: source.url, MessageBody: body, MessageGroupId: group, MessageDeduplicationId: body }));
+    for (const [body, group] of [
+      ["a-1", "a"],
+      ["a-2", "a"],
+      ["b-1", "b"],
+    ]) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: source.url,
+          MessageBody: body,
+          MessageGroupId: group,
+          MessageDeduplicationId: body,
+        }),
+      );
     }
     for (let i = 0; i < 12 && (await depth(source.url)) > 0; i++) {
-      await sqs.send(new ReceiveMessageCommand({ QueueUrl: source.url, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+      await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: source.url, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+      );
     }
     expect(await depth(dlq.url)).toBe(3);
 
@@ -154,7 +187,11 @@ describe("SQS DLQ redrive (message move tasks)", () => {
     const back: Message[] = [];
     for (let i = 0; i < 10 && back.length < 3; i++) {
       const { Messages = [] } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: source.url, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ["MessageGroupId"] }),
+        new ReceiveMessageCommand({
+          QueueUrl: source.url,
+          MaxNumberOfMessages: 10,
+          MessageSystemAttributeNames: ["MessageGroupId"],
+        }),
       );
       for (const message of Messages) {
         back.push(message);
@@ -172,7 +209,13 @@ describe("SQS DLQ redrive (message move tasks)", () => {
     await fill(dlq.url, 4);
 
     const started = Date.now();
-    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: target.arn, MaxNumberOfMessagesPerSecond: 1 }));
+    await sqs.send(
+      new StartMessageMoveTaskCommand({
+        SourceArn: dlq.arn,
+        DestinationArn: target.arn,
+        MaxNumberOfMessagesPerSecond: 1,
+      }),
+    );
     await until(dlq.arn, "COMPLETED", 15_000);
     const elapsed = Date.now() - started;
     // One a second: the first at once, the fourth three seconds later.
@@ -188,11 +231,18 @@ describe("SQS DLQ redrive (message move tasks)", () => {
     await fill(dlq.url, 10);
 
     const { TaskHandle } = await sqs.send(
-      new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: target.arn, MaxNumberOfMessagesPerSecond: 1 }),
+      new StartMessageMoveTaskCommand({
+        SourceArn: dlq.arn,
+        DestinationArn: target.arn,
+        MaxNumberOfMessagesPerSecond: 1,
+      }),
     );
-    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: target.arn }))).rejects.toMatchObject({
+    await expect(
+      sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: target.arn })),
+    ).rejects.toMatchObject({
       name: "InvalidParameterValue",
-      message: "There is already a task running. Only one active task is allowed for a source queue arn at a given time.",
+      message:
+        "There is already a task running. Only one active task is allowed for a source queue arn at a given time.",
       $metadata: { httpStatusCode: 400 },
     });
 
@@ -211,7 +261,9 @@ describe("SQS DLQ redrive (message move tasks)", () => {
     expect(await depth(dlq.url)).toBe(10 - moved);
 
     // Cancelling again: the task is no longer RUNNING.
-    await expect(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle }))).rejects.toBeInstanceOf(UnsupportedOperation);
+    await expect(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle }))).rejects.toBeInstanceOf(
+      UnsupportedOperation,
+    );
     // With the task over, a new one may start.
     await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: target.arn }));
     await until(dlq.arn, "COMPLETED");
@@ -229,28 +281,42 @@ describe("SQS DLQ redrive (message move tasks)", () => {
       message: "Source queue must be configured as a Dead Letter Queue.",
       $metadata: { httpStatusCode: 400 },
     });
-    const noSource = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: missing })).catch((error: unknown) => error);
+    const noSource = await sqs
+      .send(new StartMessageMoveTaskCommand({ SourceArn: missing }))
+      .catch((error: unknown) => error);
     expect(noSource).toBeInstanceOf(ResourceNotFoundException);
     expect(noSource).toMatchObject({
       message: "The resource that you specified for the SourceArn parameter doesn't exist.",
       $metadata: { httpStatusCode: 404 },
     });
-    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: missing }))).rejects.toMatchObject({
+    await expect(
+      sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: missing })),
+    ).rejects.toMatchObject({
       name: "ResourceNotFoundException",
       message: "The resource that you specified for the DestinationArn parameter doesn't exist.",
     });
-    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: fifo.arn }))).rejects.toMatchObject({
+    await expect(
+      sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: fifo.arn })),
+    ).rejects.toMatchObject({
       name: "InvalidParameterValue",
     });
-    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: "refuse-dlq" }))).rejects.toMatchObject({ name: "InvalidParameterValue" });
+    await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: "refuse-dlq" }))).rejects.toMatchObject({
+      name: "InvalidParameterValue",
+    });
     for (const rate of [0, 501]) {
-      await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, MaxNumberOfMessagesPerSecond: rate }))).rejects.toMatchObject({
+      await expect(
+        sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, MaxNumberOfMessagesPerSecond: rate })),
+      ).rejects.toMatchObject({
         name: "InvalidParameterValue",
       });
     }
 
-    await expect(sqs.send(new ListMessageMoveTasksCommand({ SourceArn: missing }))).rejects.toBeInstanceOf(ResourceNotFoundException);
-    await expect(sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlq.arn, MaxResults: 11 }))).rejects.toMatchObject({
+    await expect(sqs.send(new ListMessageMoveTasksCommand({ SourceArn: missing }))).rejects.toBeInstanceOf(
+      ResourceNotFoundException,
+    );
+    await expect(
+      sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlq.arn, MaxResults: 11 })),
+    ).rejects.toMatchObject({
       name: "InvalidParameterValue",
     });
     expect((await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlq.arn }))).Results).toEqual([]);
@@ -259,7 +325,8 @@ describe("SQS DLQ redrive (message move tasks)", () => {
       name: "InvalidParameterValue",
       message: "Value for parameter TaskHandle is invalid.",
     });
-    const handle = (sourceArn: string) => Buffer.from(JSON.stringify({ taskId: crypto.randomUUID(), sourceArn })).toString("base64");
+    const handle = (sourceArn: string) =>
+      Buffer.from(JSON.stringify({ taskId: crypto.randomUUID(), sourceArn })).toString("base64");
     await expect(sqs.send(new CancelMessageMoveTaskCommand({ TaskHandle: handle(dlq.arn) }))).rejects.toMatchObject({
       name: "ResourceNotFoundException",
       message: "Task does not exist.",
@@ -277,7 +344,13 @@ describe("SQS DLQ redrive (message move tasks)", () => {
     const target = await queue(sqs, "vanish-target");
     await fill(dlq.url, 5);
 
-    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, DestinationArn: target.arn, MaxNumberOfMessagesPerSecond: 2 }));
+    await sqs.send(
+      new StartMessageMoveTaskCommand({
+        SourceArn: dlq.arn,
+        DestinationArn: target.arn,
+        MaxNumberOfMessagesPerSecond: 2,
+      }),
+    );
     await sqs.send(new DeleteQueueCommand({ QueueUrl: target.url }));
     const failed = await until(dlq.arn, "FAILED");
     expect(failed).toMatchObject({ FailureReason: "AWS.SimpleQueueService.NonExistentQueue" });
@@ -289,7 +362,9 @@ describe("SQS DLQ redrive (message move tasks)", () => {
     for (let round = 0; round < 2; round++) {
       let received = 0;
       while (received < count) {
-        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+        );
         received += Messages.length;
         if (round === 1 && Messages.length === 0) break;
       }
@@ -299,14 +374,20 @@ describe("SQS DLQ redrive (message move tasks)", () => {
 
   async function fill(QueueUrl: string, count: number) {
     for (let i = 0; i < count; i += 10) {
-      const Entries = Array.from({ length: Math.min(10, count - i) }, (_, j) => ({ Id: `m${j}`, MessageBody: `message-${i + j}` }));
+      const Entries = Array.from({ length: Math.min(10, count - i) }, (_, j) => ({
+        Id: `m${j}`,
+        MessageBody: `message-${i + j}`,
+      }));
       await sqs.send(new SendMessageBatchCommand({ QueueUrl, Entries }));
     }
   }
 
   async function depth(QueueUrl: string): Promise<number> {
     const { Attributes = {} } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+      new GetQueueAttributesCommand({
+        QueueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
     );
     return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
   }
@@ -315,7 +396,11 @@ describe("SQS DLQ redrive (message move tasks)", () => {
     return (await sqs.send(new ListMessageMoveTasksCommand({ SourceArn }))).Results ?? [];
   }
 
-  async function until(SourceArn: string, status: string, timeoutMs = 10_000): Promise<ListMessageMoveTasksResultEntry | undefined> {
+  async function until(
+    SourceArn: string,
+    status: string,
+    timeoutMs = 10_000,
+  ): Promise<ListMessageMoveTasksResultEntry | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const [latest] = await tasks(SourceArn);
@@ -340,7 +425,8 @@ describe("SQS DLQ redrive across a devcloud restart (data dir)", () => {
     const source = await sourceOf(sqs, "restart-source", dlq.arn);
     for (let i = 0; i < 5; i++) await sqs.send(new SendMessageCommand({ QueueUrl: source.url, MessageBody: `m-${i}` }));
     for (let round = 0; round < 2; round++) {
-      for (let i = 0; i < 5; i++) await sqs.send(new ReceiveMessageCommand({ QueueUrl: source.url, VisibilityTimeout: 0 }));
+      for (let i = 0; i < 5; i++)
+        await sqs.send(new ReceiveMessageCommand({ QueueUrl: source.url, VisibilityTimeout: 0 }));
     }
     await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlq.arn, MaxNumberOfMessagesPerSecond: 1 }));
     await new Promise((resolve) => setTimeout(resolve, 1200));

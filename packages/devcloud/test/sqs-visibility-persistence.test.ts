@@ -48,7 +48,12 @@ describe("SQS visibility changes with a data dir", () => {
 
   async function receiveOne(QueueUrl: string, waitSeconds = 1): Promise<Message | undefined> {
     const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: waitSeconds, MessageSystemAttributeNames: ["All"] }),
+      new ReceiveMessageCommand({
+        QueueUrl,
+        MaxNumberOfMessages: 1,
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ["All"],
+      }),
     );
     return Messages[0];
   }
@@ -60,7 +65,10 @@ describe("SQS visibility changes with a data dir", () => {
         AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
       }),
     );
-    return { visible: Number(Attributes.ApproximateNumberOfMessages), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible) };
+    return {
+      visible: Number(Attributes.ApproximateNumberOfMessages),
+      inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible),
+    };
   }
 
   it("ChangeMessageVisibility(0) puts the message back: same message, receive count 2, depth 1, kept across a restart", async () => {
@@ -70,7 +78,9 @@ describe("SQS visibility changes with a data dir", () => {
     expect(first?.MessageId).toBe(MessageId);
     expect(first?.Attributes?.ApproximateReceiveCount).toBe("1");
 
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first!.ReceiptHandle!, VisibilityTimeout: 0 }));
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first!.ReceiptHandle!, VisibilityTimeout: 0 }),
+    );
     expect(await depth(url)).toEqual({ visible: 1, inFlight: 0 });
 
     // Released, then devcloud restarts on the same data dir: the message is still queued.
@@ -104,7 +114,12 @@ describe("SQS visibility changes with a data dir", () => {
     await stop();
     await start();
     const { Messages: again = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ["All"] }),
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ["All"],
+      }),
     );
     expect(again.map((m) => m.Body).sort()).toEqual(["a", "b"]);
     expect(again.map((m) => m.Attributes?.ApproximateReceiveCount)).toEqual(["2", "2"]);
@@ -115,7 +130,9 @@ describe("SQS visibility changes with a data dir", () => {
     const { MessageId } = await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: "slow" }));
     const first = await receiveOne(url);
     // Extend from the queue's 1 s to 3 s; a restart must not make it visible early or lose it.
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first!.ReceiptHandle!, VisibilityTimeout: 3 }));
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: first!.ReceiptHandle!, VisibilityTimeout: 3 }),
+    );
     const extendedAt = Date.now();
     await stop();
     await start();

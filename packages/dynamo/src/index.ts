@@ -19,12 +19,17 @@ export type ItemKey = { pk: string; sk: string };
  * as undefined (DynamoDB rejects undefined values), and class instances are never stored as maps.
  */
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false } });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
 }
 
 /** A losing conditional write is an answer, not an error: callers branch on it. */
 export function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as { name?: unknown } | null)?.name === "ConditionalCheckFailedException";
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as { name?: unknown } | null)?.name === "ConditionalCheckFailedException"
+  );
 }
 
 /**
@@ -45,8 +50,14 @@ export async function conditionally(write: () => Promise<unknown>): Promise<bool
  * Strongly consistent read of one item. Used after a lost conditional write to learn why it
  * lost (dynalite ignores ReturnValuesOnConditionCheckFailure, so the failure carries no item).
  */
-export async function getItem(table: StoreTable, key: ItemKey, consistent = true): Promise<Record<string, unknown> | undefined> {
-  const { Item } = await table.db.send(new GetCommand({ TableName: table.tableName, Key: key, ConsistentRead: consistent }));
+export async function getItem(
+  table: StoreTable,
+  key: ItemKey,
+  consistent = true,
+): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await table.db.send(
+    new GetCommand({ TableName: table.tableName, Key: key, ConsistentRead: consistent }),
+  );
   return Item;
 }
 

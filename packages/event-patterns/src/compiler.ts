@@ -345,7 +345,12 @@ class RuleCompiler {
     if (token === "startObject") {
       if (tokens.next() !== "fieldName") barf("Anything-But expression name not found");
       const operator = tokens.fieldName;
-      if (operator !== "equals-ignore-case" && operator !== "prefix" && operator !== "suffix" && operator !== "wildcard") {
+      if (
+        operator !== "equals-ignore-case" &&
+        operator !== "prefix" &&
+        operator !== "suffix" &&
+        operator !== "wildcard"
+      ) {
         barf(`Unsupported anything-but pattern: ${operator}`);
       }
       setKind = operator;
@@ -358,7 +363,8 @@ class RuleCompiler {
     if (setKind === null) {
       pattern = token === "startArray" ? this.processAnythingButList() : this.processAnythingButSingle(token);
     } else {
-      const values = token === "startArray" ? this.readAnythingButSetList(setKind) : [this.readAnythingButSetValue(token, setKind)];
+      const values =
+        token === "startArray" ? this.readAnythingButSetList(setKind) : [this.readAnythingButSetValue(token, setKind)];
       pattern = anythingButSet(setKind, values);
     }
     if (tokens.next() !== "endObject") this.tooManyElements();
@@ -402,10 +408,12 @@ class RuleCompiler {
         }
       } else barf("Inside anything but list, start|null|boolean is not supported.");
     }
-    if ((strings.size > 0) === (numbers.length > 0)) {
+    if (strings.size > 0 === numbers.length > 0) {
       barf("Inside anything but list, either all values are number or string, mixed type is not supported");
     }
-    return numbers.length > 0 ? { kind: "anythingButNumbers", values: numbers } : { kind: "anythingButStrings", values: strings };
+    return numbers.length > 0
+      ? { kind: "anythingButNumbers", values: numbers }
+      : { kind: "anythingButStrings", values: strings };
   }
 
   /** A single anything-but number that cannot be compared escapes as IllegalArgumentException. */
@@ -441,11 +449,13 @@ class RuleCompiler {
       const values: string[] = [];
       if (token === "startArray") {
         for (let item = tokens.next(); item !== "endArray"; item = tokens.next()) {
-          if (item !== "string") barf("Inside anything-but/ignore-case list, number|start|null|boolean is not supported.");
+          if (item !== "string")
+            barf("Inside anything-but/ignore-case list, number|start|null|boolean is not supported.");
           values.push(tokens.text);
         }
       } else {
-        if (token !== "string") barf("Inside anything-but/ignore-case list, number|start|null|boolean is not supported.");
+        if (token !== "string")
+          barf("Inside anything-but/ignore-case list, number|start|null|boolean is not supported.");
         values.push(tokens.text);
       }
       pattern = anythingButSet("equals-ignore-case", values);
@@ -464,7 +474,9 @@ function barfNonStringInSet(setKind: AnythingButSetKind): never {
   if (setKind === "equals-ignore-case") {
     barf("Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.");
   }
-  barf(setKind === "wildcard" ? "wildcard match pattern must be a string" : "prefix/suffix match pattern must be a string");
+  barf(
+    setKind === "wildcard" ? "wildcard match pattern must be a string" : "prefix/suffix match pattern must be a string",
+  );
 }
 
 function parseWildcardOrBarf(text: string): ReturnType<typeof parseWildcard> {

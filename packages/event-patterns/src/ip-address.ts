@@ -116,7 +116,11 @@ export function parseCidr(cidr: string): IpRange {
   while (slashed.length > 0 && slashed[slashed.length - 1] === "") slashed.pop();
   if (slashed.length !== 2) throw new InvalidCidrError("Malformed CIDR, one '/' required");
   const [addressText = "", maskText = ""] = slashed;
-  if (!/^[+-]?\d+$/.test(maskText) || !Number.isSafeInteger(Number(maskText)) || Math.abs(Number(maskText)) > 2 ** 31 - 1) {
+  if (
+    !/^[+-]?\d+$/.test(maskText) ||
+    !Number.isSafeInteger(Number(maskText)) ||
+    Math.abs(Number(maskText)) > 2 ** 31 - 1
+  ) {
     throw new InvalidCidrError("Malformed CIDR, mask bits must be an integer");
   }
   const maskBits = Number(maskText);

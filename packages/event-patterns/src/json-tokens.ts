@@ -147,7 +147,12 @@ export class JsonTokenizer {
     const ch = this.source[start];
     if (ch === "{" || ch === "[") {
       this.position++;
-      this.containers.push({ kind: ch === "{" ? "object" : "array", offset: start, hasMembers: false, expectingName: true });
+      this.containers.push({
+        kind: ch === "{" ? "object" : "array",
+        offset: start,
+        hasMembers: false,
+        expectingName: true,
+      });
       this.currentText = ch;
       return ch === "{" ? "startObject" : "startArray";
     }

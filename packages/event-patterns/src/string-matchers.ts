@@ -29,12 +29,14 @@ export function parseWildcard(value: string): WildcardPattern {
   for (let i = 0; i < value.length; i++) {
     const ch = value[i] as string;
     if (ch === "*") {
-      if (value[i + 1] === "*") throw new InvalidWildcardError(`Consecutive wildcard characters at pos ${bytePosition}`);
+      if (value[i + 1] === "*")
+        throw new InvalidWildcardError(`Consecutive wildcard characters at pos ${bytePosition}`);
       pieces.push(current);
       current = "";
     } else if (ch === "\\") {
       const next = value[i + 1];
-      if (next !== "*" && next !== "\\") throw new InvalidWildcardError(`Invalid escape character at pos ${bytePosition}`);
+      if (next !== "*" && next !== "\\")
+        throw new InvalidWildcardError(`Invalid escape character at pos ${bytePosition}`);
       current += next;
       i++;
       bytePosition++;
@@ -107,7 +109,10 @@ function matchForward(
 ): boolean {
   if (unitIndex === pattern.length) return allowRemainder || position === value.length;
   for (const form of pattern[unitIndex] ?? []) {
-    if (value.startsWith(form, position) && matchForward(pattern, value, unitIndex + 1, position + form.length, allowRemainder)) {
+    if (
+      value.startsWith(form, position) &&
+      matchForward(pattern, value, unitIndex + 1, position + form.length, allowRemainder)
+    ) {
       return true;
     }
   }

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { compileEventPattern, InvalidEventPatternError } from "../src/index.ts";
 import { readConformance } from "./support/conformance.ts";
 
-const matches = (pattern: object | string, event: object | string): boolean => compileEventPattern(pattern).matches(event);
+const matches = (pattern: object | string, event: object | string): boolean =>
+  compileEventPattern(pattern).matches(event);
 
 describe("event patterns, by example", () => {
   it("an exact string value matches only that string", () => {
@@ -33,7 +34,14 @@ describe("event patterns, by example", () => {
   it("fields matched inside an array of objects must come from the same element", () => {
     const pattern = { items: { name: ["a"], size: [1] } };
     expect(matches(pattern, { items: [{ name: "a", size: 1 }] })).toBe(true);
-    expect(matches(pattern, { items: [{ name: "a", size: 2 }, { name: "b", size: 1 }] })).toBe(false);
+    expect(
+      matches(pattern, {
+        items: [
+          { name: "a", size: 2 },
+          { name: "b", size: 1 },
+        ],
+      }),
+    ).toBe(false);
   });
 
   it("numbers compare by value, so 300, 300.0 and 3.0e2 are equal", () => {

@@ -54,18 +54,41 @@ export function createApiApp(options: { service: string; apiKey: string; descrip
     servers: [{ url: "http://127.0.0.1:3000", description: "Local" }],
   };
   let document: OpenApiDocument | undefined;
-  documents.set(app, () => (document ??= buildOpenApiDocument(app, { ...description, tags: [...(description.tags ?? []), { name: REFERENCE_TAG, description: "Health, and this document. No key needed." }] })));
+  documents.set(
+    app,
+    () =>
+      (document ??= buildOpenApiDocument(app, {
+        ...description,
+        tags: [
+          ...(description.tags ?? []),
+          { name: REFERENCE_TAG, description: "Health, and this document. No key needed." },
+        ],
+      })),
+  );
   registerApiKeyScheme(app);
   app.openAPIRegistry.register("Error", errorBody);
   app.onError((error, c) => {
     if (error instanceof ApiError) {
-      return c.json({ error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } }, error.status);
+      return c.json(
+        { error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } },
+        error.status,
+      );
     }
     // The same line shape as @quire/runtime's logger (level, time, msg, service), which every other log line uses.
-    console.error(JSON.stringify({ level: "error", time: new Date().toISOString(), msg: "unhandled error in a route", service: options.service, error: String((error as Error).stack ?? error) }));
+    console.error(
+      JSON.stringify({
+        level: "error",
+        time: new Date().toISOString(),
+        msg: "unhandled error in a route",
+        service: options.service,
+        error: String((error as Error).stack ?? error),
+      }),
+    );
     return c.json({ error: { code: "INTERNAL", message: "Something went wrong on our side." } }, 500);
   });
-  app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: "NOT_FOUND", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404),
+  );
   defineRoute(
     app,
     {
@@ -87,10 +110,16 @@ export function createApiApp(options: { service: string; apiKey: string; descrip
       path: "/openapi.json",
       operationId: "getOpenApiDocument",
       summary: "This OpenAPI document",
-      description: "The OpenAPI 3.1 document of this API, generated from the zod schemas its routes validate with. No key needed.",
+      description:
+        "The OpenAPI 3.1 document of this API, generated from the zod schemas its routes validate with. No key needed.",
       tags: [REFERENCE_TAG],
       security: [],
-      responses: { 200: json({ type: "object", description: "An OpenAPI 3.1 document.", additionalProperties: true }, { description: "The document." }) },
+      responses: {
+        200: json(
+          { type: "object", description: "An OpenAPI 3.1 document.", additionalProperties: true },
+          { description: "The document." },
+        ),
+      },
     },
     (c) => c.json(openApiDocument(app)),
   );
@@ -101,7 +130,8 @@ export function createApiApp(options: { service: string; apiKey: string; descrip
       path: "/docs",
       operationId: "getDocs",
       summary: "Interactive reference (Swagger UI)",
-      description: "An HTML page rendering /openapi.json with Swagger UI; its script and styles come from this server (`/docs/{asset}`), not a CDN. No key needed.",
+      description:
+        "An HTML page rendering /openapi.json with Swagger UI; its script and styles come from this server (`/docs/{asset}`), not a CDN. No key needed.",
       tags: [REFERENCE_TAG],
       security: [],
       responses: { 200: { description: "The page.", content: { "text/html": { schema: { type: "string" } } } } },
@@ -133,7 +163,11 @@ export function createApiApp(options: { service: string; apiKey: string; descrip
       try {
         body = await readDocsAsset(asset);
       } catch {
-        throw new ApiError(404, "NOT_FOUND", `${asset} is not installed here (the swagger-ui-dist package); read /openapi.json instead.`);
+        throw new ApiError(
+          404,
+          "NOT_FOUND",
+          `${asset} is not installed here (the swagger-ui-dist package); read /openapi.json instead.`,
+        );
       }
       return c.body(body, 200, { "content-type": DOCS_ASSETS[asset], "cache-control": "public, max-age=86400" });
     },
@@ -150,7 +184,8 @@ export function createApiApp(options: { service: string; apiKey: string; descrip
 /** The request body as JSON: 415 when it is not declared JSON, 400 MALFORMED_JSON when it does not parse. */
 export async function jsonBody(c: Context): Promise<unknown> {
   const type = c.req.header("content-type") ?? "";
-  if (!type.includes("application/json")) throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.");
+  if (!type.includes("application/json"))
+    throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.");
   try {
     return await c.req.json();
   } catch {

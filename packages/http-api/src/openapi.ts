@@ -24,15 +24,25 @@ export const errorBody = z
     // object here would make those combinations refuse `message` in some validators.
     error: z
       .object({
-        code: z.string().regex(/^[A-Z][A-Z0-9_]+$/).meta({ description: "Stable, machine-readable: branch on this, not on the message.", example: "VALIDATION_FAILED" }),
-        message: z.string().meta({ description: "For people: what went wrong and what to do about it.", example: "text: text must not be empty" }),
+        code: z
+          .string()
+          .regex(/^[A-Z][A-Z0-9_]+$/)
+          .meta({
+            description: "Stable, machine-readable: branch on this, not on the message.",
+            example: "VALIDATION_FAILED",
+          }),
+        message: z.string().meta({
+          description: "For people: what went wrong and what to do about it.",
+          example: "text: text must not be empty",
+        }),
         details: z.unknown().optional().meta({
-          description: "Structured detail where a code has some (VALIDATION_FAILED: `[{ path, message }]`, one per bad field).",
+          description:
+            "Structured detail where a code has some (VALIDATION_FAILED: `[{ path, message }]`, one per bad field).",
         }),
       })
       .meta({ description: "What went wrong." }),
   })
-  .meta({ id: "Error",  description: "Every failure of every Quire API has this shape." });
+  .meta({ id: "Error", description: "Every failure of every Quire API has this shape." });
 
 /** The `{ error: { code, message } }` of one code, as an example. */
 const errorExample = (code: string, message: string, details?: unknown) => ({
@@ -73,13 +83,18 @@ export function errorResponses(byStatus: Partial<Record<ApiErrorStatus, ErrorCod
           schema: {
             allOf: [
               { $ref: "#/components/schemas/Error" },
-              { type: "object", properties: { error: { type: "object", properties: { code: { type: "string", enum: names } } } } },
+              {
+                type: "object",
+                properties: { error: { type: "object", properties: { code: { type: "string", enum: names } } } },
+              },
             ],
           },
           examples: Object.fromEntries(
             Object.entries(codes).map(([code, example]) => [
               code,
-              typeof example === "string" ? errorExample(code, example) : errorExample(code, example.message, example.details),
+              typeof example === "string"
+                ? errorExample(code, example)
+                : errorExample(code, example.message, example.details),
             ]),
           ),
         },
@@ -94,14 +109,22 @@ export const UNAUTHORIZED: ErrorCodes = { UNAUTHORIZED: "Send a valid API key in
 export const INTERNAL: ErrorCodes = { INTERNAL: "Something went wrong on our side." };
 /** A JSON body that does not parse, or does not validate (jsonBody, parseJsonBody). */
 export const BAD_JSON_BODY: ErrorCodes = {
-  VALIDATION_FAILED: { message: "text: text must not be empty", details: [{ path: "text", message: "text must not be empty" }] },
+  VALIDATION_FAILED: {
+    message: "text: text must not be empty",
+    details: [{ path: "text", message: "text must not be empty" }],
+  },
   MALFORMED_JSON: "The request body is not valid JSON.",
 };
 export const NOT_JSON: ErrorCodes = { UNSUPPORTED_MEDIA_TYPE: "Send the body as application/json." };
-export const payloadTooLarge = (maxBytes: number): ErrorCodes => ({ PAYLOAD_TOO_LARGE: `The request body is over ${maxBytes} bytes.` });
+export const payloadTooLarge = (maxBytes: number): ErrorCodes => ({
+  PAYLOAD_TOO_LARGE: `The request body is over ${maxBytes} bytes.`,
+});
 
 /** A JSON request body or response content, as @hono/zod-openapi takes it. */
-export const json = <T>(schema: T, extra: { description?: string; examples?: Record<string, { summary?: string; value: unknown }> } = {}) => ({
+export const json = <T>(
+  schema: T,
+  extra: { description?: string; examples?: Record<string, { summary?: string; value: unknown }> } = {},
+) => ({
   ...(extra.description ? { description: extra.description } : {}),
   content: { "application/json": { schema, ...(extra.examples ? { examples: extra.examples } : {}) } },
 });
@@ -110,7 +133,11 @@ export const json = <T>(schema: T, extra: { description?: string; examples?: Rec
  * Declares a route in the app's OpenAPI document and mounts its handlers on the same path and
  * method. The handlers parse their input themselves, with the schemas the route declares.
  */
-export function defineRoute<R extends RouteConfig>(app: OpenAPIHono, route: R, ...handlers: (Handler | MiddlewareHandler)[]): R {
+export function defineRoute<R extends RouteConfig>(
+  app: OpenAPIHono,
+  route: R,
+  ...handlers: (Handler | MiddlewareHandler)[]
+): R {
   const declared = createRoute(route);
   app.openAPIRegistry.registerPath(declared);
   app.on(route.method.toUpperCase(), declared.getRoutingPath(), ...(handlers as [Handler]));
@@ -132,7 +159,8 @@ export function registerApiKeyScheme(app: OpenAPIHono) {
     type: "apiKey",
     in: "header",
     name: "x-api-key",
-    description: "Every route under /v1/ needs it (npm start generates one and prints it; QUIRE_API_KEY). /health, /openapi.json and /docs do not.",
+    description:
+      "Every route under /v1/ needs it (npm start generates one and prints it; QUIRE_API_KEY). /health, /openapi.json and /docs do not.",
   });
 }
 
@@ -159,7 +187,10 @@ export const serializeOpenApi = (document: unknown) => `${JSON.stringify(documen
 
 const require = createRequire(import.meta.url);
 /** The Swagger UI files /docs loads, served from the installed swagger-ui-dist: no CDN at view time. */
-export const DOCS_ASSETS = { "swagger-ui.css": "text/css; charset=utf-8", "swagger-ui-bundle.js": "text/javascript; charset=utf-8" } as const;
+export const DOCS_ASSETS = {
+  "swagger-ui.css": "text/css; charset=utf-8",
+  "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+} as const;
 export type DocsAsset = keyof typeof DOCS_ASSETS;
 const assetCache = new Map<DocsAsset, Promise<string>>();
 export function readDocsAsset(name: DocsAsset): Promise<string> {

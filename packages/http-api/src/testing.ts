@@ -10,13 +10,23 @@ const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "tr
 /** `GET /v1/jobs/{jobId}` for each operation in the document, sorted. */
 export function documentedRoutes(document: { paths?: object }): string[] {
   return Object.entries(document.paths ?? {})
-    .flatMap(([path, item]) => Object.keys((item as object | undefined) ?? {}).filter((key) => METHODS.includes(key)).map((method) => `${method.toUpperCase()} ${path}`))
+    .flatMap(([path, item]) =>
+      Object.keys((item as object | undefined) ?? {})
+        .filter((key) => METHODS.includes(key))
+        .map((method) => `${method.toUpperCase()} ${path}`),
+    )
     .sort();
 }
 
 /** The same for each route the Hono app answers (middleware left out), `:param` written `{param}`. */
 export function servedRoutes(app: OpenAPIHono): string[] {
-  return [...new Set(app.routes.filter((route) => route.method !== "ALL").map((route) => `${route.method} ${route.path.replaceAll(/:(\w+)/g, "{$1}")}`))].sort();
+  return [
+    ...new Set(
+      app.routes
+        .filter((route) => route.method !== "ALL")
+        .map((route) => `${route.method} ${route.path.replaceAll(/:(\w+)/g, "{$1}")}`),
+    ),
+  ].sort();
 }
 
 export interface LintResult {

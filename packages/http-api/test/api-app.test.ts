@@ -6,7 +6,9 @@ const KEY = "a-key-long-enough-0123";
 function app() {
   const api = createApiApp({ service: "test", apiKey: KEY });
   api.post("/v1/things", async (c) => c.json(await parseJsonBody(c, z.strictObject({ name: z.string().min(1) })), 201));
-  api.post("/v1/small", limitBody(64), async (c) => c.json(await parseJsonBody(c, z.strictObject({ name: z.string() })), 201));
+  api.post("/v1/small", limitBody(64), async (c) =>
+    c.json(await parseJsonBody(c, z.strictObject({ name: z.string() })), 201),
+  );
   api.get("/v1/conflict", () => {
     throw new ApiError(409, "ALREADY_THERE", "It exists.");
   });
@@ -17,7 +19,8 @@ function app() {
 }
 const send = (path: string, init: RequestInit = {}) =>
   app().request(path, { ...init, headers: { "x-api-key": KEY, "content-type": "application/json", ...init.headers } });
-const errorOf = async (response: Response) => ((await response.json()) as { error: { code: string; message: string } }).error;
+const errorOf = async (response: Response) =>
+  ((await response.json()) as { error: { code: string; message: string } }).error;
 
 describe("the shared API conventions", () => {
   it("answers /health without a key", async () => {
@@ -77,7 +80,11 @@ describe("the shared API conventions", () => {
   });
 
   it("answers a body not declared as JSON as 415", async () => {
-    const response = await send("/v1/things", { method: "POST", body: "name=x", headers: { "content-type": "text/plain" } });
+    const response = await send("/v1/things", {
+      method: "POST",
+      body: "name=x",
+      headers: { "content-type": "text/plain" },
+    });
     expect(response.status).toBe(415);
     expect((await errorOf(response)).code).toBe("UNSUPPORTED_MEDIA_TYPE");
   });

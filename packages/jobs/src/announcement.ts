@@ -54,7 +54,11 @@ export function createAnnouncements(ctx: StoreContext) {
   }
 
   /** Take the announcement of `item` (read just now) if it is owed and nobody holds it. */
-  async function claim(kind: AnnouncementKind, key: ItemKey, item: Record<string, unknown>): Promise<AnnouncementClaim> {
+  async function claim(
+    kind: AnnouncementKind,
+    key: ItemKey,
+    item: Record<string, unknown>,
+  ): Promise<AnnouncementClaim> {
     const known = inspect(kind, item);
     if (known) return known;
     const now = ctx.now();

@@ -26,7 +26,11 @@ export type IdempotencyClaim =
  * for the key to expire.
  */
 export function createIdempotency(ctx: StoreContext) {
-  async function claimIdempotencyKey(key: string, jobId: string, options: { requestHash?: string | undefined } = {}): Promise<IdempotencyClaim> {
+  async function claimIdempotencyKey(
+    key: string,
+    jobId: string,
+    options: { requestHash?: string | undefined } = {},
+  ): Promise<IdempotencyClaim> {
     // Two tries: the record we lost to could expire, or be released, between the put and the read.
     for (let attempt = 0; attempt < 2; attempt++) {
       const now = ctx.now();

@@ -16,5 +16,11 @@ export {
   type StageState,
   type StageStatus,
 } from "./schema.ts";
-export { InvalidCursorError, JobNotCompleteError, JobNotFoundError, RunNotFoundError, StageNotRequestedError } from "./errors.ts";
+export {
+  InvalidCursorError,
+  JobNotCompleteError,
+  JobNotFoundError,
+  RunNotFoundError,
+  StageNotRequestedError,
+} from "./errors.ts";
 export { durationSeconds, runDeadlineAt } from "./deadline.ts";

@@ -43,7 +43,11 @@ export interface JobStore {
    * `requestHash` (a fingerprint of the request) is stored with the claim, and a lost claim
    * returns the owner's, so a different request reusing the key can be told from a retry.
    */
-  claimIdempotencyKey(key: string, jobId: string, options?: { requestHash?: string | undefined }): Promise<IdempotencyClaim>;
+  claimIdempotencyKey(
+    key: string,
+    jobId: string,
+    options?: { requestHash?: string | undefined },
+  ): Promise<IdempotencyClaim>;
   /** Release a key `jobId` still owns (a conditional delete): after its submission failed. Returns whether it did. */
   releaseIdempotencyKey(key: string, jobId: string): Promise<boolean>;
   /** Strongly consistent. */
@@ -103,7 +107,10 @@ export interface JobStore {
   getCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }): Promise<StageResult<S> | undefined>;
   putCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }, result: StageResult<S>): Promise<void>;
   /** Claim computing a result (an in-progress marker with a lease); `heldBy` names the job holding it. */
-  claimComputation(key: ResultCacheKey, holder: { jobId: string; leaseMs: number }): Promise<{ claimed: true } | { claimed: false; heldBy: string | undefined }>;
+  claimComputation(
+    key: ResultCacheKey,
+    holder: { jobId: string; leaseMs: number },
+  ): Promise<{ claimed: true } | { claimed: false; heldBy: string | undefined }>;
   /** Give up a claim after a failed computation. */
   releaseComputation(key: ResultCacheKey, jobId: string): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { failureReason, type DocumentLocation, type FailureReason, type StageNam
 import { createAnnouncements, jobCompletion, jobFailure } from "./announcement.ts";
 import { getItem, isConditionFailure, type StoreContext } from "./dynamo.ts";
 import { JobNotCompleteError, JobNotFoundError, StageNotRequestedError } from "./errors.ts";
-import { isJobComplete, toJob } from "./items.ts";
+import { toJob } from "./items.ts";
 import { jobKey, runJobsIndexKey, runKey } from "./keys.ts";
 import { resultSchemaOf, type Job, type StageResult } from "./schema.ts";
 
@@ -138,25 +138,34 @@ export function createJobOperations(ctx: StoreContext) {
           ConditionExpression:
             "attribute_exists(pk) AND contains(#stages, :stageName) AND #states.#stage.#status <> :done AND attribute_not_exists(#failedAt)",
           ExpressionAttributeNames: { ...stageNames(stage), "#attempts": "attempts", "#firstStart": "firstStartToken" },
-          ExpressionAttributeValues: { ":processing": "processing", ":done": "done", ":one": 1, ":now": now, ":stageName": stage, ":token": token },
+          ExpressionAttributeValues: {
+            ":processing": "processing",
+            ":done": "done",
+            ":one": 1,
+            ":now": now,
+            ":stageName": stage,
+            ":token": token,
+          },
           ReturnValues: "ALL_NEW",
         }),
       );
       // Our token survived if_not_exists only if this call was the job's first stage start:
       // that call alone moves the job from pending to processing in its run's counts.
       if (Attributes!.firstStartToken === token && typeof Attributes!.runId === "string") {
-        await ctx.db.send(
-          new UpdateCommand({
-            TableName: ctx.tableName,
-            Key: runKey(Attributes!.runId),
-            UpdateExpression: "ADD #started :one",
-            ConditionExpression: "attribute_exists(pk)",
-            ExpressionAttributeNames: { "#started": "started" },
-            ExpressionAttributeValues: { ":one": 1 },
-          }),
-        ).catch((error: unknown) => {
-          if (!isConditionFailure(error)) throw error;
-        });
+        await ctx.db
+          .send(
+            new UpdateCommand({
+              TableName: ctx.tableName,
+              Key: runKey(Attributes!.runId),
+              UpdateExpression: "ADD #started :one",
+              ConditionExpression: "attribute_exists(pk)",
+              ExpressionAttributeNames: { "#started": "started" },
+              ExpressionAttributeValues: { ":one": 1 },
+            }),
+          )
+          .catch((error: unknown) => {
+            if (!isConditionFailure(error)) throw error;
+          });
       }
       return toJob(Attributes!);
     } catch (error) {
@@ -165,7 +174,11 @@ export function createJobOperations(ctx: StoreContext) {
     }
   }
 
-  async function completeStage<S extends StageName>(jobId: string, stage: S, result: StageResult<S>): Promise<StageOutcome> {
+  async function completeStage<S extends StageName>(
+    jobId: string,
+    stage: S,
+    result: StageResult<S>,
+  ): Promise<StageOutcome> {
     const recorded = resultSchemaOf(stage).parse(result);
     const now = at();
     try {
@@ -190,12 +203,20 @@ export function createJobOperations(ctx: StoreContext) {
             // Only meaningful once complete: when the winner claimed the announcement.
             "#lease": "announceLeaseAt",
           },
-          ExpressionAttributeValues: { ":done": "done", ":result": recorded, ":now": now, ":one": 1, ":stageName": stage },
+          ExpressionAttributeValues: {
+            ":done": "done",
+            ":result": recorded,
+            ":now": now,
+            ":one": 1,
+            ":stageName": stage,
+          },
           ReturnValues: "ALL_NEW",
         }),
       );
       const job = toJob(Attributes!);
-      return job.status === "complete" ? { job, duplicate: false, completion: job, lease: now } : { job, duplicate: false };
+      return job.status === "complete"
+        ? { job, duplicate: false, completion: job, lease: now }
+        : { job, duplicate: false };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
     }
@@ -215,8 +236,10 @@ export function createJobOperations(ctx: StoreContext) {
   }
 
   /** After a failed "Job Completed" publish: the delivery's retry may claim it at once. */
-  const releaseCompletion = (jobId: string, lease: string) => announcements.release(jobCompletion, jobKey(jobId), lease);
-  const markFailurePublished = async (jobId: string) => void (await announcements.markPublished(jobFailure, jobKey(jobId)));
+  const releaseCompletion = (jobId: string, lease: string) =>
+    announcements.release(jobCompletion, jobKey(jobId), lease);
+  const markFailurePublished = async (jobId: string) =>
+    void (await announcements.markPublished(jobFailure, jobKey(jobId)));
   const releaseFailure = (jobId: string, lease: string) => announcements.release(jobFailure, jobKey(jobId), lease);
 
   async function failJob(jobId: string, reason: FailureReason, stage?: StageName): Promise<FailOutcome> {
@@ -228,8 +251,7 @@ export function createJobOperations(ctx: StoreContext) {
           TableName: ctx.tableName,
           Key: jobKey(jobId),
           // The failing write also takes the "Job Failed" announcement (see announcement.ts).
-          UpdateExpression:
-            `SET #failedAt = :now, #error = :error, #updatedAt = :now, #failurePublished = :false, #failureLease = :now${stage ? ", #failedStage = :stage" : ""}`,
+          UpdateExpression: `SET #failedAt = :now, #error = :error, #updatedAt = :now, #failurePublished = :false, #failureLease = :now${stage ? ", #failedStage = :stage" : ""}`,
           // Once failed stays failed; complete (no stage remaining) can no longer fail.
           ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(#failedAt) AND #remaining > :zero",
           ExpressionAttributeNames: {
@@ -241,7 +263,13 @@ export function createJobOperations(ctx: StoreContext) {
             "#failureLease": jobFailure.lease,
             ...(stage ? { "#failedStage": "failedStage" } : {}),
           },
-          ExpressionAttributeValues: { ":now": now, ":error": error, ":zero": 0, ":false": false, ...(stage ? { ":stage": stage } : {}) },
+          ExpressionAttributeValues: {
+            ":now": now,
+            ":error": error,
+            ":zero": 0,
+            ":false": false,
+            ...(stage ? { ":stage": stage } : {}),
+          },
           ReturnValues: "ALL_NEW",
         }),
       );
@@ -272,7 +300,8 @@ export function createJobOperations(ctx: StoreContext) {
         new UpdateCommand({
           TableName: ctx.tableName,
           Key: jobKey(jobId),
-          UpdateExpression: "REMOVE #failedAt, #error, #failedStage, #failurePublished, #failureLease SET #reopenedAt = :now, #updatedAt = :now ADD #reopened :one",
+          UpdateExpression:
+            "REMOVE #failedAt, #error, #failedStage, #failurePublished, #failureLease SET #reopenedAt = :now, #updatedAt = :now ADD #reopened :one",
           ConditionExpression: "attribute_exists(#failedAt)",
           ExpressionAttributeNames: {
             "#failedAt": "failedAt",
@@ -295,6 +324,15 @@ export function createJobOperations(ctx: StoreContext) {
   }
 
   return {
-    createJob, getJob, startStage, completeStage, markCompletionPublished, releaseCompletion, failJob, markFailurePublished, releaseFailure, reopenJob,
+    createJob,
+    getJob,
+    startStage,
+    completeStage,
+    markCompletionPublished,
+    releaseCompletion,
+    failJob,
+    markFailurePublished,
+    releaseFailure,
+    reopenJob,
   };
 }

@@ -10,7 +10,9 @@ import { resultCacheKey, resultSchemaOf, type ResultCacheKey, type StageResult }
  * pays for Bedrock twice. Entries expire (TTL `expiresAt`) so the table does not grow forever.
  */
 export function createResultCache(ctx: StoreContext) {
-  async function getCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }): Promise<StageResult<S> | undefined> {
+  async function getCachedResult<S extends StageName>(
+    key: ResultCacheKey & { stage: S },
+  ): Promise<StageResult<S> | undefined> {
     const parsedKey = resultCacheKey.parse(key);
     // Eventually consistent is enough: a miss only costs a model call.
     const item = await getItem(ctx, resultKey(parsedKey), false);
@@ -28,7 +30,10 @@ export function createResultCache(ctx: StoreContext) {
     return result.success ? (result.data as StageResult<S>) : undefined;
   }
 
-  async function putCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }, result: StageResult<S>): Promise<void> {
+  async function putCachedResult<S extends StageName>(
+    key: ResultCacheKey & { stage: S },
+    result: StageResult<S>,
+  ): Promise<void> {
     const parsedKey = resultCacheKey.parse(key);
     const now = ctx.now();
     // Unconditional: two writers for one key write the same answer; the last one wins harmlessly.
@@ -83,7 +88,10 @@ export function createResultCache(ctx: StoreContext) {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       const item = await getItem(ctx, resultKey(parsedKey));
-      return { claimed: false, heldBy: typeof item?.inProgressBy === "string" && item.result === undefined ? item.inProgressBy : undefined };
+      return {
+        claimed: false,
+        heldBy: typeof item?.inProgressBy === "string" && item.result === undefined ? item.inProgressBy : undefined,
+      };
     }
   }
 

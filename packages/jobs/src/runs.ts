@@ -48,7 +48,8 @@ export function createRunOperations(ctx: StoreContext) {
 
   async function createRun(input: CreateRunInput): Promise<{ created: boolean; run: Run }> {
     // A run of 0 would never see the outcome that completes it.
-    if (!Number.isInteger(input.total) || input.total < 1) throw new RangeError(`A run needs a positive total, not ${input.total}.`);
+    if (!Number.isInteger(input.total) || input.total < 1)
+      throw new RangeError(`A run needs a positive total, not ${input.total}.`);
     const item = {
       ...runKey(input.runId),
       entity: "run",
@@ -70,7 +71,9 @@ export function createRunOperations(ctx: StoreContext) {
     };
     const run = toRun(item);
     try {
-      await ctx.db.send(new PutCommand({ TableName: ctx.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" }));
+      await ctx.db.send(
+        new PutCommand({ TableName: ctx.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" }),
+      );
       return { created: true, run };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -107,7 +110,8 @@ export function createRunOperations(ctx: StoreContext) {
    */
   async function recordRunOutcome(runId: string, outcome: RunOutcome): Promise<RunOutcomeRecorded> {
     const complete = outcome.status === "complete";
-    if (complete && outcome.label.length === 0) throw new RangeError("A complete outcome needs its classification label.");
+    if (complete && outcome.label.length === 0)
+      throw new RangeError("A complete outcome needs its classification label.");
     const now = at();
     const token = outcome.jobId === undefined ? undefined : runMemberToken(outcome.jobId);
     // `#total = #total` changes nothing; it makes UPDATED_NEW return total beside finished.
@@ -130,7 +134,9 @@ export function createRunOperations(ctx: StoreContext) {
             "#updatedAt": "updatedAt",
             "#finished": "finished",
             "#total": "total",
-            ...(complete ? { "#complete": "complete", "#counts": "countsByClassification", "#label": outcome.label } : { "#failed": "failed" }),
+            ...(complete
+              ? { "#complete": "complete", "#counts": "countsByClassification", "#label": outcome.label }
+              : { "#failed": "failed" }),
             ...(token ? { "#counted": "countedJobs", "#token": token } : {}),
           },
           ExpressionAttributeValues: {
@@ -180,7 +186,8 @@ export function createRunOperations(ctx: StoreContext) {
         new UpdateCommand({
           TableName: ctx.tableName,
           Key: runKey(runId),
-          UpdateExpression: "REMOVE #counted.#token, #lease SET #published = :false, #updatedAt = :now ADD #finished :minus, #failed :minus",
+          UpdateExpression:
+            "REMOVE #counted.#token, #lease SET #published = :false, #updatedAt = :now ADD #finished :minus, #failed :minus",
           ConditionExpression: "attribute_exists(#counted.#token) AND #failed > :zero",
           ExpressionAttributeNames: {
             "#counted": "countedJobs",
@@ -202,10 +209,14 @@ export function createRunOperations(ctx: StoreContext) {
   }
 
   /** After a failed "Run Completed" publish: the next outcome for the run may claim it at once. */
-  const releaseRunCompletion = (runId: string, lease: string) => announcements.release(runCompletion, runKey(runId), lease);
+  const releaseRunCompletion = (runId: string, lease: string) =>
+    announcements.release(runCompletion, runKey(runId), lease);
 
   /** A run's jobs in submission order, a page at a time, through the byRun index (eventually consistent in AWS). */
-  async function listRunJobs(runId: string, options: { limit?: number; cursor?: string } = {}): Promise<{ jobs: Job[]; cursor?: string }> {
+  async function listRunJobs(
+    runId: string,
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<{ jobs: Job[]; cursor?: string }> {
     const limit = Math.min(MAX_PAGE, Math.max(1, Math.floor(options.limit ?? DEFAULT_PAGE)));
     const { Items = [], LastEvaluatedKey } = await ctx.db.send(
       new QueryCommand({
@@ -221,5 +232,13 @@ export function createRunOperations(ctx: StoreContext) {
     return LastEvaluatedKey ? { jobs, cursor: encodeCursor(LastEvaluatedKey) } : { jobs };
   }
 
-  return { createRun, getRun, recordRunOutcome, markRunCompletionPublished, releaseRunCompletion, reopenRunOutcome, listRunJobs };
+  return {
+    createRun,
+    getRun,
+    recordRunOutcome,
+    markRunCompletionPublished,
+    releaseRunCompletion,
+    reopenRunOutcome,
+    listRunJobs,
+  };
 }

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JobStore, ResultCacheKey } from "../src/index.ts";
-import { classification, manualClock, newJobId, sha256, startTestCloud, summary, type TestCloud } from "./support/store.ts";
+import {
+  classification,
+  manualClock,
+  newJobId,
+  sha256,
+  startTestCloud,
+  summary,
+  type TestCloud,
+} from "./support/store.ts";
 
 let cloud: TestCloud;
 let store: JobStore;
@@ -71,7 +79,10 @@ describe("claiming a result's computation", () => {
     expect(await store.claimComputation(key, { jobId, leaseMs: 60_000 })).toEqual({ claimed: true });
     expect(await store.getCachedResult(key)).toBeUndefined();
     await store.putCachedResult(key, summary("done"));
-    expect(await store.claimComputation(key, { jobId: newJobId(), leaseMs: 60_000 })).toEqual({ claimed: false, heldBy: undefined });
+    expect(await store.claimComputation(key, { jobId: newJobId(), leaseMs: 60_000 })).toEqual({
+      claimed: false,
+      heldBy: undefined,
+    });
   });
 
   it("a claim holds for its whole lease, also across a second boundary", async () => {
@@ -110,13 +121,19 @@ describe("idempotency keys", () => {
     expect(new Set(claims.map((c) => c.jobId))).toEqual(new Set([winners[0]!.jobId]));
     expect(contenders).toContain(winners[0]!.jobId);
 
-    expect(await store.claimIdempotencyKey(key, newJobId())).toMatchObject({ jobId: winners[0]!.jobId, claimed: false });
+    expect(await store.claimIdempotencyKey(key, newJobId())).toMatchObject({
+      jobId: winners[0]!.jobId,
+      claimed: false,
+    });
   });
 
   it("stores the request's fingerprint with the claim and tells a later claim the owner's", async () => {
     const key = `request-${Math.random()}`;
     const owner = newJobId();
-    expect(await store.claimIdempotencyKey(key, owner, { requestHash: "hash-a" })).toEqual({ jobId: owner, claimed: true });
+    expect(await store.claimIdempotencyKey(key, owner, { requestHash: "hash-a" })).toEqual({
+      jobId: owner,
+      claimed: true,
+    });
     expect(await store.claimIdempotencyKey(key, newJobId(), { requestHash: "hash-b" })).toEqual({
       jobId: owner,
       claimed: false,
@@ -124,7 +141,10 @@ describe("idempotency keys", () => {
       claimedAt: expect.any(String),
     });
     // The owner repeating its own claim still owns it.
-    expect(await store.claimIdempotencyKey(key, owner, { requestHash: "hash-a" })).toEqual({ jobId: owner, claimed: true });
+    expect(await store.claimIdempotencyKey(key, owner, { requestHash: "hash-a" })).toEqual({
+      jobId: owner,
+      claimed: true,
+    });
   });
 
   it("releases a key only for the job that owns it, after which it can be claimed again", async () => {

@@ -1,6 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JobNotCompleteError, JobNotFoundError, StageNotRequestedError, type JobStore, type StageOutcome } from "../src/index.ts";
-import { classification, jobInput, manualClock, newJobId, startTestCloud, summary, type TestCloud } from "./support/store.ts";
+import {
+  JobNotCompleteError,
+  JobNotFoundError,
+  StageNotRequestedError,
+  type JobStore,
+  type StageOutcome,
+} from "../src/index.ts";
+import {
+  classification,
+  jobInput,
+  manualClock,
+  newJobId,
+  startTestCloud,
+  summary,
+  type TestCloud,
+} from "./support/store.ts";
 
 let cloud: TestCloud;
 let store: JobStore;
@@ -74,7 +88,9 @@ describe("startStage", () => {
   it("throws StageNotRequestedError for a stage the job did not ask for", async () => {
     const { job } = await store.createJob(jobInput({ stages: ["summary"] }));
     await expect(store.startStage(job.jobId, "classification")).rejects.toBeInstanceOf(StageNotRequestedError);
-    await expect(store.completeStage(job.jobId, "classification", classification())).rejects.toBeInstanceOf(StageNotRequestedError);
+    await expect(store.completeStage(job.jobId, "classification", classification())).rejects.toBeInstanceOf(
+      StageNotRequestedError,
+    );
   });
 });
 
@@ -277,7 +293,9 @@ describe("failJob", () => {
   it("fails a job once: of concurrent callers only one gets failedNow", async () => {
     const { job } = await store.createJob(jobInput());
     await store.startStage(job.jobId, "classification");
-    const results = await Promise.all(Array.from({ length: 5 }, () => store.failJob(job.jobId, reason, "classification")));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => store.failJob(job.jobId, reason, "classification")),
+    );
     expect(results.filter((r) => r.failedNow)).toHaveLength(1);
     const failed = await store.getJob(job.jobId);
     expect(failed).toMatchObject({ status: "failed", error: reason, failedStage: "classification" });
@@ -316,7 +334,12 @@ describe("failJob", () => {
     const jobs = await Promise.all(Array.from({ length: 20 }, () => store.createJob(jobInput()).then((r) => r.job)));
     await Promise.all(jobs.map((job) => store.completeStage(job.jobId, "summary", summary())));
     const raced = await Promise.all(
-      jobs.map((job) => Promise.all([store.completeStage(job.jobId, "classification", classification()), store.failJob(job.jobId, reason)])),
+      jobs.map((job) =>
+        Promise.all([
+          store.completeStage(job.jobId, "classification", classification()),
+          store.failJob(job.jobId, reason),
+        ]),
+      ),
     );
     for (const [index, [outcome, failure]] of raced.entries()) {
       const stored = await store.getJob(jobs[index]!.jobId);

@@ -19,7 +19,16 @@ describe("createRun", () => {
     const first = await store.createRun({ runId, total: 3, submittedAt, deadline: "PT1H" });
     expect(first).toMatchObject({
       created: true,
-      run: { runId, total: 3, complete: 0, failed: 0, countsByClassification: {}, startedAt: submittedAt, deadline: "PT1H", completionPublished: false },
+      run: {
+        runId,
+        total: 3,
+        complete: 0,
+        failed: 0,
+        countsByClassification: {},
+        startedAt: submittedAt,
+        deadline: "PT1H",
+        completionPublished: false,
+      },
     });
     expect(first.run.completedAt).toBeUndefined();
     const second = await store.createRun({ runId, total: 99, submittedAt });
@@ -39,11 +48,13 @@ describe("started jobs", () => {
     const jobIds = [newJobId(), newJobId(), newJobId()];
     for (const jobId of jobIds) await store.createJob(jobInput({ jobId, runId }));
     await Promise.all(
-      jobIds.slice(0, 2).flatMap((jobId) => [
-        store.startStage(jobId, "summary"),
-        store.startStage(jobId, "classification"),
-        store.startStage(jobId, "summary"),
-      ]),
+      jobIds
+        .slice(0, 2)
+        .flatMap((jobId) => [
+          store.startStage(jobId, "summary"),
+          store.startStage(jobId, "classification"),
+          store.startStage(jobId, "summary"),
+        ]),
     );
     expect((await store.getRun(runId))!.started).toBe(2);
   });
@@ -55,7 +66,9 @@ describe("recordRunOutcome", () => {
     await store.createRun({ runId, total: 50, submittedAt });
     const labels = ["invoice", "letter", "contract", "label with spaces.and#marks"];
     const outcomes: RunOutcome[] = Array.from({ length: 50 }, (_, i) =>
-      i % 5 === 4 ? { status: "failed", jobId: newJobId() } : { status: "complete", label: labels[i % labels.length]!, jobId: newJobId() },
+      i % 5 === 4
+        ? { status: "failed", jobId: newJobId() }
+        : { status: "complete", label: labels[i % labels.length]!, jobId: newJobId() },
     );
     const results = await Promise.all(outcomes.map((outcome) => store.recordRunOutcome(runId, outcome)));
 
@@ -64,7 +77,13 @@ describe("recordRunOutcome", () => {
     const expectedCounts: Record<string, number> = {};
     for (const o of outcomes) if (o.status === "complete") expectedCounts[o.label] = (expectedCounts[o.label] ?? 0) + 1;
     const completed = winners[0]!.runCompleted!;
-    expect(completed).toMatchObject({ runId, total: 50, complete: 40, failed: 10, countsByClassification: expectedCounts });
+    expect(completed).toMatchObject({
+      runId,
+      total: 50,
+      complete: 40,
+      failed: 10,
+      countsByClassification: expectedCounts,
+    });
     expect(completed.completedAt).toBeDefined();
     expect(await store.getRun(runId)).toEqual(completed);
   });
@@ -73,7 +92,9 @@ describe("recordRunOutcome", () => {
     const runId = newRunId();
     await store.createRun({ runId, total: 3, submittedAt });
     const jobId = newJobId();
-    const repeats = await Promise.all(Array.from({ length: 5 }, () => store.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })));
+    const repeats = await Promise.all(
+      Array.from({ length: 5 }, () => store.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })),
+    );
     expect(repeats.every((r) => r.runCompleted === undefined)).toBe(true);
     expect(await store.getRun(runId)).toMatchObject({ complete: 1, failed: 0, countsByClassification: { invoice: 1 } });
   });
@@ -81,7 +102,9 @@ describe("recordRunOutcome", () => {
   it("ignores outcomes beyond the run's total", async () => {
     const runId = newRunId();
     await store.createRun({ runId, total: 2, submittedAt });
-    const results = await Promise.all(Array.from({ length: 4 }, () => store.recordRunOutcome(runId, { status: "failed" })));
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => store.recordRunOutcome(runId, { status: "failed" })),
+    );
     expect(results.filter((r) => r.runCompleted)).toHaveLength(1);
     expect(await store.getRun(runId)).toMatchObject({ total: 2, complete: 0, failed: 2 });
   });
@@ -92,9 +115,13 @@ describe("recordRunOutcome", () => {
     const runId = newRunId();
     await leased.createRun({ runId, total: 1, submittedAt });
     const jobId = newJobId();
-    expect((await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })).runCompleted).toBeDefined();
+    expect(
+      (await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })).runCompleted,
+    ).toBeDefined();
     // A re-announced job repeats its outcome while the run's winner may still be publishing.
-    expect((await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })).runCompleted).toBeUndefined();
+    expect(
+      (await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })).runCompleted,
+    ).toBeUndefined();
 
     clock.advance(60_000);
     const repeated = await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId });
@@ -102,7 +129,9 @@ describe("recordRunOutcome", () => {
 
     await leased.markRunCompletionPublished(runId);
     clock.advance(60_000);
-    expect((await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })).runCompleted).toBeUndefined();
+    expect(
+      (await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })).runCompleted,
+    ).toBeUndefined();
     expect(await leased.getRun(runId)).toMatchObject({ complete: 1, completionPublished: true });
   });
 
@@ -116,7 +145,10 @@ describe("recordRunOutcome", () => {
     expect(won.lease).toBeDefined();
 
     clock.advance(1_000);
-    expect(await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })).toMatchObject({ runCompleted: undefined, announcementHeldMs: 29_000 });
+    expect(await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })).toMatchObject({
+      runCompleted: undefined,
+      announcementHeldMs: 29_000,
+    });
 
     await leased.releaseRunCompletion(runId, won.lease!);
     const retried = await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId });

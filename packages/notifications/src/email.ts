@@ -52,7 +52,14 @@ export function renderJobFailedEmail(detail: EventDetail<"Job Failed">, links: {
   const title = detail.title ?? detail.jobId;
   return {
     subject: `[Quire] Failed: ${title}`,
-    text: [`${title} could not be processed.`, ``, `Reason: ${detail.reason.code} — ${detail.reason.message}`, ...(detail.stage ? [`Stage: ${detail.stage}`] : []), ``, `Job: ${links.job}`].join("\n"),
+    text: [
+      `${title} could not be processed.`,
+      ``,
+      `Reason: ${detail.reason.code} — ${detail.reason.message}`,
+      ...(detail.stage ? [`Stage: ${detail.stage}`] : []),
+      ``,
+      `Job: ${links.job}`,
+    ].join("\n"),
     html: layout(
       title,
       `<h1 style="font-size: 1.3em">Failed: ${escapeHtml(title)}</h1>
@@ -118,6 +125,9 @@ export function renderPingEmail(subscriptionId: string): RenderedEmail {
   return {
     subject: "[Quire] Test notification",
     text: `This is a test notification for subscription ${subscriptionId}. Email delivery works.`,
-    html: layout("Test notification", `<p>This is a test notification for subscription ${escapeHtml(subscriptionId)}. Email delivery works.</p>`),
+    html: layout(
+      "Test notification",
+      `<p>This is a test notification for subscription ${escapeHtml(subscriptionId)}. Email delivery works.</p>`,
+    ),
   };
 }

@@ -6,7 +6,13 @@ export {
   renderRunDigestEmail,
   type RenderedEmail,
 } from "./email.ts";
-export { createNotificationStore, type AttemptRecord, type Delivery, type DeliveryStatus, type NotificationStore } from "./store.ts";
+export {
+  createNotificationStore,
+  type AttemptRecord,
+  type Delivery,
+  type DeliveryStatus,
+  type NotificationStore,
+} from "./store.ts";
 export {
   compileSubscriptionFilter,
   defaultEmailEvents,
@@ -27,4 +33,10 @@ export {
   type SubscriptionStatus,
   type WebhookSubscription,
 } from "./subscriptions.ts";
-export { UnverifiedEventError, verifiedDetail, type OutcomeRecords, type VerifiableJob, type VerifiableRun } from "./verify-event.ts";
+export {
+  UnverifiedEventError,
+  verifiedDetail,
+  type OutcomeRecords,
+  type VerifiableJob,
+  type VerifiableRun,
+} from "./verify-event.ts";

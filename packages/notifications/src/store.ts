@@ -21,6 +21,10 @@ export interface NotificationStoreOptions {
 }
 
 export function createNotificationStore(options: NotificationStoreOptions): NotificationStore {
-  const table: StoreTable = { db: documentClient(options.client), tableName: options.tableName, now: options.now ?? (() => new Date()) };
+  const table: StoreTable = {
+    db: documentClient(options.client),
+    tableName: options.tableName,
+    now: options.now ?? (() => new Date()),
+  };
   return { ...createSubscriptionRecords(table), ...createEventRecords(table), ...createDeliveryRecords(table) };
 }

@@ -1,4 +1,9 @@
-import { NOTIFICATION_EVENT_TYPES, notificationEventType, type NotificationEventType, type WebhookPayload } from "@quire/contracts";
+import {
+  NOTIFICATION_EVENT_TYPES,
+  notificationEventType,
+  type NotificationEventType,
+  type WebhookPayload,
+} from "@quire/contracts";
 import { compileEventPattern, InvalidEventPatternError, type CompiledEventPattern } from "@quire/event-patterns";
 import { z } from "zod";
 
@@ -41,18 +46,30 @@ export const subscriptionFilter = z
   .superRefine((filter, ctx) => {
     // Depth first: it bounds the recursion of the size check's JSON.stringify too.
     if (nestsDeeperThan(filter.pattern, MAX_FILTER_DEPTH)) {
-      ctx.addIssue({ code: "custom", path: ["pattern"], message: `nests deeper than ${MAX_FILTER_DEPTH} levels`, params: { code: "FILTER_TOO_DEEP" } });
+      ctx.addIssue({
+        code: "custom",
+        path: ["pattern"],
+        message: `nests deeper than ${MAX_FILTER_DEPTH} levels`,
+        params: { code: "FILTER_TOO_DEEP" },
+      });
       return;
     }
     const bytes = Buffer.byteLength(JSON.stringify(filter));
     if (bytes > MAX_FILTER_BYTES) {
-      ctx.addIssue({ code: "custom", message: `is ${bytes} bytes of JSON; at most ${MAX_FILTER_BYTES}`, params: { code: "FILTER_TOO_LARGE" } });
+      ctx.addIssue({
+        code: "custom",
+        message: `is ${bytes} bytes of JSON; at most ${MAX_FILTER_BYTES}`,
+        params: { code: "FILTER_TOO_LARGE" },
+      });
     }
   });
 export type SubscriptionFilter = z.infer<typeof subscriptionFilter>;
 
 const description = z.string().max(500).optional();
-const events = z.array(notificationEventType).min(1).transform((list) => [...new Set(list)]);
+const events = z
+  .array(notificationEventType)
+  .min(1)
+  .transform((list) => [...new Set(list)]);
 
 export const webhookSubscriptionInput = z.strictObject({
   kind: z.literal("webhook"),
@@ -119,14 +136,18 @@ export function defaultEmailEvents(mode: "per-job" | "digest"): NotificationEven
 }
 
 /** Throws InvalidEventPatternError (naming the field) when the filter cannot be compiled. */
-export function compileSubscriptionFilter(filter: SubscriptionFilter | undefined): (payload: WebhookPayload) => boolean {
+export function compileSubscriptionFilter(
+  filter: SubscriptionFilter | undefined,
+): (payload: WebhookPayload) => boolean {
   if (!filter) return () => true;
   // Only a completed job has a classification: requiring one of a failed job would hide every
   // failure from `--events job.completed,job.failed --classification invoice`.
   const classification: CompiledEventPattern | undefined = filter.classification
     ? compileEventPattern({ data: { classification: { label: filter.classification } } })
     : undefined;
-  const metadata: CompiledEventPattern | undefined = filter.metadata ? compileEventPattern({ data: { metadata: filter.metadata } }) : undefined;
+  const metadata: CompiledEventPattern | undefined = filter.metadata
+    ? compileEventPattern({ data: { metadata: filter.metadata } })
+    : undefined;
   const custom = filter.pattern ? compileEventPattern(filter.pattern) : undefined;
   return (payload) => {
     if (classification && payload.type === "job.completed" && !classification.matches(payload)) return false;
@@ -146,13 +167,21 @@ export function subscriptionWants(subscription: Subscription, payload: WebhookPa
 
 /** What the API shows: never the secrets (they are shown once, at creation and rotation). */
 export function subscriptionView(subscription: Subscription) {
-  const { secrets: _secrets, confirmationToken: _token, failingSince, ...rest } = subscription as Subscription & {
+  const {
+    secrets: _secrets,
+    confirmationToken: _token,
+    failingSince,
+    ...rest
+  } = subscription as Subscription & {
     secrets?: unknown;
     confirmationToken?: unknown;
   };
   return {
     ...rest,
     ...(failingSince ? { failingSince } : {}),
-    links: { self: `/v1/subscriptions/${subscription.id}`, deliveries: `/v1/subscriptions/${subscription.id}/deliveries` },
+    links: {
+      self: `/v1/subscriptions/${subscription.id}`,
+      deliveries: `/v1/subscriptions/${subscription.id}/deliveries`,
+    },
   };
 }

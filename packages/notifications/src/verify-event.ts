@@ -41,12 +41,19 @@ export class UnverifiedEventError extends Error {
  * metadata — is rebuilt from the stored record, so a forged detail cannot put words in a
  * subscriber's webhook. Identity (jobId/runId) is the only thing taken from the event.
  */
-export async function verifiedDetail(detailType: NotifiedDetailType, claimed: Record<string, unknown>, records: OutcomeRecords): Promise<Record<string, unknown>> {
+export async function verifiedDetail(
+  detailType: NotifiedDetailType,
+  claimed: Record<string, unknown>,
+  records: OutcomeRecords,
+): Promise<Record<string, unknown>> {
   const base = { schemaVersion: claimed.schemaVersion };
   if (detailType === "Run Completed") {
     const runId = String(claimed.runId);
     const run = await records.getRun(runId);
-    if (!run || run.complete + run.failed < run.total) throw new UnverifiedEventError(`Run Completed for ${runId}, which ${run ? "is not finished" : "does not exist"}.`);
+    if (!run || run.complete + run.failed < run.total)
+      throw new UnverifiedEventError(
+        `Run Completed for ${runId}, which ${run ? "is not finished" : "does not exist"}.`,
+      );
     return parseEventDetail(detailType, {
       ...base,
       runId,
@@ -61,7 +68,8 @@ export async function verifiedDetail(detailType: NotifiedDetailType, claimed: Re
   const jobId = String(claimed.jobId);
   const job = await records.getJob(jobId);
   const expected = detailType === "Job Completed" ? "complete" : "failed";
-  if (!job || job.status !== expected) throw new UnverifiedEventError(`${detailType} for ${jobId}, which ${job ? `is ${job.status}` : "does not exist"}.`);
+  if (!job || job.status !== expected)
+    throw new UnverifiedEventError(`${detailType} for ${jobId}, which ${job ? `is ${job.status}` : "does not exist"}.`);
   const identity = {
     ...base,
     jobId,

@@ -16,16 +16,42 @@ const provenance = { modelId: "m", promptVersion: "v1" };
 const jobCompleted = (label: string, metadata: Record<string, string> = {}) => ({
   type: "job.completed",
   timestamp: at,
-  data: { schemaVersion: 1, jobId: "job_1", title: "Lease <Unit 4>", metadata, summary: { text: "Rent is 900 EUR.", ...provenance }, classification: { label, confidence: 0.87, ...provenance }, submittedAt: at, completedAt: at },
+  data: {
+    schemaVersion: 1,
+    jobId: "job_1",
+    title: "Lease <Unit 4>",
+    metadata,
+    summary: { text: "Rent is 900 EUR.", ...provenance },
+    classification: { label, confidence: 0.87, ...provenance },
+    submittedAt: at,
+    completedAt: at,
+  },
 });
 const jobFailed = (metadata: Record<string, string> = {}) => ({
   type: "job.failed",
   timestamp: at,
-  data: { schemaVersion: 1, jobId: "job_2", metadata, stage: "summarizer", reason: { code: "MODEL_ERROR", message: "no" }, failedAt: at },
+  data: {
+    schemaVersion: 1,
+    jobId: "job_2",
+    metadata,
+    stage: "summarizer",
+    reason: { code: "MODEL_ERROR", message: "no" },
+    failedAt: at,
+  },
 });
 const runCompleted = { type: "run.completed", timestamp: at, data: { runId: "run_1" } };
 const subscription = (overrides: Partial<Subscription> = {}) =>
-  ({ id: "sub_1", kind: "webhook", url: "https://x", secrets: [], events: ["job.completed", "run.completed"], status: "active", createdAt: at, updatedAt: at, ...overrides }) as Subscription;
+  ({
+    id: "sub_1",
+    kind: "webhook",
+    url: "https://x",
+    secrets: [],
+    events: ["job.completed", "run.completed"],
+    status: "active",
+    createdAt: at,
+    updatedAt: at,
+    ...overrides,
+  }) as Subscription;
 
 describe("subscription filters", () => {
   it("no filter lets every subscribed event through", () => {
@@ -64,13 +90,21 @@ describe("subscription filters", () => {
   });
 
   it("a pattern is an EventBridge event pattern over the payload", () => {
-    const wants = compileSubscriptionFilter({ pattern: { data: { classification: { confidence: [{ numeric: [">=", 0.9] }] } } } });
+    const wants = compileSubscriptionFilter({
+      pattern: { data: { classification: { confidence: [{ numeric: [">=", 0.9] }] } } },
+    });
     expect(wants(jobCompleted("contract"))).toBe(false);
-    expect(compileSubscriptionFilter({ pattern: { data: { classification: { confidence: [{ numeric: [">", 0.8] }] } } } })(jobCompleted("x"))).toBe(true);
+    expect(
+      compileSubscriptionFilter({ pattern: { data: { classification: { confidence: [{ numeric: [">", 0.8] }] } } } })(
+        jobCompleted("x"),
+      ),
+    ).toBe(true);
   });
 
   it("an invalid pattern fails to compile with the matcher's reason", () => {
-    expect(() => compileSubscriptionFilter({ pattern: { data: { x: [{ wildcard: 5 }] } } })).toThrow(InvalidEventPatternError);
+    expect(() => compileSubscriptionFilter({ pattern: { data: { x: [{ wildcard: 5 }] } } })).toThrow(
+      InvalidEventPatternError,
+    );
   });
 
   it("an inactive subscription or an unsubscribed type gets nothing", () => {
@@ -82,13 +116,24 @@ describe("subscription filters", () => {
 
 describe("subscription input", () => {
   it("a webhook subscribes to every event type unless it names some", () => {
-    expect(subscriptionInput.parse({ kind: "webhook", url: "https://hooks.example.com" })).toMatchObject({ events: ["job.completed", "job.failed", "run.completed"] });
+    expect(subscriptionInput.parse({ kind: "webhook", url: "https://hooks.example.com" })).toMatchObject({
+      events: ["job.completed", "job.failed", "run.completed"],
+    });
   });
 
   it("refuses non-http URLs, unknown event types and unknown fields", () => {
-    const result = subscriptionInput.safeParse({ kind: "webhook", url: "file:///etc/passwd", events: ["job.exploded"], colour: "red" });
+    const result = subscriptionInput.safeParse({
+      kind: "webhook",
+      url: "file:///etc/passwd",
+      events: ["job.exploded"],
+      colour: "red",
+    });
     expect(result.success).toBe(false);
-    expect(result.error!.issues.map((i) => i.path.join(".") || i.code).sort()).toEqual(["events.0", "unrecognized_keys", "url"]);
+    expect(result.error!.issues.map((i) => i.path.join(".") || i.code).sort()).toEqual([
+      "events.0",
+      "unrecognized_keys",
+      "url",
+    ]);
   });
 
   it("an email subscription defaults to per-job", () => {
@@ -105,7 +150,9 @@ describe("filter limits", () => {
   };
   const issueCodes = (filter: unknown) => {
     const result = subscriptionInput.safeParse({ kind: "webhook", url: "https://hooks.example.com", filter });
-    return result.success ? [] : result.error.issues.map((i) => (i as { params?: { code?: string } }).params?.code ?? i.code);
+    return result.success
+      ? []
+      : result.error.issues.map((i) => (i as { params?: { code?: string } }).params?.code ?? i.code);
   };
 
   it(`accepts a pattern ${MAX_FILTER_DEPTH} levels deep, arrays counted`, () => {
@@ -140,13 +187,22 @@ describe("emails", () => {
 
   it("a run digest counts documents per classification, most first, and the failures", () => {
     const email = renderRunDigestEmail(
-      { schemaVersion: 1, runId: "run_1", total: 10_000, completed: 9_990, failed: 10, countsByClassification: { invoice: 100, contract: 9_890 }, startedAt: at, completedAt: "2026-11-23T10:50:00.000Z" } as never,
+      {
+        schemaVersion: 1,
+        runId: "run_1",
+        total: 10_000,
+        completed: 9_990,
+        failed: 10,
+        countsByClassification: { invoice: 100, contract: 9_890 },
+        startedAt: at,
+        completedAt: "2026-11-23T10:50:00.000Z",
+      } as never,
       { run: "http://api/v1/runs/run_1" },
     );
     expect(email.subject).toBe("[Quire] Run run_1 finished: 9990/10000 complete, 10 failed");
     expect(email.text.indexOf("contract")).toBeLessThan(email.text.indexOf("invoice"));
     expect(email.text).toContain("Failures: 10");
     expect(email.text).toContain("finished in 3000 s");
-    expect(email.html).toContain("<td>contract</td><td style=\"text-align: right\">9890</td>");
+    expect(email.html).toContain('<td>contract</td><td style="text-align: right">9890</td>');
   });
 });

@@ -18,17 +18,18 @@ beforeAll(async () => {
 });
 afterAll(() => devcloud?.stop());
 
-const webhook = (overrides: Partial<Subscription> = {}): Subscription => ({
-  id: newSubscriptionId(),
-  kind: "webhook",
-  url: "https://hooks.example.com/quire",
-  events: ["job.completed"],
-  status: "active",
-  secrets: [{ secret: "whsec_first" }],
-  createdAt: clock.toISOString(),
-  updatedAt: clock.toISOString(),
-  ...overrides,
-} as Subscription);
+const webhook = (overrides: Partial<Subscription> = {}): Subscription =>
+  ({
+    id: newSubscriptionId(),
+    kind: "webhook",
+    url: "https://hooks.example.com/quire",
+    events: ["job.completed"],
+    status: "active",
+    secrets: [{ secret: "whsec_first" }],
+    createdAt: clock.toISOString(),
+    updatedAt: clock.toISOString(),
+    ...overrides,
+  }) as Subscription;
 const delivery = (subscriptionId: string, id = newDeliveryId()) => ({
   id,
   subscriptionId,
@@ -39,7 +40,13 @@ const delivery = (subscriptionId: string, id = newDeliveryId()) => ({
 });
 /** Retries of at most 10 h, plus an attempt's lease: the gap a failure streak survives. */
 const streak = { maxGapMs: 10 * 3600_000 + 45_000 };
-const attempt = (n: number) => ({ attempt: n, at: clock.toISOString(), outcome: "failed" as const, statusCode: 500, latencyMs: 12 });
+const attempt = (n: number) => ({
+  attempt: n,
+  at: clock.toISOString(),
+  outcome: "failed" as const,
+  statusCode: 500,
+  latencyMs: 12,
+});
 
 describe("subscriptions", () => {
   it("are stored, listed, and deleted", async () => {
@@ -57,14 +64,25 @@ describe("subscriptions", () => {
     await store.createSubscription(sub);
     const until = new Date(clock.getTime() + 60_000);
     const rotated = await store.rotateSecret(sub.id, "whsec_second", until);
-    expect(rotated?.kind === "webhook" && rotated.secrets).toEqual([{ secret: "whsec_second" }, { secret: "whsec_first", expiresAt: until.toISOString() }]);
+    expect(rotated?.kind === "webhook" && rotated.secrets).toEqual([
+      { secret: "whsec_second" },
+      { secret: "whsec_first", expiresAt: until.toISOString() },
+    ]);
   });
 
   it("a secret whose overlap already ended is dropped at the next rotation", async () => {
-    const sub = webhook({ secrets: [{ secret: "whsec_current" }, { secret: "whsec_stale", expiresAt: new Date(clock.getTime() - 1).toISOString() }] } as Partial<Subscription>);
+    const sub = webhook({
+      secrets: [
+        { secret: "whsec_current" },
+        { secret: "whsec_stale", expiresAt: new Date(clock.getTime() - 1).toISOString() },
+      ],
+    } as Partial<Subscription>);
     await store.createSubscription(sub);
     const rotated = await store.rotateSecret(sub.id, "whsec_next", new Date(clock.getTime() + 1000));
-    expect(rotated?.kind === "webhook" && rotated.secrets.map((s) => s.secret)).toEqual(["whsec_next", "whsec_current"]);
+    expect(rotated?.kind === "webhook" && rotated.secrets.map((s) => s.secret)).toEqual([
+      "whsec_next",
+      "whsec_current",
+    ]);
   });
 
   it("an email subscription is confirmed only with its token", async () => {
@@ -113,7 +131,10 @@ describe("subscriptions", () => {
     await store.recordEndpointFailure(sub.id, streak);
     clock = new Date(clock.getTime() + 6 * 86400_000);
     expect(await store.recordEndpointFailure(sub.id, streak)).toBe(clock.toISOString());
-    expect(await store.getSubscription(sub.id)).toMatchObject({ failingSince: clock.toISOString(), lastFailureAt: clock.toISOString() });
+    expect(await store.getSubscription(sub.id)).toMatchObject({
+      failingSince: clock.toISOString(),
+      lastFailureAt: clock.toISOString(),
+    });
   });
 
   it("a failure of a deleted subscription records nothing", async () => {
@@ -125,7 +146,10 @@ describe("subscriptions", () => {
     await store.createSubscription(sub);
     await store.recordEndpointFailure(sub.id, streak);
     const disabled = await store.disableSubscription(sub.id, { code: "ENDPOINT_GONE", message: "410" });
-    expect(disabled).toMatchObject({ status: "disabled", disabledReason: { code: "ENDPOINT_GONE", message: "410", at: clock.toISOString() } });
+    expect(disabled).toMatchObject({
+      status: "disabled",
+      disabledReason: { code: "ENDPOINT_GONE", message: "410", at: clock.toISOString() },
+    });
     const enabled = await store.enableSubscription(sub.id);
     expect(enabled).toMatchObject({ status: "active" });
     expect(enabled).not.toHaveProperty("disabledReason");
@@ -162,7 +186,9 @@ describe("deliveries", () => {
     const { delivery: d } = await store.createDelivery(delivery("sub_C"));
     expect(await store.claimAttempt(d.id, 2, 60_000)).toBe(false);
     expect(await store.claimAttempt(d.id, 1, 60_000)).toBe(true);
-    expect(await store.recordAttempt(d.id, attempt(1), { status: "retrying", nextAttemptAt: clock.toISOString() })).toBe(true);
+    expect(
+      await store.recordAttempt(d.id, attempt(1), { status: "retrying", nextAttemptAt: clock.toISOString() }),
+    ).toBe(true);
     expect(await store.claimAttempt(d.id, 1, 60_000)).toBe(false);
     expect(await store.claimAttempt(d.id, 2, 60_000)).toBe(true);
   });
@@ -182,7 +208,11 @@ describe("deliveries", () => {
     await store.claimAttempt(d.id, 2, 60_000);
     await store.recordAttempt(d.id, { ...attempt(2), outcome: "delivered", statusCode: 200 }, { status: "succeeded" });
     const found = await store.getDeliveryLog(d.id);
-    expect(found?.delivery).toMatchObject({ status: "succeeded", attempts: 2, lastAttempt: { attempt: 2, statusCode: 200 } });
+    expect(found?.delivery).toMatchObject({
+      status: "succeeded",
+      attempts: 2,
+      lastAttempt: { attempt: 2, statusCode: 200 },
+    });
     expect(found?.delivery).not.toHaveProperty("nextAttemptAt");
     expect(found?.log.map((a) => [a.attempt, a.statusCode])).toEqual([
       [1, 500],
@@ -202,7 +232,11 @@ describe("deliveries", () => {
     const { delivery: d } = await store.createDelivery(delivery("sub_G"));
     const reason = { code: "RETRIES_EXHAUSTED", message: "failed on all 5 deliveries" };
     expect(await store.failDelivery(d.id, 1, reason)).toBe(true);
-    expect(await store.getDelivery(d.id)).toMatchObject({ status: "failed", attempts: 0, failure: { ...reason, at: clock.toISOString() } });
+    expect(await store.getDelivery(d.id)).toMatchObject({
+      status: "failed",
+      attempts: 0,
+      failure: { ...reason, at: clock.toISOString() },
+    });
     expect(await store.claimAttempt(d.id, 1, 60_000)).toBe(false);
   });
 
@@ -210,7 +244,9 @@ describe("deliveries", () => {
     const { delivery: d } = await store.createDelivery(delivery("sub_H"));
     await store.claimAttempt(d.id, 1, 60_000);
     await store.recordAttempt(d.id, attempt(1), { status: "retrying", nextAttemptAt: clock.toISOString() });
-    expect(await store.failDelivery(d.id, 1, { code: "RETRIES_EXHAUSTED", message: "could not queue attempt 2" })).toBe(true);
+    expect(await store.failDelivery(d.id, 1, { code: "RETRIES_EXHAUSTED", message: "could not queue attempt 2" })).toBe(
+      true,
+    );
     expect(await store.getDelivery(d.id)).toMatchObject({ status: "failed", attempts: 1 });
   });
 

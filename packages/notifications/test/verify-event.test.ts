@@ -44,13 +44,36 @@ describe("verifiedDetail", () => {
   });
 
   it("refuses a completion for a job that does not exist, or is not complete", async () => {
-    await expect(verifiedDetail("Job Completed", claimed({ jobId: "job_NOPE000000" }), records([job]))).rejects.toBeInstanceOf(UnverifiedEventError);
-    await expect(verifiedDetail("Job Completed", claimed(), records([{ ...job, status: "processing" }]))).rejects.toThrow(/is processing/);
+    await expect(
+      verifiedDetail("Job Completed", claimed({ jobId: "job_NOPE000000" }), records([job])),
+    ).rejects.toBeInstanceOf(UnverifiedEventError);
+    await expect(
+      verifiedDetail("Job Completed", claimed(), records([{ ...job, status: "processing" }])),
+    ).rejects.toThrow(/is processing/);
   });
 
   it("takes a Job Failed's reason and stage from the stored failure", async () => {
-    const failed = { ...job, status: "failed", failedAt: "2026-12-01T10:00:03.000Z", failedStage: "summary", error: { code: "MODEL_OUTPUT_INVALID", message: "not JSON" } };
-    const detail = await verifiedDetail("Job Failed", { schemaVersion: 1, jobId: job.jobId, reason: { code: "X_FORGED", message: "x" }, failedAt: "2020-01-01T00:00:00.000Z" }, records([failed]));
-    expect(detail).toMatchObject({ reason: { code: "MODEL_OUTPUT_INVALID" }, stage: "summary", failedAt: failed.failedAt });
+    const failed = {
+      ...job,
+      status: "failed",
+      failedAt: "2026-12-01T10:00:03.000Z",
+      failedStage: "summary",
+      error: { code: "MODEL_OUTPUT_INVALID", message: "not JSON" },
+    };
+    const detail = await verifiedDetail(
+      "Job Failed",
+      {
+        schemaVersion: 1,
+        jobId: job.jobId,
+        reason: { code: "X_FORGED", message: "x" },
+        failedAt: "2020-01-01T00:00:00.000Z",
+      },
+      records([failed]),
+    );
+    expect(detail).toMatchObject({
+      reason: { code: "MODEL_OUTPUT_INVALID" },
+      stage: "summary",
+      failedAt: failed.failedAt,
+    });
   });
 });

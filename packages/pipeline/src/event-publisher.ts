@@ -10,13 +10,18 @@ export function createEventPublisher(options: { client: EventBridgeClient; busNa
   return {
     async put<T extends DetailType>(detailType: T, detail: EventDetail<T>): Promise<string> {
       const entry = eventCatalog[detailType];
-      if (!(entry.sources as readonly string[]).includes(source) && !(entry.sources as readonly string[]).includes("*")) {
+      if (
+        !(entry.sources as readonly string[]).includes(source) &&
+        !(entry.sources as readonly string[]).includes("*")
+      ) {
         throw new Error(`${source} is not a declared source of "${detailType}" (see packages/contracts eventCatalog).`);
       }
       const parsed = entry.detail.parse(detail);
       const { FailedEntryCount, Entries } = await options.client.send(
         new PutEventsCommand({
-          Entries: [{ EventBusName: options.busName, Source: source, DetailType: detailType, Detail: JSON.stringify(parsed) }],
+          Entries: [
+            { EventBusName: options.busName, Source: source, DetailType: detailType, Detail: JSON.stringify(parsed) },
+          ],
         }),
       );
       if (FailedEntryCount) {

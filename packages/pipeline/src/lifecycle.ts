@@ -51,7 +51,8 @@ export function createJobLifecycle(deps: {
     if (!job.runId) return;
     // The jobId makes a re-announced outcome (after a crash) count once.
     const recorded = await deps.jobs.recordRunOutcome(job.runId, { ...outcome, jobId: job.jobId });
-    if (recorded.announcementHeldMs !== undefined) throw new AnnouncementPendingError("Run Completed", job.runId, recorded.announcementHeldMs);
+    if (recorded.announcementHeldMs !== undefined)
+      throw new AnnouncementPendingError("Run Completed", job.runId, recorded.announcementHeldMs);
     const { runCompleted, lease } = recorded;
     if (!runCompleted || !lease) return;
     await publishHolding(
@@ -120,7 +121,8 @@ export function createJobLifecycle(deps: {
      */
     async failJob(jobId: string, reason: FailureReason, stage?: StageName): Promise<boolean> {
       const failed = await deps.jobs.failJob(jobId, reason, stage);
-      if (failed.announcementHeldMs !== undefined) throw new AnnouncementPendingError("Job Failed", jobId, failed.announcementHeldMs);
+      if (failed.announcementHeldMs !== undefined)
+        throw new AnnouncementPendingError("Job Failed", jobId, failed.announcementHeldMs);
       const { job, lease } = failed;
       if (!job || !lease) return false;
       const error = job.error ?? reason;
@@ -133,7 +135,7 @@ export function createJobLifecycle(deps: {
             ...(job.runId ? { runId: job.runId } : {}),
             ...(job.title !== undefined ? { title: job.title } : {}),
             ...(job.metadata !== undefined ? { metadata: job.metadata } : {}),
-            ...(job.failedStage ?? stage ? { stage: job.failedStage ?? stage } : {}),
+            ...((job.failedStage ?? stage) ? { stage: job.failedStage ?? stage } : {}),
             reason: error,
             failedAt: job.failedAt ?? now(),
           });

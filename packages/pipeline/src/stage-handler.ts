@@ -1,6 +1,11 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { BedrockRequestError, ModelOutputError, type BedrockStageClient } from "@quire/bedrock";
-import { SCHEMA_VERSION, type ClassificationResult, type DocumentSubmitted, type SummaryResult } from "@quire/contracts";
+import {
+  SCHEMA_VERSION,
+  type ClassificationResult,
+  type DocumentSubmitted,
+  type SummaryResult,
+} from "@quire/contracts";
 import { runDeadlineAt, type JobStore } from "@quire/jobs";
 import { PermanentError, type ConsumerContext } from "@quire/runtime";
 import { loadDocumentText } from "./document-source.ts";
@@ -36,7 +41,8 @@ const RESULT_POLL_MS = 250;
 export function createStageHandler(stage: Stage, deps: StageDependencies) {
   const now = () => (deps.now ? deps.now() : new Date()).toISOString();
   const computationLeaseMs = deps.computationLeaseMs ?? DEFAULT_COMPUTATION_LEASE_MS;
-  const promptVersion = stage === "summary" ? deps.bedrock.summaryPromptVersion : deps.bedrock.classificationPromptVersion;
+  const promptVersion =
+    stage === "summary" ? deps.bedrock.summaryPromptVersion : deps.bedrock.classificationPromptVersion;
 
   /**
    * The stage's result, computed at most once per content key while its claim holds. Another
@@ -44,7 +50,10 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
    * another job) is waited for, never trusted blindly: if its worker died, the claim lapses and
    * this delivery takes over.
    */
-  async function produce(message: DocumentSubmitted, ctx: ConsumerContext): Promise<SummaryResult | ClassificationResult> {
+  async function produce(
+    message: DocumentSubmitted,
+    ctx: ConsumerContext,
+  ): Promise<SummaryResult | ClassificationResult> {
     const key = { contentSha256: message.contentSha256, stage, promptVersion, modelId: deps.bedrock.modelId };
     // Past the lease, the claim can be taken: one more attempt after it, then give the message back.
     const waitUntil = Date.now() + computationLeaseMs + 2 * RESULT_POLL_MS;
@@ -58,19 +67,28 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
       if (claim.claimed) return compute(message, key, ctx);
       if (Date.now() > waitUntil || ctx.signal.aborted) {
         // Transient: the message comes back later, when the result is cached or the claim has lapsed.
-        throw new Error(`the ${stage} of this content is still being computed by ${claim.heldBy ?? "another delivery"}`);
+        throw new Error(
+          `the ${stage} of this content is still being computed by ${claim.heldBy ?? "another delivery"}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, RESULT_POLL_MS));
     }
   }
 
-  async function compute(message: DocumentSubmitted, key: Parameters<JobStore["claimComputation"]>[0], ctx: ConsumerContext) {
+  async function compute(
+    message: DocumentSubmitted,
+    key: Parameters<JobStore["claimComputation"]>[0],
+    ctx: ConsumerContext,
+  ) {
     try {
       const text = await loadDocumentText(deps.s3, message.document, ctx.signal);
-      const { latencyMs: _latency, attempts: _attempts, ...result } =
-        stage === "summary"
-          ? await deps.bedrock.summarize(text, { signal: ctx.signal, lane: message.priority })
-          : await deps.bedrock.classify(text, { signal: ctx.signal, lane: message.priority });
+      const {
+        latencyMs: _latency,
+        attempts: _attempts,
+        ...result
+      } = stage === "summary"
+        ? await deps.bedrock.summarize(text, { signal: ctx.signal, lane: message.priority })
+        : await deps.bedrock.classify(text, { signal: ctx.signal, lane: message.priority });
       await deps.jobs.putCachedResult(key, result);
       return result;
     } catch (error) {
@@ -87,7 +105,11 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
     let job = await deps.jobs.startStage(message.jobId, stage);
     if (job.status === "failed" && ctx.previousFailure) {
       // Redriven from the DLQ after the cause was fixed: the job goes back to work.
-      ctx.log.info("redriven message: reopening the failed job", { jobId: message.jobId, stage, previousFailure: ctx.previousFailure });
+      ctx.log.info("redriven message: reopening the failed job", {
+        jobId: message.jobId,
+        stage,
+        previousFailure: ctx.previousFailure,
+      });
       await deps.lifecycle.reopenForRedrive(job);
       job = await deps.jobs.startStage(message.jobId, stage);
     }
@@ -96,20 +118,32 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
       // elsewhere: dead-letter it with that reason, so redriving the DLQs after a fix brings back
       // every stage the job still needs — not only the one that failed.
       if (job.stageStates[stage].status === "done") return;
-      const cause = job.error ? `${job.error.code}${job.failedStage ? ` in ${job.failedStage}` : ""}` : "an earlier failure";
+      const cause = job.error
+        ? `${job.error.code}${job.failedStage ? ` in ${job.failedStage}` : ""}`
+        : "an earlier failure";
       throw new PermanentError("JOB_FAILED", `The ${stage} stage did not run: the job failed (${cause}).`);
     }
     const done = job.stageStates[stage];
     const alreadyDone = done.status === "done" && done.result !== undefined;
     const result = alreadyDone ? done.result! : await produce(message, ctx);
-    const correlation = { schemaVersion: SCHEMA_VERSION, jobId: message.jobId, ...(message.runId ? { runId: message.runId } : {}), completedAt: now() };
+    const correlation = {
+      schemaVersion: SCHEMA_VERSION,
+      jobId: message.jobId,
+      ...(message.runId ? { runId: message.runId } : {}),
+      completedAt: now(),
+    };
 
     // The stage event goes out before the stage is recorded: a failure to publish leaves the
     // stage undone, so the redelivery publishes it again (at least once, never lost). Once
     // recorded, a redelivery skips it — it was published first.
     if (!alreadyDone) {
-      if (stage === "summary") await deps.events.put("Summary Completed", { ...correlation, summary: result as SummaryResult });
-      else await deps.events.put("Classification Completed", { ...correlation, classification: result as ClassificationResult });
+      if (stage === "summary")
+        await deps.events.put("Summary Completed", { ...correlation, summary: result as SummaryResult });
+      else
+        await deps.events.put("Classification Completed", {
+          ...correlation,
+          classification: result as ClassificationResult,
+        });
     }
     const outcome =
       stage === "summary"
@@ -117,7 +151,8 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
         : await deps.jobs.completeStage(message.jobId, "classification", result as ClassificationResult);
     if (outcome.completion && outcome.lease) await deps.lifecycle.announceCompletion(outcome.completion, outcome.lease);
     // The job is complete and someone else is announcing it: acknowledge only once it is out.
-    else if (outcome.announcementHeldMs !== undefined) throw new AnnouncementPendingError("Job Completed", message.jobId, outcome.announcementHeldMs);
+    else if (outcome.announcementHeldMs !== undefined)
+      throw new AnnouncementPendingError("Job Completed", message.jobId, outcome.announcementHeldMs);
   }
 
   return run;

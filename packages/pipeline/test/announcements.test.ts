@@ -39,13 +39,21 @@ const context = (): ConsumerContext => ({
 });
 
 /** The real publisher, refusing the first `failures` puts of `detailType`; records what went out. */
-function flakyPublisher(real: EventPublisher, detailType: string, failures = 1, published: { detailType: string; detail: Record<string, unknown> }[] = []) {
+function flakyPublisher(
+  real: EventPublisher,
+  detailType: string,
+  failures = 1,
+  published: { detailType: string; detail: Record<string, unknown> }[] = [],
+) {
   let left = failures;
   const events: EventPublisher = {
     async put(type, detail) {
       if (type === detailType && left > 0) {
         left--;
-        throw Object.assign(new Error("Service unavailable"), { name: "InternalException", $metadata: { httpStatusCode: 500 } });
+        throw Object.assign(new Error("Service unavailable"), {
+          name: "InternalException",
+          $metadata: { httpStatusCode: 500 },
+        });
       }
       const id = await real.put(type, detail);
       published.push({ detailType: type, detail: detail as Record<string, unknown> });
@@ -64,9 +72,23 @@ async function submitted(text: string, runId?: string): Promise<DocumentSubmitte
   const contentSha256 = createHash("sha256").update(text).digest("hex");
   const submittedAt = new Date().toISOString();
   const document = { kind: "inline" as const, text };
-  await summarizer.jobs.createJob({ jobId, contentSha256, document, stages: ["summary", "classification"], submittedAt, ...(runId ? { runId } : {}) });
+  await summarizer.jobs.createJob({
+    jobId,
+    contentSha256,
+    document,
+    stages: ["summary", "classification"],
+    submittedAt,
+    ...(runId ? { runId } : {}),
+  });
   return documentSubmitted.parse({
-    schemaVersion: SCHEMA_VERSION, type: "document.submitted", jobId, submittedAt, contentSha256, document, stages: ["summary", "classification"], priority: "bulk",
+    schemaVersion: SCHEMA_VERSION,
+    type: "document.submitted",
+    jobId,
+    submittedAt,
+    contentSha256,
+    document,
+    stages: ["summary", "classification"],
+    priority: "bulk",
     ...(runId ? { runId } : {}),
   });
 }
@@ -79,7 +101,10 @@ describe("a completion whose PutEvents fails", () => {
 
     const classify = createStageHandler("classification", withEvents(classifier, events));
     await expect(classify(message, context())).rejects.toThrow(/Service unavailable/);
-    expect((await classifier.jobs.getJob(message.jobId))).toMatchObject({ status: "complete", completionPublished: false });
+    expect(await classifier.jobs.getJob(message.jobId)).toMatchObject({
+      status: "complete",
+      completionPublished: false,
+    });
 
     await new Promise((resolve) => setTimeout(resolve, 2000));
     await classify(message, context());
@@ -94,7 +119,11 @@ describe("a completion whose PutEvents fails", () => {
     await createStageHandler("summary", summarizer)(message, context());
     // The winner completes the job and (we pretend) is still publishing: it holds the lease.
     const held = await classifier.jobs.completeStage(message.jobId, "classification", {
-      label: "letter", confidence: 0.9, modelId: classifier.bedrock.modelId, promptVersion: classifier.bedrock.classificationPromptVersion, usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+      label: "letter",
+      confidence: 0.9,
+      modelId: classifier.bedrock.modelId,
+      promptVersion: classifier.bedrock.classificationPromptVersion,
+      usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
     });
     expect(held.lease).toBeDefined();
 
@@ -135,13 +164,19 @@ describe("a run completion whose PutEvents fails", () => {
     await expect(classify(message, context())).rejects.toThrow(/Service unavailable/);
     await classify(message, context());
 
-    expect(published.map((event) => event.detailType).filter((type) => type !== "Classification Completed")).toEqual(["Run Completed", "Job Completed"]);
+    expect(published.map((event) => event.detailType).filter((type) => type !== "Classification Completed")).toEqual([
+      "Run Completed",
+      "Job Completed",
+    ]);
     expect(await classifier.jobs.getRun(runId)).toMatchObject({ completionPublished: true });
   });
 });
 
 describe("a failed job whose messages are redriven", () => {
-  const redriven = (reason: { code: string; message: string }): ConsumerContext => ({ ...context(), previousFailure: reason });
+  const redriven = (reason: { code: string; message: string }): ConsumerContext => ({
+    ...context(),
+    previousFailure: reason,
+  });
 
   it("dead-letters the stage that did not run (JOB_FAILED), then on redrive goes back to work and completes: Job Completed, and Run Completed anew with the final counts", async () => {
     const runId = newRunId();
@@ -156,7 +191,9 @@ describe("a failed job whose messages are redriven", () => {
     expect(await summarizer.jobs.getRun(runId)).toMatchObject({ failed: 1, complete: 0, completionPublished: true });
 
     // The classification arrives after the failure: it did not run, and says why.
-    const skipped = await createStageHandler("classification", classifierDeps)(message, context()).catch((error: unknown) => error);
+    const skipped = await createStageHandler("classification", classifierDeps)(message, context()).catch(
+      (error: unknown) => error,
+    );
     expect(skipped).toMatchObject({ name: "PermanentError", code: "JOB_FAILED" });
     expect((skipped as Error).message).toMatch(/MODEL_REQUEST_INVALID in summary/);
 
@@ -164,10 +201,22 @@ describe("a failed job whose messages are redriven", () => {
     await createStageHandler("summary", summaryDeps)(message, redriven(reason));
     await createStageHandler("classification", classifierDeps)(message, redriven({ code: "JOB_FAILED", message: "…" }));
 
-    expect(await classifier.jobs.getJob(message.jobId)).toMatchObject({ status: "complete", completionPublished: true });
-    expect(await classifier.jobs.getRun(runId)).toMatchObject({ total: 1, complete: 1, failed: 0, completionPublished: true });
-    const announced = published.filter((event) => ["Job Failed", "Job Completed", "Run Completed"].includes(event.detailType));
-    expect(announced.map((event) => [event.detailType, event.detail.completed ?? null, event.detail.failed ?? null])).toEqual([
+    expect(await classifier.jobs.getJob(message.jobId)).toMatchObject({
+      status: "complete",
+      completionPublished: true,
+    });
+    expect(await classifier.jobs.getRun(runId)).toMatchObject({
+      total: 1,
+      complete: 1,
+      failed: 0,
+      completionPublished: true,
+    });
+    const announced = published.filter((event) =>
+      ["Job Failed", "Job Completed", "Run Completed"].includes(event.detailType),
+    );
+    expect(
+      announced.map((event) => [event.detailType, event.detail.completed ?? null, event.detail.failed ?? null]),
+    ).toEqual([
       ["Job Failed", null, null],
       ["Run Completed", 0, 1],
       ["Run Completed", 1, 0],
@@ -177,7 +226,10 @@ describe("a failed job whose messages are redriven", () => {
 
   it("a redriven message for a job that is not failed is handled as any delivery (nothing reopened)", async () => {
     const message = await submitted(`Note ${newJobId()}: bring the keys.`);
-    await createStageHandler("summary", summarizer)(message, redriven({ code: "RETRY_BUDGET_EXHAUSTED", message: "…" }));
+    await createStageHandler("summary", summarizer)(
+      message,
+      redriven({ code: "RETRY_BUDGET_EXHAUSTED", message: "…" }),
+    );
     expect((await summarizer.jobs.getJob(message.jobId))!.stageStates.summary.status).toBe("done");
   });
 });

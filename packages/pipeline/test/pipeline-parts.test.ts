@@ -23,15 +23,27 @@ const failed = {
 
 describe("the event publisher", () => {
   it("puts a catalogued event as quire.<service>, and the topology's rule routes it to the notifier", async () => {
-    const events = createEventPublisher({ client: clients.events, busName: devcloud.resources.busNames.events!, service: "summarizer" });
+    const events = createEventPublisher({
+      client: clients.events,
+      busName: devcloud.resources.busNames.events!,
+      service: "summarizer",
+    });
     await events.put("Job Failed", failed);
-    const { Messages = [] } = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: devcloud.resources.queueUrls.notifier, WaitTimeSeconds: 2 }));
-    expect(JSON.parse(Messages[0]!.Body!)).toMatchObject({ source: "quire.summarizer", "detail-type": "Job Failed", detail: failed });
+    const { Messages = [] } = await clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: devcloud.resources.queueUrls.notifier, WaitTimeSeconds: 2 }),
+    );
+    expect(JSON.parse(Messages[0]!.Body!)).toMatchObject({
+      source: "quire.summarizer",
+      "detail-type": "Job Failed",
+      detail: failed,
+    });
   });
 
   it("refuses a detail that breaks its schema before anything is put", async () => {
     const events = createEventPublisher({ client: clients.events, busName: "quire-events", service: "summarizer" });
-    await expect(events.put("Job Failed", { ...failed, reason: { code: "lowercase", message: "x" } })).rejects.toThrow(/UPPER_SNAKE_CASE/);
+    await expect(events.put("Job Failed", { ...failed, reason: { code: "lowercase", message: "x" } })).rejects.toThrow(
+      /UPPER_SNAKE_CASE/,
+    );
   });
 
   it("refuses an event type the service is not a declared source of", async () => {
@@ -40,7 +52,12 @@ describe("the event publisher", () => {
       events.put("Summary Completed", {
         schemaVersion: 1,
         jobId: failed.jobId,
-        summary: { text: "x", modelId: "m", promptVersion: "v", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } },
+        summary: {
+          text: "x",
+          modelId: "m",
+          promptVersion: "v",
+          usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+        },
         completedAt: failed.failedAt,
       }),
     ).rejects.toThrow(/not a declared source/);
@@ -51,7 +68,9 @@ describe("loading a document", () => {
   it("reads a claim check from S3", async () => {
     const bucket = devcloud.resources.bucketNames.documents!;
     await clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: "documents/a.txt", Body: "the text" }));
-    expect(await loadDocumentText(clients.s3, { kind: "s3", bucket, key: "documents/a.txt", sizeBytes: 8 })).toBe("the text");
+    expect(await loadDocumentText(clients.s3, { kind: "s3", bucket, key: "documents/a.txt", sizeBytes: 8 })).toBe(
+      "the text",
+    );
   });
 
   it("a claim check that points at nothing is a permanent DOCUMENT_MISSING failure", async () => {
@@ -68,12 +87,17 @@ describe("AWS clients and X-Ray", () => {
     const script = `import { createAwsClients } from "${new URL("../src/index.ts", import.meta.url).pathname}";
       const clients = createAwsClients({ AWS_REGION: "us-east-1" });
       process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(clients).map(([k, c]) => [k, c.middlewareStack.identify().join(" ")]))));`;
-    const output = execFileSync(process.execPath, ["--input-type=module", "-e", script], { env: { PATH: process.env.PATH, ...env } }).toString();
+    const output = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      env: { PATH: process.env.PATH, ...env },
+    }).toString();
     return JSON.parse(output) as Record<string, string>;
   };
 
   it("in Lambda, every client's calls are traced as X-Ray subsegments", () => {
-    const stacks = middlewareIn({ AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x", AWS_LAMBDA_FUNCTION_NAME: "quire-summarizer" });
+    const stacks = middlewareIn({
+      AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
+      AWS_LAMBDA_FUNCTION_NAME: "quire-summarizer",
+    });
     expect(Object.keys(stacks).sort()).toEqual(["bedrock", "dynamodb", "events", "s3", "ses", "sns", "sqs"]);
     for (const stack of Object.values(stacks)) expect(stack).toMatch(/XRaySDKInstrumentation/);
   });

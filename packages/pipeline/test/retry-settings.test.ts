@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import { governorSettings, redeliveryPolicyOf } from "../src/index.ts";
 
 /** Resource names as devcloud would print them; only their presence matters here. */
-const resources = Object.fromEntries(resourceBindings(topology).map((binding) => [binding.environmentKey, `${binding.environmentKey.toLowerCase()}-x`]));
+const resources = Object.fromEntries(
+  resourceBindings(topology).map((binding) => [binding.environmentKey, `${binding.environmentKey.toLowerCase()}-x`]),
+);
 
 describe("retry settings derived from config", () => {
   it("every work queue's maxReceiveCount lets the default backoff use the whole age budget before SQS's redrive steps in", () => {
@@ -19,12 +21,19 @@ describe("retry settings derived from config", () => {
   it("a stage process's governor starts at its share of what the quota sustains, and slow start ends at the whole quota", () => {
     // 240 RPM × 1.2 s = 4.8 calls in flight for the whole quota; two stages share the model.
     const config = loadConfig({ ...resources, QUIRE_BEDROCK_RPM: "240", QUIRE_BEDROCK_LATENCY_MS: "1200" });
-    expect(governorSettings(config)).toMatchObject({ initialLimit: 2, slowStartCeiling: 6, circuit: { openMs: 5000, maxOpenMs: 60000 } });
+    expect(governorSettings(config)).toMatchObject({
+      initialLimit: 2,
+      slowStartCeiling: 6,
+      circuit: { openMs: 5000, maxOpenMs: 60000 },
+    });
   });
 
   it("without a quota it starts small and slow-starts without a ceiling; an explicit initial limit wins", () => {
     expect(governorSettings(loadConfig(resources))).toMatchObject({ initialLimit: 4 });
     expect(governorSettings(loadConfig(resources)).slowStartCeiling).toBeUndefined();
-    expect(governorSettings(loadConfig({ ...resources, QUIRE_BEDROCK_RPM: "240", QUIRE_GOVERNOR_INITIAL_LIMIT: "9" })).initialLimit).toBe(9);
+    expect(
+      governorSettings(loadConfig({ ...resources, QUIRE_BEDROCK_RPM: "240", QUIRE_GOVERNOR_INITIAL_LIMIT: "9" }))
+        .initialLimit,
+    ).toBe(9);
   });
 });

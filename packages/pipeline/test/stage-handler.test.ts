@@ -4,7 +4,13 @@ import { documentSubmitted, newJobId, SCHEMA_VERSION, type DocumentSubmitted } f
 import { createLogger, type ConsumerContext } from "@quire/runtime";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAwsClients, createJobLifecycle, createStageHandler, stageDependencies, type StageDependencies } from "../src/index.ts";
+import {
+  createAwsClients,
+  createJobLifecycle,
+  createStageHandler,
+  stageDependencies,
+  type StageDependencies,
+} from "../src/index.ts";
 
 let devcloud: Devcloud;
 let deps: StageDependencies;
@@ -28,7 +34,16 @@ async function submitted(text: string): Promise<DocumentSubmitted> {
   const submittedAt = new Date().toISOString();
   const document = { kind: "inline" as const, text };
   await deps.jobs.createJob({ jobId, contentSha256, document, stages: ["summary", "classification"], submittedAt });
-  return documentSubmitted.parse({ schemaVersion: SCHEMA_VERSION, type: "document.submitted", jobId, submittedAt, contentSha256, document, stages: ["summary", "classification"], priority: "bulk" });
+  return documentSubmitted.parse({
+    schemaVersion: SCHEMA_VERSION,
+    type: "document.submitted",
+    jobId,
+    submittedAt,
+    contentSha256,
+    document,
+    stages: ["summary", "classification"],
+    priority: "bulk",
+  });
 }
 
 const converseCalls = () => Object.values(devcloud.bedrock.stats()).reduce((sum, s) => sum + s.calls, 0);
@@ -36,7 +51,12 @@ const converseCalls = () => Object.values(devcloud.bedrock.stats()).reduce((sum,
 describe("the stage handler under redelivery", () => {
   it("takes over a computation whose worker died holding the claim, once the claim's lease lapses", async () => {
     const message = await submitted("The tenant pays rent monthly. The landlord repairs the roof.");
-    const key = { contentSha256: message.contentSha256, stage: "summary" as const, promptVersion: deps.bedrock.summaryPromptVersion, modelId: deps.bedrock.modelId };
+    const key = {
+      contentSha256: message.contentSha256,
+      stage: "summary" as const,
+      promptVersion: deps.bedrock.summaryPromptVersion,
+      modelId: deps.bedrock.modelId,
+    };
     // The first delivery's worker claimed the work and died: nobody releases the claim.
     const claimedAt = Date.now();
     expect(await deps.jobs.claimComputation(key, { jobId: message.jobId, leaseMs: 600 })).toEqual({ claimed: true });
@@ -62,8 +82,15 @@ describe("job metrics", () => {
   it("counts a job in JobsCompleted once, however often its stages are delivered", async () => {
     const counted = { completed: 0, failed: 0 };
     const metrics = { jobCompleted: () => void counted.completed++, jobFailed: () => void counted.failed++ };
-    const classifierDeps = stageDependencies(loadConfig({ ...devcloud.env }), createAwsClients(devcloud.env), "classifier");
-    const counting = (stageDeps: StageDependencies) => ({ ...stageDeps, lifecycle: createJobLifecycle({ jobs: stageDeps.jobs, events: stageDeps.events, metrics }) });
+    const classifierDeps = stageDependencies(
+      loadConfig({ ...devcloud.env }),
+      createAwsClients(devcloud.env),
+      "classifier",
+    );
+    const counting = (stageDeps: StageDependencies) => ({
+      ...stageDeps,
+      lifecycle: createJobLifecycle({ jobs: stageDeps.jobs, events: stageDeps.events, metrics }),
+    });
     const message = await submitted("Invoice 2291. Amount due: 1,200 EUR within 30 days of receipt.");
     for (let delivery = 0; delivery < 2; delivery++) {
       await createStageHandler("summary", counting(deps))(message, context());

@@ -89,11 +89,14 @@ export interface ProcessSettings {
 /** SQS caps a String attribute with the rest of the message at 256 KiB; a reason needs far less. */
 const MAX_REASON_LENGTH = 4096;
 
-export const truncate = (text: string, max = MAX_REASON_LENGTH) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+export const truncate = (text: string, max = MAX_REASON_LENGTH) =>
+  text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues
-    .map((issue) => `${issue.path.length ? issue.path.map((key) => String(key)).join(".") : "(root)"}: ${issue.message}`)
+    .map(
+      (issue) => `${issue.path.length ? issue.path.map((key) => String(key)).join(".") : "(root)"}: ${issue.message}`,
+    )
     .join("; ");
 }
 
@@ -129,12 +132,18 @@ export async function processMessage<T>(
 ): Promise<{ outcome: Outcome; log: Logger }> {
   const redelivery = settings.redelivery ?? DEFAULT_REDELIVERY_POLICY;
   const now = settings.now ?? Date.now;
-  let log = hostLog.child({ consumer: consumer.name, messageId: message.messageId, receiveCount: message.receiveCount });
+  let log = hostLog.child({
+    consumer: consumer.name,
+    messageId: message.messageId,
+    receiveCount: message.receiveCount,
+  });
   const started = performance.now();
   let raw: unknown;
   let parsedMessage: { value: T } | undefined;
   const failureCode = message.attributes?.[FAILURE_ATTRIBUTES.code];
-  const previousFailure = failureCode ? { code: failureCode, message: message.attributes?.[FAILURE_ATTRIBUTES.message] ?? failureCode } : undefined;
+  const previousFailure = failureCode
+    ? { code: failureCode, message: message.attributes?.[FAILURE_ATTRIBUTES.message] ?? failureCode }
+    : undefined;
   const context = (): ConsumerContext => ({
     messageId: message.messageId,
     receiveCount: message.receiveCount,
@@ -154,7 +163,11 @@ export async function processMessage<T>(
         const lastDelivery = message.maxReceiveCount !== undefined && message.receiveCount >= message.maxReceiveCount;
         if (!lastDelivery) {
           const retryAfterSeconds = redeliveryDelaySeconds(message.receiveCount, redelivery, settings.random);
-          log.error("onDeadLetter failed; the message will be retried", { reason, error: hookError, retryAfterSeconds });
+          log.error("onDeadLetter failed; the message will be retried", {
+            reason,
+            error: hookError,
+            retryAfterSeconds,
+          });
           return { outcome: { status: "transient", error: hookError, retryAfterSeconds }, log };
         }
         log.error("onDeadLetter failed on the last delivery; dead-lettering anyway", { reason, error: hookError });
@@ -173,8 +186,11 @@ export async function processMessage<T>(
         log.warn("could not read the message's deadline; the age budget applies", { error: deadlineError, at });
       }
     }
-    if (byConsumer !== undefined && (byAge === undefined || byConsumer < byAge)) return { deadline: byConsumer, code: "DEADLINE_EXCEEDED" };
-    return byAge === undefined ? { code: "RETRY_BUDGET_EXHAUSTED" } : { deadline: byAge, code: "RETRY_BUDGET_EXHAUSTED" };
+    if (byConsumer !== undefined && (byAge === undefined || byConsumer < byAge))
+      return { deadline: byConsumer, code: "DEADLINE_EXCEEDED" };
+    return byAge === undefined
+      ? { code: "RETRY_BUDGET_EXHAUSTED" }
+      : { deadline: byAge, code: "RETRY_BUDGET_EXHAUSTED" };
   };
   try {
     raw = unwrapSqsBody(message.body);
@@ -183,7 +199,10 @@ export async function processMessage<T>(
 
     const parsed = await consumer.schema.safeParseAsync(raw);
     if (!parsed.success) {
-      return await giveUp({ code: "SCHEMA_VIOLATION", message: truncate(describeIssues(parsed.error.issues)) }, parsed.error);
+      return await giveUp(
+        { code: "SCHEMA_VIOLATION", message: truncate(describeIssues(parsed.error.issues)) },
+        parsed.error,
+      );
     }
 
     parsedMessage = { value: parsed.data };
@@ -198,10 +217,17 @@ export async function processMessage<T>(
     const why = error instanceof Error ? error.message : String(error);
     // The queue would move it to its DLQ on the next receive, without a word of why: do it now,
     // with the reason, so the DLQ entry (and the job) say what went wrong.
-    if (message.maxReceiveCount !== undefined && message.receiveCount >= message.maxReceiveCount && !message.signal.aborted) {
+    if (
+      message.maxReceiveCount !== undefined &&
+      message.receiveCount >= message.maxReceiveCount &&
+      !message.signal.aborted
+    ) {
       log.warn("last delivery failed; dead-lettering", { durationMs, error });
       return await giveUp(
-        { code: "RETRIES_EXHAUSTED", message: truncate(`failed on all ${message.receiveCount} deliveries; last error: ${why}`) },
+        {
+          code: "RETRIES_EXHAUSTED",
+          message: truncate(`failed on all ${message.receiveCount} deliveries; last error: ${why}`),
+        },
         error,
       );
     }
@@ -214,7 +240,9 @@ export async function processMessage<T>(
       return await giveUp(
         {
           code: budget.code,
-          message: truncate(`${budget.code === "DEADLINE_EXCEEDED" ? "past its deadline" : "past its retry budget"}, failing transiently${age} over ${message.receiveCount} deliveries; last error: ${why}`),
+          message: truncate(
+            `${budget.code === "DEADLINE_EXCEEDED" ? "past its deadline" : "past its retry budget"}, failing transiently${age} over ${message.receiveCount} deliveries; last error: ${why}`,
+          ),
         },
         error,
       );
@@ -223,7 +251,8 @@ export async function processMessage<T>(
     // lengthen it; never past the budget's end, so the last try happens before it.
     const hinted = Math.ceil((retryAfterMsOf(error) ?? 0) / 1000);
     let retryAfterSeconds = Math.max(redeliveryDelaySeconds(message.receiveCount, redelivery, settings.random), hinted);
-    if (budget.deadline !== undefined) retryAfterSeconds = Math.min(retryAfterSeconds, Math.ceil((budget.deadline - at) / 1000));
+    if (budget.deadline !== undefined)
+      retryAfterSeconds = Math.min(retryAfterSeconds, Math.ceil((budget.deadline - at) / 1000));
     retryAfterSeconds = Math.max(0, Math.min(MAX_VISIBILITY_TIMEOUT_SECONDS, retryAfterSeconds));
     // Everything else, a ZodError thrown by the handler itself included (say, a model's reply
     // that did not parse), may go away on retry; the budget bounds the attempts.

@@ -67,7 +67,12 @@ export async function sendToDeadLetterQueue(input: DeadLetterInput): Promise<voi
     ? { MessageGroupId: source.messageGroupId ?? "dead-letter", MessageDeduplicationId: source.messageId }
     : {};
   await input.sqs.send(
-    new SendMessageCommand({ QueueUrl: input.deadLetterQueueUrl, MessageBody: input.body, MessageAttributes: attributes, ...fifo }),
+    new SendMessageCommand({
+      QueueUrl: input.deadLetterQueueUrl,
+      MessageBody: input.body,
+      MessageAttributes: attributes,
+      ...fifo,
+    }),
   );
 }
 
@@ -80,11 +85,14 @@ function copyAttribute(value: MessageAttributeValue): MessageAttributeValue | un
 }
 
 /** A Lambda SQS record's attributes (camelCase, binary as base64) in the SDK's shape. */
-export function fromLambdaAttributes(attributes: SQSMessageAttributes | undefined): Record<string, MessageAttributeValue> {
+export function fromLambdaAttributes(
+  attributes: SQSMessageAttributes | undefined,
+): Record<string, MessageAttributeValue> {
   const out: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(attributes ?? {})) {
     if (value.stringValue !== undefined) out[name] = { DataType: value.dataType, StringValue: value.stringValue };
-    else if (value.binaryValue !== undefined) out[name] = { DataType: value.dataType, BinaryValue: Buffer.from(value.binaryValue, "base64") };
+    else if (value.binaryValue !== undefined)
+      out[name] = { DataType: value.dataType, BinaryValue: Buffer.from(value.binaryValue, "base64") };
   }
   return out;
 }

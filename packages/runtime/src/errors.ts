@@ -11,7 +11,8 @@ export class PermanentError extends Error {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     // A malformed code would travel into DLQ attributes and Job Failed events; fail at the throw site.
-    if (!FAILURE_CODE.test(code)) throw new TypeError(`PermanentError code must be UPPER_SNAKE_CASE, got ${JSON.stringify(code)}`);
+    if (!FAILURE_CODE.test(code))
+      throw new TypeError(`PermanentError code must be UPPER_SNAKE_CASE, got ${JSON.stringify(code)}`);
     this.name = "PermanentError";
     this.code = code;
   }

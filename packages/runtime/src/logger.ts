@@ -43,7 +43,11 @@ const defaultSink = (line: string) => {
  * JSON lines to stdout by default. The level comes from QUIRE_LOG_LEVEL (debug, info, warn,
  * error, silent; default info), read once here so a hot loop does not consult the environment.
  */
-export function createLogger(fields: object = {}, sink: (line: string) => void = defaultSink, level: LogLevel = levelFromEnv()): Logger {
+export function createLogger(
+  fields: object = {},
+  sink: (line: string) => void = defaultSink,
+  level: LogLevel = levelFromEnv(),
+): Logger {
   const threshold = SEVERITY[level];
   const base = { ...fields };
 

@@ -35,12 +35,18 @@ export const DEFAULT_REDELIVERY_POLICY: RedeliveryPolicy = {
 };
 
 export function resolveRedeliveryPolicy(options: Partial<RedeliveryPolicy> = {}): RedeliveryPolicy {
-  const policy = { ...DEFAULT_REDELIVERY_POLICY, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  const policy = {
+    ...DEFAULT_REDELIVERY_POLICY,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  };
   for (const [key, value] of Object.entries(policy)) {
-    if (!Number.isFinite(value) || value < 0) throw new RangeError(`redelivery.${key} must be a finite, non-negative number, got ${value}`);
+    if (!Number.isFinite(value) || value < 0)
+      throw new RangeError(`redelivery.${key} must be a finite, non-negative number, got ${value}`);
   }
   if (policy.maxDelaySeconds > MAX_VISIBILITY_TIMEOUT_SECONDS) {
-    throw new RangeError(`redelivery.maxDelaySeconds is at most ${MAX_VISIBILITY_TIMEOUT_SECONDS} (SQS's visibility timeout limit)`);
+    throw new RangeError(
+      `redelivery.maxDelaySeconds is at most ${MAX_VISIBILITY_TIMEOUT_SECONDS} (SQS's visibility timeout limit)`,
+    );
   }
   return policy;
 }
@@ -50,7 +56,11 @@ export function resolveRedeliveryPolicy(options: Partial<RedeliveryPolicy> = {})
  * "equal jitter" (a uniform draw in the upper half), so the delay keeps growing while workers
  * throttled at the same moment do not all come back in the same second.
  */
-export function redeliveryDelaySeconds(receiveCount: number, policy: RedeliveryPolicy, random: () => number = Math.random): number {
+export function redeliveryDelaySeconds(
+  receiveCount: number,
+  policy: RedeliveryPolicy,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxDelaySeconds, policy.baseDelaySeconds * 2 ** Math.max(0, receiveCount - 1));
   const draw = Math.min(Math.max(random(), 0), 1);
   return Math.round(ceiling / 2 + (draw * ceiling) / 2);
@@ -67,7 +77,10 @@ export function minimumMaxReceiveCount(policy: RedeliveryPolicy): number {
   // Lower bound of each delay (equal jitter: half the ceiling).
   while (elapsed < policy.maxAgeSeconds && deliveries < 10_000) {
     deliveries++;
-    elapsed += Math.max(1, Math.min(policy.maxDelaySeconds, policy.baseDelaySeconds * 2 ** Math.max(0, deliveries - 1)) / 2);
+    elapsed += Math.max(
+      1,
+      Math.min(policy.maxDelaySeconds, policy.baseDelaySeconds * 2 ** Math.max(0, deliveries - 1)) / 2,
+    );
   }
   return Math.ceil(deliveries * 1.25);
 }

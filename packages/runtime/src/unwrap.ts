@@ -2,14 +2,17 @@ import { PermanentError } from "./errors.ts";
 
 type JsonObject = Record<string, unknown>;
 
-const isObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
     // Retrying cannot fix bytes: dead-letter at once.
-    throw new PermanentError("MALFORMED_MESSAGE", `${what} is not valid JSON: ${(error as Error).message}`, { cause: error });
+    throw new PermanentError("MALFORMED_MESSAGE", `${what} is not valid JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 

@@ -2,8 +2,25 @@ import { randomUUID } from "node:crypto";
 import type { Message, MessageAttributeValue, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLambdaHandler, defineConsumer, FAILURE_ATTRIBUTES, PermanentError, type ConsumerContext } from "../src/index.ts";
-import { createQueuePair, jobId, memoryLogger, queueDepth, receiveAll, send, startTestCloud, testMessage, type QueuePair, type TestMessage } from "./support/devcloud.ts";
+import {
+  createLambdaHandler,
+  defineConsumer,
+  FAILURE_ATTRIBUTES,
+  PermanentError,
+  type ConsumerContext,
+} from "../src/index.ts";
+import {
+  createQueuePair,
+  jobId,
+  memoryLogger,
+  queueDepth,
+  receiveAll,
+  send,
+  startTestCloud,
+  testMessage,
+  type QueuePair,
+  type TestMessage,
+} from "./support/devcloud.ts";
 
 let cloud: Awaited<ReturnType<typeof startTestCloud>>;
 let sqs: SQSClient;
@@ -48,7 +65,10 @@ function toRecord(message: Message, queue: QueuePair): SQSRecord {
   };
 }
 
-async function eventFrom(queue: QueuePair, bodies: { body: unknown; attributes?: Record<string, MessageAttributeValue> }[]) {
+async function eventFrom(
+  queue: QueuePair,
+  bodies: { body: unknown; attributes?: Record<string, MessageAttributeValue> }[],
+) {
   const ids = [];
   for (const { body, attributes } of bodies) ids.push(await send(sqs, queue.url, body, attributes));
   const received = await receiveAll(sqs, queue.url, bodies.length);
@@ -86,7 +106,12 @@ const behaviourByN = defineConsumer({
 });
 
 const dlqAttributes = (message: Message | undefined) =>
-  Object.fromEntries(Object.entries(message?.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue ?? value.BinaryValue]));
+  Object.fromEntries(
+    Object.entries(message?.MessageAttributes ?? {}).map(([name, value]) => [
+      name,
+      value.StringValue ?? value.BinaryValue,
+    ]),
+  );
 
 describe("Lambda host", () => {
   it("reports only transient failures in batchItemFailures and dead-letters permanent ones with their reason", async () => {
@@ -95,17 +120,29 @@ describe("Lambda host", () => {
     const { event, ids } = await eventFrom(queue, [
       { body: { jobId: jobId(), n: 0 } },
       { body: { jobId: jobId(), n: 1 } },
-      { body: { jobId: jobId(), n: 2 }, attributes: { type: { DataType: "String", StringValue: "document.submitted" }, blob: { DataType: "Binary", BinaryValue: binary } } },
+      {
+        body: { jobId: jobId(), n: 2 },
+        attributes: {
+          type: { DataType: "String", StringValue: "document.submitted" },
+          blob: { DataType: "Binary", BinaryValue: binary },
+        },
+      },
       { body: { jobId: jobId(), n: "two" } },
     ]);
     const [, transientId, permanentId, invalidId] = ids;
-    const handler = createLambdaHandler(behaviourByN, { deadLetterQueueUrl: queue.dlqUrl, sqs, log: memoryLogger().log });
+    const handler = createLambdaHandler(behaviourByN, {
+      deadLetterQueueUrl: queue.dlqUrl,
+      sqs,
+      log: memoryLogger().log,
+    });
 
     const response = await handler(event, lambdaContext());
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: transientId }] });
     const dead = await receiveAll(sqs, queue.dlqUrl, 2);
-    const bySource = new Map(dead.map((message) => [message.MessageAttributes?.[FAILURE_ATTRIBUTES.sourceMessageId]?.StringValue, message]));
+    const bySource = new Map(
+      dead.map((message) => [message.MessageAttributes?.[FAILURE_ATTRIBUTES.sourceMessageId]?.StringValue, message]),
+    );
     expect(dlqAttributes(bySource.get(permanentId))).toEqual({
       [FAILURE_ATTRIBUTES.code]: "UNSUPPORTED_LANGUAGE",
       [FAILURE_ATTRIBUTES.message]: "cannot summarize Klingon",
@@ -135,14 +172,23 @@ describe("Lambda host", () => {
     }
     const of = (context: Context) => lines.filter((line) => line.awsRequestId === context.awsRequestId);
     expect(of(first).length).toBeGreaterThan(0);
-    expect(of(first).every((line) => line.coldStart === true && line.xrayTraceId === "1-5759e988-bd862e3fe1be46a994272793")).toBe(true);
+    expect(
+      of(first).every((line) => line.coldStart === true && line.xrayTraceId === "1-5759e988-bd862e3fe1be46a994272793"),
+    ).toBe(true);
     expect(of(second).every((line) => line.coldStart === false)).toBe(true);
   });
 
   it("returns a partial batch response naming every record when all fail transiently, rather than throwing", async () => {
     const queue = await createQueuePair(sqs, "lambda-all-fail");
-    const { event, ids } = await eventFrom(queue, [{ body: { jobId: jobId(), n: 1 } }, { body: { jobId: jobId(), n: 1 } }]);
-    const handler = createLambdaHandler(behaviourByN, { deadLetterQueueUrl: queue.dlqUrl, sqs, log: memoryLogger().log });
+    const { event, ids } = await eventFrom(queue, [
+      { body: { jobId: jobId(), n: 1 } },
+      { body: { jobId: jobId(), n: 1 } },
+    ]);
+    const handler = createLambdaHandler(behaviourByN, {
+      deadLetterQueueUrl: queue.dlqUrl,
+      sqs,
+      log: memoryLogger().log,
+    });
 
     const response = await handler(event, lambdaContext());
 
@@ -158,7 +204,12 @@ describe("Lambda host", () => {
     const response = await handler(event, lambdaContext());
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: ids[0] }] });
-    expect(lines).toContainEqual(expect.objectContaining({ level: "error", reason: { code: "UNSUPPORTED_LANGUAGE", message: "cannot summarize Klingon" } }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "error",
+        reason: { code: "UNSUPPORTED_LANGUAGE", message: "cannot summarize Klingon" },
+      }),
+    );
   });
 
   it("reports a permanent failure for redelivery when the dead-letter send fails", async () => {

@@ -1,6 +1,14 @@
 import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { defineConsumer, FAILURE_ATTRIBUTES, PermanentError, startLocalRunner, type ConsumerContext, type LocalRunner, type LocalRunnerOptions } from "../src/index.ts";
+import {
+  defineConsumer,
+  FAILURE_ATTRIBUTES,
+  PermanentError,
+  startLocalRunner,
+  type ConsumerContext,
+  type LocalRunner,
+  type LocalRunnerOptions,
+} from "../src/index.ts";
 import {
   createQueuePair,
   jobId,
@@ -29,7 +37,10 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-function run(handle: (message: TestMessage, ctx: ConsumerContext) => Promise<void>, options: Partial<LocalRunnerOptions> & { queueUrl: string }) {
+function run(
+  handle: (message: TestMessage, ctx: ConsumerContext) => Promise<void>,
+  options: Partial<LocalRunnerOptions> & { queueUrl: string },
+) {
   const consumer = defineConsumer({ name: "test-consumer", schema: testMessage, handle });
   const runner = startLocalRunner(consumer, { sqs, waitTimeSeconds: 1, log: memoryLogger().log, ...options });
   runners.push(runner);
@@ -39,7 +50,11 @@ function run(handle: (message: TestMessage, ctx: ConsumerContext) => Promise<voi
 describe("local runner", () => {
   it("hands each message to the handler, parsed, and deletes it once handled", async () => {
     const queue = await createQueuePair(sqs, "processes");
-    const sent = [{ jobId: jobId(), n: 1 }, { jobId: jobId(), n: 2 }, { jobId: jobId(), n: 3 }];
+    const sent = [
+      { jobId: jobId(), n: 1 },
+      { jobId: jobId(), n: 2 },
+      { jobId: jobId(), n: 3 },
+    ];
     const ids = await Promise.all(sent.map((body) => send(sqs, queue.url, body)));
     const seen: { message: TestMessage; ctx: ConsumerContext }[] = [];
 
@@ -61,11 +76,14 @@ describe("local runner", () => {
     let opened: (() => void) | undefined;
     const admission = {
       free: () => capacity,
-      taken: (count: number) => void (capacity -= count),
-      wait: (signal: AbortSignal) => new Promise<void>((resolve, reject) => {
-        opened = resolve;
-        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-      }),
+      taken: (count: number) => {
+        capacity -= count;
+      },
+      wait: (signal: AbortSignal) =>
+        new Promise<void>((resolve, reject) => {
+          opened = resolve;
+          signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+        }),
     };
     const release: (() => void)[] = [];
     const runner = run(
@@ -112,7 +130,9 @@ describe("local runner", () => {
   it("dead-letters a PermanentError with its reason and deletes it from the source queue", async () => {
     const queue = await createQueuePair(sqs, "permanent");
     const body = JSON.stringify({ jobId: jobId(), n: 7 });
-    const messageId = await send(sqs, queue.url, body, { type: { DataType: "String", StringValue: "document.submitted" } });
+    const messageId = await send(sqs, queue.url, body, {
+      type: { DataType: "String", StringValue: "document.submitted" },
+    });
     let calls = 0;
 
     const runner = run(
@@ -127,7 +147,9 @@ describe("local runner", () => {
 
     const [dead] = await receiveAll(sqs, queue.dlqUrl, 1);
     expect(dead?.Body).toBe(body);
-    const attributes = Object.fromEntries(Object.entries(dead!.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]));
+    const attributes = Object.fromEntries(
+      Object.entries(dead!.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]),
+    );
     expect(attributes).toEqual({
       [FAILURE_ATTRIBUTES.code]: "DOCUMENT_TOO_LARGE",
       [FAILURE_ATTRIBUTES.message]: "the document exceeds the model's context window",
@@ -154,7 +176,12 @@ describe("local runner", () => {
       onDeadLetter: async (raw, reason) => void gaveUp.push({ raw, code: reason.code }),
     });
     const runner = startLocalRunner(consumer, {
-      sqs, queueUrl: queue.url, deadLetterQueueUrl: queue.dlqUrl, waitTimeSeconds: 1, retryDelaySeconds: () => 0, log: memoryLogger().log,
+      sqs,
+      queueUrl: queue.url,
+      deadLetterQueueUrl: queue.dlqUrl,
+      waitTimeSeconds: 1,
+      retryDelaySeconds: () => 0,
+      log: memoryLogger().log,
     });
     runners.push(runner);
     await waitFor(() => runner.stats.deadLettered === 1, 8000, "the message to be dead-lettered");
@@ -164,7 +191,9 @@ describe("local runner", () => {
     expect(gaveUp).toEqual([{ raw: { jobId: id, n: 1 }, code: "RETRIES_EXHAUSTED" }]);
     const [dead] = await receiveAll(sqs, queue.dlqUrl, 1);
     expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.code]?.StringValue).toBe("RETRIES_EXHAUSTED");
-    expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.message]?.StringValue).toMatch(/all 2 deliveries; last error: Bedrock is down/);
+    expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.message]?.StringValue).toMatch(
+      /all 2 deliveries; last error: Bedrock is down/,
+    );
   });
 
   it("keeps retrying a message that fails transiently more times than the old maxReceiveCount of 5, each after its retry delay, until it succeeds", async () => {
@@ -176,7 +205,11 @@ describe("local runner", () => {
         deliveries.push(Date.now());
         if (deliveries.length <= 6) throw Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
       },
-      { queueUrl: queue.url, deadLetterQueueUrl: queue.dlqUrl, redelivery: { baseDelaySeconds: 1, maxDelaySeconds: 1 } },
+      {
+        queueUrl: queue.url,
+        deadLetterQueueUrl: queue.dlqUrl,
+        redelivery: { baseDelaySeconds: 1, maxDelaySeconds: 1 },
+      },
     );
     await waitFor(() => runner.stats.succeeded === 1, 20_000, "the seventh delivery to succeed");
 
@@ -194,22 +227,33 @@ describe("local runner", () => {
       async () => {
         throw new Error("ServiceUnavailableException");
       },
-      { queueUrl: queue.url, deadLetterQueueUrl: queue.dlqUrl, redelivery: { baseDelaySeconds: 0.5, maxDelaySeconds: 1, maxAgeSeconds: 3 } },
+      {
+        queueUrl: queue.url,
+        deadLetterQueueUrl: queue.dlqUrl,
+        redelivery: { baseDelaySeconds: 0.5, maxDelaySeconds: 1, maxAgeSeconds: 3 },
+      },
     );
     await waitFor(() => runner.stats.deadLettered === 1, 15_000, "the message to be dead-lettered");
 
     const [dead] = await receiveAll(sqs, queue.dlqUrl, 1);
     expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.code]?.StringValue).toBe("RETRY_BUDGET_EXHAUSTED");
-    expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.message]?.StringValue).toMatch(/last error: ServiceUnavailableException/);
+    expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.message]?.StringValue).toMatch(
+      /last error: ServiceUnavailableException/,
+    );
     expect(runner.stats.failed).toBeGreaterThanOrEqual(2);
   });
 
   it("tells the handler a redriven message's previous failure (the quire.failure.* attributes its dead-lettering added)", async () => {
     const queue = await createQueuePair(sqs, "redriven");
-    await send(sqs, queue.url, { jobId: jobId(), n: 1 }, {
-      [FAILURE_ATTRIBUTES.code]: { DataType: "String", StringValue: "MODEL_REQUEST_INVALID" },
-      [FAILURE_ATTRIBUTES.message]: { DataType: "String", StringValue: "AccessDeniedException" },
-    });
+    await send(
+      sqs,
+      queue.url,
+      { jobId: jobId(), n: 1 },
+      {
+        [FAILURE_ATTRIBUTES.code]: { DataType: "String", StringValue: "MODEL_REQUEST_INVALID" },
+        [FAILURE_ATTRIBUTES.message]: { DataType: "String", StringValue: "AccessDeniedException" },
+      },
+    );
     await send(sqs, queue.url, { jobId: jobId(), n: 2 });
     const seen = new Map<number, unknown>();
     const runner = run(async (message, ctx) => void seen.set(message.n, ctx.previousFailure), { queueUrl: queue.url });
@@ -251,7 +295,9 @@ describe("local runner", () => {
 
   it("keeps as many original attributes on a dead letter as fit in SQS's limit of 10", async () => {
     const queue = await createQueuePair(sqs, "attributes");
-    const original = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`attr${i}`, { DataType: "String", StringValue: `v${i}` }]));
+    const original = Object.fromEntries(
+      Array.from({ length: 7 }, (_, i) => [`attr${i}`, { DataType: "String", StringValue: `v${i}` }]),
+    );
     await send(sqs, queue.url, { jobId: jobId(), n: 1 }, original);
 
     const runner = run(
@@ -288,7 +334,9 @@ describe("local runner", () => {
     expect(dead?.MessageAttributes?.[FAILURE_ATTRIBUTES.code]).toBeUndefined();
     expect(calls).toBe(1);
     expect(runner.stats).toMatchObject({ failed: 1, deadLettered: 0 });
-    expect(lines).toContainEqual(expect.objectContaining({ level: "error", reason: { code: "UNSUPPORTED", message: "no" } }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: "error", reason: { code: "UNSUPPORTED", message: "no" } }),
+    );
   });
 
   it("never runs more than `concurrency` handlers and never receives more messages than it has free slots", async () => {
@@ -363,11 +411,16 @@ describe("local runner", () => {
     const messageId = await send(sqs, queue.url, { jobId: id, n: 1 });
     const { log, lines } = memoryLogger();
 
-    const runner = run(async (_message, ctx) => ctx.log.info("summarizing", { chars: 42 }), { queueUrl: queue.url, log });
+    const runner = run(async (_message, ctx) => ctx.log.info("summarizing", { chars: 42 }), {
+      queueUrl: queue.url,
+      log,
+    });
     await waitFor(() => runner.stats.succeeded === 1, 5000, "the message to be handled");
 
     const correlated = { consumer: "test-consumer", messageId, jobId: id, queue: queue.name };
-    expect(lines).toContainEqual(expect.objectContaining({ level: "info", msg: "summarizing", chars: 42, ...correlated }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: "info", msg: "summarizing", chars: 42, ...correlated }),
+    );
     expect(lines).toContainEqual(expect.objectContaining({ level: "info", msg: "message handled", ...correlated }));
   });
 });

@@ -3,7 +3,11 @@ import { createLogger } from "../src/index.ts";
 
 const capture = () => {
   const lines: string[] = [];
-  return { lines, sink: (line: string) => void lines.push(line), parsed: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
+  return {
+    lines,
+    sink: (line: string) => void lines.push(line),
+    parsed: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
 };
 
 afterEach(() => {
@@ -17,7 +21,14 @@ describe("createLogger", () => {
 
     expect(out.lines).toHaveLength(1);
     expect(out.lines[0]).not.toContain("\n");
-    expect(out.parsed()[0]).toEqual({ level: "info", time: expect.any(String), msg: "summarized", service: "summarizer", jobId: "job_1", chars: 3 });
+    expect(out.parsed()[0]).toEqual({
+      level: "info",
+      time: expect.any(String),
+      msg: "summarized",
+      service: "summarizer",
+      jobId: "job_1",
+      chars: 3,
+    });
   });
 
   it("child loggers add their fields to every line, later fields winning", () => {
@@ -52,7 +63,12 @@ describe("createLogger", () => {
     const error = Object.assign(new Error("throttled", { cause: new Error("429") }), { code: "ThrottlingException" });
     createLogger({}, out.sink).error("failed", { error });
 
-    expect(out.parsed()[0]?.error).toMatchObject({ name: "Error", message: "throttled", code: "ThrottlingException", cause: { message: "429" } });
+    expect(out.parsed()[0]?.error).toMatchObject({
+      name: "Error",
+      message: "throttled",
+      code: "ThrottlingException",
+      cause: { message: "429" },
+    });
   });
 
   it("still writes a line when a field cannot be serialized", () => {

@@ -17,7 +17,10 @@ const schema = z.object({ jobId: z.string() });
 const body = JSON.stringify({ jobId: "job_0123456789" });
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 
-function failingWith(error: unknown, extra: { retryDeadline?: () => Promise<Date | undefined>; onDeadLetter?: () => Promise<void> } = {}) {
+function failingWith(
+  error: unknown,
+  extra: { retryDeadline?: () => Promise<Date | undefined>; onDeadLetter?: () => Promise<void> } = {},
+) {
   return defineConsumer({
     name: "test",
     schema,
@@ -65,7 +68,9 @@ describe("redelivery delay", () => {
 
   it("reads a retry hint from the error or its cause", () => {
     expect(retryAfterMsOf(Object.assign(new Error("open"), { retryAfterMs: 4000 }))).toBe(4000);
-    expect(retryAfterMsOf(new Error("outer", { cause: Object.assign(new Error("inner"), { retryAfterMs: 250 }) }))).toBe(250);
+    expect(
+      retryAfterMsOf(new Error("outer", { cause: Object.assign(new Error("inner"), { retryAfterMs: 250 }) })),
+    ).toBe(250);
     expect(retryAfterMsOf(new Error("plain"))).toBeUndefined();
   });
 });
@@ -74,42 +79,65 @@ describe("processMessage: a transient failure", () => {
   const { log } = memoryLogger();
 
   it("is retried later with a growing delay, however many deliveries it has had, while its age budget lasts", async () => {
-    const { outcome } = await processMessage(failingWith(new Error("ThrottlingException")), incoming({ receiveCount: 40 }), log, {
-      now: () => T0 + 60 * 60_000,
-      random: () => 0,
-    });
+    const { outcome } = await processMessage(
+      failingWith(new Error("ThrottlingException")),
+      incoming({ receiveCount: 40 }),
+      log,
+      {
+        now: () => T0 + 60 * 60_000,
+        random: () => 0,
+      },
+    );
     expect(outcome).toMatchObject({ status: "transient", retryAfterSeconds: 150 });
   });
 
   it("waits at least as long as the failure asks (a circuit breaker's next probe)", async () => {
     const error = Object.assign(new Error("circuit open"), { retryAfterMs: 45_500 });
-    const { outcome } = await processMessage(failingWith(error), incoming({ receiveCount: 1 }), log, { now: () => T0, random: () => 0 });
+    const { outcome } = await processMessage(failingWith(error), incoming({ receiveCount: 1 }), log, {
+      now: () => T0,
+      random: () => 0,
+    });
     expect(outcome).toMatchObject({ status: "transient", retryAfterSeconds: 46 });
   });
 
   it("past the age budget, is given up as RETRY_BUDGET_EXHAUSTED with the last error, telling onDeadLetter", async () => {
     const told: string[] = [];
-    const consumer = failingWith(new Error("ServiceUnavailableException"), { onDeadLetter: async () => void told.push("told") });
-    const { outcome } = await processMessage(consumer, incoming({ receiveCount: 90 }), log, { now: () => T0 + policy.maxAgeSeconds * 1000 + 1 });
+    const consumer = failingWith(new Error("ServiceUnavailableException"), {
+      onDeadLetter: async () => void told.push("told"),
+    });
+    const { outcome } = await processMessage(consumer, incoming({ receiveCount: 90 }), log, {
+      now: () => T0 + policy.maxAgeSeconds * 1000 + 1,
+    });
     expect(outcome).toMatchObject({ status: "permanent", reason: { code: "RETRY_BUDGET_EXHAUSTED" } });
-    expect((outcome as { reason: { message: string } }).reason.message).toMatch(/over 90 deliveries; last error: ServiceUnavailableException/);
+    expect((outcome as { reason: { message: string } }).reason.message).toMatch(
+      /over 90 deliveries; last error: ServiceUnavailableException/,
+    );
     expect(told).toEqual(["told"]);
   });
 
   it("past the consumer's deadline for it (a run's), is given up as DEADLINE_EXCEEDED", async () => {
-    const consumer = failingWith(new Error("ThrottlingException"), { retryDeadline: async () => new Date(T0 + 60_000) });
+    const consumer = failingWith(new Error("ThrottlingException"), {
+      retryDeadline: async () => new Date(T0 + 60_000),
+    });
     const { outcome } = await processMessage(consumer, incoming(), log, { now: () => T0 + 61_000 });
     expect(outcome).toMatchObject({ status: "permanent", reason: { code: "DEADLINE_EXCEEDED" } });
   });
 
   it("before the deadline, is retried no later than the deadline", async () => {
-    const consumer = failingWith(new Error("ThrottlingException"), { retryDeadline: async () => new Date(T0 + 10_000) });
-    const { outcome } = await processMessage(consumer, incoming({ receiveCount: 20 }), log, { now: () => T0, random: () => 1 });
+    const consumer = failingWith(new Error("ThrottlingException"), {
+      retryDeadline: async () => new Date(T0 + 10_000),
+    });
+    const { outcome } = await processMessage(consumer, incoming({ receiveCount: 20 }), log, {
+      now: () => T0,
+      random: () => 1,
+    });
     expect(outcome).toMatchObject({ status: "transient", retryAfterSeconds: 10 });
   });
 
   it("on the last delivery the queue allows, is given up as RETRIES_EXHAUSTED (the backstop)", async () => {
-    const { outcome } = await processMessage(failingWith(new Error("boom")), incoming({ receiveCount: 500 }), log, { now: () => T0 });
+    const { outcome } = await processMessage(failingWith(new Error("boom")), incoming({ receiveCount: 500 }), log, {
+      now: () => T0,
+    });
     expect(outcome).toMatchObject({ status: "permanent", reason: { code: "RETRIES_EXHAUSTED" } });
   });
 });
@@ -123,7 +151,10 @@ describe("processMessage: giving up", () => {
         throw new Error("PutEvents failed");
       },
     });
-    const { outcome } = await processMessage(consumer, incoming({ receiveCount: 2 }), log, { now: () => T0, random: () => 0 });
+    const { outcome } = await processMessage(consumer, incoming({ receiveCount: 2 }), log, {
+      now: () => T0,
+      random: () => 0,
+    });
     expect(outcome).toMatchObject({ status: "transient", retryAfterSeconds: 2 });
   });
 

@@ -1,4 +1,10 @@
-import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from "@aws-sdk/client-eventbridge";
 import { CreateTopicCommand, PublishCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,10 +63,22 @@ describe("unwrapSqsBody on bodies delivered by real SNS and EventBridge", () => 
     const queue = await createQueuePair(sqs, "eventbridge");
     const bus = `${queue.name}-bus`;
     await events.send(new CreateEventBusCommand({ Name: bus }));
-    await events.send(new PutRuleCommand({ Name: "to-queue", EventBusName: bus, EventPattern: JSON.stringify({ source: ["quire.test"] }) }));
-    await events.send(new PutTargetsCommand({ Rule: "to-queue", EventBusName: bus, Targets: [{ Id: "queue", Arn: queue.arn }] }));
     await events.send(
-      new PutEventsCommand({ Entries: [{ EventBusName: bus, Source: "quire.test", DetailType: "Job Completed", Detail: JSON.stringify(payload) }] }),
+      new PutRuleCommand({
+        Name: "to-queue",
+        EventBusName: bus,
+        EventPattern: JSON.stringify({ source: ["quire.test"] }),
+      }),
+    );
+    await events.send(
+      new PutTargetsCommand({ Rule: "to-queue", EventBusName: bus, Targets: [{ Id: "queue", Arn: queue.arn }] }),
+    );
+    await events.send(
+      new PutEventsCommand({
+        Entries: [
+          { EventBusName: bus, Source: "quire.test", DetailType: "Job Completed", Detail: JSON.stringify(payload) },
+        ],
+      }),
     );
     const [message] = await receiveAll(sqs, queue.url, 1);
 
@@ -85,7 +103,13 @@ describe("unwrapSqsBody on hand-made bodies", () => {
   });
 
   it("parses an EventBridge detail that was sent as a JSON string", () => {
-    const event = { version: "0", id: "1", "detail-type": "Job Failed", source: "quire.x", detail: JSON.stringify(payload) };
+    const event = {
+      version: "0",
+      id: "1",
+      "detail-type": "Job Failed",
+      source: "quire.x",
+      detail: JSON.stringify(payload),
+    };
     expect(unwrapSqsBody(JSON.stringify(event))).toEqual({ ...event, detail: payload });
   });
 
@@ -96,6 +120,8 @@ describe("unwrapSqsBody on hand-made bodies", () => {
 
   it("throws PermanentError MALFORMED_MESSAGE for an SNS envelope whose Message is not JSON", () => {
     const envelope = { Type: "Notification", TopicArn: "arn:aws:sns:us-east-1:000000000000:t", Message: "plain text" };
-    expect(() => unwrapSqsBody(JSON.stringify(envelope))).toThrow(expect.objectContaining({ code: "MALFORMED_MESSAGE" }));
+    expect(() => unwrapSqsBody(JSON.stringify(envelope))).toThrow(
+      expect.objectContaining({ code: "MALFORMED_MESSAGE" }),
+    );
   });
 });

@@ -27,7 +27,11 @@ export interface QuireMetrics {
   jobCompleted(): void;
   jobFailed(): void;
   /** One Converse request: its latency and tokens, or the exception it failed with. */
-  modelRequest(event: { latencyMs: number; usage?: { inputTokens: number; outputTokens: number }; error?: string }): void;
+  modelRequest(event: {
+    latencyMs: number;
+    usage?: { inputTokens: number; outputTokens: number };
+    error?: string;
+  }): void;
   webhookAttempt(outcome: "delivered" | "failed"): void;
   /** Writes what was recorded since the last flush (one EMF line); a no-op when nothing was. */
   flush(): void;
@@ -72,7 +76,8 @@ export function createQuireMetrics(metrics: Metrics): QuireMetrics {
         add(METRIC.bedrockOutputTokens, MetricUnit.Count, event.usage.outputTokens);
       }
     },
-    webhookAttempt: (outcome) => add(outcome === "delivered" ? METRIC.webhookDeliveries : METRIC.webhookFailures, MetricUnit.Count, 1),
+    webhookAttempt: (outcome) =>
+      add(outcome === "delivered" ? METRIC.webhookDeliveries : METRIC.webhookFailures, MetricUnit.Count, 1),
     flush() {
       if (!recorded) return;
       recorded = false;

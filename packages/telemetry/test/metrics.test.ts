@@ -34,7 +34,13 @@ describe("Quire metrics as EMF", () => {
     emf.restore();
 
     expect(emf.lines).toHaveLength(1);
-    const [line] = emf.lines as [{ _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>];
+    const [line] = emf.lines as [
+      {
+        _aws: {
+          CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
+        };
+      } & Record<string, unknown>,
+    ];
     const directive = line._aws.CloudWatchMetrics[0]!;
     expect(directive.Namespace).toBe("Quire");
     expect(directive.Dimensions).toEqual([["service"]]);

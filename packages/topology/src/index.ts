@@ -1,8 +1,21 @@
 export type * from "./types.ts";
-export { stagesSharingModel, topology, type DeployedServiceName, type QuireTopology, type QueueName, type TableName } from "./topology.ts";
+export {
+  stagesSharingModel,
+  topology,
+  type DeployedServiceName,
+  type QuireTopology,
+  type QueueName,
+  type TableName,
+} from "./topology.ts";
 export { toEventPattern } from "./render/event-pattern.ts";
 export { renderAwsApiResources, type AwsApiResources } from "./render/aws-api.ts";
 export {
-  componentName, deadLetterQueueName, physicalName, resourceBindings, resourceEnvironmentKey, type ResourceBinding, type ResourceKind,
+  componentName,
+  deadLetterQueueName,
+  physicalName,
+  resourceBindings,
+  resourceEnvironmentKey,
+  type ResourceBinding,
+  type ResourceKind,
 } from "./naming.ts";
 export { serviceWiring, type ServiceWiring } from "./services.ts";

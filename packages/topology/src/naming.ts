@@ -6,7 +6,8 @@ import type { Topology } from "./types.ts";
  */
 
 /** SST component names are PascalCase and unique per app: (`summarizer`, `Queue`) → `SummarizerQueue`. */
-export const componentName = (logical: string, kind: string) => `${logical[0]!.toUpperCase()}${logical.slice(1)}${kind}`;
+export const componentName = (logical: string, kind: string) =>
+  `${logical[0]!.toUpperCase()}${logical.slice(1)}${kind}`;
 
 /** `summarizer` → `quire-summarizer`; kebab-cases camelCase logical names (`notifierJobEvents` → `notifier-job-events`). */
 export const physicalName = (prefix: string, logical: string) =>
@@ -15,7 +16,14 @@ export const physicalName = (prefix: string, logical: string) =>
 /** A queue's dead-letter queue: `quire-summarizer` → `quire-summarizer-dlq` (devcloud and AWS alike). */
 export const deadLetterQueueName = (queueName: string) => `${queueName}-dlq`;
 
-const ENVIRONMENT_SUFFIX = { TOPIC: "ARN", QUEUE: "URL", DLQ: "URL", BUS: "NAME", TABLE: "NAME", BUCKET: "NAME" } as const;
+const ENVIRONMENT_SUFFIX = {
+  TOPIC: "ARN",
+  QUEUE: "URL",
+  DLQ: "URL",
+  BUS: "NAME",
+  TABLE: "NAME",
+  BUCKET: "NAME",
+} as const;
 export type ResourceKind = keyof typeof ENVIRONMENT_SUFFIX;
 
 /** The variable a service reads a resource from: (`QUEUE`, `notifierDeliveries`) → `QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL`. */

@@ -1,4 +1,10 @@
-import { DOCUMENT_SUBMITTED, eventCatalog, MESSAGE_TYPE_ATTRIBUTE, NOTIFIED_DETAIL_TYPES, PRIORITY_ATTRIBUTE } from "@quire/contracts";
+import {
+  DOCUMENT_SUBMITTED,
+  eventCatalog,
+  MESSAGE_TYPE_ATTRIBUTE,
+  NOTIFIED_DETAIL_TYPES,
+  PRIORITY_ATTRIBUTE,
+} from "@quire/contracts";
 import type { QueueDeclaration, SubscriptionDeclaration, Topology } from "./types.ts";
 
 const DAY = 24 * 60 * 60;
@@ -111,36 +117,107 @@ export const topology = {
   services: {
     ingestion: {
       api: { handler: "src/lambda.api", timeoutSeconds: 30, memoryMb: 512, publicUrlVariable: "QUIRE_API_PUBLIC_URL" },
-      consumers: [{ queue: "ingestion", handler: "src/lambda.queue", timeoutSeconds: 30, memoryMb: 512, batchSize: 10, maximumConcurrency: 10 }],
+      consumers: [
+        {
+          queue: "ingestion",
+          handler: "src/lambda.queue",
+          timeoutSeconds: 30,
+          memoryMb: 512,
+          batchSize: 10,
+          maximumConcurrency: 10,
+        },
+      ],
       // Publishes document.submitted, stores jobs and claim checks, fails jobs it cannot publish;
       // its API shows every queue's dead letters and redrives them.
-      uses: { topics: ["documents"], tables: ["jobs"], buckets: ["documents"], buses: ["events"], apiKey: true, deadLetters: true },
+      uses: {
+        topics: ["documents"],
+        tables: ["jobs"],
+        buckets: ["documents"],
+        buses: ["events"],
+        apiKey: true,
+        deadLetters: true,
+      },
     },
     summarizer: {
       // One message per invocation: each invocation holds one Converse call, so the event source's
       // maximum concurrency is the number of calls in flight (derived from the quota).
       consumers: [
-        { queue: "summarizer", handler: "src/lambda.handler", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: "bedrock-quota" },
+        {
+          queue: "summarizer",
+          handler: "src/lambda.handler",
+          timeoutSeconds: 90,
+          memoryMb: 1024,
+          batchSize: 1,
+          maximumConcurrency: "bedrock-quota",
+        },
         // Sync requests run beside the bulk backlog, never behind it (a few, within the quota's 20% headroom).
-        { queue: "summarizerInteractive", handler: "src/lambda.interactive", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: 5, lane: "interactive" },
+        {
+          queue: "summarizerInteractive",
+          handler: "src/lambda.interactive",
+          timeoutSeconds: 90,
+          memoryMb: 1024,
+          batchSize: 1,
+          maximumConcurrency: 5,
+          lane: "interactive",
+        },
       ],
       uses: { tables: ["jobs"], buckets: ["documents"], buses: ["events"], bedrock: true },
     },
     classifier: {
       consumers: [
-        { queue: "classifier", handler: "src/lambda.handler", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: "bedrock-quota" },
-        { queue: "classifierInteractive", handler: "src/lambda.interactive", timeoutSeconds: 90, memoryMb: 1024, batchSize: 1, maximumConcurrency: 5, lane: "interactive" },
+        {
+          queue: "classifier",
+          handler: "src/lambda.handler",
+          timeoutSeconds: 90,
+          memoryMb: 1024,
+          batchSize: 1,
+          maximumConcurrency: "bedrock-quota",
+        },
+        {
+          queue: "classifierInteractive",
+          handler: "src/lambda.interactive",
+          timeoutSeconds: 90,
+          memoryMb: 1024,
+          batchSize: 1,
+          maximumConcurrency: 5,
+          lane: "interactive",
+        },
       ],
       uses: { tables: ["jobs"], buckets: ["documents"], buses: ["events"], bedrock: true },
     },
     notifier: {
-      api: { handler: "src/lambda.api", timeoutSeconds: 30, memoryMb: 512, publicUrlVariable: "QUIRE_NOTIFIER_PUBLIC_URL" },
+      api: {
+        handler: "src/lambda.api",
+        timeoutSeconds: 30,
+        memoryMb: 512,
+        publicUrlVariable: "QUIRE_NOTIFIER_PUBLIC_URL",
+      },
       // `quire listen` beside `sst dev`: a local receiver that subscribes itself and prints verified deliveries.
-      dev: { command: "npx quire listen", title: "quire listen", apiUrlVariable: "QUIRE_NOTIFIER_URL", webhookAllowlist: "localhost,127.0.0.0/8,::1" },
+      dev: {
+        command: "npx quire listen",
+        title: "quire listen",
+        apiUrlVariable: "QUIRE_NOTIFIER_URL",
+        webhookAllowlist: "localhost,127.0.0.0/8,::1",
+      },
       consumers: [
-        { queue: "notifier", handler: "src/lambda.handler", timeoutSeconds: 45, memoryMb: 512, batchSize: 10, batchWindowSeconds: 1, maximumConcurrency: 10 },
+        {
+          queue: "notifier",
+          handler: "src/lambda.handler",
+          timeoutSeconds: 45,
+          memoryMb: 512,
+          batchSize: 10,
+          batchWindowSeconds: 1,
+          maximumConcurrency: 10,
+        },
         // One attempt (15 s timeout) per message, five at a time per invocation.
-        { queue: "notifierDeliveries", handler: "src/lambda.deliveries", timeoutSeconds: 45, memoryMb: 512, batchSize: 5, maximumConcurrency: 20 },
+        {
+          queue: "notifierDeliveries",
+          handler: "src/lambda.deliveries",
+          timeoutSeconds: 45,
+          memoryMb: 512,
+          batchSize: 5,
+          maximumConcurrency: 20,
+        },
       ],
       // Fan-out writes deliveries and schedules attempts on its own delivery queue; email via SES.
       // Reads the jobs table to check an event against the job before announcing it.
@@ -152,7 +229,9 @@ export const topology = {
 export type QuireTopology = typeof topology;
 
 /** How many services call the model, and so split its quota (the governor's share, Lambda concurrency). */
-export const stagesSharingModel = Object.values(topology.services).filter((service) => "bedrock" in service.uses && service.uses.bedrock).length;
+export const stagesSharingModel = Object.values(topology.services).filter(
+  (service) => "bedrock" in service.uses && service.uses.bedrock,
+).length;
 export type QueueName = keyof QuireTopology["queues"];
 export type TableName = keyof QuireTopology["tables"];
 export type DeployedServiceName = keyof QuireTopology["services"];

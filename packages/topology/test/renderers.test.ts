@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { renderAwsApiResources, resourceBindings, resourceEnvironmentKey, toEventPattern, topology } from "../src/index.ts";
+import {
+  renderAwsApiResources,
+  resourceBindings,
+  resourceEnvironmentKey,
+  toEventPattern,
+  topology,
+} from "../src/index.ts";
 
 // The SST rendering (infra/sst.config.ts and each service's) is checked against this one in
 // infra/test/wiring.test.ts.
@@ -31,10 +37,33 @@ describe("naming shared by devcloud, SST links and the config module", () => {
 
   it("binds every declared resource to its SST component, link property and variable", () => {
     const bindings = resourceBindings(topology);
-    expect(bindings).toContainEqual({ kind: "QUEUE", logical: "summarizer", component: "SummarizerQueue", property: "url", environmentKey: "QUIRE_QUEUE_SUMMARIZER_URL" });
-    expect(bindings).toContainEqual({ kind: "DLQ", logical: "summarizer", component: "SummarizerDlq", property: "url", environmentKey: "QUIRE_DLQ_SUMMARIZER_URL" });
-    expect(bindings).toContainEqual({ kind: "BUS", logical: "events", component: "EventsBus", property: "name", environmentKey: "QUIRE_BUS_EVENTS_NAME" });
-    const declared = Object.keys(topology.topics).length + 2 * Object.keys(topology.queues).length + Object.keys(topology.buses).length + Object.keys(topology.tables).length + Object.keys(topology.buckets).length;
+    expect(bindings).toContainEqual({
+      kind: "QUEUE",
+      logical: "summarizer",
+      component: "SummarizerQueue",
+      property: "url",
+      environmentKey: "QUIRE_QUEUE_SUMMARIZER_URL",
+    });
+    expect(bindings).toContainEqual({
+      kind: "DLQ",
+      logical: "summarizer",
+      component: "SummarizerDlq",
+      property: "url",
+      environmentKey: "QUIRE_DLQ_SUMMARIZER_URL",
+    });
+    expect(bindings).toContainEqual({
+      kind: "BUS",
+      logical: "events",
+      component: "EventsBus",
+      property: "name",
+      environmentKey: "QUIRE_BUS_EVENTS_NAME",
+    });
+    const declared =
+      Object.keys(topology.topics).length +
+      2 * Object.keys(topology.queues).length +
+      Object.keys(topology.buses).length +
+      Object.keys(topology.tables).length +
+      Object.keys(topology.buckets).length;
     expect(bindings).toHaveLength(declared);
   });
 });

@@ -2,7 +2,12 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import ipaddr from "ipaddr.js";
 import { WebhookConfigError } from "./errors.ts";
 
-export type RefusalCode = "URL_INVALID" | "SCHEME_NOT_ALLOWED" | "ADDRESS_NOT_ALLOWED" | "HOST_UNRESOLVABLE" | "CREDENTIALS_IN_URL";
+export type RefusalCode =
+  | "URL_INVALID"
+  | "SCHEME_NOT_ALLOWED"
+  | "ADDRESS_NOT_ALLOWED"
+  | "HOST_UNRESOLVABLE"
+  | "CREDENTIALS_IN_URL";
 
 /** A webhook target the guard will not let Quire reach; no request was made. */
 export class WebhookTargetRefused extends Error {
@@ -33,29 +38,37 @@ type AllowEntry = { kind: "host"; host: string; text: string } | { kind: "range"
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 function parseAllowlist(allowlist: string | readonly string[] | undefined): AllowEntry[] {
-  const entries = (typeof allowlist === "string" ? allowlist.split(",") : (allowlist ?? [])).map((e) => e.trim()).filter(Boolean);
+  const entries = (typeof allowlist === "string" ? allowlist.split(",") : (allowlist ?? []))
+    .map((e) => e.trim())
+    .filter(Boolean);
   return entries.map((entry): AllowEntry => {
     const bare = entry.replace(/^\[(.*)\]$/, "$1");
     // Only the strict IPv4 forms: "10.1" means 10.0.0.1 to inet_aton, which nobody writing an allowlist intends.
     if (bare.includes("/")) {
-      if (!ipaddr.IPv4.isValidCIDRFourPartDecimal(bare) && !ipaddr.IPv6.isValidCIDR(bare)) throw invalidEntry(entry, "is not a valid CIDR range");
+      if (!ipaddr.IPv4.isValidCIDRFourPartDecimal(bare) && !ipaddr.IPv6.isValidCIDR(bare))
+        throw invalidEntry(entry, "is not a valid CIDR range");
       return { kind: "range", range: normaliseRange(ipaddr.parseCIDR(bare)), text: entry };
     }
     if (ipaddr.IPv4.isValidFourPartDecimal(bare) || ipaddr.IPv6.isValid(bare)) {
       const address = ipaddr.process(bare);
       return { kind: "range", range: [address, address.kind() === "ipv4" ? 32 : 128], text: entry };
     }
-    if (/^[\d.]+$/.test(entry) || !HOSTNAME.test(entry)) throw invalidEntry(entry, "is neither a hostname nor an IP address or CIDR range");
+    if (/^[\d.]+$/.test(entry) || !HOSTNAME.test(entry))
+      throw invalidEntry(entry, "is neither a hostname nor an IP address or CIDR range");
     return { kind: "host", host: entry.toLowerCase(), text: entry };
   });
 }
 
 const invalidEntry = (entry: string, why: string) =>
-  new WebhookConfigError("ALLOWLIST_INVALID", `webhook allowlist entry "${entry}" ${why} (expected e.g. localhost, 10.0.0.0/8, ::1)`);
+  new WebhookConfigError(
+    "ALLOWLIST_INVALID",
+    `webhook allowlist entry "${entry}" ${why} (expected e.g. localhost, 10.0.0.0/8, ::1)`,
+  );
 
 /** An IPv4-mapped IPv6 range (::ffff:10.0.0.0/104) is the IPv4 range it maps, since addresses are judged that way too. */
 function normaliseRange([address, bits]: [IP, number]): [IP, number] {
-  if (address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96) return [(address as ipaddr.IPv6).toIPv4Address(), bits - 96];
+  if (address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96)
+    return [(address as ipaddr.IPv6).toIPv4Address(), bits - 96];
   return [address, bits];
 }
 
@@ -108,7 +121,10 @@ function forbiddenRange(address: IP): string | undefined {
 }
 
 const defaultLookup: LookupAll = async (hostname) =>
-  (await dnsLookup(hostname, { all: true, verbatim: true })).map((r) => ({ address: r.address, family: r.family === 6 ? 6 : 4 }));
+  (await dnsLookup(hostname, { all: true, verbatim: true })).map((r) => ({
+    address: r.address,
+    family: r.family === 6 ? 6 : 4,
+  }));
 
 /**
  * The SSRF guard for webhook targets: only public unicast addresses, unless allowlisted. Every
@@ -116,23 +132,30 @@ const defaultLookup: LookupAll = async (hostname) =>
  * form the URL parser accepts are judged without DNS, and IPv4-mapped IPv6 is judged as the IPv4
  * it carries. Callers connect to the vetted addresses only, so DNS cannot be rebound in between.
  */
-export function createAddressGuard(options: { allowlist?: string | readonly string[]; lookup?: LookupAll } = {}): AddressGuard {
+export function createAddressGuard(
+  options: { allowlist?: string | readonly string[]; lookup?: LookupAll } = {},
+): AddressGuard {
   const allowed = parseAllowlist(options.allowlist);
   const lookup = options.lookup ?? defaultLookup;
   const hostAllowed = (host: string) => allowed.some((e) => e.kind === "host" && e.host === host);
-  const addressAllowed = (address: IP) => allowed.some((e) => e.kind === "range" && e.range[0].kind() === address.kind() && address.match(e.range));
+  const addressAllowed = (address: IP) =>
+    allowed.some((e) => e.kind === "range" && e.range[0].kind() === address.kind() && address.match(e.range));
 
   /** Throws unless the address may be reached; returns it in canonical form (IPv4-mapped becomes IPv4). */
   function judge(host: string, raw: string, nameAllowed: boolean): ResolvedAddress {
     const text = raw.replace(/%.*$/, "");
-    if (!ipaddr.isValid(text)) throw new WebhookTargetRefused("ADDRESS_NOT_ALLOWED", `${host} resolved to "${raw}", which is not an IP address`);
+    if (!ipaddr.isValid(text))
+      throw new WebhookTargetRefused("ADDRESS_NOT_ALLOWED", `${host} resolved to "${raw}", which is not an IP address`);
     const address = ipaddr.process(text);
     const vetted: ResolvedAddress = { address: address.toString(), family: address.kind() === "ipv4" ? 4 : 6 };
     if (nameAllowed || addressAllowed(address)) return vetted;
     const forbidden = forbiddenRange(address);
     if (forbidden) {
       const where = raw === host ? "" : ` resolves to ${raw}, which`;
-      throw new WebhookTargetRefused("ADDRESS_NOT_ALLOWED", `${host}${where} is a ${forbidden} address; webhooks may only reach public addresses`);
+      throw new WebhookTargetRefused(
+        "ADDRESS_NOT_ALLOWED",
+        `${host}${where} is a ${forbidden} address; webhooks may only reach public addresses`,
+      );
     }
     return vetted;
   }
@@ -146,9 +169,13 @@ export function createAddressGuard(options: { allowlist?: string | readonly stri
         throw new WebhookTargetRefused("URL_INVALID", `"${String(target)}" is not a URL`);
       }
       if (url.protocol !== "http:" && url.protocol !== "https:") {
-        throw new WebhookTargetRefused("SCHEME_NOT_ALLOWED", `webhooks are http or https, not ${url.protocol.replace(/:$/, "")}`);
+        throw new WebhookTargetRefused(
+          "SCHEME_NOT_ALLOWED",
+          `webhooks are http or https, not ${url.protocol.replace(/:$/, "")}`,
+        );
       }
-      if (url.username || url.password) throw new WebhookTargetRefused("CREDENTIALS_IN_URL", "webhook URLs may not carry a user name or password");
+      if (url.username || url.password)
+        throw new WebhookTargetRefused("CREDENTIALS_IN_URL", "webhook URLs may not carry a user name or password");
       // WHATWG URL has already turned 2130706433, 0x7f.1 and friends into dotted IPv4, and IPv6 into its compressed form.
       const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
       if (ipaddr.isValid(host)) return { url, addresses: [judge(host, host, false)] };
@@ -156,14 +183,19 @@ export function createAddressGuard(options: { allowlist?: string | readonly stri
       try {
         addresses = await lookup(host);
       } catch (error) {
-        throw new WebhookTargetRefused("HOST_UNRESOLVABLE", `${host} does not resolve (${(error as { code?: string }).code ?? (error as Error).message})`);
+        throw new WebhookTargetRefused(
+          "HOST_UNRESOLVABLE",
+          `${host} does not resolve (${(error as { code?: string }).code ?? (error as Error).message})`,
+        );
       }
       if (addresses.length === 0) throw new WebhookTargetRefused("HOST_UNRESOLVABLE", `${host} does not resolve`);
       const nameAllowed = hostAllowed(host);
       return { url, addresses: addresses.map(({ address }) => judge(host, address, nameAllowed)) };
     },
     describe() {
-      return allowed.length ? `public addresses only; allowlist: ${allowed.map((e) => e.text).join(", ")}` : "public addresses only";
+      return allowed.length
+        ? `public addresses only; allowlist: ${allowed.map((e) => e.text).join(", ")}`
+        : "public addresses only";
     },
   };
 }

@@ -1,4 +1,11 @@
-export { createAddressGuard, WebhookTargetRefused, type AddressGuard, type LookupAll, type RefusalCode, type ResolvedAddress } from "./address-guard.ts";
+export {
+  createAddressGuard,
+  WebhookTargetRefused,
+  type AddressGuard,
+  type LookupAll,
+  type RefusalCode,
+  type ResolvedAddress,
+} from "./address-guard.ts";
 export { WebhookConfigError, type WebhookConfigErrorCode } from "./errors.ts";
 export { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule, retryDelayMs } from "./retry-schedule.ts";
 export { generateWebhookSecret } from "./secrets.ts";

@@ -49,9 +49,12 @@ export async function sendWebhook(input: {
   const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxResponseBytes = input.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const maxRedirects = input.maxRedirects ?? 0;
-  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
-  if (!Number.isInteger(maxResponseBytes) || maxResponseBytes < 0) throw new RangeError(`maxResponseBytes must be a whole number ≥ 0, got ${maxResponseBytes}`);
-  if (!Number.isInteger(maxRedirects) || maxRedirects < 0) throw new RangeError(`maxRedirects must be a whole number ≥ 0, got ${maxRedirects}`);
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs))
+    throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+  if (!Number.isInteger(maxResponseBytes) || maxResponseBytes < 0)
+    throw new RangeError(`maxResponseBytes must be a whole number ≥ 0, got ${maxResponseBytes}`);
+  if (!Number.isInteger(maxRedirects) || maxRedirects < 0)
+    throw new RangeError(`maxRedirects must be a whole number ≥ 0, got ${maxRedirects}`);
 
   const started = performance.now();
   const latencyMs = () => Math.round(performance.now() - started);
@@ -72,7 +75,13 @@ export async function sendWebhook(input: {
     try {
       vetted = await beforeDeadline(input.guard.vet(target), deadline);
     } catch (error) {
-      if (error instanceof WebhookTargetRefused) return { outcome: "refused", latencyMs: latencyMs(), error: { code: error.code, message: error.message }, requested };
+      if (error instanceof WebhookTargetRefused)
+        return {
+          outcome: "refused",
+          latencyMs: latencyMs(),
+          error: { code: error.code, message: error.message },
+          requested,
+        };
       if (deadline.aborted) return timedOut();
       throw error;
     }
@@ -84,12 +93,21 @@ export async function sendWebhook(input: {
     const { statusCode, location } = answer;
     const answered = { statusCode, latencyMs: latencyMs(), response: answer.response, requested };
     if (statusCode >= 200 && statusCode < 300) return { outcome: "delivered", ...answered };
-    if (statusCode === 410) return { outcome: "gone", ...answered, error: { code: "HTTP_STATUS", message: "answered 410 Gone" } };
-    if (!REDIRECTS.has(statusCode) || location === undefined) return failed({ code: "HTTP_STATUS", message: `answered ${statusCode}` }, answer);
+    if (statusCode === 410)
+      return { outcome: "gone", ...answered, error: { code: "HTTP_STATUS", message: "answered 410 Gone" } };
+    if (!REDIRECTS.has(statusCode) || location === undefined)
+      return failed({ code: "HTTP_STATUS", message: `answered ${statusCode}` }, answer);
     if (maxRedirects === 0) {
-      return failed({ code: "REDIRECT_NOT_FOLLOWED", message: `answered ${statusCode} to ${location}; redirects are not followed` }, answer);
+      return failed(
+        { code: "REDIRECT_NOT_FOLLOWED", message: `answered ${statusCode} to ${location}; redirects are not followed` },
+        answer,
+      );
     }
-    if (redirects >= maxRedirects) return failed({ code: "TOO_MANY_REDIRECTS", message: `still redirected after ${maxRedirects} redirects` }, answer);
+    if (redirects >= maxRedirects)
+      return failed(
+        { code: "TOO_MANY_REDIRECTS", message: `still redirected after ${maxRedirects} redirects` },
+        answer,
+      );
     // A Location that does not resolve to a URL goes to the guard as it is, which refuses it as URL_INVALID.
     target = URL.parse(location, vetted.url.href)?.href ?? location;
   }
@@ -108,13 +126,21 @@ function beforeDeadline<T>(work: Promise<T>, deadline: AbortSignal): Promise<T> 
 /** A DNS lookup that only ever answers the addresses the guard vetted, so the connection cannot be rebound. */
 function pinnedLookup(addresses: readonly ResolvedAddress[]): LookupFunction {
   return (hostname, options, callback) => {
-    const family = options.family === 4 || options.family === "IPv4" ? 4 : options.family === 6 || options.family === "IPv6" ? 6 : undefined;
+    const family =
+      options.family === 4 || options.family === "IPv4"
+        ? 4
+        : options.family === 6 || options.family === "IPv6"
+          ? 6
+          : undefined;
     const usable = family ? addresses.filter((a) => a.family === family) : addresses;
     const [first] = usable;
     if (!first) {
       callback(Object.assign(new Error(`${hostname} has no vetted IPv${family} address`), { code: "ENOTFOUND" }), "");
     } else if (options.all) {
-      callback(null, usable.map((a) => ({ address: a.address, family: a.family })));
+      callback(
+        null,
+        usable.map((a) => ({ address: a.address, family: a.family })),
+      );
     } else {
       callback(null, first.address, first.family);
     }
@@ -127,7 +153,10 @@ async function post(
   signed: SignedWebhook,
   limits: { deadline: AbortSignal; timeoutMs: number; maxResponseBytes: number },
 ): Promise<Answer | Failure> {
-  const agent = new Agent({ connect: { lookup: pinnedLookup(vetted.addresses), timeout: limits.timeoutMs }, pipelining: 0 });
+  const agent = new Agent({
+    connect: { lookup: pinnedLookup(vetted.addresses), timeout: limits.timeoutMs },
+    pipelining: 0,
+  });
   try {
     const response = await request(vetted.url, {
       method: "POST",
@@ -158,7 +187,10 @@ async function post(
  * Reads the body up to `cap` bytes, then destroys the stream so a huge or endless answer costs no
  * more. A body that breaks off (reset, deadline) counts as truncated, not as a failed attempt.
  */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown }, cap: number): Promise<{ body: string; truncated: boolean }> {
+async function readCapped(
+  body: AsyncIterable<Buffer> & { destroy(error?: Error): unknown },
+  cap: number,
+): Promise<{ body: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {

@@ -22,10 +22,16 @@ export function signWebhook(input: {
   secrets: readonly string[];
 }): SignedWebhook {
   if (input.secrets.length === 0) throw new TypeError("signWebhook needs at least one secret");
-  const body = JSON.stringify({ type: input.type, timestamp: input.occurredAt ?? input.timestamp.toISOString(), data: input.data });
+  const body = JSON.stringify({
+    type: input.type,
+    timestamp: input.occurredAt ?? input.timestamp.toISOString(),
+    data: input.data,
+  });
   const seconds = String(Math.floor(input.timestamp.getTime() / 1000));
   const signed = `${input.messageId}.${seconds}.${body}`;
-  const signatures = input.secrets.map((secret) => `v1,${createHmac("sha256", secretKey(secret)).update(signed).digest("base64")}`);
+  const signatures = input.secrets.map(
+    (secret) => `v1,${createHmac("sha256", secretKey(secret)).update(signed).digest("base64")}`,
+  );
   return {
     headers: {
       "webhook-id": input.messageId,

@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import { createAddressGuard, WebhookConfigError, WebhookTargetRefused, type LookupAll } from "../src/index.ts";
 
 /** The refusal code the guard answers for `url`, or undefined when it lets it through. */
-async function refusal(url: string | URL, options: Parameters<typeof createAddressGuard>[0] = {}): Promise<string | undefined> {
+async function refusal(
+  url: string | URL,
+  options: Parameters<typeof createAddressGuard>[0] = {},
+): Promise<string | undefined> {
   try {
     await createAddressGuard(options).vet(url);
     return undefined;
@@ -13,11 +16,13 @@ async function refusal(url: string | URL, options: Parameters<typeof createAddre
 }
 
 /** A resolver that knows only `table`, so no test depends on the network's DNS. */
-const resolvesTo = (table: Record<string, string[]>): LookupAll => async (host) => {
-  const found = table[host];
-  if (!found) throw Object.assign(new Error(`queryA ENOTFOUND ${host}`), { code: "ENOTFOUND" });
-  return found.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
-};
+const resolvesTo =
+  (table: Record<string, string[]>): LookupAll =>
+  async (host) => {
+    const found = table[host];
+    if (!found) throw Object.assign(new Error(`queryA ENOTFOUND ${host}`), { code: "ENOTFOUND" });
+    return found.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }));
+  };
 
 describe("the SSRF guard: addresses that are not public unicast", () => {
   for (const [url, what] of [
@@ -62,19 +67,27 @@ describe("the SSRF guard: addresses that are not public unicast", () => {
   });
 
   it("refuses a name resolving to an IPv4-mapped private address, judged as the IPv4 it carries", async () => {
-    expect(await refusal("https://hooks.example.test/", { lookup: resolvesTo({ "hooks.example.test": ["::ffff:10.0.0.1"] }) })).toBe("ADDRESS_NOT_ALLOWED");
+    expect(
+      await refusal("https://hooks.example.test/", {
+        lookup: resolvesTo({ "hooks.example.test": ["::ffff:10.0.0.1"] }),
+      }),
+    ).toBe("ADDRESS_NOT_ALLOWED");
   });
 
   it("says in the refusal which name resolved to which kind of address", async () => {
     const guard = createAddressGuard({ lookup: resolvesTo({ "hooks.example.test": ["169.254.169.254"] }) });
-    await expect(guard.vet("https://hooks.example.test/")).rejects.toThrow("hooks.example.test resolves to 169.254.169.254, which is a linkLocal address");
+    await expect(guard.vet("https://hooks.example.test/")).rejects.toThrow(
+      "hooks.example.test resolves to 169.254.169.254, which is a linkLocal address",
+    );
   });
 });
 
 describe("the SSRF guard: public targets", () => {
   it("accepts a public IPv4 literal without any DNS", async () => {
     const guard = createAddressGuard({ lookup: () => Promise.reject(new Error("no DNS for literals")) });
-    expect(await guard.vet("https://93.184.216.34/hooks")).toMatchObject({ addresses: [{ address: "93.184.216.34", family: 4 }] });
+    expect(await guard.vet("https://93.184.216.34/hooks")).toMatchObject({
+      addresses: [{ address: "93.184.216.34", family: 4 }],
+    });
   });
 
   it("accepts a public IPv6 literal", async () => {
@@ -90,7 +103,10 @@ describe("the SSRF guard: public targets", () => {
     const lookup = resolvesTo({ "hooks.example.test": ["93.184.216.34", "2606:2800:220:1::1"] });
     const vetted = await createAddressGuard({ lookup }).vet("https://hooks.example.test/x");
     expect(vetted.url.href).toBe("https://hooks.example.test/x");
-    expect(vetted.addresses).toEqual([{ address: "93.184.216.34", family: 4 }, { address: "2606:2800:220:1::1", family: 6 }]);
+    expect(vetted.addresses).toEqual([
+      { address: "93.184.216.34", family: 4 },
+      { address: "2606:2800:220:1::1", family: 6 },
+    ]);
   });
 
   it("accepts a URL object as well as a string", async () => {
@@ -118,7 +134,9 @@ describe("the SSRF guard: URLs it will not use at all", () => {
   });
 
   it("refuses a name that resolves to nothing as HOST_UNRESOLVABLE", async () => {
-    expect(await refusal("https://empty.example.test/", { lookup: resolvesTo({ "empty.example.test": [] }) })).toBe("HOST_UNRESOLVABLE");
+    expect(await refusal("https://empty.example.test/", { lookup: resolvesTo({ "empty.example.test": [] }) })).toBe(
+      "HOST_UNRESOLVABLE",
+    );
   });
 });
 
@@ -179,6 +197,8 @@ describe("the SSRF guard's allowlist", () => {
 
   it("describes itself for logs", () => {
     expect(createAddressGuard().describe()).toBe("public addresses only");
-    expect(createAddressGuard({ allowlist: "localhost, 10.0.0.0/8" }).describe()).toBe("public addresses only; allowlist: localhost, 10.0.0.0/8");
+    expect(createAddressGuard({ allowlist: "localhost, 10.0.0.0/8" }).describe()).toBe(
+      "public addresses only; allowlist: localhost, 10.0.0.0/8",
+    );
   });
 });

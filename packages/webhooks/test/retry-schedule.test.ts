@@ -3,7 +3,9 @@ import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule, retryDelayMs, WebhookConfig
 
 describe("retry schedules", () => {
   it("the default is Standard Webhooks' usual 5s, 5m, 30m, 2h, 5h, 10h, 10h", () => {
-    expect(parseRetrySchedule(DEFAULT_RETRY_SCHEDULE)).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+    expect(parseRetrySchedule(DEFAULT_RETRY_SCHEDULE)).toEqual([
+      5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+    ]);
   });
 
   it("reads ms, s, m, h and d, with decimals and spaces", () => {

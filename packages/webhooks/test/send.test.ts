@@ -4,7 +4,11 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it } from "vitest";
 import { createAddressGuard, generateWebhookSecret, sendWebhook, signWebhook } from "../src/index.ts";
 
-interface Received { method: string; headers: IncomingHttpHeaders; body: string }
+interface Received {
+  method: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
@@ -33,15 +37,29 @@ async function receiver(answer: (res: ServerResponse) => void) {
 }
 
 const secret = generateWebhookSecret();
-const signed = () => signWebhook({ messageId: "msg_send", type: "job.completed", data: { jobId: "job_1" }, timestamp: new Date(), secrets: [secret] });
-const verifies = (request: Received) => new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
+const signed = () =>
+  signWebhook({
+    messageId: "msg_send",
+    type: "job.completed",
+    data: { jobId: "job_1" },
+    timestamp: new Date(),
+    secrets: [secret],
+  });
+const verifies = (request: Received) =>
+  new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
 const loopback = createAddressGuard({ allowlist: "127.0.0.1" });
 
 describe("sending a webhook: answers", () => {
   it("a 2xx is delivered, with its status, latency and response body recorded", async () => {
     const target = await receiver((res) => res.writeHead(202).end("thanks"));
     const attempt = await sendWebhook({ url: target.url, signed: signed(), guard: loopback });
-    expect(attempt).toEqual({ outcome: "delivered", statusCode: 202, latencyMs: expect.any(Number), response: { body: "thanks", truncated: false }, requested: [target.url] });
+    expect(attempt).toEqual({
+      outcome: "delivered",
+      statusCode: 202,
+      latencyMs: expect.any(Number),
+      response: { body: "thanks", truncated: false },
+      requested: [target.url],
+    });
     expect(attempt.latencyMs).toBeGreaterThanOrEqual(0);
   });
 
@@ -50,7 +68,11 @@ describe("sending a webhook: answers", () => {
     await sendWebhook({ url: target.url, signed: signed(), guard: loopback });
     expect(target.received).toHaveLength(1);
     expect(target.received[0]!.method).toBe("POST");
-    expect(verifies(target.received[0]!)).toEqual({ type: "job.completed", timestamp: expect.any(String), data: { jobId: "job_1" } });
+    expect(verifies(target.received[0]!)).toEqual({
+      type: "job.completed",
+      timestamp: expect.any(String),
+      data: { jobId: "job_1" },
+    });
   });
 
   it("keeps no more of a 100 KB response than the default 4096-byte cap, and says it truncated", async () => {
@@ -74,7 +96,13 @@ describe("sending a webhook: answers", () => {
       res.on("drain", pump);
       pump();
     });
-    const attempt = await sendWebhook({ url: target.url, signed: signed(), guard: loopback, maxResponseBytes: 1000, timeoutMs: 5_000 });
+    const attempt = await sendWebhook({
+      url: target.url,
+      signed: signed(),
+      guard: loopback,
+      maxResponseBytes: 1000,
+      timeoutMs: 5_000,
+    });
     expect(attempt).toMatchObject({ outcome: "delivered", response: { body: "y".repeat(1000), truncated: true } });
     await hangUp;
   });
@@ -91,7 +119,10 @@ describe("sending a webhook: answers", () => {
 
   it("410 Gone is its own outcome, so the subscription can be disabled", async () => {
     const target = await receiver((res) => res.writeHead(410).end());
-    expect(await sendWebhook({ url: target.url, signed: signed(), guard: loopback })).toMatchObject({ outcome: "gone", statusCode: 410 });
+    expect(await sendWebhook({ url: target.url, signed: signed(), guard: loopback })).toMatchObject({
+      outcome: "gone",
+      statusCode: 410,
+    });
   });
 });
 
@@ -110,7 +141,11 @@ describe("sending a webhook: time and network failures", () => {
       res.write("partial");
     });
     const attempt = await sendWebhook({ url: target.url, signed: signed(), guard: loopback, timeoutMs: 300 });
-    expect(attempt).toMatchObject({ outcome: "delivered", statusCode: 200, response: { body: "partial", truncated: true } });
+    expect(attempt).toMatchObject({
+      outcome: "delivered",
+      statusCode: 200,
+      response: { body: "partial", truncated: true },
+    });
     expect(attempt.latencyMs).toBeLessThan(1_500);
   });
 
@@ -124,7 +159,10 @@ describe("sending a webhook: time and network failures", () => {
     const target = await receiver((res) => res.end());
     target.close();
     const attempt = await sendWebhook({ url: target.url, signed: signed(), guard: loopback });
-    expect(attempt).toMatchObject({ outcome: "failed", error: { code: "CONNECTION_FAILED", message: expect.stringContaining("ECONNREFUSED") } });
+    expect(attempt).toMatchObject({
+      outcome: "failed",
+      error: { code: "CONNECTION_FAILED", message: expect.stringContaining("ECONNREFUSED") },
+    });
     expect(attempt.statusCode).toBeUndefined();
   });
 });
@@ -140,9 +178,19 @@ describe("sending a webhook: the guard", () => {
   it("connects to the address the guard vetted, not to a fresh DNS answer, keeping the name in the Host header", async () => {
     const target = await receiver((res) => res.writeHead(200).end());
     // hooks.example.test exists in no DNS: only the guard's injected resolver knows it.
-    const guard = createAddressGuard({ allowlist: "127.0.0.1", lookup: async (host) => (host === "hooks.example.test" ? [{ address: "127.0.0.1", family: 4 }] : []) });
-    const attempt = await sendWebhook({ url: `http://hooks.example.test:${target.port}/hooks`, signed: signed(), guard });
-    expect(attempt).toMatchObject({ outcome: "delivered", requested: [`http://hooks.example.test:${target.port}/hooks`] });
+    const guard = createAddressGuard({
+      allowlist: "127.0.0.1",
+      lookup: async (host) => (host === "hooks.example.test" ? [{ address: "127.0.0.1", family: 4 }] : []),
+    });
+    const attempt = await sendWebhook({
+      url: `http://hooks.example.test:${target.port}/hooks`,
+      signed: signed(),
+      guard,
+    });
+    expect(attempt).toMatchObject({
+      outcome: "delivered",
+      requested: [`http://hooks.example.test:${target.port}/hooks`],
+    });
     expect(target.received[0]!.headers.host).toBe(`hooks.example.test:${target.port}`);
   });
 });
@@ -152,7 +200,12 @@ describe("sending a webhook: redirects", () => {
     const elsewhere = await receiver((res) => res.end());
     const target = await receiver((res) => res.writeHead(302, { location: elsewhere.url }).end());
     const attempt = await sendWebhook({ url: target.url, signed: signed(), guard: loopback });
-    expect(attempt).toMatchObject({ outcome: "failed", statusCode: 302, error: { code: "REDIRECT_NOT_FOLLOWED" }, requested: [target.url] });
+    expect(attempt).toMatchObject({
+      outcome: "failed",
+      statusCode: 302,
+      error: { code: "REDIRECT_NOT_FOLLOWED" },
+      requested: [target.url],
+    });
     expect(elsewhere.received).toHaveLength(0);
   });
 
@@ -160,7 +213,12 @@ describe("sending a webhook: redirects", () => {
     const victim = await receiver((res) => res.end());
     const target = await receiver((res) => res.writeHead(307, { location: victim.url }).end());
     const origin = `http://localhost:${target.port}/hooks`;
-    const attempt = await sendWebhook({ url: origin, signed: signed(), guard: createAddressGuard({ allowlist: "localhost" }), maxRedirects: 2 });
+    const attempt = await sendWebhook({
+      url: origin,
+      signed: signed(),
+      guard: createAddressGuard({ allowlist: "localhost" }),
+      maxRedirects: 2,
+    });
     expect(attempt).toMatchObject({ outcome: "refused", error: { code: "ADDRESS_NOT_ALLOWED" }, requested: [origin] });
     expect(target.received).toHaveLength(1);
     expect(victim.received).toHaveLength(0);

@@ -3,13 +3,24 @@ import { describe, expect, it } from "vitest";
 import { generateWebhookSecret, signWebhook, WebhookConfigError } from "../src/index.ts";
 
 const sign = (secrets: string[], overrides: Partial<Parameters<typeof signWebhook>[0]> = {}) =>
-  signWebhook({ messageId: "msg_1", type: "job.completed", data: { jobId: "job_1" }, timestamp: new Date(), secrets, ...overrides });
+  signWebhook({
+    messageId: "msg_1",
+    type: "job.completed",
+    data: { jobId: "job_1" },
+    timestamp: new Date(),
+    secrets,
+    ...overrides,
+  });
 
 describe("signing (Standard Webhooks)", () => {
   it("a delivery signed with the subscription's secret is accepted by the standardwebhooks verifier", () => {
     const secret = generateWebhookSecret();
     const { body, headers } = sign([secret]);
-    expect(new Webhook(secret).verify(body, headers)).toEqual({ type: "job.completed", timestamp: expect.any(String), data: { jobId: "job_1" } });
+    expect(new Webhook(secret).verify(body, headers)).toEqual({
+      type: "job.completed",
+      timestamp: expect.any(String),
+      data: { jobId: "job_1" },
+    });
   });
 
   it("a delivery is rejected by a verifier holding a different secret", () => {
@@ -51,11 +62,18 @@ describe("signing (Standard Webhooks)", () => {
 
   it("the body is { type, timestamp, data } with the timestamp in ISO form", () => {
     const { body } = sign([generateWebhookSecret()], { timestamp: new Date("2026-11-23T10:00:05.900Z") });
-    expect(JSON.parse(body)).toEqual({ type: "job.completed", timestamp: "2026-11-23T10:00:05.900Z", data: { jobId: "job_1" } });
+    expect(JSON.parse(body)).toEqual({
+      type: "job.completed",
+      timestamp: "2026-11-23T10:00:05.900Z",
+      data: { jobId: "job_1" },
+    });
   });
 
   it("the body's timestamp is when the event happened, when that is given apart from the attempt's time", () => {
-    const { body } = sign([generateWebhookSecret()], { timestamp: new Date("2026-11-23T10:00:05Z"), occurredAt: "2026-11-23T09:59:00.000Z" });
+    const { body } = sign([generateWebhookSecret()], {
+      timestamp: new Date("2026-11-23T10:00:05Z"),
+      occurredAt: "2026-11-23T09:59:00.000Z",
+    });
     expect(JSON.parse(body).timestamp).toBe("2026-11-23T09:59:00.000Z");
   });
 

@@ -8,6 +8,8 @@ describe("classifier wiring", () => {
   });
 
   it("emits exactly the events the catalogue lists it as a source of", () => {
-    expect([...wiring.emits].sort()).toEqual(["Classification Completed", "Job Completed", "Job Failed", "Run Completed"].sort());
+    expect([...wiring.emits].sort()).toEqual(
+      ["Classification Completed", "Job Completed", "Job Failed", "Run Completed"].sort(),
+    );
   });
 });

@@ -48,25 +48,35 @@ export const RUN_BODY_LIMIT = 256 * 1024 * 1024;
 export const documentBodyLimit = (maxDocumentBytes: number) => maxDocumentBytes * 2 + 64 * 1024;
 
 /** Caller metadata: the contract's schema, with its key rules spelled out for the document. */
-const metadata = documentMetadata.meta({
-  propertyNames: { minLength: 1, maxLength: METADATA_MAX_KEY_LENGTH, not: { enum: [...METADATA_RESERVED_KEYS] } },
-  description: `Flat caller metadata, kept with the job and sent with its events: at most ${METADATA_MAX_KEYS} keys of 1 to ${METADATA_MAX_KEY_LENGTH} characters (${METADATA_RESERVED_KEYS.join(", ")} are reserved), each value a string of at most ${METADATA_MAX_STRING_LENGTH} characters, a number or a boolean, and at most ${METADATA_MAX_BYTES} bytes as JSON in all (over a count or size bound: 400 ${METADATA_TOO_LARGE}).`,
-  example: { customer: "acme", priority: 2 },
-}).meta({ id: "Metadata" });
+const metadata = documentMetadata
+  .meta({
+    propertyNames: { minLength: 1, maxLength: METADATA_MAX_KEY_LENGTH, not: { enum: [...METADATA_RESERVED_KEYS] } },
+    description: `Flat caller metadata, kept with the job and sent with its events: at most ${METADATA_MAX_KEYS} keys of 1 to ${METADATA_MAX_KEY_LENGTH} characters (${METADATA_RESERVED_KEYS.join(", ")} are reserved), each value a string of at most ${METADATA_MAX_STRING_LENGTH} characters, a number or a boolean, and at most ${METADATA_MAX_BYTES} bytes as JSON in all (over a count or size bound: 400 ${METADATA_TOO_LARGE}).`,
+    example: { customer: "acme", priority: 2 },
+  })
+  .meta({ id: "Metadata" });
 
 const documentFields = {
-  text: z.string().min(1, "text must not be empty").meta({
-    description: `The document. At most QUIRE_MAX_DOCUMENT_BYTES of UTF-8 (default ${DEFAULT_MAX_DOCUMENT_BYTES}; over it: 413 DOCUMENT_TOO_LARGE).`,
-    example: "INVOICE 12. Amount due 99.00. Total due in 30 days.",
-  }),
-  title: z.string().max(TITLE_MAX_LENGTH).optional().meta({ description: `At most ${TITLE_MAX_LENGTH} characters.`, example: "March invoice" }),
+  text: z
+    .string()
+    .min(1, "text must not be empty")
+    .meta({
+      description: `The document. At most QUIRE_MAX_DOCUMENT_BYTES of UTF-8 (default ${DEFAULT_MAX_DOCUMENT_BYTES}; over it: 413 DOCUMENT_TOO_LARGE).`,
+      example: "INVOICE 12. Amount due 99.00. Total due in 30 days.",
+    }),
+  title: z
+    .string()
+    .max(TITLE_MAX_LENGTH)
+    .optional()
+    .meta({ description: `At most ${TITLE_MAX_LENGTH} characters.`, example: "March invoice" }),
   metadata: metadata.optional(),
 };
 const documentInput = z
   .strictObject({
     ...documentFields,
     idempotencyKey: z.string().min(1).max(256).optional().meta({
-      description: "Makes a retry safe: the same key with the same text, title and metadata answers with the job it created; with a different request, 409 IDEMPOTENCY_KEY_REUSED.",
+      description:
+        "Makes a retry safe: the same key with the same text, title and metadata answers with the job it created; with a different request, 409 IDEMPOTENCY_KEY_REUSED.",
       example: "invoice-2024-03-12",
     }),
   })
@@ -79,14 +89,15 @@ const runInput = z
       .min(1, "a run needs at least one document")
       .max(MAX_RUN_DOCUMENTS, `a run holds at most ${MAX_RUN_DOCUMENTS} documents`),
     deadline: z.iso.duration().optional().meta({
-      description: "An ISO 8601 duration (days, hours, minutes, seconds; no years or months) the run should finish within: the answer says whether the configured Bedrock quota allows it.",
+      description:
+        "An ISO 8601 duration (days, hours, minutes, seconds; no years or months) the run should finish within: the answer says whether the configured Bedrock quota allows it.",
       example: "PT30M",
     }),
     /** What to do when the deadline cannot be met at the configured quota: refuse (default) or run anyway. */
-    onInfeasibleDeadline: z
-      .enum(["reject", "accept"])
-      .default("reject")
-      .meta({ description: "When the deadline cannot be met at the configured quota: refuse with 422 DEADLINE_NOT_FEASIBLE (reject) or run anyway (accept)." }),
+    onInfeasibleDeadline: z.enum(["reject", "accept"]).default("reject").meta({
+      description:
+        "When the deadline cannot be met at the configured quota: refuse with 422 DEADLINE_NOT_FEASIBLE (reject) or run anyway (accept).",
+    }),
   })
   .meta({ id: "RunInput" });
 
@@ -107,7 +118,7 @@ export const jobViewSchema = z
     stages: z.strictObject({ summary: stageView, classification: stageView }),
     links: z.strictObject({ self: link, run: link.optional() }),
   })
-  .meta({ id: "Job",  description: "A document's job: its status, and its results once complete." });
+  .meta({ id: "Job", description: "A document's job: its status, and its results once complete." });
 export type JobView = z.output<typeof jobViewSchema>;
 
 const planBase = { deadline: z.string().meta({ example: "PT30M" }), deadlineAt: isoTimestamp };
@@ -130,11 +141,23 @@ const deadlinePlan = z
     }),
     z.strictObject({ ...planBase, feasible: z.null(), reason: z.string() }),
   ])
-  .meta({ id: "DeadlinePlan",  description: "Whether the run can finish by its deadline at the configured Bedrock quota (feasible null: no quota is configured, so it cannot be judged)." });
+  .meta({
+    id: "DeadlinePlan",
+    description:
+      "Whether the run can finish by its deadline at the configured Bedrock quota (feasible null: no quota is configured, so it cannot be judged).",
+  });
 
 export const runSubmittedSchema = z
-  .strictObject({ runId: runIdSchema, jobIds: z.array(jobIdSchema), plan: deadlinePlan.optional(), links: z.strictObject({ self: link }) })
-  .meta({ id: "RunSubmitted",  description: "The run and its jobs, in the order of the documents; `plan` when a deadline was given." });
+  .strictObject({
+    runId: runIdSchema,
+    jobIds: z.array(jobIdSchema),
+    plan: deadlinePlan.optional(),
+    links: z.strictObject({ self: link }),
+  })
+  .meta({
+    id: "RunSubmitted",
+    description: "The run and its jobs, in the order of the documents; `plan` when a deadline was given.",
+  });
 
 export const runViewSchema = z
   .strictObject({
@@ -155,7 +178,7 @@ export const runViewSchema = z
     deadline: z.strictObject({ duration: z.string(), at: isoTimestamp, onTrack: z.boolean().nullable() }).optional(),
     links: z.strictObject({ self: link }),
   })
-  .meta({ id: "Run",  description: "A run's progress: counts, measured throughput and ETA." });
+  .meta({ id: "Run", description: "A run's progress: counts, measured throughput and ETA." });
 export type RunView = z.output<typeof runViewSchema>;
 
 /**
@@ -167,9 +190,15 @@ export type RunView = z.output<typeof runViewSchema>;
 export function parseWait(values: string[] | undefined): number | undefined {
   if (values === undefined) return undefined;
   const [value] = values;
-  if (values.length === 1 && value !== undefined && /^[1-9][0-9]?$/.test(value) && Number(value) <= MAX_WAIT_SECONDS) return Number(value);
+  if (values.length === 1 && value !== undefined && /^[1-9][0-9]?$/.test(value) && Number(value) <= MAX_WAIT_SECONDS)
+    return Number(value);
   const message = `must be a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}, given once (omit it to be answered at once)`;
-  throw new ApiError(400, "VALIDATION_FAILED", `wait: ${message}; got ${values.map((v) => JSON.stringify(v)).join(", ")}.`, [{ path: "wait", message }]);
+  throw new ApiError(
+    400,
+    "VALIDATION_FAILED",
+    `wait: ${message}; got ${values.map((v) => JSON.stringify(v)).join(", ")}.`,
+    [{ path: "wait", message }],
+  );
 }
 
 /**
@@ -177,7 +206,9 @@ export function parseWait(values: string[] | undefined): number | undefined {
  * bytes: see @quire/contracts METADATA_MAX_*), else 400 VALIDATION_FAILED; both name the path.
  */
 export function invalidInput(error: z.ZodError): ApiError {
-  const tooLarge = error.issues.filter((issue) => issue.code === "custom" && (issue.params as { code?: unknown } | undefined)?.code === METADATA_TOO_LARGE);
+  const tooLarge = error.issues.filter(
+    (issue) => issue.code === "custom" && (issue.params as { code?: unknown } | undefined)?.code === METADATA_TOO_LARGE,
+  );
   if (tooLarge.length === 0) return validationFailed(error);
   return new ApiError(
     400,
@@ -215,7 +246,10 @@ export function jobView(job: Job): JobView {
     ...(job.error ? { error: job.error } : {}),
     stages: {
       summary: { status: job.stageStates.summary.status, attempts: job.stageStates.summary.attempts },
-      classification: { status: job.stageStates.classification.status, attempts: job.stageStates.classification.attempts },
+      classification: {
+        status: job.stageStates.classification.status,
+        attempts: job.stageStates.classification.attempts,
+      },
     },
     links: { self: `/v1/jobs/${job.jobId}`, ...(job.runId ? { run: `/v1/runs/${job.runId}` } : {}) },
   };
@@ -227,8 +261,11 @@ export function runView(run: Run, now = new Date()): RunView {
   const elapsedSeconds = Math.max(0.001, (now.getTime() - Date.parse(run.startedAt)) / 1000);
   const docsPerSecond = finished / elapsedSeconds;
   const remaining = run.total - finished;
-  const eta = remaining > 0 && docsPerSecond > 0 ? new Date(now.getTime() + (remaining / docsPerSecond) * 1000) : undefined;
-  const deadlineAt = run.deadline ? new Date(Date.parse(run.startedAt) + durationSeconds(run.deadline) * 1000) : undefined;
+  const eta =
+    remaining > 0 && docsPerSecond > 0 ? new Date(now.getTime() + (remaining / docsPerSecond) * 1000) : undefined;
+  const deadlineAt = run.deadline
+    ? new Date(Date.parse(run.startedAt) + durationSeconds(run.deadline) * 1000)
+    : undefined;
   return {
     runId: run.runId,
     status: remaining === 0 ? "complete" : "running",
@@ -245,7 +282,20 @@ export function runView(run: Run, now = new Date()): RunView {
     ...(run.completedAt ? { completedAt: run.completedAt } : {}),
     throughput: { documentsPerSecond: Number(docsPerSecond.toFixed(3)) },
     ...(eta ? { eta: eta.toISOString() } : {}),
-    ...(deadlineAt ? { deadline: { duration: run.deadline!, at: deadlineAt.toISOString(), onTrack: remaining === 0 ? Date.parse(run.completedAt ?? now.toISOString()) <= deadlineAt.getTime() : eta ? eta <= deadlineAt : null } } : {}),
+    ...(deadlineAt
+      ? {
+          deadline: {
+            duration: run.deadline!,
+            at: deadlineAt.toISOString(),
+            onTrack:
+              remaining === 0
+                ? Date.parse(run.completedAt ?? now.toISOString()) <= deadlineAt.getTime()
+                : eta
+                  ? eta <= deadlineAt
+                  : null,
+          },
+        }
+      : {}),
     links: { self: `/v1/runs/${run.runId}` },
   };
 }
@@ -260,7 +310,10 @@ export const INGESTION_API: ApiDescription = {
   tags: [
     { name: "Documents", description: "One document in, one job out." },
     { name: "Runs", description: "Many documents at once, tracked together." },
-    { name: "Dead letters", description: "Why messages failed, and sending them back to work once the cause is fixed." },
+    {
+      name: "Dead letters",
+      description: "Why messages failed, and sending them back to work once the cause is fixed.",
+    },
   ],
 };
 
@@ -277,7 +330,9 @@ const waitQuery = z.object({
       example: 20,
     }),
 });
-const location = (example: string) => ({ location: { description: "Where to read it.", schema: { type: "string" as const, example } } });
+const location = (example: string) => ({
+  location: { description: "Where to read it.", schema: { type: "string" as const, example } },
+});
 
 /**
  * Ingestion's HTTP API: one Hono app, served by @hono/node-server locally and by the Lambda
@@ -294,7 +349,10 @@ export function createApp(deps: AppDependencies) {
   };
   const invalidBody = {
     ...BAD_JSON_BODY,
-    [METADATA_TOO_LARGE]: { message: `metadata: metadata has 51 keys; at most ${METADATA_MAX_KEYS} are allowed`, details: [{ path: "metadata", message: `metadata has 51 keys; at most ${METADATA_MAX_KEYS} are allowed` }] },
+    [METADATA_TOO_LARGE]: {
+      message: `metadata: metadata has 51 keys; at most ${METADATA_MAX_KEYS} are allowed`,
+      details: [{ path: "metadata", message: `metadata has 51 keys; at most ${METADATA_MAX_KEYS} are allowed` }],
+    },
   };
 
   defineRoute(
@@ -307,15 +365,40 @@ export function createApp(deps: AppDependencies) {
       description: `Accepts one document to summarize and classify. Without \`wait\`: 202 at once, with the job to poll. With \`wait\`: 200 with the results if the job finishes in time, else 202. The body may be at most ${bodyLimit} bytes (twice QUIRE_MAX_DOCUMENT_BYTES and 64 KiB, for JSON escapes; over it: 413 PAYLOAD_TOO_LARGE); the text itself at most QUIRE_MAX_DOCUMENT_BYTES (${deps.maxDocumentBytes} here; 413 DOCUMENT_TOO_LARGE).`,
       tags: ["Documents"],
       security: apiKeySecurity,
-      request: { query: waitQuery, body: { required: true, ...json(documentInput, { examples: { invoice: { summary: "A document", value: { text: "INVOICE 12. Amount due 99.00. Total due in 30 days.", title: "March invoice", metadata: { customer: "acme" }, idempotencyKey: "invoice-2024-03-12" } } } }) } },
+      request: {
+        query: waitQuery,
+        body: {
+          required: true,
+          ...json(documentInput, {
+            examples: {
+              invoice: {
+                summary: "A document",
+                value: {
+                  text: "INVOICE 12. Amount due 99.00. Total due in 30 days.",
+                  title: "March invoice",
+                  metadata: { customer: "acme" },
+                  idempotencyKey: "invoice-2024-03-12",
+                },
+              },
+            },
+          }),
+        },
+      },
       responses: {
         200: json(jobViewSchema, { description: "Sync mode (`wait`): the job finished in time, complete or failed." }),
-        202: { ...json(jobViewSchema, { description: "Accepted: poll the job (Location). An idempotency key already used for the same request answers with the job it made." }), headers: location("/v1/jobs/job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7") },
+        202: {
+          ...json(jobViewSchema, {
+            description:
+              "Accepted: poll the job (Location). An idempotency key already used for the same request answers with the job it made.",
+          }),
+          headers: location("/v1/jobs/job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7"),
+        },
         ...errorResponses({
           400: invalidBody,
           401: UNAUTHORIZED,
           409: {
-            IDEMPOTENCY_KEY_REUSED: "This idempotency key was used with a different request (text, title or metadata); use a new key for a new document.",
+            IDEMPOTENCY_KEY_REUSED:
+              "This idempotency key was used with a different request (text, title or metadata); use a new key for a new document.",
             SUBMISSION_IN_PROGRESS: "A request with this idempotency key is still being accepted; retry shortly.",
           },
           413: tooLarge,
@@ -331,7 +414,10 @@ export function createApp(deps: AppDependencies) {
       const parsed = documentInput.safeParse(await jsonBody(c));
       if (!parsed.success) throw invalidInput(parsed.error);
 
-      const { job, created } = await deps.submission.submitDocument(parsed.data, wait !== undefined ? "interactive" : "bulk");
+      const { job, created } = await deps.submission.submitDocument(
+        parsed.data,
+        wait !== undefined ? "interactive" : "bulk",
+      );
       if (wait !== undefined) {
         const finished = await waitForJob(deps.jobs, job.jobId, waitBudgetMs(wait * 1000, c.env), pollIntervalMs);
         if (finished) return c.json(jobView(finished), 200);
@@ -351,18 +437,53 @@ export function createApp(deps: AppDependencies) {
       description: `Accepts 1 to ${MAX_RUN_DOCUMENTS} documents as one run, tracked together (GET /v1/runs/{runId}). With a \`deadline\`, the answer includes a plan saying whether the configured Bedrock quota can meet it; an infeasible one is refused (422) unless \`onInfeasibleDeadline\` is \`accept\`. The body may be at most ${RUN_BODY_LIMIT} bytes (413 PAYLOAD_TOO_LARGE); each text at most QUIRE_MAX_DOCUMENT_BYTES (${deps.maxDocumentBytes} here; 413 DOCUMENT_TOO_LARGE).`,
       tags: ["Runs"],
       security: apiKeySecurity,
-      request: { body: { required: true, ...json(runInput, { examples: { run: { summary: "Two documents, 30 minutes", value: { documents: [{ text: "INVOICE 12. Amount due 99.00." }, { text: "Dear Ms. Ray, thank you for your letter.", title: "Letter" }], deadline: "PT30M" } } } }) } },
+      request: {
+        body: {
+          required: true,
+          ...json(runInput, {
+            examples: {
+              run: {
+                summary: "Two documents, 30 minutes",
+                value: {
+                  documents: [
+                    { text: "INVOICE 12. Amount due 99.00." },
+                    { text: "Dear Ms. Ray, thank you for your letter.", title: "Letter" },
+                  ],
+                  deadline: "PT30M",
+                },
+              },
+            },
+          }),
+        },
+      },
       responses: {
-        202: { ...json(runSubmittedSchema, { description: "Accepted: follow the run (Location)." }), headers: location("/v1/runs/run_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7") },
+        202: {
+          ...json(runSubmittedSchema, { description: "Accepted: follow the run (Location)." }),
+          headers: location("/v1/runs/run_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7"),
+        },
         ...errorResponses({
           400: invalidBody,
           401: UNAUTHORIZED,
-          413: { ...payloadTooLarge(RUN_BODY_LIMIT), DOCUMENT_TOO_LARGE: `documents[0]: Document is ${deps.maxDocumentBytes + 1} bytes; the limit is ${deps.maxDocumentBytes}.` },
+          413: {
+            ...payloadTooLarge(RUN_BODY_LIMIT),
+            DOCUMENT_TOO_LARGE: `documents[0]: Document is ${deps.maxDocumentBytes + 1} bytes; the limit is ${deps.maxDocumentBytes}.`,
+          },
           415: NOT_JSON,
           422: {
             DEADLINE_NOT_FEASIBLE: {
-              message: '10000 documents need about 334 min at 60 calls/min (rpm-bound); the deadline allows 30 min. Send onInfeasibleDeadline: "accept" to run it anyway.',
-              details: { deadline: "PT30M", deadlineAt: "2025-01-01T00:30:00.000Z", feasible: false, expectedFinish: "2025-01-01T05:33:28.000Z", expectedSeconds: 20008, requiredConcurrency: 8, callsPerMinute: 60, bindingConstraint: "rpm", assumptions: { requestsPerMinute: 60, tokensPerMinute: null, meanLatencyMs: 8000, callsPerDocument: 2 } },
+              message:
+                '10000 documents need about 334 min at 60 calls/min (rpm-bound); the deadline allows 30 min. Send onInfeasibleDeadline: "accept" to run it anyway.',
+              details: {
+                deadline: "PT30M",
+                deadlineAt: "2025-01-01T00:30:00.000Z",
+                feasible: false,
+                expectedFinish: "2025-01-01T05:33:28.000Z",
+                expectedSeconds: 20008,
+                requiredConcurrency: 8,
+                callsPerMinute: 60,
+                bindingConstraint: "rpm",
+                assumptions: { requestsPerMinute: 60, tokensPerMinute: null, meanLatencyMs: 8000, callsPerDocument: 2 },
+              },
             },
           },
           500: INTERNAL,
@@ -391,7 +512,12 @@ export function createApp(deps: AppDependencies) {
         }
       }
       const { runId, jobIds } = await deps.submission.submitRun(documents, deadline ? { deadline } : {});
-      const submitted: z.output<typeof runSubmittedSchema> = { runId, jobIds, ...(plan ? { plan } : {}), links: { self: `/v1/runs/${runId}` } };
+      const submitted: z.output<typeof runSubmittedSchema> = {
+        runId,
+        jobIds,
+        ...(plan ? { plan } : {}),
+        links: { self: `/v1/runs/${runId}` },
+      };
       return c.json(submitted, 202, { location: `/v1/runs/${runId}` });
     },
   );
@@ -403,13 +529,18 @@ export function createApp(deps: AppDependencies) {
       path: "/v1/jobs/{jobId}",
       operationId: "getJob",
       summary: "Read a job",
-      description: "The job's status, its results once complete, the reason once failed. An id that is not a job's is 404 too.",
+      description:
+        "The job's status, its results once complete, the reason once failed. An id that is not a job's is 404 too.",
       tags: ["Documents"],
       security: apiKeySecurity,
       request: { params: jobIdParam },
       responses: {
         200: json(jobViewSchema, { description: "The job." }),
-        ...errorResponses({ 401: UNAUTHORIZED, 404: { JOB_NOT_FOUND: "No job job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7." }, 500: INTERNAL }),
+        ...errorResponses({
+          401: UNAUTHORIZED,
+          404: { JOB_NOT_FOUND: "No job job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7." },
+          500: INTERNAL,
+        }),
       },
     },
     async (c) => {
@@ -427,13 +558,18 @@ export function createApp(deps: AppDependencies) {
       path: "/v1/runs/{runId}",
       operationId: "getRun",
       summary: "Read a run",
-      description: "Counts by status and by classification, measured throughput, ETA, and whether the deadline is on track. An id that is not a run's is 404 too.",
+      description:
+        "Counts by status and by classification, measured throughput, ETA, and whether the deadline is on track. An id that is not a run's is 404 too.",
       tags: ["Runs"],
       security: apiKeySecurity,
       request: { params: runIdParam },
       responses: {
         200: json(runViewSchema, { description: "The run." }),
-        ...errorResponses({ 401: UNAUTHORIZED, 404: { RUN_NOT_FOUND: "No run run_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7." }, 500: INTERNAL }),
+        ...errorResponses({
+          401: UNAUTHORIZED,
+          404: { RUN_NOT_FOUND: "No run run_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7." },
+          500: INTERNAL,
+        }),
       },
     },
     async (c) => {
@@ -457,12 +593,18 @@ export const ANSWER_MARGIN_MS = 2000;
  * the job's links instead of the caller getting a gateway timeout. Locally there is no such limit.
  */
 export function waitBudgetMs(requestedMs: number, env: unknown): number {
-  const lambdaContext = (env as { lambdaContext?: { getRemainingTimeInMillis?: () => number } } | undefined)?.lambdaContext;
+  const lambdaContext = (env as { lambdaContext?: { getRemainingTimeInMillis?: () => number } } | undefined)
+    ?.lambdaContext;
   const remaining = lambdaContext?.getRemainingTimeInMillis?.();
   return remaining === undefined ? requestedMs : Math.max(0, Math.min(requestedMs, remaining - ANSWER_MARGIN_MS));
 }
 
-async function waitForJob(jobs: JobStore, jobId: string, timeoutMs: number, intervalMs: number): Promise<Job | undefined> {
+async function waitForJob(
+  jobs: JobStore,
+  jobId: string,
+  timeoutMs: number,
+  intervalMs: number,
+): Promise<Job | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const job = await jobs.getJob(jobId);

@@ -16,7 +16,11 @@ import {
 } from "@quire/http-api";
 import type { createApiApp } from "@quire/http-api";
 
-const reason = z.strictObject({ code: z.string(), message: z.string() }).meta({ id: "DeadLetterReason", description: "Why the message was given up: Quire's quire.failure.* attributes (UNKNOWN when SQS's redrive policy moved it without one)." });
+const reason = z.strictObject({ code: z.string(), message: z.string() }).meta({
+  id: "DeadLetterReason",
+  description:
+    "Why the message was given up: Quire's quire.failure.* attributes (UNKNOWN when SQS's redrive policy moved it without one).",
+});
 const letterFields = {
   messageId: z.string(),
   reason,
@@ -26,27 +30,47 @@ const letterFields = {
   deadLetteredAt: z.string().optional().meta({ description: "When it was dead-lettered (ISO 8601)." }),
 };
 const deadLetterSample = z.strictObject(letterFields).meta({ id: "DeadLetterSample" });
-const deadLetter = z.strictObject({ ...letterFields, body: z.string().meta({ description: "The message body, byte for byte as it will be redriven." }) }).meta({ id: "DeadLetter" });
+const deadLetter = z
+  .strictObject({
+    ...letterFields,
+    body: z.string().meta({ description: "The message body, byte for byte as it will be redriven." }),
+  })
+  .meta({ id: "DeadLetter" });
 const queueDeadLetters = z
   .strictObject({
     queue: z.string().meta({ example: "summarizer" }),
     approximateCount: z.int().meta({ description: "SQS's approximate count (visible and in flight)." }),
     scanned: z.int().meta({ description: "Dead letters read to group (at most 1000)." }),
     complete: z.boolean().meta({ description: "Whether `scanned` is all of them." }),
-    groups: z.array(z.strictObject({ code: z.string(), count: z.int(), samples: z.array(deadLetterSample) })).meta({ description: "By failure code, largest first." }),
+    groups: z
+      .array(z.strictObject({ code: z.string(), count: z.int(), samples: z.array(deadLetterSample) }))
+      .meta({ description: "By failure code, largest first." }),
   })
   .meta({ id: "QueueDeadLetters" });
 const deadLetterSummary = z.strictObject({ queues: z.array(queueDeadLetters) }).meta({ id: "DeadLetterSummary" });
 const redriveInput = z
   .strictObject({
-    code: z.string().regex(/^[A-Z][A-Z0-9_]+$/).optional().meta({ description: "Only dead letters with this failure code.", example: "MODEL_OUTPUT_INVALID" }),
+    code: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]+$/)
+      .optional()
+      .meta({ description: "Only dead letters with this failure code.", example: "MODEL_OUTPUT_INVALID" }),
     messageId: z.string().min(1).optional().meta({ description: "Only this dead letter." }),
-    maxPerSecond: z.int().min(1).max(500).optional().meta({ description: "Whole-queue redrive only: SQS's MaxNumberOfMessagesPerSecond for the move task." }),
+    maxPerSecond: z
+      .int()
+      .min(1)
+      .max(500)
+      .optional()
+      .meta({ description: "Whole-queue redrive only: SQS's MaxNumberOfMessagesPerSecond for the move task." }),
   })
   .meta({ id: "RedriveInput" });
 const redriveResult = z
   .discriminatedUnion("kind", [
-    z.strictObject({ kind: z.literal("move-task"), queue: z.string(), taskHandle: z.string().meta({ description: "Follow it at GET /v1/dead-letters/{queue}/redrives." }) }),
+    z.strictObject({
+      kind: z.literal("move-task"),
+      queue: z.string(),
+      taskHandle: z.string().meta({ description: "Follow it at GET /v1/dead-letters/{queue}/redrives." }),
+    }),
     z.strictObject({ kind: z.literal("selected"), queue: z.string(), moved: z.int(), scanned: z.int() }),
   ])
   .meta({ id: "RedriveResult" });
@@ -64,7 +88,9 @@ const moveTasks = z
     ),
   })
   .meta({ id: "RedriveTasks" });
-const queueParam = z.object({ queue: z.string().meta({ description: "A queue as the topology names it.", example: "summarizer" }) });
+const queueParam = z.object({
+  queue: z.string().meta({ description: "A queue as the topology names it.", example: "summarizer" }),
+});
 const QUEUE_NOT_FOUND = { QUEUE_NOT_FOUND: "No queue named nope; known: ingestion, summarizer, classifier, …" };
 
 /** A package error as the API's error shape. */
@@ -93,7 +119,8 @@ export function registerDeadLetterRoutes(app: ReturnType<typeof createApiApp>, d
       path: "/v1/dead-letters",
       operationId: "listDeadLetters",
       summary: "Dead letters by queue and failure code",
-      description: "Every queue's DLQ (or one, with `queue`): its approximate count, and the dead letters grouped by failure code with a few samples. Reading consumes nothing.",
+      description:
+        "Every queue's DLQ (or one, with `queue`): its approximate count, and the dead letters grouped by failure code with a few samples. Reading consumes nothing.",
       tags,
       security: apiKeySecurity,
       request: { query: z.object({ queue: z.string().optional().meta({ example: "summarizer" }) }) },
@@ -121,10 +148,15 @@ export function registerDeadLetterRoutes(app: ReturnType<typeof createApiApp>, d
       request: { params: queueParam.extend({ messageId: z.string() }) },
       responses: {
         200: json(deadLetter, { description: "The dead letter." }),
-        ...errorResponses({ 401: UNAUTHORIZED, 404: { ...QUEUE_NOT_FOUND, DEAD_LETTER_NOT_FOUND: "No dead letter 1b2c… in summarizer's DLQ." }, 500: INTERNAL }),
+        ...errorResponses({
+          401: UNAUTHORIZED,
+          404: { ...QUEUE_NOT_FOUND, DEAD_LETTER_NOT_FOUND: "No dead letter 1b2c… in summarizer's DLQ." },
+          500: INTERNAL,
+        }),
       },
     },
-    async (c) => c.json(await answering(() => deadLetters.show(c.req.param("queue") ?? "", c.req.param("messageId") ?? ""))),
+    async (c) =>
+      c.json(await answering(() => deadLetters.show(c.req.param("queue") ?? "", c.req.param("messageId") ?? ""))),
   );
 
   defineRoute(
@@ -138,7 +170,18 @@ export function registerDeadLetterRoutes(app: ReturnType<typeof createApiApp>, d
         "Without `code` or `messageId`: the whole DLQ, by SQS's message move task (follow it at …/redrives; one at a time per queue). With them: only the matching dead letters, moved at once. A redriven stage message reopens its failed job, which then completes (Job Completed; its run announces Run Completed again with the final counts).",
       tags,
       security: apiKeySecurity,
-      request: { params: queueParam, body: { required: true, ...json(redriveInput, { examples: { byCode: { summary: "One failure code", value: { code: "MODEL_OUTPUT_INVALID" } }, all: { summary: "Everything", value: {} } } }) } },
+      request: {
+        params: queueParam,
+        body: {
+          required: true,
+          ...json(redriveInput, {
+            examples: {
+              byCode: { summary: "One failure code", value: { code: "MODEL_OUTPUT_INVALID" } },
+              all: { summary: "Everything", value: {} },
+            },
+          }),
+        },
+      },
       responses: {
         202: json(redriveResult, { description: "Redrive started (a move task) or done (selected messages)." }),
         ...errorResponses({
@@ -155,7 +198,10 @@ export function registerDeadLetterRoutes(app: ReturnType<typeof createApiApp>, d
     async (c) => {
       const parsed = redriveInput.safeParse(await jsonBody(c));
       if (!parsed.success) throw validationFailed(parsed.error);
-      return c.json(await answering(() => deadLetters.redrive({ queue: c.req.param("queue") ?? "", ...parsed.data })), 202);
+      return c.json(
+        await answering(() => deadLetters.redrive({ queue: c.req.param("queue") ?? "", ...parsed.data })),
+        202,
+      );
     },
   );
 

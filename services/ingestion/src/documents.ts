@@ -65,9 +65,16 @@ export function fitsInline(message: DocumentSubmitted, claimCheckBytes: number):
 }
 
 /** Stores the text in S3 and returns the pointer the message carries instead (the claim check). */
-export async function storeClaimCheck(s3: S3Client, bucket: string, jobId: string, text: string): Promise<DocumentLocation> {
+export async function storeClaimCheck(
+  s3: S3Client,
+  bucket: string,
+  jobId: string,
+  text: string,
+): Promise<DocumentLocation> {
   const key = `documents/${jobId}.txt`;
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: "text/plain; charset=utf-8" }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: "text/plain; charset=utf-8" }),
+  );
   return { kind: "s3", bucket, key, sizeBytes: utf8Bytes(text) };
 }
 
@@ -85,7 +92,10 @@ export function packBatches(messages: EncodedMessage[]): EncodedMessage[][] {
   let current: EncodedMessage[] = [];
   let bytes = 0;
   for (const message of messages) {
-    if (current.length === SNS_MAX_BATCH_ENTRIES || (current.length > 0 && bytes + message.bytes > SNS_MAX_BATCH_BYTES)) {
+    if (
+      current.length === SNS_MAX_BATCH_ENTRIES ||
+      (current.length > 0 && bytes + message.bytes > SNS_MAX_BATCH_BYTES)
+    ) {
       batches.push(current);
       current = [];
       bytes = 0;
@@ -108,7 +118,9 @@ export class DocumentPublisher {
 
   async publish(message: DocumentSubmitted): Promise<void> {
     const { body, messageAttributes } = encodeDocumentSubmitted(message);
-    await this.sns.send(new PublishCommand({ TopicArn: this.topicArn, Message: body, MessageAttributes: messageAttributes }));
+    await this.sns.send(
+      new PublishCommand({ TopicArn: this.topicArn, Message: body, MessageAttributes: messageAttributes }),
+    );
   }
 
   /**
@@ -123,11 +135,18 @@ export class DocumentPublisher {
         const { Failed = [] } = await this.sns.send(
           new PublishBatchCommand({
             TopicArn: this.topicArn,
-            PublishBatchRequestEntries: batch.map((entry, i) => ({ Id: String(i), Message: entry.body, MessageAttributes: entry.messageAttributes })),
+            PublishBatchRequestEntries: batch.map((entry, i) => ({
+              Id: String(i),
+              Message: entry.body,
+              MessageAttributes: entry.messageAttributes,
+            })),
           }),
         );
         for (const failure of Failed) {
-          refused.push({ jobId: batch[Number(failure.Id)]!.message.jobId, reason: `refused by SNS: ${failure.Code ?? "unknown"} ${failure.Message ?? ""}`.trim() });
+          refused.push({
+            jobId: batch[Number(failure.Id)]!.message.jobId,
+            reason: `refused by SNS: ${failure.Code ?? "unknown"} ${failure.Message ?? ""}`.trim(),
+          });
         }
       } catch (error) {
         for (const entry of batch) refused.push({ jobId: entry.message.jobId, reason: (error as Error).message });

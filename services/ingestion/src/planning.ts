@@ -8,8 +8,14 @@ export interface PlanningSettings {
 
 /** Seconds in an ISO 8601 duration (PnDTnHnMnS; weeks too). The route already checked the syntax. */
 export function durationSeconds(duration: string): number {
-  const match = /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(duration);
-  if (!match) throw new RangeError(`${duration} is not an ISO 8601 duration Quire can plan with (years and months are ambiguous)`);
+  const match =
+    /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(
+      duration,
+    );
+  if (!match)
+    throw new RangeError(
+      `${duration} is not an ISO 8601 duration Quire can plan with (years and months are ambiguous)`,
+    );
   const [, w = "0", d = "0", h = "0", m = "0", s = "0"] = match;
   return Number(w) * 604_800 + Number(d) * 86_400 + Number(h) * 3600 + Number(m) * 60 + Number(s);
 }
@@ -23,7 +29,12 @@ const OUTPUT_TOKENS_PER_CALL = 400;
  * Whether a run can finish by its deadline at the configured quota and latency (Little's law):
  * the rate the quota allows, the concurrency that rate needs, the expected finish.
  */
-export function planRun(documents: readonly { text: string }[], deadline: string, settings: PlanningSettings, now = new Date()) {
+export function planRun(
+  documents: readonly { text: string }[],
+  deadline: string,
+  settings: PlanningSettings,
+  now = new Date(),
+) {
   const deadlineSeconds = durationSeconds(deadline);
   const deadlineAt = new Date(now.getTime() + deadlineSeconds * 1000).toISOString();
   if (!settings.requestsPerMinute && !settings.tokensPerMinute) {
@@ -31,7 +42,8 @@ export function planRun(documents: readonly { text: string }[], deadline: string
       deadline,
       deadlineAt,
       feasible: null,
-      reason: "No Bedrock quota is configured (QUIRE_BEDROCK_RPM / QUIRE_BEDROCK_TPM), so feasibility cannot be judged.",
+      reason:
+        "No Bedrock quota is configured (QUIRE_BEDROCK_RPM / QUIRE_BEDROCK_TPM), so feasibility cannot be judged.",
     };
   }
   const meanChars = documents.reduce((sum, d) => sum + d.text.length, 0) / Math.max(1, documents.length);
@@ -51,6 +63,11 @@ export function planRun(documents: readonly { text: string }[], deadline: string
     requiredConcurrency: plan.concurrency,
     callsPerMinute: Math.floor(plan.callsPerMinute),
     bindingConstraint: plan.bindingConstraint,
-    assumptions: { requestsPerMinute: settings.requestsPerMinute ?? null, tokensPerMinute: settings.tokensPerMinute ?? null, meanLatencyMs: settings.meanLatencyMs, callsPerDocument: CALLS_PER_DOCUMENT },
+    assumptions: {
+      requestsPerMinute: settings.requestsPerMinute ?? null,
+      tokensPerMinute: settings.tokensPerMinute ?? null,
+      meanLatencyMs: settings.meanLatencyMs,
+      callsPerDocument: CALLS_PER_DOCUMENT,
+    },
   };
 }

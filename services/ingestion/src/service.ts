@@ -17,7 +17,11 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
   const jobs = createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME });
   const lifecycle = createJobLifecycle({
     jobs,
-    events: createEventPublisher({ client: clients.events, busName: config.QUIRE_BUS_EVENTS_NAME, service: "ingestion" }),
+    events: createEventPublisher({
+      client: clients.events,
+      busName: config.QUIRE_BUS_EVENTS_NAME,
+      service: "ingestion",
+    }),
     metrics: metricsFor("ingestion"),
   });
   const submission = createSubmission({
@@ -34,7 +38,11 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
     submission,
     apiKey: options.apiKey,
     maxDocumentBytes: config.QUIRE_MAX_DOCUMENT_BYTES,
-    planning: { requestsPerMinute: config.QUIRE_BEDROCK_RPM, tokensPerMinute: config.QUIRE_BEDROCK_TPM, meanLatencyMs: config.QUIRE_BEDROCK_LATENCY_MS },
+    planning: {
+      requestsPerMinute: config.QUIRE_BEDROCK_RPM,
+      tokensPerMinute: config.QUIRE_BEDROCK_TPM,
+      meanLatencyMs: config.QUIRE_BEDROCK_LATENCY_MS,
+    },
     // Every queue of the topology with its DLQ (ingestion's deployment links them all: uses.deadLetters).
     deadLetters: createDeadLetters({
       sqs: clients.sqs,
@@ -49,12 +57,18 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
    */
   const externalSubmissions = defineConsumer({
     name: "ingestion",
-    schema: eventEnvelope.extend({ "detail-type": z.literal("Document Submitted"), detail: documentSubmittedExternally }),
+    schema: eventEnvelope.extend({
+      "detail-type": z.literal("Document Submitted"),
+      detail: documentSubmittedExternally,
+    }),
     async handle(event, ctx) {
       // The bus takes PutEvents from anyone the account lets in: only the sources configured
       // (QUIRE_EXTERNAL_SOURCES) may submit; the rest are dead-lettered with the reason.
       if (!config.QUIRE_EXTERNAL_SOURCES.includes(event.source)) {
-        throw new PermanentError("SOURCE_NOT_ALLOWED", `Document Submitted from ${event.source}, which QUIRE_EXTERNAL_SOURCES does not list.`);
+        throw new PermanentError(
+          "SOURCE_NOT_ALLOWED",
+          `Document Submitted from ${event.source}, which QUIRE_EXTERNAL_SOURCES does not list.`,
+        );
       }
       // The schema already held the detail to the API's bounds (metadata, title): a bad one was
       // dead-lettered as SCHEMA_VIOLATION before this runs.
@@ -64,7 +78,10 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
           { text, title, metadata, idempotencyKey: idempotencyKey ?? `eventbridge:${event.id}` },
           "bulk",
         );
-        ctx.log.info(created ? "accepted document from the bus" : "document already accepted", { jobId: job.jobId, source: event.source });
+        ctx.log.info(created ? "accepted document from the bus" : "document already accepted", {
+          jobId: job.jobId,
+          source: event.source,
+        });
       } catch (error) {
         throw asConsumerFailure(error);
       }

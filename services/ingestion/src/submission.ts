@@ -2,7 +2,13 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { newJobId, newRunId, type FailureReason, type StageName } from "@quire/contracts";
 import type { Job, JobStore } from "@quire/jobs";
 import { createLogger, type Logger } from "@quire/runtime";
-import { documentSubmittedMessage, fitsInline, sha256Hex, storeClaimCheck, type DocumentPublisher } from "./documents.ts";
+import {
+  documentSubmittedMessage,
+  fitsInline,
+  sha256Hex,
+  storeClaimCheck,
+  type DocumentPublisher,
+} from "./documents.ts";
 import { ApiError } from "@quire/http-api";
 
 export interface DocumentInput {
@@ -41,7 +47,10 @@ export const ABANDONED_CLAIM_MS = 15 * 60_000;
  * the same document.
  */
 export function requestFingerprint(input: DocumentInput): string {
-  const metadata = input.metadata === undefined ? null : Object.entries(input.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const metadata =
+    input.metadata === undefined
+      ? null
+      : Object.entries(input.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return sha256Hex(JSON.stringify([input.text, input.title ?? null, metadata]));
 }
 
@@ -56,11 +65,20 @@ export function createSubmission(deps: SubmissionDependencies) {
   function checkSize(text: string) {
     const bytes = Buffer.byteLength(text, "utf8");
     if (bytes > deps.maxDocumentBytes) {
-      throw new ApiError(413, "DOCUMENT_TOO_LARGE", `Document is ${bytes} bytes; the limit is ${deps.maxDocumentBytes}.`);
+      throw new ApiError(
+        413,
+        "DOCUMENT_TOO_LARGE",
+        `Document is ${bytes} bytes; the limit is ${deps.maxDocumentBytes}.`,
+      );
     }
   }
 
-  async function prepare(input: DocumentInput, runId: string | undefined, priority: "interactive" | "bulk", jobId = newJobId()) {
+  async function prepare(
+    input: DocumentInput,
+    runId: string | undefined,
+    priority: "interactive" | "bulk",
+    jobId = newJobId(),
+  ) {
     const submittedAt = now().toISOString();
     const contentSha256 = sha256Hex(input.text);
     const fields = {
@@ -77,7 +95,10 @@ export function createSubmission(deps: SubmissionDependencies) {
     const inline = documentSubmittedMessage({ ...fields, document: { kind: "inline", text: input.text } });
     const message = fitsInline(inline, deps.claimCheckBytes)
       ? inline
-      : documentSubmittedMessage({ ...fields, document: await storeClaimCheck(deps.s3, deps.bucket, jobId, input.text) });
+      : documentSubmittedMessage({
+          ...fields,
+          document: await storeClaimCheck(deps.s3, deps.bucket, jobId, input.text),
+        });
     const { job } = await deps.jobs.createJob({
       jobId,
       contentSha256,
@@ -95,7 +116,10 @@ export function createSubmission(deps: SubmissionDependencies) {
   /** Fails the job and announces it; if even that fails, the caller's answer stands (logged). */
   async function publishFailed(jobId: string, why: string) {
     try {
-      await deps.failJob(jobId, { code: "PUBLISH_FAILED", message: `document.submitted could not be published: ${why}` });
+      await deps.failJob(jobId, {
+        code: "PUBLISH_FAILED",
+        message: `document.submitted could not be published: ${why}`,
+      });
     } catch (error) {
       log.error("could not fail a job whose publish failed; it stays pending", { jobId, error });
     }
@@ -128,12 +152,25 @@ export function createSubmission(deps: SubmissionDependencies) {
         continue;
       }
       if (claim.requestHash !== undefined && claim.requestHash !== requestHash) {
-        throw new ApiError(409, "IDEMPOTENCY_KEY_REUSED", "This idempotency key was used with a different request (text, title or metadata); use a new key for a new document.");
+        throw new ApiError(
+          409,
+          "IDEMPOTENCY_KEY_REUSED",
+          "This idempotency key was used with a different request (text, title or metadata); use a new key for a new document.",
+        );
       }
-      if (!existing) throw new ApiError(409, "SUBMISSION_IN_PROGRESS", "A request with this idempotency key is still being accepted; retry shortly.");
+      if (!existing)
+        throw new ApiError(
+          409,
+          "SUBMISSION_IN_PROGRESS",
+          "A request with this idempotency key is still being accepted; retry shortly.",
+        );
       return { existing };
     }
-    throw new ApiError(409, "SUBMISSION_IN_PROGRESS", "A request with this idempotency key is still being accepted; retry shortly.");
+    throw new ApiError(
+      409,
+      "SUBMISSION_IN_PROGRESS",
+      "A request with this idempotency key is still being accepted; retry shortly.",
+    );
   }
 
   /** After a failed submission: a retry with the key must be able to try again. */
@@ -150,7 +187,10 @@ export function createSubmission(deps: SubmissionDependencies) {
      * One document; an idempotency key already used for the same request answers with the job it
      * created. Any failure after the key was claimed (S3, the job write, the publish) releases it.
      */
-    async submitDocument(input: DocumentInput, priority: "interactive" | "bulk"): Promise<{ job: Job; created: boolean }> {
+    async submitDocument(
+      input: DocumentInput,
+      priority: "interactive" | "bulk",
+    ): Promise<{ job: Job; created: boolean }> {
       checkSize(input.text);
       const jobId = newJobId();
       const key = input.idempotencyKey;
@@ -165,7 +205,11 @@ export function createSubmission(deps: SubmissionDependencies) {
           await deps.publisher.publish(message);
         } catch (error) {
           await publishFailed(job.jobId, (error as Error).message);
-          throw new ApiError(503, "PUBLISH_FAILED", "The document was not accepted: the pipeline is unavailable. Retry later.");
+          throw new ApiError(
+            503,
+            "PUBLISH_FAILED",
+            "The document was not accepted: the pipeline is unavailable. Retry later.",
+          );
         }
         return { job, created: true };
       } catch (error) {
@@ -178,7 +222,10 @@ export function createSubmission(deps: SubmissionDependencies) {
      * Many documents as one run; jobs are written in parallel and published in PublishBatch
      * calls of at most 10 entries and 256 KiB.
      */
-    async submitRun(documents: DocumentInput[], options: { deadline?: string }): Promise<{ runId: string; jobIds: string[] }> {
+    async submitRun(
+      documents: DocumentInput[],
+      options: { deadline?: string },
+    ): Promise<{ runId: string; jobIds: string[] }> {
       documents.forEach((d, i) => {
         try {
           checkSize(d.text);

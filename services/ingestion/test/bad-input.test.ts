@@ -17,13 +17,19 @@ afterAll(() => ingestion?.stop());
 
 /** A body sent exactly as written: `{"__proto__": …}` cannot be built as an object literal and survive JSON.stringify. */
 const postRaw = (path: string, body: string) =>
-  fetch(`${ingestion.api}${path}`, { method: "POST", headers: { "x-api-key": API_KEY, "content-type": "application/json" }, body });
+  fetch(`${ingestion.api}${path}`, {
+    method: "POST",
+    headers: { "x-api-key": API_KEY, "content-type": "application/json" },
+    body,
+  });
 
 const manyKeys = (count: number, valueLength: number) =>
   Object.fromEntries(Array.from({ length: count }, (_, i) => [`key${i}`, "v".repeat(valueLength)]));
 
 async function itemCount(): Promise<number> {
-  const { Count = 0 } = await ingestion.clients.dynamodb.send(new ScanCommand({ TableName: ingestion.config.QUIRE_TABLE_JOBS_NAME, Select: "COUNT", ConsistentRead: true }));
+  const { Count = 0 } = await ingestion.clients.dynamodb.send(
+    new ScanCommand({ TableName: ingestion.config.QUIRE_TABLE_JOBS_NAME, Select: "COUNT", ConsistentRead: true }),
+  );
   return Count;
 }
 
@@ -39,21 +45,29 @@ async function refusedWithNothingWritten(act: () => Promise<Response>, expected:
 }
 
 describe("metadata is bounded and checked before anything is written", () => {
-  it.each(["constructor", "__proto__", "prototype"])("a reserved key (%s) → 400 VALIDATION_FAILED naming it", async (name) => {
-    const answer = await refusedWithNothingWritten(
-      () => postRaw("/v1/documents", `{"text":"hello","metadata":{"${name}":"x","matter":"m-1"}}`),
-      { status: 400, code: "VALIDATION_FAILED" },
-    );
-    expect(answer.message).toContain(`metadata.${name}`);
-  });
+  it.each(["constructor", "__proto__", "prototype"])(
+    "a reserved key (%s) → 400 VALIDATION_FAILED naming it",
+    async (name) => {
+      const answer = await refusedWithNothingWritten(
+        () => postRaw("/v1/documents", `{"text":"hello","metadata":{"${name}":"x","matter":"m-1"}}`),
+        { status: 400, code: "VALIDATION_FAILED" },
+      );
+      expect(answer.message).toContain(`metadata.${name}`);
+    },
+  );
 
   it("600 keys × 1,000 chars → 400 METADATA_TOO_LARGE, and the idempotency key is still free", async () => {
     const key = "oversized-metadata-1";
     await refusedWithNothingWritten(
-      () => ingestion.request("/v1/documents", { json: { text: "hello", metadata: manyKeys(600, 1000), idempotencyKey: key } }),
+      () =>
+        ingestion.request("/v1/documents", {
+          json: { text: "hello", metadata: manyKeys(600, 1000), idempotencyKey: key },
+        }),
       { status: 400, code: "METADATA_TOO_LARGE" },
     );
-    const retry = await ingestion.request("/v1/documents", { json: { text: "hello", metadata: { matter: "m-1" }, idempotencyKey: key } });
+    const retry = await ingestion.request("/v1/documents", {
+      json: { text: "hello", metadata: { matter: "m-1" }, idempotencyKey: key },
+    });
     expect(retry.status).toBe(202);
   });
 
@@ -66,10 +80,14 @@ describe("metadata is bounded and checked before anything is written", () => {
 
   it(`more than ${METADATA_MAX_KEYS} keys → 400 METADATA_TOO_LARGE; ${METADATA_MAX_KEYS} small ones are fine`, async () => {
     await refusedWithNothingWritten(
-      () => ingestion.request("/v1/documents", { json: { text: "hello", metadata: manyKeys(METADATA_MAX_KEYS + 1, 1) } }),
+      () =>
+        ingestion.request("/v1/documents", { json: { text: "hello", metadata: manyKeys(METADATA_MAX_KEYS + 1, 1) } }),
       { status: 400, code: "METADATA_TOO_LARGE" },
     );
-    expect((await ingestion.request("/v1/documents", { json: { text: "hello", metadata: manyKeys(METADATA_MAX_KEYS, 1) } })).status).toBe(202);
+    expect(
+      (await ingestion.request("/v1/documents", { json: { text: "hello", metadata: manyKeys(METADATA_MAX_KEYS, 1) } }))
+        .status,
+    ).toBe(202);
   });
 
   it(`more than ${METADATA_MAX_BYTES} bytes of metadata JSON (9 values of 1,000 chars) → 400 METADATA_TOO_LARGE`, async () => {
@@ -89,12 +107,19 @@ describe("metadata is bounded and checked before anything is written", () => {
 
   it("a run with one bad document is refused whole, naming the document, and writes no run and no job", async () => {
     const answer = await refusedWithNothingWritten(
-      () => postRaw("/v1/runs", `{"documents":[{"text":"one"},{"text":"two","metadata":{"constructor":"x"}},{"text":"three"}]}`),
+      () =>
+        postRaw(
+          "/v1/runs",
+          `{"documents":[{"text":"one"},{"text":"two","metadata":{"constructor":"x"}},{"text":"three"}]}`,
+        ),
       { status: 400, code: "VALIDATION_FAILED" },
     );
     expect(answer.message).toContain("documents.1.metadata.constructor");
     await refusedWithNothingWritten(
-      () => ingestion.request("/v1/runs", { json: { documents: [{ text: "one" }, { text: "two", metadata: manyKeys(600, 1000) }] } }),
+      () =>
+        ingestion.request("/v1/runs", {
+          json: { documents: [{ text: "one" }, { text: "two", metadata: manyKeys(600, 1000) }] },
+        }),
       { status: 400, code: "METADATA_TOO_LARGE" },
     );
   });
@@ -135,30 +160,46 @@ describe("an idempotency key is released when its submission fails", () => {
   it("the same key with a different body → 409 IDEMPOTENCY_KEY_REUSED; the same body → the same job", async () => {
     const body = { text: "first body", metadata: { matter: "m-1" }, idempotencyKey: "reused-key-1" };
     const first = (await (await ingestion.request("/v1/documents", { json: body })).json()) as { jobId: string };
-    for (const changed of [{ ...body, text: "second body" }, { ...body, title: "a title now" }, { ...body, metadata: { matter: "m-2" } }]) {
-      expect(await errorOf(await ingestion.request("/v1/documents", { json: changed }))).toMatchObject({ status: 409, code: "IDEMPOTENCY_KEY_REUSED" });
+    for (const changed of [
+      { ...body, text: "second body" },
+      { ...body, title: "a title now" },
+      { ...body, metadata: { matter: "m-2" } },
+    ]) {
+      expect(await errorOf(await ingestion.request("/v1/documents", { json: changed }))).toMatchObject({
+        status: 409,
+        code: "IDEMPOTENCY_KEY_REUSED",
+      });
     }
     // Key order in metadata is not a different body.
-    const same = (await (await ingestion.request("/v1/documents", { json: { idempotencyKey: body.idempotencyKey, metadata: body.metadata, text: body.text } })).json()) as { jobId: string };
+    const same = (await (
+      await ingestion.request("/v1/documents", {
+        json: { idempotencyKey: body.idempotencyKey, metadata: body.metadata, text: body.text },
+      })
+    ).json()) as { jobId: string };
     expect(same.jobId).toBe(first.jobId);
   });
 });
 
 describe("?wait= is an integer from 1 to 30", () => {
-  it.each(["", "0x1", "1.5", "-1", "+5", "1e1", "%205", "0", "abc", "31", "1&wait=2"])("wait=%s → 400 VALIDATION_FAILED naming wait, nothing submitted", async (value) => {
-    const answer = await refusedWithNothingWritten(
-      () => ingestion.request(`/v1/documents?wait=${value}`, { json: { text: "hello" } }),
-      { status: 400, code: "VALIDATION_FAILED" },
-    );
-    expect(answer.message).toMatch(/^wait\b/);
-  });
+  it.each(["", "0x1", "1.5", "-1", "+5", "1e1", "%205", "0", "abc", "31", "1&wait=2"])(
+    "wait=%s → 400 VALIDATION_FAILED naming wait, nothing submitted",
+    async (value) => {
+      const answer = await refusedWithNothingWritten(
+        () => ingestion.request(`/v1/documents?wait=${value}`, { json: { text: "hello" } }),
+        { status: 400, code: "VALIDATION_FAILED" },
+      );
+      expect(answer.message).toMatch(/^wait\b/);
+    },
+  );
 
   it("wait=1 is sync mode: the interactive lane, 202 once the second is up", async () => {
     const published = ingestion.snsCalls.length;
     const response = await ingestion.request("/v1/documents?wait=1", { json: { text: "hello" } });
     expect(response.status).toBe(202);
     const call = ingestion.snsCalls[published];
-    expect(call?.command === "PublishCommand" && call.input.MessageAttributes?.priority?.StringValue).toBe("interactive");
+    expect(call?.command === "PublishCommand" && call.input.MessageAttributes?.priority?.StringValue).toBe(
+      "interactive",
+    );
   });
 });
 
@@ -171,17 +212,36 @@ describe("Document Submitted from the bus: a bad one goes to the DLQ with the re
       const found = seen.find((m) => m.Body?.includes(marker));
       if (found || Date.now() > deadline) return found;
       const { Messages = [] } = await ingestion.clients.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: ingestion.config.QUIRE_DLQ_INGESTION_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ["All"] }),
+        new ReceiveMessageCommand({
+          QueueUrl: ingestion.config.QUIRE_DLQ_INGESTION_URL,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ["All"],
+        }),
       );
       for (const m of Messages) {
         seen.push(m);
-        await ingestion.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: ingestion.config.QUIRE_DLQ_INGESTION_URL, ReceiptHandle: m.ReceiptHandle! }));
+        await ingestion.clients.sqs.send(
+          new DeleteMessageCommand({
+            QueueUrl: ingestion.config.QUIRE_DLQ_INGESTION_URL,
+            ReceiptHandle: m.ReceiptHandle!,
+          }),
+        );
       }
     }
   }
   const put = (detail: unknown, source = "acme.dms") =>
     ingestion.clients.events.send(
-      new PutEventsCommand({ Entries: [{ EventBusName: ingestion.config.QUIRE_BUS_EVENTS_NAME, Source: source, DetailType: "Document Submitted", Detail: JSON.stringify(detail) }] }),
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: ingestion.config.QUIRE_BUS_EVENTS_NAME,
+            Source: source,
+            DetailType: "Document Submitted",
+            Detail: JSON.stringify(detail),
+          },
+        ],
+      }),
     );
   const failure = (message: Message | undefined) => ({
     code: message?.MessageAttributes?.["quire.failure.code"]?.StringValue,

@@ -1,6 +1,13 @@
 import { newJobId, SCHEMA_VERSION, type DocumentSubmitted } from "@quire/contracts";
 import { describe, expect, it } from "vitest";
-import { encodeDocumentSubmitted, fitsInline, packBatches, snsMessageBytes, SNS_MAX_BATCH_BYTES, type EncodedMessage } from "../src/documents.ts";
+import {
+  encodeDocumentSubmitted,
+  fitsInline,
+  packBatches,
+  snsMessageBytes,
+  SNS_MAX_BATCH_BYTES,
+  type EncodedMessage,
+} from "../src/documents.ts";
 
 const message = (text: string, extra: Partial<DocumentSubmitted> = {}): DocumentSubmitted => ({
   schemaVersion: SCHEMA_VERSION,
@@ -18,11 +25,22 @@ const sized = (bytes: number): EncodedMessage => ({ ...encodeDocumentSubmitted(m
 
 describe("SNS message size, as SNS counts it", () => {
   it("is the body's UTF-8 bytes plus each attribute's name, data type and value", () => {
-    expect(snsMessageBytes("héllo", { type: { DataType: "String", StringValue: "document.submitted" }, n: { DataType: "Number", StringValue: "12" } })).toBe(
-      6 + (4 + 6 + 18) + (1 + 6 + 2),
-    );
+    expect(
+      snsMessageBytes("héllo", {
+        type: { DataType: "String", StringValue: "document.submitted" },
+        n: { DataType: "Number", StringValue: "12" },
+      }),
+    ).toBe(6 + (4 + 6 + 18) + (1 + 6 + 2));
     const encoded = encodeDocumentSubmitted(message("hello"));
-    expect(encoded.bytes).toBe(Buffer.byteLength(encoded.body) + "type".length + "String".length + "document.submitted".length + "priority".length + "String".length + "bulk".length);
+    expect(encoded.bytes).toBe(
+      Buffer.byteLength(encoded.body) +
+        "type".length +
+        "String".length +
+        "document.submitted".length +
+        "priority".length +
+        "String".length +
+        "bulk".length,
+    );
   });
 
   it("decides inline by the encoded message: escapes count, the threshold only lowers the bar", () => {

@@ -9,7 +9,13 @@ import type { Submission } from "../src/submission.ts";
 import { documentedRoutes, lintOpenApi, servedRoutes } from "@quire/http-api/testing";
 
 const app = () =>
-  createApp({ jobs: {} as JobStore, submission: {} as Submission, deadLetters: {} as DeadLetters, apiKey: "a-key-long-enough-0123", maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES });
+  createApp({
+    jobs: {} as JobStore,
+    submission: {} as Submission,
+    deadLetters: {} as DeadLetters,
+    apiKey: "a-key-long-enough-0123",
+    maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES,
+  });
 
 describe("the ingestion API's OpenAPI document", () => {
   it("committed openapi.json equals what the routes generate (run `npm run generate -w @quire/ingestion`)", () => {

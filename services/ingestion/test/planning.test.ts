@@ -13,8 +13,19 @@ describe("deadline planning", () => {
   });
 
   it("10,000 documents at 400 RPM and 8 s fit in an hour, needing 54 in flight", () => {
-    const plan = planRun(docs(10_000), "PT60M", { requestsPerMinute: 400, tokensPerMinute: 10_000_000, meanLatencyMs: 8000 }, now);
-    expect(plan).toMatchObject({ feasible: true, requiredConcurrency: 54, callsPerMinute: 400, bindingConstraint: "rpm", deadlineAt: "2026-11-23T21:00:00.000Z" });
+    const plan = planRun(
+      docs(10_000),
+      "PT60M",
+      { requestsPerMinute: 400, tokensPerMinute: 10_000_000, meanLatencyMs: 8000 },
+      now,
+    );
+    expect(plan).toMatchObject({
+      feasible: true,
+      requiredConcurrency: 54,
+      callsPerMinute: 400,
+      bindingConstraint: "rpm",
+      deadlineAt: "2026-11-23T21:00:00.000Z",
+    });
     expect(plan.expectedSeconds).toBe(3008);
   });
 
@@ -23,11 +34,19 @@ describe("deadline planning", () => {
   });
 
   it("long documents make the token quota bind", () => {
-    const plan = planRun(docs(1000, 40_000), "PT60M", { requestsPerMinute: 400, tokensPerMinute: 1_000_000, meanLatencyMs: 8000 }, now);
+    const plan = planRun(
+      docs(1000, 40_000),
+      "PT60M",
+      { requestsPerMinute: 400, tokensPerMinute: 1_000_000, meanLatencyMs: 8000 },
+      now,
+    );
     expect(plan).toMatchObject({ bindingConstraint: "tpm", callsPerMinute: 96, feasible: true });
   });
 
   it("without a configured quota it says so instead of guessing", () => {
-    expect(planRun(docs(10), "PT1M", { meanLatencyMs: 8000 }, now)).toMatchObject({ feasible: null, reason: expect.stringContaining("QUIRE_BEDROCK_RPM") });
+    expect(planRun(docs(10), "PT1M", { meanLatencyMs: 8000 }, now)).toMatchObject({
+      feasible: null,
+      reason: expect.stringContaining("QUIRE_BEDROCK_RPM"),
+    });
   });
 });

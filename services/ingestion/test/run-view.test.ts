@@ -27,7 +27,11 @@ describe("GET /v1/runs/{id}: live throughput, ETA and deadline", () => {
   });
 
   it("is on track while the ETA is inside the deadline, and off track once it is not", () => {
-    expect(runView(run({ complete: 50, deadline: "PT10M" }), at(100)).deadline).toEqual({ duration: "PT10M", at: at(600).toISOString(), onTrack: true });
+    expect(runView(run({ complete: 50, deadline: "PT10M" }), at(100)).deadline).toEqual({
+      duration: "PT10M",
+      at: at(600).toISOString(),
+      onTrack: true,
+    });
     expect(runView(run({ complete: 10, deadline: "PT10M" }), at(100)).deadline?.onTrack).toBe(false);
   });
 

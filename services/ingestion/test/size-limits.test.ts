@@ -23,7 +23,10 @@ describe("SNS size limits: every message and every PublishBatch fits 256 KiB", (
   it("a run of 10 documents of ~200 KiB goes out in several PublishBatch calls, each ≤ 256 KiB, and none fails", async () => {
     ingestion.snsCalls.length = 0;
     // Just under the 200 KiB claim-check threshold: each one travels inline.
-    const documents = Array.from({ length: 10 }, (_, i) => ({ text: `${i} `.padEnd(200 * 1024 - 64, "lorem ipsum "), title: `big ${i}` }));
+    const documents = Array.from({ length: 10 }, (_, i) => ({
+      text: `${i} `.padEnd(200 * 1024 - 64, "lorem ipsum "),
+      title: `big ${i}`,
+    }));
     const response = await ingestion.request("/v1/runs", { json: { documents } });
     expect(response.status).toBe(202);
     const { jobIds } = (await response.json()) as { jobIds: string[] };
@@ -61,9 +64,14 @@ describe("SNS size limits: every message and every PublishBatch fits 256 KiB", (
     expect(call?.command).toBe("PublishCommand");
     const input = (call as SnsCall & { command: "PublishCommand" }).input;
     expect(snsEntryBytes(input)).toBeLessThanOrEqual(SNS_LIMIT);
-    const message = JSON.parse(input.Message!) as { jobId: string; document: { kind: string; bucket: string; key: string } };
+    const message = JSON.parse(input.Message!) as {
+      jobId: string;
+      document: { kind: string; bucket: string; key: string };
+    };
     expect(message).toMatchObject({ jobId, document: { kind: "s3", key: `documents/${jobId}.txt` } });
-    const stored = await ingestion.clients.s3.send(new GetObjectCommand({ Bucket: message.document.bucket, Key: message.document.key }));
+    const stored = await ingestion.clients.s3.send(
+      new GetObjectCommand({ Bucket: message.document.bucket, Key: message.document.key }),
+    );
     expect(await stored.Body!.transformToString()).toBe(text);
     expect(await jobOf(ingestion, jobId)).toMatchObject({ status: "pending" });
   });
@@ -73,8 +81,12 @@ describe("SNS size limits: every message and every PublishBatch fits 256 KiB", (
     const documents = [{ text: '"'.repeat(150 * 1024) }, { text: "plain" }];
     const response = await ingestion.request("/v1/runs", { json: { documents } });
     expect(response.status).toBe(202);
-    const entries = batchCalls(ingestion.snsCalls).flatMap((call) => (call as SnsCall & { command: "PublishBatchCommand" }).input.PublishBatchRequestEntries!);
-    expect(entries.map((entry) => (JSON.parse(entry.Message!) as { document: { kind: string } }).document.kind)).toEqual(["s3", "inline"]);
+    const entries = batchCalls(ingestion.snsCalls).flatMap(
+      (call) => (call as SnsCall & { command: "PublishBatchCommand" }).input.PublishBatchRequestEntries!,
+    );
+    expect(
+      entries.map((entry) => (JSON.parse(entry.Message!) as { document: { kind: string } }).document.kind),
+    ).toEqual(["s3", "inline"]);
   });
 });
 
@@ -86,7 +98,9 @@ describe("the claim check is decided by the encoded message, whatever QUIRE_CLAI
   afterAll(() => ingestion?.stop());
 
   it("a document 64 bytes under 256 KiB, under a 1 MiB threshold, still goes by claim check: inline, the message would pass 256 KiB", async () => {
-    const response = await ingestion.request("/v1/documents", { json: { text: "a".repeat(256 * 1024 - 64), metadata: { matter: "m-1" } } });
+    const response = await ingestion.request("/v1/documents", {
+      json: { text: "a".repeat(256 * 1024 - 64), metadata: { matter: "m-1" } },
+    });
     expect(response.status).toBe(202);
     const input = (ingestion.snsCalls.at(-1) as SnsCall & { command: "PublishCommand" }).input;
     expect(snsEntryBytes(input)).toBeLessThanOrEqual(SNS_LIMIT);

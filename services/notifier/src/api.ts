@@ -61,25 +61,45 @@ export interface NotifierApiDependencies {
   apiKey: string;
 }
 
-const DELIVERY_STATUSES = ["pending", "sending", "retrying", "succeeded", "failed"] as const satisfies readonly DeliveryStatus[];
+const DELIVERY_STATUSES = [
+  "pending",
+  "sending",
+  "retrying",
+  "succeeded",
+  "failed",
+] as const satisfies readonly DeliveryStatus[];
 const deliveryStatus = z.enum(DELIVERY_STATUSES);
 const deliveryQuery = z.object({
   status: deliveryStatus.optional().meta({ description: "Only deliveries in this status." }),
-  since: isoTimestamp.optional().meta({ description: "Only deliveries created at or after this time.", example: "2025-01-01T00:00:00Z" }),
-  limit: z.coerce.number().int().min(1).max(1000).default(100).meta({ type: "integer", description: "At most this many, newest first." }),
+  since: isoTimestamp
+    .optional()
+    .meta({ description: "Only deliveries created at or after this time.", example: "2025-01-01T00:00:00Z" }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .meta({ type: "integer", description: "At most this many, newest first." }),
 });
 const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
 const rotateInput = z
   .strictObject({
     overlapSeconds: z.number().int().min(0).max(MAX_OVERLAP_SECONDS).optional().meta({
-      description: "How long the previous secret keeps signing beside the new one (default: QUIRE_WEBHOOK_SECRET_OVERLAP, 24 hours unless set).",
+      description:
+        "How long the previous secret keeps signing beside the new one (default: QUIRE_WEBHOOK_SECRET_OVERLAP, 24 hours unless set).",
       example: 3600,
     }),
   })
   .default({})
   .meta({ id: "RotateSecretInput" });
 const replaySinceInput = z
-  .strictObject({ since: isoTimestamp.meta({ description: "Replay messages whose deliveries all failed, tried since this time.", example: "2025-01-01T00:00:00Z" }) })
+  .strictObject({
+    since: isoTimestamp.meta({
+      description: "Replay messages whose deliveries all failed, tried since this time.",
+      example: "2025-01-01T00:00:00Z",
+    }),
+  })
   .meta({ id: "ReplayInput" });
 /** The body POST /v1/subscriptions takes: the notifications package's schema, named for the document. */
 const subscriptionBody = subscriptionInput.meta({ id: "SubscriptionInput" });
@@ -92,7 +112,8 @@ const subscriptionCommon = {
   filter: subscriptionFilter.optional(),
   description: z.string().max(500).optional(),
   status: z.enum(["active", "pending_confirmation", "disabled"]).meta({
-    description: "pending_confirmation: an email subscription until its address confirms; disabled: after its endpoint kept failing (disabledReason), until enabled again.",
+    description:
+      "pending_confirmation: an email subscription until its address confirms; disabled: after its endpoint kept failing (disabledReason), until enabled again.",
   }),
   disabledReason: reason.optional(),
   failingSince: isoTimestamp.optional().meta({ description: "When the current run of failed deliveries began." }),
@@ -101,20 +122,35 @@ const subscriptionCommon = {
   updatedAt: isoTimestamp,
   links: z.strictObject({ self: link, deliveries: link }),
 };
-const webhookFields = { kind: z.literal("webhook"), url: z.string().meta({ format: "uri", example: "https://example.com/hooks/quire" }) };
+const webhookFields = {
+  kind: z.literal("webhook"),
+  url: z.string().meta({ format: "uri", example: "https://example.com/hooks/quire" }),
+};
 const emailFields = { kind: z.literal("email"), address: z.email(), mode: z.enum(["per-job", "digest"]) };
-const webhookSubscriptionView = z.strictObject({ ...webhookFields, ...subscriptionCommon }).meta({ id: "WebhookSubscription" });
-const emailSubscriptionView = z.strictObject({ ...emailFields, ...subscriptionCommon }).meta({ id: "EmailSubscription" });
+const webhookSubscriptionView = z
+  .strictObject({ ...webhookFields, ...subscriptionCommon })
+  .meta({ id: "WebhookSubscription" });
+const emailSubscriptionView = z
+  .strictObject({ ...emailFields, ...subscriptionCommon })
+  .meta({ id: "EmailSubscription" });
 const subscriptionViewSchema = z
   .discriminatedUnion("kind", [webhookSubscriptionView, emailSubscriptionView])
-  .meta({ id: "Subscription",  description: "A subscription as the API shows it: never its secrets." });
-const signingSecret = z.string().meta({ description: "The Standard Webhooks signing secret: shown only here and when rotated.", example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
+  .meta({ id: "Subscription", description: "A subscription as the API shows it: never its secrets." });
+const signingSecret = z.string().meta({
+  description: "The Standard Webhooks signing secret: shown only here and when rotated.",
+  example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+});
 const subscriptionCreatedSchema = z
   .discriminatedUnion("kind", [
-    z.strictObject({ ...webhookFields, ...subscriptionCommon, secret: signingSecret }).meta({ id: "WebhookSubscriptionCreated" }),
+    z
+      .strictObject({ ...webhookFields, ...subscriptionCommon, secret: signingSecret })
+      .meta({ id: "WebhookSubscriptionCreated" }),
     emailSubscriptionView,
   ])
-  .meta({ id: "SubscriptionCreated",  description: "The new subscription; a webhook's with its signing secret, shown only this once." });
+  .meta({
+    id: "SubscriptionCreated",
+    description: "The new subscription; a webhook's with its signing secret, shown only this once.",
+  });
 
 const attemptSchema = z
   .strictObject({
@@ -124,7 +160,10 @@ const attemptSchema = z
     statusCode: z.int().optional().meta({ description: "The endpoint's HTTP status, when it answered." }),
     latencyMs: z.number().nonnegative(),
     error: z.strictObject({ code: z.string(), message: z.string() }).optional(),
-    response: z.strictObject({ body: z.string(), truncated: z.boolean() }).optional().meta({ description: "The start of the endpoint's answer." }),
+    response: z
+      .strictObject({ body: z.string(), truncated: z.boolean() })
+      .optional()
+      .meta({ description: "The start of the endpoint's answer." }),
   })
   .meta({ id: "DeliveryAttempt" });
 const deliveryFields = {
@@ -132,12 +171,17 @@ const deliveryFields = {
   subscriptionId: subscriptionIdSchema,
   eventId: z.string(),
   eventType: z.enum([...NOTIFICATION_EVENT_TYPES, "ping"]),
-  messageId: z.string().meta({ description: "The Standard Webhooks webhook-id: the same on every attempt and replay of a message." }),
+  messageId: z
+    .string()
+    .meta({ description: "The Standard Webhooks webhook-id: the same on every attempt and replay of a message." }),
   status: deliveryStatus,
   attempts: z.int().nonnegative(),
   nextAttemptAt: isoTimestamp.optional(),
   lastAttempt: attemptSchema.optional(),
-  failure: reason.optional().meta({ description: "Why the delivery failed when no attempt says so (its attempt could not be queued, or was dead-lettered)." }),
+  failure: reason.optional().meta({
+    description:
+      "Why the delivery failed when no attempt says so (its attempt could not be queued, or was dead-lettered).",
+  }),
   replayOf: deliveryIdSchema.optional(),
   createdAt: isoTimestamp,
   updatedAt: isoTimestamp,
@@ -145,8 +189,12 @@ const deliveryFields = {
 };
 const deliveryViewSchema = z.strictObject(deliveryFields).meta({ id: "Delivery" });
 const deliveryDetailSchema = z
-  .strictObject({ ...deliveryFields, payload: webhookPayload, log: z.array(attemptSchema).meta({ description: "Every attempt, oldest first." }) })
-  .meta({ id: "DeliveryDetail",  description: "A delivery with the payload it sends and its attempt log." });
+  .strictObject({
+    ...deliveryFields,
+    payload: webhookPayload,
+    log: z.array(attemptSchema).meta({ description: "Every attempt, oldest first." }),
+  })
+  .meta({ id: "DeliveryDetail", description: "A delivery with the payload it sends and its attempt log." });
 export type DeliveryView = z.output<typeof deliveryViewSchema>;
 
 /**
@@ -176,7 +224,10 @@ export function deliveriesToReplay(newestFirst: readonly Delivery[]): Delivery[]
 
 export function deliveryView(delivery: Delivery): DeliveryView {
   const { payload: _payload, leaseUntil: _lease, ...rest } = delivery;
-  return { ...rest, links: { self: `/v1/deliveries/${delivery.id}`, subscription: `/v1/subscriptions/${delivery.subscriptionId}` } };
+  return {
+    ...rest,
+    links: { self: `/v1/deliveries/${delivery.id}`, subscription: `/v1/subscriptions/${delivery.subscriptionId}` },
+  };
 }
 
 /** What the committed openapi.json says about this API. */
@@ -194,11 +245,19 @@ export const NOTIFIER_API: ApiDescription = {
 
 const SUB_EXAMPLE = "sub_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7";
 const DLV_EXAMPLE = "dlv_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7";
-const subscriptionParam = z.object({ id: subscriptionIdSchema.meta({ example: SUB_EXAMPLE, description: "An id that is not a subscription's is 404 too." }) });
-const deliveryParam = z.object({ id: deliveryIdSchema.meta({ example: DLV_EXAMPLE, description: "An id that is not a delivery's is 404 too." }) });
+const subscriptionParam = z.object({
+  id: subscriptionIdSchema.meta({
+    example: SUB_EXAMPLE,
+    description: "An id that is not a subscription's is 404 too.",
+  }),
+});
+const deliveryParam = z.object({
+  id: deliveryIdSchema.meta({ example: DLV_EXAMPLE, description: "An id that is not a delivery's is 404 too." }),
+});
 const SUBSCRIPTION_NOT_FOUND: ErrorCodes = { SUBSCRIPTION_NOT_FOUND: `No subscription ${SUB_EXAMPLE}.` };
 const TOO_LARGE = payloadTooLarge(MAX_BODY_BYTES);
-const NOT_ACTIVE = "The subscription is disabled; only an active one can be replayed. Enable it first (POST /v1/subscriptions/{id}/enable).";
+const NOT_ACTIVE =
+  "The subscription is disabled; only an active one can be replayed. Enable it first (POST /v1/subscriptions/{id}/enable).";
 const NOT_QUEUED = { message: "The delivery could not be queued; try again.", details: { deliveryId: DLV_EXAMPLE } };
 const delivery202 = z.strictObject({ deliveryId: deliveryIdSchema, links: z.strictObject({ delivery: link }) });
 
@@ -229,7 +288,11 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
   function requireActive(subscription: Subscription, doing: string): void {
     if (subscription.status === "active") return;
     const hint = subscription.status === "disabled" ? " Enable it first (POST /v1/subscriptions/{id}/enable)." : "";
-    throw new ApiError(409, "SUBSCRIPTION_NOT_ACTIVE", `The subscription is ${subscription.status}; only an active one can be ${doing}.${hint}`);
+    throw new ApiError(
+      409,
+      "SUBSCRIPTION_NOT_ACTIVE",
+      `The subscription is ${subscription.status}; only an active one can be ${doing}.${hint}`,
+    );
   }
   /**
    * Queue a new delivery's first attempt. The delivery must exist first (the worker drops an
@@ -240,17 +303,35 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
     try {
       await deps.queue.enqueue({ deliveryId, attempt: 1 });
     } catch (error) {
-      const reason = { code: "ENQUEUE_FAILED", message: `The first attempt could not be queued: ${(error as Error).message}` };
+      const reason = {
+        code: "ENQUEUE_FAILED",
+        message: `The first attempt could not be queued: ${(error as Error).message}`,
+      };
       try {
         await store.failDelivery(deliveryId, 1, reason);
       } catch (storeError) {
-        console.error(JSON.stringify({ level: "error", service: "notifier", message: "could not fail an unqueued delivery", deliveryId, error: String(storeError) }));
+        console.error(
+          JSON.stringify({
+            level: "error",
+            service: "notifier",
+            message: "could not fail an unqueued delivery",
+            deliveryId,
+            error: String(storeError),
+          }),
+        );
       }
-      throw new ApiError(503, "DELIVERY_NOT_QUEUED", "The delivery could not be queued; try again.", { deliveryId, ...details });
+      throw new ApiError(503, "DELIVERY_NOT_QUEUED", "The delivery could not be queued; try again.", {
+        deliveryId,
+        ...details,
+      });
     }
   }
   /** A replay is a new delivery of the same message (same webhook-id, so receivers can dedupe). */
-  async function replay(original: Delivery, id: string = newDeliveryId(), details?: Record<string, unknown>): Promise<string | undefined> {
+  async function replay(
+    original: Delivery,
+    id: string = newDeliveryId(),
+    details?: Record<string, unknown>,
+  ): Promise<string | undefined> {
     const { created } = await store.createDelivery({
       id,
       subscriptionId: original.subscriptionId,
@@ -281,8 +362,19 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
           required: true,
           ...json(subscriptionBody, {
             examples: {
-              webhook: { summary: "A webhook for invoices", value: { kind: "webhook", url: "https://example.com/hooks/quire", events: ["job.completed"], filter: { classification: ["invoice"] } } },
-              email: { summary: "A digest per run", value: { kind: "email", address: "ops@example.com", mode: "digest" } },
+              webhook: {
+                summary: "A webhook for invoices",
+                value: {
+                  kind: "webhook",
+                  url: "https://example.com/hooks/quire",
+                  events: ["job.completed"],
+                  filter: { classification: ["invoice"] },
+                },
+              },
+              email: {
+                summary: "A digest per run",
+                value: { kind: "email", address: "ops@example.com", mode: "digest" },
+              },
             },
           }),
         },
@@ -290,7 +382,12 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       responses: {
         201: {
           ...json(subscriptionCreatedSchema, { description: "Subscribed (Location)." }),
-          headers: { location: { description: "The subscription.", schema: { type: "string", example: `/v1/subscriptions/${SUB_EXAMPLE}` } } },
+          headers: {
+            location: {
+              description: "The subscription.",
+              schema: { type: "string", example: `/v1/subscriptions/${SUB_EXAMPLE}` },
+            },
+          },
         },
         ...errorResponses({
           400: {
@@ -302,7 +399,12 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
           401: UNAUTHORIZED,
           413: TOO_LARGE,
           415: NOT_JSON,
-          422: { WEBHOOK_URL_NOT_ALLOWED: { message: "The webhook URL resolves to a private address (…)", details: { reason: "PRIVATE_ADDRESS" } } },
+          422: {
+            WEBHOOK_URL_NOT_ALLOWED: {
+              message: "The webhook URL resolves to a private address (…)",
+              details: { reason: "PRIVATE_ADDRESS" },
+            },
+          },
           500: INTERNAL,
         }),
       },
@@ -311,7 +413,9 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       const parsed = subscriptionBody.safeParse(await jsonBody(c));
       if (!parsed.success) {
         // A filter over the limits gets its own code (FILTER_TOO_DEEP, FILTER_TOO_LARGE), not VALIDATION_FAILED.
-        const limit = parsed.error.issues.find((issue): issue is z.core.$ZodIssueCustom => issue.code === "custom" && typeof issue.params?.code === "string");
+        const limit = parsed.error.issues.find(
+          (issue): issue is z.core.$ZodIssueCustom => issue.code === "custom" && typeof issue.params?.code === "string",
+        );
         if (limit) throw new ApiError(400, String(limit.params!.code), `${limit.path.join(".")}: ${limit.message}`);
         throw validationFailed(parsed.error);
       }
@@ -319,24 +423,42 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       try {
         compileSubscriptionFilter(input.filter);
       } catch (error) {
-        if (error instanceof InvalidEventPatternError) throw new ApiError(400, "INVALID_FILTER", `filter.pattern: ${error.message}`);
+        if (error instanceof InvalidEventPatternError)
+          throw new ApiError(400, "INVALID_FILTER", `filter.pattern: ${error.message}`);
         throw error;
       }
       const at = new Date().toISOString();
-      const base = { id: newSubscriptionId(), ...(input.filter ? { filter: input.filter } : {}), ...(input.description ? { description: input.description } : {}), createdAt: at, updatedAt: at };
+      const base = {
+        id: newSubscriptionId(),
+        ...(input.filter ? { filter: input.filter } : {}),
+        ...(input.description ? { description: input.description } : {}),
+        createdAt: at,
+        updatedAt: at,
+      };
       if (input.kind === "webhook") {
         try {
           await deps.guard.vet(input.url);
         } catch (error) {
           if (error instanceof WebhookTargetRefused) {
-            throw new ApiError(422, "WEBHOOK_URL_NOT_ALLOWED", `${error.message} (${deps.guard.describe()})`, { reason: error.code });
+            throw new ApiError(422, "WEBHOOK_URL_NOT_ALLOWED", `${error.message} (${deps.guard.describe()})`, {
+              reason: error.code,
+            });
           }
           throw error;
         }
         const secret = generateWebhookSecret();
-        const subscription: Subscription = { ...base, kind: "webhook", url: input.url, events: input.events, status: "active", secrets: [{ secret }] };
+        const subscription: Subscription = {
+          ...base,
+          kind: "webhook",
+          url: input.url,
+          events: input.events,
+          status: "active",
+          secrets: [{ secret }],
+        };
         await store.createSubscription(subscription);
-        return c.json({ ...subscriptionView(subscription), secret }, 201, { location: `/v1/subscriptions/${subscription.id}` });
+        return c.json({ ...subscriptionView(subscription), secret }, 201, {
+          location: `/v1/subscriptions/${subscription.id}`,
+        });
       }
       const token = randomBytes(24).toString("base64url");
       const subscription: Subscription = {
@@ -367,13 +489,17 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       tags: ["Subscriptions"],
       security: apiKeySecurity,
       responses: {
-        200: json(z.strictObject({ subscriptions: z.array(subscriptionViewSchema) }).meta({ id: "SubscriptionList" }), { description: "The subscriptions." }),
+        200: json(z.strictObject({ subscriptions: z.array(subscriptionViewSchema) }).meta({ id: "SubscriptionList" }), {
+          description: "The subscriptions.",
+        }),
         ...errorResponses({ 401: UNAUTHORIZED, 500: INTERNAL }),
       },
     },
     async (c) => {
       const subscriptions = await store.listSubscriptions();
-      return c.json({ subscriptions: subscriptions.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(subscriptionView) });
+      return c.json({
+        subscriptions: subscriptions.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(subscriptionView),
+      });
     },
   );
 
@@ -430,9 +556,20 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       security: apiKeySecurity,
       request: { params: subscriptionParam, body: { required: false, ...json(rotateInput) } },
       responses: {
-        200: json(z.strictObject({ secret: signingSecret, previousSecretExpiresAt: isoTimestamp }).meta({ id: "RotatedSecret" }), { description: "The new secret, shown only this once." }),
+        200: json(
+          z
+            .strictObject({ secret: signingSecret, previousSecretExpiresAt: isoTimestamp })
+            .meta({ id: "RotatedSecret" }),
+          { description: "The new secret, shown only this once." },
+        ),
         ...errorResponses({
-          400: { ...BAD_JSON_BODY, VALIDATION_FAILED: { message: "overlapSeconds: Too big: expected number to be <=604800", details: [{ path: "overlapSeconds", message: "Too big: expected number to be <=604800" }] } },
+          400: {
+            ...BAD_JSON_BODY,
+            VALIDATION_FAILED: {
+              message: "overlapSeconds: Too big: expected number to be <=604800",
+              details: [{ path: "overlapSeconds", message: "Too big: expected number to be <=604800" }],
+            },
+          },
           401: UNAUTHORIZED,
           404: SUBSCRIPTION_NOT_FOUND,
           409: { NOT_A_WEBHOOK: "Only webhook subscriptions have signing secrets." },
@@ -443,8 +580,11 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
     },
     async (c) => {
       const subscription = await subscriptionOr404(c);
-      if (subscription.kind !== "webhook") throw new ApiError(409, "NOT_A_WEBHOOK", "Only webhook subscriptions have signing secrets.");
-      const body = c.req.header("content-type")?.includes("application/json") ? await parseJsonBody(c, rotateInput) : {};
+      if (subscription.kind !== "webhook")
+        throw new ApiError(409, "NOT_A_WEBHOOK", "Only webhook subscriptions have signing secrets.");
+      const body = c.req.header("content-type")?.includes("application/json")
+        ? await parseJsonBody(c, rotateInput)
+        : {};
       const overlapMs = body.overlapSeconds !== undefined ? body.overlapSeconds * 1000 : settings.secretOverlapMs;
       const previousSecretExpiresAt = new Date(Date.now() + overlapMs);
       const secret = generateWebhookSecret();
@@ -470,7 +610,9 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
         ...errorResponses({
           401: UNAUTHORIZED,
           404: SUBSCRIPTION_NOT_FOUND,
-          409: { SUBSCRIPTION_NOT_ACTIVE: "The subscription is pending_confirmation; only an active one can be tested." },
+          409: {
+            SUBSCRIPTION_NOT_ACTIVE: "The subscription is pending_confirmation; only an active one can be tested.",
+          },
           413: TOO_LARGE,
           500: INTERNAL,
           503: { DELIVERY_NOT_QUEUED: NOT_QUEUED },
@@ -488,7 +630,11 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
         eventId: `ping_${id.slice(4)}`,
         eventType: "ping",
         messageId: `msg_${id.slice(4)}`,
-        payload: { type: "ping", timestamp: at, data: { subscriptionId: subscription.id, message: "A test notification from Quire." } },
+        payload: {
+          type: "ping",
+          timestamp: at,
+          data: { subscriptionId: subscription.id, message: "A test notification from Quire." },
+        },
       });
       await enqueueFirstAttempt(id);
       return c.json({ deliveryId: id, links: { delivery: `/v1/deliveries/${id}` } }, 202);
@@ -502,7 +648,8 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       path: "/v1/subscriptions/{id}/enable",
       operationId: "enableSubscription",
       summary: "Enable a subscription again",
-      description: "After it was disabled for failing: forgives past failures. An email subscription must be confirmed by its address instead.",
+      description:
+        "After it was disabled for failing: forgives past failures. An email subscription must be confirmed by its address instead.",
       tags: ["Subscriptions"],
       security: apiKeySecurity,
       request: { params: subscriptionParam },
@@ -520,7 +667,11 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
     async (c) => {
       const subscription = await subscriptionOr404(c);
       if (subscription.status === "pending_confirmation") {
-        throw new ApiError(409, "SUBSCRIPTION_NOT_CONFIRMED", "The address must confirm the subscription through the emailed link.");
+        throw new ApiError(
+          409,
+          "SUBSCRIPTION_NOT_CONFIRMED",
+          "The address must confirm the subscription through the emailed link.",
+        );
       }
       const enabled = await store.enableSubscription(subscription.id);
       if (!enabled) throw new ApiError(404, "SUBSCRIPTION_NOT_FOUND", `No subscription ${subscription.id}.`);
@@ -540,9 +691,16 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       security: apiKeySecurity,
       request: { params: subscriptionParam, query: deliveryQuery },
       responses: {
-        200: json(z.strictObject({ deliveries: z.array(deliveryViewSchema) }).meta({ id: "DeliveryList" }), { description: "The deliveries." }),
+        200: json(z.strictObject({ deliveries: z.array(deliveryViewSchema) }).meta({ id: "DeliveryList" }), {
+          description: "The deliveries.",
+        }),
         ...errorResponses({
-          400: { VALIDATION_FAILED: { message: "limit: Too big: expected number to be <=1000", details: [{ path: "limit", message: "Too big: expected number to be <=1000" }] } },
+          400: {
+            VALIDATION_FAILED: {
+              message: "limit: Too big: expected number to be <=1000",
+              details: [{ path: "limit", message: "Too big: expected number to be <=1000" }],
+            },
+          },
           401: UNAUTHORIZED,
           404: SUBSCRIPTION_NOT_FOUND,
           500: INTERNAL,
@@ -574,16 +732,29 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       security: apiKeySecurity,
       request: { params: subscriptionParam, body: { required: true, ...json(replaySinceInput) } },
       responses: {
-        202: json(z.strictObject({ replayed: z.int().nonnegative(), deliveryIds: z.array(deliveryIdSchema) }).meta({ id: "ReplayQueued" }), { description: "The new deliveries, queued." }),
+        202: json(
+          z
+            .strictObject({ replayed: z.int().nonnegative(), deliveryIds: z.array(deliveryIdSchema) })
+            .meta({ id: "ReplayQueued" }),
+          { description: "The new deliveries, queued." },
+        ),
         ...errorResponses({
-          400: { ...BAD_JSON_BODY, VALIDATION_FAILED: { message: "since: Invalid ISO datetime", details: [{ path: "since", message: "Invalid ISO datetime" }] } },
+          400: {
+            ...BAD_JSON_BODY,
+            VALIDATION_FAILED: {
+              message: "since: Invalid ISO datetime",
+              details: [{ path: "since", message: "Invalid ISO datetime" }],
+            },
+          },
           401: UNAUTHORIZED,
           404: SUBSCRIPTION_NOT_FOUND,
           409: { SUBSCRIPTION_NOT_ACTIVE: NOT_ACTIVE },
           413: TOO_LARGE,
           415: NOT_JSON,
           500: INTERNAL,
-          503: { DELIVERY_NOT_QUEUED: { message: NOT_QUEUED.message, details: { deliveryId: DLV_EXAMPLE, replayed: [] } } },
+          503: {
+            DELIVERY_NOT_QUEUED: { message: NOT_QUEUED.message, details: { deliveryId: DLV_EXAMPLE, replayed: [] } },
+          },
         }),
       },
     },
@@ -591,7 +762,10 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       const subscription = await subscriptionOr404(c);
       const { since } = await parseJsonBody(c, replaySinceInput);
       requireActive(subscription, "replayed");
-      const deliveries = await store.listDeliveries(subscription.id, { since: new Date(since).toISOString(), limit: BULK_REPLAY_SCAN });
+      const deliveries = await store.listDeliveries(subscription.id, {
+        since: new Date(since).toISOString(),
+        limit: BULK_REPLAY_SCAN,
+      });
       const deliveryIds: string[] = [];
       for (const latest of deliveriesToReplay(deliveries)) {
         const id = await replay(latest, replayIdFor(latest.id), { replayed: deliveryIds });
@@ -613,7 +787,11 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       request: { params: deliveryParam },
       responses: {
         200: json(deliveryDetailSchema, { description: "The delivery." }),
-        ...errorResponses({ 401: UNAUTHORIZED, 404: { DELIVERY_NOT_FOUND: `No delivery ${DLV_EXAMPLE}.` }, 500: INTERNAL }),
+        ...errorResponses({
+          401: UNAUTHORIZED,
+          404: { DELIVERY_NOT_FOUND: `No delivery ${DLV_EXAMPLE}.` },
+          500: INTERNAL,
+        }),
       },
     },
     async (c) => {
@@ -630,12 +808,15 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       path: "/v1/deliveries/{id}/replay",
       operationId: "replayDelivery",
       summary: "Replay a delivery",
-      description: "A new delivery of the same message (same webhook-id, so receivers can deduplicate), whatever became of this one.",
+      description:
+        "A new delivery of the same message (same webhook-id, so receivers can deduplicate), whatever became of this one.",
       tags: ["Deliveries"],
       security: apiKeySecurity,
       request: { params: deliveryParam },
       responses: {
-        202: json(delivery202.extend({ replayOf: deliveryIdSchema }).meta({ id: "ReplayOfDelivery" }), { description: "Queued: follow the new delivery." }),
+        202: json(delivery202.extend({ replayOf: deliveryIdSchema }).meta({ id: "ReplayOfDelivery" }), {
+          description: "Queued: follow the new delivery.",
+        }),
         ...errorResponses({
           401: UNAUTHORIZED,
           404: { DELIVERY_NOT_FOUND: `No delivery ${DLV_EXAMPLE}.` },
@@ -652,7 +833,12 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
     async (c) => {
       const delivery = await deliveryOr404(c);
       const subscription = await store.getSubscription(delivery.subscriptionId);
-      if (!subscription) throw new ApiError(409, "SUBSCRIPTION_DELETED", `The subscription ${delivery.subscriptionId} was deleted; there is nothing to replay to.`);
+      if (!subscription)
+        throw new ApiError(
+          409,
+          "SUBSCRIPTION_DELETED",
+          `The subscription ${delivery.subscriptionId} was deleted; there is nothing to replay to.`,
+        );
       requireActive(subscription, "replayed");
       const id = (await replay(delivery))!;
       return c.json({ deliveryId: id, replayOf: delivery.id, links: { delivery: `/v1/deliveries/${id}` } }, 202);
@@ -666,7 +852,8 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       path: "/email/confirm",
       operationId: "confirmEmailSubscription",
       summary: "Confirm an email subscription",
-      description: "The link a new email subscription's address receives; no key needed (the token is the proof). Answers an HTML page.",
+      description:
+        "The link a new email subscription's address receives; no key needed (the token is the proof). Answers an HTML page.",
       tags: ["Email"],
       security: [],
       request: {
@@ -676,8 +863,14 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
         }),
       },
       responses: {
-        200: { description: "Confirmed: the subscription is active.", content: { "text/html": { schema: { type: "string" } } } },
-        404: { description: "Not a valid link (already used, or the subscription was deleted).", content: { "text/html": { schema: { type: "string" } } } },
+        200: {
+          description: "Confirmed: the subscription is active.",
+          content: { "text/html": { schema: { type: "string" } } },
+        },
+        404: {
+          description: "Not a valid link (already used, or the subscription was deleted).",
+          content: { "text/html": { schema: { type: "string" } } },
+        },
         ...errorResponses({ 500: INTERNAL }),
       },
     },
@@ -686,9 +879,14 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       const token = c.req.query("token");
       const confirmed = id.success && token ? await store.confirmEmail(id.data, token) : undefined;
       if (!confirmed) {
-        return c.html("<!doctype html><p>This confirmation link is not valid (already used, or the subscription was deleted).</p>", 404);
+        return c.html(
+          "<!doctype html><p>This confirmation link is not valid (already used, or the subscription was deleted).</p>",
+          404,
+        );
       }
-      return c.html(`<!doctype html><p>Confirmed: ${confirmed.kind === "email" ? confirmed.address : ""} will receive Quire notifications.</p>`);
+      return c.html(
+        `<!doctype html><p>Confirmed: ${confirmed.kind === "email" ? confirmed.address : ""} will receive Quire notifications.</p>`,
+      );
     },
   );
 

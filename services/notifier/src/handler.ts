@@ -1,6 +1,18 @@
 import { createHash } from "node:crypto";
-import { eventEnvelope, notificationTypeOf, NOTIFIED_DETAIL_TYPES, parseEventDetail, type WebhookPayload } from "@quire/contracts";
-import { subscriptionWants, UnverifiedEventError, verifiedDetail, type NotificationStore, type OutcomeRecords } from "@quire/notifications";
+import {
+  eventEnvelope,
+  notificationTypeOf,
+  NOTIFIED_DETAIL_TYPES,
+  parseEventDetail,
+  type WebhookPayload,
+} from "@quire/contracts";
+import {
+  subscriptionWants,
+  UnverifiedEventError,
+  verifiedDetail,
+  type NotificationStore,
+  type OutcomeRecords,
+} from "@quire/notifications";
 import { defineConsumer, PermanentError } from "@quire/runtime";
 import { z } from "zod";
 import type { AttemptQueue } from "./delivery/queue.ts";
@@ -21,7 +33,8 @@ function stableId(prefix: string, ...parts: string[]): string {
  * announcement). Every event claiming the same outcome is the same announcement.
  */
 export function outcomeKeyOf(detailType: string, detail: Record<string, unknown>): string {
-  if (detailType === "Run Completed") return `${detailType}:${String(detail.runId)}:${String(detail.completed)}/${String(detail.failed)}`;
+  if (detailType === "Run Completed")
+    return `${detailType}:${String(detail.runId)}:${String(detail.completed)}/${String(detail.failed)}`;
   return `${detailType}:${String(detail.jobId)}`;
 }
 
@@ -47,14 +60,23 @@ export function createNotifier(deps: { store: NotificationStore; queue: AttemptQ
       try {
         data = parseEventDetail(detailType, event.detail) as Record<string, unknown>;
       } catch (error) {
-        throw new PermanentError("SCHEMA_VIOLATION", `${detailType} detail: ${(error as Error).message}`, { cause: error });
+        throw new PermanentError("SCHEMA_VIOLATION", `${detailType} detail: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
-      const correlation = { eventId: event.id, ...(data.jobId ? { jobId: data.jobId } : {}), ...(data.runId ? { runId: data.runId } : {}) };
+      const correlation = {
+        eventId: event.id,
+        ...(data.jobId ? { jobId: data.jobId } : {}),
+        ...(data.runId ? { runId: data.runId } : {}),
+      };
       // Announce what the job store holds, never what an event claims (see verifiedDetail).
       try {
         data = await verifiedDetail(detailType, data, deps.outcomes);
       } catch (error) {
-        if (error instanceof UnverifiedEventError) throw new PermanentError(error.code, `${error.message} (source ${event.source}, event ${event.id})`, { cause: error });
+        if (error instanceof UnverifiedEventError)
+          throw new PermanentError(error.code, `${error.message} (source ${event.source}, event ${event.id})`, {
+            cause: error,
+          });
         throw error;
       }
       // One announcement per outcome, however many events claim it (a publisher that died between
@@ -67,7 +89,9 @@ export function createNotifier(deps: { store: NotificationStore; queue: AttemptQ
         return;
       }
       const payload: WebhookPayload = { type: notificationTypeOf[detailType], timestamp: event.time, data };
-      const subscriptions = (await deps.store.listSubscriptions()).filter((subscription) => subscriptionWants(subscription, payload));
+      const subscriptions = (await deps.store.listSubscriptions()).filter((subscription) =>
+        subscriptionWants(subscription, payload),
+      );
       const firstAttempts = [];
       for (const subscription of subscriptions) {
         const { delivery } = await deps.store.createDelivery({
@@ -79,7 +103,8 @@ export function createNotifier(deps: { store: NotificationStore; queue: AttemptQ
           payload,
         });
         // Created now, or created by an interrupted earlier try and never attempted: queue it.
-        if (delivery.attempts === 0 && delivery.status === "pending") firstAttempts.push({ deliveryId: delivery.id, attempt: 1 });
+        if (delivery.attempts === 0 && delivery.status === "pending")
+          firstAttempts.push({ deliveryId: delivery.id, attempt: 1 });
       }
       await deps.queue.enqueueAll(firstAttempts);
       await deps.store.markEventFannedOut(announcementId, subscriptions.length);

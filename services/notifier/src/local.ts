@@ -11,7 +11,14 @@ if (!config.QUIRE_API_KEY) {
 const clients = createAwsClients();
 const notifier = createNotifierService(config, clients, { apiKey: config.QUIRE_API_KEY });
 const server = serve({ fetch: notifier.app.fetch, port: config.QUIRE_NOTIFIER_PORT, hostname: "127.0.0.1" }, (info) =>
-  console.log(JSON.stringify({ level: "info", msg: "notifier API listening", url: `http://127.0.0.1:${info.port}`, webhookTargets: notifier.guard.describe() })),
+  console.log(
+    JSON.stringify({
+      level: "info",
+      msg: "notifier API listening",
+      url: `http://127.0.0.1:${info.port}`,
+      webhookTargets: notifier.guard.describe(),
+    }),
+  ),
 );
 runLocally(
   config,

@@ -25,8 +25,19 @@ export function createNotifierService(config: QuireConfig, clients: AwsClients, 
     settings,
     app: createNotifierApi({ store, queue, guard, ses: clients.ses, settings, apiKey: options.apiKey }),
     // The jobs table, read only: every announcement is checked against its job or run first.
-    events: createNotifier({ store, queue, outcomes: createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME }) }),
-    deliveries: createDeliveryWorker({ store, queue, guard, ses: clients.ses, settings, metrics: metricsFor("notifier") }),
+    events: createNotifier({
+      store,
+      queue,
+      outcomes: createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME }),
+    }),
+    deliveries: createDeliveryWorker({
+      store,
+      queue,
+      guard,
+      ses: clients.ses,
+      settings,
+      metrics: metricsFor("notifier"),
+    }),
   };
 }
 export type NotifierService = ReturnType<typeof createNotifierService>;

@@ -3,7 +3,13 @@ import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { newDeliveryId, newSubscriptionId } from "@quire/contracts";
 import { startDevcloud, type Devcloud } from "@quire/devcloud";
-import { createNotificationStore, type Delivery, type DeliveryStatus, type NotificationStore, type Subscription } from "@quire/notifications";
+import {
+  createNotificationStore,
+  type Delivery,
+  type DeliveryStatus,
+  type NotificationStore,
+  type Subscription,
+} from "@quire/notifications";
 import { createAddressGuard } from "@quire/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNotifierApi, deliveriesToReplay } from "../src/api.ts";
@@ -18,11 +24,24 @@ let api: ReturnType<typeof createNotifierApi>;
 
 beforeAll(async () => {
   devcloud = await startDevcloud({ port: 0, log: () => {} });
-  store = createNotificationStore({ client: new DynamoDBClient(devcloud.clientConfig), tableName: devcloud.resources.tableNames.notifications! });
+  store = createNotificationStore({
+    client: new DynamoDBClient(devcloud.clientConfig),
+    tableName: devcloud.resources.tableNames.notifications!,
+  });
   // The delivery queue is down: every send fails, as SQS does when throttled or unreachable.
-  const real = createAttemptQueue({ sqs: new SQSClient(devcloud.clientConfig), queueUrl: devcloud.resources.queueUrls.notifierDeliveries! });
+  const real = createAttemptQueue({
+    sqs: new SQSClient(devcloud.clientConfig),
+    queueUrl: devcloud.resources.queueUrls.notifierDeliveries!,
+  });
   const queue: AttemptQueue = { ...real, enqueue: async () => Promise.reject(new Error("SQS is unavailable")) };
-  api = createNotifierApi({ store, queue, guard: createAddressGuard(), ses: new SESv2Client(devcloud.clientConfig), settings, apiKey: API_KEY });
+  api = createNotifierApi({
+    store,
+    queue,
+    guard: createAddressGuard(),
+    ses: new SESv2Client(devcloud.clientConfig),
+    settings,
+    apiKey: API_KEY,
+  });
 });
 afterAll(() => devcloud?.stop());
 
@@ -36,15 +55,35 @@ const post = async (path: string, json?: unknown) => {
 };
 async function activeWebhook(): Promise<Subscription> {
   const at = new Date().toISOString();
-  const sub: Subscription = { id: newSubscriptionId(), kind: "webhook", url: "https://hooks.example.com", events: ["job.completed"], status: "active", secrets: [{ secret: "whsec_x" }], createdAt: at, updatedAt: at };
+  const sub: Subscription = {
+    id: newSubscriptionId(),
+    kind: "webhook",
+    url: "https://hooks.example.com",
+    events: ["job.completed"],
+    status: "active",
+    secrets: [{ secret: "whsec_x" }],
+    createdAt: at,
+    updatedAt: at,
+  };
   await store.createSubscription(sub);
   return sub;
 }
 async function failedDelivery(subscriptionId: string): Promise<Delivery> {
   const id = newDeliveryId();
-  await store.createDelivery({ id, subscriptionId, eventId: `evt-${id}`, eventType: "job.completed", messageId: `msg_${id.slice(4)}`, payload: { type: "job.completed", timestamp: new Date().toISOString(), data: {} } });
+  await store.createDelivery({
+    id,
+    subscriptionId,
+    eventId: `evt-${id}`,
+    eventType: "job.completed",
+    messageId: `msg_${id.slice(4)}`,
+    payload: { type: "job.completed", timestamp: new Date().toISOString(), data: {} },
+  });
   await store.claimAttempt(id, 1, 60_000);
-  await store.recordAttempt(id, { attempt: 1, at: new Date().toISOString(), outcome: "failed", statusCode: 500, latencyMs: 1 }, { status: "failed" });
+  await store.recordAttempt(
+    id,
+    { attempt: 1, at: new Date().toISOString(), outcome: "failed", statusCode: 500, latencyMs: 1 },
+    { status: "failed" },
+  );
   return (await store.getDelivery(id))!;
 }
 
@@ -53,8 +92,14 @@ describe("a delivery that cannot be queued", () => {
     const sub = await activeWebhook();
     const { status, body } = await post(`/v1/subscriptions/${sub.id}/test`);
     expect(status).toBe(503);
-    expect(body.error).toMatchObject({ code: "DELIVERY_NOT_QUEUED", details: { deliveryId: expect.stringMatching(/^dlv_/) } });
-    expect(await store.getDelivery(body.error.details.deliveryId)).toMatchObject({ status: "failed", failure: { code: "ENQUEUE_FAILED", message: expect.stringContaining("SQS is unavailable") } });
+    expect(body.error).toMatchObject({
+      code: "DELIVERY_NOT_QUEUED",
+      details: { deliveryId: expect.stringMatching(/^dlv_/) },
+    });
+    expect(await store.getDelivery(body.error.details.deliveryId)).toMatchObject({
+      status: "failed",
+      failure: { code: "ENQUEUE_FAILED", message: expect.stringContaining("SQS is unavailable") },
+    });
   });
 
   it("a replay answers 503 DELIVERY_NOT_QUEUED and its delivery fails with the reason", async () => {
@@ -63,7 +108,11 @@ describe("a delivery that cannot be queued", () => {
     const { status, body } = await post(`/v1/deliveries/${original.id}/replay`);
     expect(status).toBe(503);
     expect(body.error.code).toBe("DELIVERY_NOT_QUEUED");
-    expect(await store.getDelivery(body.error.details.deliveryId)).toMatchObject({ status: "failed", replayOf: original.id, failure: { code: "ENQUEUE_FAILED" } });
+    expect(await store.getDelivery(body.error.details.deliveryId)).toMatchObject({
+      status: "failed",
+      replayOf: original.id,
+      failure: { code: "ENQUEUE_FAILED" },
+    });
   });
 
   it("a bulk replay answers 503 DELIVERY_NOT_QUEUED, and the next one replays the message again", async () => {
@@ -73,7 +122,10 @@ describe("a delivery that cannot be queued", () => {
     const first = await post(`/v1/subscriptions/${sub.id}/replay`, { since });
     expect(first.status).toBe(503);
     expect(first.body.error).toMatchObject({ code: "DELIVERY_NOT_QUEUED", details: { replayed: [] } });
-    expect(await store.getDelivery(first.body.error.details.deliveryId)).toMatchObject({ status: "failed", failure: { code: "ENQUEUE_FAILED" } });
+    expect(await store.getDelivery(first.body.error.details.deliveryId)).toMatchObject({
+      status: "failed",
+      failure: { code: "ENQUEUE_FAILED" },
+    });
     // Nothing is left looking underway, so retrying the request tries the message again.
     expect((await post(`/v1/subscriptions/${sub.id}/replay`, { since })).status).toBe(503);
   });
@@ -81,21 +133,28 @@ describe("a delivery that cannot be queued", () => {
 
 describe("which deliveries a bulk replay sends", () => {
   const at = (second: number) => `2026-11-23T10:00:${String(second).padStart(2, "0")}.000Z`;
-  const d = (id: string, messageId: string, status: DeliveryStatus, second: number) => ({ id, messageId, status, createdAt: at(second) }) as Delivery;
+  const d = (id: string, messageId: string, status: DeliveryStatus, second: number) =>
+    ({ id, messageId, status, createdAt: at(second) }) as Delivery;
   const newestFirst = (...deliveries: Delivery[]) => deliveries.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 
   it("one per message, the latest of its failed deliveries, however many replays failed before", () => {
-    const chosen = deliveriesToReplay(newestFirst(d("a0", "msg_a", "failed", 1), d("a1", "msg_a", "failed", 2), d("a2", "msg_a", "failed", 3)));
+    const chosen = deliveriesToReplay(
+      newestFirst(d("a0", "msg_a", "failed", 1), d("a1", "msg_a", "failed", 2), d("a2", "msg_a", "failed", 3)),
+    );
     expect(chosen.map((x) => x.id)).toEqual(["a2"]);
   });
 
   it("none for a message delivered or still being tried", () => {
     const chosen = deliveriesToReplay(
       newestFirst(
-        d("a0", "msg_a", "failed", 1), d("a1", "msg_a", "succeeded", 2),
-        d("b0", "msg_b", "failed", 3), d("b1", "msg_b", "retrying", 4),
-        d("c0", "msg_c", "failed", 5), d("c1", "msg_c", "pending", 6),
-        d("e0", "msg_e", "failed", 7), d("e1", "msg_e", "sending", 8),
+        d("a0", "msg_a", "failed", 1),
+        d("a1", "msg_a", "succeeded", 2),
+        d("b0", "msg_b", "failed", 3),
+        d("b1", "msg_b", "retrying", 4),
+        d("c0", "msg_c", "failed", 5),
+        d("c1", "msg_c", "pending", 6),
+        d("e0", "msg_e", "failed", 7),
+        d("e1", "msg_e", "sending", 8),
         d("f0", "msg_f", "failed", 9),
       ),
     );
@@ -103,7 +162,9 @@ describe("which deliveries a bulk replay sends", () => {
   });
 
   it("in the order the messages were last tried, oldest first", () => {
-    const chosen = deliveriesToReplay(newestFirst(d("a0", "msg_a", "failed", 1), d("b0", "msg_b", "failed", 2), d("a1", "msg_a", "failed", 3)));
+    const chosen = deliveriesToReplay(
+      newestFirst(d("a0", "msg_a", "failed", 1), d("b0", "msg_b", "failed", 2), d("a1", "msg_a", "failed", 3)),
+    );
     expect(chosen.map((x) => x.id)).toEqual(["b0", "a1"]);
   });
 });

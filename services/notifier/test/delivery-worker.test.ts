@@ -5,7 +5,12 @@ import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { newDeliveryId, newSubscriptionId } from "@quire/contracts";
 import { startDevcloud, type Devcloud } from "@quire/devcloud";
-import { createNotificationStore, type Delivery, type NotificationStore, type Subscription } from "@quire/notifications";
+import {
+  createNotificationStore,
+  type Delivery,
+  type NotificationStore,
+  type Subscription,
+} from "@quire/notifications";
 import { createLogger, FAILURE_ATTRIBUTES, startLocalRunner } from "@quire/runtime";
 import { createAddressGuard } from "@quire/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,11 +27,20 @@ let endpoint: Server;
 let endpointUrl: string;
 const settings = deliverySettings([5_000, 10 * 3600_000]);
 const quiet = createLogger({}, () => {});
-const ctx = () => ({ messageId: "m", receiveCount: 1, queueName: "q", signal: new AbortController().signal, log: quiet });
+const ctx = () => ({
+  messageId: "m",
+  receiveCount: 1,
+  queueName: "q",
+  signal: new AbortController().signal,
+  log: quiet,
+});
 
 beforeAll(async () => {
   devcloud = await startDevcloud({ port: 0, log: () => {} });
-  store = createNotificationStore({ client: new DynamoDBClient(devcloud.clientConfig), tableName: devcloud.resources.tableNames.notifications! });
+  store = createNotificationStore({
+    client: new DynamoDBClient(devcloud.clientConfig),
+    tableName: devcloud.resources.tableNames.notifications!,
+  });
   sqs = new SQSClient(devcloud.clientConfig);
   queueUrl = devcloud.resources.queueUrls.notifierDeliveries!;
   deadLetterQueueUrl = devcloud.resources.deadLetterQueueUrls.notifierDeliveries!;
@@ -41,13 +55,26 @@ afterAll(async () => {
 });
 
 function worker(queue: AttemptQueue = createAttemptQueue({ sqs, queueUrl })) {
-  return createDeliveryWorker({ store, queue, guard: createAddressGuard({ allowlist: "127.0.0.1" }), ses: new SESv2Client(devcloud.clientConfig), settings });
+  return createDeliveryWorker({
+    store,
+    queue,
+    guard: createAddressGuard({ allowlist: "127.0.0.1" }),
+    ses: new SESv2Client(devcloud.clientConfig),
+    settings,
+  });
 }
 async function subscription(overrides: Partial<Subscription> = {}): Promise<Subscription> {
   const at = new Date().toISOString();
   const sub = {
-    id: newSubscriptionId(), kind: "webhook", url: endpointUrl, events: ["job.completed"], status: "active",
-    secrets: [{ secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }], createdAt: at, updatedAt: at, ...overrides,
+    id: newSubscriptionId(),
+    kind: "webhook",
+    url: endpointUrl,
+    events: ["job.completed"],
+    status: "active",
+    secrets: [{ secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }],
+    createdAt: at,
+    updatedAt: at,
+    ...overrides,
   } as Subscription;
   await store.createSubscription(sub);
   return sub;
@@ -55,14 +82,30 @@ async function subscription(overrides: Partial<Subscription> = {}): Promise<Subs
 async function delivery(subscriptionId: string): Promise<Delivery> {
   const id = newDeliveryId();
   const { delivery: created } = await store.createDelivery({
-    id, subscriptionId, eventId: `evt-${id}`, eventType: "job.completed", messageId: `msg_${id.slice(4)}`,
+    id,
+    subscriptionId,
+    eventId: `evt-${id}`,
+    eventType: "job.completed",
+    messageId: `msg_${id.slice(4)}`,
     payload: { type: "job.completed", timestamp: new Date().toISOString(), data: { jobId: "job_x" } },
   });
   return created;
 }
 /** Run the worker on the real delivery queue under the local host until `done`, dead-lettering on the second receive. */
-async function runUntil(consumer: ReturnType<typeof worker>, done: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const runner = startLocalRunner(consumer, { sqs, queueUrl, deadLetterQueueUrl, maxReceiveCount: 2, retryDelaySeconds: () => 0, waitTimeSeconds: 1, log: quiet });
+async function runUntil(
+  consumer: ReturnType<typeof worker>,
+  done: () => Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const runner = startLocalRunner(consumer, {
+    sqs,
+    queueUrl,
+    deadLetterQueueUrl,
+    maxReceiveCount: 2,
+    retryDelaySeconds: () => 0,
+    waitTimeSeconds: 1,
+    log: quiet,
+  });
   try {
     const deadline = Date.now() + timeoutMs;
     while (!(await done())) {
@@ -81,13 +124,23 @@ describe("dead-lettered attempts", () => {
     const d = await delivery(sub.id);
     // A worker claimed attempt 1 and died: every receive of the message finds it in progress elsewhere.
     expect(await store.claimAttempt(d.id, 1, 3600_000)).toBe(true);
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ deliveryId: d.id, attempt: 1 }) }));
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ deliveryId: d.id, attempt: 1 }) }),
+    );
 
     await runUntil(worker(), async () => (await store.getDelivery(d.id))?.status === "failed");
 
-    expect(await store.getDelivery(d.id)).toMatchObject({ status: "failed", attempts: 0, failure: { code: "RETRIES_EXHAUSTED", message: expect.stringContaining("in progress elsewhere") } });
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageAttributeNames: ["All"], WaitTimeSeconds: 1 }));
-    expect(Messages.map((m) => m.MessageAttributes?.[FAILURE_ATTRIBUTES.code]?.StringValue)).toContain("RETRIES_EXHAUSTED");
+    expect(await store.getDelivery(d.id)).toMatchObject({
+      status: "failed",
+      attempts: 0,
+      failure: { code: "RETRIES_EXHAUSTED", message: expect.stringContaining("in progress elsewhere") },
+    });
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageAttributeNames: ["All"], WaitTimeSeconds: 1 }),
+    );
+    expect(Messages.map((m) => m.MessageAttributes?.[FAILURE_ATTRIBUTES.code]?.StringValue)).toContain(
+      "RETRIES_EXHAUSTED",
+    );
   });
 
   it("a retrying delivery whose next attempt could never be queued fails instead of waiting forever", async () => {
@@ -105,13 +158,22 @@ describe("dead-lettered attempts", () => {
 
     await runUntil(worker(sqsDown), async () => (await store.getDelivery(d.id))?.status === "failed");
 
-    expect(await store.getDelivery(d.id)).toMatchObject({ status: "failed", attempts: 1, lastAttempt: { statusCode: 500 }, failure: { code: "RETRIES_EXHAUSTED", message: expect.stringContaining("SQS is unavailable") } });
+    expect(await store.getDelivery(d.id)).toMatchObject({
+      status: "failed",
+      attempts: 1,
+      lastAttempt: { statusCode: 500 },
+      failure: { code: "RETRIES_EXHAUSTED", message: expect.stringContaining("SQS is unavailable") },
+    });
   });
 
   it("a dead-lettered message that names no attempt leaves deliveries alone", async () => {
     const sub = await subscription();
     const d = await delivery(sub.id);
-    await worker().onDeadLetter!({ deliveryId: d.id }, { code: "SCHEMA_VIOLATION", message: "attempt: required" }, ctx());
+    await worker().onDeadLetter!(
+      { deliveryId: d.id },
+      { code: "SCHEMA_VIOLATION", message: "attempt: required" },
+      ctx(),
+    );
     expect(await store.getDelivery(d.id)).toMatchObject({ status: "pending" });
   });
 });
@@ -130,12 +192,18 @@ describe("disabling after failing too long", () => {
   });
 
   it("a failure continuing a 6-day streak whose last failure was within the retry schedule disables it", async () => {
-    const sub = await subscription({ failingSince: daysAgo(6), lastFailureAt: new Date(Date.now() - 9 * 3600_000).toISOString() });
+    const sub = await subscription({
+      failingSince: daysAgo(6),
+      lastFailureAt: new Date(Date.now() - 9 * 3600_000).toISOString(),
+    });
     const d = await delivery(sub.id);
 
     await worker().handle({ deliveryId: d.id, attempt: 1 }, ctx());
 
     expect(await store.getDelivery(d.id)).toMatchObject({ status: "failed", attempts: 1 });
-    expect(await store.getSubscription(sub.id)).toMatchObject({ status: "disabled", disabledReason: { code: "CONSECUTIVE_FAILURES" } });
+    expect(await store.getSubscription(sub.id)).toMatchObject({
+      status: "disabled",
+      disabledReason: { code: "CONSECUTIVE_FAILURES" },
+    });
   });
 });

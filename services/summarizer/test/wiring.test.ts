@@ -8,6 +8,8 @@ describe("summarizer wiring", () => {
   });
 
   it("emits exactly the events the catalogue lists it as a source of", () => {
-    expect([...wiring.emits].sort()).toEqual(["Summary Completed", "Job Completed", "Job Failed", "Run Completed"].sort());
+    expect([...wiring.emits].sort()).toEqual(
+      ["Summary Completed", "Job Completed", "Job Failed", "Run Completed"].sort(),
+    );
   });
 });

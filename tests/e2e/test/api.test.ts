@@ -5,7 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectEvents, ofType } from "./support/bus-spy.ts";
 import { API_KEY, startPipeline, waitForJob, type Pipeline } from "./support/pipeline.ts";
 
-const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../../samples/${name}.json`, import.meta.url), "utf8")) as { title: string; text: string; metadata: Record<string, string> };
+const sample = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../../samples/${name}.json`, import.meta.url), "utf8")) as {
+    title: string;
+    text: string;
+    metadata: Record<string, string>;
+  };
 
 describe("submitting documents through the HTTP API", () => {
   let pipeline: Pipeline;
@@ -57,23 +62,44 @@ describe("submitting documents through the HTTP API", () => {
     const { text, title } = sample("remote-work-policy");
     await pipeline.clients.events.send(
       new PutEventsCommand({
-        Entries: [{ EventBusName: pipeline.config.QUIRE_BUS_EVENTS_NAME, Source: "acme.dms", DetailType: "Document Submitted", Detail: JSON.stringify({ text, title }) }],
+        Entries: [
+          {
+            EventBusName: pipeline.config.QUIRE_BUS_EVENTS_NAME,
+            Source: "acme.dms",
+            DetailType: "Document Submitted",
+            Detail: JSON.stringify({ text, title }),
+          },
+        ],
       }),
     );
-    const events = await collectEvents(pipeline, (seen) => ofType(seen, "Job Completed").some((e) => e.detail.title === title));
-    expect(ofType(events, "Job Completed").find((e) => e.detail.title === title)?.detail).toMatchObject({ classification: { label: "policy" } });
+    const events = await collectEvents(pipeline, (seen) =>
+      ofType(seen, "Job Completed").some((e) => e.detail.title === title),
+    );
+    expect(ofType(events, "Job Completed").find((e) => e.detail.title === title)?.detail).toMatchObject({
+      classification: { label: "policy" },
+    });
   });
 
   describe("bad requests get a specific 4xx and write nothing", () => {
-    const errorOf = async (response: Response) => ({ status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code });
+    const errorOf = async (response: Response) => ({
+      status: response.status,
+      code: ((await response.json()) as { error: { code: string } }).error.code,
+    });
 
     it("no API key → 401 UNAUTHORIZED; /health needs none", async () => {
-      expect(await errorOf(await fetch(`${pipeline.api}/v1/documents`, { method: "POST" }))).toEqual({ status: 401, code: "UNAUTHORIZED" });
+      expect(await errorOf(await fetch(`${pipeline.api}/v1/documents`, { method: "POST" }))).toEqual({
+        status: 401,
+        code: "UNAUTHORIZED",
+      });
       expect((await fetch(`${pipeline.api}/health`)).status).toBe(200);
     });
 
     it("malformed JSON → 400 MALFORMED_JSON", async () => {
-      const response = await fetch(`${pipeline.api}/v1/documents`, { method: "POST", headers: { "x-api-key": API_KEY, "content-type": "application/json" }, body: "{oops" });
+      const response = await fetch(`${pipeline.api}/v1/documents`, {
+        method: "POST",
+        headers: { "x-api-key": API_KEY, "content-type": "application/json" },
+        body: "{oops",
+      });
       expect(await errorOf(response)).toEqual({ status: 400, code: "MALFORMED_JSON" });
     });
 
@@ -90,16 +116,28 @@ describe("submitting documents through the HTTP API", () => {
     });
 
     it("wait over 30 seconds → 400", async () => {
-      expect(await errorOf(await pipeline.request("/v1/documents?wait=31", { json: { text: "hello" } }))).toEqual({ status: 400, code: "VALIDATION_FAILED" });
+      expect(await errorOf(await pipeline.request("/v1/documents?wait=31", { json: { text: "hello" } }))).toEqual({
+        status: 400,
+        code: "VALIDATION_FAILED",
+      });
     });
 
     it("an unknown job or run → 404 with its own code", async () => {
-      expect(await errorOf(await pipeline.request("/v1/jobs/job_00000000000000000000000000"))).toEqual({ status: 404, code: "JOB_NOT_FOUND" });
-      expect(await errorOf(await pipeline.request("/v1/runs/run_00000000000000000000000000"))).toEqual({ status: 404, code: "RUN_NOT_FOUND" });
+      expect(await errorOf(await pipeline.request("/v1/jobs/job_00000000000000000000000000"))).toEqual({
+        status: 404,
+        code: "JOB_NOT_FOUND",
+      });
+      expect(await errorOf(await pipeline.request("/v1/runs/run_00000000000000000000000000"))).toEqual({
+        status: 404,
+        code: "RUN_NOT_FOUND",
+      });
     });
 
     it("a run with no documents → 400", async () => {
-      expect(await errorOf(await pipeline.request("/v1/runs", { json: { documents: [] } }))).toEqual({ status: 400, code: "VALIDATION_FAILED" });
+      expect(await errorOf(await pipeline.request("/v1/runs", { json: { documents: [] } }))).toEqual({
+        status: 400,
+        code: "VALIDATION_FAILED",
+      });
     });
   });
 });

@@ -12,7 +12,13 @@ async function drain(pipeline: Pipeline, queueUrl: string, count: number): Promi
   const deadline = Date.now() + 10_000;
   while (messages.length < count && Date.now() < deadline) {
     const { Messages = [] } = await pipeline.clients.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ["All"], MessageAttributeNames: ["All"] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ["All"],
+        MessageAttributeNames: ["All"],
+      }),
     );
     messages.push(...Messages);
   }
@@ -32,15 +38,20 @@ describe("at-least-once delivery", () => {
   it("every message delivered twice still means one Converse call per stage and one Job Completed per job", async () => {
     const jobIds: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const response = await pipeline.request("/v1/documents", { json: { text: `Invoice ${i}. Amount due ${i}00.00. Total due in 30 days.` } });
+      const response = await pipeline.request("/v1/documents", {
+        json: { text: `Invoice ${i}. Amount due ${i}00.00. Total due in 30 days.` },
+      });
       jobIds.push(((await response.json()) as { jobId: string }).jobId);
     }
     for (const queueUrl of [pipeline.config.QUIRE_QUEUE_SUMMARIZER_URL, pipeline.config.QUIRE_QUEUE_CLASSIFIER_URL]) {
       const messages = await drain(pipeline, queueUrl, 5);
       expect(messages).toHaveLength(5);
       for (const m of messages) {
-        for (let copy = 0; copy < 2; copy++) await pipeline.clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: m.Body! }));
-        await pipeline.clients.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+        for (let copy = 0; copy < 2; copy++)
+          await pipeline.clients.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: m.Body! }));
+        await pipeline.clients.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }),
+        );
       }
     }
     const callsBefore = converseCalls(pipeline);
@@ -51,16 +62,24 @@ describe("at-least-once delivery", () => {
     await pipeline.stopWorkers();
 
     expect(converseCalls(pipeline) - callsBefore).toBe(10);
-    expect(ofType(events, "Job Completed").map((e) => e.detail.jobId).sort()).toEqual([...jobIds].sort());
+    expect(
+      ofType(events, "Job Completed")
+        .map((e) => e.detail.jobId)
+        .sort(),
+    ).toEqual([...jobIds].sort());
   });
 
   it("the same document submitted twice is answered from the result cache, without calling Bedrock again", async () => {
     pipeline.startWorkers();
     const text = "Dear Ms. Ray, thank you for the quick reply about the lease. Yours sincerely, Tom Quill.";
-    const first = (await (await pipeline.request("/v1/documents?wait=20", { json: { text } })).json()) as { status: string };
+    const first = (await (await pipeline.request("/v1/documents?wait=20", { json: { text } })).json()) as {
+      status: string;
+    };
     expect(first.status).toBe("complete");
     const callsBefore = converseCalls(pipeline);
-    const second = (await (await pipeline.request("/v1/documents?wait=20", { json: { text, title: "again" } })).json()) as { status: string; jobId: string };
+    const second = (await (
+      await pipeline.request("/v1/documents?wait=20", { json: { text, title: "again" } })
+    ).json()) as { status: string; jobId: string };
     await pipeline.stopWorkers();
     expect(second.status).toBe("complete");
     expect(converseCalls(pipeline) - callsBefore).toBe(0);
@@ -68,12 +87,25 @@ describe("at-least-once delivery", () => {
 
   it("a worker stopped mid-message releases it, and the job still completes exactly once", async () => {
     // 40 s of simulated model time (0.8 s real at this time scale): long enough to stop mid-call.
-    pipeline.devcloud.bedrock.configureModel(pipeline.config.QUIRE_MODEL_ID, { latency: { distribution: "fixed", meanMs: 40_000, jitterMs: 0, perOutputTokenMs: 0 } });
+    pipeline.devcloud.bedrock.configureModel(pipeline.config.QUIRE_MODEL_ID, {
+      latency: { distribution: "fixed", meanMs: 40_000, jitterMs: 0, perOutputTokenMs: 0 },
+    });
     try {
-      const { jobId } = (await (await pipeline.request("/v1/documents", { json: { text: "INVOICE 7. Amount due 70.00. Total due in 30 days." } })).json()) as { jobId: string };
+      const { jobId } = (await (
+        await pipeline.request("/v1/documents", {
+          json: { text: "INVOICE 7. Amount due 70.00. Total due in 30 days." },
+        })
+      ).json()) as { jobId: string };
       const stopped = startLocalRunner(
         createSummarizer(stageDependencies(pipeline.config, pipeline.clients, "summarizer")),
-        { sqs: pipeline.clients.sqs, queueUrl: pipeline.config.QUIRE_QUEUE_SUMMARIZER_URL, deadLetterQueueUrl: pipeline.config.QUIRE_DLQ_SUMMARIZER_URL, waitTimeSeconds: 1, shutdownGraceMs: 0, log: createLogger({}, () => {}) },
+        {
+          sqs: pipeline.clients.sqs,
+          queueUrl: pipeline.config.QUIRE_QUEUE_SUMMARIZER_URL,
+          deadLetterQueueUrl: pipeline.config.QUIRE_DLQ_SUMMARIZER_URL,
+          waitTimeSeconds: 1,
+          shutdownGraceMs: 0,
+          log: createLogger({}, () => {}),
+        },
       );
       const deadline = Date.now() + 10_000;
       while (stopped.stats.inFlight === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -83,17 +115,26 @@ describe("at-least-once delivery", () => {
 
       pipeline.startWorkers();
       expect((await waitForJob(pipeline, jobId, 30_000)).status).toBe("complete");
-      const events = await collectEvents(pipeline, (seen) => ofType(seen, "Job Completed").some((e) => e.detail.jobId === jobId));
+      const events = await collectEvents(pipeline, (seen) =>
+        ofType(seen, "Job Completed").some((e) => e.detail.jobId === jobId),
+      );
       events.push(...(await collectEvents(pipeline, () => false, 1500)));
       await pipeline.stopWorkers();
       expect(ofType(events, "Job Completed").filter((e) => e.detail.jobId === jobId)).toHaveLength(1);
     } finally {
-      pipeline.devcloud.bedrock.configureModel(pipeline.config.QUIRE_MODEL_ID, { latency: { distribution: "normal", meanMs: 300, jitterMs: 75, perOutputTokenMs: 5 } });
+      pipeline.devcloud.bedrock.configureModel(pipeline.config.QUIRE_MODEL_ID, {
+        latency: { distribution: "normal", meanMs: 300, jitterMs: 75, perOutputTokenMs: 5 },
+      });
     }
   });
 
   it("a message that is not a document.submitted lands in the DLQ with its reason", async () => {
-    await pipeline.clients.sqs.send(new SendMessageCommand({ QueueUrl: pipeline.config.QUIRE_QUEUE_SUMMARIZER_URL, MessageBody: '{"hello":"world"}' }));
+    await pipeline.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: pipeline.config.QUIRE_QUEUE_SUMMARIZER_URL,
+        MessageBody: '{"hello":"world"}',
+      }),
+    );
     pipeline.startWorkers();
     const [dead] = await drain(pipeline, pipeline.config.QUIRE_DLQ_SUMMARIZER_URL, 1);
     await pipeline.stopWorkers();
@@ -102,7 +143,9 @@ describe("at-least-once delivery", () => {
   });
 
   it("the Lambda host processes a real SQS-shaped event and reports no failures", async () => {
-    const response = await pipeline.request("/v1/documents", { json: { text: "Dear Ms. Ray, thank you for your letter. Yours sincerely, Tom." } });
+    const response = await pipeline.request("/v1/documents", {
+      json: { text: "Dear Ms. Ray, thank you for your letter. Yours sincerely, Tom." },
+    });
     const { jobId } = (await response.json()) as { jobId: string };
     const [message] = await drain(pipeline, pipeline.config.QUIRE_QUEUE_SUMMARIZER_URL, 1);
     const event: SQSEvent = {
@@ -125,10 +168,17 @@ describe("at-least-once delivery", () => {
         },
       ],
     };
-    const handler = lambdaHandlerFor(createSummarizer(stageDependencies(pipeline.config, pipeline.clients, "summarizer")), pipeline.config, pipeline.clients, "summarizer");
+    const handler = lambdaHandlerFor(
+      createSummarizer(stageDependencies(pipeline.config, pipeline.clients, "summarizer")),
+      pipeline.config,
+      pipeline.clients,
+      "summarizer",
+    );
     const result = await handler(event, {} as never);
     expect(result).toEqual({ batchItemFailures: [] });
-    const job = (await (await pipeline.request(`/v1/jobs/${jobId}`)).json()) as { stages: { summary: { status: string } } };
+    const job = (await (await pipeline.request(`/v1/jobs/${jobId}`)).json()) as {
+      stages: { summary: { status: string } };
+    };
     expect(job.stages.summary.status).toBe("done");
   });
 });

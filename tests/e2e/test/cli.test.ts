@@ -22,8 +22,20 @@ function quire(options: { untilInterrupted?: () => Promise<void> } = {}) {
   const out: string[] = [];
   const err: string[] = [];
   let exitCode = 0;
-  const program = buildProgram({ out: (l) => out.push(l), err: (l) => err.push(l), env, isTTY: false, setExitCode: (c) => (exitCode = c), ...options });
-  return { run: (...args: string[]) => program.parseAsync(["node", "quire", ...args]), out, err, exitCode: () => exitCode };
+  const program = buildProgram({
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    env,
+    isTTY: false,
+    setExitCode: (c) => (exitCode = c),
+    ...options,
+  });
+  return {
+    run: (...args: string[]) => program.parseAsync(["node", "quire", ...args]),
+    out,
+    err,
+    exitCode: () => exitCode,
+  };
 }
 
 describe("the quire CLI against the running pipeline", () => {
@@ -37,16 +49,34 @@ describe("the quire CLI against the running pipeline", () => {
     const jobId = cli.out[0]!.split(" ")[0]!;
     const status = quire();
     await status.run("status", jobId, "--json");
-    expect(JSON.parse(status.out[0]!)).toMatchObject({ jobId, status: "complete", classification: { label: "contract" } });
+    expect(JSON.parse(status.out[0]!)).toMatchObject({
+      jobId,
+      status: "complete",
+      classification: { label: "contract" },
+    });
   });
 
   it("submit --run --wait follows the run to completion and prints counts per classification", async () => {
     const cli = quire();
-    await cli.run("submit", sample("lease-agreement"), sample("freight-invoice"), sample("client-letter"), "--run", "--wait", "--interval", "100");
+    await cli.run(
+      "submit",
+      sample("lease-agreement"),
+      sample("freight-invoice"),
+      sample("client-letter"),
+      "--run",
+      "--wait",
+      "--interval",
+      "100",
+    );
     expect(cli.out[0]).toMatch(/^run_\w+: 3 documents submitted$/);
     const final = cli.out.findIndex((l) => l.includes("3/3 complete, 0 failed"));
     expect(final).toBeGreaterThan(0);
-    expect(cli.out.slice(final + 1).map((l) => l.trim().split(/\s+/))).toEqual(expect.arrayContaining([["contract", "1"], ["invoice", "1"]]));
+    expect(cli.out.slice(final + 1).map((l) => l.trim().split(/\s+/))).toEqual(
+      expect.arrayContaining([
+        ["contract", "1"],
+        ["invoice", "1"],
+      ]),
+    );
     expect(cli.exitCode()).toBe(0);
   });
 
@@ -62,7 +92,8 @@ describe("the quire CLI against the running pipeline", () => {
     await submitted.run("submit", sample("remote-work-policy"));
     const jobId = submitted.out[0]!.split(" ")[0]!;
     const deadline = Date.now() + 15_000;
-    while (!cli.out.some((l) => l.includes(jobId)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!cli.out.some((l) => l.includes(jobId)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect(cli.out.find((l) => l.includes(jobId))).toMatch(new RegExp(`^job.completed ${jobId} policy `));
 
     interrupt();
@@ -78,7 +109,15 @@ describe("the quire CLI against the running pipeline", () => {
     const listenerSubscription = listen.err[0]!.match(/as (sub_\w+)/)![1]!;
 
     const subscribe = quire();
-    await subscribe.run("subscribe", "--webhook", "http://127.0.0.1:9/nothing-listens", "--events", "run.completed", "--description", "cli spec");
+    await subscribe.run(
+      "subscribe",
+      "--webhook",
+      "http://127.0.0.1:9/nothing-listens",
+      "--events",
+      "run.completed",
+      "--description",
+      "cli spec",
+    );
     expect(subscribe.out[0]).toMatch(/^sub_\w+ webhook active \(run.completed\)$/);
     expect(subscribe.out[1]).toMatch(/^secret: whsec_/);
     const subscriptionId = subscribe.out[0]!.split(" ")[0]!;
@@ -86,14 +125,23 @@ describe("the quire CLI against the running pipeline", () => {
     const list = quire();
     await list.run("subscriptions");
     expect(list.out[0]).toMatch(/^ID\s+KIND\s+TARGET\s+EVENTS\s+STATUS$/);
-    expect(list.out.find((l) => l.startsWith(subscriptionId))).toMatch(/webhook\s+http:\/\/127.0.0.1:9\/nothing-listens\s+run.completed\s+active/);
+    expect(list.out.find((l) => l.startsWith(subscriptionId))).toMatch(
+      /webhook\s+http:\/\/127.0.0.1:9\/nothing-listens\s+run.completed\s+active/,
+    );
 
     // The listener's own delivery log: a ping through the API, then replayed with the CLI.
-    const { deliveryId } = (await (await pipeline.notifierRequest(`/v1/subscriptions/${listenerSubscription}/test`, { method: "POST" })).json()) as { deliveryId: string };
+    const { deliveryId } = (await (
+      await pipeline.notifierRequest(`/v1/subscriptions/${listenerSubscription}/test`, { method: "POST" })
+    ).json()) as { deliveryId: string };
     while (!listen.out.some((l) => l.startsWith("ping"))) await new Promise((r) => setTimeout(r, 20));
     // The listener prints the ping before it answers; the worker records success only after the answer.
     await expect
-      .poll(async () => ((await (await pipeline.notifierRequest(`/v1/deliveries/${deliveryId}`)).json()) as { status: string }).status, { timeout: 15_000 })
+      .poll(
+        async () =>
+          ((await (await pipeline.notifierRequest(`/v1/deliveries/${deliveryId}`)).json()) as { status: string })
+            .status,
+        { timeout: 15_000 },
+      )
       .toBe("succeeded");
     const deliveries = quire();
     await deliveries.run("deliveries", listenerSubscription);
@@ -111,12 +159,16 @@ describe("the quire CLI against the running pipeline", () => {
   });
 
   it("the installed bin runs (re-executing itself on Node 24 when the shell's node is older)", async () => {
-    const { stdout } = await promisify(execFile)(`${repo}node_modules/.bin/quire`, ["subscriptions", "--json"], { env: { ...process.env, ...env } });
+    const { stdout } = await promisify(execFile)(`${repo}node_modules/.bin/quire`, ["subscriptions", "--json"], {
+      env: { ...process.env, ...env },
+    });
     expect(Array.isArray(JSON.parse(stdout))).toBe(true);
   });
 
   it("an API error reaches the user as its code and message, with exit status 1", async () => {
-    const failure = await promisify(execFile)(`${repo}node_modules/.bin/quire`, ["status", "job_0000000000NOPE"], { env: { ...process.env, ...env } }).catch((e: { code: number; stderr: string }) => e);
+    const failure = await promisify(execFile)(`${repo}node_modules/.bin/quire`, ["status", "job_0000000000NOPE"], {
+      env: { ...process.env, ...env },
+    }).catch((e: { code: number; stderr: string }) => e);
     expect(failure).toMatchObject({ code: 1, stderr: "quire: JOB_NOT_FOUND: No job job_0000000000NOPE.\n" });
   });
 });

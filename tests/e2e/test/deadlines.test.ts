@@ -7,7 +7,8 @@ beforeAll(async () => {
 });
 afterAll(() => pipeline?.stop());
 
-const documents = (n: number) => Array.from({ length: n }, (_, i) => ({ text: `Invoice number ${i}. Amount due: ${i} EUR. Total due upon receipt.` }));
+const documents = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ text: `Invoice number ${i}. Amount due: ${i} EUR. Total due upon receipt.` }));
 type Json = Record<string, any>;
 
 describe("runs with a deadline", () => {
@@ -24,7 +25,12 @@ describe("runs with a deadline", () => {
     const response = await pipeline.request("/v1/runs", { json: { documents: documents(3), deadline: "PT60M" } });
     const body = (await response.json()) as Json;
     expect(response.status).toBe(202);
-    expect(body.plan).toMatchObject({ feasible: true, deadline: "PT60M", callsPerMinute: 400, expectedFinish: expect.any(String) });
+    expect(body.plan).toMatchObject({
+      feasible: true,
+      deadline: "PT60M",
+      callsPerMinute: 400,
+      expectedFinish: expect.any(String),
+    });
 
     const deadline = Date.now() + 15_000;
     let run: Json = {};
@@ -36,7 +42,9 @@ describe("runs with a deadline", () => {
   });
 
   it("runs an infeasible deadline anyway when asked to", async () => {
-    const response = await pipeline.request("/v1/runs", { json: { documents: documents(2), deadline: "PT1S", onInfeasibleDeadline: "accept" } });
+    const response = await pipeline.request("/v1/runs", {
+      json: { documents: documents(2), deadline: "PT1S", onInfeasibleDeadline: "accept" },
+    });
     const body = (await response.json()) as Json;
     expect(response.status).toBe(202);
     expect(body.plan.feasible).toBe(false);

@@ -35,7 +35,15 @@ function sqsEvent(messages: Message[], queueName: string): SQSEvent {
  */
 describe("each service's Lambda handler module", () => {
   let pipeline: Pipeline;
-  let handlers: { summarizer: BatchHandler; classifier: BatchHandler; notifier: BatchHandler; api: (e: APIGatewayProxyEventV2, c: Context) => Promise<{ statusCode: number; body: string; headers?: Record<string, string> }> };
+  let handlers: {
+    summarizer: BatchHandler;
+    classifier: BatchHandler;
+    notifier: BatchHandler;
+    api: (
+      e: APIGatewayProxyEventV2,
+      c: Context,
+    ) => Promise<{ statusCode: number; body: string; headers?: Record<string, string> }>;
+  };
 
   beforeAll(async () => {
     pipeline = await startPipeline({ bedrock: { timeScale: 0.02 }, workers: false });
@@ -53,7 +61,12 @@ describe("each service's Lambda handler module", () => {
     const messages: Message[] = [];
     for (let i = 0; i < 10 && messages.length < count; i++) {
       const { Messages = [] } = await pipeline.clients.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ["All"] }),
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ["All"],
+        }),
       );
       messages.push(...Messages);
     }
@@ -70,13 +83,28 @@ describe("each service's Lambda handler module", () => {
         headers: { "x-api-key": API_KEY, "content-type": "application/json", host: "api.example.com" },
         body: JSON.stringify({ text: "INVOICE 12. Amount due 99.00. Total due in 30 days." }),
         isBase64Encoded: false,
-        requestContext: { http: { method: "POST", path: "/v1/documents", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "test" } },
+        requestContext: {
+          http: {
+            method: "POST",
+            path: "/v1/documents",
+            protocol: "HTTP/1.1",
+            sourceIp: "127.0.0.1",
+            userAgent: "test",
+          },
+        },
       } as unknown as APIGatewayProxyEventV2,
       lambdaContext,
     );
     expect(response.statusCode).toBe(202);
     // Through the Lambda adapter too, the answer is what the OpenAPI document describes (support/setup.ts asserts it).
-    checkResponse("ingestion", "POST", "/v1/documents", response.statusCode, response.headers?.["content-type"] ?? null, response.body);
+    checkResponse(
+      "ingestion",
+      "POST",
+      "/v1/documents",
+      response.statusCode,
+      response.headers?.["content-type"] ?? null,
+      response.body,
+    );
     const { jobId } = JSON.parse(response.body) as { jobId: string };
 
     for (const [name, queueUrl] of [
@@ -84,13 +112,17 @@ describe("each service's Lambda handler module", () => {
       ["classifier", pipeline.config.QUIRE_QUEUE_CLASSIFIER_URL],
     ] as const) {
       const messages = await receive(queueUrl, 1);
-      expect(await handlers[name](sqsEvent(messages, `quire-${name}`), lambdaContext)).toEqual({ batchItemFailures: [] });
+      expect(await handlers[name](sqsEvent(messages, `quire-${name}`), lambdaContext)).toEqual({
+        batchItemFailures: [],
+      });
     }
     expect((await waitForJob(pipeline, jobId, 5000)).status).toBe("complete");
 
     const [jobCompleted] = await receive(pipeline.config.QUIRE_QUEUE_NOTIFIER_URL, 1);
     expect(JSON.parse(jobCompleted!.Body!)["detail-type"]).toBe("Job Completed");
-    expect(await handlers.notifier(sqsEvent([jobCompleted!], "quire-notifier"), lambdaContext)).toEqual({ batchItemFailures: [] });
+    expect(await handlers.notifier(sqsEvent([jobCompleted!], "quire-notifier"), lambdaContext)).toEqual({
+      batchItemFailures: [],
+    });
   });
 
   it("dead-letters a poison message and reports no batch item failure for it", async () => {
@@ -98,7 +130,9 @@ describe("each service's Lambda handler module", () => {
       new SendMessageCommand({ QueueUrl: pipeline.config.QUIRE_QUEUE_NOTIFIER_URL, MessageBody: '{"not":"an event"}' }),
     );
     const messages = await receive(pipeline.config.QUIRE_QUEUE_NOTIFIER_URL, 1);
-    expect(await handlers.notifier(sqsEvent(messages, "quire-notifier"), lambdaContext)).toEqual({ batchItemFailures: [] });
+    expect(await handlers.notifier(sqsEvent(messages, "quire-notifier"), lambdaContext)).toEqual({
+      batchItemFailures: [],
+    });
     const [dead] = await receive(pipeline.config.QUIRE_DLQ_NOTIFIER_URL, 1);
     expect(dead?.Body).toBe('{"not":"an event"}');
   });

@@ -23,7 +23,9 @@ afterAll(async () => {
 
 it("disables a subscription whose endpoint has failed for the whole disable-after window, and stops retrying", async () => {
   endpoint.respondWith(500);
-  const created = await pipeline.notifierRequest("/v1/subscriptions", { json: { kind: "webhook", url: endpoint.url, events: ["run.completed"] } });
+  const created = await pipeline.notifierRequest("/v1/subscriptions", {
+    json: { kind: "webhook", url: endpoint.url, events: ["run.completed"] },
+  });
   const sub = (await created.json()) as { id: string; secret: string };
   endpoint.verifyWith(sub.secret);
   await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/test`, { method: "POST" });
@@ -36,7 +38,9 @@ it("disables a subscription whose endpoint has failed for the whole disable-afte
     await new Promise((r) => setTimeout(r, 100));
   }
   expect(current).toMatchObject({ status: "disabled", disabledReason: { code: "CONSECUTIVE_FAILURES" } });
-  const { deliveries } = (await (await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/deliveries`)).json()) as { deliveries: Record<string, any>[] };
+  const { deliveries } = (await (await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/deliveries`)).json()) as {
+    deliveries: Record<string, any>[];
+  };
   expect(deliveries[0]).toMatchObject({ status: "failed" });
   // Attempts at ~0, 0.3, 1.3 and 3.3 s are inside the window; the fifth (~11 s) is past it, and
   // instead of scheduling a sixth the delivery fails and the subscription is disabled.

@@ -51,8 +51,14 @@ async function subscribe(input: Json): Promise<Json> {
   if (body.secret) receivers.find((r) => r.url === input.url)?.verifyWith(body.secret);
   return body;
 }
-async function submit(tag: string, text = "This lease agreement between the landlord and the tenant sets the monthly rent and the term of the tenancy.", extra: Json = {}) {
-  const response = await pipeline.request("/v1/documents", { json: { text, title: `Doc ${tag}`, metadata: { spec: tag }, ...extra } });
+async function submit(
+  tag: string,
+  text = "This lease agreement between the landlord and the tenant sets the monthly rent and the term of the tenancy.",
+  extra: Json = {},
+) {
+  const response = await pipeline.request("/v1/documents", {
+    json: { text, title: `Doc ${tag}`, metadata: { spec: tag }, ...extra },
+  });
   expect(response.status).toBe(202);
   return (await json(response)).jobId as string;
 }
@@ -63,8 +69,11 @@ async function waitForDelivery(subscriptionId: string, done: (d: Json) => boolea
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = (await deliveriesOf(subscriptionId)).find(done);
-    if (found) return (await json(await pipeline.notifierRequest(`/v1/deliveries/${found.id}`)));
-    if (Date.now() > deadline) throw new Error(`no matching delivery for ${subscriptionId}: ${JSON.stringify(await deliveriesOf(subscriptionId))}`);
+    if (found) return await json(await pipeline.notifierRequest(`/v1/deliveries/${found.id}`));
+    if (Date.now() > deadline)
+      throw new Error(
+        `no matching delivery for ${subscriptionId}: ${JSON.stringify(await deliveriesOf(subscriptionId))}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -74,7 +83,12 @@ describe("webhook delivery (Standard Webhooks)", () => {
   it("signs each delivery so the standardwebhooks verifier accepts it, with { type, timestamp, data } as the body", async () => {
     const endpoint = await receiver();
     const tag = randomUUID();
-    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const sub = await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { metadata: { spec: [tag] } },
+    });
     expect(sub.secret).toMatch(/^whsec_/);
     const jobId = await submit(tag);
 
@@ -87,14 +101,21 @@ describe("webhook delivery (Standard Webhooks)", () => {
     expect(request!.headers["webhook-id"]).toMatch(/^msg_/);
     const delivery = await waitForDelivery(sub.id, finished);
     expect(delivery).toMatchObject({ status: "succeeded", attempts: 1, eventType: "job.completed" });
-    expect(delivery.log).toEqual([expect.objectContaining({ attempt: 1, outcome: "delivered", statusCode: 204, latencyMs: expect.any(Number) })]);
+    expect(delivery.log).toEqual([
+      expect.objectContaining({ attempt: 1, outcome: "delivered", statusCode: 204, latencyMs: expect.any(Number) }),
+    ]);
   });
 
   it("retries a failing endpoint on the (time-scaled) schedule and delivers once it is up, with the same webhook-id", async () => {
     const endpoint = await receiver();
     endpoint.respondWith((n) => (n <= 3 ? 503 : 200));
     const tag = randomUUID();
-    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const sub = await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { metadata: { spec: [tag] } },
+    });
     await submit(tag);
 
     const requests = await endpoint.waitForRequests(4);
@@ -124,12 +145,19 @@ describe("webhook delivery (Standard Webhooks)", () => {
   it("retries while the endpoint is down (connection refused) and delivers once it is back up, with the message's webhook-id", async () => {
     const endpoint = await receiver();
     const tag = randomUUID();
-    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const sub = await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { metadata: { spec: [tag] } },
+    });
     await endpoint.close();
     await submit(tag);
 
     const down = await waitForDelivery(sub.id, (d) => d.status === "retrying" && d.attempts >= 2);
-    expect(down.log.map((a: Json) => [a.outcome, a.error?.code])).toEqual(Array.from({ length: down.attempts }, () => ["failed", "CONNECTION_FAILED"]));
+    expect(down.log.map((a: Json) => [a.outcome, a.error?.code])).toEqual(
+      Array.from({ length: down.attempts }, () => ["failed", "CONNECTION_FAILED"]),
+    );
     expect(endpoint.requests).toHaveLength(0);
 
     await endpoint.reopen();
@@ -145,7 +173,12 @@ describe("webhook delivery (Standard Webhooks)", () => {
     const endpoint = await receiver();
     endpoint.respondWith(500);
     const tag = randomUUID();
-    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const sub = await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { metadata: { spec: [tag] } },
+    });
     const since = new Date().toISOString();
     await submit(tag);
 
@@ -155,7 +188,9 @@ describe("webhook delivery (Standard Webhooks)", () => {
     expect(endpoint.requests).toHaveLength(4);
 
     endpoint.respondWith(204);
-    const replayed = await json(await pipeline.notifierRequest(`/v1/deliveries/${failed.id}/replay`, { method: "POST" }));
+    const replayed = await json(
+      await pipeline.notifierRequest(`/v1/deliveries/${failed.id}/replay`, { method: "POST" }),
+    );
     expect(replayed.replayOf).toBe(failed.id);
     await endpoint.waitForRequests(5);
     expect(endpoint.requests[4]!.headers["webhook-id"]).toBe(endpoint.requests[0]!.headers["webhook-id"]);
@@ -171,14 +206,21 @@ describe("webhook delivery (Standard Webhooks)", () => {
     const endpoint = await receiver();
     endpoint.respondWith(500);
     const tag = randomUUID();
-    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const sub = await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { metadata: { spec: [tag] } },
+    });
     const since = new Date().toISOString();
     await submit(tag);
     await waitForDelivery(sub.id, finished);
     const attempts = SCHEDULE.split(",").length + 1;
 
     for (let round = 1; round <= 2; round++) {
-      const bulk = await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/replay`, { json: { since } }));
+      const bulk = await json(
+        await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/replay`, { json: { since } }),
+      );
       expect(bulk.replayed, `bulk replay ${round}`).toBe(1);
       await waitForDelivery(sub.id, (d) => d.id === bulk.deliveryIds[0] && finished(d));
       expect(endpoint.requests).toHaveLength(attempts * (round + 1));
@@ -190,7 +232,12 @@ describe("webhook delivery (Standard Webhooks)", () => {
     const endpoint = await receiver();
     endpoint.respondWith(500);
     const tag = randomUUID();
-    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const sub = await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { metadata: { spec: [tag] } },
+    });
     const since = new Date().toISOString();
     await submit(tag);
     await waitForDelivery(sub.id, finished);
@@ -198,7 +245,9 @@ describe("webhook delivery (Standard Webhooks)", () => {
     const first = await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/replay`, { json: { since } }));
     expect(first.replayed).toBe(1);
     // Its retries take seconds (1 s, 1 s and 2 s in SQS): still underway for the second request.
-    const second = await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/replay`, { json: { since } }));
+    const second = await json(
+      await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/replay`, { json: { since } }),
+    );
     expect(second).toEqual({ replayed: 0, deliveryIds: [] });
   });
 
@@ -206,7 +255,12 @@ describe("webhook delivery (Standard Webhooks)", () => {
     const endpoint = await receiver();
     endpoint.respondWith(410);
     const tag = randomUUID();
-    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const sub = await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { metadata: { spec: [tag] } },
+    });
     const since = new Date().toISOString();
     await submit(tag);
     const gone = await waitForDelivery(sub.id, finished);
@@ -226,7 +280,12 @@ describe("webhook delivery (Standard Webhooks)", () => {
     const endpoint = await receiver();
     endpoint.respondWith(410);
     const tag = randomUUID();
-    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const sub = await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { metadata: { spec: [tag] } },
+    });
     await submit(tag);
 
     const delivery = await waitForDelivery(sub.id, finished);
@@ -234,7 +293,9 @@ describe("webhook delivery (Standard Webhooks)", () => {
     const disabled = await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}`));
     expect(disabled).toMatchObject({ status: "disabled", disabledReason: { code: "ENDPOINT_GONE" } });
 
-    const enabled = await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/enable`, { method: "POST" }));
+    const enabled = await json(
+      await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/enable`, { method: "POST" }),
+    );
     expect(enabled.status).toBe("active");
     expect(enabled.disabledReason).toBeUndefined();
   });
@@ -245,7 +306,12 @@ describe("webhook delivery (Standard Webhooks)", () => {
     const endpoint = await receiver();
     endpoint.respondWith(() => ({ status: 302, headers: { location: victim.url } }));
     const tag = randomUUID();
-    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const sub = await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { metadata: { spec: [tag] } },
+    });
     await submit(tag);
 
     const delivery = await waitForDelivery(sub.id, (d) => d.attempts >= 1);
@@ -256,8 +322,15 @@ describe("webhook delivery (Standard Webhooks)", () => {
   it("signs with both the old and the new secret during a rotation's overlap", async () => {
     const endpoint = await receiver();
     const tag = randomUUID();
-    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
-    const rotation = await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/rotate-secret`, { method: "POST" }));
+    const sub = await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { metadata: { spec: [tag] } },
+    });
+    const rotation = await json(
+      await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/rotate-secret`, { method: "POST" }),
+    );
     expect(rotation.secret).toMatch(/^whsec_/);
     expect(rotation.secret).not.toBe(sub.secret);
     expect(Date.parse(rotation.previousSecretExpiresAt)).toBeGreaterThan(Date.now());
@@ -268,17 +341,28 @@ describe("webhook delivery (Standard Webhooks)", () => {
     expect(headers["webhook-signature"]!.split(" ")).toHaveLength(2);
     expect(() => new Webhook(sub.secret).verify(request!.body, headers)).not.toThrow();
     expect(() => new Webhook(rotation.secret).verify(request!.body, headers)).not.toThrow();
-    expect(() => new Webhook(`whsec_${Buffer.alloc(24, 7).toString("base64")}`).verify(request!.body, headers)).toThrow();
+    expect(() =>
+      new Webhook(`whsec_${Buffer.alloc(24, 7).toString("base64")}`).verify(request!.body, headers),
+    ).toThrow();
   });
 
   it("sends a job's completion once, however many Job Completed events (duplicates, copies with new ids) claim it", async () => {
     const endpoint = await receiver();
     const tag = randomUUID();
-    const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { metadata: { spec: [tag] } } });
+    const sub = await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { metadata: { spec: [tag] } },
+    });
     const jobId = await submit(tag);
     expect((await waitForJob(pipeline, jobId)).status).toBe("complete");
     await endpoint.waitForRequests(1);
-    const provenance = { modelId: "m", promptVersion: "v1", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } };
+    const provenance = {
+      modelId: "m",
+      promptVersion: "v1",
+      usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+    };
     const event = (id: string) => ({
       version: "0",
       id,
@@ -302,7 +386,12 @@ describe("webhook delivery (Standard Webhooks)", () => {
     const copies = [event(randomUUID())];
     copies.push(copies[0]!, copies[0]!, event(randomUUID()), event(randomUUID()));
     for (const copy of copies) {
-      await pipeline.clients.sqs.send(new SendMessageCommand({ QueueUrl: pipeline.config.QUIRE_QUEUE_NOTIFIER_URL, MessageBody: JSON.stringify(copy) }));
+      await pipeline.clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: pipeline.config.QUIRE_QUEUE_NOTIFIER_URL,
+          MessageBody: JSON.stringify(copy),
+        }),
+      );
     }
     await new Promise((r) => setTimeout(r, 2500));
     expect(endpoint.requests).toHaveLength(1);
@@ -312,9 +401,13 @@ describe("webhook delivery (Standard Webhooks)", () => {
   it("a test ping reaches the endpoint as type ping", async () => {
     const endpoint = await receiver();
     const sub = await subscribe({ kind: "webhook", url: endpoint.url, events: ["run.completed"] });
-    const { deliveryId } = await json(await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/test`, { method: "POST" }));
+    const { deliveryId } = await json(
+      await pipeline.notifierRequest(`/v1/subscriptions/${sub.id}/test`, { method: "POST" }),
+    );
     const [request] = await endpoint.waitForRequests(1);
-    expect((new Webhook(sub.secret).verify(request!.body, request!.headers as Record<string, string>) as Json).type).toBe("ping");
+    expect(
+      (new Webhook(sub.secret).verify(request!.body, request!.headers as Record<string, string>) as Json).type,
+    ).toBe("ping");
     expect((await waitForDelivery(sub.id, (d) => d.id === deliveryId && finished(d))).status).toBe("succeeded");
   });
 });
@@ -323,10 +416,21 @@ describe("filters", () => {
   it("delivers only the events whose classification and metadata the filter names", async () => {
     const endpoint = await receiver();
     const tag = randomUUID();
-    await subscribe({ kind: "webhook", url: endpoint.url, events: ["job.completed"], filter: { classification: ["invoice"], metadata: { spec: [tag] } } });
-    const invoice = await submit(tag, "Invoice number 4411. Amount due: 1,200 EUR for freight services. Payment terms: 30 days. Total due upon receipt of this invoice.");
+    await subscribe({
+      kind: "webhook",
+      url: endpoint.url,
+      events: ["job.completed"],
+      filter: { classification: ["invoice"], metadata: { spec: [tag] } },
+    });
+    const invoice = await submit(
+      tag,
+      "Invoice number 4411. Amount due: 1,200 EUR for freight services. Payment terms: 30 days. Total due upon receipt of this invoice.",
+    );
     const lease = await submit(tag);
-    const other = await submit(randomUUID(), "Invoice number 9. Amount due: 10 EUR. Total due upon receipt of this invoice, payment terms 30 days.");
+    const other = await submit(
+      randomUUID(),
+      "Invoice number 9. Amount due: 10 EUR. Total due upon receipt of this invoice, payment terms 30 days.",
+    );
     for (const id of [invoice, lease, other]) await waitForJob(pipeline, id);
     expect((await waitForJob(pipeline, invoice)).classification).toMatchObject({ label: "invoice" });
 
@@ -337,7 +441,11 @@ describe("filters", () => {
 
   it("refuses a filter pattern EventBridge would refuse, naming the problem", async () => {
     const response = await pipeline.notifierRequest("/v1/subscriptions", {
-      json: { kind: "webhook", url: "http://127.0.0.2:9/hooks", filter: { pattern: { data: { x: [{ wildcard: 5 }] } } } },
+      json: {
+        kind: "webhook",
+        url: "http://127.0.0.2:9/hooks",
+        filter: { pattern: { data: { x: [{ wildcard: 5 }] } } },
+      },
     });
     expect(response.status).toBe(400);
     expect((await json(response)).error.code).toBe("INVALID_FILTER");
@@ -365,7 +473,9 @@ describe("SSRF guard", () => {
   it("makes no request to a refused address", async () => {
     const victim = await startReceiver("127.0.0.1");
     receivers.push(victim);
-    const response = await pipeline.notifierRequest("/v1/subscriptions", { json: { kind: "webhook", url: victim.url } });
+    const response = await pipeline.notifierRequest("/v1/subscriptions", {
+      json: { kind: "webhook", url: victim.url },
+    });
     expect(response.status).toBe(422);
     await new Promise((r) => setTimeout(r, 200));
     expect(victim.requests).toHaveLength(0);
@@ -418,9 +528,13 @@ describe("email", () => {
     const address = `digest-${randomUUID().slice(0, 8)}@example.com`;
     await confirmedEmailSubscription({ kind: "email", address, mode: "digest" });
     const documents = [
-      { text: "Invoice number 12. Amount due: 300 EUR. Total due upon receipt of this invoice. Payment terms 30 days." },
+      {
+        text: "Invoice number 12. Amount due: 300 EUR. Total due upon receipt of this invoice. Payment terms 30 days.",
+      },
       { text: "This lease agreement between the landlord and the tenant sets the rent and the term of the tenancy." },
-      { text: "Invoice number 13. Amount due: 500 EUR. Total due upon receipt of this invoice. Payment terms 30 days." },
+      {
+        text: "Invoice number 13. Amount due: 500 EUR. Total due upon receipt of this invoice. Payment terms 30 days.",
+      },
     ];
     const run = await json(await pipeline.request("/v1/runs", { json: { documents } }));
     const deadline = Date.now() + 20_000;
@@ -451,7 +565,9 @@ describe("subscriptions API", () => {
 
   it("refuses a body over 64 KiB with 413 PAYLOAD_TOO_LARGE, closing the connection it did not read to the end", async () => {
     const filter = { metadata: { client: Array.from({ length: 20_000 }, (_, i) => `client-${i}-${"x".repeat(20)}`) } };
-    const response = await pipeline.notifierRequest("/v1/subscriptions", { json: { kind: "webhook", url: "http://127.0.0.2:9/hooks", filter } });
+    const response = await pipeline.notifierRequest("/v1/subscriptions", {
+      json: { kind: "webhook", url: "http://127.0.0.2:9/hooks", filter },
+    });
     expect(response.status).toBe(413);
     expect(response.headers.get("connection")).toBe("close");
     expect((await json(response)).error.code).toBe("PAYLOAD_TOO_LARGE");
@@ -462,7 +578,9 @@ describe("subscriptions API", () => {
   it("refuses a filter pattern nested deeper than 10 levels with 400 FILTER_TOO_DEEP", async () => {
     let pattern: Json = { a: ["x"] };
     for (let i = 0; i < 3000; i++) pattern = { a: pattern };
-    const response = await pipeline.notifierRequest("/v1/subscriptions", { json: { kind: "webhook", url: "http://127.0.0.2:9/hooks", filter: { pattern } } });
+    const response = await pipeline.notifierRequest("/v1/subscriptions", {
+      json: { kind: "webhook", url: "http://127.0.0.2:9/hooks", filter: { pattern } },
+    });
     expect(response.status).toBe(400);
     const { error } = await json(response);
     expect(error.code).toBe("FILTER_TOO_DEEP");
@@ -471,13 +589,17 @@ describe("subscriptions API", () => {
 
   it("refuses a filter over 16 KiB with 400 FILTER_TOO_LARGE", async () => {
     const filter = { classification: Array.from({ length: 1000 }, (_, i) => `label-${i}-${"x".repeat(20)}`) };
-    const response = await pipeline.notifierRequest("/v1/subscriptions", { json: { kind: "webhook", url: "http://127.0.0.2:9/hooks", filter } });
+    const response = await pipeline.notifierRequest("/v1/subscriptions", {
+      json: { kind: "webhook", url: "http://127.0.0.2:9/hooks", filter },
+    });
     expect(response.status).toBe(400);
     expect((await json(response)).error.code).toBe("FILTER_TOO_LARGE");
   });
 
   it("answers bad input with specific codes", async () => {
-    const invalid = await pipeline.notifierRequest("/v1/subscriptions", { json: { kind: "webhook", url: "ftp://example.com", events: ["job.exploded"] } });
+    const invalid = await pipeline.notifierRequest("/v1/subscriptions", {
+      json: { kind: "webhook", url: "ftp://example.com", events: ["job.exploded"] },
+    });
     expect(invalid.status).toBe(400);
     const error = (await json(invalid)).error;
     expect(error.code).toBe("VALIDATION_FAILED");

@@ -13,19 +13,51 @@ describe("response validation against the OpenAPI documents", () => {
   const error = (code: string) => JSON.stringify({ error: { code, message: "…" } });
 
   it("passes what the document describes", () => {
-    expect(describeViolation("ingestion", "GET", `/v1/jobs/${job.jobId}`, 200, "application/json", JSON.stringify(job))).toBeUndefined();
-    expect(describeViolation("ingestion", "GET", "/v1/jobs/job_x", 404, "application/json", error("JOB_NOT_FOUND"))).toBeUndefined();
+    expect(
+      describeViolation("ingestion", "GET", `/v1/jobs/${job.jobId}`, 200, "application/json", JSON.stringify(job)),
+    ).toBeUndefined();
+    expect(
+      describeViolation("ingestion", "GET", "/v1/jobs/job_x", 404, "application/json", error("JOB_NOT_FOUND")),
+    ).toBeUndefined();
     expect(describeViolation("notifier", "DELETE", "/v1/subscriptions/sub_x", 204, null, "")).toBeUndefined();
-    expect(describeViolation("notifier", "GET", "/email/confirm", 404, "text/html; charset=UTF-8", "<p>no</p>")).toBeUndefined();
+    expect(
+      describeViolation("notifier", "GET", "/email/confirm", 404, "text/html; charset=UTF-8", "<p>no</p>"),
+    ).toBeUndefined();
   });
 
   it("fails an undocumented route, method, status, error code, content type or body", () => {
-    expect(describeViolation("ingestion", "GET", "/v1/nothing", 404, "application/json", error("NOT_FOUND"))).toMatch(/no such path/);
-    expect(describeViolation("ingestion", "DELETE", "/v1/jobs/job_x", 404, "application/json", error("NOT_FOUND"))).toMatch(/no DELETE/);
-    expect(describeViolation("ingestion", "GET", "/v1/jobs/job_x", 409, "application/json", error("CONFLICT"))).toMatch(/status the document does not list/);
-    expect(describeViolation("ingestion", "GET", "/v1/jobs/job_x", 404, "application/json", error("RUN_NOT_FOUND"))).toMatch(/does not match/);
+    expect(describeViolation("ingestion", "GET", "/v1/nothing", 404, "application/json", error("NOT_FOUND"))).toMatch(
+      /no such path/,
+    );
+    expect(
+      describeViolation("ingestion", "DELETE", "/v1/jobs/job_x", 404, "application/json", error("NOT_FOUND")),
+    ).toMatch(/no DELETE/);
+    expect(describeViolation("ingestion", "GET", "/v1/jobs/job_x", 409, "application/json", error("CONFLICT"))).toMatch(
+      /status the document does not list/,
+    );
+    expect(
+      describeViolation("ingestion", "GET", "/v1/jobs/job_x", 404, "application/json", error("RUN_NOT_FOUND")),
+    ).toMatch(/does not match/);
     expect(describeViolation("ingestion", "GET", "/v1/jobs/job_x", 200, "text/plain", "ok")).toMatch(/as text\/plain/);
-    expect(describeViolation("ingestion", "GET", "/v1/jobs/job_x", 200, "application/json", JSON.stringify({ ...job, extra: 1 }))).toMatch(/additional/);
-    expect(describeViolation("ingestion", "GET", "/v1/jobs/job_x", 200, "application/json", JSON.stringify({ ...job, status: "lost" }))).toMatch(/allowed values/);
+    expect(
+      describeViolation(
+        "ingestion",
+        "GET",
+        "/v1/jobs/job_x",
+        200,
+        "application/json",
+        JSON.stringify({ ...job, extra: 1 }),
+      ),
+    ).toMatch(/additional/);
+    expect(
+      describeViolation(
+        "ingestion",
+        "GET",
+        "/v1/jobs/job_x",
+        200,
+        "application/json",
+        JSON.stringify({ ...job, status: "lost" }),
+      ),
+    ).toMatch(/allowed values/);
   });
 });

@@ -17,7 +17,10 @@ describe("a run of 200 documents", () => {
   afterAll(() => pipeline.stop());
 
   it("completes with 200 Job Completed events and exactly one Run Completed", async () => {
-    const documents = Array.from({ length: 200 }, (_, i) => ({ text: `${KINDS[i % KINDS.length]} Document ${i}.`, title: `doc ${i}` }));
+    const documents = Array.from({ length: 200 }, (_, i) => ({
+      text: `${KINDS[i % KINDS.length]} Document ${i}.`,
+      title: `doc ${i}`,
+    }));
     const response = await pipeline.request("/v1/runs", { json: { documents } });
     expect(response.status).toBe(202);
     const { runId, jobIds } = (await response.json()) as { runId: string; jobIds: string[] };
@@ -28,7 +31,11 @@ describe("a run of 200 documents", () => {
     expect(early.counts.total).toBe(200);
     expect(early.counts.pending + early.counts.processing + early.counts.complete + early.counts.failed).toBe(200);
 
-    const events = await collectEvents(pipeline, (seen) => ofType(seen, "Run Completed").length > 0 && ofType(seen, "Job Completed").length >= 200, 90_000);
+    const events = await collectEvents(
+      pipeline,
+      (seen) => ofType(seen, "Run Completed").length > 0 && ofType(seen, "Job Completed").length >= 200,
+      90_000,
+    );
     // Give a straggling duplicate time to show itself.
     events.push(...(await collectEvents(pipeline, () => false, 1500)));
 
@@ -39,7 +46,13 @@ describe("a run of 200 documents", () => {
     expect(runsCompleted).toHaveLength(1);
     expect(runsCompleted[0]!.detail).toMatchObject({ runId, total: 200, completed: 200, failed: 0 });
 
-    const run = (await (await pipeline.request(`/v1/runs/${runId}`)).json()) as { status: string; counts: Record<string, number> };
-    expect(run).toMatchObject({ status: "complete", counts: { total: 200, pending: 0, processing: 0, complete: 200, failed: 0 } });
+    const run = (await (await pipeline.request(`/v1/runs/${runId}`)).json()) as {
+      status: string;
+      counts: Record<string, number>;
+    };
+    expect(run).toMatchObject({
+      status: "complete",
+      counts: { total: 200, pending: 0, processing: 0, complete: 200, failed: 0 },
+    });
   });
 });

@@ -42,12 +42,17 @@ beforeAll(async () => {
   // The stage queues' visibility timeout, scaled like the rest (120 s → 15 s): what a SIGKILLed
   // worker's messages wait before SQS hands them to someone else. Heartbeats keep live ones hidden.
   for (const url of stageQueueUrls("QUEUE")) {
-    await pipeline.clients.sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { VisibilityTimeout: "15" } }));
+    await pipeline.clients.sqs.send(
+      new SetQueueAttributesCommand({ QueueUrl: url, Attributes: { VisibilityTimeout: "15" } }),
+    );
   }
 });
 afterEach(async () => {
   await Promise.all([...workers.keys()].map((name) => kill(name, "SIGTERM")));
-  pipeline.devcloud.bedrock.configureModel(DEFAULT_MODEL_ID, { quota: { requestsPerMinute: MODEL_RPM }, faults: { serviceUnavailableRate: 0 } });
+  pipeline.devcloud.bedrock.configureModel(DEFAULT_MODEL_ID, {
+    quota: { requestsPerMinute: MODEL_RPM },
+    faults: { serviceUnavailableRate: 0 },
+  });
 });
 afterAll(async () => {
   await pipeline?.stop();
@@ -110,14 +115,20 @@ interface RunCounts {
   complete: number;
   failed: number;
 }
-const runCounts = async (runId: string) => ((await (await pipeline.request(`/v1/runs/${runId}`)).json()) as { counts: RunCounts }).counts;
+const runCounts = async (runId: string) =>
+  ((await (await pipeline.request(`/v1/runs/${runId}`)).json()) as { counts: RunCounts }).counts;
 
-async function waitForRun(runId: string, timeoutMs: number, until: (counts: RunCounts) => boolean = (c) => c.complete + c.failed >= c.total) {
+async function waitForRun(
+  runId: string,
+  timeoutMs: number,
+  until: (counts: RunCounts) => boolean = (c) => c.complete + c.failed >= c.total,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const counts = await runCounts(runId);
     if (until(counts)) return counts;
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not get there in ${timeoutMs} ms: ${JSON.stringify(counts)}`);
+    if (Date.now() > deadline)
+      throw new Error(`run ${runId} did not get there in ${timeoutMs} ms: ${JSON.stringify(counts)}`);
     await sleep(250);
   }
 }
@@ -135,9 +146,14 @@ async function deadLettered(): Promise<number> {
   let total = 0;
   for (const url of stageQueueUrls("DLQ")) {
     const { Attributes } = await pipeline.clients.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
     );
-    total += Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    total +=
+      Number(Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
   }
   return total;
 }
@@ -171,7 +187,9 @@ describe("transient faults fail no job", () => {
     const runId = await submitRun(40);
     await waitForRun(runId, 60_000, (counts) => counts.complete >= 8);
 
-    pipeline.devcloud.bedrock.configureModel(DEFAULT_MODEL_ID, { quota: { requestsPerMinute: Math.max(1, Math.round(MODEL_RPM * 0.05)) } });
+    pipeline.devcloud.bedrock.configureModel(DEFAULT_MODEL_ID, {
+      quota: { requestsPerMinute: Math.max(1, Math.round(MODEL_RPM * 0.05)) },
+    });
     const throttlesBefore = modelStats().throttles;
     await sleep(60_000);
     pipeline.devcloud.bedrock.configureModel(DEFAULT_MODEL_ID, { quota: { requestsPerMinute: MODEL_RPM } });

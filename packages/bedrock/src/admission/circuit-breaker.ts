@@ -62,7 +62,8 @@ export class CircuitBreaker {
     this.maxOpenMs = Math.max(this.baseOpenMs, options.maxOpenMs ?? 60_000);
     this.openFor = this.baseOpenMs;
     this.now = now;
-    if (!(this.threshold >= 1 && this.threshold <= this.window)) throw new RangeError("circuit threshold must be within 1..window");
+    if (!(this.threshold >= 1 && this.threshold <= this.window))
+      throw new RangeError("circuit threshold must be within 1..window");
   }
 
   get state(): CircuitState {

@@ -1,5 +1,11 @@
 import { classifyBedrockError, isThrottle } from "../errors.ts";
-import { CircuitBreaker, CircuitOpenError, type CallHealth, type CircuitBreakerOptions, type CircuitState } from "./circuit-breaker.ts";
+import {
+  CircuitBreaker,
+  CircuitOpenError,
+  type CallHealth,
+  type CircuitBreakerOptions,
+  type CircuitState,
+} from "./circuit-breaker.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 export interface ModelQuota {
@@ -167,8 +173,10 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
   }
 
   const effectiveLimit = (state: ModelState) => Math.max(minLimit, Math.floor(state.limit));
-  const bucketsCanPay = (state: ModelState, tokens: number) => (state.requests?.canTake(1) ?? true) && (state.tokens?.canTake(tokens) ?? true);
-  const msUntilPayable = (state: ModelState, tokens: number) => Math.max(state.requests?.msUntil(1) ?? 0, state.tokens?.msUntil(tokens) ?? 0);
+  const bucketsCanPay = (state: ModelState, tokens: number) =>
+    (state.requests?.canTake(1) ?? true) && (state.tokens?.canTake(tokens) ?? true);
+  const msUntilPayable = (state: ModelState, tokens: number) =>
+    Math.max(state.requests?.msUntil(1) ?? 0, state.tokens?.msUntil(tokens) ?? 0);
 
   function nextLane(state: ModelState): Lane | undefined {
     const { interactive, bulk } = state.queues;
@@ -233,7 +241,8 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         const health: CallHealth = result.outcome === "error" ? "other" : result.outcome;
         state.circuit?.record(health, probe);
         // Model latency only: a throttle answers at once and would shrink the decrease window to nothing.
-        if (result.outcome === "success" && result.latencyMs !== undefined) state.latencyEwmaMs = 0.8 * state.latencyEwmaMs + 0.2 * result.latencyMs;
+        if (result.outcome === "success" && result.latencyMs !== undefined)
+          state.latencyEwmaMs = 0.8 * state.latencyEwmaMs + 0.2 * result.latencyMs;
         if (result.usage) {
           const used = result.usage.inputTokens + result.usage.outputTokens;
           state.stats.tokensUsed += used;
@@ -243,7 +252,8 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
           state.stats.successes++;
           // Grow only a limit there is demand for (at least half of it in use when this call ended,
           // as Netflix's AIMD limiter does): an idle process must not bank a huge limit.
-          if ((demand(state) + 1) * 2 >= effectiveLimit(state)) state.limit = Math.min(maxLimit, state.limit + (state.slowStart ? 1 : 1 / state.limit));
+          if ((demand(state) + 1) * 2 >= effectiveLimit(state))
+            state.limit = Math.min(maxLimit, state.limit + (state.slowStart ? 1 : 1 / state.limit));
           if (state.slowStart && state.limit >= slowStartCeiling) state.slowStart = false;
         } else if (result.outcome === "throttled") {
           state.stats.throttles++;
@@ -273,7 +283,8 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
   }
 
   /** Work that will need a slot: running, waiting for one, or taken from a queue on the way to asking. */
-  const demand = (state: ModelState) => state.inFlight + state.queues.interactive.length + state.queues.bulk.length + liveReservations(state);
+  const demand = (state: ModelState) =>
+    state.inFlight + state.queues.interactive.length + state.queues.bulk.length + liveReservations(state);
 
   function freeCapacity(state: ModelState): number {
     const circuitRoom = state.circuit?.capacity() ?? Number.POSITIVE_INFINITY;
@@ -294,7 +305,8 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
     acquire(modelId, { estimatedTokens, lane = "bulk", signal }) {
       const state = stateOf(modelId);
       if (signal?.aborted) return Promise.reject(signal.reason);
-      if (state.circuit?.state === "open") return Promise.reject(new CircuitOpenError(modelId, state.circuit.retryAfterMs()));
+      if (state.circuit?.state === "open")
+        return Promise.reject(new CircuitOpenError(modelId, state.circuit.retryAfterMs()));
       return new Promise<Permit>((resolve, reject) => {
         const onAbort = () => {
           const queue = state.queues[lane];
@@ -329,7 +341,9 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         permit.release({
           outcome: "success",
           latencyMs: now() - started,
-          ...(usage?.inputTokens !== undefined ? { usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens ?? 0 } } : {}),
+          ...(usage?.inputTokens !== undefined
+            ? { usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens ?? 0 } }
+            : {}),
         });
         return result;
       } catch (error) {

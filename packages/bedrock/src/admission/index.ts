@@ -1,4 +1,21 @@
-export { callOutcomeOf, createGovernor, type AcquireOptions, type CallResult, type Governor, type GovernorOptions, type Lane, type ModelQuota, type ModelStats, type Permit } from "./governor.ts";
+export {
+  callOutcomeOf,
+  createGovernor,
+  type AcquireOptions,
+  type CallResult,
+  type Governor,
+  type GovernorOptions,
+  type Lane,
+  type ModelQuota,
+  type ModelStats,
+  type Permit,
+} from "./governor.ts";
 export { eventSourceMaximumConcurrency, feasibleWithin, planThroughput, type ThroughputPlan } from "./plan.ts";
 export { TokenBucket } from "./token-bucket.ts";
-export { CircuitBreaker, CircuitOpenError, type CallHealth, type CircuitBreakerOptions, type CircuitState } from "./circuit-breaker.ts";
+export {
+  CircuitBreaker,
+  CircuitOpenError,
+  type CallHealth,
+  type CircuitBreakerOptions,
+  type CircuitState,
+} from "./circuit-breaker.ts";

@@ -26,7 +26,8 @@ export function planThroughput(input: {
 }): ThroughputPlan {
   const limits: [ThroughputPlan["bindingConstraint"], number][] = [];
   if (input.quota.requestsPerMinute) limits.push(["rpm", input.quota.requestsPerMinute]);
-  if (input.quota.tokensPerMinute) limits.push(["tpm", input.quota.tokensPerMinute / Math.max(1, input.meanTokensPerCall)]);
+  if (input.quota.tokensPerMinute)
+    limits.push(["tpm", input.quota.tokensPerMinute / Math.max(1, input.meanTokensPerCall)]);
   if (input.maxConcurrency) limits.push(["concurrency", (input.maxConcurrency * 60) / input.meanLatencySeconds]);
   if (limits.length === 0) throw new Error("planThroughput needs a quota or a concurrency limit");
   const [bindingConstraint, callsPerMinute] = limits.reduce((a, b) => (b[1] < a[1] ? b : a));
@@ -39,7 +40,8 @@ export function planThroughput(input: {
   };
 }
 
-export const feasibleWithin = (plan: ThroughputPlan, deadlineSeconds: number) => plan.expectedSeconds <= deadlineSeconds;
+export const feasibleWithin = (plan: ThroughputPlan, deadlineSeconds: number) =>
+  plan.expectedSeconds <= deadlineSeconds;
 
 /**
  * The maximum concurrency of one stage's SQS event source in Lambda, where no long-lived process
@@ -48,9 +50,16 @@ export const feasibleWithin = (plan: ThroughputPlan, deadlineSeconds: number) =>
  * headroom for latency jitter, split evenly across the stages that share the model. AWS accepts 2
  * at least. (400 RPM, 8 s, two stages: ceil(400 / 60 × 8 × 1.2) = 64 → 32 each.)
  */
-export function eventSourceMaximumConcurrency(input: { requestsPerMinute: number; meanLatencyMs: number; stagesSharingModel: number; headroomPercent?: number }): number {
+export function eventSourceMaximumConcurrency(input: {
+  requestsPerMinute: number;
+  meanLatencyMs: number;
+  stagesSharingModel: number;
+  headroomPercent?: number;
+}): number {
   const headroomPercent = input.headroomPercent ?? 20;
   // Integer arithmetic: 400 × 8 s × 1.2 / 60 must be 64, not 64.00000000000001 rounded up to 65.
-  const inFlight = Math.ceil((input.requestsPerMinute * input.meanLatencyMs * (100 + headroomPercent)) / (60 * 1000 * 100));
+  const inFlight = Math.ceil(
+    (input.requestsPerMinute * input.meanLatencyMs * (100 + headroomPercent)) / (60 * 1000 * 100),
+  );
   return Math.max(2, Math.ceil(inFlight / Math.max(1, input.stagesSharingModel)));
 }

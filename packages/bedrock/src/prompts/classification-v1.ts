@@ -34,7 +34,12 @@ export const classificationV1 = {
           type: "object",
           properties: {
             label: { type: "string", enum: [...taxonomy], description: "The document's category." },
-            confidence: { type: "number", minimum: 0, maximum: 1, description: "Probability that the label is right, from 0 to 1." },
+            confidence: {
+              type: "number",
+              minimum: 0,
+              maximum: 1,
+              description: "Probability that the label is right, from 0 to 1.",
+            },
           },
           required: ["label", "confidence"],
           additionalProperties: false,

@@ -7,9 +7,17 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { ServiceBackend } from "../edge/backend.ts";
 import {
-  bedrockEmulatorOptionsSchema, DEFAULT_MODEL_BEHAVIOUR, KNOWN_MODELS, mergeBehaviour, modelBehaviourPatchSchema,
-  modelBehaviourSchema, parseModelIdentifier,
-  type BedrockEmulatorOptions, type BedrockEmulatorOptionsInput, type ModelBehaviour, type ModelBehaviourInput,
+  bedrockEmulatorOptionsSchema,
+  DEFAULT_MODEL_BEHAVIOUR,
+  KNOWN_MODELS,
+  mergeBehaviour,
+  modelBehaviourPatchSchema,
+  modelBehaviourSchema,
+  parseModelIdentifier,
+  type BedrockEmulatorOptions,
+  type BedrockEmulatorOptionsInput,
+  type ModelBehaviour,
+  type ModelBehaviourInput,
   type ModelIdentity,
 } from "./config.ts";
 import { drawFault, drawSlow, hashSeed, mulberry32, sampleLatencyMs, type RandomSource } from "./faults.ts";
@@ -18,7 +26,12 @@ import { countInputTokens } from "./model/prompt.ts";
 import { SlidingWindowQuota } from "./quota.ts";
 import { validateConverseRequest } from "./validate.ts";
 import {
-  BedrockError, parseConverseRequest, writeError, writeJson, type ConverseRequest, type ConverseResponseBody,
+  BedrockError,
+  parseConverseRequest,
+  writeError,
+  writeJson,
+  type ConverseRequest,
+  type ConverseResponseBody,
 } from "./wire.ts";
 
 export interface ModelStats {
@@ -81,9 +94,18 @@ const NOT_EMULATED: Readonly<Record<string, string>> = {
 
 function emptyStats(): ModelStats {
   return {
-    calls: 0, succeeded: 0, validationErrors: 0, throttles: 0, throttledByRequests: 0, throttledByTokens: 0,
-    faults: { modelError: 0, serviceUnavailable: 0, modelTimeout: 0 }, slowResponses: 0,
-    tokens: { input: 0, output: 0, total: 0 }, simulatedLatencyMs: 0, inFlight: 0, peakInFlight: 0,
+    calls: 0,
+    succeeded: 0,
+    validationErrors: 0,
+    throttles: 0,
+    throttledByRequests: 0,
+    throttledByTokens: 0,
+    faults: { modelError: 0, serviceUnavailable: 0, modelTimeout: 0 },
+    slowResponses: 0,
+    tokens: { input: 0, output: 0, total: 0 },
+    simulatedLatencyMs: 0,
+    inFlight: 0,
+    peakInFlight: 0,
   };
 }
 
@@ -94,27 +116,33 @@ export function createBedrockBackend(
   const options = bedrockEmulatorOptionsSchema.parse(optionsInput);
   const now = dependencies.now ?? (() => performance.now());
   const pendingTimers = new Map<NodeJS.Timeout, () => void>();
-  const sleep = dependencies.sleep ?? ((ms: number) => new Promise<void>((resolve) => {
-    if (ms <= 0) return resolve();
-    const timer = setTimeout(() => {
-      pendingTimers.delete(timer);
-      resolve();
-    }, ms);
-    pendingTimers.set(timer, resolve);
-  }));
+  const sleep =
+    dependencies.sleep ??
+    ((ms: number) =>
+      new Promise<void>((resolve) => {
+        if (ms <= 0) return resolve();
+        const timer = setTimeout(() => {
+          pendingTimers.delete(timer);
+          resolve();
+        }, ms);
+        pendingTimers.set(timer, resolve);
+      }));
 
   // Config keys may be ARNs or profile ids: normalise them the way request ids are normalised.
   const configuredModels = new Map<string, ModelBehaviourInput>();
-  for (const [id, patch] of Object.entries(options.models)) configuredModels.set(parseModelIdentifier(id).requestedId, patch);
+  for (const [id, patch] of Object.entries(options.models))
+    configuredModels.set(parseModelIdentifier(id).requestedId, patch);
   const runtimeOverrides = new Map<string, ModelBehaviourInput>();
   const behaviourCache = new Map<string, ModelBehaviour>();
   const states = new Map<string, ModelState>();
   const quotaWindowMs = 60_000 * options.timeScale;
 
   function isKnown(identity: ModelIdentity): boolean {
-    return options.acceptUnknownModels
-      || identity.baseModelId in KNOWN_MODELS
-      || [identity.requestedId, identity.baseModelId].some((id) => configuredModels.has(id) || runtimeOverrides.has(id));
+    return (
+      options.acceptUnknownModels ||
+      identity.baseModelId in KNOWN_MODELS ||
+      [identity.requestedId, identity.baseModelId].some((id) => configuredModels.has(id) || runtimeOverrides.has(id))
+    );
   }
 
   function resolveBehaviour(identity: ModelIdentity): ModelBehaviour {
@@ -184,7 +212,10 @@ export function createBedrockBackend(
       stats.throttles++;
       if (decision.limit === "requests") stats.throttledByRequests++;
       else stats.throttledByTokens++;
-      const base = decision.limit === "requests" ? "Too many requests, please wait before trying again." : "Too many tokens, please wait before trying again.";
+      const base =
+        decision.limit === "requests"
+          ? "Too many requests, please wait before trying again."
+          : "Too many tokens, please wait before trying again.";
       const detail = decision.neverFits
         ? ` (This request reserves ${inputTokens + limits.maxTokens} tokens — input plus maxTokens — more than this model's quota of ${behaviour.quota.tokensPerMinute} tokens per minute; lower maxTokens.)`
         : "";
@@ -203,14 +234,21 @@ export function createBedrockBackend(
       stats.simulatedLatencyMs += latencyMs;
       if (fault === "modelError") {
         stats.faults.modelError++;
-        throw new BedrockError("ModelErrorException", "The system encountered an unexpected error during processing. Try your request again.", {
-          originalStatusCode: 500,
-          resourceName: identity.requestedId,
-        });
+        throw new BedrockError(
+          "ModelErrorException",
+          "The system encountered an unexpected error during processing. Try your request again.",
+          {
+            originalStatusCode: 500,
+            resourceName: identity.requestedId,
+          },
+        );
       }
       if (fault === "modelTimeout") {
         stats.faults.modelTimeout++;
-        throw new BedrockError("ModelTimeoutException", "Model has timed out in processing the request. Try your request again.");
+        throw new BedrockError(
+          "ModelTimeoutException",
+          "Model has timed out in processing the request. Try your request again.",
+        );
       }
       if (slow) stats.slowResponses++;
       settledTokens = inputTokens + answer.outputTokens;
@@ -238,7 +276,10 @@ export function createBedrockBackend(
     const match = /^\/model\/([^/]+)\/([a-z-]+)\/?$/.exec(path);
     const operation = match?.[2];
     if (req.method !== "POST" || match === null || operation === undefined) {
-      throw new BedrockError("UnknownOperationException", `No Bedrock runtime operation matches ${req.method ?? "?"} ${path}.`);
+      throw new BedrockError(
+        "UnknownOperationException",
+        `No Bedrock runtime operation matches ${req.method ?? "?"} ${path}.`,
+      );
     }
     let modelId: string;
     try {
@@ -249,7 +290,10 @@ export function createBedrockBackend(
     if (operation === "converse") return converse(parseModelIdentifier(modelId), body, res);
     const name = NOT_EMULATED[operation];
     if (name !== undefined) {
-      throw new BedrockError("UnknownOperationException", `${name} is not emulated by devcloud's Bedrock runtime; use Converse (POST /model/{modelId}/converse).`);
+      throw new BedrockError(
+        "UnknownOperationException",
+        `${name} is not emulated by devcloud's Bedrock runtime; use Converse (POST /model/{modelId}/converse).`,
+      );
     }
     throw new BedrockError("UnknownOperationException", `No Bedrock runtime operation matches ${req.method} ${path}.`);
   }
@@ -262,9 +306,13 @@ export function createBedrockBackend(
       try {
         await route(req, body, res);
       } catch (error) {
-        const answer = error instanceof BedrockError
-          ? error
-          : new BedrockError("InternalServerException", `devcloud Bedrock emulator failed: ${error instanceof Error ? error.message : String(error)}`);
+        const answer =
+          error instanceof BedrockError
+            ? error
+            : new BedrockError(
+                "InternalServerException",
+                `devcloud Bedrock emulator failed: ${error instanceof Error ? error.message : String(error)}`,
+              );
         writeError(res, answer);
       }
     },

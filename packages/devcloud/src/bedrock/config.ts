@@ -169,7 +169,7 @@ export function parseModelIdentifier(raw: string): ModelIdentity {
 
 /** Reads QUIRE_BEDROCK_CONFIG: inline JSON (starts with "{") or a path to a JSON file. Unset → {}. */
 export function bedrockOptionsFromEnv(env: NodeJS.ProcessEnv): BedrockEmulatorOptionsInput {
-  const raw = env["QUIRE_BEDROCK_CONFIG"]?.trim();
+  const raw = env.QUIRE_BEDROCK_CONFIG?.trim();
   if (raw === undefined || raw.length === 0) return {};
   let text = raw;
   if (!raw.startsWith("{")) {
@@ -191,7 +191,10 @@ export function bedrockOptionsFromEnv(env: NodeJS.ProcessEnv): BedrockEmulatorOp
 }
 
 /** Merges behaviour layers; nested groups merge member by member, undefined never overwrites. */
-export function mergeBehaviour(base: ModelBehaviourInput, ...patches: ReadonlyArray<ModelBehaviourInput | undefined>): ModelBehaviourInput {
+export function mergeBehaviour(
+  base: ModelBehaviourInput,
+  ...patches: ReadonlyArray<ModelBehaviourInput | undefined>
+): ModelBehaviourInput {
   let merged: ModelBehaviourInput = { ...base };
   for (const patch of patches) {
     if (patch === undefined) continue;

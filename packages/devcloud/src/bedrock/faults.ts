@@ -66,7 +66,11 @@ function standardNormal(random: RandomSource): number {
  * Simulated (unscaled) model time in ms for an answer of `outputTokens` tokens. The random
  * part is drawn even for "fixed" so switching distributions does not shift later draws.
  */
-export function sampleLatencyMs(latency: ModelBehaviour["latency"], outputTokens: number, random: RandomSource): number {
+export function sampleLatencyMs(
+  latency: ModelBehaviour["latency"],
+  outputTokens: number,
+  random: RandomSource,
+): number {
   const { distribution, meanMs, jitterMs } = latency;
   const z = standardNormal(random);
   let base: number;

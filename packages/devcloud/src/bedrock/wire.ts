@@ -46,12 +46,22 @@ export function validationError(message: string): BedrockError {
 const ERROR_TYPE_SUFFIX = ":http://internal.amazon.com/coral/com.amazon.bedrock/";
 
 export function writeError(res: ServerResponse, error: BedrockError): void {
-  writeJson(res, error.statusCode, { message: error.message, ...error.fields }, {
-    "x-amzn-errortype": `${error.errorType}${ERROR_TYPE_SUFFIX}`,
-  });
+  writeJson(
+    res,
+    error.statusCode,
+    { message: error.message, ...error.fields },
+    {
+      "x-amzn-errortype": `${error.errorType}${ERROR_TYPE_SUFFIX}`,
+    },
+  );
 }
 
-export function writeJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function writeJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.writableEnded || res.destroyed) return;
   const payload = Buffer.from(JSON.stringify(body));
   res.writeHead(status, {
@@ -75,18 +85,22 @@ const toolResultContentSchema = z.looseObject({
 export const contentBlockSchema = z.looseObject({
   text: z.string().optional(),
   image: z.unknown().optional(),
-  document: z.looseObject({
-    format: z.string().optional(),
-    name: z.string().optional(),
-    // Blob members travel base64-encoded in JSON.
-    source: z.looseObject({ bytes: z.string().optional(), text: z.string().optional() }).optional(),
-  }).optional(),
+  document: z
+    .looseObject({
+      format: z.string().optional(),
+      name: z.string().optional(),
+      // Blob members travel base64-encoded in JSON.
+      source: z.looseObject({ bytes: z.string().optional(), text: z.string().optional() }).optional(),
+    })
+    .optional(),
   toolUse: z.looseObject({ toolUseId: z.string(), name: z.string(), input: z.unknown() }).optional(),
-  toolResult: z.looseObject({
-    toolUseId: z.string(),
-    content: z.array(toolResultContentSchema),
-    status: z.enum(["success", "error"]).optional(),
-  }).optional(),
+  toolResult: z
+    .looseObject({
+      toolUseId: z.string(),
+      content: z.array(toolResultContentSchema),
+      status: z.enum(["success", "error"]).optional(),
+    })
+    .optional(),
 });
 export type ContentBlock = z.infer<typeof contentBlockSchema>;
 
@@ -106,20 +120,26 @@ export type ToolSpec = z.infer<typeof toolSpecSchema>;
 export const converseRequestSchema = z.looseObject({
   messages: z.array(messageSchema).optional(),
   system: z.array(z.looseObject({ text: z.string().optional() })).optional(),
-  inferenceConfig: z.looseObject({
-    maxTokens: z.number().int().optional(),
-    temperature: z.number().optional(),
-    topP: z.number().optional(),
-    stopSequences: z.array(z.string()).optional(),
-  }).optional(),
-  toolConfig: z.looseObject({
-    tools: z.array(z.looseObject({ toolSpec: toolSpecSchema.optional() })),
-    toolChoice: z.looseObject({
-      auto: z.looseObject({}).optional(),
-      any: z.looseObject({}).optional(),
-      tool: z.looseObject({ name: z.string() }).optional(),
-    }).optional(),
-  }).optional(),
+  inferenceConfig: z
+    .looseObject({
+      maxTokens: z.number().int().optional(),
+      temperature: z.number().optional(),
+      topP: z.number().optional(),
+      stopSequences: z.array(z.string()).optional(),
+    })
+    .optional(),
+  toolConfig: z
+    .looseObject({
+      tools: z.array(z.looseObject({ toolSpec: toolSpecSchema.optional() })),
+      toolChoice: z
+        .looseObject({
+          auto: z.looseObject({}).optional(),
+          any: z.looseObject({}).optional(),
+          tool: z.looseObject({ name: z.string() }).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 export type ConverseRequest = z.infer<typeof converseRequestSchema>;
 
@@ -129,14 +149,19 @@ export function parseConverseRequest(body: Buffer): ConverseRequest {
   try {
     json = body.length === 0 ? {} : JSON.parse(body.toString("utf8"));
   } catch {
-    throw validationError("Malformed input request: the request body is not valid JSON. Reformat your input and try again.");
+    throw validationError(
+      "Malformed input request: the request body is not valid JSON. Reformat your input and try again.",
+    );
   }
   const parsed = converseRequestSchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues;
-    const described = issues.slice(0, 3).map((issue) =>
-      `Value at '${issue.path.join(".") || "(body)"}' failed to satisfy constraint: ${issue.message}`);
-    throw validationError(`${issues.length} validation error${issues.length === 1 ? "" : "s"} detected: ${described.join("; ")}`);
+    const described = issues
+      .slice(0, 3)
+      .map((issue) => `Value at '${issue.path.join(".") || "(body)"}' failed to satisfy constraint: ${issue.message}`);
+    throw validationError(
+      `${issues.length} validation error${issues.length === 1 ? "" : "s"} detected: ${described.join("; ")}`,
+    );
   }
   return parsed.data;
 }
@@ -150,7 +175,9 @@ export type OutputContentBlock =
   | { readonly toolUse: { readonly toolUseId: string; readonly name: string; readonly input: unknown } };
 
 export interface ConverseResponseBody {
-  readonly output: { readonly message: { readonly role: "assistant"; readonly content: readonly OutputContentBlock[] } };
+  readonly output: {
+    readonly message: { readonly role: "assistant"; readonly content: readonly OutputContentBlock[] };
+  };
   readonly stopReason: StopReason;
   readonly usage: { readonly inputTokens: number; readonly outputTokens: number; readonly totalTokens: number };
   readonly metrics: { readonly latencyMs: number };

@@ -34,7 +34,12 @@ export function writeJsonError(res: ServerResponse, error: AwsServiceError, cont
  * modeled exception through the shape's awsQueryError code (BatchRequestTooLong →
  * BatchRequestTooLongException).
  */
-export function writeQueryError(res: ServerResponse, error: AwsServiceError, xmlns: string, fault: "Sender" | "Receiver" = "Sender"): void {
+export function writeQueryError(
+  res: ServerResponse,
+  error: AwsServiceError,
+  xmlns: string,
+  fault: "Sender" | "Receiver" = "Sender",
+): void {
   const body =
     `<ErrorResponse xmlns="${xmlns}"><Error><Type>${fault}</Type><Code>${escapeXml(error.type)}</Code>` +
     `<Message>${escapeXml(error.message)}</Message></Error><RequestId>${crypto.randomUUID()}</RequestId></ErrorResponse>`;
@@ -47,7 +52,10 @@ export function writeQueryError(res: ServerResponse, error: AwsServiceError, xml
 }
 
 function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!,
+  );
 }
 
 export function writeJson(res: ServerResponse, status: number, value: unknown, contentType = "application/json"): void {

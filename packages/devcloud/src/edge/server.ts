@@ -24,7 +24,9 @@ export interface EdgeOptions {
  * One endpoint for every AWS client: each request goes to the emulator of the service its
  * SigV4 credential scope names, so `AWS_ENDPOINT_URL` alone points a whole SDK at devcloud.
  */
-export async function startEdge(options: EdgeOptions): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+export async function startEdge(
+  options: EdgeOptions,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     readBody(req)
       .then(async (body) => {
@@ -46,7 +48,9 @@ export async function startEdge(options: EdgeOptions): Promise<{ server: Server;
         const status = (error as { status?: number }).status;
         writeJsonError(
           res,
-          error instanceof AwsServiceError ? error : new AwsServiceError("InternalFailure", String((error as Error)?.message ?? error), status ?? 500),
+          error instanceof AwsServiceError
+            ? error
+            : new AwsServiceError("InternalFailure", String((error as Error)?.message ?? error), status ?? 500),
         );
       });
   };
@@ -56,7 +60,9 @@ export async function startEdge(options: EdgeOptions): Promise<{ server: Server;
   // Some SDK v3 clients (BedrockRuntimeClient) speak HTTP/2 by default, which over plain http
   // means h2c with prior knowledge. Node's compatibility API hands those requests over with the
   // same req/res surface, so every route serves both protocols.
-  const http2 = createHttp2Server((req, res) => onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse));
+  const http2 = createHttp2Server((req, res) =>
+    onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse),
+  );
   const sockets = new Set<Socket>();
   const server = createTcpServer((socket) => {
     sockets.add(socket);

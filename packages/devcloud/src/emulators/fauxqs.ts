@@ -53,15 +53,21 @@ let releasePatched: Promise<void> | undefined;
 function patchReleasePersistence(): Promise<void> {
   releasePatched ??= (async () => {
     const url = new URL("./persistence.js", import.meta.resolve("fauxqs"));
-    const { PersistenceManager } = (await import(url.href)) as { PersistenceManager?: { prototype: PersistenceManagerLike } };
+    const { PersistenceManager } = (await import(url.href)) as {
+      PersistenceManager?: { prototype: PersistenceManagerLike };
+    };
     if (typeof PersistenceManager?.prototype.updateMessageReady !== "function") {
-      throw new Error(`devcloud: fauxqs's PersistenceManager.updateMessageReady is not where devcloud patches it (${url.href}); check the release fix in src/emulators/fauxqs.ts against this fauxqs version.`);
+      throw new Error(
+        `devcloud: fauxqs's PersistenceManager.updateMessageReady is not where devcloud patches it (${url.href}); check the release fix in src/emulators/fauxqs.ts against this fauxqs version.`,
+      );
     }
     const statements = new WeakMap<PersistenceManagerLike, StatementSync>();
     PersistenceManager.prototype.updateMessageReady = function (this: PersistenceManagerLike, messageId: string) {
       let release = statements.get(this);
       if (!release) {
-        release = this.db.prepare("UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?");
+        release = this.db.prepare(
+          "UPDATE sqs_messages SET receipt_handle = NULL, visibility_deadline = NULL WHERE message_id = ?",
+        );
         statements.set(this, release);
       }
       release.run(messageId);

@@ -45,7 +45,10 @@ export function createEventBridgeBackend(options: {
 
   const busOf = (input: Record<string, unknown>, field = "EventBusName"): Bus => {
     const raw = input[field];
-    const name = typeof raw === "string" && raw.length > 0 ? raw.replace(/^arn:aws:events:[^:]*:[^:]*:event-bus\//, "") : "default";
+    const name =
+      typeof raw === "string" && raw.length > 0
+        ? raw.replace(/^arn:aws:events:[^:]*:[^:]*:event-bus\//, "")
+        : "default";
     const bus = store.buses.get(name);
     if (!bus) throw new AwsServiceError("ResourceNotFoundException", `Event bus ${name} does not exist.`);
     return bus;
@@ -54,7 +57,8 @@ export function createEventBridgeBackend(options: {
     const bus = busOf(input);
     const name = requireString(input, "Name");
     const rule = bus.rules.get(name);
-    if (!rule) throw new AwsServiceError("ResourceNotFoundException", `Rule ${name} does not exist on EventBus ${bus.Name}.`);
+    if (!rule)
+      throw new AwsServiceError("ResourceNotFoundException", `Rule ${name} does not exist on EventBus ${bus.Name}.`);
     return [bus, rule];
   };
 
@@ -73,13 +77,19 @@ export function createEventBridgeBackend(options: {
       if (!BUS_NAME.test(name) || name === "default") {
         throw new AwsServiceError("ValidationException", `Event bus name ${name} is not valid.`);
       }
-      if (store.buses.has(name)) throw new AwsServiceError("ResourceAlreadyExistsException", `Event bus ${name} already exists.`);
+      if (store.buses.has(name))
+        throw new AwsServiceError("ResourceAlreadyExistsException", `Event bus ${name} already exists.`);
       const bus = store.createBus(name, optionalString(input, "Description"));
       return { EventBusArn: bus.Arn };
     },
     DescribeEventBus(input) {
       const bus = busOf(input, "Name");
-      return { Name: bus.Name, Arn: bus.Arn, CreationTime: bus.CreationTime, ...(bus.Description ? { Description: bus.Description } : {}) };
+      return {
+        Name: bus.Name,
+        Arn: bus.Arn,
+        CreationTime: bus.CreationTime,
+        ...(bus.Description ? { Description: bus.Description } : {}),
+      };
     },
     ListEventBuses(input) {
       const prefix = optionalString(input, "NamePrefix") ?? "";
@@ -98,17 +108,28 @@ export function createEventBridgeBackend(options: {
     PutRule(input) {
       const bus = busOf(input);
       const name = requireString(input, "Name");
-      if (!NAME.test(name)) throw new AwsServiceError("ValidationException", `Rule name ${name} is not valid: use 1-64 of [.-_A-Za-z0-9].`);
+      if (!NAME.test(name))
+        throw new AwsServiceError("ValidationException", `Rule name ${name} is not valid: use 1-64 of [.-_A-Za-z0-9].`);
       if (input.ScheduleExpression !== undefined) {
-        throw new AwsServiceError("ValidationException", "devcloud does not run scheduled rules; give an EventPattern instead.");
+        throw new AwsServiceError(
+          "ValidationException",
+          "devcloud does not run scheduled rules; give an EventPattern instead.",
+        );
       }
       const eventPattern = requireString(input, "EventPattern");
       const compiled = compilePatternOrThrow(eventPattern);
       const state = optionalString(input, "State") ?? "ENABLED";
-      if (state !== "ENABLED" && state !== "DISABLED") throw new AwsServiceError("ValidationException", `State ${state} is not ENABLED or DISABLED.`);
+      if (state !== "ENABLED" && state !== "DISABLED")
+        throw new AwsServiceError("ValidationException", `State ${state} is not ENABLED or DISABLED.`);
       const description = optionalString(input, "Description");
       const rule = store.putRule(
-        { Name: name, EventBusName: bus.Name, EventPattern: eventPattern, State: state, ...(description ? { Description: description } : {}) },
+        {
+          Name: name,
+          EventBusName: bus.Name,
+          EventPattern: eventPattern,
+          State: state,
+          ...(description ? { Description: description } : {}),
+        },
         compiled,
       );
       return { RuleArn: rule.Arn };
@@ -119,7 +140,9 @@ export function createEventBridgeBackend(options: {
     ListRules(input) {
       const bus = busOf(input);
       const prefix = optionalString(input, "NamePrefix") ?? "";
-      const rules = [...bus.rules.values()].filter((rule) => rule.Name.startsWith(prefix)).sort((a, b) => a.Name.localeCompare(b.Name));
+      const rules = [...bus.rules.values()]
+        .filter((rule) => rule.Name.startsWith(prefix))
+        .sort((a, b) => a.Name.localeCompare(b.Name));
       return paginate(rules.map(describeRule), input, "Rules");
     },
     EnableRule(input) {
@@ -159,7 +182,11 @@ export function createEventBridgeBackend(options: {
         const index = rule.targets.findIndex((t) => t.Id === raw.Id);
         if (index >= 0) rule.targets[index] = raw;
         else if (rule.targets.length >= 5) {
-          failed.push({ TargetId: raw.Id, ErrorCode: "LimitExceededException", ErrorMessage: "A rule can have at most 5 targets." });
+          failed.push({
+            TargetId: raw.Id,
+            ErrorCode: "LimitExceededException",
+            ErrorMessage: "A rule can have at most 5 targets.",
+          });
         } else rule.targets.push(raw);
       }
       store.save();
@@ -172,10 +199,15 @@ export function createEventBridgeBackend(options: {
     RemoveTargets(input) {
       const [, rule] = ruleOf({ ...input, Name: input.Rule });
       const ids = input.Ids;
-      if (!Array.isArray(ids) || ids.length === 0) throw new AwsServiceError("ValidationException", "Ids must hold at least one target id.");
+      if (!Array.isArray(ids) || ids.length === 0)
+        throw new AwsServiceError("ValidationException", "Ids must hold at least one target id.");
       const failed = ids
         .filter((id) => !rule.targets.some((t) => t.Id === id))
-        .map((id) => ({ TargetId: String(id), ErrorCode: "ResourceNotFoundException", ErrorMessage: `Target ${String(id)} is not on rule ${rule.Name}.` }));
+        .map((id) => ({
+          TargetId: String(id),
+          ErrorCode: "ResourceNotFoundException",
+          ErrorMessage: `Target ${String(id)} is not on rule ${rule.Name}.`,
+        }));
       rule.targets = rule.targets.filter((t) => !ids.includes(t.Id));
       store.save();
       return { FailedEntryCount: failed.length, FailedEntries: failed };
@@ -194,7 +226,10 @@ export function createEventBridgeBackend(options: {
       }
       const missing = REQUIRED_EVENT_FIELDS.filter((field) => !(field in event));
       if (missing.length > 0) {
-        throw new AwsServiceError("ValidationException", `Parameter Event is not valid: missing ${missing.join(", ")}.`);
+        throw new AwsServiceError(
+          "ValidationException",
+          `Parameter Event is not valid: missing ${missing.join(", ")}.`,
+        );
       }
       return { Result: compiled.matches(eventText) };
     },
@@ -202,7 +237,10 @@ export function createEventBridgeBackend(options: {
       const entries = input.Entries;
       // The model's length constraint on Entries (1..10), worded as AWS words constraint errors.
       if (!Array.isArray(entries) || entries.length === 0) {
-        throw new AwsServiceError("ValidationException", "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length greater than or equal to 1");
+        throw new AwsServiceError(
+          "ValidationException",
+          "1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        );
       }
       if (entries.length > EVENTBRIDGE_PUT_EVENTS_MAX_ENTRIES) {
         throw new AwsServiceError(
@@ -224,15 +262,21 @@ export function createEventBridgeBackend(options: {
     },
   };
 
-  async function putEvent(entry: Record<string, unknown>): Promise<{ EventId: string } | { ErrorCode: string; ErrorMessage: string }> {
+  async function putEvent(
+    entry: Record<string, unknown>,
+  ): Promise<{ EventId: string } | { ErrorCode: string; ErrorMessage: string }> {
     for (const field of ["Source", "DetailType", "Detail"] as const) {
       if (typeof entry[field] !== "string" || (entry[field] as string).length === 0) {
-        return { ErrorCode: "InvalidArgument", ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.` };
+        return {
+          ErrorCode: "InvalidArgument",
+          ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.`,
+        };
       }
     }
     const source = entry.Source as string;
     const detailText = entry.Detail as string;
-    if (source.startsWith("aws.")) return { ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source." };
+    if (source.startsWith("aws."))
+      return { ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source." };
     let detail: unknown;
     try {
       detail = JSON.parse(detailText);
@@ -276,9 +320,12 @@ export function createEventBridgeBackend(options: {
     let body: string;
     if (target.Input !== undefined) body = target.Input;
     else if (target.InputPath !== undefined) body = JSON.stringify(compileJsonPath(target.InputPath)(event) ?? null);
-    else if (target.InputTransformer) body = compileInputTransformer(target.InputTransformer)(event, eventText, { name: rule.Name, arn: rule.Arn });
+    else if (target.InputTransformer)
+      body = compileInputTransformer(target.InputTransformer)(event, eventText, { name: rule.Name, arn: rule.Arn });
     else body = eventText;
-    const delivered = await options.deliverToQueue(target.Arn, body, { messageGroupId: target.SqsParameters?.MessageGroupId });
+    const delivered = await options.deliverToQueue(target.Arn, body, {
+      messageGroupId: target.SqsParameters?.MessageGroupId,
+    });
     if (delivered) counters.deliveries++;
     else {
       counters.failedDeliveries++;
@@ -295,7 +342,11 @@ export function createEventBridgeBackend(options: {
       const operation = target.startsWith("AWSEvents.") ? target.slice("AWSEvents.".length) : "";
       try {
         const handler = operations[operation];
-        if (!handler) throw new AwsServiceError("UnknownOperationException", `devcloud EventBridge does not implement ${operation || "(no X-Amz-Target)"}.`);
+        if (!handler)
+          throw new AwsServiceError(
+            "UnknownOperationException",
+            `devcloud EventBridge does not implement ${operation || "(no X-Amz-Target)"}.`,
+          );
         const result = await handler(parseJsonObject(body));
         writeJson(res, 200, result, CONTENT_TYPE);
       } catch (error) {
@@ -318,7 +369,8 @@ function compilePatternOrThrow(pattern: string): CompiledEventPattern {
 }
 
 function targetProblem(target: Target): string | undefined {
-  if (!target || typeof target.Id !== "string" || !NAME.test(target.Id)) return "Target Id must be 1-64 of [.-_A-Za-z0-9].";
+  if (!target || typeof target.Id !== "string" || !NAME.test(target.Id))
+    return "Target Id must be 1-64 of [.-_A-Za-z0-9].";
   if (typeof target.Arn !== "string") return "Target Arn is required.";
   if (!/^arn:aws:sqs:[^:]*:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$/.test(target.Arn)) {
     return `devcloud delivers to SQS queue targets only; ${target.Arn} is not an SQS queue ARN.`;
@@ -358,7 +410,10 @@ function eventTime(raw: unknown): string {
 function requireString(input: Record<string, unknown>, field: string): string {
   const value = input[field];
   if (typeof value !== "string" || value.length === 0) {
-    throw new AwsServiceError("ValidationException", `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null.`);
+    throw new AwsServiceError(
+      "ValidationException",
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null.`,
+    );
   }
   return value;
 }

@@ -6,7 +6,7 @@ export interface InputTransformer {
   InputTemplate: string;
 }
 
-const PLACEHOLDER = /<([A-Za-z0-9_.\-]+)>/g;
+const PLACEHOLDER = /<([A-Za-z0-9_.-]+)>/g;
 const RESERVED = new Set([
   "aws.events.rule-arn",
   "aws.events.rule-name",

@@ -32,7 +32,10 @@ const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h
 
 /** Milliseconds after the config is applied: a number (ms) or "500ms", "10s", "2m", "1h". */
 const duration = z
-  .union([z.number().finite().nonnegative(), z.string().regex(DURATION, 'a duration: milliseconds, or a string like "500ms", "10s", "2m"')])
+  .union([
+    z.number().finite().nonnegative(),
+    z.string().regex(DURATION, 'a duration: milliseconds, or a string like "500ms", "10s", "2m"'),
+  ])
   .transform((value) => {
     if (typeof value === "number") return value;
     const [, amount, unit] = DURATION.exec(value)!;
@@ -49,7 +52,10 @@ export const faultRuleSchema = z
     /** Which service's requests (the SigV4 signing name); omitted = every service. */
     service: z.enum(FAULT_SERVICES).optional(),
     /** Operation names as the SDK's commands have them, without "Command" (SendMessage, PutItem, PutObject, Converse). */
-    operations: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, "an operation name like SendMessage")).min(1).optional(),
+    operations: z
+      .array(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, "an operation name like SendMessage"))
+      .min(1)
+      .optional(),
     error: z.enum(FAULT_KINDS),
     /** A specific wire code for the error kind, one the service really sends (see WIRE_ERRORS); needs `service`. */
     code: z.string().optional(),
@@ -78,11 +84,19 @@ export const faultRuleSchema = z
       if (!(ERROR_ANSWERS as readonly string[]).includes(rule.error)) {
         ctx.addIssue({ code: "custom", path: ["code"], message: `code applies to ${ERROR_ANSWERS.join(", ")} only` });
       } else if (rule.service === undefined) {
-        ctx.addIssue({ code: "custom", path: ["code"], message: "code needs a service: each service has its own codes" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["code"],
+          message: "code needs a service: each service has its own codes",
+        });
       } else {
         const codes = WIRE_ERRORS[rule.service][rule.error as ErrorAnswer].map((choice) => choice.code);
         if (!codes.includes(rule.code)) {
-          ctx.addIssue({ code: "custom", path: ["code"], message: `${rule.service} answers ${rule.error} as ${codes.join(" or ")}` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["code"],
+            message: `${rule.service} answers ${rule.error} as ${codes.join(" or ")}`,
+          });
         }
       }
     }
@@ -144,6 +158,6 @@ export function readFaultConfig(pathOrJson: string, source: string): FaultConfig
 
 /** `QUIRE_DEVCLOUD_FAULTS`: inline JSON or a path to a JSON file; undefined when unset. */
 export function faultsFromEnv(env: NodeJS.ProcessEnv): FaultConfigInput | undefined {
-  const raw = env["QUIRE_DEVCLOUD_FAULTS"]?.trim();
+  const raw = env.QUIRE_DEVCLOUD_FAULTS?.trim();
   return raw ? readFaultConfig(raw, "QUIRE_DEVCLOUD_FAULTS") : undefined;
 }

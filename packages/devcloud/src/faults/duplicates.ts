@@ -76,10 +76,17 @@ export function createDuplicateDeliverer(store: SqsStore, log: (line: string) =>
     if (originals.size > MAX_TRACKED_COPIES) originals.delete(originals.keys().next().value!);
   }
 
-  function duplicate(queueUrl: string, message: ReceivedMessage, config: DuplicateDeliveries, stats: DuplicateStats): void {
+  function duplicate(
+    queueUrl: string,
+    message: ReceivedMessage,
+    config: DuplicateDeliveries,
+    stats: DuplicateStats,
+  ): void {
     const queueName = queueUrl.split("/").pop() ?? "";
     const region = /^https?:\/\/sqs\.([a-z0-9-]+)\./.exec(queueUrl)?.[1];
-    const inflight = store.inspectQueue(queueName)?.messages.inflight.find((entry) => entry.receiptHandle === message.ReceiptHandle);
+    const inflight = store
+      .inspectQueue(queueName)
+      ?.messages.inflight.find((entry) => entry.receiptHandle === message.ReceiptHandle);
     if (!inflight || message.MessageId === undefined) return;
     const original: Original = { messageId: message.MessageId, sentTimestamp: String(inflight.message.sentTimestamp) };
     stats.duplicated++;
@@ -93,7 +100,9 @@ export function createDuplicateDeliverer(store: SqsStore, log: (line: string) =>
         remember(messageId, original);
         stats.copiesSent++;
       } catch (error) {
-        log(`devcloud faults: could not put a duplicate of ${message.MessageId} into ${queueName}: ${(error as Error).message}`);
+        log(
+          `devcloud faults: could not put a duplicate of ${message.MessageId} into ${queueName}: ${(error as Error).message}`,
+        );
       }
     }
   }
@@ -101,7 +110,7 @@ export function createDuplicateDeliverer(store: SqsStore, log: (line: string) =>
   return {
     wants: (config) => config !== undefined || originals.size > 0,
 
-    async receive(req, body, res, next, config, random, stats) {
+    async receive(_req, body, res, next, config, random, stats) {
       const captured = await capture(res, next);
       if (!captured) return;
       let answer = captured.body;
@@ -110,7 +119,10 @@ export function createDuplicateDeliverer(store: SqsStore, log: (line: string) =>
           const parsed = JSON.parse(captured.body.toString("utf8")) as { Messages?: ReceivedMessage[] };
           const queueUrl = String((JSON.parse(body.toString("utf8")) as { QueueUrl?: unknown }).QueueUrl ?? "");
           const queueName = queueUrl.split("/").pop() ?? "";
-          const eligible = config !== undefined && !queueName.endsWith(".fifo") && (config.queues === undefined || config.queues.includes(queueName));
+          const eligible =
+            config !== undefined &&
+            !queueName.endsWith(".fifo") &&
+            (config.queues === undefined || config.queues.includes(queueName));
           let changed = false;
           for (const message of parsed.Messages ?? []) {
             const original = message.MessageId === undefined ? undefined : originals.get(message.MessageId);
@@ -154,11 +166,15 @@ interface Captured {
 async function capture(res: ServerResponse, next: () => Promise<void>): Promise<Captured | undefined> {
   const target = res as unknown as Record<"writeHead" | "write" | "end", unknown>;
   let status = 200;
-  let headers: OutgoingHttpHeaders = {};
+  const headers: OutgoingHttpHeaders = {};
   const chunks: Buffer[] = [];
   let ended = false;
   const toBuffer = (chunk: unknown, encoding?: unknown) =>
-    Buffer.isBuffer(chunk) ? chunk : typeof chunk === "string" ? Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8") : Buffer.from(chunk as Uint8Array);
+    Buffer.isBuffer(chunk)
+      ? chunk
+      : typeof chunk === "string"
+        ? Buffer.from(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
+        : Buffer.from(chunk as Uint8Array);
   target.writeHead = (code: number, ...rest: unknown[]) => {
     status = code;
     const given = rest.find((item) => typeof item === "object" && item !== null);

@@ -12,7 +12,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { hashSeed, mulberry32, type RandomSource } from "../bedrock/faults.ts";
 import { AwsServiceError, writeJson, writeJsonError } from "../edge/aws-errors.ts";
 import type { EdgeHandler } from "../edge/server.ts";
-import { FaultConfigError, parseFaultConfig, type DuplicateDeliveries, type FaultConfig, type FaultConfigInput, type FaultRule } from "./config.ts";
+import {
+  FaultConfigError,
+  parseFaultConfig,
+  type DuplicateDeliveries,
+  type FaultConfig,
+  type FaultConfigInput,
+  type FaultRule,
+} from "./config.ts";
 import { emptyDuplicateStats, type DuplicateDeliverer, type DuplicateStats } from "./duplicates.ts";
 import { operationOf } from "./operations.ts";
 import { FAULT_SERVICES, wireErrorFor, writeWireError, type ErrorAnswer, type FaultService } from "./wire.ts";
@@ -73,7 +80,10 @@ export interface FaultInjectorOptions {
 
 type Decision =
   | { readonly delayMs: number; readonly fault?: undefined }
-  | { readonly delayMs: number; readonly fault: { readonly kind: ErrorAnswer | "ConnectionReset"; readonly rule: RuleState } };
+  | {
+      readonly delayMs: number;
+      readonly fault: { readonly kind: ErrorAnswer | "ConnectionReset"; readonly rule: RuleState };
+    };
 
 const EMPTY: FaultConfig = { seed: 1, rules: [] };
 
@@ -119,8 +129,16 @@ export function createFaultInjector(options: FaultInjectorOptions = {}): FaultIn
       active: config.rules.length > 0 || config.duplicateDeliveries !== undefined,
       appliedAt: appliedAt === null ? null : new Date(appliedAt).toISOString(),
       seed: config.seed,
-      rules: rules.map((r) => ({ id: r.id, rule: r.rule, state: ruleState(r, at), matched: r.matched, injected: r.injected })),
-      duplicateDeliveries: config.duplicateDeliveries ? { ...config.duplicateDeliveries, stats: { ...duplicateStats } } : null,
+      rules: rules.map((r) => ({
+        id: r.id,
+        rule: r.rule,
+        state: ruleState(r, at),
+        matched: r.matched,
+        injected: r.injected,
+      })),
+      duplicateDeliveries: config.duplicateDeliveries
+        ? { ...config.duplicateDeliveries, stats: { ...duplicateStats } }
+        : null,
     };
   }
 
@@ -166,7 +184,15 @@ export function createFaultInjector(options: FaultInjectorOptions = {}): FaultIn
       }
       const duplicates = options.duplicates;
       if (service === "sqs" && duplicates?.wants(config.duplicateDeliveries) && isReceiveMessage(req, body)) {
-        return duplicates.receive(req, body, res, () => handler(req, body, res), config.duplicateDeliveries, duplicateRandom, duplicateStats);
+        return duplicates.receive(
+          req,
+          body,
+          res,
+          () => handler(req, body, res),
+          config.duplicateDeliveries,
+          duplicateRandom,
+          duplicateStats,
+        );
       }
       return handler(req, body, res);
     };
@@ -184,7 +210,9 @@ export function createFaultInjector(options: FaultInjectorOptions = {}): FaultIn
     wrap(services) {
       const wrapped: Record<string, EdgeHandler> = {};
       for (const [name, handler] of Object.entries(services)) {
-        wrapped[name] = (FAULT_SERVICES as readonly string[]).includes(name) ? guard(name as FaultService, handler) : handler;
+        wrapped[name] = (FAULT_SERVICES as readonly string[]).includes(name)
+          ? guard(name as FaultService, handler)
+          : handler;
       }
       return wrapped;
     },
@@ -202,15 +230,24 @@ export function createFaultInjector(options: FaultInjectorOptions = {}): FaultIn
             throw new AwsServiceError("ValidationException", "The fault config is not valid JSON.");
           }
           writeJson(res, 200, control.configure(input as FaultConfigInput));
-          log(`devcloud faults: ${config.rules.length} rule(s)${config.duplicateDeliveries ? ", SQS duplicate deliveries" : ""}, seed ${config.seed}`);
+          log(
+            `devcloud faults: ${config.rules.length} rule(s)${config.duplicateDeliveries ? ", SQS duplicate deliveries" : ""}, seed ${config.seed}`,
+          );
         } else if (req.method === "DELETE") {
           writeJson(res, 200, control.clear());
         } else {
-          throw new AwsServiceError("MethodNotAllowed", `${FAULTS_ADMIN_PATH} takes GET, PUT (a fault config) or DELETE.`, 405);
+          throw new AwsServiceError(
+            "MethodNotAllowed",
+            `${FAULTS_ADMIN_PATH} takes GET, PUT (a fault config) or DELETE.`,
+            405,
+          );
         }
       } catch (error) {
         const message = error instanceof FaultConfigError ? error.message : (error as Error).message;
-        writeJsonError(res, error instanceof AwsServiceError ? error : new AwsServiceError("ValidationException", message));
+        writeJsonError(
+          res,
+          error instanceof AwsServiceError ? error : new AwsServiceError("ValidationException", message),
+        );
       }
       return true;
     },

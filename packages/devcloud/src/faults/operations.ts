@@ -114,8 +114,10 @@ function sesOperation(req: IncomingMessage): string | undefined {
   if (path === "/v2/email/outbound-emails" && method === "POST") return "SendEmail";
   if (path === "/v2/email/outbound-bulk-emails" && method === "POST") return "SendBulkEmail";
   if (path === "/v2/email/account" && method === "GET") return "GetAccount";
-  if (path === "/v2/email/identities") return method === "POST" ? "CreateEmailIdentity" : method === "GET" ? "ListEmailIdentities" : undefined;
-  if (path.startsWith("/v2/email/identities/")) return { GET: "GetEmailIdentity", DELETE: "DeleteEmailIdentity" }[method];
+  if (path === "/v2/email/identities")
+    return method === "POST" ? "CreateEmailIdentity" : method === "GET" ? "ListEmailIdentities" : undefined;
+  if (path.startsWith("/v2/email/identities/"))
+    return { GET: "GetEmailIdentity", DELETE: "DeleteEmailIdentity" }[method];
   return undefined;
 }
 

@@ -60,10 +60,27 @@ const SQS_NS = "com.amazonaws.sqs";
 export const WIRE_ERRORS: Readonly<Record<FaultService, Readonly<Record<ErrorAnswer, readonly WireError[]>>>> = {
   sqs: {
     InternalError: [
-      { code: "InternalError", status: 500, message: "We encountered an internal error. Please try again.", namespace: SQS_NS },
-      { code: "InternalFailure", status: 500, message: "The request processing has failed because of an unknown error, exception or failure.", namespace: SQS_NS },
+      {
+        code: "InternalError",
+        status: 500,
+        message: "We encountered an internal error. Please try again.",
+        namespace: SQS_NS,
+      },
+      {
+        code: "InternalFailure",
+        status: 500,
+        message: "The request processing has failed because of an unknown error, exception or failure.",
+        namespace: SQS_NS,
+      },
     ],
-    ServiceUnavailable: [{ code: "ServiceUnavailable", status: 503, message: "The request has failed due to a temporary failure of the server.", namespace: SQS_NS }],
+    ServiceUnavailable: [
+      {
+        code: "ServiceUnavailable",
+        status: 503,
+        message: "The request has failed due to a temporary failure of the server.",
+        namespace: SQS_NS,
+      },
+    ],
     Throttling: [
       { code: "RequestThrottled", status: 403, message: "Request is throttled.", namespace: SQS_NS },
       { code: "ThrottlingException", status: 400, message: "Rate exceeded", namespace: SQS_NS },
@@ -71,45 +88,104 @@ export const WIRE_ERRORS: Readonly<Record<FaultService, Readonly<Record<ErrorAns
   },
   sns: {
     InternalError: [{ code: "InternalError", status: 500, message: "Internal Error" }],
-    ServiceUnavailable: [{ code: "ServiceUnavailable", status: 503, message: "The request has failed due to a temporary failure of the server." }],
+    ServiceUnavailable: [
+      {
+        code: "ServiceUnavailable",
+        status: 503,
+        message: "The request has failed due to a temporary failure of the server.",
+      },
+    ],
     Throttling: [
       { code: "Throttled", status: 429, message: "Rate exceeded" },
       { code: "ThrottlingException", status: 400, message: "Rate exceeded" },
     ],
   },
   dynamodb: {
-    InternalError: [{ code: "InternalServerError", status: 500, message: "Internal server error", namespace: DYNAMODB_NS }],
-    ServiceUnavailable: [{ code: "ServiceUnavailable", status: 503, message: "The service is currently unavailable or busy.", namespace: DYNAMODB_NS }],
+    InternalError: [
+      { code: "InternalServerError", status: 500, message: "Internal server error", namespace: DYNAMODB_NS },
+    ],
+    ServiceUnavailable: [
+      {
+        code: "ServiceUnavailable",
+        status: 503,
+        message: "The service is currently unavailable or busy.",
+        namespace: DYNAMODB_NS,
+      },
+    ],
     Throttling: [
       {
         code: "ProvisionedThroughputExceededException",
         status: 400,
-        message: "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.",
+        message:
+          "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.",
         namespace: DYNAMODB_NS,
       },
-      { code: "ThrottlingException", status: 400, message: "Rate of requests exceeds the allowed throughput.", namespace: "com.amazon.coral.availability" },
-      { code: "RequestLimitExceeded", status: 400, message: "Throughput exceeds the current throughput limit for your account. Please contact AWS Support at https://aws.amazon.com/support request a limit increase", namespace: DYNAMODB_NS },
+      {
+        code: "ThrottlingException",
+        status: 400,
+        message: "Rate of requests exceeds the allowed throughput.",
+        namespace: "com.amazon.coral.availability",
+      },
+      {
+        code: "RequestLimitExceeded",
+        status: 400,
+        message:
+          "Throughput exceeds the current throughput limit for your account. Please contact AWS Support at https://aws.amazon.com/support request a limit increase",
+        namespace: DYNAMODB_NS,
+      },
     ],
   },
   events: {
     InternalError: [{ code: "InternalException", status: 500, message: "Internal service error." }],
-    ServiceUnavailable: [{ code: "ServiceUnavailable", status: 503, message: "The request has failed due to a temporary failure of the server." }],
+    ServiceUnavailable: [
+      {
+        code: "ServiceUnavailable",
+        status: 503,
+        message: "The request has failed due to a temporary failure of the server.",
+      },
+    ],
     Throttling: [{ code: "ThrottlingException", status: 400, message: "Rate exceeded" }],
   },
   s3: {
-    InternalError: [{ code: "InternalError", status: 500, message: "We encountered an internal error. Please try again." }],
+    InternalError: [
+      { code: "InternalError", status: 500, message: "We encountered an internal error. Please try again." },
+    ],
     ServiceUnavailable: [{ code: "ServiceUnavailable", status: 503, message: "Service is unable to handle request." }],
     Throttling: [{ code: "SlowDown", status: 503, message: "Please reduce your request rate." }],
   },
   ses: {
-    InternalError: [{ code: "InternalServiceErrorException", status: 500, message: "The request couldn't be processed because an error occurred with the Amazon SES API v2." }],
-    ServiceUnavailable: [{ code: "ServiceUnavailable", status: 503, message: "The request has failed due to a temporary failure of the server." }],
-    Throttling: [{ code: "TooManyRequestsException", status: 429, message: "Too many requests have been made to the operation." }],
+    InternalError: [
+      {
+        code: "InternalServiceErrorException",
+        status: 500,
+        message: "The request couldn't be processed because an error occurred with the Amazon SES API v2.",
+      },
+    ],
+    ServiceUnavailable: [
+      {
+        code: "ServiceUnavailable",
+        status: 503,
+        message: "The request has failed due to a temporary failure of the server.",
+      },
+    ],
+    Throttling: [
+      { code: "TooManyRequestsException", status: 429, message: "Too many requests have been made to the operation." },
+    ],
   },
   bedrock: {
-    InternalError: [{ code: "InternalServerException", status: 500, message: "The server encountered an internal error while processing the request." }],
-    ServiceUnavailable: [{ code: "ServiceUnavailableException", status: 503, message: "Bedrock is unable to process your request." }],
-    Throttling: [{ code: "ThrottlingException", status: 429, message: "Too many requests, please wait before trying again." }],
+    InternalError: [
+      {
+        code: "InternalServerException",
+        status: 500,
+        message: "The server encountered an internal error while processing the request.",
+      },
+    ],
+    ServiceUnavailable: [
+      { code: "ServiceUnavailableException", status: 503, message: "Bedrock is unable to process your request." },
+    ],
+    Throttling: [
+      { code: "ThrottlingException", status: 429, message: "Too many requests, please wait before trying again." },
+    ],
   },
 };
 
@@ -122,7 +198,13 @@ export function wireErrorFor(service: FaultService, kind: ErrorAnswer, code?: st
 const FAULT_HEADER = "x-quire-fault";
 
 /** Answer `req` with `error` exactly as `service` would on the wire. */
-export function writeWireError(service: FaultService, error: WireError, req: IncomingMessage, res: ServerResponse, ruleId: string): void {
+export function writeWireError(
+  service: FaultService,
+  error: WireError,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ruleId: string,
+): void {
   const requestId = crypto.randomUUID();
   const fault = error.status >= 500 ? "Receiver" : "Sender";
   const headers: Record<string, string> = { [FAULT_HEADER]: ruleId };
@@ -178,5 +260,8 @@ export function writeWireError(service: FaultService, error: WireError, req: Inc
 }
 
 function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!,
+  );
 }

@@ -30,25 +30,36 @@ export function createSesBackend(options: { outboxDir: string | undefined }): Se
 
   function sendEmail(input: SendEmailInput) {
     const from = input.FromEmailAddress;
-    if (!from) throw new AwsServiceError("BadRequestException", "FromEmailAddress is required (devcloud has no default identity).");
+    if (!from)
+      throw new AwsServiceError(
+        "BadRequestException",
+        "FromEmailAddress is required (devcloud has no default identity).",
+      );
     const to = input.Destination?.ToAddresses ?? [];
     const cc = input.Destination?.CcAddresses ?? [];
     const bcc = input.Destination?.BccAddresses ?? [];
-    if (to.length + cc.length + bcc.length === 0) throw new AwsServiceError("BadRequestException", "Destination needs at least one address.");
-    if (to.length + cc.length + bcc.length > 50) throw new AwsServiceError("BadRequestException", "Destination has more than 50 recipients.");
+    if (to.length + cc.length + bcc.length === 0)
+      throw new AwsServiceError("BadRequestException", "Destination needs at least one address.");
+    if (to.length + cc.length + bcc.length > 50)
+      throw new AwsServiceError("BadRequestException", "Destination has more than 50 recipients.");
     for (const address of [from, ...to, ...cc, ...bcc, ...(input.ReplyToAddresses ?? [])]) {
       if (!EMAIL.test(address)) throw new AwsServiceError("BadRequestException", `Illegal address: ${address}`);
     }
     if (input.Content?.Raw || input.Content?.Template) {
-      throw new AwsServiceError("BadRequestException", "devcloud SES accepts Content.Simple only (Raw and Template are not emulated).");
+      throw new AwsServiceError(
+        "BadRequestException",
+        "devcloud SES accepts Content.Simple only (Raw and Template are not emulated).",
+      );
     }
     const simple = input.Content?.Simple;
     if (!simple) throw new AwsServiceError("BadRequestException", "Content.Simple is required.");
     const subject = simple.Subject?.Data;
-    if (subject === undefined) throw new AwsServiceError("BadRequestException", "Content.Simple.Subject.Data is required.");
+    if (subject === undefined)
+      throw new AwsServiceError("BadRequestException", "Content.Simple.Subject.Data is required.");
     const text = simple.Body?.Text?.Data;
     const html = simple.Body?.Html?.Data;
-    if (text === undefined && html === undefined) throw new AwsServiceError("BadRequestException", "Content.Simple.Body needs Text or Html.");
+    if (text === undefined && html === undefined)
+      throw new AwsServiceError("BadRequestException", "Content.Simple.Body needs Text or Html.");
     const entry = outbox.add({
       id: crypto.randomUUID(),
       from,
@@ -74,9 +85,16 @@ export function createSesBackend(options: { outboxDir: string | undefined }): Se
           writeJson(res, 200, sendEmail(parseJsonObject(body, "BadRequestException") as SendEmailInput));
           return;
         }
-        throw new AwsServiceError("NotFoundException", `devcloud SES implements SendEmail only, not ${req.method} ${path}.`, 404);
+        throw new AwsServiceError(
+          "NotFoundException",
+          `devcloud SES implements SendEmail only, not ${req.method} ${path}.`,
+          404,
+        );
       } catch (error) {
-        const known = error instanceof AwsServiceError ? error : new AwsServiceError("InternalFailure", (error as Error).message, 500);
+        const known =
+          error instanceof AwsServiceError
+            ? error
+            : new AwsServiceError("InternalFailure", (error as Error).message, 500);
         writeJsonError(res, known);
       }
     },

@@ -19,7 +19,9 @@ export class Outbox {
     this.dir = dir;
     if (!dir) return;
     mkdirSync(dir, { recursive: true });
-    for (const name of readdirSync(dir).filter((n) => n.endsWith(".json")).sort()) {
+    for (const name of readdirSync(dir)
+      .filter((n) => n.endsWith(".json"))
+      .sort()) {
       const email = JSON.parse(readFileSync(join(dir, name), "utf8")) as OutboundEmail;
       this.entries.push({ ...email, file: join(dir, name.replace(/\.json$/, ".eml")) });
     }
@@ -41,7 +43,9 @@ export class Outbox {
   }
 
   list(filter: { to?: string } = {}): OutboxEntry[] {
-    return this.entries.filter((e) => !filter.to || e.to.includes(filter.to) || e.cc.includes(filter.to) || e.bcc.includes(filter.to));
+    return this.entries.filter(
+      (e) => !filter.to || e.to.includes(filter.to) || e.cc.includes(filter.to) || e.bcc.includes(filter.to),
+    );
   }
 
   get(id: string): OutboxEntry | undefined {

@@ -4,7 +4,15 @@ import type { FauxqsServer } from "fauxqs";
 import { DeadLetterOrigins } from "./origins.ts";
 import { FauxqsQueues } from "./queues.ts";
 import { MoveTaskManager } from "./tasks.ts";
-import { SqsApiError, integerMember, invalidParameterValue, queueDoesNotExist, stringMember, writeSqsError, writeSqsResult } from "./wire.ts";
+import {
+  SqsApiError,
+  integerMember,
+  invalidParameterValue,
+  queueDoesNotExist,
+  stringMember,
+  writeSqsError,
+  writeSqsResult,
+} from "./wire.ts";
 
 /**
  * SQS DLQ redrive, which fauxqs 2.4.1 lacks (it answers `InvalidAction`): StartMessageMoveTask,
@@ -28,12 +36,21 @@ export interface SqsMoveTasksOptions {
   log?: (line: string) => void;
 }
 
-const ACTIONS = new Set(["StartMessageMoveTask", "ListMessageMoveTasks", "CancelMessageMoveTask", "ListDeadLetterSourceQueues"]);
+const ACTIONS = new Set([
+  "StartMessageMoveTask",
+  "ListMessageMoveTasks",
+  "CancelMessageMoveTask",
+  "ListDeadLetterSourceQueues",
+]);
 
 export function startSqsMoveTasks(options: SqsMoveTasksOptions): SqsMoveTasks {
   const log = options.log ?? (() => {});
   const queues = new FauxqsQueues(options.fauxqs.port, options.region);
-  const origins = new DeadLetterOrigins(options.fauxqs.spy, options.dataDir ? join(options.dataDir, "sqs-dead-letter-origins.json") : undefined, log);
+  const origins = new DeadLetterOrigins(
+    options.fauxqs.spy,
+    options.dataDir ? join(options.dataDir, "sqs-dead-letter-origins.json") : undefined,
+    log,
+  );
   const tasks = new MoveTaskManager(queues, origins, log);
 
   async function listDeadLetterSourceQueues(input: Record<string, unknown>) {
@@ -60,7 +77,8 @@ export function startSqsMoveTasks(options: SqsMoveTasksOptions): SqsMoveTasks {
   return {
     async handle(req, body, res) {
       const target = req.headers["x-amz-target"];
-      const action = typeof target === "string" && target.startsWith("AmazonSQS.") ? target.slice("AmazonSQS.".length) : undefined;
+      const action =
+        typeof target === "string" && target.startsWith("AmazonSQS.") ? target.slice("AmazonSQS.".length) : undefined;
       if (!action || !ACTIONS.has(action)) return false;
       try {
         const input = parseInput(body);
@@ -76,7 +94,12 @@ export function startSqsMoveTasks(options: SqsMoveTasksOptions): SqsMoveTasks {
       } catch (error) {
         writeSqsError(
           res,
-          error instanceof SqsApiError ? error : new SqsApiError("InternalError", String((error as Error)?.message ?? error), { status: 500, fault: "Receiver" }),
+          error instanceof SqsApiError
+            ? error
+            : new SqsApiError("InternalError", String((error as Error)?.message ?? error), {
+                status: 500,
+                fault: "Receiver",
+              }),
         );
       }
       return true;

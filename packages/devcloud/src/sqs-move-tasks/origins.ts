@@ -102,7 +102,9 @@ export class DeadLetterOrigins {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
       // Written by rename, so never half a file; if it is unreadable all the same, start without
       // origins: redrive to source then fails with CouldNotDetermineMessageSource, nothing is lost.
-      log(`devcloud: ignoring ${file} (${(error as Error).message}); dead-lettered messages from before have no known source`);
+      log(
+        `devcloud: ignoring ${file} (${(error as Error).message}); dead-lettered messages from before have no known source`,
+      );
       return;
     }
     for (const [messageId, queueName] of Object.entries(parsed.sources ?? {})) {

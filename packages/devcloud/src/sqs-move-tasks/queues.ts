@@ -47,7 +47,9 @@ export class FauxqsQueues {
   /** The queue a QueueUrl names, found the way fauxqs finds it for any other action. */
   async describeUrl(url: string): Promise<QueueInfo | undefined> {
     try {
-      const { Attributes = {} } = await this.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
+      const { Attributes = {} } = await this.client.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }),
+      );
       return queueInfo(url, Attributes);
     } catch (error) {
       if ((error as Error).name === "QueueDoesNotExist") return undefined;
@@ -71,7 +73,9 @@ export class FauxqsQueues {
   /** The queues whose RedrivePolicy targets `deadLetterQueueArn`, in URL order. */
   async deadLetterSources(deadLetterQueueArn: string): Promise<QueueInfo[]> {
     const queues = await this.all();
-    return queues.filter((queue) => queue.deadLetterTargetArn === deadLetterQueueArn).sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
+    return queues
+      .filter((queue) => queue.deadLetterTargetArn === deadLetterQueueArn)
+      .sort((a, b) => (a.url < b.url ? -1 : a.url > b.url ? 1 : 0));
   }
 
   close(): void {

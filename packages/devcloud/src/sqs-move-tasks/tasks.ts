@@ -43,7 +43,8 @@ interface MoveTask {
   done?: Promise<void>;
 }
 
-const SOURCE_ARN_FORMAT = "You must use this format to specify the SourceArn: arn:<partition>:<service>:<region>:<account-id>:<resource-id>";
+const SOURCE_ARN_FORMAT =
+  "You must use this format to specify the SourceArn: arn:<partition>:<service>:<region>:<account-id>:<resource-id>";
 const DESTINATION_ARN_FORMAT =
   "You must use this format to specify the DestinationArn: arn:<partition>:<service>:<region>:<account-id>:<resource-id>";
 const NO_SOURCE = "The resource that you specified for the SourceArn parameter doesn't exist.";
@@ -82,7 +83,13 @@ export class MoveTaskManager {
     const destinationText = stringMember(input, "DestinationArn");
     const destinationArn = destinationText === undefined ? undefined : parseArn(destinationText);
     if (destinationText !== undefined && !destinationArn) throw invalidParameterValue(DESTINATION_ARN_FORMAT);
-    const rate = integerMember(input, "MaxNumberOfMessagesPerSecond", 1, 500, "Must be between 1 and 500, if provided.");
+    const rate = integerMember(
+      input,
+      "MaxNumberOfMessagesPerSecond",
+      1,
+      500,
+      "Must be between 1 and 500, if provided.",
+    );
 
     const source = await this.#queues.describe(sourceArn);
     if (!source) throw resourceNotFound(NO_SOURCE);
@@ -92,18 +99,22 @@ export class MoveTaskManager {
     if (destinationArn) {
       const destination = await this.#queues.describe(destinationArn);
       if (!destination) throw resourceNotFound(NO_DESTINATION);
-      if (destination.arn === source.arn) throw invalidParameterValue("Source queue arn and destination queue arn cannot be the same.");
+      if (destination.arn === source.arn)
+        throw invalidParameterValue("Source queue arn and destination queue arn cannot be the same.");
       if (destination.fifo !== source.fifo) {
         throw invalidParameterValue("The source queue and destination queue must be of the same queue type.");
       }
     }
-    if (this.#closing) throw new SqsApiError("ServiceUnavailable", "devcloud is stopping.", { status: 503, fault: "Receiver" });
+    if (this.#closing)
+      throw new SqsApiError("ServiceUnavailable", "devcloud is stopping.", { status: 503, fault: "Receiver" });
 
     // No await from here on: the check and the registration are one step, so two concurrent
     // starts on one source cannot both pass.
     const history = this.#bySource.get(source.arn) ?? [];
     if (history.some((task) => task.status === "RUNNING" || task.status === "CANCELLING")) {
-      throw invalidParameterValue("There is already a task running. Only one active task is allowed for a source queue arn at a given time.");
+      throw invalidParameterValue(
+        "There is already a task running. Only one active task is allowed for a source queue arn at a given time.",
+      );
     }
     const taskId = crypto.randomUUID();
     const task: MoveTask = {
@@ -131,7 +142,8 @@ export class MoveTaskManager {
   async list(input: Record<string, unknown>) {
     const sourceArn = parseArn(stringMember(input, "SourceArn", true));
     if (!sourceArn) throw invalidParameterValue(SOURCE_ARN_FORMAT);
-    const maxResults = integerMember(input, "MaxResults", 1, 10, "You must enter a number that's between 1 and 10.") ?? 1;
+    const maxResults =
+      integerMember(input, "MaxResults", 1, 10, "You must enter a number that's between 1 and 10.") ?? 1;
     if (!(await this.#queues.describe(sourceArn))) throw resourceNotFound(NO_SOURCE);
     const tasks = (this.#bySource.get(sourceArn.arn) ?? []).slice(0, maxResults);
     return {
@@ -158,9 +170,13 @@ export class MoveTaskManager {
     const task = this.#byId.get(decoded.taskId);
     if (!task || task.source.arn !== sourceArn.arn) throw resourceNotFound("Task does not exist.");
     if (task.status !== "RUNNING") {
-      throw new SqsApiError("UnsupportedOperation", `Only a RUNNING task can be cancelled; this task is ${task.status}.`, {
-        queryCode: "AWS.SimpleQueueService.UnsupportedOperation",
-      });
+      throw new SqsApiError(
+        "UnsupportedOperation",
+        `Only a RUNNING task can be cancelled; this task is ${task.status}.`,
+        {
+          queryCode: "AWS.SimpleQueueService.UnsupportedOperation",
+        },
+      );
     }
     task.status = "CANCELLING";
     task.stop.abort();
@@ -198,7 +214,8 @@ export class MoveTaskManager {
           this.#log(`devcloud: message move task from ${task.source.arn} failed: ${failure}`);
           return;
         }
-        if (task.rate && task.moved < task.toMove) await sleep(task.startedTimestamp + (task.moved / task.rate) * 1000 - Date.now(), task.stop.signal);
+        if (task.rate && task.moved < task.toMove)
+          await sleep(task.startedTimestamp + (task.moved / task.rate) * 1000 - Date.now(), task.stop.signal);
       }
       if (this.#closing && task.status === "RUNNING") return; // devcloud stopping: the task is forgotten
       task.status = task.status === "CANCELLING" ? "CANCELLED" : "COMPLETED";
@@ -220,7 +237,9 @@ export class MoveTaskManager {
     const stuck: Message[] = [];
     // In the order received: the messages before the first one without a known source move,
     // that one and those after it stay, and the task fails.
-    const unplaceable = messages.findIndex((message) => !(task.destinationArn ?? this.#originOf(task.source, message.MessageId!)));
+    const unplaceable = messages.findIndex(
+      (message) => !(task.destinationArn ?? this.#originOf(task.source, message.MessageId!)),
+    );
     const placeable = unplaceable === -1 ? messages : messages.slice(0, unplaceable);
     if (unplaceable !== -1) stuck.push(...messages.slice(unplaceable));
     for (const message of placeable) {
@@ -270,7 +289,11 @@ export class MoveTaskManager {
         .send(
           new ChangeMessageVisibilityBatchCommand({
             QueueUrl: sourceUrl,
-            Entries: stuck.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 })),
+            Entries: stuck.map((message, index) => ({
+              Id: String(index),
+              ReceiptHandle: message.ReceiptHandle!,
+              VisibilityTimeout: 0,
+            })),
           }),
         )
         .catch(() => {});
@@ -284,7 +307,9 @@ export class MoveTaskManager {
    */
   #originOf(deadLetterQueue: QueueArn, messageId: string): string | undefined {
     const name = this.#origins.sourceNameOf(messageId);
-    return name === undefined ? undefined : `${deadLetterQueue.arn.slice(0, deadLetterQueue.arn.length - deadLetterQueue.name.length)}${name}`;
+    return name === undefined
+      ? undefined
+      : `${deadLetterQueue.arn.slice(0, deadLetterQueue.arn.length - deadLetterQueue.name.length)}${name}`;
   }
 }
 
@@ -292,7 +317,9 @@ function entryFor(message: Message, index: number, fifo: boolean): SendMessageBa
   return {
     Id: String(index),
     MessageBody: message.Body!,
-    ...(message.MessageAttributes && Object.keys(message.MessageAttributes).length > 0 ? { MessageAttributes: message.MessageAttributes } : {}),
+    ...(message.MessageAttributes && Object.keys(message.MessageAttributes).length > 0
+      ? { MessageAttributes: message.MessageAttributes }
+      : {}),
     // A redriven FIFO message keeps its group; its deduplication id is its DLQ MessageId, so it
     // is neither dropped as a duplicate of the original send nor of another redriven message.
     ...(fifo ? { MessageGroupId: message.Attributes?.MessageGroupId, MessageDeduplicationId: message.MessageId } : {}),
@@ -336,8 +363,12 @@ function failureCode(error: unknown): string {
 
 function decodeHandle(handle: string): { taskId: string; sourceArn: string } | undefined {
   try {
-    const parsed = JSON.parse(Buffer.from(handle, "base64").toString("utf8")) as { taskId?: unknown; sourceArn?: unknown };
-    if (typeof parsed.taskId === "string" && typeof parsed.sourceArn === "string") return { taskId: parsed.taskId, sourceArn: parsed.sourceArn };
+    const parsed = JSON.parse(Buffer.from(handle, "base64").toString("utf8")) as {
+      taskId?: unknown;
+      sourceArn?: unknown;
+    };
+    if (typeof parsed.taskId === "string" && typeof parsed.sourceArn === "string")
+      return { taskId: parsed.taskId, sourceArn: parsed.sourceArn };
   } catch {
     // not base64 JSON
   }

@@ -10,7 +10,11 @@ import { AwsServiceError } from "../edge/aws-errors.ts";
 export class SqsApiError extends AwsServiceError {
   readonly queryCode: string;
   readonly fault: "Sender" | "Receiver";
-  constructor(type: string, message: string, options: { status?: number; queryCode?: string; fault?: "Sender" | "Receiver" } = {}) {
+  constructor(
+    type: string,
+    message: string,
+    options: { status?: number; queryCode?: string; fault?: "Sender" | "Receiver" } = {},
+  ) {
     super(type, message, options.status ?? 400);
     this.queryCode = options.queryCode ?? type;
     this.fault = options.fault ?? "Sender";
@@ -18,11 +22,15 @@ export class SqsApiError extends AwsServiceError {
 }
 
 export const invalidParameterValue = (message: string) => new SqsApiError("InvalidParameterValue", message);
-export const missingParameter = (name: string) => new SqsApiError("MissingParameter", `The request must contain the parameter ${name}.`);
+export const missingParameter = (name: string) =>
+  new SqsApiError("MissingParameter", `The request must contain the parameter ${name}.`);
 /** AWS answers ResourceNotFoundException with HTTP 404 (its awsQueryError in the SQS model). */
-export const resourceNotFound = (message: string) => new SqsApiError("ResourceNotFoundException", message, { status: 404 });
+export const resourceNotFound = (message: string) =>
+  new SqsApiError("ResourceNotFoundException", message, { status: 404 });
 export const queueDoesNotExist = () =>
-  new SqsApiError("QueueDoesNotExist", "The specified queue does not exist.", { queryCode: "AWS.SimpleQueueService.NonExistentQueue" });
+  new SqsApiError("QueueDoesNotExist", "The specified queue does not exist.", {
+    queryCode: "AWS.SimpleQueueService.NonExistentQueue",
+  });
 
 const JSON_1_0 = "application/x-amz-json-1.0";
 
@@ -39,7 +47,11 @@ export function writeSqsError(res: ServerResponse, error: SqsApiError): void {
 
 export function writeSqsResult(res: ServerResponse, value: unknown): void {
   const body = JSON.stringify(value);
-  res.writeHead(200, { "content-type": JSON_1_0, "x-amzn-requestid": crypto.randomUUID(), "content-length": Buffer.byteLength(body) });
+  res.writeHead(200, {
+    "content-type": JSON_1_0,
+    "x-amzn-requestid": crypto.randomUUID(),
+    "content-length": Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -67,12 +79,19 @@ export function stringMember(input: Record<string, unknown>, name: string, requi
     if (required) throw missingParameter(name);
     return undefined;
   }
-  if (typeof value !== "string") throw invalidParameterValue(`Value ${JSON.stringify(value)} for parameter ${name} is invalid.`);
+  if (typeof value !== "string")
+    throw invalidParameterValue(`Value ${JSON.stringify(value)} for parameter ${name} is invalid.`);
   return value;
 }
 
 /** An optional integer member within [min, max]; `reason` is AWS's wording for the range. */
-export function integerMember(input: Record<string, unknown>, name: string, min: number, max: number, reason: string): number | undefined {
+export function integerMember(
+  input: Record<string, unknown>,
+  name: string,
+  min: number,
+  max: number,
+  reason: string,
+): number | undefined {
   const value = input[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {

@@ -21,4 +21,5 @@ export interface InvalidPatternCase {
   error: string;
 }
 
-export const readConformance = <T>(file: string): T[] => JSON.parse(readFileSync(join(conformanceDir, file), "utf8")) as T[];
+export const readConformance = <T>(file: string): T[] =>
+  JSON.parse(readFileSync(join(conformanceDir, file), "utf8")) as T[];

@@ -75,7 +75,12 @@ export { newJobId, newRunId };
 
 const usage = { inputTokens: 100, outputTokens: 20, totalTokens: 120 };
 
-export const summary = (text = "A short summary."): SummaryResult => ({ modelId: "model-a", promptVersion: "summary-v1", usage, text });
+export const summary = (text = "A short summary."): SummaryResult => ({
+  modelId: "model-a",
+  promptVersion: "summary-v1",
+  usage,
+  text,
+});
 
 export const classification = (label = "invoice", confidence = 0.9): ClassificationResult => ({
   modelId: "model-a",

@@ -19,33 +19,52 @@ export function createDeliveryRecords(table: StoreTable) {
 
   return {
     /** Creates the delivery unless one with this id exists; either way returns the stored one. */
-    async createDelivery(delivery: Omit<Delivery, "status" | "attempts" | "createdAt" | "updatedAt">): Promise<{ created: boolean; delivery: Delivery }> {
+    async createDelivery(
+      delivery: Omit<Delivery, "status" | "attempts" | "createdAt" | "updatedAt">,
+    ): Promise<{ created: boolean; delivery: Delivery }> {
       const at = now().toISOString();
       const item: Delivery = { ...delivery, status: "pending", attempts: 0, createdAt: at, updatedAt: at };
       const created = await conditionally(() =>
         db.send(
           new PutCommand({
             TableName,
-            Item: { ...deliveryKey(delivery.id), ...item, ...bySubscriptionKey(delivery.subscriptionId, at, delivery.id), expiresAt: recordExpiresAt(table) },
+            Item: {
+              ...deliveryKey(delivery.id),
+              ...item,
+              ...bySubscriptionKey(delivery.subscriptionId, at, delivery.id),
+              expiresAt: recordExpiresAt(table),
+            },
             ConditionExpression: "attribute_not_exists(pk)",
           }),
         ),
       );
-      return created ? { created: true, delivery: item } : { created: false, delivery: (await getDelivery(delivery.id))! };
+      return created
+        ? { created: true, delivery: item }
+        : { created: false, delivery: (await getDelivery(delivery.id))! };
     },
     getDelivery,
     /** The delivery with every attempt, oldest first. */
     async getDeliveryLog(id: string): Promise<{ delivery: Delivery; log: AttemptRecord[] } | undefined> {
       const { Items = [] } = await db.send(
-        new QueryCommand({ TableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": deliveryKey(id).pk }, ConsistentRead: true }),
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": deliveryKey(id).pk },
+          ConsistentRead: true,
+        }),
       );
       const head = Items.find((item) => item.sk === deliveryKey(id).sk);
       if (!head) return undefined;
-      const log = Items.filter((item) => String(item.sk).startsWith("ATTEMPT#")).map((item) => strip<AttemptRecord>(item));
+      const log = Items.filter((item) => String(item.sk).startsWith("ATTEMPT#")).map((item) =>
+        strip<AttemptRecord>(item),
+      );
       return { delivery: asDelivery(head), log };
     },
     /** A subscription's deliveries, newest first. */
-    async listDeliveries(subscriptionId: string, filter: { status?: DeliveryStatus; since?: string; limit?: number } = {}): Promise<Delivery[]> {
+    async listDeliveries(
+      subscriptionId: string,
+      filter: { status?: DeliveryStatus; since?: string; limit?: number } = {},
+    ): Promise<Delivery[]> {
       const found: Delivery[] = [];
       const limit = filter.limit ?? 100;
       const partition = bySubscriptionKey(subscriptionId, "", "").gsi1pk;
@@ -58,7 +77,11 @@ export function createDeliveryRecords(table: StoreTable) {
             KeyConditionExpression: filter.since ? "gsi1pk = :pk AND gsi1sk >= :since" : "gsi1pk = :pk",
             ...(filter.status ? { FilterExpression: "#status = :status" } : {}),
             ExpressionAttributeNames: filter.status ? { "#status": "status" } : undefined,
-            ExpressionAttributeValues: { ":pk": partition, ...(filter.since ? { ":since": filter.since } : {}), ...(filter.status ? { ":status": filter.status } : {}) },
+            ExpressionAttributeValues: {
+              ":pk": partition,
+              ...(filter.since ? { ":since": filter.since } : {}),
+              ...(filter.status ? { ":status": filter.status } : {}),
+            },
             ScanIndexForward: false,
             ExclusiveStartKey,
           }),
@@ -82,8 +105,10 @@ export function createDeliveryRecords(table: StoreTable) {
           new UpdateCommand({
             TableName,
             Key: deliveryKey(id),
-            UpdateExpression: "SET #status = :failed, failure = :failure, updatedAt = :now REMOVE leaseUntil, nextAttemptAt",
-            ConditionExpression: "(#status IN (:pending, :sending, :retrying) AND attempts < :attempt) OR (#status = :retrying AND attempts = :attempt)",
+            UpdateExpression:
+              "SET #status = :failed, failure = :failure, updatedAt = :now REMOVE leaseUntil, nextAttemptAt",
+            ConditionExpression:
+              "(#status IN (:pending, :sending, :retrying) AND attempts < :attempt) OR (#status = :retrying AND attempts = :attempt)",
             ExpressionAttributeNames: { "#status": "status" },
             ExpressionAttributeValues: {
               ":failed": "failed",
@@ -110,7 +135,8 @@ export function createDeliveryRecords(table: StoreTable) {
             TableName,
             Key: deliveryKey(id),
             UpdateExpression: "SET #status = :sending, leaseUntil = :lease, updatedAt = :now",
-            ConditionExpression: "attempts = :made AND (#status IN (:pending, :retrying) OR (#status = :sending AND leaseUntil < :now))",
+            ConditionExpression:
+              "attempts = :made AND (#status IN (:pending, :retrying) OR (#status = :sending AND leaseUntil < :now))",
             ExpressionAttributeNames: { "#status": "status" },
             ExpressionAttributeValues: {
               ":sending": "sending",
@@ -129,8 +155,17 @@ export function createDeliveryRecords(table: StoreTable) {
      * `nextAttemptAt`. False when another worker (our lease lapsed) already recorded this attempt:
      * its record stands.
      */
-    async recordAttempt(id: string, record: AttemptRecord, next: { status: "succeeded" | "failed" | "retrying"; nextAttemptAt?: string }): Promise<boolean> {
-      await db.send(new PutCommand({ TableName, Item: { ...attemptKey(id, record.attempt), ...record, expiresAt: recordExpiresAt(table) } }));
+    async recordAttempt(
+      id: string,
+      record: AttemptRecord,
+      next: { status: "succeeded" | "failed" | "retrying"; nextAttemptAt?: string },
+    ): Promise<boolean> {
+      await db.send(
+        new PutCommand({
+          TableName,
+          Item: { ...attemptKey(id, record.attempt), ...record, expiresAt: recordExpiresAt(table) },
+        }),
+      );
       return conditionally(() =>
         db.send(
           new UpdateCommand({

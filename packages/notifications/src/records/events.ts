@@ -18,7 +18,12 @@ export function createEventRecords(table: StoreTable) {
         db.send(
           new PutCommand({
             TableName,
-            Item: { ...eventKey(eventId), detailType, receivedAt: now().toISOString(), expiresAt: recordExpiresAt(table) },
+            Item: {
+              ...eventKey(eventId),
+              detailType,
+              receivedAt: now().toISOString(),
+              expiresAt: recordExpiresAt(table),
+            },
             ConditionExpression: "attribute_not_exists(pk)",
           }),
         ),

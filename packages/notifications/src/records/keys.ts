@@ -4,11 +4,17 @@ import type { ItemKey, StoreTable } from "@quire/dynamo";
 export const SUBSCRIPTIONS = "SUBSCRIPTIONS";
 export const subscriptionKey = (id: string): ItemKey => ({ pk: SUBSCRIPTIONS, sk: `SUB#${id}` });
 export const deliveryKey = (id: string): ItemKey => ({ pk: `DLV#${id}`, sk: "DLV" });
-export const attemptKey = (deliveryId: string, attempt: number): ItemKey => ({ pk: `DLV#${deliveryId}`, sk: `ATTEMPT#${String(attempt).padStart(4, "0")}` });
+export const attemptKey = (deliveryId: string, attempt: number): ItemKey => ({
+  pk: `DLV#${deliveryId}`,
+  sk: `ATTEMPT#${String(attempt).padStart(4, "0")}`,
+});
 export const eventKey = (eventId: string): ItemKey => ({ pk: `EVENT#${eventId}`, sk: "EVENT" });
 /** A subscription's deliveries, newest first (for the delivery log and replay-since). */
 export const BY_SUBSCRIPTION = "bySubscription";
-export const bySubscriptionKey = (subscriptionId: string, createdAt: string, deliveryId: string) => ({ gsi1pk: `SUB#${subscriptionId}`, gsi1sk: `${createdAt}#${deliveryId}` });
+export const bySubscriptionKey = (subscriptionId: string, createdAt: string, deliveryId: string) => ({
+  gsi1pk: `SUB#${subscriptionId}`,
+  gsi1sk: `${createdAt}#${deliveryId}`,
+});
 
 /** Deliveries, their log and event records expire; subscriptions do not. */
 const RECORD_TTL_SECONDS = 30 * 24 * 60 * 60;

@@ -55,7 +55,13 @@ export function createSubscriptionRecords(table: StoreTable) {
 
   return {
     async createSubscription(subscription: Subscription): Promise<void> {
-      await db.send(new PutCommand({ TableName, Item: { ...subscriptionKey(subscription.id), ...subscription }, ConditionExpression: "attribute_not_exists(pk)" }));
+      await db.send(
+        new PutCommand({
+          TableName,
+          Item: { ...subscriptionKey(subscription.id), ...subscription },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
     },
     getSubscription,
     /** Every subscription. Few enough to read whole: they are people's endpoints, not documents. */
@@ -63,24 +69,38 @@ export function createSubscriptionRecords(table: StoreTable) {
       const found: Subscription[] = [];
       let ExclusiveStartKey: Record<string, unknown> | undefined;
       do {
-        const page = await db.send(new QueryCommand({ TableName, KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": SUBSCRIPTIONS }, ExclusiveStartKey }));
+        const page = await db.send(
+          new QueryCommand({
+            TableName,
+            KeyConditionExpression: "pk = :pk",
+            ExpressionAttributeValues: { ":pk": SUBSCRIPTIONS },
+            ExclusiveStartKey,
+          }),
+        );
         for (const item of page.Items ?? []) found.push(asSubscription(item));
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       return found;
     },
     async deleteSubscription(id: string): Promise<boolean> {
-      const { Attributes } = await db.send(new DeleteCommand({ TableName, Key: subscriptionKey(id), ReturnValues: "ALL_OLD" }));
+      const { Attributes } = await db.send(
+        new DeleteCommand({ TableName, Key: subscriptionKey(id), ReturnValues: "ALL_OLD" }),
+      );
       return Attributes !== undefined;
     },
     /** The new secret signs first; the old ones keep signing until `overlapUntil` (rotation without a gap). */
     async rotateSecret(id: string, secret: string, overlapUntil: Date): Promise<Subscription | undefined> {
       const current = await getSubscription(id);
-      if (!current || current.kind !== "webhook") return undefined;
+      if (current?.kind !== "webhook") return undefined;
       const at = now().getTime();
       const kept: SigningSecret[] = current.secrets
         .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > at)
-        .map((s) => ({ secret: s.secret, expiresAt: new Date(Math.min(Date.parse(s.expiresAt ?? overlapUntil.toISOString()), overlapUntil.getTime())).toISOString() }));
+        .map((s) => ({
+          secret: s.secret,
+          expiresAt: new Date(
+            Math.min(Date.parse(s.expiresAt ?? overlapUntil.toISOString()), overlapUntil.getTime()),
+          ).toISOString(),
+        }));
       return updateSubscription(id, { secrets: [{ secret }, ...kept] });
     },
     async confirmEmail(id: string, token: string): Promise<Subscription | undefined> {
@@ -89,18 +109,31 @@ export function createSubscriptionRecords(table: StoreTable) {
         values: { ":token": token },
       });
     },
-    async disableSubscription(id: string, reason: { code: string; message: string }): Promise<Subscription | undefined> {
-      return updateSubscription(id, { status: "disabled" satisfies SubscriptionStatus, disabledReason: { ...reason, at: now().toISOString() } }, [], {
-        expression: "#status <> :pending",
-        values: { ":pending": "pending_confirmation" },
-      });
+    async disableSubscription(
+      id: string,
+      reason: { code: string; message: string },
+    ): Promise<Subscription | undefined> {
+      return updateSubscription(
+        id,
+        { status: "disabled" satisfies SubscriptionStatus, disabledReason: { ...reason, at: now().toISOString() } },
+        [],
+        {
+          expression: "#status <> :pending",
+          values: { ":pending": "pending_confirmation" },
+        },
+      );
     },
     /** Re-enabling forgives past failures: the disable-after window starts again. */
     async enableSubscription(id: string): Promise<Subscription | undefined> {
-      return updateSubscription(id, { status: "active" satisfies SubscriptionStatus }, ["disabledReason", "failingSince", "lastFailureAt"], {
-        expression: "#status = :disabled OR #status = :active",
-        values: { ":disabled": "disabled", ":active": "active" },
-      });
+      return updateSubscription(
+        id,
+        { status: "active" satisfies SubscriptionStatus },
+        ["disabledReason", "failingSince", "lastFailureAt"],
+        {
+          expression: "#status = :disabled OR #status = :active",
+          values: { ":disabled": "disabled", ":active": "active" },
+        },
+      );
     },
     /**
      * Record a failed attempt; returns when the endpoint's current failure streak began. A streak
@@ -135,9 +168,15 @@ export function createSubscriptionRecords(table: StoreTable) {
       // endpoint cannot start two streaks; a subscription stored before lastFailureAt existed
       // starts a new one (its old failingSince cannot be vouched for).
       for (let tries = 0; tries < 3; tries++) {
-        const continued = await update("SET lastFailureAt = :now, failingSince = if_not_exists(failingSince, :now)", "lastFailureAt >= :recent");
+        const continued = await update(
+          "SET lastFailureAt = :now, failingSince = if_not_exists(failingSince, :now)",
+          "lastFailureAt >= :recent",
+        );
         if (continued) return continued;
-        const started = await update("SET lastFailureAt = :now, failingSince = :now", "attribute_not_exists(lastFailureAt) OR lastFailureAt < :recent");
+        const started = await update(
+          "SET lastFailureAt = :now, failingSince = :now",
+          "attribute_not_exists(lastFailureAt) OR lastFailureAt < :recent",
+        );
         if (started) return started;
         // Neither matched: the subscription is gone, or another failure made the streak recent in between.
         if (!(await getSubscription(id))) return undefined;

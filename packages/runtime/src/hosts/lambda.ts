@@ -1,4 +1,9 @@
-import { BatchProcessor, EventType, SqsFifoPartialProcessorAsync, processPartialResponse } from "@aws-lambda-powertools/batch";
+import {
+  BatchProcessor,
+  EventType,
+  SqsFifoPartialProcessorAsync,
+  processPartialResponse,
+} from "@aws-lambda-powertools/batch";
 import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { processMessage, type Consumer } from "../consumer.ts";
@@ -58,7 +63,9 @@ export function createLambdaHandler<T>(
         maxReceiveCount: options.maxReceiveCount,
         sentAt: Number(record.attributes.SentTimestamp) || undefined,
         attributes: Object.fromEntries(
-          Object.entries(record.messageAttributes ?? {}).flatMap(([name, value]) => (value.stringValue === undefined ? [] : [[name, value.stringValue]])),
+          Object.entries(record.messageAttributes ?? {}).flatMap(([name, value]) =>
+            value.stringValue === undefined ? [] : [[name, value.stringValue]],
+          ),
         ),
       },
       log,
@@ -71,7 +78,11 @@ export function createLambdaHandler<T>(
         if (options.queueUrl) {
           try {
             await client().send(
-              new ChangeMessageVisibilityCommand({ QueueUrl: options.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: outcome.retryAfterSeconds }),
+              new ChangeMessageVisibilityCommand({
+                QueueUrl: options.queueUrl,
+                ReceiptHandle: record.receiptHandle,
+                VisibilityTimeout: outcome.retryAfterSeconds,
+              }),
             );
           } catch (error) {
             // The queue's own visibility timeout applies instead: a shorter wait, never a loss.
@@ -83,7 +94,9 @@ export function createLambdaHandler<T>(
       case "permanent": {
         const { reason } = outcome;
         if (!options.deadLetterQueueUrl) {
-          messageLog.error("permanent failure and no dead-letter queue configured; SQS redrive will move it", { reason });
+          messageLog.error("permanent failure and no dead-letter queue configured; SQS redrive will move it", {
+            reason,
+          });
           throw new Error(`${reason.code}: ${reason.message}`);
         }
         try {
@@ -93,7 +106,12 @@ export function createLambdaHandler<T>(
             body: record.body,
             messageAttributes: fromLambdaAttributes(record.messageAttributes),
             reason,
-            source: { queueName, messageId: record.messageId, receiveCount, messageGroupId: record.attributes.MessageGroupId },
+            source: {
+              queueName,
+              messageId: record.messageId,
+              receiveCount,
+              messageGroupId: record.attributes.MessageGroupId,
+            },
             log: messageLog,
           });
         } catch (error) {
@@ -112,7 +130,11 @@ export function createLambdaHandler<T>(
     // What Powertools Logger adds in Lambda: the request, the X-Ray trace (Lambda sets it per
     // invocation) and whether this invocation paid for the cold start.
     const traceId = process.env._X_AMZN_TRACE_ID?.match(/Root=([^;]+)/)?.[1];
-    const log = hostLog.child({ awsRequestId: context.awsRequestId, coldStart, ...(traceId ? { xrayTraceId: traceId } : {}) });
+    const log = hostLog.child({
+      awsRequestId: context.awsRequestId,
+      coldStart,
+      ...(traceId ? { xrayTraceId: traceId } : {}),
+    });
     coldStart = false;
     // The processors keep per-batch state, so each invocation gets its own. FIFO queues need
     // the processor that stops at the first failure, or later messages of a group would overtake it.
@@ -121,18 +143,27 @@ export function createLambdaHandler<T>(
 
     // The host "gives up" when Lambda is about to kill the invocation: tell the handlers first.
     const controller = new AbortController();
-    const remaining = typeof context.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() : undefined;
+    const remaining =
+      typeof context.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() : undefined;
     const timer =
       remaining === undefined
         ? undefined
-        : setTimeout(() => controller.abort(new Error("Lambda invocation is about to time out")), Math.max(0, remaining - abortMargin));
+        : setTimeout(
+            () => controller.abort(new Error("Lambda invocation is about to time out")),
+            Math.max(0, remaining - abortMargin),
+          );
     try {
-      return await processPartialResponse(event, (record: SQSRecord) => handleRecord(record, controller.signal, log), processor, {
-        context,
-        // A partial batch response even when every record failed, rather than Powertools'
-        // FullBatchFailureError: the effect on SQS is the same, and the caller gets one shape.
-        throwOnFullBatchFailure: false,
-      });
+      return await processPartialResponse(
+        event,
+        (record: SQSRecord) => handleRecord(record, controller.signal, log),
+        processor,
+        {
+          context,
+          // A partial batch response even when every record failed, rather than Powertools'
+          // FullBatchFailureError: the effect on SQS is the same, and the caller gets one shape.
+          throwOnFullBatchFailure: false,
+        },
+      );
     } finally {
       clearTimeout(timer);
     }

@@ -41,7 +41,9 @@ export async function createQueuePair(
 ): Promise<QueuePair> {
   const name = `${prefix}-${randomUUID().slice(0, 8)}`;
   const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ["QueueArn"] }))
+  ).Attributes!.QueueArn!;
   const queue = await sqs.send(
     new CreateQueueCommand({
       QueueName: name,
@@ -51,19 +53,35 @@ export async function createQueuePair(
       },
     }),
   );
-  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ["QueueArn"] }))).Attributes!.QueueArn!;
+  const arn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ["QueueArn"] }))
+  ).Attributes!.QueueArn!;
   return { name, url: queue.QueueUrl!, arn, dlqUrl: dlq.QueueUrl! };
 }
 
-export async function send(sqs: SQSClient, queueUrl: string, body: unknown, attributes?: Record<string, MessageAttributeValue>) {
+export async function send(
+  sqs: SQSClient,
+  queueUrl: string,
+  body: unknown,
+  attributes?: Record<string, MessageAttributeValue>,
+) {
   const { MessageId } = await sqs.send(
-    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: typeof body === "string" ? body : JSON.stringify(body), MessageAttributes: attributes }),
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: typeof body === "string" ? body : JSON.stringify(body),
+      MessageAttributes: attributes,
+    }),
   );
   return MessageId!;
 }
 
 /** Receive until `count` messages arrived or `timeoutMs` passed. */
-export async function receiveAll(sqs: SQSClient, queueUrl: string, count: number, timeoutMs = 3000): Promise<Message[]> {
+export async function receiveAll(
+  sqs: SQSClient,
+  queueUrl: string,
+  count: number,
+  timeoutMs = 3000,
+): Promise<Message[]> {
   const received: Message[] = [];
   const deadline = Date.now() + timeoutMs;
   while (received.length < count && Date.now() < deadline) {
@@ -84,12 +102,22 @@ export async function receiveAll(sqs: SQSClient, queueUrl: string, count: number
 /** Visible and in-flight message counts, straight from the queue. */
 export async function queueDepth(sqs: SQSClient, queueUrl: string) {
   const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
   );
-  return { visible: Number(Attributes.ApproximateNumberOfMessages), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible) };
+  return {
+    visible: Number(Attributes.ApproximateNumberOfMessages),
+    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible),
+  };
 }
 
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000, what = "condition"): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  what = "condition",
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -100,10 +128,14 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
 /** A logger that keeps its lines (parsed) instead of printing them. */
 export function memoryLogger(): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const log = createLogger({}, (line) => {
-    lines.push(JSON.parse(line) as Record<string, unknown>);
-    if (process.env.DEBUG) console.error(line);
-  }, "debug");
+  const log = createLogger(
+    {},
+    (line) => {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+      if (process.env.DEBUG) console.error(line);
+    },
+    "debug",
+  );
   return { log, lines };
 }
 

@@ -55,7 +55,6 @@ const keySchema = (index: { hashKey: string; rangeKey?: string }) => [
   ...(index.rangeKey ? [{ AttributeName: index.rangeKey, KeyType: "RANGE" as const }] : []),
 ];
 
-
 export function renderAwsApiResources(topology: Topology, prefix = topology.app): AwsApiResources {
   const name = (logical: string) => physicalName(prefix, logical);
   return {

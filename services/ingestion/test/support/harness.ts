@@ -107,17 +107,32 @@ function send(base: string, path: string, init: RequestInit & { json?: unknown }
   const { json, headers, ...rest } = init;
   return fetch(`${base}${path}`, {
     ...rest,
-    headers: { "x-api-key": API_KEY, ...(json !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+    headers: {
+      "x-api-key": API_KEY,
+      ...(json !== undefined ? { "content-type": "application/json" } : {}),
+      ...headers,
+    },
     ...(json !== undefined ? { body: JSON.stringify(json), method: rest.method ?? "POST" } : {}),
   });
 }
 
 /** Bytes SNS counts toward a message's size: the body, plus each attribute's name, data type and value. */
-export function snsEntryBytes(entry: { Message?: string | undefined; MessageAttributes?: Record<string, { DataType?: string | undefined; StringValue?: string | undefined; BinaryValue?: Uint8Array | undefined }> | undefined }): number {
+export function snsEntryBytes(entry: {
+  Message?: string | undefined;
+  MessageAttributes?:
+    | Record<
+        string,
+        { DataType?: string | undefined; StringValue?: string | undefined; BinaryValue?: Uint8Array | undefined }
+      >
+    | undefined;
+}): number {
   let bytes = Buffer.byteLength(entry.Message ?? "", "utf8");
   for (const [name, value] of Object.entries(entry.MessageAttributes ?? {})) {
     bytes += Buffer.byteLength(name, "utf8") + Buffer.byteLength(value.DataType ?? "", "utf8");
-    bytes += value.StringValue !== undefined ? Buffer.byteLength(value.StringValue, "utf8") : (value.BinaryValue?.byteLength ?? 0);
+    bytes +=
+      value.StringValue !== undefined
+        ? Buffer.byteLength(value.StringValue, "utf8")
+        : (value.BinaryValue?.byteLength ?? 0);
   }
   return bytes;
 }
@@ -127,7 +142,9 @@ export function publishedJobIds(calls: SnsCall[]): string[] {
   return calls.flatMap((call) =>
     call.command === "PublishCommand"
       ? [(JSON.parse(call.input.Message!) as { jobId: string }).jobId]
-      : (call.input.PublishBatchRequestEntries ?? []).map((entry) => (JSON.parse(entry.Message!) as { jobId: string }).jobId),
+      : (call.input.PublishBatchRequestEntries ?? []).map(
+          (entry) => (JSON.parse(entry.Message!) as { jobId: string }).jobId,
+        ),
   );
 }
 

@@ -33,12 +33,20 @@ function render(delivery: Delivery, subscription: EmailSubscription, settings: D
 }
 
 /** One rendered email through SESv2: a plain-text and an HTML part. */
-export async function sendRenderedEmail(ses: SESv2Client, from: string, to: string, email: RenderedEmail, tags: { Name: string; Value: string }[] = []): Promise<void> {
+export async function sendRenderedEmail(
+  ses: SESv2Client,
+  from: string,
+  to: string,
+  email: RenderedEmail,
+  tags: { Name: string; Value: string }[] = [],
+): Promise<void> {
   await ses.send(
     new SendEmailCommand({
       FromEmailAddress: from,
       Destination: { ToAddresses: [to] },
-      Content: { Simple: { Subject: { Data: email.subject }, Body: { Text: { Data: email.text }, Html: { Data: email.html } } } },
+      Content: {
+        Simple: { Subject: { Data: email.subject }, Body: { Text: { Data: email.text }, Html: { Data: email.html } } },
+      },
       ...(tags.length ? { EmailTags: tags } : {}),
     }),
   );
@@ -55,7 +63,9 @@ export async function attemptEmail(
   const at = new Date().toISOString();
   try {
     const email = render(delivery, subscription, deps.settings);
-    await sendRenderedEmail(deps.ses, deps.settings.emailFrom, subscription.address, email, [{ Name: "quire-delivery", Value: delivery.id }]);
+    await sendRenderedEmail(deps.ses, deps.settings.emailFrom, subscription.address, email, [
+      { Name: "quire-delivery", Value: delivery.id },
+    ]);
     return { attempt, at, outcome: "delivered", latencyMs: Math.round(performance.now() - started) };
   } catch (error) {
     const name = (error as { name?: string }).name ?? "Error";
@@ -64,7 +74,13 @@ export async function attemptEmail(
       at,
       outcome: "failed",
       latencyMs: Math.round(performance.now() - started),
-      error: { code: `SES_${name.replace(/Exception$/, "").replace(/[A-Z]/g, (c, i: number) => (i ? "_" : "") + c).toUpperCase()}`, message: (error as Error).message },
+      error: {
+        code: `SES_${name
+          .replace(/Exception$/, "")
+          .replace(/[A-Z]/g, (c, i: number) => (i ? "_" : "") + c)
+          .toUpperCase()}`,
+        message: (error as Error).message,
+      },
     };
   }
 }

@@ -27,7 +27,13 @@ export function createAttemptQueue(deps: { sqs: SQSClient; queueUrl: string; now
   return {
     delayOf,
     async enqueue(message: AttemptMessage): Promise<void> {
-      await deps.sqs.send(new SendMessageCommand({ QueueUrl: deps.queueUrl, MessageBody: JSON.stringify(message), DelaySeconds: delayOf(message) }));
+      await deps.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: deps.queueUrl,
+          MessageBody: JSON.stringify(message),
+          DelaySeconds: delayOf(message),
+        }),
+      );
     },
     async enqueueAll(messages: readonly AttemptMessage[]): Promise<void> {
       for (let i = 0; i < messages.length; i += 10) {
@@ -35,11 +41,18 @@ export function createAttemptQueue(deps: { sqs: SQSClient; queueUrl: string; now
         const { Failed = [] } = await deps.sqs.send(
           new SendMessageBatchCommand({
             QueueUrl: deps.queueUrl,
-            Entries: batch.map((message, j) => ({ Id: String(j), MessageBody: JSON.stringify(message), DelaySeconds: delayOf(message) })),
+            Entries: batch.map((message, j) => ({
+              Id: String(j),
+              MessageBody: JSON.stringify(message),
+              DelaySeconds: delayOf(message),
+            })),
           }),
         );
         // Throwing makes the event redeliver; deliveries already queued are deduplicated by their claim.
-        if (Failed.length) throw new Error(`could not queue ${Failed.length} delivery attempt(s): ${Failed.map((f) => f.Message ?? f.Code).join("; ")}`);
+        if (Failed.length)
+          throw new Error(
+            `could not queue ${Failed.length} delivery attempt(s): ${Failed.map((f) => f.Message ?? f.Code).join("; ")}`,
+          );
       }
     },
   };

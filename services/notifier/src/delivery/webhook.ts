@@ -4,7 +4,9 @@ import type { DeliverySettings } from "../settings.ts";
 
 /** Secrets that sign now: the current one and any rotated-out one still inside its overlap. */
 export function signingSecrets(subscription: WebhookSubscription, now = new Date()): string[] {
-  return subscription.secrets.filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now.getTime()).map((s) => s.secret);
+  return subscription.secrets
+    .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now.getTime())
+    .map((s) => s.secret);
 }
 
 /** One Standard Webhooks attempt: signed afresh (new timestamp), same webhook-id every time. */

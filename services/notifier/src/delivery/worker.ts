@@ -24,8 +24,13 @@ type Next = { status: "succeeded" | "failed" | "retrying"; nextAttemptAt?: strin
 /** Why a delivery is not attempted: its subscription is gone or not active. */
 function notDeliverable(subscription: Subscription | undefined): { code: string; message: string } | undefined {
   if (!subscription) return { code: "SUBSCRIPTION_DELETED", message: "The subscription was deleted." };
-  if (subscription.status === "disabled") return { code: "SUBSCRIPTION_DISABLED", message: `The subscription is disabled (${subscription.disabledReason?.code ?? "by request"}).` };
-  if (subscription.status === "pending_confirmation") return { code: "SUBSCRIPTION_NOT_CONFIRMED", message: "The address has not confirmed the subscription yet." };
+  if (subscription.status === "disabled")
+    return {
+      code: "SUBSCRIPTION_DISABLED",
+      message: `The subscription is disabled (${subscription.disabledReason?.code ?? "by request"}).`,
+    };
+  if (subscription.status === "pending_confirmation")
+    return { code: "SUBSCRIPTION_NOT_CONFIRMED", message: "The address has not confirmed the subscription yet." };
   return undefined;
 }
 
@@ -45,13 +50,21 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
   // whole-second rounding). A longer silence means nobody was trying, so nobody saw it fail.
   const streakGapMs = Math.max(0, ...settings.retryDelaysMs) + leaseMs;
 
-  async function decide(subscription: Subscription, delivery: Delivery, record: AttemptRecord, log: ConsumerContext["log"]): Promise<Next> {
+  async function decide(
+    subscription: Subscription,
+    _delivery: Delivery,
+    record: AttemptRecord,
+    log: ConsumerContext["log"],
+  ): Promise<Next> {
     if (record.outcome === "delivered") {
       await store.recordEndpointSuccess(subscription.id);
       return { status: "succeeded" };
     }
     if (record.outcome === "gone") {
-      await store.disableSubscription(subscription.id, { code: "ENDPOINT_GONE", message: "The endpoint answered 410 Gone." });
+      await store.disableSubscription(subscription.id, {
+        code: "ENDPOINT_GONE",
+        message: "The endpoint answered 410 Gone.",
+      });
       log.warn("subscription disabled: endpoint answered 410 Gone", { subscriptionId: subscription.id });
       return { status: "failed" };
     }
@@ -84,7 +97,12 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
       if (!parsed.success) return;
       const { deliveryId, attempt } = parsed.data;
       const failed = await store.failDelivery(deliveryId, attempt, reason);
-      ctx.log.warn(failed ? "delivery failed: its attempt was dead-lettered" : "dead-lettered attempt was stale; delivery left as is", { deliveryId, attempt, reason: reason.code });
+      ctx.log.warn(
+        failed
+          ? "delivery failed: its attempt was dead-lettered"
+          : "dead-lettered attempt was stale; delivery left as is",
+        { deliveryId, attempt, reason: reason.code },
+      );
     },
     async handle(message: AttemptMessage, ctx) {
       const log = ctx.log.child({ deliveryId: message.deliveryId, attempt: message.attempt });
@@ -98,7 +116,11 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
         // This attempt was made. If it scheduled the next one, that message may have been lost
         // with a crash right after the log write: send it again (its claim dedupes).
         if (delivery.status === "retrying" && delivery.attempts === message.attempt) {
-          await queue.enqueue({ deliveryId: delivery.id, attempt: message.attempt + 1, ...(delivery.nextAttemptAt ? { notBefore: delivery.nextAttemptAt } : {}) });
+          await queue.enqueue({
+            deliveryId: delivery.id,
+            attempt: message.attempt + 1,
+            ...(delivery.nextAttemptAt ? { notBefore: delivery.nextAttemptAt } : {}),
+          });
         }
         return;
       }
@@ -112,11 +134,16 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
       if (!(await store.claimAttempt(delivery.id, message.attempt, leaseMs))) {
         const current = await store.getDelivery(delivery.id);
         // Someone else is sending this very attempt: let SQS bring the message back to see how it went.
-        if (current?.status === "sending" && current.attempts < message.attempt) throw new Error(`attempt ${message.attempt} of ${delivery.id} is in progress elsewhere`);
+        if (current?.status === "sending" && current.attempts < message.attempt)
+          throw new Error(`attempt ${message.attempt} of ${delivery.id} is in progress elsewhere`);
         return;
       }
       if (blocked || !subscription) {
-        await store.recordAttempt(delivery.id, { attempt: message.attempt, at: now().toISOString(), outcome: "skipped", latencyMs: 0, error: blocked! }, { status: "failed" });
+        await store.recordAttempt(
+          delivery.id,
+          { attempt: message.attempt, at: now().toISOString(), outcome: "skipped", latencyMs: 0, error: blocked! },
+          { status: "failed" },
+        );
         log.info("delivery skipped", { reason: blocked?.code });
         return;
       }
@@ -126,7 +153,8 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
           ? await attemptWebhook(deps, subscription, delivery, message.attempt)
           : await attemptEmail(deps, subscription, delivery, message.attempt);
       const { requested: _requested, ...logged } = record as AttemptRecord & { requested?: string[] };
-      if (subscription.kind === "webhook") deps.metrics?.webhookAttempt(logged.outcome === "delivered" ? "delivered" : "failed");
+      if (subscription.kind === "webhook")
+        deps.metrics?.webhookAttempt(logged.outcome === "delivered" ? "delivered" : "failed");
       const next = await decide(subscription, delivery, logged, log);
       const recorded = await store.recordAttempt(delivery.id, logged, next);
       log.info(`delivery ${next.status}`, {

@@ -8,7 +8,11 @@ export interface SpiedEvent {
 }
 
 /** Drain the bus spy queue until `until` holds for what was seen, or the timeout passes. */
-export async function collectEvents(pipeline: Pipeline, until: (events: SpiedEvent[]) => boolean, timeoutMs = 30_000): Promise<SpiedEvent[]> {
+export async function collectEvents(
+  pipeline: Pipeline,
+  until: (events: SpiedEvent[]) => boolean,
+  timeoutMs = 30_000,
+): Promise<SpiedEvent[]> {
   const seen: SpiedEvent[] = [];
   const deadline = Date.now() + timeoutMs;
   while (!until(seen) && Date.now() < deadline) {
@@ -18,7 +22,10 @@ export async function collectEvents(pipeline: Pipeline, until: (events: SpiedEve
     for (const m of Messages) seen.push(JSON.parse(m.Body!) as SpiedEvent);
     if (Messages.length) {
       await pipeline.clients.sqs.send(
-        new DeleteMessageBatchCommand({ QueueUrl: pipeline.eventsQueueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }),
+        new DeleteMessageBatchCommand({
+          QueueUrl: pipeline.eventsQueueUrl,
+          Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
       );
     }
   }

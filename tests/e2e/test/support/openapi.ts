@@ -19,8 +19,12 @@ interface Document {
 }
 
 const documents: Record<ApiName, Document> = {
-  ingestion: JSON.parse(readFileSync(new URL("../../../../services/ingestion/openapi.json", import.meta.url), "utf8")) as Document,
-  notifier: JSON.parse(readFileSync(new URL("../../../../services/notifier/openapi.json", import.meta.url), "utf8")) as Document,
+  ingestion: JSON.parse(
+    readFileSync(new URL("../../../../services/ingestion/openapi.json", import.meta.url), "utf8"),
+  ) as Document,
+  notifier: JSON.parse(
+    readFileSync(new URL("../../../../services/notifier/openapi.json", import.meta.url), "utf8"),
+  ) as Document,
 };
 
 // OpenAPI keywords that are not JSON Schema (example, discriminator…) are annotations: strict off.
@@ -35,7 +39,10 @@ const routes = (Object.entries(documents) as [ApiName, Document][]).map(([api, d
   paths: Object.keys(document.paths)
     // Literal paths before templated ones, so /docs is never read as /docs/{asset}.
     .sort((a, b) => Number(a.includes("{")) - Number(b.includes("{")))
-    .map((template) => ({ template, pattern: new RegExp(`^${template.replaceAll(/\{[^}]+\}/g, "[^/]+").replaceAll(".", "\\.")}$`) })),
+    .map((template) => ({
+      template,
+      pattern: new RegExp(`^${template.replaceAll(/\{[^}]+\}/g, "[^/]+").replaceAll(".", "\\.")}$`),
+    })),
 }));
 
 const validators = new Map<string, ValidateFunction>();
@@ -54,7 +61,14 @@ export const violations: string[] = [];
 export const checked: Record<ApiName, number> = { ingestion: 0, notifier: 0 };
 
 /** The violation, if the document does not describe this response; undefined when it does. */
-export function describeViolation(api: ApiName, method: string, pathname: string, status: number, contentType: string | null, body: string): string | undefined {
+export function describeViolation(
+  api: ApiName,
+  method: string,
+  pathname: string,
+  status: number,
+  contentType: string | null,
+  body: string,
+): string | undefined {
   const where = `${api}: ${method} ${pathname} answered ${status}`;
   const template = routes.find((r) => r.api === api)!.paths.find((p) => p.pattern.test(pathname))?.template;
   if (!template) return `${where}, but the document has no such path`;
@@ -62,11 +76,13 @@ export function describeViolation(api: ApiName, method: string, pathname: string
   if (!operation) return `${where}, but the document has no ${method} on ${template}`;
   const responses = operation.responses ?? {};
   const statusKey = [String(status), `${String(status)[0]}XX`, "default"].find((key) => key in responses);
-  if (!statusKey) return `${where}, a status the document does not list for ${method} ${template} (it lists ${Object.keys(responses).join(", ")})`;
+  if (!statusKey)
+    return `${where}, a status the document does not list for ${method} ${template} (it lists ${Object.keys(responses).join(", ")})`;
   const content = responses[statusKey]!.content;
   if (!content) return body === "" ? undefined : `${where} with a body, but the document describes none`;
   const mediaType = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
-  if (!(mediaType in content)) return `${where} as ${mediaType || "no content type"}, but the document describes ${Object.keys(content).join(", ")}`;
+  if (!(mediaType in content))
+    return `${where} as ${mediaType || "no content type"}, but the document describes ${Object.keys(content).join(", ")}`;
   if (!content[mediaType]!.schema) return undefined;
   let value: unknown = body;
   if (mediaType === "application/json") {
@@ -76,15 +92,26 @@ export function describeViolation(api: ApiName, method: string, pathname: string
       return `${where} with a body that is not JSON: ${body.slice(0, 200)}`;
     }
   }
-  const pointer = ["", "paths", template, method.toLowerCase(), "responses", statusKey, "content", mediaType, "schema"].map(pointerPart).join("/");
+  const pointer = ["", "paths", template, method.toLowerCase(), "responses", statusKey, "content", mediaType, "schema"]
+    .map(pointerPart)
+    .join("/");
   const validate = validatorFor(api, pointer);
   if (validate(value)) return undefined;
-  const errors = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""}${e.params ? ` ${JSON.stringify(e.params)}` : ""}`).join("; ");
+  const errors = (validate.errors ?? [])
+    .map((e) => `${e.instancePath || "/"} ${e.message ?? ""}${e.params ? ` ${JSON.stringify(e.params)}` : ""}`)
+    .join("; ");
   return `${where} with a body that does not match ${method} ${template} ${statusKey}: ${errors} — body: ${body.slice(0, 500)}`;
 }
 
 /** Checks one response and records what the document does not describe. */
-export function checkResponse(api: ApiName, method: string, pathname: string, status: number, contentType: string | null, body: string): void {
+export function checkResponse(
+  api: ApiName,
+  method: string,
+  pathname: string,
+  status: number,
+  contentType: string | null,
+  body: string,
+): void {
   checked[api]++;
   const violation = describeViolation(api, method.toUpperCase(), pathname, status, contentType, body);
   if (violation) violations.push(violation);
@@ -105,7 +132,10 @@ export function installResponseValidation(): void {
   if (installed) return;
   installed = true;
   const original = globalThis.fetch;
-  globalThis.fetch = async function validatingFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  globalThis.fetch = async function validatingFetch(
+    input: string | URL | Request,
+    init?: RequestInit,
+  ): Promise<Response> {
     const response = await original(input, init);
     const url = new URL(input instanceof Request ? input.url : String(input));
     const api = bases.get(url.origin);

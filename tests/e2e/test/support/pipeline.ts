@@ -39,19 +39,48 @@ export interface Pipeline {
  * summarizer, classifier and notifier on their local hosts, all through real SDK clients.
  */
 export async function startPipeline(
-  options: { bedrock?: DevcloudOptions["bedrock"]; workers?: boolean; modelId?: string; env?: Record<string, string> } = {},
+  options: {
+    bedrock?: DevcloudOptions["bedrock"];
+    workers?: boolean;
+    modelId?: string;
+    env?: Record<string, string>;
+  } = {},
 ): Promise<Pipeline> {
-  const devcloud = await startDevcloud({ port: 0, log: () => {}, ...(options.bedrock ? { bedrock: options.bedrock } : {}) });
+  const devcloud = await startDevcloud({
+    port: 0,
+    log: () => {},
+    ...(options.bedrock ? { bedrock: options.bedrock } : {}),
+  });
   // acme.dms: the upstream system the specs submit on the bus as (QUIRE_EXTERNAL_SOURCES).
-  const env = { ...devcloud.env, QUIRE_API_KEY: API_KEY, QUIRE_EXTERNAL_SOURCES: "acme.dms", ...(options.modelId ? { QUIRE_MODEL_ID: options.modelId } : {}), ...options.env };
+  const env = {
+    ...devcloud.env,
+    QUIRE_API_KEY: API_KEY,
+    QUIRE_EXTERNAL_SOURCES: "acme.dms",
+    ...(options.modelId ? { QUIRE_MODEL_ID: options.modelId } : {}),
+    ...options.env,
+  };
   const config = loadConfig(env);
   const clients = createAwsClients(env);
 
   // A spy on the bus: one rule catching every quire.* event into a queue the tests read.
   const { QueueUrl: eventsQueueUrl } = await clients.sqs.send(new CreateQueueCommand({ QueueName: "e2e-bus-spy" }));
-  const { Attributes } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: eventsQueueUrl, AttributeNames: ["QueueArn"] }));
-  await clients.events.send(new PutRuleCommand({ Name: "e2e-spy", EventBusName: config.QUIRE_BUS_EVENTS_NAME, EventPattern: '{"source":[{"prefix":"quire."}]}' }));
-  await clients.events.send(new PutTargetsCommand({ Rule: "e2e-spy", EventBusName: config.QUIRE_BUS_EVENTS_NAME, Targets: [{ Id: "spy", Arn: Attributes!.QueueArn! }] }));
+  const { Attributes } = await clients.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: eventsQueueUrl, AttributeNames: ["QueueArn"] }),
+  );
+  await clients.events.send(
+    new PutRuleCommand({
+      Name: "e2e-spy",
+      EventBusName: config.QUIRE_BUS_EVENTS_NAME,
+      EventPattern: '{"source":[{"prefix":"quire."}]}',
+    }),
+  );
+  await clients.events.send(
+    new PutTargetsCommand({
+      Rule: "e2e-spy",
+      EventBusName: config.QUIRE_BUS_EVENTS_NAME,
+      Targets: [{ Id: "spy", Arn: Attributes!.QueueArn! }],
+    }),
+  );
 
   const ingestion = createIngestion(config, clients, { apiKey: API_KEY });
   const server: ServerType = await new Promise((resolve) => {
@@ -75,9 +104,12 @@ export async function startPipeline(
     ingestion: () => ingestion.externalSubmissions as Consumer<never>,
     summarizer: () => summarizer,
     classifier: () => classifier,
-    notifier: (queue: QueueName) => (queue === "notifierDeliveries" ? notifier.deliveries : notifier.events) as Consumer<never>,
+    notifier: (queue: QueueName) =>
+      (queue === "notifierDeliveries" ? notifier.deliveries : notifier.events) as Consumer<never>,
   } satisfies Record<DeployedServiceName, (queue: QueueName) => Consumer<never>>;
-  const consumers: [Consumer<never>, string, string][] = (Object.keys(topology.services) as DeployedServiceName[]).flatMap((service) =>
+  const consumers: [Consumer<never>, string, string][] = (
+    Object.keys(topology.services) as DeployedServiceName[]
+  ).flatMap((service) =>
     topology.services[service].consumers.map((declared) => {
       const { queueUrl, deadLetterQueueUrl } = queueOf(config, declared.queue);
       return [consumerFor[service](declared.queue), queueUrl, deadLetterQueueUrl] as [Consumer<never>, string, string];
@@ -86,7 +118,14 @@ export async function startPipeline(
   let runners: LocalRunner[] = [];
   const startWorkers = () => {
     runners = consumers.map(([consumer, queueUrl, deadLetterQueueUrl]) =>
-      startLocalRunner(consumer, { sqs: clients.sqs, queueUrl, deadLetterQueueUrl, concurrency: 16, waitTimeSeconds: 1, log: quiet }),
+      startLocalRunner(consumer, {
+        sqs: clients.sqs,
+        queueUrl,
+        deadLetterQueueUrl,
+        concurrency: 16,
+        waitTimeSeconds: 1,
+        log: quiet,
+      }),
     );
   };
   const stopWorkers = async () => {
@@ -121,13 +160,21 @@ function send(base: string, path: string, init: RequestInit & { json?: unknown }
   const { json, headers, ...rest } = init;
   return fetch(`${base}${path}`, {
     ...rest,
-    headers: { "x-api-key": API_KEY, ...(json !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+    headers: {
+      "x-api-key": API_KEY,
+      ...(json !== undefined ? { "content-type": "application/json" } : {}),
+      ...headers,
+    },
     ...(json !== undefined ? { body: JSON.stringify(json), method: rest.method ?? "POST" } : {}),
   });
 }
 
 /** Poll the API until the job is terminal. */
-export async function waitForJob(pipeline: Pipeline, jobId: string, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+export async function waitForJob(
+  pipeline: Pipeline,
+  jobId: string,
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = (await (await pipeline.request(`/v1/jobs/${jobId}`)).json()) as Record<string, unknown>;

@@ -16,7 +16,9 @@ export interface Receiver {
   url: string;
   requests: ReceivedRequest[];
   /** What the next request gets: a status code, or a function of the request's 1-based index. */
-  respondWith(answer: number | ((index: number) => number | { status: number; headers?: Record<string, string> })): void;
+  respondWith(
+    answer: number | ((index: number) => number | { status: number; headers?: Record<string, string> }),
+  ): void;
   /**
    * Verify every request, those already received included, with the `standardwebhooks` package
    * under this secret (the subscription's, known once it is created). A request that fails is
@@ -55,7 +57,13 @@ export async function startReceiver(host = "127.0.0.2"): Promise<Receiver> {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
-      const request: ReceivedRequest = { method: req.method ?? "", path: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() };
+      const request: ReceivedRequest = {
+        method: req.method ?? "",
+        path: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+        at: Date.now(),
+      };
       requests.push(request);
       verify(request);
       // As a real receiver would: an unverifiable request is refused, whatever the spec scripted.
@@ -83,7 +91,8 @@ export async function startReceiver(host = "127.0.0.2"): Promise<Receiver> {
       const deadline = Date.now() + timeoutMs;
       while (requests.length < count) {
         assertVerified();
-        if (Date.now() > deadline) throw new Error(`receiver got ${requests.length} of ${count} requests within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`receiver got ${requests.length} of ${count} requests within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 25));
       }
       assertVerified();

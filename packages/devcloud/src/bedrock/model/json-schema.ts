@@ -13,7 +13,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 export function schemaTypes(schema: JsonSchema): string[] {
-  const type = schema["type"];
+  const type = schema.type;
   if (typeof type === "string") return [type];
   if (Array.isArray(type)) return type.filter((entry): entry is string => typeof entry === "string");
   return [];
@@ -30,13 +30,13 @@ export function subschemas(schema: JsonSchema, keyword: "anyOf" | "oneOf" | "all
 }
 
 export function properties(schema: JsonSchema): Array<[string, JsonSchema]> {
-  const props = schema["properties"];
+  const props = schema.properties;
   if (!isRecord(props)) return [];
   return Object.entries(props).filter((entry): entry is [string, JsonSchema] => isRecord(entry[1]));
 }
 
 export function requiredNames(schema: JsonSchema): string[] {
-  const required = schema["required"];
+  const required = schema.required;
   return Array.isArray(required) ? required.filter((name): name is string => typeof name === "string") : [];
 }
 
@@ -44,11 +44,14 @@ export function requiredNames(schema: JsonSchema): string[] {
 export function resolveRef(schema: JsonSchema, root: JsonSchema): JsonSchema {
   let current = schema;
   for (let hops = 0; hops < 32; hops++) {
-    const ref = current["$ref"];
+    const ref = current.$ref;
     if (typeof ref !== "string") return current;
     if (!ref.startsWith("#")) return {};
     let target: unknown = root;
-    for (const rawPart of ref.slice(1).split("/").filter((part) => part.length > 0)) {
+    for (const rawPart of ref
+      .slice(1)
+      .split("/")
+      .filter((part) => part.length > 0)) {
       const part = decodeURIComponent(rawPart).replace(/~1/g, "/").replace(/~0/g, "~");
       target = isRecord(target) ? target[part] : undefined;
     }
@@ -71,19 +74,24 @@ function matchesType(value: unknown, type: string): boolean {
 }
 
 /** Returns human-readable violations ("$.category: must be one of ..."); empty when valid. */
-export function validateJsonSchema(value: unknown, schema: JsonSchema, root: JsonSchema = schema, path = "$"): string[] {
+export function validateJsonSchema(
+  value: unknown,
+  schema: JsonSchema,
+  root: JsonSchema = schema,
+  path = "$",
+): string[] {
   const node = resolveRef(schema, root);
   const errors: string[] = [];
   const types = schemaTypes(node);
   if (types.length > 0 && !types.some((type) => matchesType(value, type))) {
     return [`${path}: expected ${types.join("|")}, got ${typeOf(value)}`];
   }
-  const enumValues = node["enum"];
+  const enumValues = node.enum;
   if (Array.isArray(enumValues) && !enumValues.some((option) => JSON.stringify(option) === JSON.stringify(value))) {
     errors.push(`${path}: must be one of ${JSON.stringify(enumValues)}`);
   }
-  if ("const" in node && JSON.stringify(node["const"]) !== JSON.stringify(value)) {
-    errors.push(`${path}: must equal ${JSON.stringify(node["const"])}`);
+  if ("const" in node && JSON.stringify(node.const) !== JSON.stringify(value)) {
+    errors.push(`${path}: must equal ${JSON.stringify(node.const)}`);
   }
   for (const branch of subschemas(node, "allOf")) errors.push(...validateJsonSchema(value, branch, root, path));
   const anyOf = subschemas(node, "anyOf");
@@ -111,8 +119,10 @@ function validateNumber(value: number, node: JsonSchema, path: string): string[]
   const multipleOf = numberKeyword(node, "multipleOf");
   if (minimum !== undefined && value < minimum) errors.push(`${path}: must be >= ${minimum}`);
   if (maximum !== undefined && value > maximum) errors.push(`${path}: must be <= ${maximum}`);
-  if (exclusiveMinimum !== undefined && value <= exclusiveMinimum) errors.push(`${path}: must be > ${exclusiveMinimum}`);
-  if (exclusiveMaximum !== undefined && value >= exclusiveMaximum) errors.push(`${path}: must be < ${exclusiveMaximum}`);
+  if (exclusiveMinimum !== undefined && value <= exclusiveMinimum)
+    errors.push(`${path}: must be > ${exclusiveMinimum}`);
+  if (exclusiveMaximum !== undefined && value >= exclusiveMaximum)
+    errors.push(`${path}: must be < ${exclusiveMaximum}`);
   if (multipleOf !== undefined && multipleOf > 0) {
     const quotient = value / multipleOf;
     if (Math.abs(quotient - Math.round(quotient)) > 1e-9) errors.push(`${path}: must be a multiple of ${multipleOf}`);
@@ -127,7 +137,7 @@ function validateString(value: string, node: JsonSchema, path: string): string[]
   const length = [...value].length;
   if (minLength !== undefined && length < minLength) errors.push(`${path}: shorter than ${minLength}`);
   if (maxLength !== undefined && length > maxLength) errors.push(`${path}: longer than ${maxLength}`);
-  const pattern = node["pattern"];
+  const pattern = node.pattern;
   if (typeof pattern === "string") {
     try {
       if (!new RegExp(pattern, "u").test(value)) errors.push(`${path}: does not match ${pattern}`);
@@ -144,12 +154,13 @@ function validateArray(value: unknown[], node: JsonSchema, root: JsonSchema, pat
   const maxItems = numberKeyword(node, "maxItems");
   if (minItems !== undefined && value.length < minItems) errors.push(`${path}: fewer than ${minItems} items`);
   if (maxItems !== undefined && value.length > maxItems) errors.push(`${path}: more than ${maxItems} items`);
-  if (node["uniqueItems"] === true && new Set(value.map((item) => JSON.stringify(item))).size !== value.length) {
+  if (node.uniqueItems === true && new Set(value.map((item) => JSON.stringify(item))).size !== value.length) {
     errors.push(`${path}: items must be unique`);
   }
-  const items = node["items"];
+  const items = node.items;
   if (isRecord(items)) {
-    value.forEach((item, index) => errors.push(...validateJsonSchema(item, items, root, `${path}[${index}]`)));
+    for (const [index, item] of value.entries())
+      errors.push(...validateJsonSchema(item, items, root, `${path}[${index}]`));
   }
   return errors;
 }
@@ -160,12 +171,14 @@ function validateObject(value: Record<string, unknown>, node: JsonSchema, root: 
     if (!(name in value)) errors.push(`${path}: missing required property "${name}"`);
   }
   const declared = new Map(properties(node));
-  const additional = node["additionalProperties"];
+  const additional = node.additionalProperties;
   for (const [name, propertyValue] of Object.entries(value)) {
     const propertySchema = declared.get(name);
-    if (propertySchema !== undefined) errors.push(...validateJsonSchema(propertyValue, propertySchema, root, `${path}.${name}`));
+    if (propertySchema !== undefined)
+      errors.push(...validateJsonSchema(propertyValue, propertySchema, root, `${path}.${name}`));
     else if (additional === false) errors.push(`${path}: unexpected property "${name}"`);
-    else if (isRecord(additional)) errors.push(...validateJsonSchema(propertyValue, additional, root, `${path}.${name}`));
+    else if (isRecord(additional))
+      errors.push(...validateJsonSchema(propertyValue, additional, root, `${path}.${name}`));
   }
   return errors;
 }

@@ -44,7 +44,9 @@ export function documentBlockText(block: ContentBlock): string {
 export function readPrompt(request: ConverseRequest): PromptReading {
   const message = lastUserMessage(request);
   const documentParts: string[] = [];
-  const instructionParts: string[] = (request.system ?? []).map((block) => block.text ?? "").filter((text) => text.length > 0);
+  const instructionParts: string[] = (request.system ?? [])
+    .map((block) => block.text ?? "")
+    .filter((text) => text.length > 0);
   const userTexts: string[] = [];
   for (const block of message?.content ?? []) {
     if (block.text !== undefined) userTexts.push(block.text);
@@ -73,12 +75,24 @@ export function readPrompt(request: ConverseRequest): PromptReading {
 }
 
 const NUMBER_WORDS: Readonly<Record<string, number>> = {
-  one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, single: 1,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  single: 1,
 };
 
 /** "in 3 sentences", "in two sentences", "a single sentence" → the count; otherwise undefined. */
 export function requestedSentenceCount(instructionText: string): number | undefined {
-  const match = /\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|single)\s+sentences?\b/i.exec(instructionText);
+  const match = /\b(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|single)\s+sentences?\b/i.exec(
+    instructionText,
+  );
   if (!match) return /\bone-sentence\b/i.test(instructionText) ? 1 : undefined;
   const word = (match[1] ?? "").toLowerCase();
   const count = NUMBER_WORDS[word] ?? Number.parseInt(word, 10);

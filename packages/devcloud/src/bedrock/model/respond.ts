@@ -23,11 +23,15 @@ const EMPTY_DOCUMENT_ANSWER = "There is no document text to summarize.";
 export function respond(request: ConverseRequest, maxTokens: number): ModelAnswer {
   const prompt = readPrompt(request);
   const lastUser = lastUserMessage(request);
-  const toolResults = (lastUser?.content ?? []).flatMap((block) => (block.toolResult === undefined ? [] : [block.toolResult]));
+  const toolResults = (lastUser?.content ?? []).flatMap((block) =>
+    block.toolResult === undefined ? [] : [block.toolResult],
+  );
   // After a tool round trip the model reports back in prose rather than calling tools again.
   if (toolResults.length > 0) {
     const resultText = toolResults
-      .flatMap((result) => result.content.map((part) => part.text ?? (part.json === undefined ? "" : JSON.stringify(part.json))))
+      .flatMap((result) =>
+        result.content.map((part) => part.text ?? (part.json === undefined ? "" : JSON.stringify(part.json))),
+      )
       .join("\n\n");
     const answer = summarize(resultText).text || "The tool call completed.";
     return textAnswer(answer, maxTokens, request.inferenceConfig?.stopSequences);
@@ -62,12 +66,20 @@ export function textAnswer(text: string, maxTokens: number, stopSequences: reado
 }
 
 function toolAnswer(request: ConverseRequest, spec: ToolSpec, input: unknown, maxTokens: number): ModelAnswer {
-  const toolUseId = `tooluse_${createHash("sha256").update(JSON.stringify(request.messages ?? [])).update(spec.name).digest("base64url").slice(0, 22)}`;
+  const toolUseId = `tooluse_${createHash("sha256")
+    .update(JSON.stringify(request.messages ?? []))
+    .update(spec.name)
+    .digest("base64url")
+    .slice(0, 22)}`;
   const outputTokens = estimateTokens(JSON.stringify({ name: spec.name, input }));
   if (outputTokens > maxTokens) {
     // A real model cut off mid-call leaves an unparseable argument string, which Bedrock returns
     // as an empty input object; callers must check stopReason before trusting the input.
-    return { content: [{ toolUse: { toolUseId, name: spec.name, input: {} } }], stopReason: "max_tokens", outputTokens: maxTokens };
+    return {
+      content: [{ toolUse: { toolUseId, name: spec.name, input: {} } }],
+      stopReason: "max_tokens",
+      outputTokens: maxTokens,
+    };
   }
   return { content: [{ toolUse: { toolUseId, name: spec.name, input } }], stopReason: "tool_use", outputTokens };
 }
@@ -79,7 +91,9 @@ interface ChosenTool {
 }
 
 function chooseTool(request: ConverseRequest, instructionText: string): ChosenTool | undefined {
-  const specs = (request.toolConfig?.tools ?? []).flatMap((tool) => (tool.toolSpec === undefined ? [] : [tool.toolSpec]));
+  const specs = (request.toolConfig?.tools ?? []).flatMap((tool) =>
+    tool.toolSpec === undefined ? [] : [tool.toolSpec],
+  );
   if (specs.length === 0) return undefined;
   const choice = request.toolConfig?.toolChoice;
   if (choice?.tool !== undefined) {
@@ -88,7 +102,11 @@ function chooseTool(request: ConverseRequest, instructionText: string): ChosenTo
   }
   const instructionTerms = [...new Set(contentTerms(instructionText))];
   const ranked = specs
-    .map((spec, order) => ({ spec, order, overlap: toolTerms(spec).filter((term) => instructionTerms.some((other) => related(term, other))).length }))
+    .map((spec, order) => ({
+      spec,
+      order,
+      overlap: toolTerms(spec).filter((term) => instructionTerms.some((other) => related(term, other))).length,
+    }))
     .sort((a, b) => b.overlap - a.overlap || a.order - b.order);
   const best = ranked[0];
   if (best === undefined) return undefined;
@@ -99,14 +117,33 @@ function chooseTool(request: ConverseRequest, instructionText: string): ChosenTo
 
 /** Words every tool description and every prompt share; matching on them says nothing. */
 const GENERIC_TOOL_TERMS = new Set([
-  "document", "text", "input", "output", "tool", "use", "given", "provided", "following", "content", "return",
-  "record", "result", "call", "function", "data", "field", "value", "please",
+  "document",
+  "text",
+  "input",
+  "output",
+  "tool",
+  "use",
+  "given",
+  "provided",
+  "following",
+  "content",
+  "return",
+  "record",
+  "result",
+  "call",
+  "function",
+  "data",
+  "field",
+  "value",
+  "please",
 ]);
 
 function toolTerms(spec: ToolSpec): string[] {
   // "classifyDocument" / "classify_document" → "classify document".
   const name = spec.name.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ");
-  return [...new Set(contentTerms(`${name} ${spec.description ?? ""}`))].filter((term) => !GENERIC_TOOL_TERMS.has(term));
+  return [...new Set(contentTerms(`${name} ${spec.description ?? ""}`))].filter(
+    (term) => !GENERIC_TOOL_TERMS.has(term),
+  );
 }
 
 /** Same word or same 6-letter root: "classify"/"classification", "summarize"/"summary". */

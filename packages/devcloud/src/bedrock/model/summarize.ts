@@ -32,7 +32,10 @@ export function defaultSentenceCount(sourceSentenceCount: number): number {
 export function summarize(documentText: string, options: SummarizeOptions = {}): ExtractiveSummary {
   const sentences = splitSentences(documentText);
   if (sentences.length === 0) return { sentences: [], text: "", sourceSentenceCount: 0 };
-  const wanted = Math.max(1, Math.min(sentences.length, options.sentenceCount ?? defaultSentenceCount(sentences.length)));
+  const wanted = Math.max(
+    1,
+    Math.min(sentences.length, options.sentenceCount ?? defaultSentenceCount(sentences.length)),
+  );
   const scores = rankSentences(sentences);
   const chosenIndexes = sentences
     .map((_, index) => index)

@@ -6,8 +6,15 @@
  */
 import { classify, type Classification } from "./classify.ts";
 import {
-  isRecord, numberKeyword, properties, requiredNames, resolveRef, schemaTypes, subschemas,
-  type JsonSchema, type JsonValue,
+  isRecord,
+  numberKeyword,
+  properties,
+  requiredNames,
+  resolveRef,
+  schemaTypes,
+  subschemas,
+  type JsonSchema,
+  type JsonValue,
 } from "./json-schema.ts";
 import { summarize } from "./summarize.ts";
 import { STOP_WORDS, splitSentences, words } from "./text.ts";
@@ -80,8 +87,38 @@ export function topKeywords(text: string, limit: number): string[] {
     .map((entry) => entry.word);
 }
 
-const FORM_WORDS = new Set(["Effective", "Date", "Total", "Amount", "Due", "Invoice", "Payment", "Terms", "Case", "No", "Page", "Section", "Exhibit"]);
-const NOT_NAME_STARTS = new Set(["Dear", "The", "This", "That", "These", "Those", "In", "On", "Please", "Whereas", "If", "Each", "All", "Case", "Page"]);
+const FORM_WORDS = new Set([
+  "Effective",
+  "Date",
+  "Total",
+  "Amount",
+  "Due",
+  "Invoice",
+  "Payment",
+  "Terms",
+  "Case",
+  "No",
+  "Page",
+  "Section",
+  "Exhibit",
+]);
+const NOT_NAME_STARTS = new Set([
+  "Dear",
+  "The",
+  "This",
+  "That",
+  "These",
+  "Those",
+  "In",
+  "On",
+  "Please",
+  "Whereas",
+  "If",
+  "Each",
+  "All",
+  "Case",
+  "Page",
+]);
 
 /**
  * Capitalised multi-word sequences ("Jane Doe", "Acme Corp.", "Riverside Legal LLP"): a cheap
@@ -99,18 +136,35 @@ export function namedEntities(text: string): string[] {
     // Keep the period of "Acme Corp." but not a sentence-final one ("... with Widget Holdings.").
     const entity = /\b(Corp|Inc|Ltd|Co|N\.A)\.$/.test(joined) ? joined : joined.replace(/\.$/, "");
     // "Bill To", "Effective Date": capitalised labels, not names.
-    const isLabel = parts.some((part) => STOP_WORDS.has(part.toLowerCase())) || parts.every((part) => FORM_WORDS.has(part));
+    const isLabel =
+      parts.some((part) => STOP_WORDS.has(part.toLowerCase())) || parts.every((part) => FORM_WORDS.has(part));
     if (parts.length >= 2 && !isLabel && !found.includes(entity)) found.push(entity);
   }
   return found;
 }
 
-const MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"];
+const MONTHS = [
+  "january",
+  "february",
+  "march",
+  "april",
+  "may",
+  "june",
+  "july",
+  "august",
+  "september",
+  "october",
+  "november",
+  "december",
+];
 
 /** The first date the document mentions, as YYYY-MM-DD (ISO or "March 3, 2024" style). */
 export function firstDate(text: string): string | undefined {
   const iso = /\b(\d{4})-(\d{2})-(\d{2})\b/.exec(text);
-  const named = /\b(january|february|march|april|may|june|july|august|september|october|november|december)\s+(\d{1,2}),?\s+(\d{4})\b/i.exec(text);
+  const named =
+    /\b(january|february|march|april|may|june|july|august|september|october|november|december)\s+(\d{1,2}),?\s+(\d{4})\b/i.exec(
+      text,
+    );
   const candidates: Array<{ index: number; value: string }> = [];
   if (iso) candidates.push({ index: iso.index, value: `${iso[1]}-${iso[2]}-${iso[3]}` });
   if (named) {
@@ -128,34 +182,48 @@ export function generateToolInput(schema: JsonSchema, reading: DocumentReading):
   return generateValue(schema, schema, reading, "input", 0);
 }
 
-function generateValue(rawSchema: JsonSchema, root: JsonSchema, reading: DocumentReading, name: string, depth: number): JsonValue {
+function generateValue(
+  rawSchema: JsonSchema,
+  root: JsonSchema,
+  reading: DocumentReading,
+  name: string,
+  depth: number,
+): JsonValue {
   const schema = mergeAllOf(resolveRef(rawSchema, root), root);
-  if ("const" in schema) return schema["const"] as JsonValue;
-  const enumValues = schema["enum"];
+  if ("const" in schema) return schema.const as JsonValue;
+  const enumValues = schema.enum;
   if (Array.isArray(enumValues) && enumValues.length > 0) return chooseEnum(enumValues as JsonValue[], reading);
   const branches = [...subschemas(schema, "anyOf"), ...subschemas(schema, "oneOf")];
   if (branches.length > 0) {
     // A nullable field is written "anyOf: [X, {type: null}]"; a model fills it with an X.
-    const preferred = branches.find((branch) => !schemaTypes(resolveRef(branch, root)).includes("null")) ?? branches[0] ?? {};
+    const preferred =
+      branches.find((branch) => !schemaTypes(resolveRef(branch, root)).includes("null")) ?? branches[0] ?? {};
     return generateValue(preferred, root, reading, name, depth);
   }
   const types = schemaTypes(schema);
   const type = types.find((candidate) => candidate !== "null") ?? types[0] ?? inferType(schema);
   if (depth > MAX_DEPTH) return type === "null" ? null : emptyOf(type);
   switch (type) {
-    case "object": return generateObject(schema, root, reading, depth);
-    case "array": return generateArray(schema, root, reading, name, depth);
-    case "number": return generateNumber(schema, name, reading, false);
-    case "integer": return generateNumber(schema, name, reading, true);
-    case "boolean": return false;
-    case "null": return null;
-    default: return generateString(schema, name, reading);
+    case "object":
+      return generateObject(schema, root, reading, depth);
+    case "array":
+      return generateArray(schema, root, reading, name, depth);
+    case "number":
+      return generateNumber(schema, name, reading, false);
+    case "integer":
+      return generateNumber(schema, name, reading, true);
+    case "boolean":
+      return false;
+    case "null":
+      return null;
+    default:
+      return generateString(schema, name, reading);
   }
 }
 
 function inferType(schema: JsonSchema): string {
-  if (isRecord(schema["properties"]) || Array.isArray(schema["required"])) return "object";
-  if (isRecord(schema["items"])) return "array";
+  if (isRecord(schema.properties) || Array.isArray(schema.required)) return "object";
+  if (isRecord(schema.items)) return "array";
   return "string";
 }
 
@@ -172,8 +240,8 @@ function mergeAllOf(schema: JsonSchema, root: JsonSchema): JsonSchema {
   const parts = subschemas(schema, "allOf");
   if (parts.length === 0) return schema;
   const merged: Record<string, unknown> = { ...schema };
-  delete merged["allOf"];
-  const mergedProperties: Record<string, unknown> = isRecord(schema["properties"]) ? { ...schema["properties"] } : {};
+  delete merged.allOf;
+  const mergedProperties: Record<string, unknown> = isRecord(schema.properties) ? { ...schema.properties } : {};
   const mergedRequired = new Set(requiredNames(schema));
   for (const part of parts.map((entry) => mergeAllOf(resolveRef(entry, root), root))) {
     for (const [key, value] of Object.entries(part)) {
@@ -182,8 +250,8 @@ function mergeAllOf(schema: JsonSchema, root: JsonSchema): JsonSchema {
     for (const [key, value] of properties(part)) mergedProperties[key] = value;
     for (const key of requiredNames(part)) mergedRequired.add(key);
   }
-  merged["properties"] = mergedProperties;
-  merged["required"] = [...mergedRequired];
+  merged.properties = mergedProperties;
+  merged.required = [...mergedRequired];
   return merged;
 }
 
@@ -195,7 +263,7 @@ function chooseEnum(values: readonly JsonValue[], reading: DocumentReading): Jso
 
 function isEnumString(schema: JsonSchema, root: JsonSchema): boolean {
   const resolved = resolveRef(schema, root);
-  const values = resolved["enum"];
+  const values = resolved.enum;
   return Array.isArray(values) && values.some((value) => typeof value === "string");
 }
 
@@ -204,42 +272,59 @@ function generateObject(schema: JsonSchema, root: JsonSchema, reading: DocumentR
   const declaredNames = new Set(declared.map(([name]) => name));
   // Required names without a declared schema accept anything; a string is the plainest choice.
   const undeclaredRequired = requiredNames(schema).filter((name) => !declaredNames.has(name));
-  const entries: Array<[string, JsonSchema]> = [...declared, ...undeclaredRequired.map((name): [string, JsonSchema] => [name, {}])];
+  const entries: Array<[string, JsonSchema]> = [
+    ...declared,
+    ...undeclaredRequired.map((name): [string, JsonSchema] => [name, {}]),
+  ];
   // Decide enum fields first so confidence/rationale siblings can describe that decision,
   // but emit keys in schema order, as a model filling the object top to bottom would.
   const values = new Map<string, JsonValue>();
   const ordered = [...entries].sort((a, b) => Number(isEnumString(b[1], root)) - Number(isEnumString(a[1], root)));
-  for (const [name, propertySchema] of ordered) values.set(name, generateValue(propertySchema, root, reading, name, depth + 1));
+  for (const [name, propertySchema] of ordered)
+    values.set(name, generateValue(propertySchema, root, reading, name, depth + 1));
   const result: { [key: string]: JsonValue } = {};
   for (const [name] of entries) result[name] = values.get(name) ?? null;
   return result;
 }
 
-function generateArray(schema: JsonSchema, root: JsonSchema, reading: DocumentReading, name: string, depth: number): JsonValue {
-  const itemSchema = isRecord(schema["items"]) ? mergeAllOf(resolveRef(schema["items"], root), root) : {};
+function generateArray(
+  schema: JsonSchema,
+  root: JsonSchema,
+  reading: DocumentReading,
+  name: string,
+  depth: number,
+): JsonValue {
+  const itemSchema = isRecord(schema.items) ? mergeAllOf(resolveRef(schema.items, root), root) : {};
   const minItems = Math.max(0, numberKeyword(schema, "minItems") ?? 0);
   const maxItems = numberKeyword(schema, "maxItems") ?? Number.POSITIVE_INFINITY;
   const clampCount = (natural: number) => Math.max(minItems, Math.min(maxItems, natural));
-  const itemEnum = itemSchema["enum"];
+  const itemEnum = itemSchema.enum;
   let items: JsonValue[];
   if (Array.isArray(itemEnum) && itemEnum.some((value) => typeof value === "string")) {
     // Multi-label: every label with evidence, best first; at least the single best label.
     const labels = itemEnum.filter((value): value is string => typeof value === "string");
     const classification = reading.classify(labels);
-    const withEvidence = [...classification.scores].filter((entry) => entry.score > 0).sort((a, b) => b.score - a.score).map((entry) => entry.label);
+    const withEvidence = [...classification.scores]
+      .filter((entry) => entry.score > 0)
+      .sort((a, b) => b.score - a.score)
+      .map((entry) => entry.label);
     const ranked = [...new Set([classification.label, ...withEvidence, ...labels])];
     items = ranked.slice(0, clampCount(Math.max(1, withEvidence.length)));
   } else if (schemaTypes(itemSchema).includes("string") && /keyword|tag|topic|term|entit/i.test(name)) {
     items = reading.keywords().slice(0, clampCount(5));
-  } else if (schemaTypes(itemSchema).includes("string") && /point|highlight|bullet|sentence|finding|summar/i.test(name)) {
+  } else if (
+    schemaTypes(itemSchema).includes("string") &&
+    /point|highlight|bullet|sentence|finding|summar/i.test(name)
+  ) {
     items = reading.sentences().slice(0, clampCount(3));
   } else {
     items = [];
     const count = clampCount(1);
-    for (let index = 0; index < count; index++) items.push(generateValue(itemSchema, root, reading, singular(name), depth + 1));
+    for (let index = 0; index < count; index++)
+      items.push(generateValue(itemSchema, root, reading, singular(name), depth + 1));
   }
   while (items.length < minItems) items.push(generateValue(itemSchema, root, reading, singular(name), depth + 1));
-  if (schema["uniqueItems"] === true) items = makeUnique(items, itemSchema);
+  if (schema.uniqueItems === true) items = makeUnique(items, itemSchema);
   return items;
 }
 
@@ -253,8 +338,10 @@ function makeUnique(items: JsonValue[], itemSchema: JsonSchema): JsonValue[] {
   const unique: JsonValue[] = [];
   items.forEach((item, index) => {
     let candidate = item;
-    if (seen.has(JSON.stringify(candidate)) && typeof candidate === "string" && itemSchema["enum"] === undefined) candidate = `${candidate} ${index + 1}`;
-    if (seen.has(JSON.stringify(candidate)) && typeof candidate === "number" && itemSchema["enum"] === undefined) candidate = candidate + index;
+    if (seen.has(JSON.stringify(candidate)) && typeof candidate === "string" && itemSchema.enum === undefined)
+      candidate = `${candidate} ${index + 1}`;
+    if (seen.has(JSON.stringify(candidate)) && typeof candidate === "number" && itemSchema.enum === undefined)
+      candidate = candidate + index;
     if (seen.has(JSON.stringify(candidate))) return;
     seen.add(JSON.stringify(candidate));
     unique.push(candidate);
@@ -299,19 +386,24 @@ function generateNumber(schema: JsonSchema, name: string, reading: DocumentReadi
 }
 
 function generateString(schema: JsonSchema, name: string, reading: DocumentReading): string {
-  const format = typeof schema["format"] === "string" ? schema["format"] : "";
+  const format = typeof schema.format === "string" ? schema.format : "";
   let value: string;
   if (format === "date-time") value = `${firstDate(reading.documentText) ?? "1970-01-01"}T00:00:00Z`;
   else if (format === "date" || /date/i.test(name)) value = firstDate(reading.documentText) ?? "1970-01-01";
-  else if (format === "email" || /email/i.test(name)) value = /[\w.+-]+@[\w-]+\.[\w.-]+/.exec(reading.documentText)?.[0] ?? "noreply@example.com";
+  else if (format === "email" || /email/i.test(name))
+    value = /[\w.+-]+@[\w-]+\.[\w.-]+/.exec(reading.documentText)?.[0] ?? "noreply@example.com";
   else if (format === "uri" || format === "url" || /url|uri|link/i.test(name)) value = "https://example.com/";
   else if (format === "uuid") value = "00000000-0000-4000-8000-000000000000";
   else if (/summary|abstract|synopsis|description/i.test(name)) value = reading.summary();
   else if (/reason|rationale|explanation|justification|evidence/i.test(name)) value = rationale(reading);
-  else if (/title|subject|heading|headline/i.test(name)) value = (splitSentences(reading.documentText)[0] ?? "Untitled").slice(0, 80);
+  else if (/title|subject|heading|headline/i.test(name))
+    value = (splitSentences(reading.documentText)[0] ?? "Untitled").slice(0, 80);
   else if (/^(language|lang|locale)$/i.test(name)) value = "en";
   else if (/keyword|tag|topic/i.test(name)) value = reading.keywords()[0] ?? "document";
-  else if (/name|part(y|ies)|person|organi[sz]ation|company|entity|author|sender|recipient|client|vendor|court/i.test(name)) value = reading.nextEntity();
+  else if (
+    /name|part(y|ies)|person|organi[sz]ation|company|entity|author|sender|recipient|client|vendor|court/i.test(name)
+  )
+    value = reading.nextEntity();
   else value = reading.leadSentence();
   const minLength = numberKeyword(schema, "minLength") ?? 0;
   const maxLength = numberKeyword(schema, "maxLength");
