@@ -165,6 +165,8 @@ describe("retries", () => {
       client,
       modelId: TEST_MODELS.unavailable,
       retry: { maxAttempts: 4 },
+      // Full jitter may draw a 0 ms wait, which skips the sleep: a fixed draw keeps the count exact.
+      random: () => 0.5,
       sleep: async (ms) => {
         delays.push(ms);
       },
