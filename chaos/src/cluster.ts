@@ -47,6 +47,8 @@ export interface Cluster {
   config: QuireConfig;
   clients: AwsClients;
   api: string;
+  /** The notifier's API (subscriptions, deliveries). */
+  notifier: string;
   processes: ServiceProcess[];
   /** Every work queue of the topology: name → URL. */
   workQueues: Record<QueueName, string>;
@@ -226,6 +228,7 @@ export async function startCluster(options: {
     config,
     clients,
     api,
+    notifier: `http://127.0.0.1:${notifierPort}`,
     processes,
     workQueues,
     deadLetterQueues,

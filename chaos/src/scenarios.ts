@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { DEFAULT_MODEL_ID } from "@quire/bedrock";
 import type { DevcloudOptions } from "@quire/devcloud";
 import { API_KEY, queueDepth, startCluster, type Cluster, type Scale } from "./cluster.ts";
 import { computeLedger, startBusSpy, type BusSpy, type JobOutcome, type Ledger } from "./ledger.ts";
+import { startWebhookReceiver, type WebhookReceiver } from "./receiver.ts";
 
 export interface Settings {
   quick: boolean;
@@ -40,6 +42,12 @@ interface Context {
   redrivenRuns: Set<string>;
   /** DLQ messages the scenario leaves on purpose (its unfixable poison). */
   expectedDeadLetters: number;
+  /** Bus events the scenario put itself (copies, forgeries): not the pipeline's announcements. */
+  injectedEventIds: Set<string>;
+  /** Run at the end, whatever happens (receivers to close). */
+  cleanup: (() => Promise<void>)[];
+  /** What a scenario keeps between its steps (receivers, subscriptions). */
+  state: Record<string, unknown>;
 }
 
 interface Scenario {
@@ -47,10 +55,14 @@ interface Scenario {
   description: string;
   /** The model's behaviour at devcloud's start. */
   bedrock?: (settings: Settings) => Partial<NonNullable<DevcloudOptions["bedrock"]>>;
+  /** Environment added to every service process. */
+  serviceEnv?: Record<string, string>;
   /** Before the run is submitted. */
   before?: (ctx: Omit<Context, "runId" | "jobIds">) => Promise<void>;
   /** While the run is under way; returns once the chaos is over (the run may still be going). */
   during(ctx: Context): Promise<void>;
+  /** After the common ledger: the scenario's own checks, which add to it. */
+  check?: (ctx: Context, ledger: Ledger) => Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -298,9 +310,270 @@ export const scenarios: Scenario[] = [
       ctx.redrivenRuns.add(ctx.runId);
     },
   },
+  {
+    name: "graceful-restart",
+    description: "every stage worker SIGTERMed while its model calls outlast the 10 s shutdown grace, then restarted",
+    async during(ctx) {
+      const { scale } = ctx.settings;
+      const bedrock = ctx.cluster.devcloud.bedrock;
+      await someDone(ctx, 0.15);
+      // The runner's grace is 10 s (startLocalRunner's default; runLocally does not change it): a
+      // model call of 12–16 s (model time ÷ the time scale) is still running when it runs out.
+      const slowMs = 14_000;
+      bedrock.configureModel(DEFAULT_MODEL_ID, {
+        latency: {
+          meanMs: slowMs / scale.timeScale,
+          jitterMs: 1000 / scale.timeScale,
+          minMs: 12_000 / scale.timeScale,
+        },
+      });
+      // Calls begun before the change end within a second; wait for slow ones to be under way.
+      await sleep(1500);
+      const deadline = Date.now() + 15_000;
+      while ((bedrock.stats()[DEFAULT_MODEL_ID]?.inFlight ?? 0) === 0 && Date.now() < deadline) await sleep(100);
+      ctx.chaos.modelCallsInFlight = bedrock.stats()[DEFAULT_MODEL_ID]?.inFlight ?? 0;
+      const workers = ctx.cluster.processes.filter((p) => p.service === "summarizer" || p.service === "classifier");
+      const stopped = Date.now();
+      const stopping = Promise.all(
+        workers.map(async ({ name }) => {
+          await ctx.cluster.kill(name, "SIGTERM");
+          return Date.now() - stopped;
+        }),
+      );
+      // The restarted workers get the usual model again; the calls already running stay slow.
+      await sleep(500);
+      bedrock.configureModel(DEFAULT_MODEL_ID, {
+        latency: { meanMs: scale.modelLatencyMs, jitterMs: scale.modelLatencyMs / 6, minMs: 200 },
+      });
+      const stopMs = await stopping;
+      ctx.chaos.sigterms = workers.length;
+      ctx.chaos.stopSeconds = stopMs.map((ms) => (ms / 1000).toFixed(1)).join(",");
+      for (const { name } of workers) ctx.cluster.start(name);
+      for (const { name } of workers) await waitHealthy(ctx.cluster, name);
+    },
+  },
+  {
+    name: "duplicate-completions",
+    description:
+      "every Job Completed put on the bus again from its declared source, and once from an undeclared one; a webhook subscriber counts webhook-ids",
+    serviceEnv: { QUIRE_WEBHOOK_ALLOWLIST: "127.0.0.0/8" },
+    async before(ctx) {
+      const receiver = await startWebhookReceiver();
+      ctx.cleanup.push(() => receiver.close());
+      const subscription = await subscribe(ctx.cluster, receiver);
+      ctx.state.healthy = { receiver, subscription };
+    },
+    async during(ctx) {
+      await waitForRun(ctx, (c) => c.complete + c.failed >= c.total, ctx.settings.settleTimeoutMs, "the run");
+      const { receiver } = ctx.state.healthy as Subscriber;
+      await waitFor(() => distinctIds(receiver).size >= ctx.jobIds.length, 30_000);
+      // Copies of the completions the spy saw: each is a new EventBridge event (its own id).
+      const originals = ctx.spy
+        .events()
+        .filter((e) => e["detail-type"] === "Job Completed" && e.detail.runId === ctx.runId);
+      const bus = ctx.cluster.config.QUIRE_BUS_EVENTS_NAME;
+      const entries = [
+        ...originals.map((e) => ({ source: e.source, detail: e.detail })),
+        ...originals.slice(0, 1).map((e) => ({ source: "quire.attacker", detail: e.detail })),
+      ];
+      let put = 0;
+      for (let i = 0; i < entries.length; i += 10) {
+        const batch = entries.slice(i, i + 10);
+        const answer = await ctx.cluster.clients.events.send(
+          new PutEventsCommand({
+            Entries: batch.map(({ source, detail }) => ({
+              EventBusName: bus,
+              Source: source,
+              DetailType: "Job Completed",
+              Detail: JSON.stringify(detail),
+            })),
+          }),
+        );
+        for (const entry of answer.Entries ?? []) {
+          if (entry.EventId) {
+            ctx.injectedEventIds.add(entry.EventId);
+            put++;
+          }
+        }
+      }
+      ctx.chaos.copiesPut = put;
+      ctx.chaos.forgedSource = "quire.attacker";
+      // Whatever the copies would cause arrives within seconds.
+      await sleep(8000);
+    },
+    async check(ctx, ledger) {
+      const { receiver, subscription } = ctx.state.healthy as Subscriber;
+      await checkSubscriber(ctx, ledger, receiver, subscription, "subscriber");
+      ctx.chaos.webhooksReceived = receiver.received.length;
+    },
+  },
+  {
+    name: "webhook-receiver",
+    description:
+      "a webhook receiver down, then slow past the timeout, then 500, then 410 (disabled); a second, healthy one gets every completion once",
+    serviceEnv: {
+      QUIRE_WEBHOOK_ALLOWLIST: "127.0.0.0/8",
+      QUIRE_WEBHOOK_TIMEOUT_MS: "1000",
+      // Retries 1 s, 2 s, 2 s … (model hours → seconds at ×0.01).
+      QUIRE_NOTIFIER_TIME_SCALE: "0.01",
+      QUIRE_WEBHOOK_RETRY_SCHEDULE: "100s,200s,200s,200s,200s,200s,200s,200s,200s,200s",
+    },
+    async before(ctx) {
+      const healthy = await startWebhookReceiver();
+      const flaky = await startWebhookReceiver();
+      ctx.cleanup.push(
+        () => healthy.close(),
+        () => flaky.close(),
+      );
+      await flaky.down();
+      ctx.state.healthy = { receiver: healthy, subscription: await subscribe(ctx.cluster, healthy) };
+      ctx.state.flaky = { receiver: flaky, subscription: await subscribe(ctx.cluster, flaky) };
+    },
+    async during(ctx) {
+      const { receiver: flaky } = ctx.state.flaky as Subscriber;
+      const answered = (status: number, delayMs = 0) =>
+        flaky.received.filter((r) => r.status === status && r.delayMs === delayMs).length;
+      await someDone(ctx, 0.2);
+      await sleep(3000);
+      ctx.chaos.downSeconds = 3;
+      await flaky.up();
+      flaky.setMode({ status: 204, delayMs: 3000 });
+      await waitFor(() => answered(204, 3000) >= 3, 20_000);
+      flaky.setMode({ status: 500 });
+      await waitFor(() => answered(500) >= 3, 20_000);
+      flaky.setMode({ status: 410 });
+      await waitFor(() => answered(410) >= 1, 20_000);
+      ctx.chaos.slowAnswers = answered(204, 3000);
+      ctx.chaos.answered500 = answered(500);
+      ctx.chaos.answered410 = answered(410);
+    },
+    async check(ctx, ledger) {
+      const healthy = ctx.state.healthy as Subscriber;
+      const flaky = ctx.state.flaky as Subscriber;
+      await checkSubscriber(ctx, ledger, healthy.receiver, healthy.subscription, "healthy receiver");
+      const subscription = await notifierApi<{ status: string }>(
+        ctx.cluster,
+        `/v1/subscriptions/${flaky.subscription}`,
+      );
+      ctx.chaos.flakyStatus = subscription?.body.status ?? "unknown";
+      if (subscription?.body.status !== "disabled")
+        ledger.problems.push(`the flaky subscription is ${subscription?.body.status}, not disabled after a 410`);
+      const open = await openDeliveries(ctx.cluster, flaky.subscription);
+      ctx.chaos.flakyDeliveriesOpen = open.length;
+      if (open.length) {
+        ledger.stuck += open.length;
+        ledger.problems.push(
+          `flaky subscription: ${open.length} deliveries still open (${open.map((d) => `${d.id} ${d.status}`).join(", ")})`,
+        );
+      }
+      ctx.chaos.flakyAttempts = flaky.receiver.received.length;
+    },
+  },
 ];
 
 export const scenarioNames = scenarios.map((s) => s.name);
+
+interface Subscriber {
+  receiver: WebhookReceiver;
+  subscription: string;
+}
+
+async function waitFor(done: () => boolean, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await sleep(100);
+}
+
+/** The notifier's API. */
+async function notifierApi<T>(
+  cluster: Cluster,
+  path: string,
+  init: { json?: unknown } = {},
+): Promise<{ status: number; body: T } | undefined> {
+  try {
+    const response = await fetch(`${cluster.notifier}${path}`, {
+      headers: { "x-api-key": API_KEY, ...(init.json !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(init.json !== undefined ? { method: "POST", body: JSON.stringify(init.json) } : {}),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: response.status, body: (await response.json()) as T };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A webhook subscription to `job.completed` for the receiver; its id. */
+async function subscribe(cluster: Cluster, receiver: WebhookReceiver): Promise<string> {
+  const answer = await notifierApi<{ id: string }>(cluster, "/v1/subscriptions", {
+    json: { kind: "webhook", url: receiver.url, events: ["job.completed"], description: "chaos" },
+  });
+  if (answer?.status !== 201) throw new Error(`could not subscribe ${receiver.url}: ${JSON.stringify(answer)}`);
+  return answer.body.id;
+}
+
+const distinctIds = (receiver: WebhookReceiver) =>
+  new Set(receiver.received.filter((r) => r.type === "job.completed").map((r) => r.webhookId));
+
+interface DeliveryView {
+  id: string;
+  status: string;
+  messageId: string;
+}
+async function openDeliveries(cluster: Cluster, subscription: string): Promise<DeliveryView[]> {
+  const answer = await notifierApi<{ deliveries: DeliveryView[] }>(
+    cluster,
+    `/v1/subscriptions/${subscription}/deliveries?limit=1000`,
+  );
+  if (answer?.status !== 200)
+    return [{ id: "(deliveries API)", status: String(answer?.status ?? "down"), messageId: "" }];
+  return answer.body.deliveries.filter((d) => !["succeeded", "failed"].includes(d.status));
+}
+
+/**
+ * Duplicated as a subscriber sees it: every job's completion reaches it under exactly one
+ * webhook-id (two ids for one job count as duplicated, none as stuck), and none of its deliveries
+ * is left pending, sending or retrying.
+ */
+async function checkSubscriber(
+  ctx: Context,
+  ledger: Ledger,
+  receiver: WebhookReceiver,
+  subscription: string,
+  who: string,
+) {
+  const deadline = Date.now() + 30_000;
+  let open: DeliveryView[] = [];
+  for (;;) {
+    open = await openDeliveries(ctx.cluster, subscription);
+    if ((open.length === 0 && distinctIds(receiver).size >= ctx.jobIds.length) || Date.now() > deadline) break;
+    await sleep(500);
+  }
+  const idsByJob = new Map<string, Set<string>>();
+  for (const r of receiver.received) {
+    if (r.type !== "job.completed" || !r.jobId || !(r.status >= 200 && r.status < 300)) continue;
+    const ids = idsByJob.get(r.jobId) ?? new Set<string>();
+    ids.add(r.webhookId);
+    idsByJob.set(r.jobId, ids);
+  }
+  let once = 0;
+  for (const jobId of ctx.jobIds) {
+    const ids = idsByJob.get(jobId)?.size ?? 0;
+    if (ids === 1) once++;
+    else if (ids === 0) {
+      ledger.stuck++;
+      ledger.problems.push(`${who}: ${jobId}'s completion never delivered`);
+    } else {
+      ledger.duplicated += ids - 1;
+      ledger.problems.push(`${who}: ${jobId}'s completion delivered under ${ids} webhook-ids`);
+    }
+  }
+  const strangers = [...idsByJob.keys()].filter((jobId) => !ctx.jobIds.includes(jobId));
+  if (strangers.length) ledger.problems.push(`${who}: completions of jobs not in the run: ${strangers.join(", ")}`);
+  if (open.length) {
+    ledger.stuck += open.length;
+    ledger.problems.push(`${who}: ${open.length} deliveries still open (${open.map((d) => d.status).join(", ")})`);
+  }
+  ctx.chaos[`${who.replace(/ /g, "_")}_deliveredOnce`] = `${once}/${ctx.jobIds.length}`;
+}
 
 function workQueueNames(cluster: Cluster): string[] {
   return Object.values(cluster.workQueues).map((url) => url.split("/").at(-1)!);
@@ -325,6 +598,7 @@ export async function play(scenario: Scenario, settings: Settings): Promise<Scen
     logDir,
     scale,
     workersPerStage: settings.workersPerStage,
+    ...(scenario.serviceEnv ? { serviceEnv: scenario.serviceEnv } : {}),
     bedrock: {
       timeScale: scale.timeScale,
       seed: 7,
@@ -349,20 +623,29 @@ export async function play(scenario: Scenario, settings: Settings): Promise<Scen
     chaos: {} as Record<string, number | string>,
     redrivenRuns: new Set<string>(),
     expectedDeadLetters: 0,
+    injectedEventIds: new Set<string>(),
+    cleanup: [] as (() => Promise<void>)[],
+    state: {} as Record<string, unknown>,
   };
   try {
     await scenario.before?.(base);
     const ctx: Context = { ...base, ...(await submitRun(cluster, documentsFor(scenario.name, settings.documents))) };
     await scenario.during(ctx);
+    const ledger = await settle(ctx);
+    if (scenario.check) {
+      await scenario.check(ctx, ledger);
+      ledger.ok = ledger.problems.length === 0;
+    }
     return {
       name: scenario.name,
       description: scenario.description,
       chaos: ctx.chaos,
-      ledger: await settle(ctx),
+      ledger,
       seconds: (performance.now() - started) / 1000,
       logDir,
     };
   } finally {
+    for (const step of base.cleanup) await step().catch(() => {});
     await spy.stop();
     await cluster.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -379,9 +662,12 @@ async function submitRun(cluster: Cluster, documents: { title: string; text: str
   }
 }
 
+/** What the pipeline announced: the spy's events less those the scenario put itself. */
+const pipelineEvents = (ctx: Context) => ctx.spy.events().filter((e) => !ctx.injectedEventIds.has(e.id));
+
 /** Wait until every job is terminal and announced, its run announced, the work queues empty; then the ledger. */
 async function settle(ctx: Context): Promise<Ledger> {
-  const { cluster, spy } = ctx;
+  const { cluster } = ctx;
   const deadline = Date.now() + ctx.settings.settleTimeoutMs;
   const jobs = new Map<string, JobOutcome>(
     ctx.jobIds.map((jobId) => [jobId, { jobId, runId: ctx.runId, status: "unknown" }]),
@@ -393,7 +679,7 @@ async function settle(ctx: Context): Promise<Ledger> {
       const answer = await api<{ status: string; error?: { code: string } }>(cluster, `/v1/jobs/${job.jobId}`);
       if (answer?.status === 200) Object.assign(job, { status: answer.body.status, code: answer.body.error?.code });
     }
-    const events = spy.events();
+    const events = pipelineEvents(ctx);
     const announced = (type: string, key: string, id: string) =>
       events.some((e) => e["detail-type"] === type && e.detail[key] === id);
     const terminal = [...jobs.values()].every(
@@ -416,7 +702,7 @@ async function settle(ctx: Context): Promise<Ledger> {
   const ledger = computeLedger({
     jobs: [...jobs.values()],
     runIds: [ctx.runId],
-    events: spy.events(),
+    events: pipelineEvents(ctx),
     redrivenRuns: ctx.redrivenRuns,
     leftInWorkQueues: left,
     health: await cluster.health(),
