@@ -11,7 +11,7 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { FAILURE_ATTRIBUTES, unwrapSqsBody } from "@quire/runtime";
+import { copyAttribute, FAILURE_ATTRIBUTES, unwrapSqsBody } from "@quire/runtime";
 import { DeadLetterError } from "./errors.ts";
 
 /** A work queue and its DLQ, by the topology's name. */
@@ -330,13 +330,13 @@ export function createDeadLetters(options: {
 
 export type DeadLetters = ReturnType<typeof createDeadLetters>;
 
-/** Received attributes in the shape SendMessage accepts (the *ListValues are reserved). */
+/** Received attributes in the shape SendMessage accepts (the runtime's copy, as dead-lettering keeps them). */
 function sendable(attributes: Message["MessageAttributes"]): Record<string, MessageAttributeValue> | undefined {
   if (!attributes) return undefined;
   const out: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(attributes)) {
-    if (value.StringValue !== undefined) out[name] = { DataType: value.DataType!, StringValue: value.StringValue };
-    else if (value.BinaryValue !== undefined) out[name] = { DataType: value.DataType!, BinaryValue: value.BinaryValue };
+    const copy = copyAttribute(value);
+    if (copy) out[name] = copy;
   }
   return out;
 }

@@ -17,6 +17,7 @@ import {
   type FaultControl,
 } from "./faults/index.ts";
 import {
+  noResources,
   provisionResources,
   resourceEnvironment,
   type AwsClientSettings,
@@ -147,16 +148,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     const topology = options.topology ?? quireTopology;
     resources =
       topology === false
-        ? {
-            topicArns: {},
-            queueUrls: {},
-            queueArns: {},
-            deadLetterQueueUrls: {},
-            busNames: {},
-            ruleNames: {},
-            tableNames: {},
-            bucketNames: {},
-          }
+        ? noResources()
         : await provisionResources(clientConfig, renderAwsApiResources(topology, options.prefix ?? topology.app));
   } catch (error) {
     await stop();

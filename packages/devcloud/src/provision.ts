@@ -44,6 +44,20 @@ export interface ProvisionedResources {
  * Create the topology through the real AWS SDK clients, idempotently: run it again (a restart
  * on a persisted data dir, or a changed declaration) and it converges instead of duplicating.
  */
+/** What a devcloud without a topology holds: nothing yet (each spec makes its own resources). */
+export function noResources(): ProvisionedResources {
+  return {
+    topicArns: {},
+    queueUrls: {},
+    queueArns: {},
+    deadLetterQueueUrls: {},
+    busNames: {},
+    ruleNames: {},
+    tableNames: {},
+    bucketNames: {},
+  };
+}
+
 export async function provisionResources(
   settings: AwsClientSettings,
   resources: AwsApiResources,
@@ -54,16 +68,7 @@ export async function provisionResources(
   const events = new EventBridgeClient(clientConfig);
   const dynamodb = new DynamoDBClient(clientConfig);
   const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
-  const provisioned: ProvisionedResources = {
-    topicArns: {},
-    queueUrls: {},
-    queueArns: {},
-    deadLetterQueueUrls: {},
-    busNames: {},
-    ruleNames: {},
-    tableNames: {},
-    bucketNames: {},
-  };
+  const provisioned = noResources();
 
   const ensureQueue = async (name: string, attributes: Record<string, string>) => {
     // Created bare, then configured: CreateQueue with changed attributes would fail with QueueNameExists.

@@ -1,5 +1,5 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { getItem, isConditionFailure, type StoreContext } from "./dynamo.ts";
+import { conditionally, getItem, type StoreContext } from "./dynamo.ts";
 import type { ItemKey } from "./keys.ts";
 
 /**
@@ -64,8 +64,8 @@ export function createAnnouncements(ctx: StoreContext) {
     const now = ctx.now();
     const leaseAt = now.toISOString();
     const cutoff = new Date(now.getTime() - ctx.announceLeaseMs).toISOString();
-    try {
-      await ctx.db.send(
+    const claimed = await conditionally(() =>
+      ctx.db.send(
         new UpdateCommand({
           TableName: ctx.tableName,
           Key: key,
@@ -74,11 +74,9 @@ export function createAnnouncements(ctx: StoreContext) {
           ExpressionAttributeNames: { ...kind.due.names, "#lease": kind.lease, "#published": kind.published },
           ExpressionAttributeValues: { ...kind.due.values, ":now": leaseAt, ":cutoff": cutoff, ":false": false },
         }),
-      );
-      return { status: "claimed", leaseAt };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
+    if (claimed) return { status: "claimed", leaseAt };
     // Lost the race: to a publisher (published), or to another claimant (held, a whole lease).
     const now2 = await getItem(ctx, key);
     return (now2 && inspect(kind, now2)) ?? { status: "held", retryAfterMs: ctx.announceLeaseMs };
@@ -86,8 +84,9 @@ export function createAnnouncements(ctx: StoreContext) {
 
   /** Give the lease back after a failed publish, so the delivery's retry claims it at once. Only our own lease. */
   async function release(kind: AnnouncementKind, key: ItemKey, leaseAt: string): Promise<void> {
-    try {
-      await ctx.db.send(
+    // A lost condition means someone took it over meanwhile (our lease had lapsed): theirs now.
+    await conditionally(() =>
+      ctx.db.send(
         new UpdateCommand({
           TableName: ctx.tableName,
           Key: key,
@@ -96,17 +95,14 @@ export function createAnnouncements(ctx: StoreContext) {
           ExpressionAttributeNames: { "#lease": kind.lease, "#published": kind.published },
           ExpressionAttributeValues: { ":mine": leaseAt, ":false": false },
         }),
-      );
-    } catch (error) {
-      // Someone took it over meanwhile (our lease had lapsed): theirs now.
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   /** After the event went out; from then on no delivery announces it again. False if it is not owed. */
   async function markPublished(kind: AnnouncementKind, key: ItemKey): Promise<boolean> {
-    try {
-      await ctx.db.send(
+    return conditionally(() =>
+      ctx.db.send(
         new UpdateCommand({
           TableName: ctx.tableName,
           Key: key,
@@ -115,12 +111,8 @@ export function createAnnouncements(ctx: StoreContext) {
           ExpressionAttributeNames: { ...kind.due.names, "#published": kind.published, "#updatedAt": "updatedAt" },
           ExpressionAttributeValues: { ...kind.due.values, ":true": true, ":now": ctx.now().toISOString() },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return false;
-    }
+      ),
+    );
   }
 
   return { claim, release, markPublished };

@@ -1,6 +1,6 @@
 import type { StoreTable } from "@quire/dynamo";
 
-export { documentClient, epochSeconds, getItem, isConditionFailure } from "@quire/dynamo";
+export { conditionally, documentClient, epochSeconds, getItem, isConditionFailure } from "@quire/dynamo";
 
 /** What every part of the job store shares: the table (client, name, clock), the lease, the TTLs. */
 export interface StoreContext extends StoreTable {

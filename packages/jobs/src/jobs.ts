@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { failureReason, type DocumentLocation, type FailureReason, type StageName } from "@quire/contracts";
 import { createAnnouncements, jobCompletion, jobFailure } from "./announcement.ts";
-import { getItem, isConditionFailure, type StoreContext } from "./dynamo.ts";
+import { conditionally, getItem, isConditionFailure, type StoreContext } from "./dynamo.ts";
 import { JobNotCompleteError, JobNotFoundError, StageNotRequestedError } from "./errors.ts";
 import { toJob } from "./items.ts";
 import { jobKey, runJobsIndexKey, runKey } from "./keys.ts";
@@ -295,8 +295,8 @@ export function createJobOperations(ctx: StoreContext) {
    * the job failed and the redelivery repeats both.
    */
   async function reopenJob(jobId: string): Promise<boolean> {
-    try {
-      await ctx.db.send(
+    return conditionally(() =>
+      ctx.db.send(
         new UpdateCommand({
           TableName: ctx.tableName,
           Key: jobKey(jobId),
@@ -315,12 +315,8 @@ export function createJobOperations(ctx: StoreContext) {
           },
           ExpressionAttributeValues: { ":now": at(), ":one": 1 },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return false;
-    }
+      ),
+    );
   }
 
   return {

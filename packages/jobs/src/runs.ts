@@ -1,6 +1,6 @@
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { createAnnouncements, runCompletion } from "./announcement.ts";
-import { isConditionFailure, type StoreContext } from "./dynamo.ts";
+import { conditionally, isConditionFailure, type StoreContext } from "./dynamo.ts";
 import { RunNotFoundError } from "./errors.ts";
 import { isRunComplete, toJob, toRun } from "./items.ts";
 import { BY_RUN_INDEX, decodeCursor, encodeCursor, runKey, runMemberToken } from "./keys.ts";
@@ -181,8 +181,8 @@ export function createRunOperations(ctx: StoreContext) {
    */
   async function reopenRunOutcome(runId: string, jobId: string): Promise<boolean> {
     const token = runMemberToken(jobId);
-    try {
-      await ctx.db.send(
+    return conditionally(() =>
+      ctx.db.send(
         new UpdateCommand({
           TableName: ctx.tableName,
           Key: runKey(runId),
@@ -200,12 +200,8 @@ export function createRunOperations(ctx: StoreContext) {
           },
           ExpressionAttributeValues: { ":false": false, ":now": at(), ":minus": -1, ":zero": 0 },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return false;
-    }
+      ),
+    );
   }
 
   /** After a failed "Run Completed" publish: the next outcome for the run may claim it at once. */

@@ -77,7 +77,7 @@ export async function sendToDeadLetterQueue(input: DeadLetterInput): Promise<voi
 }
 
 /** Only DataType + String/Binary value are accepted on send (the *ListValues are reserved). */
-function copyAttribute(value: MessageAttributeValue): MessageAttributeValue | undefined {
+export function copyAttribute(value: MessageAttributeValue): MessageAttributeValue | undefined {
   if (!value.DataType) return undefined;
   if (value.StringValue !== undefined) return { DataType: value.DataType, StringValue: value.StringValue };
   if (value.BinaryValue !== undefined) return { DataType: value.DataType, BinaryValue: value.BinaryValue };

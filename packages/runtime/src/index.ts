@@ -2,7 +2,7 @@ export { createLogger, type Logger, type LogLevel } from "./logger.ts";
 export { defineConsumer, type Consumer, type ConsumerContext } from "./consumer.ts";
 export { PermanentError, isPermanentError, type FailureReason } from "./errors.ts";
 export { unwrapSqsBody } from "./unwrap.ts";
-export { FAILURE_ATTRIBUTES } from "./dead-letter.ts";
+export { copyAttribute, FAILURE_ATTRIBUTES } from "./dead-letter.ts";
 export { createLambdaHandler, type LambdaHostOptions } from "./hosts/lambda.ts";
 export {
   startLocalRunner,

@@ -14,7 +14,7 @@ import {
   summaryResult,
   TITLE_MAX_LENGTH,
 } from "@quire/contracts";
-import { jobStatus, stageStatus, type Job, type JobStore, type Run } from "@quire/jobs";
+import { jobStatus, runDeadlineAt, stageStatus, type Job, type JobStore, type Run } from "@quire/jobs";
 import { z } from "@hono/zod-openapi";
 import {
   ApiError,
@@ -263,9 +263,7 @@ export function runView(run: Run, now = new Date()): RunView {
   const remaining = run.total - finished;
   const eta =
     remaining > 0 && docsPerSecond > 0 ? new Date(now.getTime() + (remaining / docsPerSecond) * 1000) : undefined;
-  const deadlineAt = run.deadline
-    ? new Date(Date.parse(run.startedAt) + durationSeconds(run.deadline) * 1000)
-    : undefined;
+  const deadlineAt = runDeadlineAt(run);
   return {
     runId: run.runId,
     status: remaining === 0 ? "complete" : "running",

@@ -1,4 +1,5 @@
 import { feasibleWithin, planThroughput } from "@quire/bedrock";
+import { durationSeconds } from "@quire/jobs";
 
 export interface PlanningSettings {
   requestsPerMinute?: number | undefined;
@@ -6,19 +7,8 @@ export interface PlanningSettings {
   meanLatencyMs: number;
 }
 
-/** Seconds in an ISO 8601 duration (PnDTnHnMnS; weeks too). The route already checked the syntax. */
-export function durationSeconds(duration: string): number {
-  const match =
-    /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(
-      duration,
-    );
-  if (!match)
-    throw new RangeError(
-      `${duration} is not an ISO 8601 duration Quire can plan with (years and months are ambiguous)`,
-    );
-  const [, w = "0", d = "0", h = "0", m = "0", s = "0"] = match;
-  return Number(w) * 604_800 + Number(d) * 86_400 + Number(h) * 3600 + Number(m) * 60 + Number(s);
-}
+// One parser for run deadlines: the job store reads the same durations when a run's retries run out.
+export { durationSeconds } from "@quire/jobs";
 
 /** Summary and classification: two Converse calls per document. */
 const CALLS_PER_DOCUMENT = 2;
