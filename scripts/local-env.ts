@@ -3,15 +3,32 @@
 // defaults (webhooks may reach this machine; EMF metrics off).
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { LISTEN_PORTS } from "@quire/cli";
 
 export const root = new URL("..", import.meta.url).pathname;
 export const devcloudPort = Number(process.env.QUIRE_DEVCLOUD_PORT ?? 4566);
 export const devcloudEndpoint = `http://127.0.0.1:${devcloudPort}`;
 export const apiPort = Number(process.env.QUIRE_API_PORT ?? 3000);
 export const notifierPort = Number(process.env.QUIRE_NOTIFIER_PORT ?? 3001);
-// Locally, webhooks may reach this machine (so `quire listen` works); deployed, only public
-// addresses are allowed unless QUIRE_WEBHOOK_ALLOWLIST says otherwise.
-export const webhookAllowlist = process.env.QUIRE_WEBHOOK_ALLOWLIST ?? "localhost,127.0.0.0/8,::1";
+// Locally, webhooks may reach `quire listen` on this machine: loopback, on the ports it listens on
+// (4700-4709), and nothing else here — not devcloud (whose SQS would take a webhook as a message and
+// its answer would land in the delivery log), not the ingestion or notifier API, not the inspectors.
+// Deployed, only public addresses are allowed unless QUIRE_WEBHOOK_ALLOWLIST says otherwise.
+export const webhookAllowlist = process.env.QUIRE_WEBHOOK_ALLOWLIST ?? loopbackAllowlist(LISTEN_PORTS);
+
+/** Loopback on `ports`, less any port moved into that range with QUIRE_*_PORT (devcloud, the APIs). */
+export function loopbackAllowlist(ports: { first: number; last: number }): string {
+  const taken = new Set([devcloudPort, apiPort, notifierPort]);
+  const segments: string[] = [];
+  for (let port = ports.first; port <= ports.last; port++) {
+    if (taken.has(port)) continue;
+    let last = port;
+    while (last < ports.last && !taken.has(last + 1)) last++;
+    segments.push(last === port ? `${port}` : `${port}-${last}`);
+    port = last;
+  }
+  return ["localhost", "127.0.0.1", "[::1]"].flatMap((host) => segments.map((range) => `${host}:${range}`)).join(",");
+}
 
 /** A local API key that survives restarts, so scripts and the CLI keep working. */
 export function localApiKey(): string {

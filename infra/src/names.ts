@@ -1,4 +1,4 @@
-import { deadLetterQueueName, physicalName, type Topology } from "@quire/topology";
+import { deadLetterQueueName, keyAliasName, physicalName, type Topology } from "@quire/topology";
 
 /** Where an app deploys: SST's stage, and the account and region the AWS provider resolved. */
 export interface DeploymentTarget {
@@ -23,6 +23,8 @@ export function sharedNames(topology: Topology, target: DeploymentTarget) {
   const name = (logical: string) => physicalName(prefix, logical);
   const { region, accountId } = target;
   const dlq = (logical: string) => deadLetterQueueName(name(logical));
+  // Bucket names are global across all of AWS: the account id keeps ours ours.
+  const bucket = (logical: string) => `${name(logical)}-${accountId}`;
   const queueUrl = (queueName: string) => `https://sqs.${region}.amazonaws.com/${accountId}/${queueName}`;
   return {
     topic: name,
@@ -30,13 +32,18 @@ export function sharedNames(topology: Topology, target: DeploymentTarget) {
     dlq,
     bus: name,
     table: name,
-    // Bucket names are global across all of AWS: the account id keeps ours ours.
-    bucket: (logical: string) => `${name(logical)}-${accountId}`,
+    bucket,
     dashboard: () => `${prefix}-overview`,
     topicArn: (logical: string) => `arn:aws:sns:${region}:${accountId}:${name(logical)}`,
     queueUrl: (logical: string) => queueUrl(name(logical)),
     dlqUrl: (logical: string) => queueUrl(dlq(logical)),
     queueArn: (logical: string) => `arn:aws:sqs:${region}:${accountId}:${name(logical)}`,
+    dlqArn: (logical: string) => `arn:aws:sqs:${region}:${accountId}:${dlq(logical)}`,
+    tableArn: (logical: string) => `arn:aws:dynamodb:${region}:${accountId}:table/${name(logical)}`,
+    /** The bucket's objects (what GetObject / PutObject are authorized on), not the bucket. */
+    bucketObjectsArn: (logical: string) => `arn:aws:s3:::${bucket(logical)}/*`,
+    /** A KMS key is found by its alias (its own id is random): `alias/quire-staging-secrets`. */
+    keyAlias: (logical: string) => keyAliasName(name(logical)),
     busArn: (logical: string) => `arn:aws:events:${region}:${accountId}:event-bus/${name(logical)}`,
     modelArn: (modelId: string) => `arn:aws:bedrock:${region}::foundation-model/${modelId}`,
   };

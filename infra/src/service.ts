@@ -2,6 +2,7 @@ import { eventSourceMaximumConcurrency } from "@quire/bedrock";
 import { SST_API_KEY_LINK } from "@quire/config";
 import { componentName, type ConsumerDeclaration, type FunctionDeclaration, type Topology } from "@quire/topology";
 import { sharedNames, type DeploymentTarget } from "./names.ts";
+import { functionGrants, rolePath, type FunctionRole } from "./permissions.ts";
 import { requireEmailSender, type DeploySettings } from "./settings.ts";
 
 /**
@@ -20,41 +21,20 @@ export function renderService(
   if (!deployment) throw new Error(`topology declares no service ${service}`);
   const names = sharedNames(topology, target);
   const consumed = deployment.consumers.map((consumer) => consumer.queue);
-  // Dead letters are read from every DLQ and redriven into its work queue.
-  const redriven = deployment.uses.deadLetters ? Object.keys(topology.queues) : [];
   // Set per stage in this service's app: `npx sst secret set QuireApiKey <key> --stage <stage>`.
+  // The only link: a secret's link grants nothing (its value travels encrypted with the function).
   const apiKey = deployment.uses.apiKey ? new sst.Secret(SST_API_KEY_LINK) : undefined;
 
-  // The shared resources this service touches, referenced (not created) by name. Each becomes
-  // a link: its name reaches the code through `Resource`, and IAM grants the function access to
-  // that resource alone.
-  const links: unknown[] = [
-    ...(deployment.uses.topics ?? []).map((logical) =>
-      sst.aws.SnsTopic.get(componentName(logical, "Topic"), names.topicArn(logical)),
-    ),
-    ...[...consumed, ...(deployment.uses.queues ?? []), ...redriven]
-      .filter((logical, i, all) => all.indexOf(logical) === i)
-      .map((logical) => sst.aws.Queue.get(componentName(logical, "Queue"), names.queueUrl(logical))),
-    // The host dead-letters a permanent failure itself, with its reason, into the queue's DLQ.
-    ...[...consumed, ...redriven]
-      .filter((logical, i, all) => all.indexOf(logical) === i)
-      .map((logical) => sst.aws.Queue.get(componentName(logical, "Dlq"), names.dlqUrl(logical))),
-    ...(deployment.uses.buses ?? []).map((logical) =>
-      sst.aws.Bus.get(componentName(logical, "Bus"), names.bus(logical)),
-    ),
-    ...(deployment.uses.tables ?? []).map((logical) =>
-      sst.aws.Dynamo.get(componentName(logical, "Table"), names.table(logical)),
-    ),
-    ...(deployment.uses.buckets ?? []).map((logical) =>
-      sst.aws.Bucket.get(componentName(logical, "Bucket"), names.bucket(logical)),
-    ),
-    ...(deployment.uses.email ? [sst.aws.Email.get("Email", requireEmailSender(settings))] : []),
-    ...(apiKey ? [apiKey] : []),
-  ];
-  const permissions = deployment.uses.bedrock
-    ? // Converse is authorized as bedrock:InvokeModel, on the configured model only.
-      [{ actions: ["bedrock:InvokeModel"], resources: [names.modelArn(settings.QUIRE_MODEL_ID)] }]
-    : [];
+  // No links to the shared resources: SST would grant every function of the service `sqs:*`,
+  // `dynamodb:*`, `s3:*`… on each of them. Each function gets its own grants instead, and the
+  // names of those resources alone as the variables the config loader reads (see permissions.ts).
+  const grantsOf = (role: FunctionRole) =>
+    functionGrants(topology, service, role, {
+      names,
+      target,
+      modelId: settings.QUIRE_MODEL_ID,
+      emailSender: deployment.uses.email ? requireEmailSender(settings) : undefined,
+    });
   const environment: Record<string, $util.Input<string>> = {
     ...settings.forwarded,
     QUIRE_MODEL_ID: settings.QUIRE_MODEL_ID,
@@ -63,17 +43,24 @@ export function renderService(
     ...(settings.QUIRE_API_PUBLIC_URL ? { QUIRE_API_PUBLIC_URL: settings.QUIRE_API_PUBLIC_URL } : {}),
   };
 
-  const functionArgs = (declaration: FunctionDeclaration): sst.aws.FunctionArgs => ({
-    handler: declaration.handler,
-    runtime: "nodejs24.x",
-    timeout: `${declaration.timeoutSeconds} seconds`,
-    memory: `${declaration.memoryMb} MB`,
-    link: links,
-    permissions,
-    environment: { ...environment },
-    // Active tracing: Lambda samples each invocation into X-Ray.
-    transform: { function: { tracingConfig: { mode: "Active" } } },
-  });
+  const functionArgs = (declaration: FunctionDeclaration, role: FunctionRole): sst.aws.FunctionArgs => {
+    const grants = grantsOf(role);
+    return {
+      handler: declaration.handler,
+      runtime: "nodejs24.x",
+      timeout: `${declaration.timeoutSeconds} seconds`,
+      memory: `${declaration.memoryMb} MB`,
+      link: apiKey ? [apiKey] : [],
+      permissions: grants.permissions,
+      environment: { ...environment, ...grants.environment },
+      transform: {
+        // Active tracing: Lambda samples each invocation into X-Ray.
+        function: { tracingConfig: { mode: "Active" } },
+        // The service's roles share a path: the bus policy lets only them put the service's source.
+        role: { path: rolePath(topology, target.stage, service) },
+      },
+    };
+  };
 
   // The HTTP API first: its URL is what this service's emails and confirmation links point at.
   // Every variable is set before any function is created, so all of them get the same ones.
@@ -84,7 +71,7 @@ export function renderService(
     environment.QUIRE_WEBHOOK_ALLOWLIST = deployment.dev.webhookAllowlist;
 
   // Every path to the one function: the service's own router (Hono) answers 404s and errors.
-  if (api && deployment.api) api.route("$default", functionArgs(deployment.api));
+  if (api && deployment.api) api.route("$default", functionArgs(deployment.api, { kind: "api" }));
 
   if (options.dev && deployment.dev && api) {
     // The service's dev command (the notifier's `quire listen`), started beside `sst dev`.
@@ -108,7 +95,7 @@ export function renderService(
         })
       : consumer.maximumConcurrency;
   for (const consumer of deployment.consumers) {
-    sst.aws.Queue.subscribe(names.queueArn(consumer.queue), functionArgs(consumer), {
+    sst.aws.Queue.subscribe(names.queueArn(consumer.queue), functionArgs(consumer, { kind: "consumer", consumer }), {
       batch: {
         size: consumer.batchSize,
         ...(consumer.batchWindowSeconds ? { window: `${consumer.batchWindowSeconds} seconds` as const } : {}),

@@ -1,6 +1,7 @@
 import { componentName, type Topology } from "@quire/topology";
 import type { DeploymentTarget } from "./names.ts";
 import { sharedNames } from "./names.ts";
+import { busPolicy } from "./permissions.ts";
 
 /**
  * The infra app: every resource of the topology declaration, deployed once per stage and shared
@@ -49,6 +50,17 @@ export function renderSharedInfrastructure(
       new sst.aws.Bus(componentName(logical, "Bus"), { transform: { bus: { name: names.bus(logical) } } }),
     ]),
   );
+  // Each bus's policy: a `quire.<service>` source may be put by that service's roles alone (see
+  // permissions.ts busPolicy); every function's own PutEvents is conditioned on its service's source.
+  const busPolicies = Object.fromEntries(
+    Object.entries(buses).map(([logical, bus]) => [
+      logical,
+      new aws.cloudwatch.EventBusPolicy(componentName(logical, "BusPolicy"), {
+        eventBusName: bus.name,
+        policy: JSON.stringify(busPolicy(topology, names, target, logical)),
+      }),
+    ]),
+  );
 
   const tables = Object.fromEntries(
     Object.entries(topology.tables).map(([logical, t]) => [
@@ -68,13 +80,35 @@ export function renderSharedInfrastructure(
     Object.keys(topology.buckets).map((logical) => [
       logical,
       new sst.aws.Bucket(componentName(logical, "Bucket"), {
+        // Only our functions read and write it, with their roles; no browser ever does. SST's
+        // default CORS would allow every origin, header and method.
+        cors: false,
         transform: { bucket: { bucket: names.bucket(logical) } },
       }),
     ]),
   );
 
+  // The deployment's own KMS keys (webhook signing secrets are stored encrypted under `secrets`).
+  // Services name a key by its alias, as devcloud's do: the key's own id is random. AWS rotates
+  // the material yearly and keeps every older version, so old ciphertexts keep decrypting.
+  // Deleting one destroys what it encrypted: a production stage waits KMS's longest window.
+  const keys = Object.fromEntries(
+    Object.entries(topology.keys).map(([logical, k]) => {
+      const key = new aws.kms.Key(componentName(logical, "Key"), {
+        description: k.description,
+        keyUsage: "ENCRYPT_DECRYPT",
+        customerMasterKeySpec: "SYMMETRIC_DEFAULT",
+        enableKeyRotation: true,
+        rotationPeriodInDays: 365,
+        deletionWindowInDays: options.production ? 30 : 7,
+      });
+      new aws.kms.Alias(componentName(logical, "KeyAlias"), { name: names.keyAlias(logical), targetKeyId: key.keyId });
+      return [logical, key];
+    }),
+  );
+
   // The notifier sends from this identity (domain or address; SES verifies it, sandbox rules apply).
   const email = new sst.aws.Email("Email", { sender: options.emailSender });
 
-  return { topics, queues, deadLetterQueues, buses, tables, buckets, email };
+  return { topics, queues, deadLetterQueues, buses, busPolicies, tables, buckets, keys, email };
 }

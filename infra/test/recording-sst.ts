@@ -55,9 +55,11 @@ export function createRecordingSst(stage: string, dev = false) {
     class {
       readonly arn: string;
       readonly dashboardName: string;
+      readonly keyId: string;
       constructor(name: string, ...args: unknown[]) {
         this.arn = `recorded:${kind}:${name}:arn`;
         this.dashboardName = `recorded:${kind}:${name}:dashboardName`;
+        this.keyId = `recorded:${kind}:${name}:keyId`;
         record(kind, name, args);
       }
     };
@@ -81,8 +83,10 @@ export function createRecordingSst(stage: string, dev = false) {
     cloudwatch: {
       MetricAlarm: rawResource("aws.cloudwatch.MetricAlarm"),
       Dashboard: rawResource("aws.cloudwatch.Dashboard"),
+      EventBusPolicy: rawResource("aws.cloudwatch.EventBusPolicy"),
     },
     sns: { TopicSubscription: rawResource("aws.sns.TopicSubscription") },
+    kms: { Key: rawResource("aws.kms.Key"), Alias: rawResource("aws.kms.Alias") },
   };
   const globals = { sst, aws, $app: { stage, name: "recorded" }, $dev: dev, $config: (config: unknown) => config };
   return { globals, recorded };

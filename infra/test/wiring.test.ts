@@ -4,9 +4,19 @@
  * devcloud provisions), and each service's app wires exactly its share of it.
  */
 import { readFileSync } from "node:fs";
-import { renderAwsApiResources, toEventPattern, topology, type ServiceDeployment } from "@quire/topology";
+import { environmentFromLinks, loadConfig, unlinked } from "@quire/config";
+import { eventCatalog } from "@quire/contracts";
+import {
+  renderAwsApiResources,
+  resourceBindings,
+  toEventPattern,
+  topology,
+  type ResourceKind,
+  type ServiceDeployment,
+} from "@quire/topology";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DeploySettingsError, sharedNames } from "../src/index.ts";
+import { createAwsCallScanner } from "./aws-calls.ts";
 import { RECORDED_ACCOUNT, RECORDED_REGION, runSstConfig, type Recorded, type SstConfig } from "./recording-sst.ts";
 
 const STAGE = "staging";
@@ -15,8 +25,47 @@ const DEPLOY_ENV = {
   QUIRE_BEDROCK_RPM: "400",
   QUIRE_BEDROCK_LATENCY_MS: "8000",
 };
-const SERVICES = Object.keys(topology.services) as (keyof typeof topology.services)[];
+type Service = keyof typeof topology.services;
+const SERVICES = Object.keys(topology.services) as Service[];
 const names = sharedNames(topology, { stage: STAGE, accountId: RECORDED_ACCOUNT, region: RECORDED_REGION });
+const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+const SES = `arn:aws:ses:${RECORDED_REGION}:${RECORDED_ACCOUNT}`;
+
+/** An IAM statement as a function's `permissions` carry it (SST's FunctionPermissionArgs). */
+interface Statement {
+  actions: string[];
+  resources: string[];
+  conditions?: { test: string; variable: string; values: string[] }[];
+}
+/** What a function was given, as recorded. */
+interface DeployedFunction {
+  handler: string;
+  link: { componentName: string }[];
+  permissions: Statement[];
+  environment: Record<string, string>;
+  transform: { role?: unknown };
+}
+/** `…:table/quire-staging-jobs` → `jobs`, `…/index/*` → `jobs/index`. */
+const tableOf = (arn: string) => {
+  for (const table of Object.keys(topology.tables)) {
+    if (arn === names.tableArn(table)) return table;
+    if (arn === `${names.tableArn(table)}/index/*`) return `${table}/index`;
+  }
+  return arn;
+};
+/** The ARNs (or alias) a grant on a resource names. */
+const arnsOf = (kind: ResourceKind, logical: string): string[] =>
+  ({
+    TOPIC: [names.topicArn(logical)],
+    QUEUE: [names.queueArn(logical)],
+    DLQ: [names.dlqArn(logical)],
+    BUS: [names.busArn(logical)],
+    TABLE: [names.tableArn(logical), `${names.tableArn(logical)}/index/*`],
+    BUCKET: [names.bucketObjectsArn(logical)],
+    KEY: [names.keyAlias(logical)],
+  })[kind];
+/** Which package holds each table's store: DynamoDB calls reached through it are that table's. */
+const TABLE_OWNERS = { jobs: "packages/jobs", notifications: "packages/notifications", apiKeys: "packages/api-keys" };
 /** devcloud's rendering of the same declaration, with the stage's prefix: what both must agree with. */
 const api = renderAwsApiResources(topology, `quire-${STAGE}`);
 
@@ -122,8 +171,51 @@ describe("the infra app creates the topology's shared resources, named as devclo
       "Queue",
       "SnsTopic",
       "aws.cloudwatch.Dashboard",
+      "aws.cloudwatch.EventBusPolicy",
       "aws.cloudwatch.MetricAlarm",
+      "aws.kms.Alias",
+      "aws.kms.Key",
     ]);
+  });
+
+  it("the claim-check bucket has no CORS rules: SST's default would let every origin use every method", () => {
+    const buckets = of(recorded, "Bucket").map(argsOf);
+    expect(buckets).toHaveLength(Object.keys(topology.buckets).length);
+    for (const bucket of buckets) expect(bucket.cors).toBe(false);
+  });
+
+  it("the bus's policy lets only a service's own roles put its source, and nobody an unowned quire.* source", () => {
+    const policies = of(recorded, "aws.cloudwatch.EventBusPolicy").map(argsOf);
+    expect(policies.map((p) => p.eventBusName)).toEqual(["recorded:Bus:EventsBus:name"]);
+    const policy = JSON.parse(policies[0]!.policy) as { Statement: Record<string, any>[] };
+    const owners = SERVICES.filter((service) =>
+      Object.values(eventCatalog).some((entry) => (entry.sources as readonly string[]).includes(`quire.${service}`)),
+    );
+    for (const service of owners)
+      expect(policy.Statement).toContainEqual(
+        expect.objectContaining({
+          Effect: "Deny",
+          Principal: "*",
+          Action: "events:PutEvents",
+          Resource: names.busArn("events"),
+          Condition: {
+            StringEquals: { "events:source": [`quire.${service}`] },
+            ArnNotLike: { "aws:PrincipalArn": `arn:aws:iam::${RECORDED_ACCOUNT}:role/quire/${STAGE}/${service}/*` },
+          },
+        }),
+      );
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({
+        Effect: "Deny",
+        Condition: {
+          StringLike: { "events:source": "quire.*" },
+          StringNotEquals: { "events:source": owners.map((service) => `quire.${service}`) },
+        },
+      }),
+    );
+    // Deny only: who may put at all is each role's own policy (and external sources stay possible).
+    expect(policy.Statement.every((statement) => statement.Effect === "Deny")).toBe(true);
+    expect(policy.Statement).toHaveLength(owners.length + 1);
   });
 
   it("a production stage retains its data: protected app, retained resources, tables with deletion protection", async () => {
@@ -142,10 +234,16 @@ describe("the infra app creates the topology's shared resources, named as devclo
 
 describe("each service's app wires its share of the topology, and only that", () => {
   const apps: Record<string, Recorded[]> = {};
+  let scanner: ReturnType<typeof createAwsCallScanner>;
   beforeAll(async () => {
     for (const service of SERVICES)
       apps[service] = (await runSstConfig(`../../services/${service}/sst.config.ts`, STAGE, DEPLOY_ENV)).recorded;
-  });
+    // Every handler's code, parsed once (a few seconds).
+    scanner = createAwsCallScanner(
+      SERVICES.map((service) => `${root}/services/${service}/src/lambda.ts`),
+      { root, tableOwners: TABLE_OWNERS },
+    );
+  }, 120_000);
 
   it("every declared consumer subscribes its function to its queue with partial batch responses and its batch size", () => {
     for (const service of SERVICES) {
@@ -214,65 +312,231 @@ describe("each service's app wires its share of the topology, and only that", ()
     }
   });
 
-  it("links are least privilege: each service references only the shared resources it uses, by their deterministic names", () => {
-    const linked = (service: string) =>
-      of(apps[service]!, "Queue.get").concat(
-        ...["SnsTopic", "Bus", "Dynamo", "Bucket", "Email"].map((k) => of(apps[service]!, `${k}.get`)),
-      );
-    const refs = (service: string) => Object.fromEntries(linked(service).map((r) => [r.name, r.args[0]]));
-    expect(refs("summarizer")).toEqual({
-      SummarizerQueue: names.queueUrl("summarizer"),
-      SummarizerDlq: names.dlqUrl("summarizer"),
-      SummarizerInteractiveQueue: names.queueUrl("summarizerInteractive"),
-      SummarizerInteractiveDlq: names.dlqUrl("summarizerInteractive"),
-      EventsBus: names.bus("events"),
-      JobsTable: names.table("jobs"),
-      DocumentsBucket: names.bucket("documents"),
-    });
-    expect(Object.keys(refs("classifier")).sort()).toEqual([
-      "ClassifierDlq",
-      "ClassifierInteractiveDlq",
-      "ClassifierInteractiveQueue",
-      "ClassifierQueue",
-      "DocumentsBucket",
-      "EventsBus",
-      "JobsTable",
-    ]);
-    // Ingestion's API reads every DLQ and redrives into its work queue (topology: uses.deadLetters).
-    const everyQueue = Object.keys(topology.queues).flatMap((logical) => [
-      `${cap(logical)}Queue`,
-      `${cap(logical)}Dlq`,
-    ]);
-    expect(Object.keys(refs("ingestion")).sort()).toEqual(
-      ["DocumentsBucket", "DocumentsTopic", "EventsBus", "JobsTable", ...everyQueue].sort(),
+  /** Every function a service's app deploys, with what it was given and where its code starts. */
+  const functionsOf = (service: Service) => {
+    const deployment: ServiceDeployment = topology.services[service];
+    const consumers = of(apps[service]!, "Queue.subscribe").map((s, i) => ({
+      label: `${service} consumer of ${deployment.consumers[i]!.queue}`,
+      queue: deployment.consumers[i]!.queue as string | undefined,
+      args: s.args[0] as DeployedFunction,
+    }));
+    const apis = of(apps[service]!, "ApiGatewayV2.route").map((r) => ({
+      label: `${service} API`,
+      queue: undefined,
+      args: r.args[1] as DeployedFunction,
+    }));
+    return [...consumers, ...apis].map((fn) => ({ ...fn, service, exportName: fn.args.handler.split(".")[1]! }));
+  };
+  const everyFunction = () => SERVICES.flatMap(functionsOf);
+  const isTracing = (statement: Statement) => statement.actions.every((action) => action.startsWith("xray:"));
+
+  it("no function holds a wildcard action, or a wildcard resource beyond X-Ray's (which has no resources)", () => {
+    const functions = everyFunction();
+    expect(functions).toHaveLength(
+      SERVICES.reduce((n, s) => n + topology.services[s].consumers.length + ("api" in topology.services[s] ? 1 : 0), 0),
     );
-    expect(refs("notifier")).toEqual({
-      NotifierQueue: names.queueUrl("notifier"),
-      NotifierDeliveriesQueue: names.queueUrl("notifierDeliveries"),
-      NotifierDlq: names.dlqUrl("notifier"),
-      NotifierDeliveriesDlq: names.dlqUrl("notifierDeliveries"),
-      NotificationsTable: names.table("notifications"),
-      // Read to check every announcement against its job or run (a forged event announces nothing).
-      JobsTable: names.table("jobs"),
-      Email: "notifications@example.com",
+    for (const fn of functions) {
+      for (const statement of fn.args.permissions) {
+        for (const action of statement.actions) expect(action, fn.label).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+        if (isTracing(statement))
+          expect(statement, fn.label).toEqual({
+            actions: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            resources: ["*"],
+          });
+        else expect(statement.resources, fn.label).not.toContain("*");
+      }
+      // Active tracing needs the role to write segments: Lambda refuses the function otherwise.
+      expect(fn.args.permissions.filter(isTracing), fn.label).toHaveLength(1);
+    }
+  });
+
+  it("no function is linked to a shared resource (SST grants `sqs:*`, `dynamodb:*`… through links): only the API key secret, which grants nothing", () => {
+    for (const fn of everyFunction()) {
+      const uses: ServiceDeployment["uses"] = topology.services[fn.service].uses;
+      expect(
+        fn.args.link.map((l) => l.componentName),
+        fn.label,
+      ).toEqual(uses.apiKey ? ["QuireApiKey"] : []);
+    }
+    // Nothing is referenced for a link either: the shared resources are found by their deterministic names.
+    for (const service of SERVICES)
+      expect(apps[service]!.filter((r) => r.kind.endsWith(".get")).map((r) => r.kind)).toEqual([]);
+  });
+
+  it("each function is granted exactly what its code calls: every action (per table for DynamoDB) it reaches is granted, every granted one is reached", () => {
+    for (const fn of everyFunction()) {
+      const lambda = `${root}/services/${fn.service}/src/lambda.ts`;
+      const { calls, unclassified } = scanner.scan(lambda, fn.exportName);
+      expect(unclassified, `${fn.label}: calls IAM_ACTIONS (infra/test/aws-calls.ts) does not map`).toEqual([]);
+      const used = new Map<string, string[]>();
+      const firstVia = new Map<string, readonly string[]>();
+      for (const call of calls) {
+        if (call.sdk.includes("dynamodb"))
+          expect(call.table, `${fn.label}: a DynamoDB call outside any table's package, at ${call.at}`).toBeDefined();
+        for (const action of call.actions) {
+          const key = action.startsWith("dynamodb:")
+            ? `${action} on ${call.table}${call.onIndex ? "/index" : ""}`
+            : action;
+          used.set(key, [...(used.get(key) ?? []), call.at]);
+          if (!firstVia.has(key)) firstVia.set(key, call.via);
+        }
+      }
+      const granted = new Set<string>();
+      for (const statement of fn.args.permissions.filter((s) => !isTracing(s)))
+        for (const action of statement.actions)
+          if (action.startsWith("dynamodb:"))
+            for (const resource of statement.resources) granted.add(`${action} on ${tableOf(resource)}`);
+          else granted.add(action);
+      // Each with where the call is, and how the handler reaches it.
+      const notGranted = [...used]
+        .filter(([key]) => !granted.has(key))
+        .map(([key, at]) => `${key} at ${at.join(", ")}, reached ${firstVia.get(key)!.join(" → ")}`);
+      const notCalled = [...granted].filter((key) => !used.has(key));
+      expect(notGranted, `${fn.label}: called but not granted (infra/src/permissions.ts FUNCTION_ACCESS)`).toEqual([]);
+      expect(notCalled, `${fn.label}: granted but never called (infra/src/permissions.ts FUNCTION_ACCESS)`).toEqual([]);
+    }
+  }, 120_000);
+
+  it("each function's resources are the ones its service declares (topology uses), by their deterministic ARNs", () => {
+    for (const fn of everyFunction()) {
+      const uses: ServiceDeployment["uses"] = topology.services[fn.service].uses;
+      const everyQueue = Object.keys(topology.queues);
+      const allowed = new Set([
+        ...(uses.tables ?? []).flatMap((t) => [names.tableArn(t), `${names.tableArn(t)}/index/*`]),
+        ...(uses.topics ?? []).map(names.topicArn),
+        ...(uses.buckets ?? []).map(names.bucketObjectsArn),
+        ...(uses.buses ?? []).map(names.busArn),
+        ...(uses.queues ?? []).map(names.queueArn),
+        ...(fn.queue ? [names.queueArn(fn.queue), names.dlqArn(fn.queue)] : []),
+        ...(uses.deadLetters ? everyQueue.flatMap((q) => [names.queueArn(q), names.dlqArn(q)]) : []),
+        ...(uses.bedrock ? [names.modelArn("anthropic.claude-3-haiku-20240307-v1:0")] : []),
+        ...(uses.email ? [`${SES}:identity/*`, `${SES}:configuration-set/*`] : []),
+        ...(uses.keys?.length ? [`arn:aws:kms:${RECORDED_REGION}:${RECORDED_ACCOUNT}:key/*`] : []),
+      ]);
+      for (const statement of fn.args.permissions.filter((s) => !isTracing(s)))
+        for (const resource of statement.resources) expect(allowed, `${fn.label}: ${resource}`).toContain(resource);
+    }
+    // The examples the issue names: a stage reads the claim-check object, nothing else of the bucket.
+    for (const fn of [...functionsOf("summarizer"), ...functionsOf("classifier")]) {
+      expect(fn.args.permissions.filter((s) => s.resources.some((r) => r.startsWith("arn:aws:s3:")))).toEqual([
+        { actions: ["s3:GetObject"], resources: [names.bucketObjectsArn("documents")] },
+      ]);
+    }
+    const [ingestionApi] = functionsOf("ingestion").filter((fn) => fn.queue === undefined);
+    expect(ingestionApi!.args.permissions).toContainEqual({
+      actions: ["sns:Publish"],
+      resources: [names.topicArn("documents")],
     });
-    // Every function of a service gets the same links, and nothing beyond them.
-    for (const service of SERVICES) {
-      const functions = [
-        ...of(apps[service]!, "Queue.subscribe").map((s) => s.args[0]),
-        ...of(apps[service]!, "ApiGatewayV2.route").map((r) => r.args[1]),
-      ] as { link: { componentName: string }[] }[];
-      const uses: ServiceDeployment["uses"] = topology.services[service].uses;
-      const expected = [...Object.keys(refs(service)), ...(uses.apiKey ? ["QuireApiKey"] : [])].sort();
-      for (const fn of functions) expect(fn.link.map((l) => l.componentName).sort()).toEqual(expected);
+    // A consumer sets its retry delays on its own queue and dead-letters into its own DLQ, nowhere else.
+    const [summarizer] = functionsOf("summarizer");
+    expect(summarizer!.args.permissions).toEqual(
+      expect.arrayContaining([
+        { actions: ["sqs:ChangeMessageVisibility"], resources: [names.queueArn("summarizer")] },
+        { actions: ["sqs:SendMessage"], resources: [names.dlqArn("summarizer")] },
+      ]),
+    );
+    // Only the ingestion API reads and redrives dead letters: its queue consumer may not.
+    const [ingestionQueue] = functionsOf("ingestion").filter((fn) => fn.queue !== undefined);
+    expect(ingestionQueue!.args.permissions.flatMap((s) => s.actions)).not.toContain("sqs:StartMessageMoveTask");
+    expect(ingestionApi!.args.permissions.flatMap((s) => s.actions)).toContain("sqs:StartMessageMoveTask");
+  });
+
+  it("PutEvents is granted on the bus only with an events:source condition naming exactly the sources the catalogue gives the service", () => {
+    const putters = everyFunction().filter((fn) =>
+      fn.args.permissions.some((s) => s.actions.includes("events:PutEvents")),
+    );
+    expect(new Set(putters.map((fn) => fn.service))).toEqual(new Set(["ingestion", "summarizer", "classifier"]));
+    for (const fn of putters) {
+      const sources = [
+        ...new Set(
+          Object.values(eventCatalog).flatMap((entry) =>
+            (entry.sources as readonly string[]).filter((source) => source === `quire.${fn.service}`),
+          ),
+        ),
+      ];
+      expect(sources, fn.label).toEqual([`quire.${fn.service}`]);
+      expect(
+        fn.args.permissions.filter((s) => s.actions.includes("events:PutEvents")),
+        fn.label,
+      ).toEqual([
+        {
+          actions: ["events:PutEvents"],
+          resources: [names.busArn("events")],
+          conditions: [{ test: "StringEquals", variable: "events:source", values: sources }],
+        },
+      ]);
+    }
+  });
+
+  it("the notifier sends mail only from the app's sender address, the QUIRE_EMAIL_FROM an Email link would have given", () => {
+    const sender = DEPLOY_ENV.QUIRE_EMAIL_SENDER;
+    for (const fn of everyFunction()) {
+      const email = fn.args.permissions.filter((s) => s.actions.includes("ses:SendEmail"));
+      if (!email.length) {
+        expect(fn.args.environment.QUIRE_EMAIL_FROM, fn.label).toBeUndefined();
+        continue;
+      }
+      expect(fn.service).toBe("notifier");
+      expect(email).toEqual([
+        {
+          actions: ["ses:SendEmail"],
+          resources: [`${SES}:identity/*`, `${SES}:configuration-set/*`],
+          conditions: [{ test: "StringEquals", variable: "ses:FromAddress", values: [sender] }],
+        },
+      ]);
+      expect(fn.args.environment.QUIRE_EMAIL_FROM).toBe(
+        environmentFromLinks({ App: {}, Email: { sender } }).QUIRE_EMAIL_FROM,
+      );
+    }
+  });
+
+  it("each function's config loads from its own environment: the resources it is granted named, every other one unlinked", () => {
+    const bindings = resourceBindings(topology);
+    for (const fn of everyFunction()) {
+      const env = Object.fromEntries(
+        Object.entries(fn.args.environment).map(([key, value]) => [
+          key,
+          // The stand-ins' outputs (an API's URL) are not URLs.
+          String(value).startsWith("recorded:") ? "https://api.example.com" : String(value),
+        ]),
+      );
+      const uses: ServiceDeployment["uses"] = topology.services[fn.service].uses;
+      const config = loadConfig(
+        { ...env, ...(uses.apiKey ? { QUIRE_API_KEY: "a-test-key-of-16+chars" } : {}) },
+        { App: { name: `quire-${fn.service}`, stage: STAGE } },
+      ) as unknown as Record<string, unknown>;
+      const referenced = new Set(
+        fn.args.permissions.flatMap((s) => [...s.resources, ...(s.conditions ?? []).flatMap((c) => c.values)]),
+      );
+      for (const binding of bindings) {
+        const named = env[binding.environmentKey];
+        if (named === undefined) {
+          expect(config[binding.environmentKey], `${fn.label}: ${binding.environmentKey}`).toBe(
+            unlinked(binding.component),
+          );
+          continue;
+        }
+        // A name it gets is a resource it may use, and the name is the one the infra app gave it.
+        expect(config[binding.environmentKey]).toBe(named);
+        const arns = arnsOf(binding.kind, binding.logical);
+        expect(
+          arns.some((arn) => referenced.has(arn)),
+          `${fn.label} gets ${binding.environmentKey} but no grant on it`,
+        ).toBe(true);
+      }
+      // What it is granted, it is told the name of.
+      for (const binding of bindings)
+        if (arnsOf(binding.kind, binding.logical).some((arn) => referenced.has(arn)) && binding.kind !== "KEY")
+          expect(env, `${fn.label}: granted ${binding.component}`).toHaveProperty(binding.environmentKey);
+      // Lambda's limit for all variables is 4 KB; SST adds its own few.
+      expect(JSON.stringify(fn.args.environment).length, fn.label).toBeLessThan(3500);
     }
   });
 
   it("only the stages may call Bedrock, and only the configured model", () => {
-    for (const service of SERVICES) {
-      const [fn] = of(apps[service]!, "Queue.subscribe")[0]!.args as [{ permissions: unknown[] }];
-      const bedrock = "bedrock" in topology.services[service].uses;
-      expect(fn.permissions).toEqual(
+    for (const fn of everyFunction()) {
+      const bedrock = "bedrock" in topology.services[fn.service].uses;
+      expect(fn.args.permissions.filter((s) => s.actions.some((a) => a.startsWith("bedrock:")))).toEqual(
         bedrock
           ? [
               {
@@ -285,6 +549,11 @@ describe("each service's app wires its share of the topology, and only that", ()
           : [],
       );
     }
+  });
+
+  it("a service's function roles share its path, /quire/<stage>/<service>/, the one the bus policy names", () => {
+    for (const fn of everyFunction())
+      expect(fn.args.transform.role, fn.label).toEqual({ path: `/quire/${STAGE}/${fn.service}/` });
   });
 
   it("ingestion and the notifier serve their HTTP API from one function each; the API key is a secret linked to them alone", () => {
@@ -323,7 +592,7 @@ describe("each service's app wires its share of the topology, and only that", ()
       QUIRE_API_KEY: "recorded:Secret:QuireApiKey:value",
     });
     const [fn] = of(dev, "Queue.subscribe")[0]!.args as [{ environment: Record<string, string> }];
-    expect(fn.environment.QUIRE_WEBHOOK_ALLOWLIST).toBe("localhost,127.0.0.0/8,::1");
+    expect(fn.environment.QUIRE_WEBHOOK_ALLOWLIST).toBe("localhost:4700-4709,127.0.0.1:4700-4709,[::1]:4700-4709");
     // Deployed for real, webhooks reach public addresses only.
     const [deployed] = of(apps.notifier!, "Queue.subscribe")[0]!.args as [{ environment: Record<string, string> }];
     expect(deployed.environment.QUIRE_WEBHOOK_ALLOWLIST).toBeUndefined();

@@ -51,6 +51,10 @@ export type DeadLetter = IngestionSchemas["DeadLetter"];
 export type RedriveInput = IngestionSchemas["RedriveInput"];
 export type RedriveResult = IngestionSchemas["RedriveResult"];
 export type RedriveTask = IngestionSchemas["RedriveTasks"]["tasks"][number];
+export type ApiKeyView = IngestionSchemas["ApiKey"];
+export type IssuedApiKey = IngestionSchemas["IssuedApiKey"];
+export type NewApiKey = IngestionSchemas["NewApiKey"];
+export type RotatedApiKey = IngestionSchemas["RotatedApiKey"];
 
 export function createQuireClient(options: ClientOptions) {
   const doFetch = options.fetch ?? fetch;
@@ -143,6 +147,13 @@ export function createQuireClient(options: ClientOptions) {
       api<RedriveResult>("POST", `/v1/dead-letters/${id(queue)}/redrive`, input),
     listRedrives: async (queue: string) =>
       (await api<{ tasks: RedriveTask[] }>("GET", `/v1/dead-letters/${id(queue)}/redrives`)).tasks,
+
+    createKey: (input: NewApiKey) => api<IssuedApiKey>("POST", "/v1/keys", input),
+    listKeys: async () => (await api<{ keys: ApiKeyView[] }>("GET", "/v1/keys")).keys,
+    getKey: (keyId: string) => api<ApiKeyView>("GET", `/v1/keys/${id(keyId)}`),
+    rotateKey: (keyId: string, opts: { overlapSeconds?: number } = {}) =>
+      api<RotatedApiKey>("POST", `/v1/keys/${id(keyId)}/rotate`, opts),
+    revokeKey: (keyId: string) => api<ApiKeyView>("DELETE", `/v1/keys/${id(keyId)}`),
   };
 }
 export type QuireClient = ReturnType<typeof createQuireClient>;

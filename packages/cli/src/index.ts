@@ -19,5 +19,5 @@ export {
 } from "./client.ts";
 export { findLocalApiKey, resolveConnection } from "./connection.ts";
 export { readDocuments } from "./documents.ts";
-export { startListener, type Listener } from "./listen.ts";
+export { LISTEN_PORTS, startListener, type Listener } from "./listen.ts";
 export { buildProgram, type CliIo } from "./program.ts";

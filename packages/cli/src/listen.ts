@@ -4,6 +4,13 @@ import { Webhook } from "standardwebhooks";
 import type { EventType, QuireClient } from "./client.ts";
 import { eventLine } from "./format.ts";
 
+/**
+ * The ports `quire listen` tries, in order, when not given --port. `npm start` lets webhooks reach
+ * loopback on these ports only (scripts/local-env.ts), so a subscription cannot aim the notifier
+ * at devcloud (4566), the ingestion or notifier API (3000, 3001) or anything else on this machine.
+ */
+export const LISTEN_PORTS = { first: 4700, last: 4709 } as const;
+
 export interface Listener {
   url: string;
   subscriptionId: string;
@@ -18,7 +25,10 @@ export interface Listener {
 export async function startListener(options: {
   client: QuireClient;
   io: { out(line: string): void; err(line: string): void };
+  /** The port to listen on; 0: any free one. Without it, the first free port of `ports`, else any. */
   port?: number;
+  /** Ports to try in order when `port` is not given (the CLI passes LISTEN_PORTS). */
+  ports?: { readonly first: number; readonly last: number };
   host?: string;
   events?: EventType[];
   json?: boolean;
@@ -50,10 +60,31 @@ export async function startListener(options: {
       options.onEvent?.(event);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, resolve);
-  });
+  const listenOn = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  if (options.port !== undefined || !options.ports) {
+    await listenOn(options.port ?? 0);
+  } else {
+    for (let candidate = options.ports.first; ; candidate++) {
+      try {
+        await listenOn(candidate);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+        if (candidate >= options.ports.last) {
+          throw new Error(
+            `ports ${options.ports.first}-${options.ports.last} are all in use; pass --port (and, under npm start, add 127.0.0.1:<port> to QUIRE_WEBHOOK_ALLOWLIST)`,
+          );
+        }
+      }
+    }
+  }
   const port = (server.address() as AddressInfo).port;
   // Listening on every interface: the notifier (local) still reaches it on loopback.
   const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;

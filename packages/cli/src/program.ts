@@ -1,6 +1,13 @@
 import { Presets, SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { createQuireClient, type EventType, type JobView, type QuireClient, type RunView } from "./client.ts";
+import {
+  createQuireClient,
+  type EventType,
+  type JobView,
+  type NewApiKey,
+  type QuireClient,
+  type RunView,
+} from "./client.ts";
 import { resolveConnection } from "./connection.ts";
 import { readDocuments } from "./documents.ts";
 import {
@@ -12,7 +19,7 @@ import {
   subscriptionRow,
   table,
 } from "./format.ts";
-import { startListener } from "./listen.ts";
+import { LISTEN_PORTS, startListener } from "./listen.ts";
 
 export interface CliIo {
   out(line: string): void;
@@ -44,6 +51,27 @@ const positiveInt = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number");
   return n;
+};
+const positiveNumber = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
+  return n;
+};
+const KEY_SCOPES: NewApiKey["scopes"] = [
+  "documents:submit",
+  "jobs:read",
+  "subscriptions:manage",
+  "dead-letters:manage",
+  "keys:manage",
+];
+const scopeList = (value: string): NewApiKey["scopes"] => {
+  const scopes = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = scopes.filter((s) => !KEY_SCOPES.includes(s as NewApiKey["scopes"][number]));
+  if (unknown.length || !scopes.length) throw new InvalidArgumentError(`scopes are ${KEY_SCOPES.join(", ")}`);
+  return scopes as NewApiKey["scopes"];
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const terminal = (job: JobView) => job.status === "complete" || job.status === "failed";
@@ -311,18 +339,92 @@ export function buildProgram(io: CliIo): Command {
         io.out(line);
     });
 
+  const keys = program
+    .command("keys")
+    .description("API keys: many named keys with scopes and limits, working on both APIs (needs keys:manage)");
+  keys
+    .command("list", { isDefault: true })
+    .description("every key: id, name, scopes, status, last use (never the keys themselves)")
+    .action(async () => {
+      const listed = await client().listKeys();
+      if (listed.length === 0) return io.out("No keys (besides the bootstrap key, QUIRE_API_KEY).");
+      for (const line of table(
+        ["KEY", "NAME", "SCOPES", "STATUS", "CREATED", "LAST USED"],
+        listed.map((key) => [
+          key.keyId,
+          key.name,
+          key.scopes.join(","),
+          key.status === "expiring" ? `expiring ${key.validUntil}` : key.status,
+          key.createdAt,
+          key.lastUsedAt ?? "never",
+        ]),
+      ))
+        io.out(line);
+    });
+  keys
+    .command("create")
+    .description("create a key; it is printed once, here: store it now")
+    .argument("<name>")
+    .requiredOption("--scopes <list>", `comma-separated: ${KEY_SCOPES.join(", ")}`, scopeList)
+    .option("--rate <perSecond>", "requests per second (default: the deployment's)", positiveNumber)
+    .option("--burst <requests>", "requests at once (default: the deployment's)", positiveInt)
+    .option("--waits <requests>", "?wait= requests in flight (default: the deployment's)", positiveInt)
+    .action(
+      async (name: string, opts: { scopes: NewApiKey["scopes"]; rate?: number; burst?: number; waits?: number }) => {
+        const limited = opts.rate !== undefined || opts.burst !== undefined || opts.waits !== undefined;
+        if (limited && (opts.rate === undefined || opts.burst === undefined || opts.waits === undefined))
+          throw new Error("--rate, --burst and --waits go together: give all three, or none for the defaults");
+        const issued = await client().createKey({
+          name,
+          scopes: opts.scopes,
+          ...(limited
+            ? { limits: { requestsPerSecond: opts.rate!, burst: opts.burst!, concurrentWaits: opts.waits! } }
+            : {}),
+        });
+        io.out(issued.key);
+        io.err(`Created ${issued.keyId} (${issued.scopes.join(", ")}). The key above is shown only now.`);
+      },
+    );
+  keys
+    .command("rotate")
+    .description("issue a successor (printed once) and keep the old key working for an overlap")
+    .argument("<keyId>")
+    .option("--overlap <seconds>", "how long the old key keeps working (default a day; 0: stop it now)", positiveInt)
+    .action(async (keyId: string, opts: { overlap?: number }) => {
+      const rotated = await client().rotateKey(
+        keyId,
+        opts.overlap !== undefined ? { overlapSeconds: opts.overlap } : {},
+      );
+      io.out(rotated.key);
+      io.err(
+        `${keyId} is replaced by ${rotated.keyId}; it works until ${rotated.previous.validUntil}. The key above is shown only now.`,
+      );
+    });
+  keys
+    .command("revoke")
+    .description("stop a key for good (every API process refuses it within 10 s)")
+    .argument("<keyId>")
+    .action(async (keyId: string) => {
+      const revoked = await client().revokeKey(keyId);
+      io.out(`Revoked ${revoked.keyId} (${revoked.name}) at ${revoked.revokedAt}.`);
+    });
+
   program
     .command("listen")
     .description("receive notifications locally: subscribes a receiver, verifies signatures, prints events")
-    .option("--port <port>", "port to listen on (0: any free one)", positiveInt, 0)
+    .option(
+      "--port <port>",
+      `port to listen on (0: any free one; default: the first free of ${LISTEN_PORTS.first}-${LISTEN_PORTS.last}, the ports npm start lets webhooks reach)`,
+      positiveInt,
+    )
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--events <list>", `comma-separated: ${EVENT_TYPES.join(", ")}`, eventList)
     .option("--json", "print each event as JSON")
-    .action(async (opts: { port: number; host: string; events?: EventType[]; json?: boolean }) => {
+    .action(async (opts: { port?: number; host: string; events?: EventType[]; json?: boolean }) => {
       const listener = await startListener({
         client: client(),
         io,
-        port: opts.port,
+        ...(opts.port === undefined ? { ports: LISTEN_PORTS } : { port: opts.port }),
         host: opts.host,
         ...(opts.events ? { events: opts.events } : {}),
         ...(opts.json ? { json: true } : {}),

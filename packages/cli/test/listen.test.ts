@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { createQuireClient, startListener } from "../src/index.ts";
@@ -180,6 +182,36 @@ describe("startListener", () => {
     });
     expect((await fetch(listener.url)).status).toBe(405);
     await listener.stop();
+  });
+
+  it("given a range of ports, listens on the first free one, and says so when none is", async () => {
+    const api = await notifier();
+    const { io } = capture();
+    const client = createQuireClient({ apiUrl: api.url, notifierUrl: api.url, apiKey: KEY });
+    // A port that is taken, with a free one after it.
+    const taken = createServer();
+    let first = 0;
+    for (let tries = 0; tries < 20 && first === 0; tries++) {
+      await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+      const port = (taken.address() as AddressInfo).port;
+      const next = createServer();
+      const free = await new Promise<boolean>((resolve) => {
+        next.once("error", () => resolve(false));
+        next.listen(port + 1, "127.0.0.1", () => next.close(() => resolve(true)));
+      });
+      if (free && port < 65535) first = port;
+      else await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+    try {
+      const listener = await startListener({ client, io, ports: { first, last: first + 1 } });
+      expect(listener.url).toBe(`http://127.0.0.1:${first + 1}/`);
+      await listener.stop();
+      await expect(startListener({ client, io, ports: { first, last: first } })).rejects.toThrow(
+        `ports ${first}-${first} are all in use; pass --port`,
+      );
+    } finally {
+      taken.close();
+    }
   });
 
   it("gives up, removing the subscription, when the notifier returns no secret to verify with", async () => {

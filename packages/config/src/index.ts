@@ -32,7 +32,10 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_BUS_EVENTS_NAME: resourceName,
   QUIRE_TABLE_JOBS_NAME: resourceName,
   QUIRE_TABLE_NOTIFICATIONS_NAME: resourceName,
+  QUIRE_TABLE_API_KEYS_NAME: resourceName,
   QUIRE_BUCKET_DOCUMENTS_NAME: resourceName,
+  /** The KMS key webhook signing secrets are encrypted under: its alias (`alias/quire-secrets` locally). */
+  QUIRE_KEY_SECRETS_ID: resourceName,
   QUIRE_MODEL_ID: z.string().min(1).default(DEFAULT_MODEL_ID),
   QUIRE_TAXONOMY: z
     .string()
@@ -47,6 +50,17 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   QUIRE_API_KEY: z.string().min(16, "QUIRE_API_KEY must be at least 16 characters").optional(),
   QUIRE_MAX_DOCUMENT_BYTES: positiveInt.default(10 * 1024 * 1024),
+  /** Largest POST /v1/runs body; a run is parsed whole, so this bounds one request's memory (about 4× it at the peak). */
+  QUIRE_MAX_RUN_BODY_BYTES: positiveInt.default(32 * 1024 * 1024),
+  /** Request bodies one API process holds at once, in all; a request that would pass it gets 429 BUSY. */
+  QUIRE_MAX_INFLIGHT_BODY_BYTES: positiveInt.default(96 * 1024 * 1024),
+
+  // API keys' default limits (a key created with its own keeps those)
+  /** Each key's sustained request rate per API process, and the burst it may spend at once. */
+  QUIRE_KEY_REQUESTS_PER_SECOND: z.coerce.number().positive().default(50),
+  QUIRE_KEY_BURST: positiveInt.default(100),
+  /** `?wait=` requests one key may hold at once per API process. */
+  QUIRE_KEY_CONCURRENT_WAITS: z.coerce.number().int().nonnegative().default(10),
   /** Documents above this travel by claim check (S3 pointer), keeping SNS/SQS messages under 256 KiB with headroom. */
   QUIRE_CLAIM_CHECK_BYTES: positiveInt.default(200 * 1024),
   QUIRE_WORKER_CONCURRENCY: positiveInt.default(8),

@@ -20,7 +20,9 @@ const devcloudEnv = {
   QUIRE_BUS_EVENTS_NAME: "quire-events",
   QUIRE_TABLE_JOBS_NAME: "quire-jobs",
   QUIRE_TABLE_NOTIFICATIONS_NAME: "quire-notifications",
+  QUIRE_TABLE_API_KEYS_NAME: "quire-api-keys",
   QUIRE_BUCKET_DOCUMENTS_NAME: "quire-documents",
+  QUIRE_KEY_SECRETS_ID: "alias/quire-secrets",
 };
 
 describe("loadConfig", () => {
@@ -97,6 +99,12 @@ describe("loadConfig deployed with SST", () => {
     expect(loadConfig({}, { ...summarizerLinks, Email: { sender: "example.com" } }).QUIRE_EMAIL_FROM).toBe(
       "Quire <notifications@example.com>",
     );
+  });
+
+  it("reads a KMS key's id (its alias) from its link", () => {
+    const config = loadConfig({}, { ...summarizerLinks, SecretsKey: { id: "alias/quire-production-secrets" } });
+    expect(config.QUIRE_KEY_SECRETS_ID).toBe("alias/quire-production-secrets");
+    expect(loadConfig({}, summarizerLinks).QUIRE_KEY_SECRETS_ID).toBe(unlinked("SecretsKey"));
   });
 
   it("lets an explicitly set variable win over a link", () => {

@@ -51,6 +51,16 @@ export const METADATA_TOO_LARGE = "METADATA_TOO_LARGE";
 
 const utf8 = new TextEncoder();
 
+/**
+ * A number DynamoDB stores as given: within ±2^53 (the SDK refuses larger integers, as they
+ * would lose digits) and 0 or at least 1e-130 in magnitude (DynamoDB's smallest).
+ */
+export const storableNumber = z
+  .number()
+  .min(-Number.MAX_SAFE_INTEGER)
+  .max(Number.MAX_SAFE_INTEGER)
+  .refine((n) => n === 0 || Math.abs(n) >= 1e-130, "numbers are 0 or at least 1e-130 in magnitude");
+
 const metadataRecord = z
   .record(
     z
@@ -58,7 +68,7 @@ const metadataRecord = z
       .min(1)
       .max(METADATA_MAX_KEY_LENGTH)
       .meta({ not: { enum: [...METADATA_RESERVED_KEYS] } }),
-    z.union([z.string().max(METADATA_MAX_STRING_LENGTH), z.number(), z.boolean()], {
+    z.union([z.string().max(METADATA_MAX_STRING_LENGTH), storableNumber, z.boolean()], {
       error: `metadata values are flat scalars: a string (at most ${METADATA_MAX_STRING_LENGTH} characters), a number or a boolean`,
     }),
     {
@@ -92,7 +102,9 @@ export const documentMetadata = z.preprocess((value, ctx) => {
       params: { code: METADATA_TOO_LARGE },
       message: `metadata has ${keys.length} keys; at most ${METADATA_MAX_KEYS} are allowed`,
     });
-  } else {
+  } else if (Object.values(value).every((entry) => typeof entry !== "object" || entry === null)) {
+    // Measured only when flat: a nested value is refused by the record below anyway, and one
+    // nested thousands deep would overflow JSON.stringify's stack here.
     const bytes = utf8.encode(JSON.stringify(value)).byteLength;
     if (bytes > METADATA_MAX_BYTES) {
       ctx.addIssue({

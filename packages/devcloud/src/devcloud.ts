@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { renderAwsApiResources, topology as quireTopology, type Topology } from "@quire/topology";
 import { createBedrockBackend, type BedrockBackend, type BedrockEmulatorOptionsInput } from "./bedrock/index.ts";
+import { DEVCLOUD_CREDENTIALS } from "./edge/authentication.ts";
 import { AwsServiceError, parseJsonObject, writeJson, writeJsonError } from "./edge/aws-errors.ts";
 import { forward } from "./edge/proxy.ts";
 import { startEdge } from "./edge/server.ts";
@@ -16,6 +17,7 @@ import {
   type FaultConfigInput,
   type FaultControl,
 } from "./faults/index.ts";
+import { createKmsBackend, type KmsBackend } from "./kms/backend.ts";
 import {
   noResources,
   provisionResources,
@@ -34,7 +36,14 @@ export const DEFAULT_DEVCLOUD_PORT = 4566;
 export interface DevcloudOptions {
   /** Edge port; 0 picks a free one (tests). Default 4566, or QUIRE_DEVCLOUD_PORT. */
   port?: number;
+  /**
+   * The address the edge listens on: 127.0.0.1 unless asked otherwise. devcloud has no real
+   * authentication, so anything else lets whoever reaches that address use it. The emulators
+   * behind the edge always listen on 127.0.0.1.
+   */
   host?: string;
+  /** Host names, besides loopback ones and `host`, that requests may address devcloud by. */
+  allowedHosts?: readonly string[];
   /** Where state persists across restarts. Omit (or undefined) to keep everything in memory. */
   dataDir?: string | undefined;
   region?: string;
@@ -60,6 +69,8 @@ export interface Devcloud {
   readonly env: Record<string, string>;
   readonly bedrock: BedrockBackend;
   readonly eventBridge: EventBridgeBackend;
+  /** KMS's keys and aliases (the material never leaves devcloud but through Decrypt / GenerateDataKey). */
+  readonly kms: KmsBackend;
   readonly outbox: Outbox;
   /** The edge's fault injection, also at GET / PUT / DELETE /_quire/faults. */
   readonly faults: FaultControl;
@@ -67,8 +78,8 @@ export interface Devcloud {
 }
 
 /**
- * Start the local cloud: SNS/SQS/S3 (fauxqs), DynamoDB (dynalite), EventBridge, Bedrock runtime
- * and SESv2 behind one edge endpoint, then provision the topology through the real SDK clients.
+ * Start the local cloud: SNS/SQS/S3 (fauxqs), DynamoDB (dynalite), EventBridge, Bedrock runtime,
+ * SESv2 and KMS behind one edge endpoint, then provision the topology through the real SDK clients.
  */
 export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devcloud> {
   const region = options.region ?? "us-east-1";
@@ -100,6 +111,11 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
   });
   const bedrock = createBedrockBackend(options.bedrock);
   const ses = createSesBackend({ outboxDir: dataDir ? join(dataDir, "outbox") : undefined });
+  const kms = createKmsBackend({
+    file: dataDir ? join(dataDir, "kms.json") : undefined,
+    account: DEVCLOUD_ACCOUNT,
+    region,
+  });
 
   const faults = createFaultInjector({ duplicates: createDuplicateDeliverer(snsSqsS3, log), log });
   const toSnsSqsS3 = (req: IncomingMessage, body: Buffer, res: ServerResponse) =>
@@ -107,6 +123,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
   const edge = await startEdge({
     host,
     port: options.port ?? DEFAULT_DEVCLOUD_PORT,
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
     services: faults.wrap({
       sqs: sqsRoute(snsSqsS3.port, sqsMoveTasks.handle),
       sns: snsRoute(snsSqsS3.port),
@@ -116,15 +133,18 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
       events: eventBridge.handle,
       bedrock: bedrock.handle,
       ses: ses.handle,
+      kms: kms.handle,
     }),
     admin: (req, body, res) => handleAdmin(req, body, res),
   });
 
-  const endpoint = `http://${host}:${edge.port}`;
+  // Listening on every interface, devcloud is still addressed by loopback from this machine.
+  const advertised = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+  const endpoint = `http://${advertised.includes(":") ? `[${advertised}]` : advertised}:${edge.port}`;
   const clientConfig: AwsClientSettings = {
     endpoint,
     region,
-    credentials: { accessKeyId: "devcloud", secretAccessKey: "devcloud" },
+    credentials: { ...DEVCLOUD_CREDENTIALS },
   };
 
   async function stop() {
@@ -177,6 +197,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
       events: "up",
       bedrock: "up",
       ses: "up",
+      kms: "up",
     };
   }
 
@@ -231,6 +252,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     env,
     bedrock,
     eventBridge,
+    kms,
     outbox: ses.outbox,
     faults: { configure: faults.configure, clear: faults.clear, state: faults.state },
     stop,

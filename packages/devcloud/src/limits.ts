@@ -90,3 +90,27 @@ export const EVENTBRIDGE_PUT_EVENTS_MAX_ENTRIES = 10;
  * dynalite enforces 409,600 itself; devcloud corrects how it counts (src/emulators/dynalite.ts).
  */
 export const DYNAMODB_MAX_ITEM_BYTES = 409_600;
+
+/**
+ * KMS Encrypt: the plaintext is 1 to 4,096 bytes for a symmetric encryption key ("Symmetric
+ * encryption KMS keys: Up to 4096 bytes" — AWS KMS API Reference, Encrypt; "Plaintext … Length
+ * Constraints: Minimum length of 1. Maximum length of 4096."); over it AWS answers
+ * `ValidationException` from the length constraint. Larger data is what GenerateDataKey
+ * (envelope encryption) is for.
+ * (https://docs.aws.amazon.com/kms/latest/APIReference/API_Encrypt.html)
+ */
+export const KMS_MAX_PLAINTEXT_BYTES = 4096;
+
+/**
+ * KMS Decrypt / ReEncrypt: "CiphertextBlob … Length Constraints: Minimum length of 1. Maximum
+ * length of 6144." — AWS KMS API Reference, Decrypt
+ * (https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html).
+ */
+export const KMS_MAX_CIPHERTEXT_BYTES = 6144;
+
+/**
+ * KMS GenerateDataKey / GenerateRandom: "NumberOfBytes … Valid Range: Minimum value of 1.
+ * Maximum value of 1024." — AWS KMS API Reference, GenerateDataKey
+ * (https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKey.html).
+ */
+export const KMS_MAX_DATA_KEY_BYTES = 1024;

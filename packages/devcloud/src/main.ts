@@ -9,6 +9,8 @@ import { faultsFromEnv, readFaultConfig, type FaultConfigInput } from "./faults/
 const { values: flags } = parseArgs({
   options: {
     port: { type: "string" },
+    host: { type: "string" },
+    "allow-host": { type: "string" },
     "data-dir": { type: "string" },
     memory: { type: "boolean", default: false },
     faults: { type: "string" },
@@ -17,9 +19,14 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.help) {
-  console.log(`Usage: npm run devcloud -- [--port 4566] [--data-dir .quire/devcloud] [--memory] [--faults faults.json]
+  console.log(`Usage: npm run devcloud -- [--port 4566] [--host 127.0.0.1] [--data-dir .quire/devcloud] [--memory] [--faults faults.json]
 
   --port       edge port (env QUIRE_DEVCLOUD_PORT, default ${DEFAULT_DEVCLOUD_PORT})
+  --host       address the edge listens on (env QUIRE_DEVCLOUD_HOST, default 127.0.0.1). devcloud has no
+               real authentication (any credentials sign a request): another address lets whoever
+               reaches it read and write your local queues, tables and buckets
+  --allow-host more names requests may address devcloud by, comma-separated (env QUIRE_DEVCLOUD_ALLOWED_HOSTS);
+               besides loopback names and --host, others are refused (DNS rebinding)
   --data-dir   where state persists across restarts (env QUIRE_DATA_DIR, default <repo>/.quire/devcloud)
   --memory     keep nothing on disk
   --faults     fault injection config, a JSON file (env QUIRE_DEVCLOUD_FAULTS: a path or inline JSON);
@@ -42,6 +49,12 @@ const dataDir = flags.memory
       flags["data-dir"] ?? process.env.QUIRE_DATA_DIR ?? resolve(repoRoot, ".quire/devcloud"),
     );
 
+const host = flags.host ?? process.env.QUIRE_DEVCLOUD_HOST ?? "127.0.0.1";
+const allowedHosts = (flags["allow-host"] ?? process.env.QUIRE_DEVCLOUD_ALLOWED_HOSTS ?? "")
+  .split(",")
+  .map((name) => name.trim())
+  .filter(Boolean);
+
 let faults: FaultConfigInput | undefined;
 try {
   faults = flags.faults
@@ -54,7 +67,14 @@ try {
 
 let devcloud: Devcloud;
 try {
-  devcloud = await startDevcloud({ port, dataDir, bedrock: bedrockOptionsFromEnv(process.env), faults });
+  devcloud = await startDevcloud({
+    port,
+    host,
+    allowedHosts,
+    dataDir,
+    bedrock: bedrockOptionsFromEnv(process.env),
+    faults,
+  });
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code;
   console.error(
@@ -65,8 +85,13 @@ try {
   process.exit(1);
 }
 
+if (!["127.0.0.1", "::1", "localhost"].includes(host)) {
+  console.warn(
+    `devcloud: listening on ${host}, not only on loopback: anyone who reaches ${host}:${devcloud.port} can use it with any credentials.`,
+  );
+}
 console.log(`devcloud is up at ${devcloud.endpoint} (${dataDir ? `state in ${dataDir}` : "in memory"})
-Services: SNS, SQS, S3 (fauxqs) · DynamoDB (dynalite) · EventBridge · Bedrock runtime · SESv2 (outbox: ${devcloud.endpoint}/_quire/outbox)
+Services: SNS, SQS, S3 (fauxqs) · DynamoDB (dynalite) · EventBridge · Bedrock runtime · SESv2 (outbox: ${devcloud.endpoint}/_quire/outbox) · KMS
 Health: ${devcloud.endpoint}/_quire/health${faults ? `\nFault injection on: ${devcloud.endpoint}/_quire/faults` : ""}
 
 Point the AWS SDK or CLI at it:

@@ -8,6 +8,14 @@ import {
   ResourceAlreadyExistsException,
 } from "@aws-sdk/client-eventbridge";
 import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DescribeKeyCommand,
+  EnableKeyRotationCommand,
+  KMSClient,
+  paginateListAliases,
+} from "@aws-sdk/client-kms";
+import {
   CreateTopicCommand,
   ListSubscriptionsByTopicCommand,
   SNSClient,
@@ -38,6 +46,10 @@ export interface ProvisionedResources {
   ruleNames: Record<string, string>;
   tableNames: Record<string, string>;
   bucketNames: Record<string, string>;
+  /** Each KMS key's alias name (`alias/quire-secrets`): what a service passes as KeyId. */
+  keyIds: Record<string, string>;
+  /** Each KMS key's ARN, behind its alias. */
+  keyArns: Record<string, string>;
 }
 
 /**
@@ -55,6 +67,8 @@ export function noResources(): ProvisionedResources {
     ruleNames: {},
     tableNames: {},
     bucketNames: {},
+    keyIds: {},
+    keyArns: {},
   };
 }
 
@@ -68,6 +82,7 @@ export async function provisionResources(
   const events = new EventBridgeClient(clientConfig);
   const dynamodb = new DynamoDBClient(clientConfig);
   const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+  const kms = new KMSClient(clientConfig);
   const provisioned = noResources();
 
   const ensureQueue = async (name: string, attributes: Record<string, string>) => {
@@ -184,8 +199,25 @@ export async function provisionResources(
       }
       provisioned.bucketNames[bucket.logical] = bucket.name;
     }
+
+    // A key is found by its alias: one that exists (a persisted data dir) keeps its key, and with
+    // it every ciphertext made under it; otherwise a new key, rotating yearly as the infra app's does.
+    const aliases = new Set<string>();
+    for await (const page of paginateListAliases({ client: kms }, {})) {
+      for (const alias of page.Aliases ?? []) if (alias.TargetKeyId) aliases.add(alias.AliasName!);
+    }
+    for (const key of resources.keys) {
+      if (!aliases.has(key.aliasName)) {
+        const { KeyMetadata } = await kms.send(new CreateKeyCommand({ Description: key.description }));
+        await kms.send(new EnableKeyRotationCommand({ KeyId: KeyMetadata!.KeyId }));
+        await kms.send(new CreateAliasCommand({ AliasName: key.aliasName, TargetKeyId: KeyMetadata!.KeyId }));
+      }
+      const { KeyMetadata } = await kms.send(new DescribeKeyCommand({ KeyId: key.aliasName }));
+      provisioned.keyIds[key.logical] = key.aliasName;
+      provisioned.keyArns[key.logical] = KeyMetadata!.Arn!;
+    }
   } finally {
-    for (const client of [sqs, sns, events, dynamodb, s3]) client.destroy();
+    for (const client of [sqs, sns, events, dynamodb, s3, kms]) client.destroy();
   }
   return provisioned;
 }
@@ -216,5 +248,6 @@ export function resourceEnvironment(
     ...Object.fromEntries(
       Object.entries(provisioned.bucketNames).map(([l, v]) => [resourceEnvironmentKey("BUCKET", l), v]),
     ),
+    ...Object.fromEntries(Object.entries(provisioned.keyIds).map(([l, v]) => [resourceEnvironmentKey("KEY", l), v])),
   };
 }

@@ -22,7 +22,16 @@ describe("devcloud provisions the topology declaration", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       status: "ok",
-      services: { sns: "up", sqs: "up", s3: "up", dynamodb: "up", events: "up", bedrock: "up", ses: "up" },
+      services: {
+        sns: "up",
+        sqs: "up",
+        s3: "up",
+        dynamodb: "up",
+        events: "up",
+        bedrock: "up",
+        ses: "up",
+        kms: "up",
+      },
     });
   });
 
@@ -96,6 +105,7 @@ describe("devcloud provisions the topology declaration", () => {
       QUIRE_BUS_EVENTS_NAME: "quire-events",
       QUIRE_TABLE_JOBS_NAME: "quire-jobs",
       QUIRE_BUCKET_DOCUMENTS_NAME: "quire-documents",
+      QUIRE_KEY_SECRETS_ID: "alias/quire-secrets",
     });
   });
 
@@ -124,10 +134,13 @@ describe("devcloud provisions the topology declaration", () => {
     bedrock.destroy();
   });
 
-  it("answers an unsigned request it cannot place with a clear error", async () => {
+  it("refuses an unsigned request as AWS does: 403 MissingAuthenticationToken", async () => {
     const response = await fetch(`${devcloud.endpoint}/whatever`, { method: "POST", body: "{}" });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { message: string }).message).toMatch(/sign it with SigV4/);
+    expect(response.status).toBe(403);
+    expect(await response.json()).toEqual({
+      __type: "MissingAuthenticationTokenException",
+      message: "Missing Authentication Token",
+    });
   });
 
   it("refuses a service it does not emulate, naming it", async () => {

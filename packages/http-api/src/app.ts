@@ -1,8 +1,8 @@
-import { timingSafeEqual } from "node:crypto";
 import { OpenAPIHono, z as zo } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { z } from "zod";
+import { RateLimiter, setCaller, type Authenticate } from "./access.ts";
 import { ApiError, validationFailed } from "./errors.ts";
 import {
   buildOpenApiDocument,
@@ -19,13 +19,6 @@ import {
   type OpenApiDocument,
 } from "./openapi.ts";
 
-function sameKey(given: string | undefined, expected: string): boolean {
-  if (given === undefined) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 const documents = new WeakMap<OpenAPIHono, () => OpenApiDocument>();
 
 /** The app's OpenAPI 3.1 document (what it serves at /openapi.json), built once every route is declared. */
@@ -40,12 +33,20 @@ const health = zo.strictObject({ status: zo.literal("ok") }).meta({ id: "Health"
 
 /**
  * A Hono app with the conventions every Quire API shares, so ingestion and the notifier answer
- * alike: `GET /health`, `x-api-key` on everything under `/v1/`, `{ error: { code, message } }`
- * for every failure (404 included), and unhandled errors logged once and answered as 500 INTERNAL.
+ * alike: `GET /health`; on everything under `/v1/` an `x-api-key` that `authenticate` accepts
+ * (401), the scope its route declares (403, see defineRoute) and the key's request rate (429
+ * with Retry-After; RateLimit-* headers on every answer); `{ error: { code, message } }` for
+ * every failure (404 included), and unhandled errors logged once and answered as 500 INTERNAL.
  * It describes itself: `GET /openapi.json` (OpenAPI 3.1, from the routes' zod schemas) and
  * `GET /docs` (Swagger UI, served from this app), neither needing a key.
  */
-export function createApiApp(options: { service: string; apiKey: string; description?: ApiDescription }) {
+export function createApiApp(options: {
+  service: string;
+  authenticate: Authenticate;
+  description?: ApiDescription;
+  rateLimiter?: RateLimiter;
+}) {
+  const rateLimiter = options.rateLimiter ?? new RateLimiter();
   const app = new OpenAPIHono();
   const description: ApiDescription = options.description ?? {
     title: `Quire ${options.service} API`,
@@ -173,19 +174,43 @@ export function createApiApp(options: { service: string; apiKey: string; descrip
     },
   );
   app.use("/v1/*", async (c, next) => {
-    if (!sameKey(c.req.header("x-api-key"), options.apiKey)) {
-      throw new ApiError(401, "UNAUTHORIZED", "Send a valid API key in the x-api-key header.");
+    const presented = c.req.header("x-api-key");
+    // Quire's keys are 60 characters: anything far longer is not one, and is not worth hashing.
+    const caller = presented && presented.length <= 512 ? await options.authenticate(presented) : undefined;
+    if (!caller) throw new ApiError(401, "UNAUTHORIZED", "Send a valid API key in the x-api-key header.");
+    const rate = rateLimiter.take(caller.keyId, caller.limits);
+    c.header("ratelimit-limit", String(rate.limit));
+    c.header("ratelimit-remaining", String(rate.remaining));
+    c.header("ratelimit-reset", String(rate.resetSeconds));
+    if (!rate.allowed) {
+      c.header("retry-after", String(rate.retryAfterSeconds));
+      throw new ApiError(
+        429,
+        "RATE_LIMITED",
+        `This key is over its rate (${caller.limits.requestsPerSecond} requests/s, bursts of ${caller.limits.burst}): retry after ${rate.retryAfterSeconds} s.`,
+      );
     }
+    setCaller(c, caller);
     await next();
   });
   return app;
 }
 
+/**
+ * Whether a Content-Type declares JSON: the media type exactly `application/json` (any case),
+ * with no parameter but a UTF-8 charset (RFC 8259: JSON between systems is UTF-8).
+ */
+export function declaresJson(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const [essence, ...parameters] = contentType.split(";").map((part) => part.trim().toLowerCase());
+  if (essence !== "application/json") return false;
+  return parameters.every((parameter) => parameter === "" || /^charset="?utf-8"?$/.test(parameter));
+}
+
 /** The request body as JSON: 415 when it is not declared JSON, 400 MALFORMED_JSON when it does not parse. */
 export async function jsonBody(c: Context): Promise<unknown> {
-  const type = c.req.header("content-type") ?? "";
-  if (!type.includes("application/json"))
-    throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.");
+  if (!declaresJson(c.req.header("content-type")))
+    throw new ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json (charset utf-8, if any).");
   try {
     return await c.req.json();
   } catch {

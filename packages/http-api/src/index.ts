@@ -1,7 +1,18 @@
-export { createApiApp, jsonBody, limitBody, openApiDocument, parseJsonBody } from "./app.ts";
+export { createApiApp, declaresJson, jsonBody, limitBody, openApiDocument, parseJsonBody } from "./app.ts";
+export {
+  callerOf,
+  ConcurrencyLimiter,
+  RateLimiter,
+  type Authenticate,
+  type Caller,
+  type RateDecision,
+  type RequestRate,
+} from "./access.ts";
+export { BodyBudget, reserveBody } from "./body-budget.ts";
 export { ApiError, validationFailed, type ApiErrorStatus } from "./errors.ts";
 export {
   apiKeySecurity,
+  keyScope,
   BAD_JSON_BODY,
   buildOpenApiDocument,
   defineRoute,

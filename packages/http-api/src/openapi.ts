@@ -3,7 +3,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { createRoute, z, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { Handler, MiddlewareHandler } from "hono";
-import type { ApiErrorStatus } from "./errors.ts";
+import { callerOf } from "./access.ts";
+import { ApiError, type ApiErrorStatus } from "./errors.ts";
 
 /**
  * OpenAPI 3.1 for Quire's HTTP APIs, built from the zod schemas the routes validate with
@@ -14,8 +15,17 @@ import type { ApiErrorStatus } from "./errors.ts";
  */
 
 export const API_KEY_SCHEME = "ApiKey";
-/** The `security` of an operation under /v1: the x-api-key header. */
+/** The `security` of an operation under /v1 that any valid key may call. */
 export const apiKeySecurity = [{ [API_KEY_SCHEME]: [] }];
+/**
+ * The `security` of an operation that needs a key holding `scope`. OpenAPI 3.1 lets an apiKey
+ * requirement list the roles it needs; defineRoute reads it back and enforces it (403).
+ */
+export const keyScope = (scope: string) => [{ [API_KEY_SCHEME]: [scope] }];
+
+function scopesRequired(route: RouteConfig): string[] {
+  return (route.security ?? []).flatMap((requirement) => requirement[API_KEY_SCHEME] ?? []);
+}
 
 /** `{ error: { code, message, details? } }`: every failure, from every route, of both APIs. */
 export const errorBody = z
@@ -115,7 +125,9 @@ export const BAD_JSON_BODY: ErrorCodes = {
   },
   MALFORMED_JSON: "The request body is not valid JSON.",
 };
-export const NOT_JSON: ErrorCodes = { UNSUPPORTED_MEDIA_TYPE: "Send the body as application/json." };
+export const NOT_JSON: ErrorCodes = {
+  UNSUPPORTED_MEDIA_TYPE: "Send the body as application/json (charset utf-8, if any).",
+};
 export const payloadTooLarge = (maxBytes: number): ErrorCodes => ({
   PAYLOAD_TOO_LARGE: `The request body is over ${maxBytes} bytes.`,
 });
@@ -129,19 +141,96 @@ export const json = <T>(
   content: { "application/json": { schema, ...(extra.examples ? { examples: extra.examples } : {}) } },
 });
 
+/** What every route needing a key can also answer: a key without the route's scope, or over its rate. */
+const keyedRouteErrors = (scopes: string[]) =>
+  errorResponses({
+    ...(scopes.length
+      ? { 403: { MISSING_SCOPE: `This key does not hold the ${scopes.join(", ")} scope this route needs.` } }
+      : {}),
+    429: { RATE_LIMITED: "This key is over its rate (50 requests/s, bursts of 100): retry after 1 s." },
+  });
+
 /**
  * Declares a route in the app's OpenAPI document and mounts its handlers on the same path and
- * method. The handlers parse their input themselves, with the schemas the route declares.
+ * method. The handlers parse their input themselves, with the schemas the route declares. A
+ * route whose `security` names scopes (keyScope) refuses callers without them, 403
+ * MISSING_SCOPE, before its handlers run; the document says so, and that it may answer 429.
  */
 export function defineRoute<R extends RouteConfig>(
   app: OpenAPIHono,
   route: R,
   ...handlers: (Handler | MiddlewareHandler)[]
 ): R {
-  const declared = createRoute(route);
+  const keyed = route.security === undefined || route.security.length > 0;
+  const scopes = scopesRequired(route);
+  const declared = createRoute(
+    keyed ? { ...route, responses: mergeResponses(route.responses, keyedRouteErrors(scopes)) } : route,
+  );
   app.openAPIRegistry.registerPath(declared);
-  app.on(route.method.toUpperCase(), declared.getRoutingPath(), ...(handlers as [Handler]));
+  const guards: MiddlewareHandler[] = scopes.length ? [requireScopes(scopes)] : [];
+  app.on(route.method.toUpperCase(), declared.getRoutingPath() as string, ...([...guards, ...handlers] as [Handler]));
   return route;
+}
+
+type ErrorResponse = {
+  description: string;
+  content: {
+    "application/json": {
+      schema: { allOf: [unknown, { properties: { error: { properties: { code: { enum: string[] } } } } }] };
+      examples: Record<string, unknown>;
+    };
+  };
+};
+
+/** Two routes' responses as one: a status both have answers either's codes (as errorResponses builds them). */
+function mergeResponses(own: RouteConfig["responses"], added: RouteConfig["responses"]): RouteConfig["responses"] {
+  const merged = { ...own };
+  for (const [status, response] of Object.entries(added)) {
+    const mine = merged[status] as ErrorResponse | undefined;
+    const theirs = response as ErrorResponse;
+    const codesOf = (r: ErrorResponse) =>
+      r.content["application/json"].schema.allOf[1].properties.error.properties.code.enum;
+    if (!mine?.content?.["application/json"]?.schema?.allOf) {
+      merged[status] = response;
+      continue;
+    }
+    const codes = [...codesOf(mine), ...codesOf(theirs).filter((code) => !codesOf(mine).includes(code))];
+    const [label] = mine.description.split(":");
+    merged[status] = {
+      description: `${label}: ${codes.join(", ")}.`,
+      content: {
+        "application/json": {
+          schema: {
+            allOf: [
+              mine.content["application/json"].schema.allOf[0],
+              {
+                type: "object",
+                properties: { error: { type: "object", properties: { code: { type: "string", enum: codes } } } },
+              },
+            ],
+          },
+          examples: { ...mine.content["application/json"].examples, ...theirs.content["application/json"].examples },
+        },
+      },
+    } as RouteConfig["responses"][string];
+  }
+  return merged;
+}
+
+function requireScopes(scopes: string[]): MiddlewareHandler {
+  return async (c, next) => {
+    const caller = callerOf(c);
+    const missing = scopes.filter((scope) => !caller.scopes.has(scope));
+    if (missing.length) {
+      throw new ApiError(
+        403,
+        "MISSING_SCOPE",
+        `This key does not hold the ${missing.join(", ")} scope this route needs.`,
+        { missing },
+      );
+    }
+    await next();
+  };
 }
 
 export interface ApiDescription {
@@ -160,7 +249,7 @@ export function registerApiKeyScheme(app: OpenAPIHono) {
     in: "header",
     name: "x-api-key",
     description:
-      "Every route under /v1/ needs it (npm start generates one and prints it; QUIRE_API_KEY). /health, /openapi.json and /docs do not.",
+      "Every route under /v1/ needs a key, and most a scope of it (listed in each operation's security requirement; without it: 403 MISSING_SCOPE). Keys are created with `quire keys create` or POST /v1/keys on the ingestion API, and work on both APIs; QUIRE_API_KEY is the bootstrap key holding every scope (npm start generates one and prints it). Each key has a request rate (over it: 429 RATE_LIMITED with Retry-After; RateLimit-Limit/-Remaining/-Reset on every answer). /health, /openapi.json and /docs need no key.",
   });
 }
 

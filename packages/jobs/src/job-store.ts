@@ -86,6 +86,8 @@ export interface JobStore {
   reopenJob(jobId: string): Promise<boolean>;
   /** Idempotent on runId. `total` must be positive. */
   createRun(input: CreateRunInput): Promise<{ created: boolean; run: Run }>;
+  /** A failed run submission's cleanup: its still-pending jobs of `jobIds`, then the run while nothing started. */
+  discardUnpublishedRun(runId: string, jobIds: readonly string[]): Promise<void>;
   /**
    * Called once per job outcome (by whoever won complete/failed). Counts it atomically; the
    * call that brings complete + failed to total gets `runCompleted` (exactly once per run). Pass
@@ -142,6 +144,7 @@ export function createJobStore(options: JobStoreOptions): JobStore {
     releaseFailure: jobs.releaseFailure,
     reopenJob: jobs.reopenJob,
     createRun: runs.createRun,
+    discardUnpublishedRun: runs.discardUnpublishedRun,
     recordRunOutcome: runs.recordRunOutcome,
     markRunCompletionPublished: runs.markRunCompletionPublished,
     releaseRunCompletion: runs.releaseRunCompletion,

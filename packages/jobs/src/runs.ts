@@ -1,9 +1,9 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { createAnnouncements, runCompletion } from "./announcement.ts";
 import { conditionally, isConditionFailure, type StoreContext } from "./dynamo.ts";
 import { RunNotFoundError } from "./errors.ts";
 import { isRunComplete, toJob, toRun } from "./items.ts";
-import { BY_RUN_INDEX, decodeCursor, encodeCursor, runKey, runMemberToken } from "./keys.ts";
+import { BY_RUN_INDEX, decodeCursor, encodeCursor, jobKey, runKey, runMemberToken } from "./keys.ts";
 import type { Job, Run, RunOutcome } from "./schema.ts";
 
 export interface CreateRunInput {
@@ -228,8 +228,41 @@ export function createRunOperations(ctx: StoreContext) {
     return LastEvaluatedKey ? { jobs, cursor: encodeCursor(LastEvaluatedKey) } : { jobs };
   }
 
+  /**
+   * Removes what a run submission wrote before it failed, so no run waits forever on jobs that
+   * were never published: each of `jobIds` still pending in this run, then the run, while nothing
+   * of it has started. Conditional, so a job or run that somehow went further is left alone.
+   */
+  async function discardUnpublishedRun(runId: string, jobIds: readonly string[]): Promise<void> {
+    for (const jobId of jobIds) {
+      await conditionally(() =>
+        ctx.db.send(
+          new DeleteCommand({
+            TableName: ctx.tableName,
+            Key: jobKey(jobId),
+            // Untouched since it was written: no stage started, not failed.
+            ConditionExpression:
+              "runId = :run AND stageStates.summary.attempts = :zero AND stageStates.classification.attempts = :zero AND attribute_not_exists(failedAt)",
+            ExpressionAttributeValues: { ":run": runId, ":zero": 0 },
+          }),
+        ),
+      );
+    }
+    await conditionally(() =>
+      ctx.db.send(
+        new DeleteCommand({
+          TableName: ctx.tableName,
+          Key: runKey(runId),
+          ConditionExpression: "started = :zero AND finished = :zero",
+          ExpressionAttributeValues: { ":zero": 0 },
+        }),
+      ),
+    );
+  }
+
   return {
     createRun,
+    discardUnpublishedRun,
     getRun,
     recordRunOutcome,
     markRunCompletionPublished,

@@ -12,12 +12,23 @@ export {
   type Delivery,
   type DeliveryStatus,
   type NotificationStore,
+  type SecretRotation,
 } from "./store.ts";
+export {
+  kmsSecretBox,
+  secretEncryptionContext,
+  SigningSecretUnreadable,
+  type KmsSecretBoxOptions,
+  type PlaintextSecret,
+  type SealedSecret,
+  type SecretBox,
+} from "./secrets.ts";
 export {
   compileSubscriptionFilter,
   defaultEmailEvents,
   emailSubscriptionInput,
   InvalidEventPatternError,
+  isSealed,
   MAX_FILTER_BYTES,
   MAX_FILTER_DEPTH,
   subscriptionFilter,
@@ -26,6 +37,9 @@ export {
   subscriptionWants,
   webhookSubscriptionInput,
   type EmailSubscription,
+  type NewSigningSecret,
+  type NewSubscription,
+  type NewWebhookSubscription,
   type SigningSecret,
   type Subscription,
   type SubscriptionFilter,

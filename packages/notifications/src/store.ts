@@ -3,7 +3,9 @@ import { documentClient, type StoreTable } from "@quire/dynamo";
 import { createDeliveryRecords, type DeliveryRecords } from "./records/deliveries.ts";
 import { createEventRecords, type EventRecords } from "./records/events.ts";
 import { createSubscriptionRecords, type SubscriptionRecords } from "./records/subscriptions.ts";
+import type { SecretBox } from "./secrets.ts";
 
+export type { SecretRotation } from "./records/subscriptions.ts";
 export type { AttemptRecord, Delivery, DeliveryStatus } from "./records/types.ts";
 
 /**
@@ -17,6 +19,11 @@ export interface NotificationStore extends SubscriptionRecords, EventRecords, De
 export interface NotificationStoreOptions {
   client: DynamoDBClient;
   tableName: string;
+  /**
+   * Seals webhook signing secrets before they are written and opens them to sign a delivery
+   * (kmsSecretBox over the deployment's key). Required: there is no way to store one in plain text.
+   */
+  secrets: SecretBox;
   now?: () => Date;
 }
 
@@ -26,5 +33,9 @@ export function createNotificationStore(options: NotificationStoreOptions): Noti
     tableName: options.tableName,
     now: options.now ?? (() => new Date()),
   };
-  return { ...createSubscriptionRecords(table), ...createEventRecords(table), ...createDeliveryRecords(table) };
+  return {
+    ...createSubscriptionRecords(table, options.secrets),
+    ...createEventRecords(table),
+    ...createDeliveryRecords(table),
+  };
 }

@@ -1,11 +1,13 @@
 import {
   NOTIFICATION_EVENT_TYPES,
   notificationEventType,
+  storableNumber,
   type NotificationEventType,
   type WebhookPayload,
 } from "@quire/contracts";
 import { compileEventPattern, InvalidEventPatternError, type CompiledEventPattern } from "@quire/event-patterns";
 import { z } from "zod";
+import type { PlaintextSecret, SealedSecret } from "./secrets.ts";
 
 /**
  * How deep a filter may nest (objects and arrays both count, the pattern itself is level 1).
@@ -30,6 +32,12 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
   return Object.values(value).some((child) => nestsDeeperThan(child, max - 1));
 }
 
+function numbersIn(value: unknown): number[] {
+  if (typeof value === "number") return [value];
+  if (value === null || typeof value !== "object") return [];
+  return Object.values(value).flatMap(numbersIn);
+}
+
 /**
  * Which events reach a subscription beyond their type. `classification` narrows `job.completed`
  * (the only event with one) and `metadata` both job events (a run has neither); `pattern` is an
@@ -51,6 +59,17 @@ export const subscriptionFilter = z
         path: ["pattern"],
         message: `nests deeper than ${MAX_FILTER_DEPTH} levels`,
         params: { code: "FILTER_TOO_DEEP" },
+      });
+      return;
+    }
+    // Stored as given: a number DynamoDB cannot hold (1e300, 5e-324) would fail the write.
+    const unstorable = numbersIn(filter.pattern).find((n) => !storableNumber.safeParse(n).success);
+    if (unstorable !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["pattern"],
+        message: `${unstorable} is not a number a subscription can hold (within ±2^53, and 0 or at least 1e-130 in magnitude)`,
+        params: { code: "INVALID_FILTER" },
       });
       return;
     }
@@ -97,11 +116,21 @@ export type SubscriptionInput = z.input<typeof subscriptionInput>;
 
 export type SubscriptionStatus = "active" | "pending_confirmation" | "disabled";
 
-export interface SigningSecret {
-  secret: string;
+/**
+ * A webhook signing secret as stored: sealed, i.e. KMS ciphertext bound to its subscription
+ * (see secrets.ts). Plain text only in records written before secrets were encrypted at rest:
+ * those are read as they are and sealed at the subscription's next rotation, or all at once by
+ * the store's encryptPlaintextSecrets.
+ */
+export type SigningSecret = (SealedSecret | PlaintextSecret) & {
   /** Set on a rotated-out secret: it keeps signing until then, alongside the new one. */
   expiresAt?: string;
-}
+};
+/** A secret as the API makes it, in plain text, for the store to seal before it writes anything. */
+export type NewSigningSecret = PlaintextSecret & { expiresAt?: string };
+
+export const isSealed = (secret: SigningSecret): secret is SealedSecret & { expiresAt?: string } =>
+  "ciphertext" in secret;
 
 interface SubscriptionBase {
   id: string;
@@ -120,8 +149,19 @@ interface SubscriptionBase {
 export interface WebhookSubscription extends SubscriptionBase {
   kind: "webhook";
   url: string;
+  /** The current secret first, then rotated-out ones still inside their overlap. */
   secrets: SigningSecret[];
+  /**
+   * Counts the secret's versions: every rotation is a write conditional on the version it read,
+   * so of two concurrent rotations one wins and the other learns it lost. Absent on records from
+   * before secrets were encrypted.
+   */
+  secretVersion?: number;
 }
+/** A webhook subscription as created: its secret in plain text, which the store seals. */
+export type NewWebhookSubscription = Omit<WebhookSubscription, "secrets" | "secretVersion"> & {
+  secrets: NewSigningSecret[];
+};
 export interface EmailSubscription extends SubscriptionBase {
   kind: "email";
   address: string;
@@ -129,6 +169,7 @@ export interface EmailSubscription extends SubscriptionBase {
   confirmationToken?: string;
 }
 export type Subscription = WebhookSubscription | EmailSubscription;
+export type NewSubscription = NewWebhookSubscription | EmailSubscription;
 
 /** The events an email subscription gets when it does not list them: its mode decides. */
 export function defaultEmailEvents(mode: "per-job" | "digest"): NotificationEventType[] {
@@ -169,11 +210,13 @@ export function subscriptionWants(subscription: Subscription, payload: WebhookPa
 export function subscriptionView(subscription: Subscription) {
   const {
     secrets: _secrets,
+    secretVersion: _version,
     confirmationToken: _token,
     failingSince,
     ...rest
   } = subscription as Subscription & {
     secrets?: unknown;
+    secretVersion?: unknown;
     confirmationToken?: unknown;
   };
   return {

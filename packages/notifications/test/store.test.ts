@@ -1,8 +1,16 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { KMSClient } from "@aws-sdk/client-kms";
 import { newDeliveryId, newSubscriptionId } from "@quire/contracts";
 import { startDevcloud, type Devcloud } from "@quire/devcloud";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNotificationStore, type NotificationStore, type Subscription } from "../src/index.ts";
+import {
+  createNotificationStore,
+  kmsSecretBox,
+  type NewSubscription,
+  type NotificationStore,
+  type Subscription,
+  type WebhookSubscription,
+} from "../src/index.ts";
 
 let devcloud: Devcloud;
 let store: NotificationStore;
@@ -13,12 +21,13 @@ beforeAll(async () => {
   store = createNotificationStore({
     client: new DynamoDBClient(devcloud.clientConfig),
     tableName: devcloud.resources.tableNames.notifications!,
+    secrets: kmsSecretBox({ kms: new KMSClient(devcloud.clientConfig), keyId: devcloud.resources.keyIds.secrets! }),
     now: () => clock,
   });
 });
 afterAll(() => devcloud?.stop());
 
-const webhook = (overrides: Partial<Subscription> = {}): Subscription =>
+const webhook = (overrides: Partial<NewSubscription> = {}): NewSubscription =>
   ({
     id: newSubscriptionId(),
     kind: "webhook",
@@ -29,7 +38,9 @@ const webhook = (overrides: Partial<Subscription> = {}): Subscription =>
     createdAt: clock.toISOString(),
     updatedAt: clock.toISOString(),
     ...overrides,
-  }) as Subscription;
+  }) as NewSubscription;
+/** The secrets a webhook subscription signs with now, decrypted. */
+const signing = (sub: Subscription | undefined) => store.signingSecrets(sub as WebhookSubscription);
 const delivery = (subscriptionId: string, id = newDeliveryId()) => ({
   id,
   subscriptionId,
@@ -51,8 +62,11 @@ const attempt = (n: number) => ({
 describe("subscriptions", () => {
   it("are stored, listed, and deleted", async () => {
     const sub = webhook();
-    await store.createSubscription(sub);
-    expect(await store.getSubscription(sub.id)).toEqual(sub);
+    const stored = await store.createSubscription(sub);
+    expect(await store.getSubscription(sub.id)).toEqual(stored);
+    const { secrets: _secrets, ...rest } = sub as Extract<NewSubscription, { kind: "webhook" }>;
+    expect(stored).toMatchObject({ ...rest, secretVersion: 1 });
+    expect(await signing(stored)).toEqual(["whsec_first"]);
     expect((await store.listSubscriptions()).map((s) => s.id)).toContain(sub.id);
     expect(await store.deleteSubscription(sub.id)).toBe(true);
     expect(await store.getSubscription(sub.id)).toBeUndefined();
@@ -64,9 +78,14 @@ describe("subscriptions", () => {
     await store.createSubscription(sub);
     const until = new Date(clock.getTime() + 60_000);
     const rotated = await store.rotateSecret(sub.id, "whsec_second", until);
-    expect(rotated?.kind === "webhook" && rotated.secrets).toEqual([
-      { secret: "whsec_second" },
-      { secret: "whsec_first", expiresAt: until.toISOString() },
+    expect(rotated.outcome).toBe("rotated");
+    const after = await store.getSubscription(sub.id);
+    expect(after).toMatchObject({ secretVersion: 2 });
+    expect((after as WebhookSubscription).secrets.map((s) => s.expiresAt)).toEqual([undefined, until.toISOString()]);
+    expect(await signing(after)).toEqual(["whsec_second", "whsec_first"]);
+    // Once the overlap ends only the new secret signs.
+    expect(await store.signingSecrets(after as WebhookSubscription, new Date(until.getTime() + 1))).toEqual([
+      "whsec_second",
     ]);
   });
 
@@ -76,13 +95,11 @@ describe("subscriptions", () => {
         { secret: "whsec_current" },
         { secret: "whsec_stale", expiresAt: new Date(clock.getTime() - 1).toISOString() },
       ],
-    } as Partial<Subscription>);
+    } as Partial<NewSubscription>);
     await store.createSubscription(sub);
     const rotated = await store.rotateSecret(sub.id, "whsec_next", new Date(clock.getTime() + 1000));
-    expect(rotated?.kind === "webhook" && rotated.secrets.map((s) => s.secret)).toEqual([
-      "whsec_next",
-      "whsec_current",
-    ]);
+    expect(rotated.outcome === "rotated" && rotated.subscription.secrets).toHaveLength(2);
+    expect(await signing(await store.getSubscription(sub.id))).toEqual(["whsec_next", "whsec_current"]);
   });
 
   it("an email subscription is confirmed only with its token", async () => {

@@ -22,6 +22,7 @@ import {
   type RunnerAdmission,
 } from "@quire/runtime";
 import { metricsFor } from "@quire/telemetry";
+import { createApiKeys, type ApiKeys } from "@quire/api-keys";
 import type { AwsClients } from "./clients.ts";
 import { createEventPublisher } from "./event-publisher.ts";
 import { createJobLifecycle } from "./lifecycle.ts";
@@ -99,6 +100,25 @@ export function stageDependencies(config: QuireConfig, clients: AwsClients, serv
 }
 
 /** A queue's URL and its DLQ's from config: `notifierDeliveries` → QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL. */
+/**
+ * The API keys both HTTP APIs accept: the shared key store, and QUIRE_API_KEY as the bootstrap
+ * key holding every scope. Keys created without limits get the QUIRE_KEY_* defaults.
+ */
+export function apiKeysOf(config: QuireConfig, clients: AwsClients, bootstrapKey: string | undefined): ApiKeys {
+  return createApiKeys({
+    client: clients.dynamodb,
+    tableName: config.QUIRE_TABLE_API_KEYS_NAME,
+    ...(bootstrapKey ? { bootstrapKey } : {}),
+    defaultLimits: {
+      requestsPerSecond: config.QUIRE_KEY_REQUESTS_PER_SECOND,
+      burst: config.QUIRE_KEY_BURST,
+      concurrentWaits: config.QUIRE_KEY_CONCURRENT_WAITS,
+    },
+    onTouchError: (error, keyId) =>
+      console.warn(JSON.stringify({ level: "warn", msg: "could not record a key's use", keyId, error: String(error) })),
+  });
+}
+
 export function queueOf(config: QuireConfig, queue: QueueName) {
   const [queueKey, deadLetterKey] = [resourceEnvironmentKey("QUEUE", queue), resourceEnvironmentKey("DLQ", queue)];
   const values = config as unknown as Record<string, string | undefined>;

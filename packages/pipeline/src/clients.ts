@@ -1,6 +1,7 @@
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import { KMSClient } from "@aws-sdk/client-kms";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -39,6 +40,7 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env) {
     // Our retry policy owns Bedrock retries, unless QUIRE_BEDROCK_RETRIES=sdk hands them back to the SDK.
     bedrock: traced(new BedrockRuntimeClient({ ...common, maxAttempts: env.QUIRE_BEDROCK_RETRIES === "sdk" ? 3 : 1 })),
     ses: traced(new SESv2Client(common)),
+    kms: traced(new KMSClient(common)),
   };
 }
 

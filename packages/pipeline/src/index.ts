@@ -4,6 +4,7 @@ export { AnnouncementPendingError, createJobLifecycle, failJobOnDeadLetter, type
 export { createRunDeadline, createStageHandler, type StageDependencies } from "./stage-handler.ts";
 export { createAwsClients, type AwsClients } from "./clients.ts";
 export {
+  apiKeysOf,
   governedAdmission,
   governorFor,
   governorSettings,

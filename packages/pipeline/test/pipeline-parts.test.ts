@@ -98,7 +98,7 @@ describe("AWS clients and X-Ray", () => {
       AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
       AWS_LAMBDA_FUNCTION_NAME: "quire-summarizer",
     });
-    expect(Object.keys(stacks).sort()).toEqual(["bedrock", "dynamodb", "events", "s3", "ses", "sns", "sqs"]);
+    expect(Object.keys(stacks).sort()).toEqual(["bedrock", "dynamodb", "events", "kms", "s3", "ses", "sns", "sqs"]);
     for (const stack of Object.values(stacks)) expect(stack).toMatch(/XRaySDKInstrumentation/);
   });
 

@@ -12,6 +12,7 @@ export { renderAwsApiResources, type AwsApiResources } from "./render/aws-api.ts
 export {
   componentName,
   deadLetterQueueName,
+  keyAliasName,
   physicalName,
   resourceBindings,
   resourceEnvironmentKey,

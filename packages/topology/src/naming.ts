@@ -13,6 +13,13 @@ export const componentName = (logical: string, kind: string) =>
 export const physicalName = (prefix: string, logical: string) =>
   `${prefix}-${logical.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
+/**
+ * A KMS key's alias, the name a service uses as its KeyId (any KMS call takes an alias where it
+ * takes a key id): `quire-staging-secrets` → `alias/quire-staging-secrets`. The key's own id is
+ * random, so devcloud and the infra app both name the key through its alias.
+ */
+export const keyAliasName = (name: string) => `alias/${name}`;
+
 /** A queue's dead-letter queue: `quire-summarizer` → `quire-summarizer-dlq` (devcloud and AWS alike). */
 export const deadLetterQueueName = (queueName: string) => `${queueName}-dlq`;
 
@@ -23,6 +30,7 @@ const ENVIRONMENT_SUFFIX = {
   BUS: "NAME",
   TABLE: "NAME",
   BUCKET: "NAME",
+  KEY: "ID",
 } as const;
 export type ResourceKind = keyof typeof ENVIRONMENT_SUFFIX;
 
@@ -37,12 +45,28 @@ export interface ResourceBinding {
   /** The SST component's name, which is also its name under `Resource` when linked. */
   readonly component: string;
   /** The property of the link that carries the value (`Resource.SummarizerQueue.url`). */
-  readonly property: "url" | "arn" | "name";
+  readonly property: "url" | "arn" | "name" | "id";
   readonly environmentKey: string;
 }
 
-const SST_KIND = { TOPIC: "Topic", QUEUE: "Queue", DLQ: "Dlq", BUS: "Bus", TABLE: "Table", BUCKET: "Bucket" } as const;
-const LINK_PROPERTY = { TOPIC: "arn", QUEUE: "url", DLQ: "url", BUS: "name", TABLE: "name", BUCKET: "name" } as const;
+const SST_KIND = {
+  TOPIC: "Topic",
+  QUEUE: "Queue",
+  DLQ: "Dlq",
+  BUS: "Bus",
+  TABLE: "Table",
+  BUCKET: "Bucket",
+  KEY: "Key",
+} as const;
+const LINK_PROPERTY = {
+  TOPIC: "arn",
+  QUEUE: "url",
+  DLQ: "url",
+  BUS: "name",
+  TABLE: "name",
+  BUCKET: "name",
+  KEY: "id",
+} as const;
 
 /** Every resource of the topology as a binding (queues twice: the queue and its DLQ). */
 export function resourceBindings(topology: Topology): ResourceBinding[] {
@@ -61,5 +85,6 @@ export function resourceBindings(topology: Topology): ResourceBinding[] {
     ...of("BUS", Object.keys(topology.buses)),
     ...of("TABLE", Object.keys(topology.tables)),
     ...of("BUCKET", Object.keys(topology.buckets)),
+    ...of("KEY", Object.keys(topology.keys)),
   ];
 }

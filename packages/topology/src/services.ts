@@ -3,7 +3,7 @@ import { topology, type QueueName } from "./topology.ts";
 
 /**
  * What each service consumes and emits: the seam every later piece reads (its handler's
- * message types, the IAM grants its deployment links, the AsyncAPI receive operations).
+ * message types, the event sources its IAM may put, the AsyncAPI receive operations).
  * Derived from the topology and the event catalogue, checked against both by tests.
  */
 export interface ServiceWiring {

@@ -110,9 +110,18 @@ export const topology = {
       globalIndexes: { bySubscription: { hashKey: "gsi1pk", rangeKey: "gsi1sk" } },
       ttl: "expiresAt",
     },
+    apiKeys: {
+      description: "API keys of both HTTP APIs: each key's hash (never the key), name, scopes, limits and use times.",
+      fields: { pk: "string", sk: "string" },
+      primaryIndex: { hashKey: "pk", rangeKey: "sk" },
+      ttl: "expiresAt",
+    },
   },
   buckets: {
     documents: { description: "Claim-check storage for documents too large for a message." },
+  },
+  keys: {
+    secrets: { description: "Encrypts webhook signing secrets at rest." },
   },
   services: {
     ingestion: {
@@ -131,7 +140,7 @@ export const topology = {
       // its API shows every queue's dead letters and redrives them.
       uses: {
         topics: ["documents"],
-        tables: ["jobs"],
+        tables: ["jobs", "apiKeys"],
         buckets: ["documents"],
         buses: ["events"],
         apiKey: true,
@@ -197,7 +206,8 @@ export const topology = {
         command: "npx quire listen",
         title: "quire listen",
         apiUrlVariable: "QUIRE_NOTIFIER_URL",
-        webhookAllowlist: "localhost,127.0.0.0/8,::1",
+        // Loopback only on the ports `quire listen` takes (4700–4709): not the laptop's other services.
+        webhookAllowlist: "localhost:4700-4709,127.0.0.1:4700-4709,[::1]:4700-4709",
       },
       consumers: [
         {
@@ -220,8 +230,16 @@ export const topology = {
         },
       ],
       // Fan-out writes deliveries and schedules attempts on its own delivery queue; email via SES.
-      // Reads the jobs table to check an event against the job before announcing it.
-      uses: { tables: ["notifications", "jobs"], queues: ["notifierDeliveries"], email: true, apiKey: true },
+      // Reads the jobs table to check an event against the job before announcing it. Webhook
+      // signing secrets are stored encrypted under the secrets key (Encrypt on create and
+      // rotate, Decrypt to sign a delivery).
+      uses: {
+        tables: ["notifications", "jobs", "apiKeys"],
+        queues: ["notifierDeliveries"],
+        email: true,
+        apiKey: true,
+        keys: ["secrets"],
+      },
     },
   },
 } as const satisfies Topology;

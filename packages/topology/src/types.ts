@@ -51,6 +51,15 @@ export interface TableDeclaration {
   readonly ttl?: string;
 }
 
+/**
+ * A KMS key the deployment owns (symmetric, SYMMETRIC_DEFAULT), for data a service encrypts
+ * before storing it. Rendered as a key plus an alias named like every other physical name
+ * (`alias/<prefix>-<logical>`); services find it by that alias, never by its random key id.
+ */
+export interface KeyDeclaration {
+  readonly description: string;
+}
+
 /** A Lambda function of a service: its handler export, relative to the service's folder. */
 export interface FunctionDeclaration {
   /** `src/lambda.handler`: module path without extension, then the export. */
@@ -92,9 +101,10 @@ export interface ConsumerDeclaration extends FunctionDeclaration {
 }
 
 /**
- * How a service deploys: its functions, and what it may touch. Links are least privilege: a
- * service gets exactly these resources (and the DLQs of the queues it consumes, where its host
- * dead-letters permanent failures), nothing else.
+ * How a service deploys: its functions, and what it may touch: a service's functions are granted
+ * actions on these resources only (and on the DLQs of the queues they consume, where the host
+ * dead-letters permanent failures); which actions each function gets is infra's
+ * FUNCTION_ACCESS (infra/src/permissions.ts), checked against the code its handler reaches.
  */
 export interface ServiceDeployment {
   readonly consumers: readonly ConsumerDeclaration[];
@@ -108,6 +118,8 @@ export interface ServiceDeployment {
     readonly buses?: readonly string[];
     readonly tables?: readonly string[];
     readonly buckets?: readonly string[];
+    /** KMS keys it encrypts and decrypts with (kms:Encrypt, kms:Decrypt on that key alone). */
+    readonly keys?: readonly string[];
     /** SESv2 SendEmail from the app's email identity. */
     readonly email?: boolean;
     /** bedrock:InvokeModel on the configured model. */
@@ -128,6 +140,7 @@ export interface Topology {
   readonly rules: Readonly<Record<string, RuleDeclaration>>;
   readonly tables: Readonly<Record<string, TableDeclaration>>;
   readonly buckets: Readonly<Record<string, { readonly description: string }>>;
+  readonly keys: Readonly<Record<string, KeyDeclaration>>;
   /** Each service's deployment unit: deployed on its own (services/<name>/sst.config.ts). */
   readonly services: Readonly<Record<string, ServiceDeployment>>;
 }

@@ -33,6 +33,16 @@ describe("naming shared by devcloud, SST links and the config module", () => {
     expect(resourceEnvironmentKey("DLQ", "summarizer")).toBe("QUIRE_DLQ_SUMMARIZER_URL");
     expect(resourceEnvironmentKey("TOPIC", "documents")).toBe("QUIRE_TOPIC_DOCUMENTS_ARN");
     expect(resourceEnvironmentKey("TABLE", "jobs")).toBe("QUIRE_TABLE_JOBS_NAME");
+    expect(resourceEnvironmentKey("KEY", "secrets")).toBe("QUIRE_KEY_SECRETS_ID");
+  });
+
+  it("renders each KMS key as an alias named like the other resources, for services to use as KeyId", () => {
+    expect(renderAwsApiResources(topology).keys).toEqual([
+      { logical: "secrets", aliasName: "alias/quire-secrets", description: topology.keys.secrets.description },
+    ]);
+    expect(renderAwsApiResources(topology, "quire-staging").keys[0]!.aliasName).toBe("alias/quire-staging-secrets");
+    // Declared where it is used: the notifier seals webhook signing secrets with it.
+    expect(topology.services.notifier.uses.keys).toEqual(["secrets"]);
   });
 
   it("binds every declared resource to its SST component, link property and variable", () => {
@@ -63,7 +73,15 @@ describe("naming shared by devcloud, SST links and the config module", () => {
       2 * Object.keys(topology.queues).length +
       Object.keys(topology.buses).length +
       Object.keys(topology.tables).length +
-      Object.keys(topology.buckets).length;
+      Object.keys(topology.buckets).length +
+      Object.keys(topology.keys).length;
+    expect(bindings).toContainEqual({
+      kind: "KEY",
+      logical: "secrets",
+      component: "SecretsKey",
+      property: "id",
+      environmentKey: "QUIRE_KEY_SECRETS_ID",
+    });
     expect(bindings).toHaveLength(declared);
   });
 });

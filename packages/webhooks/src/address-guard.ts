@@ -33,7 +33,12 @@ export interface AddressGuard {
 }
 
 type IP = ipaddr.IPv4 | ipaddr.IPv6;
-type AllowEntry = { kind: "host"; host: string; text: string } | { kind: "range"; range: [IP, number]; text: string };
+/** The ports an entry allows, first to last; absent: every port. */
+type Ports = readonly [first: number, last: number];
+type AllowEntry = (
+  | { kind: "host"; host: string; text: string }
+  | { kind: "range"; range: [IP, number]; text: string }
+) & { ports?: Ports };
 
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
@@ -42,27 +47,40 @@ function parseAllowlist(allowlist: string | readonly string[] | undefined): Allo
     .map((e) => e.trim())
     .filter(Boolean);
   return entries.map((entry): AllowEntry => {
-    const bare = entry.replace(/^\[(.*)\]$/, "$1");
-    // Only the strict IPv4 forms: "10.1" means 10.0.0.1 to inet_aton, which nobody writing an allowlist intends.
-    if (bare.includes("/")) {
-      if (!ipaddr.IPv4.isValidCIDRFourPartDecimal(bare) && !ipaddr.IPv6.isValidCIDR(bare))
-        throw invalidEntry(entry, "is not a valid CIDR range");
-      return { kind: "range", range: normaliseRange(ipaddr.parseCIDR(bare)), text: entry };
+    // host:port or host:first-last (IPv6 bracketed: [::1]:4700): only those ports of that host.
+    const withPorts = /^(\[[^\]]+\]|[^:[\]]+):(\d{1,5})(?:-(\d{1,5}))?$/.exec(entry);
+    if (withPorts) {
+      const first = Number(withPorts[2]);
+      const last = Number(withPorts[3] ?? withPorts[2]);
+      if (first < 1 || last > 65535 || first > last) throw invalidEntry(entry, "has no valid port or port range");
+      return { ...parseHostEntry(withPorts[1]!, entry), ports: [first, last], text: entry };
     }
-    if (ipaddr.IPv4.isValidFourPartDecimal(bare) || ipaddr.IPv6.isValid(bare)) {
-      const address = ipaddr.process(bare);
-      return { kind: "range", range: [address, address.kind() === "ipv4" ? 32 : 128], text: entry };
-    }
-    if (/^[\d.]+$/.test(entry) || !HOSTNAME.test(entry))
-      throw invalidEntry(entry, "is neither a hostname nor an IP address or CIDR range");
-    return { kind: "host", host: entry.toLowerCase(), text: entry };
+    return parseHostEntry(entry, entry);
   });
+}
+
+/** A host, IP address or CIDR range (`entry` is the whole entry, for messages). */
+function parseHostEntry(hostPart: string, entry: string): AllowEntry {
+  const bare = hostPart.replace(/^\[(.*)\]$/, "$1");
+  // Only the strict IPv4 forms: "10.1" means 10.0.0.1 to inet_aton, which nobody writing an allowlist intends.
+  if (bare.includes("/")) {
+    if (!ipaddr.IPv4.isValidCIDRFourPartDecimal(bare) && !ipaddr.IPv6.isValidCIDR(bare))
+      throw invalidEntry(entry, "is not a valid CIDR range");
+    return { kind: "range", range: normaliseRange(ipaddr.parseCIDR(bare)), text: entry };
+  }
+  if (ipaddr.IPv4.isValidFourPartDecimal(bare) || ipaddr.IPv6.isValid(bare)) {
+    const address = ipaddr.process(bare);
+    return { kind: "range", range: [address, address.kind() === "ipv4" ? 32 : 128], text: entry };
+  }
+  if (/^[\d.]+$/.test(hostPart) || !HOSTNAME.test(hostPart))
+    throw invalidEntry(entry, "is neither a hostname nor an IP address or CIDR range");
+  return { kind: "host", host: hostPart.toLowerCase(), text: entry };
 }
 
 const invalidEntry = (entry: string, why: string) =>
   new WebhookConfigError(
     "ALLOWLIST_INVALID",
-    `webhook allowlist entry "${entry}" ${why} (expected e.g. localhost, 10.0.0.0/8, ::1)`,
+    `webhook allowlist entry "${entry}" ${why} (expected e.g. localhost, 10.0.0.0/8, ::1, 127.0.0.1:4700-4709)`,
   );
 
 /** An IPv4-mapped IPv6 range (::ffff:10.0.0.0/104) is the IPv4 range it maps, since addresses are judged that way too. */
@@ -137,24 +155,38 @@ export function createAddressGuard(
 ): AddressGuard {
   const allowed = parseAllowlist(options.allowlist);
   const lookup = options.lookup ?? defaultLookup;
-  const hostAllowed = (host: string) => allowed.some((e) => e.kind === "host" && e.host === host);
-  const addressAllowed = (address: IP) =>
-    allowed.some((e) => e.kind === "range" && e.range[0].kind() === address.kind() && address.match(e.range));
+  const portAllowed = (e: AllowEntry, port: number) => !e.ports || (port >= e.ports[0] && port <= e.ports[1]);
+  const hostAllowed = (host: string, port: number) =>
+    allowed.some((e) => e.kind === "host" && e.host === host && portAllowed(e, port));
+  const addressAllowed = (address: IP, port: number) =>
+    allowed.some(
+      (e) =>
+        e.kind === "range" && e.range[0].kind() === address.kind() && address.match(e.range) && portAllowed(e, port),
+    );
 
   /** Throws unless the address may be reached; returns it in canonical form (IPv4-mapped becomes IPv4). */
-  function judge(host: string, raw: string, nameAllowed: boolean): ResolvedAddress {
+  function judge(host: string, raw: string, nameAllowed: boolean, port: number): ResolvedAddress {
     const text = raw.replace(/%.*$/, "");
     if (!ipaddr.isValid(text))
       throw new WebhookTargetRefused("ADDRESS_NOT_ALLOWED", `${host} resolved to "${raw}", which is not an IP address`);
     const address = ipaddr.process(text);
     const vetted: ResolvedAddress = { address: address.toString(), family: address.kind() === "ipv4" ? 4 : 6 };
-    if (nameAllowed || addressAllowed(address)) return vetted;
+    if (nameAllowed || addressAllowed(address, port)) return vetted;
     const forbidden = forbiddenRange(address);
     if (forbidden) {
       const where = raw === host ? "" : ` resolves to ${raw}, which`;
+      // An entry for this host or address, but for other ports (npm start's `127.0.0.1:4700-4709`).
+      const otherPorts = allowed
+        .filter((e) =>
+          e.kind === "host" ? e.host === host : e.range[0].kind() === address.kind() && address.match(e.range),
+        )
+        .flatMap((e) => (e.ports ? [e.ports[0] === e.ports[1] ? `${e.ports[0]}` : `${e.ports[0]}-${e.ports[1]}`] : []));
+      const onPorts = otherPorts.length
+        ? `, and the allowlist lets it through only on port ${otherPorts.join(", ")}`
+        : "";
       throw new WebhookTargetRefused(
         "ADDRESS_NOT_ALLOWED",
-        `${host}${where} is a ${forbidden} address; webhooks may only reach public addresses`,
+        `${host}${where} is a ${forbidden} address; webhooks may only reach public addresses${onPorts}`,
       );
     }
     return vetted;
@@ -178,7 +210,8 @@ export function createAddressGuard(
         throw new WebhookTargetRefused("CREDENTIALS_IN_URL", "webhook URLs may not carry a user name or password");
       // WHATWG URL has already turned 2130706433, 0x7f.1 and friends into dotted IPv4, and IPv6 into its compressed form.
       const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-      if (ipaddr.isValid(host)) return { url, addresses: [judge(host, host, false)] };
+      const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+      if (ipaddr.isValid(host)) return { url, addresses: [judge(host, host, false, port)] };
       let addresses: ResolvedAddress[];
       try {
         addresses = await lookup(host);
@@ -189,8 +222,8 @@ export function createAddressGuard(
         );
       }
       if (addresses.length === 0) throw new WebhookTargetRefused("HOST_UNRESOLVABLE", `${host} does not resolve`);
-      const nameAllowed = hostAllowed(host);
-      return { url, addresses: addresses.map(({ address }) => judge(host, address, nameAllowed)) };
+      const nameAllowed = hostAllowed(host, port);
+      return { url, addresses: addresses.map(({ address }) => judge(host, address, nameAllowed, port)) };
     },
     describe() {
       return allowed.length

@@ -202,3 +202,58 @@ describe("the SSRF guard's allowlist", () => {
     );
   });
 });
+
+describe("the SSRF guard's allowlist entries with ports (npm start's loopback:4700-4709)", () => {
+  const npmStart = "localhost:4700-4709,127.0.0.1:4700-4709,[::1]:4700-4709";
+  // Resolvers that follow RFC 6761 (systemd-resolved, browsers) answer loopback for *.localhost.
+  const lookup = resolvesTo({ localhost: ["127.0.0.1", "::1"], "sqs.us-east-1.localhost": ["127.0.0.1"] });
+
+  it("lets the host through on the listed ports only", async () => {
+    for (const url of [
+      "http://127.0.0.1:4700/",
+      "http://127.0.0.1:4709/hook",
+      "http://[::1]:4705/",
+      "http://localhost:4701/",
+    ])
+      expect(await refusal(url, { allowlist: npmStart, lookup }), url).toBeUndefined();
+  });
+
+  it("refuses devcloud's edge, the ingestion and notifier APIs, the inspectors and any other loopback port", async () => {
+    for (const url of [
+      "http://127.0.0.1:4566/000000000000/quire-ingestion", // devcloud's SQS endpoint
+      "http://localhost:4566/",
+      "http://sqs.us-east-1.localhost:4566/000000000000/quire-ingestion", // a QueueUrl as devcloud writes it
+      "http://127.0.0.1:3000/v1/documents",
+      "http://127.0.0.1:3001/v1/subscriptions",
+      "http://127.0.0.1:9230/json",
+      "http://127.0.0.1/",
+      "http://[::1]:4566/",
+      "http://127.0.0.1:4699/",
+      "http://127.0.0.1:4710/",
+      "http://127.0.0.2:4700/", // the port, but not the address
+    ])
+      expect(await refusal(url, { allowlist: npmStart, lookup }), url).toBe("ADDRESS_NOT_ALLOWED");
+  });
+
+  it("says which ports the allowlist would have let through", async () => {
+    await expect(createAddressGuard({ allowlist: npmStart }).vet("http://127.0.0.1:4566/")).rejects.toThrow(
+      /127\.0\.0\.1 is a loopback address; .*only on port 4700-4709/,
+    );
+  });
+
+  it("reads a single port, a range, and ports on a CIDR range", async () => {
+    expect(await refusal("http://10.0.0.5:8080/", { allowlist: "10.0.0.5:8080" })).toBeUndefined();
+    expect(await refusal("http://10.0.0.5:8081/", { allowlist: "10.0.0.5:8080" })).toBe("ADDRESS_NOT_ALLOWED");
+    expect(await refusal("http://10.9.9.9:9000/", { allowlist: "10.0.0.0/8:9000-9001" })).toBeUndefined();
+    expect(await refusal("http://10.9.9.9:9002/", { allowlist: "10.0.0.0/8:9000-9001" })).toBe("ADDRESS_NOT_ALLOWED");
+    // The scheme's default port counts: http 80, https 443.
+    expect(await refusal("http://10.0.0.5/", { allowlist: "10.0.0.5:80" })).toBeUndefined();
+    expect(await refusal("https://10.0.0.5/", { allowlist: "10.0.0.5:80" })).toBe("ADDRESS_NOT_ALLOWED");
+  });
+
+  it("refuses to start with a port it cannot read", () => {
+    for (const bad of ["127.0.0.1:0", "127.0.0.1:70000", "127.0.0.1:4709-4700", "::1:4700-4709", "localhost:"]) {
+      expect(() => createAddressGuard({ allowlist: bad }), bad).toThrow(WebhookConfigError);
+    }
+  });
+});

@@ -18,17 +18,21 @@ import { jobStatus, runDeadlineAt, stageStatus, type Job, type JobStore, type Ru
 import { z } from "@hono/zod-openapi";
 import {
   ApiError,
-  apiKeySecurity,
   BAD_JSON_BODY,
+  BodyBudget,
+  callerOf,
+  ConcurrencyLimiter,
   createApiApp,
   defineRoute,
   errorResponses,
   INTERNAL,
   json,
   jsonBody,
+  keyScope,
   limitBody,
   NOT_JSON,
   payloadTooLarge,
+  reserveBody,
   UNAUTHORIZED,
   validationFailed,
   type ApiDescription,
@@ -37,13 +41,25 @@ import { durationSeconds, planRun, type PlanningSettings } from "./planning.ts";
 import type { Submission } from "./submission.ts";
 import type { DeadLetters } from "@quire/dead-letters";
 import { registerDeadLetterRoutes } from "./dead-letter-routes.ts";
+import { registerKeyRoutes } from "./key-routes.ts";
+import type { ApiKeyStore, KeyAuthenticator, Principal } from "@quire/api-keys";
+import type { Context } from "hono";
 
 export const MAX_WAIT_SECONDS = 30;
 export const MAX_RUN_DOCUMENTS = 10_000;
 /** QUIRE_MAX_DOCUMENT_BYTES's default: what the committed openapi.json describes. */
 export const DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
-/** POST /v1/runs takes a body up to this size. */
-export const RUN_BODY_LIMIT = 256 * 1024 * 1024;
+/**
+ * QUIRE_MAX_RUN_BODY_BYTES's default: the largest POST /v1/runs body. A run's body is held
+ * whole while it is parsed and its documents stored (about four times its size at the peak),
+ * so this bounds one request's memory; in AWS, API Gateway refuses bodies over 10 MB first.
+ */
+export const DEFAULT_MAX_RUN_BODY_BYTES = 32 * 1024 * 1024;
+/** QUIRE_MAX_INFLIGHT_BODY_BYTES's default: all request bodies one process holds at once. */
+export const DEFAULT_INFLIGHT_BODY_BYTES = 96 * 1024 * 1024;
+const BODIES_BUSY = {
+  BUSY: "This server is holding as many large requests as it takes at once: retry after 1 s.",
+};
 /** JSON escapes can make the body larger than the text: POST /v1/documents allows generous overhead and checks the text itself after parsing. */
 export const documentBodyLimit = (maxDocumentBytes: number) => maxDocumentBytes * 2 + 64 * 1024;
 
@@ -221,8 +237,13 @@ export function invalidInput(error: z.ZodError): ApiError {
 export interface AppDependencies {
   jobs: JobStore;
   submission: Submission;
-  apiKey: string;
+  /** Who may call: API keys (both APIs share one store) and the bootstrap key. */
+  keys: { store: ApiKeyStore; authenticator: KeyAuthenticator };
   maxDocumentBytes: number;
+  /** Largest POST /v1/runs body (QUIRE_MAX_RUN_BODY_BYTES). */
+  maxRunBodyBytes?: number;
+  /** Request bodies this process holds at once, in all (QUIRE_MAX_INFLIGHT_BODY_BYTES). */
+  inflightBodyBytes?: number;
   /** How often sync mode re-reads the job while it waits. */
   pollIntervalMs?: number;
   /** The quota and latency deadline plans are made with. */
@@ -338,8 +359,15 @@ const location = (example: string) => ({
  * declared (createRoute, for /openapi.json) beside its handler, with the schemas the handler uses.
  */
 export function createApp(deps: AppDependencies) {
-  const app = createApiApp({ service: "ingestion", apiKey: deps.apiKey, description: INGESTION_API });
+  const app = createApiApp({
+    service: "ingestion",
+    authenticate: (presented) => deps.keys.authenticator.authenticate(presented),
+    description: INGESTION_API,
+  });
   const pollIntervalMs = deps.pollIntervalMs ?? 100;
+  const runBodyLimit = deps.maxRunBodyBytes ?? DEFAULT_MAX_RUN_BODY_BYTES;
+  const bodies = new BodyBudget(deps.inflightBodyBytes ?? DEFAULT_INFLIGHT_BODY_BYTES);
+  const waits = new ConcurrencyLimiter();
   const bodyLimit = documentBodyLimit(deps.maxDocumentBytes);
   const tooLarge = {
     ...payloadTooLarge(bodyLimit),
@@ -362,7 +390,7 @@ export function createApp(deps: AppDependencies) {
       summary: "Submit a document",
       description: `Accepts one document to summarize and classify. Without \`wait\`: 202 at once, with the job to poll. With \`wait\`: 200 with the results if the job finishes in time, else 202. The body may be at most ${bodyLimit} bytes (twice QUIRE_MAX_DOCUMENT_BYTES and 64 KiB, for JSON escapes; over it: 413 PAYLOAD_TOO_LARGE); the text itself at most QUIRE_MAX_DOCUMENT_BYTES (${deps.maxDocumentBytes} here; 413 DOCUMENT_TOO_LARGE).`,
       tags: ["Documents"],
-      security: apiKeySecurity,
+      security: keyScope("documents:submit"),
       request: {
         query: waitQuery,
         body: {
@@ -401,27 +429,38 @@ export function createApp(deps: AppDependencies) {
           },
           413: tooLarge,
           415: NOT_JSON,
+          429: {
+            TOO_MANY_WAITS: "This key already has 10 ?wait= requests in flight: wait for one, or submit without wait.",
+            ...BODIES_BUSY,
+          },
           500: INTERNAL,
           503: { PUBLISH_FAILED: "The document was not accepted: the pipeline is unavailable. Retry later." },
         }),
       },
     },
     limitBody(bodyLimit),
+    reserveBody(bodies, bodyLimit),
     async (c) => {
       const wait = parseWait(c.req.queries("wait"));
-      const parsed = documentInput.safeParse(await jsonBody(c));
-      if (!parsed.success) throw invalidInput(parsed.error);
+      // Checked before anything is accepted: a refused sync request has created nothing.
+      const releaseWait = wait !== undefined ? holdWait(c) : undefined;
+      try {
+        const parsed = documentInput.safeParse(await jsonBody(c));
+        if (!parsed.success) throw invalidInput(parsed.error);
 
-      const { job, created } = await deps.submission.submitDocument(
-        parsed.data,
-        wait !== undefined ? "interactive" : "bulk",
-      );
-      if (wait !== undefined) {
-        const finished = await waitForJob(deps.jobs, job.jobId, waitBudgetMs(wait * 1000, c.env), pollIntervalMs);
-        if (finished) return c.json(jobView(finished), 200);
+        const { job, created } = await deps.submission.submitDocument(
+          parsed.data,
+          wait !== undefined ? "interactive" : "bulk",
+        );
+        if (wait !== undefined) {
+          const finished = await waitForJob(deps.jobs, job.jobId, waitBudgetMs(wait * 1000, c.env), pollIntervalMs);
+          if (finished) return c.json(jobView(finished), 200);
+        }
+        const current = created ? job : ((await deps.jobs.getJob(job.jobId)) ?? job);
+        return c.json(jobView(current), 202, { location: `/v1/jobs/${job.jobId}` });
+      } finally {
+        releaseWait?.();
       }
-      const current = created ? job : ((await deps.jobs.getJob(job.jobId)) ?? job);
-      return c.json(jobView(current), 202, { location: `/v1/jobs/${job.jobId}` });
     },
   );
 
@@ -432,9 +471,9 @@ export function createApp(deps: AppDependencies) {
       path: "/v1/runs",
       operationId: "submitRun",
       summary: "Submit a run of documents",
-      description: `Accepts 1 to ${MAX_RUN_DOCUMENTS} documents as one run, tracked together (GET /v1/runs/{runId}). With a \`deadline\`, the answer includes a plan saying whether the configured Bedrock quota can meet it; an infeasible one is refused (422) unless \`onInfeasibleDeadline\` is \`accept\`. The body may be at most ${RUN_BODY_LIMIT} bytes (413 PAYLOAD_TOO_LARGE); each text at most QUIRE_MAX_DOCUMENT_BYTES (${deps.maxDocumentBytes} here; 413 DOCUMENT_TOO_LARGE).`,
+      description: `Accepts 1 to ${MAX_RUN_DOCUMENTS} documents as one run, tracked together (GET /v1/runs/{runId}). With a \`deadline\`, the answer includes a plan saying whether the configured Bedrock quota can meet it; an infeasible one is refused (422) unless \`onInfeasibleDeadline\` is \`accept\`. The body may be at most ${runBodyLimit} bytes (QUIRE_MAX_RUN_BODY_BYTES; 413 PAYLOAD_TOO_LARGE: split a larger run, or send documents one by one); each text at most QUIRE_MAX_DOCUMENT_BYTES (${deps.maxDocumentBytes} here; 413 DOCUMENT_TOO_LARGE).`,
       tags: ["Runs"],
-      security: apiKeySecurity,
+      security: keyScope("documents:submit"),
       request: {
         body: {
           required: true,
@@ -463,10 +502,11 @@ export function createApp(deps: AppDependencies) {
           400: invalidBody,
           401: UNAUTHORIZED,
           413: {
-            ...payloadTooLarge(RUN_BODY_LIMIT),
+            ...payloadTooLarge(runBodyLimit),
             DOCUMENT_TOO_LARGE: `documents[0]: Document is ${deps.maxDocumentBytes + 1} bytes; the limit is ${deps.maxDocumentBytes}.`,
           },
           415: NOT_JSON,
+          429: BODIES_BUSY,
           422: {
             DEADLINE_NOT_FEASIBLE: {
               message:
@@ -488,7 +528,8 @@ export function createApp(deps: AppDependencies) {
         }),
       },
     },
-    limitBody(RUN_BODY_LIMIT),
+    limitBody(runBodyLimit),
+    reserveBody(bodies, runBodyLimit),
     async (c) => {
       const parsed = runInput.safeParse(await jsonBody(c));
       if (!parsed.success) throw invalidInput(parsed.error);
@@ -530,7 +571,7 @@ export function createApp(deps: AppDependencies) {
       description:
         "The job's status, its results once complete, the reason once failed. An id that is not a job's is 404 too.",
       tags: ["Documents"],
-      security: apiKeySecurity,
+      security: keyScope("jobs:read"),
       request: { params: jobIdParam },
       responses: {
         200: json(jobViewSchema, { description: "The job." }),
@@ -559,7 +600,7 @@ export function createApp(deps: AppDependencies) {
       description:
         "Counts by status and by classification, measured throughput, ETA, and whether the deadline is on track. An id that is not a run's is 404 too.",
       tags: ["Runs"],
-      security: apiKeySecurity,
+      security: keyScope("jobs:read"),
       request: { params: runIdParam },
       responses: {
         200: json(runViewSchema, { description: "The run." }),
@@ -579,8 +620,27 @@ export function createApp(deps: AppDependencies) {
   );
 
   if (deps.deadLetters) registerDeadLetterRoutes(app, deps.deadLetters);
+  registerKeyRoutes(app, deps.keys);
   return app;
+
+  /** A sync slot of the calling key, or 429 TOO_MANY_WAITS. */
+  function holdWait(c: Context): () => void {
+    const { keyId, limits } = callerOf(c) as Principal;
+    const release = waits.tryAcquire(keyId, limits.concurrentWaits);
+    if (!release) {
+      c.header("retry-after", "1");
+      throw new ApiError(
+        429,
+        "TOO_MANY_WAITS",
+        `This key already has ${limits.concurrentWaits} ?wait= requests in flight: wait for one, or submit without wait.`,
+      );
+    }
+    return release;
+  }
 }
+
+/** The slowest a sync request re-reads its job. */
+const MAX_POLL_INTERVAL_MS = 1000;
 
 /** What a sync request leaves itself to answer 202 in time, after its wait runs out. */
 export const ANSWER_MARGIN_MS = 2000;
@@ -604,10 +664,14 @@ async function waitForJob(
   intervalMs: number,
 ): Promise<Job | undefined> {
   const deadline = Date.now() + timeoutMs;
+  // Quick at first (most sync jobs finish in seconds), then once a second: a 30 s wait reads
+  // the job about 35 times, not 300.
+  let interval = intervalMs;
   while (Date.now() < deadline) {
     const job = await jobs.getJob(jobId);
     if (job && (job.status === "complete" || job.status === "failed")) return job;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, deadline - Date.now()))));
+    await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
+    interval = Math.min(MAX_POLL_INTERVAL_MS, interval * 1.5);
   }
   return undefined;
 }

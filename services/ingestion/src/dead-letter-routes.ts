@@ -2,15 +2,16 @@ import { z } from "@hono/zod-openapi";
 import { DeadLetterError, type DeadLetters } from "@quire/dead-letters";
 import {
   ApiError,
-  apiKeySecurity,
   BAD_JSON_BODY,
   defineRoute,
   errorResponses,
   INTERNAL,
   json,
+  keyScope,
   jsonBody,
   limitBody,
   NOT_JSON,
+  payloadTooLarge,
   UNAUTHORIZED,
   validationFailed,
 } from "@quire/http-api";
@@ -91,6 +92,8 @@ const moveTasks = z
 const queueParam = z.object({
   queue: z.string().meta({ description: "A queue as the topology names it.", example: "summarizer" }),
 });
+/** A redrive body is a few fields: more than this is refused unread (413). */
+const REDRIVE_BODY_BYTES = 16 * 1024;
 const QUEUE_NOT_FOUND = { QUEUE_NOT_FOUND: "No queue named nope; known: ingestion, summarizer, classifier, …" };
 
 /** A package error as the API's error shape. */
@@ -122,7 +125,7 @@ export function registerDeadLetterRoutes(app: ReturnType<typeof createApiApp>, d
       description:
         "Every queue's DLQ (or one, with `queue`): its approximate count, and the dead letters grouped by failure code with a few samples. Reading consumes nothing.",
       tags,
-      security: apiKeySecurity,
+      security: keyScope("dead-letters:manage"),
       request: { query: z.object({ queue: z.string().optional().meta({ example: "summarizer" }) }) },
       responses: {
         200: json(deadLetterSummary, { description: "The queues' dead letters." }),
@@ -144,7 +147,7 @@ export function registerDeadLetterRoutes(app: ReturnType<typeof createApiApp>, d
       summary: "One dead letter",
       description: "The reason, the job it concerns and the body, by message id.",
       tags,
-      security: apiKeySecurity,
+      security: keyScope("dead-letters:manage"),
       request: { params: queueParam.extend({ messageId: z.string() }) },
       responses: {
         200: json(deadLetter, { description: "The dead letter." }),
@@ -169,7 +172,7 @@ export function registerDeadLetterRoutes(app: ReturnType<typeof createApiApp>, d
       description:
         "Without `code` or `messageId`: the whole DLQ, by SQS's message move task (follow it at …/redrives; one at a time per queue). With them: only the matching dead letters, moved at once. A redriven stage message reopens its failed job, which then completes (Job Completed; its run announces Run Completed again with the final counts).",
       tags,
-      security: apiKeySecurity,
+      security: keyScope("dead-letters:manage"),
       request: {
         params: queueParam,
         body: {
@@ -189,12 +192,13 @@ export function registerDeadLetterRoutes(app: ReturnType<typeof createApiApp>, d
           401: UNAUTHORIZED,
           404: { ...QUEUE_NOT_FOUND, DEAD_LETTER_NOT_FOUND: "No dead letter 1b2c… in summarizer's DLQ." },
           409: { REDRIVE_IN_PROGRESS: "A redrive of summarizer's DLQ is already running." },
+          413: payloadTooLarge(REDRIVE_BODY_BYTES),
           415: NOT_JSON,
           500: INTERNAL,
         }),
       },
     },
-    limitBody(16 * 1024),
+    limitBody(REDRIVE_BODY_BYTES),
     async (c) => {
       const parsed = redriveInput.safeParse(await jsonBody(c));
       if (!parsed.success) throw validationFailed(parsed.error);
@@ -214,7 +218,7 @@ export function registerDeadLetterRoutes(app: ReturnType<typeof createApiApp>, d
       summary: "Whole-queue redrives and their progress",
       description: "The DLQ's message move tasks, newest first.",
       tags,
-      security: apiKeySecurity,
+      security: keyScope("dead-letters:manage"),
       request: { params: queueParam },
       responses: {
         200: json(moveTasks, { description: "The move tasks." }),

@@ -1,3 +1,4 @@
+import type { ApiKeys } from "@quire/api-keys";
 import type { DeadLetters } from "@quire/dead-letters";
 import type { JobStore } from "@quire/jobs";
 import { openApiDocument } from "@quire/http-api";
@@ -13,7 +14,7 @@ export function buildIngestionOpenApi() {
     jobs: {} as JobStore,
     submission: {} as Submission,
     deadLetters: {} as DeadLetters,
-    apiKey: "unused",
+    keys: {} as ApiKeys,
     maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES,
   });
   return openApiDocument(app);

@@ -8,12 +8,13 @@ import { ApiError } from "@quire/http-api";
 import { defineConsumer, PermanentError } from "@quire/runtime";
 import { metricsFor } from "@quire/telemetry";
 import { z } from "zod";
+import { apiKeysOf } from "@quire/pipeline";
 import { createApp } from "./app.ts";
 import { DocumentPublisher } from "./documents.ts";
 import { createSubmission } from "./submission.ts";
 
 /** Ingestion's parts, wired from config and clients: the same in Lambda and locally. */
-export function createIngestion(config: QuireConfig, clients: AwsClients, options: { apiKey: string }) {
+export function createIngestion(config: QuireConfig, clients: AwsClients, options: { apiKey?: string }) {
   const jobs = createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME });
   const lifecycle = createJobLifecycle({
     jobs,
@@ -36,8 +37,10 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
   const app = createApp({
     jobs,
     submission,
-    apiKey: options.apiKey,
+    keys: apiKeysOf(config, clients, options.apiKey),
     maxDocumentBytes: config.QUIRE_MAX_DOCUMENT_BYTES,
+    maxRunBodyBytes: config.QUIRE_MAX_RUN_BODY_BYTES,
+    inflightBodyBytes: config.QUIRE_MAX_INFLIGHT_BODY_BYTES,
     planning: {
       requestsPerMinute: config.QUIRE_BEDROCK_RPM,
       tokensPerMinute: config.QUIRE_BEDROCK_TPM,

@@ -240,16 +240,32 @@ export function createSubmission(deps: SubmissionDependencies) {
         submittedAt: now().toISOString(),
         ...(options.deadline ? { deadline: options.deadline } : {}),
       });
+      // Ids first: if any write fails, the cleanup knows every job that may have been written.
+      const jobIds = documents.map(() => newJobId());
       const prepared: Awaited<ReturnType<typeof prepare>>[] = new Array(documents.length);
       let next = 0;
+      let failure: unknown;
       await Promise.all(
         Array.from({ length: Math.min(RUN_WRITE_CONCURRENCY, documents.length) }, async () => {
-          while (next < documents.length) {
+          while (next < documents.length && failure === undefined) {
             const index = next++;
-            prepared[index] = await prepare(documents[index]!, runId, "bulk");
+            try {
+              prepared[index] = await prepare(documents[index]!, runId, "bulk", jobIds[index]);
+            } catch (error) {
+              failure ??= error;
+            }
           }
         }),
       );
+      if (failure !== undefined) {
+        // Nothing was published: leave no run waiting on jobs that will never run.
+        try {
+          await deps.jobs.discardUnpublishedRun(runId, jobIds);
+        } catch (error) {
+          log.error("could not discard a failed run's records", { runId, error });
+        }
+        throw failure;
+      }
       const refused = await deps.publisher.publishBatch(prepared.map((p) => p.message));
       for (const { jobId, reason } of refused) await publishFailed(jobId, reason);
       return { runId, jobIds: prepared.map((p) => p.job.jobId) };

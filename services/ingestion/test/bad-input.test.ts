@@ -105,6 +105,25 @@ describe("metadata is bounded and checked before anything is written", () => {
     expect(answer.message).toContain("metadata.nested");
   });
 
+  it("a value nested 10,000 deep → 400 VALIDATION_FAILED naming the key, not a 500", async () => {
+    const deep = `${"[".repeat(10_000)}${"]".repeat(10_000)}`;
+    const answer = await refusedWithNothingWritten(
+      () => postRaw("/v1/documents", `{"text":"hello","metadata":{"nested":${deep}}}`),
+      { status: 400, code: "VALIDATION_FAILED" },
+    );
+    expect(answer.message).toContain("metadata.nested");
+  });
+
+  it("numbers DynamoDB cannot hold (5e-324, 2^60) → 400 VALIDATION_FAILED naming the key, not a 500", async () => {
+    for (const value of ["5e-324", "-5e-324", "1152921504606846976", "1e300"]) {
+      const answer = await refusedWithNothingWritten(
+        () => postRaw("/v1/documents", `{"text":"hello","metadata":{"amount":${value}}}`),
+        { status: 400, code: "VALIDATION_FAILED" },
+      );
+      expect(answer.message, value).toContain("metadata.amount");
+    }
+  });
+
   it("a run with one bad document is refused whole, naming the document, and writes no run and no job", async () => {
     const answer = await refusedWithNothingWritten(
       () =>
@@ -122,6 +141,18 @@ describe("metadata is bounded and checked before anything is written", () => {
         }),
       { status: 400, code: "METADATA_TOO_LARGE" },
     );
+  });
+});
+
+describe("a run whose writes fail leaves nothing behind", () => {
+  it("a job write failing mid-run answers 5xx and leaves no run and none of its jobs waiting", async () => {
+    const items = await itemCount();
+    const published = ingestion.snsCalls.length;
+    ingestion.faults.jobWrite = 1;
+    const documents = Array.from({ length: 12 }, (_, i) => ({ text: `run document ${i}` }));
+    expect((await ingestion.request("/v1/runs", { json: { documents } })).status).toBeGreaterThanOrEqual(500);
+    expect(await itemCount()).toBe(items);
+    expect(ingestion.snsCalls.length).toBe(published);
   });
 });
 

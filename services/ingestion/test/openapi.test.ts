@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { ApiKeys } from "@quire/api-keys";
 import type { DeadLetters } from "@quire/dead-letters";
 import type { JobStore } from "@quire/jobs";
 import { serializeOpenApi } from "@quire/http-api";
@@ -13,7 +14,7 @@ const app = () =>
     jobs: {} as JobStore,
     submission: {} as Submission,
     deadLetters: {} as DeadLetters,
-    apiKey: "a-key-long-enough-0123",
+    keys: {} as ApiKeys,
     maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES,
   });
 

@@ -1,3 +1,4 @@
+import type { ApiKeys } from "@quire/api-keys";
 import { randomBytes } from "node:crypto";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import {
@@ -12,13 +13,13 @@ import {
 } from "@quire/contracts";
 import {
   ApiError,
-  apiKeySecurity,
   BAD_JSON_BODY,
   createApiApp,
   defineRoute,
   errorResponses,
   INTERNAL,
   json,
+  keyScope,
   jsonBody,
   limitBody,
   NOT_JSON,
@@ -58,7 +59,8 @@ export interface NotifierApiDependencies {
   guard: AddressGuard;
   ses: SESv2Client;
   settings: DeliverySettings;
-  apiKey: string;
+  /** The same keys as ingestion's API: one store. */
+  keys: Pick<ApiKeys, "authenticator">;
 }
 
 const DELIVERY_STATUSES = [
@@ -258,6 +260,8 @@ const SUBSCRIPTION_NOT_FOUND: ErrorCodes = { SUBSCRIPTION_NOT_FOUND: `No subscri
 const TOO_LARGE = payloadTooLarge(MAX_BODY_BYTES);
 const NOT_ACTIVE =
   "The subscription is disabled; only an active one can be replayed. Enable it first (POST /v1/subscriptions/{id}/enable).";
+const ROTATION_CONFLICT =
+  "The secret was rotated by another request at the same time, and that rotation won: this one changed nothing and its secret was never stored. Use the secret the other request received, or rotate again.";
 const NOT_QUEUED = { message: "The delivery could not be queued; try again.", details: { deliveryId: DLV_EXAMPLE } };
 const delivery202 = z.strictObject({ deliveryId: deliveryIdSchema, links: z.strictObject({ delivery: link }) });
 
@@ -269,7 +273,11 @@ const delivery202 = z.strictObject({ deliveryId: deliveryIdSchema, links: z.stri
  */
 export function createNotifierApi(deps: NotifierApiDependencies) {
   const { store, settings } = deps;
-  const app = createApiApp({ service: "notifier", apiKey: deps.apiKey, description: NOTIFIER_API });
+  const app = createApiApp({
+    service: "notifier",
+    authenticate: (presented) => deps.keys.authenticator.authenticate(presented),
+    description: NOTIFIER_API,
+  });
   app.use("/v1/*", limitBody(MAX_BODY_BYTES));
 
   async function subscriptionOr404(c: Context): Promise<Subscription> {
@@ -356,7 +364,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       summary: "Subscribe a webhook or an email address",
       description: `A webhook subscription is active at once and answers with its signing secret (shown only here). An email subscription starts pending_confirmation: its address gets a link (GET /email/confirm). A filter narrows the events beyond their type; it nests at most ${MAX_FILTER_DEPTH} levels (400 FILTER_TOO_DEEP) and is at most ${MAX_FILTER_BYTES} bytes of JSON (400 FILTER_TOO_LARGE).`,
       tags: ["Subscriptions"],
-      security: apiKeySecurity,
+      security: keyScope("subscriptions:manage"),
       request: {
         body: {
           required: true,
@@ -447,15 +455,15 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
           throw error;
         }
         const secret = generateWebhookSecret();
-        const subscription: Subscription = {
+        // The store seals the secret (KMS) before writing: this response is the only place it appears.
+        const subscription = await store.createSubscription({
           ...base,
           kind: "webhook",
           url: input.url,
           events: input.events,
           status: "active",
           secrets: [{ secret }],
-        };
-        await store.createSubscription(subscription);
+        });
         return c.json({ ...subscriptionView(subscription), secret }, 201, {
           location: `/v1/subscriptions/${subscription.id}`,
         });
@@ -487,7 +495,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       summary: "List subscriptions",
       description: "Every subscription, oldest first.",
       tags: ["Subscriptions"],
-      security: apiKeySecurity,
+      security: keyScope("subscriptions:manage"),
       responses: {
         200: json(z.strictObject({ subscriptions: z.array(subscriptionViewSchema) }).meta({ id: "SubscriptionList" }), {
           description: "The subscriptions.",
@@ -511,7 +519,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       operationId: "getSubscription",
       summary: "Read a subscription",
       tags: ["Subscriptions"],
-      security: apiKeySecurity,
+      security: keyScope("subscriptions:manage"),
       request: { params: subscriptionParam },
       responses: {
         200: json(subscriptionViewSchema, { description: "The subscription." }),
@@ -530,11 +538,11 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       summary: "Delete a subscription",
       description: "Nothing more is delivered to it; its deliveries stay readable until they expire.",
       tags: ["Subscriptions"],
-      security: apiKeySecurity,
+      security: keyScope("subscriptions:manage"),
       request: { params: subscriptionParam },
       responses: {
         204: { description: "Deleted." },
-        ...errorResponses({ 401: UNAUTHORIZED, 404: SUBSCRIPTION_NOT_FOUND, 500: INTERNAL }),
+        ...errorResponses({ 401: UNAUTHORIZED, 404: SUBSCRIPTION_NOT_FOUND, 413: TOO_LARGE, 500: INTERNAL }),
       },
     },
     async (c) => {
@@ -551,9 +559,9 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       path: "/v1/subscriptions/{id}/rotate-secret",
       operationId: "rotateSubscriptionSecret",
       summary: "Rotate a webhook's signing secret",
-      description: `A new secret signs from now on; the previous one keeps signing beside it until previousSecretExpiresAt (overlapSeconds, at most ${MAX_OVERLAP_SECONDS}). The body is optional, and read only when sent as application/json.`,
+      description: `A new secret signs from now on; the previous one keeps signing beside it until previousSecretExpiresAt (overlapSeconds, at most ${MAX_OVERLAP_SECONDS}). Secrets are stored encrypted (KMS). Of two rotations at the same time exactly one succeeds; the other answers 409 SECRET_ROTATION_CONFLICT and changes nothing. The body is optional: without one (or without a content type) the defaults apply; a body sent as anything but application/json is 415.`,
       tags: ["Subscriptions"],
-      security: apiKeySecurity,
+      security: keyScope("subscriptions:manage"),
       request: { params: subscriptionParam, body: { required: false, ...json(rotateInput) } },
       responses: {
         200: json(
@@ -572,8 +580,12 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
           },
           401: UNAUTHORIZED,
           404: SUBSCRIPTION_NOT_FOUND,
-          409: { NOT_A_WEBHOOK: "Only webhook subscriptions have signing secrets." },
+          409: {
+            NOT_A_WEBHOOK: "Only webhook subscriptions have signing secrets.",
+            SECRET_ROTATION_CONFLICT: ROTATION_CONFLICT,
+          },
           413: TOO_LARGE,
+          415: NOT_JSON,
           500: INTERNAL,
         }),
       },
@@ -582,14 +594,22 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       const subscription = await subscriptionOr404(c);
       if (subscription.kind !== "webhook")
         throw new ApiError(409, "NOT_A_WEBHOOK", "Only webhook subscriptions have signing secrets.");
-      const body = c.req.header("content-type")?.includes("application/json")
-        ? await parseJsonBody(c, rotateInput)
-        : {};
+      // Like ingestion's key rotation: no body means the defaults, and a body is JSON exactly (a
+      // body sent as text/html; x=application/json is 415, never read, and never silently ignored).
+      const body =
+        c.req.header("content-length") === "0" || !c.req.header("content-type")
+          ? {}
+          : await parseJsonBody(c, rotateInput);
       const overlapMs = body.overlapSeconds !== undefined ? body.overlapSeconds * 1000 : settings.secretOverlapMs;
       const previousSecretExpiresAt = new Date(Date.now() + overlapMs);
       const secret = generateWebhookSecret();
       const rotated = await store.rotateSecret(subscription.id, secret, previousSecretExpiresAt);
-      if (!rotated) throw new ApiError(404, "SUBSCRIPTION_NOT_FOUND", `No subscription ${subscription.id}.`);
+      if (rotated.outcome === "not-found")
+        throw new ApiError(404, "SUBSCRIPTION_NOT_FOUND", `No subscription ${subscription.id}.`);
+      // Another rotation won the race; this secret was never stored, so it must not be handed out.
+      if (rotated.outcome === "conflict") throw new ApiError(409, "SECRET_ROTATION_CONFLICT", ROTATION_CONFLICT);
+      if (rotated.outcome === "not-a-webhook")
+        throw new ApiError(409, "NOT_A_WEBHOOK", "Only webhook subscriptions have signing secrets.");
       return c.json({ secret, previousSecretExpiresAt: previousSecretExpiresAt.toISOString() });
     },
   );
@@ -603,7 +623,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       summary: "Send a test notification",
       description: "Delivers a `ping` to the subscription, like any other message (signed, retried, logged).",
       tags: ["Subscriptions"],
-      security: apiKeySecurity,
+      security: keyScope("subscriptions:manage"),
       request: { params: subscriptionParam },
       responses: {
         202: json(delivery202.meta({ id: "TestQueued" }), { description: "Queued: follow the delivery." }),
@@ -651,7 +671,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       description:
         "After it was disabled for failing: forgives past failures. An email subscription must be confirmed by its address instead.",
       tags: ["Subscriptions"],
-      security: apiKeySecurity,
+      security: keyScope("subscriptions:manage"),
       request: { params: subscriptionParam },
       responses: {
         200: json(subscriptionViewSchema, { description: "The subscription, active." }),
@@ -688,7 +708,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       summary: "List a subscription's deliveries",
       description: "Newest first.",
       tags: ["Deliveries"],
-      security: apiKeySecurity,
+      security: keyScope("subscriptions:manage"),
       request: { params: subscriptionParam, query: deliveryQuery },
       responses: {
         200: json(z.strictObject({ deliveries: z.array(deliveryViewSchema) }).meta({ id: "DeliveryList" }), {
@@ -729,7 +749,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       summary: "Replay every message that failed since a time",
       description: `Per message (webhook-id) whose every delivery failed, tried since \`since\`: one new delivery of its latest. Messages delivered or still being tried are left alone. Looks through the subscription's latest ${BULK_REPLAY_SCAN} deliveries.`,
       tags: ["Deliveries"],
-      security: apiKeySecurity,
+      security: keyScope("subscriptions:manage"),
       request: { params: subscriptionParam, body: { required: true, ...json(replaySinceInput) } },
       responses: {
         202: json(
@@ -783,7 +803,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       operationId: "getDelivery",
       summary: "Read a delivery and its attempts",
       tags: ["Deliveries"],
-      security: apiKeySecurity,
+      security: keyScope("subscriptions:manage"),
       request: { params: deliveryParam },
       responses: {
         200: json(deliveryDetailSchema, { description: "The delivery." }),
@@ -811,7 +831,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
       description:
         "A new delivery of the same message (same webhook-id, so receivers can deduplicate), whatever became of this one.",
       tags: ["Deliveries"],
-      security: apiKeySecurity,
+      security: keyScope("subscriptions:manage"),
       request: { params: deliveryParam },
       responses: {
         202: json(delivery202.extend({ replayOf: deliveryIdSchema }).meta({ id: "ReplayOfDelivery" }), {

@@ -1,20 +1,23 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { createApiKeys, DEFAULT_KEY_LIMITS } from "@quire/api-keys";
 import { newDeliveryId, newSubscriptionId } from "@quire/contracts";
 import { startDevcloud, type Devcloud } from "@quire/devcloud";
 import {
   createNotificationStore,
   type Delivery,
   type DeliveryStatus,
+  type NewSubscription,
   type NotificationStore,
   type Subscription,
+  type WebhookSubscription,
 } from "@quire/notifications";
 import { createAddressGuard } from "@quire/webhooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createNotifierApi, deliveriesToReplay } from "../src/api.ts";
 import { createAttemptQueue, type AttemptQueue } from "../src/delivery/queue.ts";
-import { deliverySettings } from "./support.ts";
+import { deliverySettings, secretBox } from "./support.ts";
 
 const API_KEY = "test-api-key-0123456789";
 const settings = deliverySettings([5_000]);
@@ -27,6 +30,7 @@ beforeAll(async () => {
   store = createNotificationStore({
     client: new DynamoDBClient(devcloud.clientConfig),
     tableName: devcloud.resources.tableNames.notifications!,
+    secrets: secretBox(devcloud),
   });
   // The delivery queue is down: every send fails, as SQS does when throttled or unreachable.
   const real = createAttemptQueue({
@@ -40,7 +44,12 @@ beforeAll(async () => {
     guard: createAddressGuard(),
     ses: new SESv2Client(devcloud.clientConfig),
     settings,
-    apiKey: API_KEY,
+    keys: createApiKeys({
+      client: new DynamoDBClient(devcloud.clientConfig),
+      tableName: devcloud.resources.tableNames.apiKeys!,
+      bootstrapKey: API_KEY,
+      defaultLimits: DEFAULT_KEY_LIMITS,
+    }),
   });
 });
 afterAll(() => devcloud?.stop());
@@ -55,7 +64,7 @@ const post = async (path: string, json?: unknown) => {
 };
 async function activeWebhook(): Promise<Subscription> {
   const at = new Date().toISOString();
-  const sub: Subscription = {
+  const sub: NewSubscription = {
     id: newSubscriptionId(),
     kind: "webhook",
     url: "https://hooks.example.com",
@@ -65,8 +74,7 @@ async function activeWebhook(): Promise<Subscription> {
     createdAt: at,
     updatedAt: at,
   };
-  await store.createSubscription(sub);
-  return sub;
+  return store.createSubscription(sub);
 }
 async function failedDelivery(subscriptionId: string): Promise<Delivery> {
   const id = newDeliveryId();
@@ -128,6 +136,35 @@ describe("a delivery that cannot be queued", () => {
     });
     // Nothing is left looking underway, so retrying the request tries the message again.
     expect((await post(`/v1/subscriptions/${sub.id}/replay`, { since })).status).toBe(503);
+  });
+});
+
+describe("rotating a webhook's secret", () => {
+  it("of two rotations at the same time one answers 200 with the secret that now signs, the other 409 SECRET_ROTATION_CONFLICT", async () => {
+    const sub = await activeWebhook();
+    // Whatever the process writes meanwhile (logs, errors): no secret may be in it.
+    const written: string[] = [];
+    const spies = [process.stdout, process.stderr].map((stream) =>
+      vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      }),
+    );
+    const answers = await Promise.all([1, 2].map(() => post(`/v1/subscriptions/${sub.id}/rotate-secret`))).finally(
+      () => {
+        for (const spy of spies) spy.mockRestore();
+      },
+    );
+    expect(written.join("")).not.toMatch(/whsec_/);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    const won = answers.find((a) => a.status === 200)!;
+    const lost = answers.find((a) => a.status === 409)!;
+    expect(lost.body.error.code).toBe("SECRET_ROTATION_CONFLICT");
+    expect(JSON.stringify(lost.body)).not.toMatch(/whsec_/);
+    const after = (await store.getSubscription(sub.id)) as WebhookSubscription;
+    expect(await store.signingSecrets(after)).toEqual([won.body.secret, "whsec_x"]);
+    // Rotating again afterwards succeeds: the conflict was only with the concurrent request.
+    expect((await post(`/v1/subscriptions/${sub.id}/rotate-secret`)).status).toBe(200);
   });
 });
 

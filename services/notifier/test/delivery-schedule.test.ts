@@ -9,7 +9,7 @@ import { createAddressGuard } from "@quire/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAttemptQueue, MAX_SQS_DELAY_SECONDS } from "../src/delivery/queue.ts";
 import { createDeliveryWorker } from "../src/delivery/worker.ts";
-import { deliverySettings } from "./support.ts";
+import { deliverySettings, secretBox } from "./support.ts";
 
 let devcloud: Devcloud;
 let store: NotificationStore;
@@ -24,6 +24,7 @@ beforeAll(async () => {
   store = createNotificationStore({
     client: new DynamoDBClient(devcloud.clientConfig),
     tableName: devcloud.resources.tableNames.notifications!,
+    secrets: secretBox(devcloud),
     now: () => now,
   });
   sqs = new SQSClient(devcloud.clientConfig);

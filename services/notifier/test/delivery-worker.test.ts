@@ -1,6 +1,7 @@
-import { createServer, type Server } from "node:http";
+import { createHmac } from "node:crypto";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { newDeliveryId, newSubscriptionId } from "@quire/contracts";
@@ -8,6 +9,7 @@ import { startDevcloud, type Devcloud } from "@quire/devcloud";
 import {
   createNotificationStore,
   type Delivery,
+  type NewSubscription,
   type NotificationStore,
   type Subscription,
 } from "@quire/notifications";
@@ -16,7 +18,7 @@ import { createAddressGuard } from "@quire/webhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAttemptQueue, type AttemptQueue } from "../src/delivery/queue.ts";
 import { createDeliveryWorker } from "../src/delivery/worker.ts";
-import { deliverySettings } from "./support.ts";
+import { deliverySettings, secretBox } from "./support.ts";
 
 let devcloud: Devcloud;
 let store: NotificationStore;
@@ -40,6 +42,7 @@ beforeAll(async () => {
   store = createNotificationStore({
     client: new DynamoDBClient(devcloud.clientConfig),
     tableName: devcloud.resources.tableNames.notifications!,
+    secrets: secretBox(devcloud),
   });
   sqs = new SQSClient(devcloud.clientConfig);
   queueUrl = devcloud.resources.queueUrls.notifierDeliveries!;
@@ -63,7 +66,7 @@ function worker(queue: AttemptQueue = createAttemptQueue({ sqs, queueUrl })) {
     settings,
   });
 }
-async function subscription(overrides: Partial<Subscription> = {}): Promise<Subscription> {
+async function subscription(overrides: Partial<NewSubscription> = {}): Promise<Subscription> {
   const at = new Date().toISOString();
   const sub = {
     id: newSubscriptionId(),
@@ -75,9 +78,8 @@ async function subscription(overrides: Partial<Subscription> = {}): Promise<Subs
     createdAt: at,
     updatedAt: at,
     ...overrides,
-  } as Subscription;
-  await store.createSubscription(sub);
-  return sub;
+  } as NewSubscription;
+  return store.createSubscription(sub);
 }
 async function delivery(subscriptionId: string): Promise<Delivery> {
   const id = newDeliveryId();
@@ -205,5 +207,90 @@ describe("disabling after failing too long", () => {
       status: "disabled",
       disabledReason: { code: "CONSECUTIVE_FAILURES" },
     });
+  });
+});
+
+describe("signing secrets", () => {
+  /** A receiver that answers 200 and keeps what it got. */
+  async function receiver() {
+    const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        received.push({ headers: req.headers, body: Buffer.concat(chunks).toString() });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+    return { url, received, close: () => new Promise((resolve) => server.close(resolve)) };
+  }
+  /** Standard Webhooks: v1,base64(HMAC-SHA256(key, `${id}.${timestamp}.${body}`)), one per signing secret. */
+  const signatureWith = (secret: string, headers: IncomingHttpHeaders, body: string) =>
+    `v1,${createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64"))
+      .update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`)
+      .digest("base64")}`;
+
+  it("a delivery is signed with the decrypted secrets (current and overlapping), and no log line carries one", async () => {
+    const hook = await receiver();
+    const lines: string[] = [];
+    const log = createLogger({}, (line) => lines.push(line), "debug");
+    try {
+      const first = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+      const second = "whsec_c2Vjb25kLXNlY3JldC1mb3Itc2lnbmluZw==";
+      const sub = await subscription({ url: hook.url, secrets: [{ secret: first }] } as Partial<NewSubscription>);
+      expect((await store.rotateSecret(sub.id, second, new Date(Date.now() + 3600_000))).outcome).toBe("rotated");
+      const d = await delivery(sub.id);
+
+      await worker().handle({ deliveryId: d.id, attempt: 1 }, { ...ctx(), log });
+
+      expect(await store.getDelivery(d.id)).toMatchObject({ status: "succeeded" });
+      const [request] = hook.received;
+      const signatures = String(request!.headers["webhook-signature"]).split(" ");
+      expect(signatures).toEqual([
+        signatureWith(second, request!.headers, request!.body),
+        signatureWith(first, request!.headers, request!.body),
+      ]);
+      expect(lines.length).toBeGreaterThan(0);
+      for (const secret of [first, second]) {
+        expect(lines.join("\n")).not.toContain(secret);
+        expect(lines.join("\n")).not.toContain(secret.slice("whsec_".length));
+      }
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it("a secret that can never decrypt (another subscription's ciphertext) fails the delivery for good, naming no secret", async () => {
+    const secret = "whsec_b3RoZXItc3Vic2NyaXB0aW9ucy1zZWNyZXQ=";
+    const donor = await subscription({ secrets: [{ secret }] } as Partial<NewSubscription>);
+    const sub = await subscription();
+    const dynamodb = new DynamoDBClient(devcloud.clientConfig);
+    const key = (id: string) => ({ pk: { S: "SUBSCRIPTIONS" }, sk: { S: `SUB#${id}` } });
+    const tableName = devcloud.resources.tableNames.notifications!;
+    const { Item } = await dynamodb.send(new GetItemCommand({ TableName: tableName, Key: key(donor.id) }));
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: tableName,
+        Key: key(sub.id),
+        UpdateExpression: "SET secrets = :copied",
+        ExpressionAttributeValues: { ":copied": Item!.secrets! },
+      }),
+    );
+    const d = await delivery(sub.id);
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ deliveryId: d.id, attempt: 1 }) }),
+    );
+
+    await runUntil(worker(), async () => (await store.getDelivery(d.id))?.status === "failed");
+
+    const failed = await store.getDelivery(d.id);
+    expect(failed).toMatchObject({
+      status: "failed",
+      attempts: 0,
+      failure: { code: "SIGNING_SECRET_UNREADABLE", message: expect.stringContaining(sub.id) },
+    });
+    expect(JSON.stringify(failed)).not.toContain(secret);
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createNotifierApi, type NotifierApiDependencies } from "../src/api.ts";
 import { buildNotifierOpenApi, OPENAPI_PATH } from "../src/openapi.ts";
 
-const app = () => createNotifierApi({ apiKey: "a-key-long-enough-0123" } as NotifierApiDependencies);
+const app = () => createNotifierApi({ keys: {} } as NotifierApiDependencies);
 
 describe("the notifier API's OpenAPI document", () => {
   it("committed openapi.json equals what the routes generate (run `npm run generate -w @quire/notifier`)", () => {

@@ -158,6 +158,40 @@ describe("the quire CLI against the running pipeline", () => {
     await listening;
   });
 
+  it("keys create prints a key once that works on both APIs within its scopes; keys list shows it; revoke stops it", async () => {
+    const created = quire();
+    await created.run("keys", "create", "ops-reader", "--scopes", "jobs:read,subscriptions:manage");
+    const key = created.out[0]!;
+    expect(key).toMatch(/^quire_k[0-9a-f]{16}_/);
+    const keyId = key.split("_")[1]!;
+
+    const withKey = (args: string[]) => {
+      const cli = quire();
+      const keyed = buildProgram({
+        out: (l) => cli.out.push(l),
+        err: (l) => cli.err.push(l),
+        env: { ...env, QUIRE_API_KEY: key },
+      });
+      return keyed.parseAsync(["node", "quire", ...args]).then(() => cli);
+    };
+    // The notifier accepts the same key (one store), and ingestion refuses what it was not granted.
+    expect((await withKey(["subscriptions"])).out[0]).toBeDefined();
+    await expect(withKey(["submit", sample("freight-invoice")])).rejects.toMatchObject({ code: "MISSING_SCOPE" });
+
+    const listed = quire();
+    await listed.run("keys", "list");
+    expect(listed.out.join("\n")).toMatch(
+      new RegExp(`${keyId}\\s+ops-reader\\s+jobs:read,subscriptions:manage\\s+active`),
+    );
+    expect(listed.out.join("\n")).not.toContain(key);
+
+    const missingJob = ["status", "job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7"];
+    await expect(withKey(missingJob)).rejects.toMatchObject({ code: "JOB_NOT_FOUND" });
+    await quire().run("keys", "revoke", keyId);
+    // At once on the API that revoked it (the notifier's process trusts it up to 10 s more).
+    await expect(withKey(missingJob)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  });
+
   it("the installed bin runs (re-executing itself on Node 24 when the shell's node is older)", async () => {
     const { stdout } = await promisify(execFile)(`${repo}node_modules/.bin/quire`, ["subscriptions", "--json"], {
       env: { ...process.env, ...env },

@@ -109,7 +109,7 @@ export type paths = {
         put?: never;
         /**
          * Submit a run of documents
-         * @description Accepts 1 to 10000 documents as one run, tracked together (GET /v1/runs/{runId}). With a `deadline`, the answer includes a plan saying whether the configured Bedrock quota can meet it; an infeasible one is refused (422) unless `onInfeasibleDeadline` is `accept`. The body may be at most 268435456 bytes (413 PAYLOAD_TOO_LARGE); each text at most QUIRE_MAX_DOCUMENT_BYTES (10485760 here; 413 DOCUMENT_TOO_LARGE).
+         * @description Accepts 1 to 10000 documents as one run, tracked together (GET /v1/runs/{runId}). With a `deadline`, the answer includes a plan saying whether the configured Bedrock quota can meet it; an infeasible one is refused (422) unless `onInfeasibleDeadline` is `accept`. The body may be at most 33554432 bytes (QUIRE_MAX_RUN_BODY_BYTES; 413 PAYLOAD_TOO_LARGE: split a larger run, or send documents one by one); each text at most QUIRE_MAX_DOCUMENT_BYTES (10485760 here; 413 DOCUMENT_TOO_LARGE).
          */
         post: operations["submitRun"];
         delete?: never;
@@ -232,6 +232,71 @@ export type paths = {
         get: operations["listRedrives"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description Every key, oldest first, with its status; revoked and expired keys stay listed for 30 days. The bootstrap key (QUIRE_API_KEY) is not among them.
+         */
+        get: operations["listApiKeys"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description A new key with a name, scopes (only scopes the calling key holds) and optional limits. The answer holds the key itself, this once; the store keeps only its SHA-256.
+         */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read an API key */
+        get: operations["getApiKey"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Final: the key stops working at once on this process, and on every API process within 10 seconds (how long a verified key is trusted without reading the store). Revoking a revoked key answers it unchanged.
+         */
+        delete: operations["revokeApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/keys/{keyId}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate an API key
+         * @description Issues a successor with the same name, scopes and limits (its key shown this once) and lets the old key work for `overlapSeconds` more, so its holders can switch without a gap. Only an active key can be rotated, once: a second rotation (or one racing this) is 409 KEY_NOT_ACTIVE.
+         */
+        post: operations["rotateApiKey"];
         delete?: never;
         options?: never;
         head?: never;
@@ -542,6 +607,142 @@ export type components = {
                 failureReason?: string;
             }[];
         };
+        IssuedApiKey: {
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            keyId: string;
+            name: string;
+            /** @example quire_k3f9a0c2d4e6b8a1c_… */
+            preview: string;
+            scopes: ("documents:submit" | "jobs:read" | "subscriptions:manage" | "dead-letters:manage" | "keys:manage")[];
+            limits?: components["schemas"]["KeyLimits"];
+            /**
+             * @description expiring: rotated, still working until validUntil; expired: rotated and past it.
+             * @enum {string}
+             */
+            status: "active" | "expiring" | "expired" | "revoked";
+            createdAt: string;
+            /** @description The key that created it (bootstrap: QUIRE_API_KEY). */
+            createdBy: string;
+            /** @description Approximate (written at most once a minute per process). */
+            lastUsedAt?: string;
+            revokedAt?: string;
+            validUntil?: string;
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            rotatedTo?: string;
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            rotatedFrom?: string;
+            /**
+             * @description The key, shown this once: store it now. Send it as x-api-key to either API.
+             * @example quire_k3f9a0c2d4e6b8a1c_Y2hhbmdlLW1lLXRoaXMtaXMtYW4tZXhhbXBsZS1rZXk
+             */
+            key: string;
+        };
+        /** @description Per key and API process: a token bucket (`burst` requests at once, refilled at `requestsPerSecond`; over it 429 RATE_LIMITED) and at most `concurrentWaits` `?wait=` requests in flight (over it 429 TOO_MANY_WAITS). Without them the deployment's defaults (QUIRE_KEY_*) apply. */
+        KeyLimits: {
+            requestsPerSecond: number;
+            burst: number;
+            concurrentWaits: number;
+        };
+        NewApiKey: {
+            /** @example acme-dms */
+            name: string;
+            scopes: ("documents:submit" | "jobs:read" | "subscriptions:manage" | "dead-letters:manage" | "keys:manage")[];
+            limits?: components["schemas"]["KeyLimits"];
+        };
+        ApiKeyList: {
+            keys: components["schemas"]["ApiKey"][];
+        };
+        /** @description A key as listed: never the key itself, nor its hash. */
+        ApiKey: {
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            keyId: string;
+            name: string;
+            /** @example quire_k3f9a0c2d4e6b8a1c_… */
+            preview: string;
+            scopes: ("documents:submit" | "jobs:read" | "subscriptions:manage" | "dead-letters:manage" | "keys:manage")[];
+            limits?: components["schemas"]["KeyLimits"];
+            /**
+             * @description expiring: rotated, still working until validUntil; expired: rotated and past it.
+             * @enum {string}
+             */
+            status: "active" | "expiring" | "expired" | "revoked";
+            createdAt: string;
+            /** @description The key that created it (bootstrap: QUIRE_API_KEY). */
+            createdBy: string;
+            /** @description Approximate (written at most once a minute per process). */
+            lastUsedAt?: string;
+            revokedAt?: string;
+            validUntil?: string;
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            rotatedTo?: string;
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            rotatedFrom?: string;
+        };
+        RotatedApiKey: {
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            keyId: string;
+            name: string;
+            /** @example quire_k3f9a0c2d4e6b8a1c_… */
+            preview: string;
+            scopes: ("documents:submit" | "jobs:read" | "subscriptions:manage" | "dead-letters:manage" | "keys:manage")[];
+            limits?: components["schemas"]["KeyLimits"];
+            /**
+             * @description expiring: rotated, still working until validUntil; expired: rotated and past it.
+             * @enum {string}
+             */
+            status: "active" | "expiring" | "expired" | "revoked";
+            createdAt: string;
+            /** @description The key that created it (bootstrap: QUIRE_API_KEY). */
+            createdBy: string;
+            /** @description Approximate (written at most once a minute per process). */
+            lastUsedAt?: string;
+            revokedAt?: string;
+            validUntil?: string;
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            rotatedTo?: string;
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            rotatedFrom?: string;
+            /**
+             * @description The key, shown this once: store it now. Send it as x-api-key to either API.
+             * @example quire_k3f9a0c2d4e6b8a1c_Y2hhbmdlLW1lLXRoaXMtaXMtYW4tZXhhbXBsZS1rZXk
+             */
+            key: string;
+            previous: components["schemas"]["ApiKey"];
+        };
+        RotateApiKey: {
+            /**
+             * @description How long the old key keeps working (default a day; 0 stops it now).
+             * @default 86400
+             */
+            overlapSeconds?: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -714,6 +915,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Conflict: IDEMPOTENCY_KEY_REUSED, SUBMISSION_IN_PROGRESS. */
             409: {
                 headers: {
@@ -752,6 +967,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: TOO_MANY_WAITS, BUSY, RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "TOO_MANY_WAITS" | "BUSY" | "RATE_LIMITED";
                         };
                     };
                 };
@@ -838,6 +1067,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Payload too large: PAYLOAD_TOO_LARGE, DOCUMENT_TOO_LARGE. */
             413: {
                 headers: {
@@ -876,6 +1119,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "DEADLINE_NOT_FEASIBLE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: BUSY, RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "BUSY" | "RATE_LIMITED";
                         };
                     };
                 };
@@ -930,6 +1187,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: JOB_NOT_FOUND. */
             404: {
                 headers: {
@@ -940,6 +1211,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "JOB_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -994,6 +1279,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: RUN_NOT_FOUND. */
             404: {
                 headers: {
@@ -1004,6 +1303,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "RUN_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1058,6 +1371,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: QUEUE_NOT_FOUND. */
             404: {
                 headers: {
@@ -1068,6 +1395,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "QUEUE_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1124,6 +1465,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: QUEUE_NOT_FOUND, DEAD_LETTER_NOT_FOUND. */
             404: {
                 headers: {
@@ -1134,6 +1489,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "QUEUE_NOT_FOUND" | "DEAD_LETTER_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1207,6 +1576,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: QUEUE_NOT_FOUND, DEAD_LETTER_NOT_FOUND. */
             404: {
                 headers: {
@@ -1235,6 +1618,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
             /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE. */
             415: {
                 headers: {
@@ -1245,6 +1642,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1300,6 +1711,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: QUEUE_NOT_FOUND. */
             404: {
                 headers: {
@@ -1310,6 +1735,557 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "QUEUE_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listApiKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyList"];
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewApiKey"];
+            };
+        };
+        responses: {
+            /** @description Created: the key is in `key`, shown only now. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedApiKey"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED, MALFORMED_JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        };
+                    };
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: SCOPE_NOT_HELD, MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "SCOPE_NOT_HELD" | "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Names the key; public (it is part of the key, before its secret). */
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key (never the key itself). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: KEY_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "KEY_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    revokeApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Names the key; public (it is part of the key, before its secret). */
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key, revoked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: SCOPE_NOT_HELD, MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "SCOPE_NOT_HELD" | "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: KEY_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "KEY_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    rotateApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Names the key; public (it is part of the key, before its secret). */
+                keyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RotateApiKey"];
+            };
+        };
+        responses: {
+            /** @description The successor, with its key; `previous` is the old key with its validUntil. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedApiKey"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED, MALFORMED_JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_FAILED" | "MALFORMED_JSON";
+                        };
+                    };
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: SCOPE_NOT_HELD, MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "SCOPE_NOT_HELD" | "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: KEY_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "KEY_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Conflict: KEY_NOT_ACTIVE. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "KEY_NOT_ACTIVE";
+                        };
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };

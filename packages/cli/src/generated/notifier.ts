@@ -134,7 +134,7 @@ export type paths = {
         put?: never;
         /**
          * Rotate a webhook's signing secret
-         * @description A new secret signs from now on; the previous one keeps signing beside it until previousSecretExpiresAt (overlapSeconds, at most 604800). The body is optional, and read only when sent as application/json.
+         * @description A new secret signs from now on; the previous one keeps signing beside it until previousSecretExpiresAt (overlapSeconds, at most 604800). Secrets are stored encrypted (KMS). Of two rotations at the same time exactly one succeeds; the other answers 409 SECRET_ROTATION_CONFLICT and changes nothing. The body is optional: without one (or without a content type) the defaults apply; a body sent as anything but application/json is 415.
          */
         post: operations["rotateSubscriptionSecret"];
         delete?: never;
@@ -801,6 +801,34 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
             /** @description Internal error: INTERNAL. */
             500: {
                 headers: {
@@ -869,6 +897,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Payload too large: PAYLOAD_TOO_LARGE. */
             413: {
                 headers: {
@@ -907,6 +949,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "WEBHOOK_URL_NOT_ALLOWED";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -962,6 +1018,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: SUBSCRIPTION_NOT_FOUND. */
             404: {
                 headers: {
@@ -972,6 +1042,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "SUBSCRIPTION_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1025,6 +1109,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: SUBSCRIPTION_NOT_FOUND. */
             404: {
                 headers: {
@@ -1035,6 +1133,34 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "SUBSCRIPTION_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1108,6 +1234,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: SUBSCRIPTION_NOT_FOUND. */
             404: {
                 headers: {
@@ -1122,7 +1262,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Conflict: NOT_A_WEBHOOK. */
+            /** @description Conflict: NOT_A_WEBHOOK, SECRET_ROTATION_CONFLICT. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1131,7 +1271,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "NOT_A_WEBHOOK";
+                            code?: "NOT_A_WEBHOOK" | "SECRET_ROTATION_CONFLICT";
                         };
                     };
                 };
@@ -1146,6 +1286,34 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Unsupported media type: UNSUPPORTED_MEDIA_TYPE. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1201,6 +1369,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: SUBSCRIPTION_NOT_FOUND. */
             404: {
                 headers: {
@@ -1239,6 +1421,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1308,6 +1504,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: SUBSCRIPTION_NOT_FOUND. */
             404: {
                 headers: {
@@ -1346,6 +1556,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1422,6 +1646,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: SUBSCRIPTION_NOT_FOUND. */
             404: {
                 headers: {
@@ -1432,6 +1670,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "SUBSCRIPTION_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1505,6 +1757,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: SUBSCRIPTION_NOT_FOUND. */
             404: {
                 headers: {
@@ -1557,6 +1823,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "UNSUPPORTED_MEDIA_TYPE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1626,6 +1906,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: DELIVERY_NOT_FOUND. */
             404: {
                 headers: {
@@ -1636,6 +1930,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "DELIVERY_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };
@@ -1691,6 +1999,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
             /** @description Not found: DELIVERY_NOT_FOUND. */
             404: {
                 headers: {
@@ -1729,6 +2051,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "PAYLOAD_TOO_LARGE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
                         };
                     };
                 };

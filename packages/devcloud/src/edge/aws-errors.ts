@@ -51,6 +51,27 @@ export function writeQueryError(
   res.end(body);
 }
 
+/**
+ * S3's REST-XML error: `<Error><Code>…</Code><Message>…</Message>…</Error>`, with the extra
+ * elements S3 adds for some codes (Expires and ServerTime for an expired presigned URL,
+ * StringToSign and CanonicalRequest for a signature mismatch).
+ */
+export function writeS3Error(res: ServerResponse, error: AwsServiceError, details: Record<string, string> = {}): void {
+  const requestId = crypto.randomUUID();
+  const extra = Object.entries(details)
+    .map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`)
+    .join("");
+  const body =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(error.type)}</Code>` +
+    `<Message>${escapeXml(error.message)}</Message>${extra}<RequestId>${requestId}</RequestId></Error>`;
+  res.writeHead(error.status, {
+    "content-type": "application/xml",
+    "x-amz-request-id": requestId,
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
 function escapeXml(text: string): string {
   return text.replace(
     /[&<>"']/g,

@@ -3,6 +3,8 @@ import { createServer as createHttp2Server } from "node:http2";
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { AwsServiceError, writeJsonError } from "./aws-errors.ts";
+import { createAuthenticationCheck, writeRefusal, type LocalCredentials } from "./authentication.ts";
+import { createLocalOnlyCheck } from "./local-only.ts";
 import { signingScopeOf } from "./signing-service.ts";
 
 /** A route the edge sends a signing service's requests to: an in-process backend or a proxy. */
@@ -18,19 +20,43 @@ export interface EdgeOptions {
   services: Record<string, EdgeHandler>;
   /** devcloud's own endpoints under /_quire/ (health, outbox, emulator settings). */
   admin: (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<boolean>;
+  /** Host names besides loopback (and the bound address) that requests may address the edge by. */
+  allowedHosts?: readonly string[];
+  /** The credentials presigned URLs are checked against (default: devcloud's own). */
+  credentials?: readonly LocalCredentials[];
 }
 
 /**
  * One endpoint for every AWS client: each request goes to the emulator of the service its
  * SigV4 credential scope names, so `AWS_ENDPOINT_URL` alone points a whole SDK at devcloud.
+ *
+ * Before that, every request — devcloud's own /_quire/ endpoints included — must be addressed to
+ * this machine and not come from a web page (src/edge/local-only.ts), and every request to a
+ * service must be signed, presigned URLs with a valid, unexpired signature
+ * (src/edge/authentication.ts). /_quire/ endpoints need no signature: the local tools and scripts
+ * call them with plain HTTP.
  */
 export async function startEdge(
   options: EdgeOptions,
 ): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const localOnly = createLocalOnlyCheck({
+    host: options.host,
+    port: () => (server.address() as AddressInfo).port,
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+  });
+  const authenticate = createAuthenticationCheck(options.credentials ? { credentials: options.credentials } : {});
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const refused = localOnly(req);
+    if (refused) {
+      req.resume();
+      writeJsonError(res, refused);
+      return;
+    }
     readBody(req)
       .then(async (body) => {
         if (req.url?.startsWith("/_quire/") && (await options.admin(req, body, res))) return;
+        const unauthenticated = authenticate(req, body);
+        if (unauthenticated) return writeRefusal(req, body, res, unauthenticated);
         const scope = signingScopeOf(req, body);
         const handler = scope && options.services[scope.service];
         if (!handler) {

@@ -20,7 +20,8 @@ export interface SigningScope {
  * Which AWS service a request is for, read the way AWS itself scopes a signature: the SigV4
  * credential scope `…/<date>/<region>/<service>/aws4_request` in the Authorization header or,
  * for presigned URLs, in the X-Amz-Credential query parameter. Unsigned requests fall back to
- * protocol markers (X-Amz-Target, the Bedrock and SESv2 REST paths, SNS's form `Action=`).
+ * protocol markers (X-Amz-Target, the Bedrock and SESv2 REST paths, SNS's form `Action=`): the
+ * edge refuses them, in the protocol those markers name (src/edge/authentication.ts).
  */
 export function signingScopeOf(req: IncomingMessage, body: Buffer): SigningScope | undefined {
   const authorization = req.headers.authorization;
@@ -31,6 +32,10 @@ export function signingScopeOf(req: IncomingMessage, body: Buffer): SigningScope
   const queryCredential = url.searchParams.get("X-Amz-Credential");
   const fromQuery = queryCredential ? QUERY_CREDENTIAL_SCOPE.exec(queryCredential) : null;
   if (fromQuery) return { region: fromQuery[1], service: fromQuery[2]! };
+  // S3's SigV2 presigned URLs carry no scope; no other service signs that way.
+  if (url.searchParams.has("AWSAccessKeyId") && url.searchParams.has("Signature")) {
+    return { service: "s3", region: undefined };
+  }
 
   const target = req.headers["x-amz-target"];
   if (typeof target === "string") {

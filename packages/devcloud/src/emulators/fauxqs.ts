@@ -1,29 +1,82 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { type AddressInfo, Server } from "node:net";
 import { join } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { startFauxqs, type FauxqsServer } from "fauxqs";
 
 /**
  * SNS, SQS and S3 come from fauxqs; devcloud only chooses where its state lives, and patches
- * one persistence bug (below). (fauxqs binds 0.0.0.0 whatever it is told; only the edge's
- * address is advertised.) With a data dir, queues, topics, messages (SQLite) and S3 objects
- * (plain files) survive restarts.
+ * one persistence bug (below). fauxqs has no authentication and would listen on every
+ * interface (below), so it is made to listen on loopback, where only the edge reaches it. With
+ * a data dir, queues, topics, messages (SQLite) and S3 objects (plain files) survive restarts.
  */
 export async function startSnsSqsS3(options: { dataDir: string | undefined; region: string }): Promise<FauxqsServer> {
   if (options.dataDir) await patchReleasePersistence();
-  return startFauxqs({
-    port: 0,
-    // QueueUrls come out as http://sqs.<region>.localhost:<edge port>/000000000000/<name>: the
-    // AWS shape, carrying the region and the edge's port (taken from the Host header). SDK
-    // clients send them to their configured endpoint, so the host part is never resolved.
-    logger: false,
-    defaultRegion: options.region,
-    // The spy reports each dead-lettering (source queue, MessageId), which is how DLQ redrive
-    // knows where to send a message back (src/sqs-move-tasks/origins.ts). It buffers nothing.
-    messageSpies: { bufferSize: 0 },
-    ...(options.dataDir
-      ? { dataDir: join(options.dataDir, "sns-sqs"), s3StorageDir: join(options.dataDir, "s3") }
-      : {}),
-  });
+  const listening: Server[] = [];
+  const fauxqs = await onLoopback(listening, () =>
+    startFauxqs({
+      port: 0,
+      // QueueUrls come out as http://sqs.<region>.localhost:<edge port>/000000000000/<name>: the
+      // AWS shape, carrying the region and the edge's port (taken from the Host header). SDK
+      // clients send them to their configured endpoint, so the host part is never resolved.
+      logger: false,
+      defaultRegion: options.region,
+      // The spy reports each dead-lettering (source queue, MessageId), which is how DLQ redrive
+      // knows where to send a message back (src/sqs-move-tasks/origins.ts). It buffers nothing.
+      messageSpies: { bufferSize: 0 },
+      ...(options.dataDir
+        ? { dataDir: join(options.dataDir, "sns-sqs"), s3StorageDir: join(options.dataDir, "s3") }
+        : {}),
+    }),
+  );
+  // Every server fauxqs started must be on loopback. (Its own `address` cannot tell: Fastify
+  // reports 127.0.0.1 for a server on 0.0.0.0 too.) None seen, or one elsewhere, means the
+  // rewrite below no longer applies to this fauxqs or Fastify, and devcloud must not run so.
+  const addresses = listening.map((server) => (server.address() as AddressInfo | null)?.address);
+  if (addresses.length === 0 || addresses.some((address) => address !== LOOPBACK)) {
+    await fauxqs.stop().catch(() => {});
+    throw new Error(
+      `devcloud: fauxqs listened on ${addresses.join(", ") || "an address devcloud did not see"}, not on ${LOOPBACK} only; check onLoopback in src/emulators/fauxqs.ts against this fauxqs version.`,
+    );
+  }
+  return fauxqs;
+}
+
+const LOOPBACK = "127.0.0.1";
+/** Within startSnsSqsS3: where the servers that listened are collected. */
+const loopbackListen = new AsyncLocalStorage<Server[]>();
+let listenPatched = false;
+
+/**
+ * fauxqs 2.4.1 listens with `app.listen({ port, host: "0.0.0.0" })`, whatever `startFauxqs` is
+ * given (its `host` option only names the host in QueueUrls), so SQS, SNS and S3 would answer
+ * anyone on the network, without credentials. `startFauxqs` is run here inside an async context
+ * in which `net.Server#listen` turns a wildcard host (0.0.0.0, ::, none) into 127.0.0.1 and
+ * records the server; listens outside that context (the edge, dynalite, the services, other
+ * devclouds starting at the same time) are untouched. startSnsSqsS3 then checks where the
+ * recorded servers listen.
+ */
+function onLoopback<T>(listening: Server[], start: () => Promise<T>): Promise<T> {
+  if (!listenPatched) {
+    const listen = Server.prototype.listen;
+    Server.prototype.listen = function (this: Server, ...args: unknown[]) {
+      const servers = loopbackListen.getStore();
+      const [first] = args;
+      if (servers) {
+        servers.push(this);
+        if (
+          typeof first === "object" &&
+          first !== null &&
+          ["0.0.0.0", "::", undefined].includes((first as { host?: string }).host)
+        ) {
+          args[0] = { ...first, host: LOOPBACK };
+        }
+      }
+      return listen.apply(this, args as Parameters<typeof listen>);
+    } as typeof listen;
+    listenPatched = true;
+  }
+  return loopbackListen.run(listening, start);
 }
 
 interface PersistenceManagerLike {

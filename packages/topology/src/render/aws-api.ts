@@ -1,5 +1,5 @@
 import type { Topology } from "../types.ts";
-import { deadLetterQueueName, physicalName } from "../naming.ts";
+import { deadLetterQueueName, keyAliasName, physicalName } from "../naming.ts";
 import { toEventPattern } from "./event-pattern.ts";
 
 /**
@@ -46,6 +46,8 @@ export interface AwsApiResources {
     readonly ttlAttribute?: string;
   }[];
   readonly buckets: { readonly logical: string; readonly name: string }[];
+  /** A symmetric encryption key per declared key, found by its alias (`alias/<prefix>-<logical>`). */
+  readonly keys: { readonly logical: string; readonly aliasName: string; readonly description: string }[];
 }
 
 const ATTRIBUTE_TYPE = { string: "S", number: "N", binary: "B" } as const;
@@ -110,5 +112,10 @@ export function renderAwsApiResources(topology: Topology, prefix = topology.app)
       };
     }),
     buckets: Object.keys(topology.buckets).map((logical) => ({ logical, name: name(logical) })),
+    keys: Object.entries(topology.keys).map(([logical, k]) => ({
+      logical,
+      aliasName: keyAliasName(name(logical)),
+      description: k.description,
+    })),
   };
 }

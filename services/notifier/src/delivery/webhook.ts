@@ -2,28 +2,27 @@ import type { AttemptRecord, Delivery, WebhookSubscription } from "@quire/notifi
 import { sendWebhook, signWebhook, type AddressGuard } from "@quire/webhooks";
 import type { DeliverySettings } from "../settings.ts";
 
-/** Secrets that sign now: the current one and any rotated-out one still inside its overlap. */
-export function signingSecrets(subscription: WebhookSubscription, now = new Date()): string[] {
-  return subscription.secrets
-    .filter((s) => !s.expiresAt || Date.parse(s.expiresAt) > now.getTime())
-    .map((s) => s.secret);
-}
-
-/** One Standard Webhooks attempt: signed afresh (new timestamp), same webhook-id every time. */
+/**
+ * One Standard Webhooks attempt: signed afresh (new timestamp), same webhook-id every time.
+ * `secrets` are the subscription's signing secrets in plain text (the store's signingSecrets:
+ * the current one and any rotated-out one still inside its overlap); they go into the signature
+ * and nowhere else: not into the attempt record, not into a log line.
+ */
 export async function attemptWebhook(
   deps: { guard: AddressGuard; settings: DeliverySettings },
   subscription: WebhookSubscription,
+  secrets: string[],
   delivery: Delivery,
   attempt: number,
+  now = new Date(),
 ): Promise<AttemptRecord & { requested: string[] }> {
-  const now = new Date();
   const signed = signWebhook({
     messageId: delivery.messageId,
     type: delivery.payload.type,
     data: delivery.payload.data,
     timestamp: now,
     occurredAt: delivery.payload.timestamp,
-    secrets: signingSecrets(subscription, now),
+    secrets,
   });
   const result = await sendWebhook({
     url: subscription.url,

@@ -1,6 +1,13 @@
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
-import type { AttemptRecord, Delivery, NotificationStore, Subscription } from "@quire/notifications";
-import { defineConsumer, type ConsumerContext } from "@quire/runtime";
+import {
+  SigningSecretUnreadable,
+  type AttemptRecord,
+  type Delivery,
+  type NotificationStore,
+  type Subscription,
+  type WebhookSubscription,
+} from "@quire/notifications";
+import { defineConsumer, PermanentError, type ConsumerContext } from "@quire/runtime";
 import type { QuireMetrics } from "@quire/telemetry";
 import type { AddressGuard } from "@quire/webhooks";
 import type { DeliverySettings } from "../settings.ts";
@@ -84,6 +91,22 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
     return { status: "retrying", nextAttemptAt: new Date(now().getTime() + delay).toISOString() };
   }
 
+  /**
+   * A webhook's signing secrets, decrypted. A KMS failure that may pass (throttled, key disabled,
+   * access denied) is thrown as is: the attempt is not claimed yet, so SQS brings the message back.
+   * A secret that can never decrypt (changed, or another subscription's) fails the delivery now,
+   * with a reason that names the subscription and never the secret.
+   */
+  async function signingSecrets(subscription: WebhookSubscription): Promise<string[]> {
+    try {
+      return await store.signingSecrets(subscription, now());
+    } catch (error) {
+      if (error instanceof SigningSecretUnreadable)
+        throw new PermanentError("SIGNING_SECRET_UNREADABLE", error.message, { cause: error });
+      throw error;
+    }
+  }
+
   return defineConsumer({
     name: "notifier-deliveries",
     schema: attemptMessage,
@@ -131,6 +154,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
 
       const subscription = await store.getSubscription(delivery.subscriptionId);
       const blocked = notDeliverable(subscription);
+      const secrets = !blocked && subscription?.kind === "webhook" ? await signingSecrets(subscription) : [];
       if (!(await store.claimAttempt(delivery.id, message.attempt, leaseMs))) {
         const current = await store.getDelivery(delivery.id);
         // Someone else is sending this very attempt: let SQS bring the message back to see how it went.
@@ -150,7 +174,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDependencies) {
 
       const record =
         subscription.kind === "webhook"
-          ? await attemptWebhook(deps, subscription, delivery, message.attempt)
+          ? await attemptWebhook(deps, subscription, secrets, delivery, message.attempt)
           : await attemptEmail(deps, subscription, delivery, message.attempt);
       const { requested: _requested, ...logged } = record as AttemptRecord & { requested?: string[] };
       if (subscription.kind === "webhook")

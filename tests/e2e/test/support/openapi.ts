@@ -18,7 +18,8 @@ interface Document {
   paths: Record<string, Record<string, Operation>>;
 }
 
-const documents: Record<ApiName, Document> = {
+/** The committed documents every response is checked against (the fuzzer generates its requests from them too). */
+export const documents: Record<ApiName, Document> = {
   ingestion: JSON.parse(
     readFileSync(new URL("../../../../services/ingestion/openapi.json", import.meta.url), "utf8"),
   ) as Document,
