@@ -57,7 +57,7 @@ const positiveNumber = (value: string) => {
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
   return n;
 };
-const KEY_SCOPES: NewApiKey["scopes"] = [
+export const KEY_SCOPES: NewApiKey["scopes"] = [
   "documents:submit",
   "jobs:read",
   "subscriptions:manage",

@@ -1,6 +1,5 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { compileEventPattern, type CompiledEventPattern } from "@quire/event-patterns";
+import { readStateFile, writeStateFile } from "../state-file.ts";
 
 export interface Target {
   Id: string;
@@ -115,20 +114,12 @@ export class EventBridgeStore {
     const snapshot: Snapshot = {
       buses: [...this.buses.values()].map((bus) => ({ ...bus, rules: [...bus.rules.values()] })),
     };
-    mkdirSync(dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(snapshot, null, 2));
-    renameSync(temporary, this.file);
+    writeStateFile(this.file, snapshot);
   }
 
   private load(file: string) {
-    let snapshot: Snapshot;
-    try {
-      snapshot = JSON.parse(readFileSync(file, "utf8")) as Snapshot;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw new Error(`devcloud: cannot read EventBridge state ${file}: ${(error as Error).message}`);
-    }
+    const snapshot = readStateFile<Snapshot>(file, "EventBridge");
+    if (!snapshot) return;
     for (const bus of snapshot.buses) {
       this.buses.set(bus.Name, { ...bus, rules: new Map(bus.rules.map((rule) => [rule.Name, rule])) });
     }

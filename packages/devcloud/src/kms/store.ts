@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { readStateFile, writeStateFile } from "../state-file.ts";
 
 export type KeyState = "Enabled" | "Disabled" | "PendingDeletion";
 
@@ -123,20 +122,12 @@ export class KmsStore {
   save() {
     if (!this.file) return;
     const snapshot: Snapshot = { keys: [...this.keys.values()], aliases: [...this.aliases.values()] };
-    mkdirSync(dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(snapshot, null, 2), { mode: 0o600 });
-    renameSync(temporary, this.file);
+    writeStateFile(this.file, snapshot, { mode: 0o600 });
   }
 
   private load(file: string) {
-    let snapshot: Snapshot;
-    try {
-      snapshot = JSON.parse(readFileSync(file, "utf8")) as Snapshot;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-      throw new Error(`devcloud: cannot read KMS state ${file}: ${(error as Error).message}`);
-    }
+    const snapshot = readStateFile<Snapshot>(file, "KMS");
+    if (!snapshot) return;
     for (const key of snapshot.keys) this.keys.set(key.KeyId, key);
     for (const alias of snapshot.aliases) this.aliases.set(alias.AliasName, alias);
   }
