@@ -105,6 +105,7 @@ export function stageDependencies(config: QuireConfig, clients: AwsClients, serv
  * key holding every scope. Keys created without limits get the QUIRE_KEY_* defaults.
  */
 export function apiKeysOf(config: QuireConfig, clients: AwsClients, bootstrapKey: string | undefined): ApiKeys {
+  const keysLog = createLogger({ component: "api-keys" });
   return createApiKeys({
     client: clients.dynamodb,
     tableName: config.QUIRE_TABLE_API_KEYS_NAME,
@@ -114,8 +115,7 @@ export function apiKeysOf(config: QuireConfig, clients: AwsClients, bootstrapKey
       burst: config.QUIRE_KEY_BURST,
       concurrentWaits: config.QUIRE_KEY_CONCURRENT_WAITS,
     },
-    onTouchError: (error, keyId) =>
-      console.warn(JSON.stringify({ level: "warn", msg: "could not record a key's use", keyId, error: String(error) })),
+    onTouchError: (error, keyId) => keysLog.warn("could not record a key's use", { keyId, error }),
   });
 }
 

@@ -11,7 +11,7 @@ export {
   type LocalRunnerState,
   type LocalRunnerStats,
   type RunnerAdmission,
-} from "./hosts/local.ts";
+} from "./hosts/local/index.ts";
 export {
   DEFAULT_REDELIVERY_POLICY,
   minimumMaxReceiveCount,
