@@ -1,25 +1,42 @@
 /**
- * @quire/infra — Quire on AWS with SST. Two kinds of app render the one topology declaration:
- * the infra app (infra/sst.config.ts: shared resources, dashboard, alarms), deployed once per
- * stage, and one app per service (services/<name>/sst.config.ts), each deployed on its own.
- * These run inside an sst.config.ts `run()`, where SST's globals (`sst`, `aws`, `$app`) exist.
+ * @quire/infra — Quire on AWS with SST. One app, the repository root's sst.config.ts, renders the
+ * one topology declaration: the shared resources with their dashboard and alarms, then every
+ * service under a component of its own (`<Service>Service`, what `sst deploy --target` names).
+ * These run inside the config's `run()`, where SST's globals (`sst`, `aws`, `$util`, `$app`) exist.
  */
-import { topology } from "@quire/topology";
+import { SST_API_KEY_LINK } from "@quire/config";
+import { topology, type ServiceDeployment } from "@quire/topology";
 import { resolveDeploymentTarget } from "./names.ts";
 import { renderObservability } from "./observability.ts";
-import { renderService } from "./service.ts";
+import { renderService, serviceComponentName } from "./service.ts";
 import { readDeploySettings, requireEmailSender } from "./settings.ts";
 import { renderSharedInfrastructure } from "./shared.ts";
 
 export { sharedNames, type DeploymentTarget } from "./names.ts";
+export {
+  SERVICE_COMPONENT_TYPE,
+  serviceComponentName,
+  serviceDirectory,
+  sharedDependencies,
+  sharedResourcesOf,
+} from "./service.ts";
 export { DeploySettingsError, readDeploySettings } from "./settings.ts";
 export { renderObservability, renderService, renderSharedInfrastructure };
 
 /** A stage named `production` keeps its data: resources are retained and the stage cannot be removed. */
 export const isProductionStage = (stage: string) => stage === "production";
 
-/** The infra app's run(): the shared resources, their dashboard and alarms. */
-export async function deploySharedInfrastructure(stage: string) {
+/** The names `sst deploy --target` takes, one per service: `{ ingestion: "IngestionService", … }`. */
+export const serviceTargets = () =>
+  Object.fromEntries(Object.keys(topology.services).map((service) => [service, serviceComponentName(service)]));
+
+/**
+ * The app's run(): the shared infrastructure, its dashboard and alarms, the API key secret (one,
+ * for the stage: `npx sst secret set QuireApiKey <key> --stage <stage>`), then every service.
+ * Always the whole system: a deploy renders all of it, and `--target` chooses what is applied.
+ * (Rendering less would make Pulumi delete what was left out.)
+ */
+export async function deployQuire(stage: string, options: { dev?: boolean } = {}) {
   const settings = readDeploySettings();
   const target = await resolveDeploymentTarget(stage);
   const shared = renderSharedInfrastructure(topology, target, {
@@ -27,16 +44,19 @@ export async function deploySharedInfrastructure(stage: string) {
     production: isProductionStage(stage),
   });
   const { dashboard } = renderObservability(topology, target, { alarmEmail: settings.QUIRE_ALARM_EMAIL });
+  const services: Record<string, ServiceDeployment> = topology.services;
+  const apiKey = Object.values(services).some((service) => service.uses.apiKey)
+    ? new sst.Secret(SST_API_KEY_LINK)
+    : undefined;
+  const apis: Record<string, $util.Output<string>> = {};
+  for (const service of Object.keys(services)) {
+    const { api } = renderService(topology, service, target, settings, { shared, apiKey, dev: options.dev ?? false });
+    if (api) apis[`${service}Api`] = api;
+  }
   return {
     topic: shared.topics.documents!.arn,
     bus: shared.buses.events!.name,
     dashboard: dashboard.dashboardName,
+    ...apis,
   };
-}
-
-/** A service app's run(): that service alone, against the shared infrastructure of its stage. */
-export async function deployService(service: string, stage: string, options: { dev?: boolean } = {}) {
-  const settings = readDeploySettings();
-  const target = await resolveDeploymentTarget(stage);
-  return renderService(topology, service, target, settings, options);
 }

@@ -14,9 +14,10 @@ export async function resolveDeploymentTarget(stage: string): Promise<Deployment
 }
 
 /**
- * Physical names of the shared resources, a pure function of (app, stage, account, region):
- * the infra app names its resources this way, and a service's app finds them by the same names
- * (`sst.aws.Queue.get(…)`), without reading another app's state or passing ARNs by hand.
+ * Physical names of the shared resources, a pure function of (app, stage, account, region): the
+ * shared infrastructure is named this way (as devcloud names it), and each service's functions
+ * and grants name the resources by the same strings. The order in which they are created is not
+ * left to the names: each service's component depends on the shared resources it uses.
  */
 export function sharedNames(topology: Topology, target: DeploymentTarget) {
   const prefix = `${topology.app}-${target.stage}`.toLowerCase();
@@ -31,6 +32,8 @@ export function sharedNames(topology: Topology, target: DeploymentTarget) {
     queue: name,
     dlq,
     bus: name,
+    /** EventBridge rules are named like devcloud names them, so a queue's policy can name its rules' ARNs. */
+    rule: name,
     table: name,
     bucket,
     dashboard: () => `${prefix}-overview`,
@@ -45,6 +48,9 @@ export function sharedNames(topology: Topology, target: DeploymentTarget) {
     /** A KMS key is found by its alias (its own id is random): `alias/quire-staging-secrets`. */
     keyAlias: (logical: string) => keyAliasName(name(logical)),
     busArn: (logical: string) => `arn:aws:events:${region}:${accountId}:event-bus/${name(logical)}`,
+    /** A rule on a custom bus: `…:rule/<bus>/<rule>`. */
+    ruleArn: (logical: string, bus: string) =>
+      `arn:aws:events:${region}:${accountId}:rule/${name(bus)}/${name(logical)}`,
     modelArn: (modelId: string) => `arn:aws:bedrock:${region}::foundation-model/${modelId}`,
   };
 }

@@ -405,3 +405,35 @@ export function busPolicy(topology: Topology, names: SharedNames, target: Deploy
     ],
   };
 }
+
+/**
+ * The resource policy of a queue that SNS subscriptions or EventBridge rules fill: SNS may send
+ * to it from the topics subscribing it, EventBridge from the rules targeting it (aws:SourceArn),
+ * and no other service principal. (SST's `subscribeQueue` would let any topic, bucket or rule,
+ * in any account, send to it.) Undefined for a queue nothing outside the account's roles fills.
+ */
+export function queuePolicy(topology: Topology, names: SharedNames, queue: string) {
+  const topics = [
+    ...new Set(
+      Object.values(topology.subscriptions)
+        .filter((subscription) => subscription.queue === queue)
+        .map((subscription) => names.topicArn(subscription.topic)),
+    ),
+  ];
+  const rules = Object.entries(topology.rules)
+    .filter(([, rule]) => rule.targetQueue === queue)
+    .map(([logical, rule]) => names.ruleArn(logical, rule.bus));
+  const from = (sid: string, service: string, sources: string[]) => ({
+    Sid: sid,
+    Effect: "Allow",
+    Principal: { Service: service },
+    Action: "sqs:SendMessage",
+    Resource: names.queueArn(queue),
+    Condition: { ArnEquals: { "aws:SourceArn": sources } },
+  });
+  const statements = [
+    ...(topics.length ? [from("FromItsTopics", "sns.amazonaws.com", topics)] : []),
+    ...(rules.length ? [from("FromItsRules", "events.amazonaws.com", rules)] : []),
+  ];
+  return statements.length ? { Version: "2012-10-17", Statement: statements } : undefined;
+}

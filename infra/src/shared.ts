@@ -4,9 +4,9 @@ import { sharedNames } from "./names.ts";
 import { busPolicy } from "./permissions.ts";
 
 /**
- * The infra app: every resource of the topology declaration, deployed once per stage and shared
- * by the services' own apps. Queues live here, not with their consumers, so a service can be
- * redeployed (or removed and redeployed) while messages wait for it.
+ * The shared infrastructure: every resource of the topology declaration, outside every service's
+ * component, so `sst deploy --target <Service>Service` never touches it. Queues live here, not
+ * with their consumers, so a service can be redeployed while messages wait for it.
  */
 export function renderSharedInfrastructure(
   topology: Topology,
@@ -92,6 +92,7 @@ export function renderSharedInfrastructure(
   // Services name a key by its alias, as devcloud's do: the key's own id is random. AWS rotates
   // the material yearly and keeps every older version, so old ciphertexts keep decrypting.
   // Deleting one destroys what it encrypted: a production stage waits KMS's longest window.
+  const keyAliases: Record<string, aws.kms.Alias> = {};
   const keys = Object.fromEntries(
     Object.entries(topology.keys).map(([logical, k]) => {
       const key = new aws.kms.Key(componentName(logical, "Key"), {
@@ -102,7 +103,10 @@ export function renderSharedInfrastructure(
         rotationPeriodInDays: 365,
         deletionWindowInDays: options.production ? 30 : 7,
       });
-      new aws.kms.Alias(componentName(logical, "KeyAlias"), { name: names.keyAlias(logical), targetKeyId: key.keyId });
+      keyAliases[logical] = new aws.kms.Alias(componentName(logical, "KeyAlias"), {
+        name: names.keyAlias(logical),
+        targetKeyId: key.keyId,
+      });
       return [logical, key];
     }),
   );
@@ -110,5 +114,5 @@ export function renderSharedInfrastructure(
   // The notifier sends from this identity (domain or address; SES verifies it, sandbox rules apply).
   const email = new sst.aws.Email("Email", { sender: options.emailSender });
 
-  return { topics, queues, deadLetterQueues, buses, busPolicies, tables, buckets, keys, email };
+  return { topics, queues, deadLetterQueues, buses, busPolicies, tables, buckets, keys, keyAliases, email };
 }

@@ -1,6 +1,7 @@
 /**
- * The deployment's own KMS keys, read back from the real infra sst.config.ts run against the
- * recording stand-ins: one key per declared key, rotating, behind the alias devcloud gives it.
+ * The deployment's own KMS keys, read back from the app's real sst.config.ts (the repository
+ * root's) run against the recording stand-ins: one key per declared key, rotating, behind the
+ * alias devcloud gives it.
  */
 import { renderAwsApiResources, topology } from "@quire/topology";
 import { describe, expect, it } from "vitest";
@@ -11,9 +12,9 @@ const DEPLOY_ENV = { QUIRE_EMAIL_SENDER: "notifications@example.com" };
 const of = (recorded: Recorded[], kind: string) => recorded.filter((r) => r.kind === kind);
 const argsOf = (r: Recorded) => r.args[0] as Record<string, unknown>;
 
-describe("the infra app's KMS keys", () => {
+describe("the app's KMS keys", () => {
   it("a symmetric key per declared key, with yearly rotation, behind alias/<app>-<stage>-<logical> (devcloud's name)", async () => {
-    const { recorded } = await runSstConfig("../sst.config.ts", "staging", DEPLOY_ENV);
+    const { recorded } = await runSstConfig("../../sst.config.ts", "staging", DEPLOY_ENV);
     const names = sharedNames(topology, { stage: "staging", accountId: RECORDED_ACCOUNT, region: RECORDED_REGION });
     const keys = of(recorded, "aws.kms.Key");
     const aliases = of(recorded, "aws.kms.Alias");
@@ -39,7 +40,7 @@ describe("the infra app's KMS keys", () => {
   });
 
   it("a production stage's key waits KMS's longest deletion window (30 days)", async () => {
-    const { recorded } = await runSstConfig("../sst.config.ts", "production", DEPLOY_ENV);
+    const { recorded } = await runSstConfig("../../sst.config.ts", "production", DEPLOY_ENV);
     expect(of(recorded, "aws.kms.Key").map((k) => argsOf(k).deletionWindowInDays)).toEqual([30]);
   });
 });

@@ -1,7 +1,9 @@
 /**
- * The wiring of Quire on AWS, read back from the real sst.config.ts files run against recording
- * stand-ins of SST's components: the infra app creates exactly what the topology declares (and
- * devcloud provisions), and each service's app wires exactly its share of it.
+ * The wiring of Quire on AWS, read back from the app's real sst.config.ts (the repository root's)
+ * run against recording stand-ins of SST's components: the shared infrastructure is exactly what
+ * the topology declares (and devcloud provisions), each service's component holds exactly its
+ * share of the wiring, and the dependencies that order one `sst deploy` and bound one
+ * `sst deploy --target <Service>Service` are the ones the README promises.
  */
 import { readFileSync } from "node:fs";
 import { environmentFromLinks, loadConfig, unlinked } from "@quire/config";
@@ -9,16 +11,24 @@ import { eventCatalog } from "@quire/contracts";
 import {
   renderAwsApiResources,
   resourceBindings,
-  toEventPattern,
   topology,
   type ResourceKind,
   type ServiceDeployment,
 } from "@quire/topology";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DeploySettingsError, sharedNames } from "../src/index.ts";
+import {
+  DeploySettingsError,
+  SERVICE_COMPONENT_TYPE,
+  serviceComponentName,
+  serviceDirectory,
+  serviceTargets,
+  sharedNames,
+} from "../src/index.ts";
 import { createAwsCallScanner } from "./aws-calls.ts";
 import { RECORDED_ACCOUNT, RECORDED_REGION, runSstConfig, type Recorded, type SstConfig } from "./recording-sst.ts";
 
+/** The app: the repository root's sst.config.ts. */
+const APP_CONFIG = "../../sst.config.ts";
 const STAGE = "staging";
 const DEPLOY_ENV = {
   QUIRE_EMAIL_SENDER: "notifications@example.com",
@@ -71,12 +81,50 @@ const api = renderAwsApiResources(topology, `quire-${STAGE}`);
 
 const of = (recorded: Recorded[], kind: string) => recorded.filter((r) => r.kind === kind);
 const argsOf = (r: Recorded) => r.args[0] as Record<string, any>;
+/** What the app creates outside every service's component: the shared infrastructure, its dashboard and alarms, the app's secret. */
+const outsideServices = (recorded: Recorded[]) =>
+  recorded.filter((r) => r.parent === undefined && r.kind !== "ComponentResource");
+/** A resource (whose name others' options and inputs name), not a call recorded under its first argument. */
+const isResource = (r: Recorded) => !/\.(get|subscribe|subscribeQueue|route)$/.test(r.kind);
+/** Everything created under a component (its children, theirs…). */
+const under = (recorded: Recorded[], component: string): Recorded[] => {
+  const children = recorded.filter((r) => r.parent === component);
+  return [...children, ...children.filter(isResource).flatMap((child) => under(recorded, child.name))];
+};
+/** What one service's component holds: its share of the app. */
+const shareOf = (recorded: Recorded[], service: string) => under(recorded, serviceComponentName(service));
+/** Every string an entry's inputs hold, JSON documents (policies, patterns) opened up. */
+const stringsIn = (value: unknown): string[] => {
+  if (typeof value === "string") {
+    if (value.startsWith("{")) {
+      try {
+        return [value, ...stringsIn(JSON.parse(value))];
+      } catch {
+        return [value];
+      }
+    }
+    return [value];
+  }
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (value && typeof value === "object") return Object.values(value).flatMap(stringsIn);
+  return [];
+};
+/** The recorded components whose outputs (`recorded:<kind>:<name>:<output>`) an entry's inputs take. */
+const outputsTakenBy = (r: Recorded) =>
+  new Set(
+    stringsIn(r.args).flatMap((value) => {
+      const match = /^recorded:[^:]+:([^:]+):[a-zA-Z]+$/.exec(value);
+      return match ? [match[1]!] : [];
+    }),
+  );
 
-describe("the infra app creates the topology's shared resources, named as devcloud names them", () => {
+describe("the app's shared infrastructure: the topology's shared resources, named as devcloud names them, outside every service", () => {
   let recorded: Recorded[];
   let config: SstConfig;
   beforeAll(async () => {
-    ({ recorded, config } = await runSstConfig("../sst.config.ts", STAGE, DEPLOY_ENV));
+    let all: Recorded[];
+    ({ recorded: all, config } = await runSstConfig(APP_CONFIG, STAGE, DEPLOY_ENV));
+    recorded = outsideServices(all);
   });
 
   it("a queue and its own DLQ per declared queue, with visibility timeout, retention, long polling and redrive", () => {
@@ -161,7 +209,7 @@ describe("the infra app creates the topology's shared resources, named as devclo
       );
   });
 
-  it("creates nothing else: no functions, subscriptions or rules (those belong to the services)", () => {
+  it("nothing else outside the services: no functions, subscriptions or rules (those belong to the services), one API key secret", () => {
     const kinds = new Set(recorded.map((r) => r.kind));
     expect([...kinds].sort()).toEqual([
       "Bucket",
@@ -169,6 +217,7 @@ describe("the infra app creates the topology's shared resources, named as devclo
       "Dynamo",
       "Email",
       "Queue",
+      "Secret",
       "SnsTopic",
       "aws.cloudwatch.Dashboard",
       "aws.cloudwatch.EventBusPolicy",
@@ -176,6 +225,8 @@ describe("the infra app creates the topology's shared resources, named as devclo
       "aws.kms.Alias",
       "aws.kms.Key",
     ]);
+    // One secret for the stage, set once: `npx sst secret set QuireApiKey <key> --stage <stage>`.
+    expect(of(recorded, "Secret").map((s) => s.name)).toEqual(["QuireApiKey"]);
   });
 
   it("the claim-check bucket has no CORS rules: SST's default would let every origin use every method", () => {
@@ -221,23 +272,27 @@ describe("the infra app creates the topology's shared resources, named as devclo
   it("a production stage retains its data: protected app, retained resources, tables with deletion protection", async () => {
     expect(config.app({ stage: "production" })).toMatchObject({ removal: "retain", protect: true });
     expect(config.app({ stage: "alice" })).toMatchObject({ removal: "remove", protect: false });
-    const production = await runSstConfig("../sst.config.ts", "production", DEPLOY_ENV);
+    // One app for the whole system: one state, one secret store, one `sst dev` session per stage.
+    expect(config.app({ stage: "alice" })).toMatchObject({ name: "quire", home: "aws" });
+    const production = await runSstConfig(APP_CONFIG, "production", DEPLOY_ENV);
     expect(of(production.recorded, "Dynamo").every((t) => argsOf(t).deletionProtection === true)).toBe(true);
     expect(of(recorded, "Dynamo").every((t) => argsOf(t).deletionProtection === false)).toBe(true);
   });
 
   it("refuses to deploy without an email sender, saying which setting is missing", async () => {
-    await expect(runSstConfig("../sst.config.ts", STAGE, {})).rejects.toThrow(DeploySettingsError);
-    await expect(runSstConfig("../sst.config.ts", STAGE, {})).rejects.toThrow(/QUIRE_EMAIL_SENDER/);
+    await expect(runSstConfig(APP_CONFIG, STAGE, {})).rejects.toThrow(DeploySettingsError);
+    await expect(runSstConfig(APP_CONFIG, STAGE, {})).rejects.toThrow(/QUIRE_EMAIL_SENDER/);
   });
 });
 
-describe("each service's app wires its share of the topology, and only that", () => {
+describe("each service's component wires its share of the topology, and only that", () => {
+  /** Each service's share of the app: what its component holds. */
   const apps: Record<string, Recorded[]> = {};
+  let recorded: Recorded[];
   let scanner: ReturnType<typeof createAwsCallScanner>;
   beforeAll(async () => {
-    for (const service of SERVICES)
-      apps[service] = (await runSstConfig(`../../services/${service}/sst.config.ts`, STAGE, DEPLOY_ENV)).recorded;
+    ({ recorded } = await runSstConfig(APP_CONFIG, STAGE, DEPLOY_ENV));
+    for (const service of SERVICES) apps[service] = shareOf(recorded, service);
     // Every handler's code, parsed once (a few seconds).
     scanner = createAwsCallScanner(
       SERVICES.map((service) => `${root}/services/${service}/src/lambda.ts`),
@@ -252,7 +307,8 @@ describe("each service's app wires its share of the topology, and only that", ()
       expect(subscriptions.map((s) => s.name)).toEqual(declared.map((c) => names.queueArn(c.queue)));
       for (const [i, consumer] of declared.entries()) {
         const [fn, args] = subscriptions[i]!.args as [Record<string, any>, Record<string, any>];
-        expect(fn.handler).toBe(consumer.handler);
+        // Handlers are paths from the app's directory, the repository root.
+        expect(fn.handler).toBe(`services/${service}/${consumer.handler}`);
         expect(fn.runtime).toBe("nodejs24.x");
         expect(args.batch).toMatchObject({ size: consumer.batchSize, partialResponses: true });
         // AWS refuses an event source whose function may outlive the queue's visibility timeout.
@@ -278,7 +334,7 @@ describe("each service's app wires its share of the topology, and only that", ()
 
   it("SNS subscriptions live with the service whose queue they fill: same topic, queue, raw delivery and filter policy as devcloud's", () => {
     const all = SERVICES.flatMap((service) =>
-      of(apps[service]!, "SnsTopic.subscribeQueue").map((s) => ({ service, s })),
+      of(apps[service]!, "aws.sns.TopicSubscription").map((s) => ({ service, s })),
     );
     expect(all.map(({ s }) => s.name).sort()).toEqual(
       Object.keys(topology.subscriptions)
@@ -287,32 +343,89 @@ describe("each service's app wires its share of the topology, and only that", ()
     );
     for (const declared of api.subscriptions) {
       const { service, s } = all.find(({ s }) => s.name === `${cap(declared.logical)}Subscription`)!;
-      const [topicArn, queueArn, args] = s.args as [string, string, Record<string, any>];
+      const args = argsOf(s);
       expect(topology.queues[logicalOf(declared.queueName) as keyof typeof topology.queues].consumer).toBe(service);
-      expect(topicArn).toBe(names.topicArn(logicalOf(declared.topicName)));
-      expect(queueArn).toBe(names.queueArn(logicalOf(declared.queueName)));
-      expect(JSON.stringify(args.filter)).toBe(declared.attributes.FilterPolicy);
-      expect(String(args.transform.subscription.rawMessageDelivery)).toBe(declared.attributes.RawMessageDelivery);
-      expect(args.transform.subscription.filterPolicyScope).toBe(declared.attributes.FilterPolicyScope);
+      expect(args.protocol).toBe("sqs");
+      expect(args.topic).toBe(names.topicArn(logicalOf(declared.topicName)));
+      expect(args.endpoint).toBe(names.queueArn(logicalOf(declared.queueName)));
+      expect(args.filterPolicy).toBe(declared.attributes.FilterPolicy);
+      expect(String(args.rawMessageDelivery)).toBe(declared.attributes.RawMessageDelivery);
+      expect(args.filterPolicyScope).toBe(declared.attributes.FilterPolicyScope);
     }
   });
 
-  it("EventBridge rules live with the service whose queue they target: same bus and event pattern as devcloud's", () => {
-    const all = SERVICES.flatMap((service) => of(apps[service]!, "Bus.subscribeQueue").map((r) => ({ service, r })));
+  it("EventBridge rules live with the service whose queue they target: devcloud's rule name, bus and event pattern", () => {
+    const all = SERVICES.flatMap((service) =>
+      of(apps[service]!, "aws.cloudwatch.EventRule").map((r) => ({ service, r })),
+    );
     expect(all).toHaveLength(api.rules.length);
     for (const declared of api.rules) {
       const { service, r } = all.find(({ r }) => r.name === `${cap(declared.logical)}Rule`)!;
-      const [busArn, queueArn, args] = r.args as [string, string, Record<string, any>];
       expect(topology.queues[logicalOf(declared.targetQueueName) as keyof typeof topology.queues].consumer).toBe(
         service,
       );
-      expect(busArn).toBe(names.busArn(logicalOf(declared.busName)));
-      expect(queueArn).toBe(names.queueArn(logicalOf(declared.targetQueueName)));
-      expect(JSON.stringify(toEventPattern(args.pattern))).toBe(declared.eventPattern);
+      expect(argsOf(r)).toEqual({
+        name: declared.name,
+        eventBusName: declared.busName,
+        description: declared.description,
+        eventPattern: declared.eventPattern,
+      });
+      // A fixed name: a replacement deletes the old rule first.
+      expect(r.options).toEqual({ deleteBeforeReplace: true });
+      const targets = of(apps[service]!, "aws.cloudwatch.EventTarget").filter(
+        (t) => argsOf(t).rule === `recorded:aws.cloudwatch.EventRule:${r.name}:name`,
+      );
+      expect(targets.map(argsOf)).toEqual([
+        {
+          rule: `recorded:aws.cloudwatch.EventRule:${r.name}:name`,
+          eventBusName: declared.busName,
+          arn: names.queueArn(logicalOf(declared.targetQueueName)),
+        },
+      ]);
+    }
+    expect(SERVICES.flatMap((service) => of(apps[service]!, "aws.cloudwatch.EventTarget"))).toHaveLength(
+      api.rules.length,
+    );
+  });
+
+  it("a queue SNS or EventBridge fills accepts messages from its own topics and rules alone (aws:SourceArn), by one policy its consumer owns", () => {
+    const policies = SERVICES.flatMap((service) =>
+      of(apps[service]!, "aws.sqs.QueuePolicy").map((p) => ({ service, queueUrl: argsOf(p).queueUrl, p })),
+    );
+    const filled = Object.keys(topology.queues).filter(
+      (queue) =>
+        Object.values(topology.subscriptions).some((s) => s.queue === queue) ||
+        Object.values(topology.rules).some((r) => r.targetQueue === queue),
+    );
+    expect(policies.map((p) => p.queueUrl).sort()).toEqual(filled.map(names.queueUrl).sort());
+    for (const queue of filled) {
+      const { service, p } = policies.find((policy) => policy.queueUrl === names.queueUrl(queue))!;
+      expect(topology.queues[queue as keyof typeof topology.queues].consumer).toBe(service);
+      const topics = Object.values(topology.subscriptions)
+        .filter((s) => s.queue === queue)
+        .map((s) => names.topicArn(s.topic));
+      const rules = api.rules
+        .filter((r) => r.targetQueueName === names.queue(queue))
+        .map((r) => `arn:aws:events:${RECORDED_REGION}:${RECORDED_ACCOUNT}:rule/${r.busName}/${r.name}`);
+      const statement = (Sid: string, Service: string, sources: string[]) => ({
+        Sid,
+        Effect: "Allow",
+        Principal: { Service },
+        Action: "sqs:SendMessage",
+        Resource: names.queueArn(queue),
+        Condition: { ArnEquals: { "aws:SourceArn": sources } },
+      });
+      expect(JSON.parse(argsOf(p).policy)).toEqual({
+        Version: "2012-10-17",
+        Statement: [
+          ...(topics.length ? [statement("FromItsTopics", "sns.amazonaws.com", topics)] : []),
+          ...(rules.length ? [statement("FromItsRules", "events.amazonaws.com", rules)] : []),
+        ],
+      });
     }
   });
 
-  /** Every function a service's app deploys, with what it was given and where its code starts. */
+  /** Every function a service's component deploys, with what it was given and where its code starts. */
   const functionsOf = (service: Service) => {
     const deployment: ServiceDeployment = topology.services[service];
     const consumers = of(apps[service]!, "Queue.subscribe").map((s, i) => ({
@@ -359,8 +472,7 @@ describe("each service's app wires its share of the topology, and only that", ()
       ).toEqual(uses.apiKey ? ["QuireApiKey"] : []);
     }
     // Nothing is referenced for a link either: the shared resources are found by their deterministic names.
-    for (const service of SERVICES)
-      expect(apps[service]!.filter((r) => r.kind.endsWith(".get")).map((r) => r.kind)).toEqual([]);
+    expect(recorded.filter((r) => r.kind.endsWith(".get")).map((r) => r.kind)).toEqual([]);
   });
 
   it("each function is granted exactly what its code calls: every action (per table for DynamoDB) it reaches is granted, every granted one is reached", () => {
@@ -503,7 +615,7 @@ describe("each service's app wires its share of the topology, and only that", ()
       const uses: ServiceDeployment["uses"] = topology.services[fn.service].uses;
       const config = loadConfig(
         { ...env, ...(uses.apiKey ? { QUIRE_API_KEY: "a-test-key-of-16+chars" } : {}) },
-        { App: { name: `quire-${fn.service}`, stage: STAGE } },
+        { App: { name: "quire", stage: STAGE } },
       ) as unknown as Record<string, unknown>;
       const referenced = new Set(
         fn.args.permissions.flatMap((s) => [...s.resources, ...(s.conditions ?? []).flatMap((c) => c.values)]),
@@ -556,53 +668,186 @@ describe("each service's app wires its share of the topology, and only that", ()
       expect(fn.args.transform.role, fn.label).toEqual({ path: `/quire/${STAGE}/${fn.service}/` });
   });
 
-  it("ingestion and the notifier serve their HTTP API from one function each; the API key is a secret linked to them alone", () => {
+  it("ingestion and the notifier serve their HTTP API from one function each, under their component; the app's one API key secret is linked to them alone", () => {
     for (const service of SERVICES) {
       const routes = of(apps[service]!, "ApiGatewayV2.route");
       const declared = topology.services[service] as { api?: { handler: string } };
       expect(routes.map((r) => [r.name, (r.args[1] as { handler: string }).handler])).toEqual(
-        declared.api ? [["$default", declared.api.handler]] : [],
+        declared.api ? [["$default", `services/${service}/${declared.api.handler}`]] : [],
       );
-      expect(of(apps[service]!, "Secret").map((s) => s.name)).toEqual(declared.api ? ["QuireApiKey"] : []);
+      // SST creates a route without a parent: the API's route transform gives it the service's.
+      for (const route of routes) expect(route.parent).toBe(serviceComponentName(service));
     }
+    expect(of(recorded, "Secret").map((s) => [s.name, s.parent])).toEqual([["QuireApiKey", undefined]]);
   });
 
-  it("every handler a function names is exported by the service's lambda.ts", () => {
-    for (const service of SERVICES) {
-      const source = readFileSync(new URL(`../../services/${service}/src/lambda.ts`, import.meta.url), "utf8");
-      const deployment = topology.services[service] as {
-        api?: { handler: string };
-        consumers: readonly { handler: string }[];
-      };
-      for (const { handler } of [...deployment.consumers, ...(deployment.api ? [deployment.api] : [])]) {
-        const [module, name] = handler.split(".");
-        expect(module).toBe("src/lambda");
-        expect(source).toMatch(new RegExp(`export const ${name} =`));
-      }
+  it("every handler a function names is exported by its service's lambda.ts, a path from the app's root", () => {
+    for (const fn of everyFunction()) {
+      const [module, name] = fn.args.handler.split(".");
+      expect(module, fn.label).toBe(`${serviceDirectory(fn.service)}/src/lambda`);
+      const source = readFileSync(new URL(`../../${module}.ts`, import.meta.url), "utf8");
+      expect(source, fn.label).toMatch(new RegExp(`export const ${name} =`));
     }
   });
 
   it("under sst dev, the notifier (running on the laptop) may reach loopback, and `quire listen` starts beside it", async () => {
-    const dev = (await runSstConfig("../../services/notifier/sst.config.ts", "alice", DEPLOY_ENV, { dev: true }))
-      .recorded;
-    const [listen] = of(dev, "DevCommand");
+    const dev = (await runSstConfig(APP_CONFIG, "alice", DEPLOY_ENV, { dev: true })).recorded;
+    const [listen, ...others] = of(dev, "DevCommand");
+    expect(others).toEqual([]);
+    expect(listen!.parent).toBe(serviceComponentName("notifier"));
     expect(argsOf(listen!).dev).toMatchObject({ command: "npx quire listen", autostart: true });
     expect(argsOf(listen!).environment).toMatchObject({
       QUIRE_NOTIFIER_URL: "recorded:ApiGatewayV2:NotifierApi:url",
       QUIRE_API_KEY: "recorded:Secret:QuireApiKey:value",
     });
-    const [fn] = of(dev, "Queue.subscribe")[0]!.args as [{ environment: Record<string, string> }];
+    const [fn] = of(shareOf(dev, "notifier"), "Queue.subscribe")[0]!.args as [{ environment: Record<string, string> }];
     expect(fn.environment.QUIRE_WEBHOOK_ALLOWLIST).toBe("localhost:4700-4709,127.0.0.1:4700-4709,[::1]:4700-4709");
     // Deployed for real, webhooks reach public addresses only.
     const [deployed] = of(apps.notifier!, "Queue.subscribe")[0]!.args as [{ environment: Record<string, string> }];
     expect(deployed.environment.QUIRE_WEBHOOK_ALLOWLIST).toBeUndefined();
-    expect(of(apps.notifier!, "DevCommand")).toEqual([]);
+    expect(of(recorded, "DevCommand")).toEqual([]);
   });
 
-  it("a service's app creates no shared resource (queues, topics, tables stay with the infra app)", () => {
+  it("a service's component holds no shared resource (queues, topics, tables stay outside every service)", () => {
     for (const service of SERVICES) {
-      for (const kind of ["Queue", "SnsTopic", "Bus", "Dynamo", "Bucket", "Email"])
+      for (const kind of ["Queue", "SnsTopic", "Bus", "Dynamo", "Bucket", "Email", "Secret"])
         expect(of(apps[service]!, kind)).toEqual([]);
+    }
+  });
+});
+
+describe("one app, deployed whole in order or one service at a time", () => {
+  let recorded: Recorded[];
+  beforeAll(async () => {
+    ({ recorded } = await runSstConfig(APP_CONFIG, STAGE, DEPLOY_ENV));
+  });
+  const byName = (name: string) => recorded.filter((r) => r.name === name);
+
+  it("a `--target` name for every topology service: one component each, named uniquely in the app, and its workspace's deploy targets it", () => {
+    const components = of(recorded, "ComponentResource");
+    expect(components.map((c) => c.name)).toEqual(SERVICES.map(serviceComponentName));
+    expect(serviceTargets()).toEqual({
+      ingestion: "IngestionService",
+      summarizer: "SummarizerService",
+      classifier: "ClassifierService",
+      notifier: "NotifierService",
+    });
+    for (const component of components) {
+      expect(component.args[0]).toBe(SERVICE_COMPONENT_TYPE);
+      // SST looks the name up among the stage's resources and takes the first: it must be this one's alone.
+      expect(byName(component.name)).toEqual([component]);
+    }
+    for (const service of SERVICES) {
+      const { scripts } = JSON.parse(
+        readFileSync(new URL(`../../services/${service}/package.json`, import.meta.url), "utf8"),
+      ) as { scripts: Record<string, string> };
+      expect(scripts.deploy).toBe(`sst deploy --config ../../sst.config.ts --target ${serviceComponentName(service)}`);
+    }
+  });
+
+  it("everything is either outside the services or under exactly one service's component", () => {
+    const shares = SERVICES.flatMap((service) => shareOf(recorded, service));
+    expect(new Set(shares).size).toBe(shares.length);
+    const components = of(recorded, "ComponentResource");
+    expect(recorded.length).toBe(outsideServices(recorded).length + components.length + shares.length);
+    for (const service of SERVICES) expect(shareOf(recorded, service).length, service).toBeGreaterThan(0);
+  });
+
+  it("`sst deploy --target <Service>Service` (Pulumi's --target with --target-dependents) applies that service's share and nothing else", () => {
+    // Pulumi takes a targeted resource's dependents with it: its children, and whatever depends
+    // on one of them (dependsOn, or an input taken from its outputs), transitively.
+    const dependents = (start: Recorded) => {
+      const targeted = new Set([start]);
+      const names = new Set([start.name]);
+      let grown = true;
+      while (grown) {
+        grown = false;
+        for (const r of recorded) {
+          if (targeted.has(r)) continue;
+          const dependsOnTargeted =
+            (r.parent !== undefined && names.has(r.parent)) ||
+            (r.dependsOn ?? []).some((d) => names.has(d)) ||
+            [...outputsTakenBy(r)].some((taken) => names.has(taken));
+          if (dependsOnTargeted) {
+            targeted.add(r);
+            if (isResource(r)) names.add(r.name);
+            grown = true;
+          }
+        }
+      }
+      return targeted;
+    };
+    for (const service of SERVICES) {
+      const [component] = byName(serviceComponentName(service));
+      const targeted = dependents(component!);
+      const share = shareOf(recorded, service);
+      expect(targeted.size, service).toBe(share.length + 1);
+      for (const r of share) expect(targeted.has(r), `${service}: ${r.kind} ${r.name}`).toBe(true);
+      // Not a shared resource, not another service's.
+      for (const other of [
+        ...outsideServices(recorded),
+        ...SERVICES.filter((s) => s !== service).flatMap((s) => shareOf(recorded, s)),
+      ])
+        expect(targeted.has(other), `${service} targets ${other.kind} ${other.name}`).toBe(false);
+    }
+  });
+
+  it("one `sst deploy` creates the shared resources before the services: each service's component depends on every shared resource its share names", () => {
+    // Each shared component, by the strings (names, ARNs, URLs, aliases) the services name it with.
+    const sharedBy = new Map<string, string>();
+    const add = (component: string, ...values: string[]) => {
+      for (const value of values) sharedBy.set(value, component);
+    };
+    for (const l of Object.keys(topology.topics)) add(`${cap(l)}Topic`, names.topicArn(l), names.topic(l));
+    for (const l of Object.keys(topology.queues)) {
+      add(`${cap(l)}Queue`, names.queueArn(l), names.queueUrl(l), names.queue(l));
+      add(`${cap(l)}Dlq`, names.dlqArn(l), names.dlqUrl(l), names.dlq(l));
+    }
+    for (const l of Object.keys(topology.buses)) add(`${cap(l)}Bus`, names.busArn(l), names.bus(l));
+    for (const l of Object.keys(topology.tables)) add(`${cap(l)}Table`, names.tableArn(l), names.table(l));
+    for (const l of Object.keys(topology.buckets)) add(`${cap(l)}Bucket`, names.bucketObjectsArn(l), names.bucket(l));
+    for (const l of Object.keys(topology.keys)) add(`${cap(l)}KeyAlias`, names.keyAlias(l));
+    add("Email", `${SES}:identity/*`);
+    const named = (value: string) =>
+      sharedBy.get(value) ?? sharedBy.get(value.replace(/\/index\/\*$/, "")) ?? undefined;
+
+    const shared = new Set(outsideServices(recorded).map((r) => r.name));
+    for (const component of [...sharedBy.values()]) expect(shared, component).toContain(component);
+    for (const service of SERVICES) {
+      const [component] = byName(serviceComponentName(service));
+      const referenced = new Set(
+        shareOf(recorded, service)
+          .flatMap((r) => stringsIn(r.args))
+          .flatMap((value) => {
+            const component = named(value);
+            return component ? [component] : [];
+          }),
+      );
+      expect(referenced.size, service).toBeGreaterThan(0);
+      // Each bus comes with its policy (which services may put its sources), each key alias with its key.
+      const expected = [...referenced].flatMap((name) =>
+        name.endsWith("Bus")
+          ? [name, `${name}Policy`]
+          : name.endsWith("KeyAlias")
+            ? [name, name.replace(/Alias$/, "")]
+            : [name],
+      );
+      expect([...(component!.dependsOn ?? [])].sort(), service).toEqual(expected.sort());
+      for (const dependency of component!.dependsOn ?? []) expect(shared, service).toContain(dependency);
+    }
+    // And nothing outside the services waits on (or takes an output of) anything of a service.
+    const inServices = new Set(
+      SERVICES.flatMap((s) => [serviceComponentName(s), ...shareOf(recorded, s).map((r) => r.name)]),
+    );
+    for (const r of outsideServices(recorded)) {
+      expect(
+        (r.dependsOn ?? []).filter((d) => inServices.has(d)),
+        r.name,
+      ).toEqual([]);
+      expect(
+        [...outputsTakenBy(r)].filter((taken) => inServices.has(taken)),
+        r.name,
+      ).toEqual([]);
     }
   });
 });

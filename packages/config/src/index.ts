@@ -165,7 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, links: LinkedRe
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(
-      `Quire configuration is incomplete:\n  ${problems.join("\n  ")}\nLocally, start devcloud (npm run devcloud) and use the env lines it prints; deployed, link the resources in the service's sst.config.ts.`,
+      `Quire configuration is incomplete:\n  ${problems.join("\n  ")}\nLocally, start devcloud (npm run devcloud) and use the env lines it prints; deployed, each function gets the variables of the resources it is granted (infra/src/permissions.ts, FUNCTION_ACCESS).`,
     );
   }
   return result.data;

@@ -16,7 +16,7 @@ export const SST_EMAIL_LINK = "Email";
 export type LinkedResources = Record<string, Record<string, unknown> | undefined>;
 
 export const unlinked = (component: string) =>
-  `unlinked:${component} (not linked to this service in its sst.config.ts)`;
+  `unlinked:${component} (not granted to this function: infra/src/permissions.ts, FUNCTION_ACCESS)`;
 
 /** The QUIRE_* variables that SST links stand for; empty when no links are active (local runs). */
 export function environmentFromLinks(links: LinkedResources): Record<string, string> {

@@ -1,6 +1,7 @@
 export type * from "./types.ts";
 export {
   stagesSharingModel,
+  stagesSharingModelOf,
   topology,
   type DeployedServiceName,
   type QuireTopology,

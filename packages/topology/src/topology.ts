@@ -246,10 +246,11 @@ export const topology = {
 
 export type QuireTopology = typeof topology;
 
-/** How many services call the model, and so split its quota (the governor's share, Lambda concurrency). */
-export const stagesSharingModel = Object.values(topology.services).filter(
-  (service) => "bedrock" in service.uses && service.uses.bedrock,
-).length;
+/** How many services of a topology call the model, and so split its quota (the governor's share, Lambda concurrency). */
+export const stagesSharingModelOf = (declared: Topology) =>
+  Object.values(declared.services).filter((service) => service.uses.bedrock === true).length;
+/** The same for Quire's topology. */
+export const stagesSharingModel = stagesSharingModelOf(topology);
 export type QueueName = keyof QuireTopology["queues"];
 export type TableName = keyof QuireTopology["tables"];
 export type DeployedServiceName = keyof QuireTopology["services"];

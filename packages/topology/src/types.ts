@@ -141,6 +141,6 @@ export interface Topology {
   readonly tables: Readonly<Record<string, TableDeclaration>>;
   readonly buckets: Readonly<Record<string, { readonly description: string }>>;
   readonly keys: Readonly<Record<string, KeyDeclaration>>;
-  /** Each service's deployment unit: deployed on its own (services/<name>/sst.config.ts). */
+  /** Each service's deployment unit: one component of the app (`<Service>Service`), deployable alone with `sst deploy --target`. */
   readonly services: Readonly<Record<string, ServiceDeployment>>;
 }

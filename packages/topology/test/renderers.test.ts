@@ -7,7 +7,7 @@ import {
   topology,
 } from "../src/index.ts";
 
-// The SST rendering (infra/sst.config.ts and each service's) is checked against this one in
+// The SST rendering (the app's root sst.config.ts) is checked against this one in
 // infra/test/wiring.test.ts.
 
 describe("AWS API rendering", () => {
