@@ -4,22 +4,12 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { planThroughput } from "@quire/bedrock";
 import { generateDocuments } from "./documents.ts";
+import { BENCH_OPTIONS } from "./options.ts";
 import { efficiencyOf, renderChart, renderMarkdown, type BenchReport } from "./report.ts";
 import { runPipelineScenario } from "./scenario.ts";
 import { measureSequential } from "./sequential.ts";
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    docs: { type: "string" },
-    rpm: { type: "string" },
-    tpm: { type: "string" },
-    "time-scale": { type: "string" },
-    workers: { type: "string" },
-    "baseline-concurrency": { type: "string" },
-    "skip-overhead": { type: "boolean", default: false },
-  },
-});
+const { values: args } = parseArgs({ options: BENCH_OPTIONS });
 const quick = args.quick;
 const settings = {
   documents: Number(args.docs ?? (quick ? 300 : 10_000)),

@@ -4,18 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { CHAOS_OPTIONS } from "./options.ts";
 import { renderMarkdown, scenarioLine, summaryLine, totalsOf, type ChaosReport } from "./report.ts";
 import { play, scenarioNames, scenarios, type ScenarioResult, type Settings } from "./scenarios.ts";
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    scenario: { type: "string", multiple: true },
-    docs: { type: "string" },
-    workers: { type: "string" },
-    out: { type: "string" },
-  },
-});
+const { values: args } = parseArgs({ options: CHAOS_OPTIONS });
 const quick = args.quick;
 const chosen = (args.scenario ?? []).flatMap((s) => s.split(",")).filter(Boolean);
 const unknown = chosen.filter((name) => !scenarioNames.includes(name));

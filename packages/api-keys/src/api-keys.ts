@@ -6,6 +6,8 @@ import { createApiKeyStore, type ApiKeyStore } from "./store.ts";
 export interface ApiKeys {
   store: ApiKeyStore;
   authenticator: KeyAuthenticator;
+  /** What a key created without its own limits gets. */
+  defaultLimits: KeyLimits;
 }
 
 /** The key store and the authenticator over it, as each API process holds them. */
@@ -19,6 +21,7 @@ export function createApiKeys(options: {
   const store = createApiKeyStore({ client: options.client, tableName: options.tableName });
   return {
     store,
+    defaultLimits: options.defaultLimits,
     authenticator: createKeyAuthenticator({
       store,
       ...(options.bootstrapKey ? { bootstrapKey: options.bootstrapKey } : {}),

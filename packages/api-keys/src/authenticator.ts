@@ -39,6 +39,8 @@ export interface AuthenticatorOptions {
   onTouchError?: (error: unknown, keyId: string) => void;
 }
 
+const MAX_UNKNOWN = 10_000;
+
 export function createKeyAuthenticator(options: AuthenticatorOptions): KeyAuthenticator {
   const now = options.now ?? (() => new Date());
   const cacheMs = options.cacheMs ?? 10_000;
@@ -52,7 +54,23 @@ export function createKeyAuthenticator(options: AuthenticatorOptions): KeyAuthen
     limits: defaultLimits,
   };
   const verified = new Map<string, { record: ApiKeyRecord; until: number }>();
+  /**
+   * Ids no key has, remembered for `cacheMs` (at most MAX_UNKNOWN of them): a flood of
+   * well-formed made-up keys costs one store read per id, not one per request. Safe to cache:
+   * an id becomes known only when its key is created, and nobody presents a key before that.
+   */
+  const unknown = new Map<string, number>();
+  /** Bumped by forget(): a store read that began before it must not cache what it read. */
+  const generation = new Map<string, number>();
   const touched = new Map<string, number>();
+
+  const rememberUnknown = (keyId: string, at: Date) => {
+    if (unknown.size >= MAX_UNKNOWN) {
+      for (const [id, until] of unknown) if (until <= at.getTime()) unknown.delete(id);
+      if (unknown.size >= MAX_UNKNOWN) unknown.delete(unknown.keys().next().value!);
+    }
+    unknown.set(keyId, at.getTime() + cacheMs);
+  };
 
   const principalOf = (record: ApiKeyRecord): Principal => ({
     keyId: record.keyId,
@@ -75,15 +93,23 @@ export function createKeyAuthenticator(options: AuthenticatorOptions): KeyAuthen
       const keyId = keyIdOf(presented);
       if (!keyId) return undefined;
       const at = now();
+      if ((unknown.get(keyId) ?? 0) > at.getTime()) return undefined;
       let cached = verified.get(keyId);
-      if (!cached || cached.until <= at.getTime()) {
+      // Revoked or rotated here while a read was in flight (forget() bumped the generation): what
+      // it read may predate that, so it is read again rather than cached.
+      for (let reads = 0; !cached || cached.until <= at.getTime(); reads++) {
+        const readAt = generation.get(keyId) ?? 0;
         const record = await options.store.get(keyId);
+        const current = (generation.get(keyId) ?? 0) === readAt;
+        if (!current && reads < 2) continue;
         if (!record) {
           verified.delete(keyId);
+          if (current) rememberUnknown(keyId, at);
           return undefined;
         }
         cached = { record, until: at.getTime() + cacheMs };
-        verified.set(keyId, cached);
+        if (current) verified.set(keyId, cached);
+        break;
       }
       const { record } = cached;
       // The hash decides, compared in constant time; the id only found the record.
@@ -95,6 +121,8 @@ export function createKeyAuthenticator(options: AuthenticatorOptions): KeyAuthen
     },
     forget(keyId) {
       verified.delete(keyId);
+      unknown.delete(keyId);
+      generation.set(keyId, (generation.get(keyId) ?? 0) + 1);
     },
   };
 }

@@ -140,4 +140,44 @@ describe("authenticating a presented key", () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect((await store.get(record.keyId))?.lastUsedAt).toBe(first);
   });
+
+  it("a flood of made-up keys with one id reads the store once per cache time, not once per request", async () => {
+    let reads = 0;
+    const counting: ApiKeyStore = {
+      ...store,
+      get: (id) => {
+        reads++;
+        return store.get(id);
+      },
+    };
+    const auth = createKeyAuthenticator({ store: counting, cacheMs: 10_000, now });
+    for (let i = 0; i < 20; i++)
+      expect(await auth.authenticate(`quire_k00000000000000aa_${"B".repeat(43)}`)).toBeUndefined();
+    expect(reads).toBe(1);
+  });
+
+  it("a key revoked here while a read of it is in flight is refused, not cached from the stale read", async () => {
+    const { key, record } = await store.create({ name: "raced", scopes: ["jobs:read"], createdBy: "bootstrap" });
+    let releaseRead!: () => void;
+    const gate = new Promise<void>((resolve) => (releaseRead = resolve));
+    let first = true;
+    const slow: ApiKeyStore = {
+      ...store,
+      get: async (id) => {
+        const stale = await store.get(id);
+        if (first) {
+          first = false;
+          await gate;
+        }
+        return first ? store.get(id) : stale;
+      },
+    };
+    const auth = createKeyAuthenticator({ store: slow, cacheMs: 60_000, now });
+    const inFlight = auth.authenticate(key);
+    await store.revoke(record.keyId);
+    auth.forget(record.keyId);
+    releaseRead();
+    expect(await inFlight).toBeUndefined();
+    expect(await auth.authenticate(key)).toBeUndefined();
+  });
 });

@@ -55,6 +55,7 @@ export type ApiKeyView = IngestionSchemas["ApiKey"];
 export type IssuedApiKey = IngestionSchemas["IssuedApiKey"];
 export type NewApiKey = IngestionSchemas["NewApiKey"];
 export type RotatedApiKey = IngestionSchemas["RotatedApiKey"];
+export type RevokedApiKey = IngestionSchemas["RevokedApiKey"];
 
 export function createQuireClient(options: ClientOptions) {
   const doFetch = options.fetch ?? fetch;
@@ -153,7 +154,8 @@ export function createQuireClient(options: ClientOptions) {
     getKey: (keyId: string) => api<ApiKeyView>("GET", `/v1/keys/${id(keyId)}`),
     rotateKey: (keyId: string, opts: { overlapSeconds?: number } = {}) =>
       api<RotatedApiKey>("POST", `/v1/keys/${id(keyId)}/rotate`, opts),
-    revokeKey: (keyId: string) => api<ApiKeyView>("DELETE", `/v1/keys/${id(keyId)}`),
+    revokeKey: (keyId: string, opts: { withSuccessors?: boolean } = {}) =>
+      api<RevokedApiKey>("DELETE", `/v1/keys/${id(keyId)}${opts.withSuccessors ? "?withSuccessors=true" : ""}`),
   };
 }
 export type QuireClient = ReturnType<typeof createQuireClient>;

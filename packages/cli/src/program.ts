@@ -404,9 +404,13 @@ export function buildProgram(io: CliIo): Command {
     .command("revoke")
     .description("stop a key for good (every API process refuses it within 10 s)")
     .argument("<keyId>")
-    .action(async (keyId: string) => {
-      const revoked = await client().revokeKey(keyId);
+    .option("--with-successors", "also revoke the keys it was rotated into (a leaked key's holder may have rotated it)")
+    .action(async (keyId: string, opts: { withSuccessors?: boolean }) => {
+      const revoked = await client().revokeKey(keyId, { withSuccessors: opts.withSuccessors === true });
       io.out(`Revoked ${revoked.keyId} (${revoked.name}) at ${revoked.revokedAt}.`);
+      for (const successor of revoked.revokedSuccessors ?? []) io.out(`Revoked its successor ${successor}.`);
+      if (revoked.rotatedTo && !opts.withSuccessors)
+        io.err(`Its successor ${revoked.rotatedTo} still works; --with-successors revokes it too.`);
     });
 
   program

@@ -5,6 +5,8 @@ export {
   type Devcloud,
   type DevcloudOptions,
 } from "./devcloud.ts";
+/** The flags `npm run devcloud -- …` takes. */
+export { DEVCLOUD_OPTIONS } from "./cli-options.ts";
 export {
   provisionResources,
   resourceEnvironment,

@@ -3,20 +3,11 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { bedrockOptionsFromEnv } from "./bedrock/index.ts";
+import { DEVCLOUD_OPTIONS } from "./cli-options.ts";
 import { DEFAULT_DEVCLOUD_PORT, startDevcloud, type Devcloud } from "./devcloud.ts";
 import { faultsFromEnv, readFaultConfig, type FaultConfigInput } from "./faults/index.ts";
 
-const { values: flags } = parseArgs({
-  options: {
-    port: { type: "string" },
-    host: { type: "string" },
-    "allow-host": { type: "string" },
-    "data-dir": { type: "string" },
-    memory: { type: "boolean", default: false },
-    faults: { type: "string" },
-    help: { type: "boolean", default: false },
-  },
-});
+const { values: flags } = parseArgs({ options: DEVCLOUD_OPTIONS });
 
 if (flags.help) {
   console.log(`Usage: npm run devcloud -- [--port 4566] [--host 127.0.0.1] [--data-dir .quire/devcloud] [--memory] [--faults faults.json]

@@ -49,7 +49,8 @@ export interface RateDecision {
  * limit protects each process and the store behind it rather than metering a key exactly.
  */
 export class RateLimiter {
-  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly buckets = new Map<string, { tokens: number; at: number; rate: RequestRate }>();
+  private takes = 0;
   private readonly now: () => number;
   constructor(now: () => number = Date.now) {
     this.now = now;
@@ -57,13 +58,15 @@ export class RateLimiter {
 
   take(keyId: string, rate: RequestRate): RateDecision {
     const at = this.now();
-    const bucket = this.buckets.get(keyId) ?? { tokens: rate.burst, at };
+    const bucket = this.buckets.get(keyId) ?? { tokens: rate.burst, at, rate };
     bucket.tokens = Math.min(rate.burst, bucket.tokens + ((at - bucket.at) / 1000) * rate.requestsPerSecond);
     bucket.at = at;
+    bucket.rate = rate;
     const allowed = bucket.tokens >= 1;
     if (allowed) bucket.tokens -= 1;
     this.buckets.set(keyId, bucket);
-    if (this.buckets.size > 10_000) this.sweep(at, rate);
+    // Every 1,000 takes once there are many buckets: the sweep walks them all.
+    if (this.buckets.size > 10_000 && ++this.takes % 1_000 === 0) this.sweep(at);
     return {
       allowed,
       limit: rate.burst,
@@ -73,10 +76,11 @@ export class RateLimiter {
     };
   }
 
-  /** Forgets buckets that have refilled: they hold nothing a new bucket would not. */
-  private sweep(at: number, rate: RequestRate) {
+  /** Forgets buckets that have refilled, each at its own rate: they hold nothing a new bucket would not. */
+  private sweep(at: number) {
     for (const [keyId, bucket] of this.buckets) {
-      if (bucket.tokens + ((at - bucket.at) / 1000) * rate.requestsPerSecond >= rate.burst) this.buckets.delete(keyId);
+      const { requestsPerSecond, burst } = bucket.rate;
+      if (bucket.tokens + ((at - bucket.at) / 1000) * requestsPerSecond >= burst) this.buckets.delete(keyId);
     }
   }
 }

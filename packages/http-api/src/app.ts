@@ -218,6 +218,21 @@ export async function jsonBody(c: Context): Promise<unknown> {
   }
 }
 
+/**
+ * For a route whose body is optional: an empty body means `{}` through `schema` (its defaults);
+ * any other body must be JSON exactly like a required one — sent without a JSON Content-Type it
+ * is 415, never silently ignored (an ignored `{"overlapSeconds":0}` would leave a leaked secret
+ * working for a day).
+ */
+export async function parseOptionalJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+  if ((await c.req.text()) === "") {
+    const parsed = schema.safeParse({});
+    if (!parsed.success) throw validationFailed(parsed.error);
+    return parsed.data;
+  }
+  return parseJsonBody(c, schema);
+}
+
 /** Parse, don't validate: the body through `schema`, or 400 VALIDATION_FAILED naming each bad field. */
 export async function parseJsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
   const parsed = schema.safeParse(await jsonBody(c));

@@ -31,12 +31,43 @@ export class BodyBudget {
   }
 }
 
+const DRAIN_MS = 10_000;
+
+/** Reads and drops a body: true when it ended within `maxBytes` and `ms`. */
+async function drain(body: ReadableStream<Uint8Array> | null, maxBytes: number, ms: number): Promise<boolean> {
+  if (!body) return true;
+  const reader = body.getReader();
+  const deadline = Date.now() + ms;
+  let read = 0;
+  try {
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const next = await Promise.race([
+        reader.read(),
+        new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), left))),
+      ]);
+      clearTimeout(timer);
+      if (next === "late") return false;
+      if (next.done) return true;
+      read += next.value.byteLength;
+      if (read > maxBytes) return false;
+    }
+  } catch {
+    return false;
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
+
 /**
  * Reserves a request's body in the budget for as long as the request is served: its declared
  * Content-Length, or the route's whole limit when it sends none (chunked). Past the budget:
  * 429 BUSY with Retry-After. The refused body is read and dropped chunk by chunk (it costs
- * no memory): a client still sending when the answer comes and the connection closes would see
- * a reset rather than the 429 telling it when to retry.
+ * no memory), up to the route's limit and for at most 10 s: a client still sending when the
+ * answer comes and the connection closes would see a reset rather than the 429 telling it when
+ * to retry. Past either bound the connection is closed instead.
  */
 export function reserveBody(budget: BodyBudget, maxBytes: number): MiddlewareHandler {
   return async (c, next) => {
@@ -45,7 +76,7 @@ export function reserveBody(budget: BodyBudget, maxBytes: number): MiddlewareHan
     const release = budget.tryReserve(bytes);
     if (!release) {
       c.header("retry-after", "1");
-      await c.req.raw.body?.pipeTo(new WritableStream()).catch(() => {});
+      if (!(await drain(c.req.raw.body, maxBytes, DRAIN_MS))) c.header("connection", "close");
       throw new ApiError(
         429,
         "BUSY",

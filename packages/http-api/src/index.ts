@@ -1,4 +1,12 @@
-export { createApiApp, declaresJson, jsonBody, limitBody, openApiDocument, parseJsonBody } from "./app.ts";
+export {
+  createApiApp,
+  declaresJson,
+  jsonBody,
+  limitBody,
+  openApiDocument,
+  parseJsonBody,
+  parseOptionalJsonBody,
+} from "./app.ts";
 export {
   callerOf,
   ConcurrencyLimiter,

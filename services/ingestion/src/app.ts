@@ -42,7 +42,7 @@ import type { Submission } from "./submission.ts";
 import type { DeadLetters } from "@quire/dead-letters";
 import { registerDeadLetterRoutes } from "./dead-letter-routes.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
-import type { ApiKeyStore, KeyAuthenticator, Principal } from "@quire/api-keys";
+import type { ApiKeys, Principal } from "@quire/api-keys";
 import type { Context } from "hono";
 
 export const MAX_WAIT_SECONDS = 30;
@@ -238,7 +238,7 @@ export interface AppDependencies {
   jobs: JobStore;
   submission: Submission;
   /** Who may call: API keys (both APIs share one store) and the bootstrap key. */
-  keys: { store: ApiKeyStore; authenticator: KeyAuthenticator };
+  keys: ApiKeys;
   maxDocumentBytes: number;
   /** Largest POST /v1/runs body (QUIRE_MAX_RUN_BODY_BYTES). */
   maxRunBodyBytes?: number;
@@ -438,8 +438,10 @@ export function createApp(deps: AppDependencies) {
         }),
       },
     },
-    limitBody(bodyLimit),
+    // The budget first: a chunked body (no Content-Length) is counted at the route's limit before
+    // a byte of it is read, where limitBody would buffer it first.
     reserveBody(bodies, bodyLimit),
+    limitBody(bodyLimit),
     async (c) => {
       const wait = parseWait(c.req.queries("wait"));
       // Checked before anything is accepted: a refused sync request has created nothing.
@@ -528,8 +530,8 @@ export function createApp(deps: AppDependencies) {
         }),
       },
     },
-    limitBody(runBodyLimit),
     reserveBody(bodies, runBodyLimit),
+    limitBody(runBodyLimit),
     async (c) => {
       const parsed = runInput.safeParse(await jsonBody(c));
       if (!parsed.success) throw invalidInput(parsed.error);

@@ -9,6 +9,8 @@ import {
   type ApiKeyRecord,
   type ApiKeyStore,
   type KeyAuthenticator,
+  type KeyLimits,
+  type Principal,
   type Scope,
 } from "@quire/api-keys";
 import {
@@ -23,6 +25,7 @@ import {
   limitBody,
   NOT_JSON,
   parseJsonBody,
+  parseOptionalJsonBody,
   payloadTooLarge,
   UNAUTHORIZED,
   type createApiApp,
@@ -105,6 +108,7 @@ const keyIdParam = z.object({ keyId });
 const KEY_NOT_FOUND = { KEY_NOT_FOUND: "No API key k3f9a0c2d4e6b8a1c." };
 const SCOPE_NOT_HELD = {
   SCOPE_NOT_HELD: "This key does not hold dead-letters:manage, so it cannot grant or manage a key that does.",
+  LIMITS_NOT_HELD: "This key's own requestsPerSecond is lower: it cannot create a key with higher limits.",
 };
 
 /** A key may only grant, rotate or revoke scopes it holds itself: keys:manage is not a way up. */
@@ -119,6 +123,26 @@ function mustHold(c: Context, scopes: readonly Scope[], doing: string) {
       { missing },
     );
   }
+}
+
+/**
+ * Nor is it a way to a higher rate: a key's limits are at most its creator's, field by field
+ * (the bootstrap key excepted), and a key created without limits gets its creator's.
+ */
+function limitsWithin(c: Context, asked: KeyLimits | undefined, doing: string): KeyLimits | undefined {
+  const caller = callerOf(c) as Principal;
+  if (caller.keyId === BOOTSTRAP_KEY_ID) return asked;
+  if (!asked) return caller.limits;
+  const over = (Object.keys(asked) as (keyof KeyLimits)[]).filter((field) => asked[field] > caller.limits[field]);
+  if (over.length) {
+    throw new ApiError(
+      403,
+      "LIMITS_NOT_HELD",
+      `This key's own ${over.join(", ")} ${over.length > 1 ? "are" : "is"} lower: it cannot ${doing} a key with higher limits.`,
+      { over },
+    );
+  }
+  return asked;
 }
 
 const answering = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -138,7 +162,7 @@ const answering = async <T>(work: () => Promise<T>): Promise<T> => {
  */
 export function registerKeyRoutes(
   app: ReturnType<typeof createApiApp>,
-  keys: { store: ApiKeyStore; authenticator: KeyAuthenticator; now?: () => Date },
+  keys: { store: ApiKeyStore; authenticator: KeyAuthenticator; defaultLimits: KeyLimits; now?: () => Date },
 ) {
   const tags = ["Keys"];
   const security = keyScope("keys:manage");
@@ -185,7 +209,13 @@ export function registerKeyRoutes(
     async (c) => {
       const input = await parseJsonBody(c, newKeyInput);
       mustHold(c, input.scopes, "create");
-      const { key, record } = await keys.store.create({ ...input, createdBy: callerOf(c).keyId });
+      const limits = limitsWithin(c, input.limits, "create");
+      const { key, record } = await keys.store.create({
+        name: input.name,
+        scopes: input.scopes,
+        ...(limits ? { limits } : {}),
+        createdBy: callerOf(c).keyId,
+      });
       return c.json({ ...viewOf(record, now()), key }, 201, { location: `/v1/keys/${record.keyId}` });
     },
   );
@@ -260,12 +290,10 @@ export function registerKeyRoutes(
     },
     limitBody(KEY_BODY_BYTES),
     async (c) => {
-      const { overlapSeconds } =
-        c.req.header("content-length") === "0" || !c.req.header("content-type")
-          ? rotateInput.parse({})
-          : await parseJsonBody(c, rotateInput);
+      const { overlapSeconds } = await parseOptionalJsonBody(c, rotateInput);
       const previous = await existing(c.req.param("keyId") ?? "");
       mustHold(c, previous.scopes, "rotate");
+      limitsWithin(c, previous.limits ?? keys.defaultLimits, "rotate");
       const successor = await answering(() =>
         keys.store.rotate(previous.keyId, { overlapSeconds, rotatedBy: callerOf(c).keyId }),
       );
@@ -286,21 +314,60 @@ export function registerKeyRoutes(
       operationId: "revokeApiKey",
       summary: "Revoke an API key",
       description:
-        "Final: the key stops working at once on this process, and on every API process within 10 seconds (how long a verified key is trusted without reading the store). Revoking a revoked key answers it unchanged.",
+        "Final: the key stops working at once on this process, and on every API process within 10 seconds (how long a verified key is trusted without reading the store). Revoking a revoked key answers it unchanged. A key that was rotated has a successor (`rotatedTo`) that revoking it leaves working — which is what ending an overlap early needs; for a leaked key, whose holder may have rotated it, pass `withSuccessors=true` to revoke the whole chain of successors too (`revokedSuccessors` lists them).",
       tags,
       security,
-      request: { params: keyIdParam },
+      request: {
+        params: keyIdParam,
+        query: z.object({
+          withSuccessors: z.enum(["true", "false"]).optional().meta({
+            description: "Also revoke every successor this key was rotated into, and theirs.",
+          }),
+        }),
+      },
       responses: {
-        200: json(keyView, { description: "The key, revoked." }),
-        ...errorResponses({ 401: UNAUTHORIZED, 403: SCOPE_NOT_HELD, 404: KEY_NOT_FOUND, 500: INTERNAL }),
+        200: json(
+          keyView
+            .extend({
+              revokedSuccessors: z
+                .array(keyId)
+                .optional()
+                .meta({ description: "With withSuccessors=true: the successors revoked with it, in order." }),
+            })
+            .meta({ id: "RevokedApiKey" }),
+          { description: "The key, revoked." },
+        ),
+        ...errorResponses({
+          400: { VALIDATION_FAILED: "withSuccessors: must be true or false" },
+          401: UNAUTHORIZED,
+          403: SCOPE_NOT_HELD,
+          404: KEY_NOT_FOUND,
+          500: INTERNAL,
+        }),
       },
     },
     async (c) => {
+      const cascade = c.req.queries("withSuccessors") ?? [];
+      if (cascade.length > 1 || (cascade[0] !== undefined && cascade[0] !== "true" && cascade[0] !== "false"))
+        throw new ApiError(400, "VALIDATION_FAILED", "withSuccessors: must be true or false, given once", [
+          { path: "withSuccessors", message: "must be true or false" },
+        ]);
       const record = await existing(c.req.param("keyId") ?? "");
       mustHold(c, record.scopes, "revoke");
       const revoked = await answering(() => keys.store.revoke(record.keyId));
       keys.authenticator.forget(record.keyId);
-      return c.json(viewOf(revoked, now()));
+      const revokedSuccessors: string[] = [];
+      // A chain is as long as the key's rotations; the bound only guards against a cycle no write makes.
+      for (let next = revoked.rotatedTo; next && cascade[0] === "true" && revokedSuccessors.length < 1000; ) {
+        const successor = await keys.store.get(next);
+        if (!successor) break;
+        mustHold(c, successor.scopes, "revoke");
+        const done = await answering(() => keys.store.revoke(successor.keyId));
+        keys.authenticator.forget(successor.keyId);
+        revokedSuccessors.push(successor.keyId);
+        next = done.rotatedTo;
+      }
+      return c.json({ ...viewOf(revoked, now()), ...(cascade[0] === "true" ? { revokedSuccessors } : {}) });
     },
   );
 }

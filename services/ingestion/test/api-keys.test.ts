@@ -4,7 +4,7 @@
  * or when its rotation overlap ends.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startIngestion, type Ingestion } from "./support/harness.ts";
+import { API_KEY, startIngestion, type Ingestion } from "./support/harness.ts";
 
 let ingestion: Ingestion;
 beforeAll(async () => {
@@ -73,6 +73,57 @@ describe("API keys on the ingestion API", () => {
     const { keyId } = await issue({ name: "bigger", scopes: ["documents:submit", "jobs:read"] });
     expect(await codeOf(await as(key, `/v1/keys/${keyId}`, { method: "DELETE" }))).toBe("SCOPE_NOT_HELD");
     expect(await codeOf(await as(key, `/v1/keys/${keyId}/rotate`, { json: {} }))).toBe("SCOPE_NOT_HELD");
+  });
+
+  it("nor is keys:manage a way to a higher rate: a key gets at most its creator's limits, and its creator's by default", async () => {
+    const own = { requestsPerSecond: 5, burst: 10, concurrentWaits: 2 };
+    const { key } = await issue({ name: "limited-admin", scopes: ["keys:manage", "jobs:read"], limits: own });
+    const higher = await create(
+      { name: "faster", scopes: ["jobs:read"], limits: { ...own, requestsPerSecond: 10_000 } },
+      key,
+    );
+    expect(higher.status).toBe(403);
+    expect(await codeOf(higher)).toBe("LIMITS_NOT_HELD");
+    const defaulted = await issue({ name: "inherits", scopes: ["jobs:read"] }, key);
+    expect((await (await ingestion.request(`/v1/keys/${defaulted.keyId}`)).json()) as object).toMatchObject({
+      limits: own,
+    });
+    // Nor rotate a key with higher limits into its own hands.
+    const { keyId } = await issue({ name: "fast", scopes: ["jobs:read"] });
+    expect(await codeOf(await as(key, `/v1/keys/${keyId}/rotate`, { json: {} }))).toBe("LIMITS_NOT_HELD");
+  });
+
+  it("revoking a leaked key withSuccessors=true also revokes what its holder rotated it into; without, the successor is named", async () => {
+    const { key, keyId } = await issue({ name: "leaked-admin", scopes: ["keys:manage", "jobs:read"] });
+    // The holder of the leaked key rotates it, keeping a successor for itself.
+    const rotated = (await (
+      await as(key, `/v1/keys/${keyId}/rotate`, { json: { overlapSeconds: 3600 } })
+    ).json()) as Issued;
+    const again = (await (
+      await as(rotated.key, `/v1/keys/${rotated.keyId}/rotate`, { json: { overlapSeconds: 3600 } })
+    ).json()) as Issued;
+    const revoked = await ingestion.request(`/v1/keys/${keyId}?withSuccessors=true`, { method: "DELETE" });
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as { revokedSuccessors: string[] }).revokedSuccessors).toEqual([
+      rotated.keyId,
+      again.keyId,
+    ]);
+    for (const presented of [key, rotated.key, again.key])
+      expect((await as(presented, "/v1/jobs/job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7")).status).toBe(401);
+    expect(await codeOf(await ingestion.request(`/v1/keys/${keyId}?withSuccessors=yes`, { method: "DELETE" }))).toBe(
+      "VALIDATION_FAILED",
+    );
+  });
+
+  it("a rotation body sent without a Content-Type is 415, not ignored (overlapSeconds: 0 must not silently become a day)", async () => {
+    const { keyId } = await issue({ name: "untyped", scopes: ["jobs:read"] });
+    const response = await fetch(`${ingestion.api}/v1/keys/${keyId}/rotate`, {
+      method: "POST",
+      headers: { "x-api-key": API_KEY, "content-type": "" },
+      body: JSON.stringify({ overlapSeconds: 0 }),
+    });
+    expect(response.status).toBe(415);
+    expect((await (await ingestion.request(`/v1/keys/${keyId}`)).json()) as object).toMatchObject({ status: "active" });
   });
 
   it("a revoked key is refused 401 at once on the process that revoked it", async () => {

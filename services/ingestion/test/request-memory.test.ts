@@ -19,7 +19,7 @@ const runOf = (bytes: number) => JSON.stringify({ documents: [{ text: "x".repeat
 const codeOf = async (response: Response) => ((await response.json()) as { error: { code: string } }).error.code;
 
 /** A POST /v1/runs whose body arrives in two halves: the second only when `finish` is called. */
-function slowRun(body: string) {
+function slowRun(body: string, options: { chunked?: boolean } = {}) {
   const bytes = Buffer.from(body);
   let finish!: () => void;
   const stream = new ReadableStream<Uint8Array>({
@@ -33,7 +33,11 @@ function slowRun(body: string) {
   });
   const response = fetch(`${ingestion.api}/v1/runs`, {
     method: "POST",
-    headers: { "x-api-key": API_KEY, "content-type": "application/json", "content-length": String(bytes.length) },
+    headers: {
+      "x-api-key": API_KEY,
+      "content-type": "application/json",
+      ...(options.chunked ? {} : { "content-length": String(bytes.length) }),
+    },
     body: stream,
     duplex: "half",
   } as RequestInit);
@@ -75,5 +79,18 @@ describe("request memory bounds", () => {
       body: runOf(200 * KiB),
     });
     expect(retried.status).toBe(202);
+  });
+
+  it("a chunked body (no Content-Length) counts at the route's whole limit before it is read: a second one waits its turn", async () => {
+    const first = slowRun(runOf(200 * KiB), { chunked: true });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = slowRun(runOf(100 * KiB), { chunked: true });
+    // The refused body is read to its end and dropped, then answered.
+    setTimeout(() => second.finish(), 100);
+    const refused = await second.response;
+    expect(refused.status).toBe(429);
+    expect(await codeOf(refused)).toBe("BUSY");
+    first.finish();
+    expect((await first.response).status).toBe(202);
   });
 });

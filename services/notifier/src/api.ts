@@ -24,6 +24,7 @@ import {
   limitBody,
   NOT_JSON,
   parseJsonBody,
+  parseOptionalJsonBody,
   payloadTooLarge,
   UNAUTHORIZED,
   validationFailed,
@@ -596,10 +597,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
         throw new ApiError(409, "NOT_A_WEBHOOK", "Only webhook subscriptions have signing secrets.");
       // Like ingestion's key rotation: no body means the defaults, and a body is JSON exactly (a
       // body sent as text/html; x=application/json is 415, never read, and never silently ignored).
-      const body =
-        c.req.header("content-length") === "0" || !c.req.header("content-type")
-          ? {}
-          : await parseJsonBody(c, rotateInput);
+      const body = await parseOptionalJsonBody(c, rotateInput);
       const overlapMs = body.overlapSeconds !== undefined ? body.overlapSeconds * 1000 : settings.secretOverlapMs;
       const previousSecretExpiresAt = new Date(Date.now() + overlapMs);
       const secret = generateWebhookSecret();

@@ -49,6 +49,16 @@ describe("the notifier's refusals are the ones its document lists", () => {
     expect(rotateSecret).not.toHaveBeenCalled();
   });
 
+  it("rotate-secret with a body but no Content-Type → 415, not silently the default overlap", async () => {
+    const response = await api.request(`/v1/subscriptions/${webhook.id}/rotate-secret`, {
+      method: "POST",
+      headers: { "x-api-key": API_KEY, "content-type": "" },
+      body: JSON.stringify({ overlapSeconds: 0 }),
+    });
+    expect(response.status).toBe(415);
+    expect(rotateSecret).not.toHaveBeenCalled();
+  });
+
   it("a filter pattern with a number DynamoDB cannot hold (6e31, 5e-324) → 400 INVALID_FILTER, not a 500", async () => {
     for (const value of [-6.139932049646133e31, 5e-324]) {
       const response = await api.request("/v1/subscriptions", {

@@ -275,7 +275,7 @@ export type paths = {
         post?: never;
         /**
          * Revoke an API key
-         * @description Final: the key stops working at once on this process, and on every API process within 10 seconds (how long a verified key is trusted without reading the store). Revoking a revoked key answers it unchanged.
+         * @description Final: the key stops working at once on this process, and on every API process within 10 seconds (how long a verified key is trusted without reading the store). Revoking a revoked key answers it unchanged. A key that was rotated has a successor (`rotatedTo`) that revoking it leaves working — which is what ending an overlap early needs; for a leaked key, whose holder may have rotated it, pass `withSuccessors=true` to revoke the whole chain of successors too (`revokedSuccessors` lists them).
          */
         delete: operations["revokeApiKey"];
         options?: never;
@@ -742,6 +742,42 @@ export type components = {
              * @default 86400
              */
             overlapSeconds?: number;
+        };
+        RevokedApiKey: {
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            keyId: string;
+            name: string;
+            /** @example quire_k3f9a0c2d4e6b8a1c_… */
+            preview: string;
+            scopes: ("documents:submit" | "jobs:read" | "subscriptions:manage" | "dead-letters:manage" | "keys:manage")[];
+            limits?: components["schemas"]["KeyLimits"];
+            /**
+             * @description expiring: rotated, still working until validUntil; expired: rotated and past it.
+             * @enum {string}
+             */
+            status: "active" | "expiring" | "expired" | "revoked";
+            createdAt: string;
+            /** @description The key that created it (bootstrap: QUIRE_API_KEY). */
+            createdBy: string;
+            /** @description Approximate (written at most once a minute per process). */
+            lastUsedAt?: string;
+            revokedAt?: string;
+            validUntil?: string;
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            rotatedTo?: string;
+            /**
+             * @description Names the key; public (it is part of the key, before its secret).
+             * @example k3f9a0c2d4e6b8a1c
+             */
+            rotatedFrom?: string;
+            /** @description With withSuccessors=true: the successors revoked with it, in order. */
+            revokedSuccessors?: string[];
         };
     };
     responses: never;
@@ -1895,7 +1931,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: SCOPE_NOT_HELD, MISSING_SCOPE. */
+            /** @description Forbidden: SCOPE_NOT_HELD, LIMITS_NOT_HELD, MISSING_SCOPE. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1904,7 +1940,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "SCOPE_NOT_HELD" | "MISSING_SCOPE";
+                            code?: "SCOPE_NOT_HELD" | "LIMITS_NOT_HELD" | "MISSING_SCOPE";
                         };
                     };
                 };
@@ -2062,7 +2098,10 @@ export interface operations {
     };
     revokeApiKey: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Also revoke every successor this key was rotated into, and theirs. */
+                withSuccessors?: "true" | "false";
+            };
             header?: never;
             path: {
                 /** @description Names the key; public (it is part of the key, before its secret). */
@@ -2078,7 +2117,21 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKey"];
+                    "application/json": components["schemas"]["RevokedApiKey"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Missing or wrong API key: UNAUTHORIZED. */
@@ -2095,7 +2148,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: SCOPE_NOT_HELD, MISSING_SCOPE. */
+            /** @description Forbidden: SCOPE_NOT_HELD, LIMITS_NOT_HELD, MISSING_SCOPE. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2104,7 +2157,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "SCOPE_NOT_HELD" | "MISSING_SCOPE";
+                            code?: "SCOPE_NOT_HELD" | "LIMITS_NOT_HELD" | "MISSING_SCOPE";
                         };
                     };
                 };
@@ -2206,7 +2259,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Forbidden: SCOPE_NOT_HELD, MISSING_SCOPE. */
+            /** @description Forbidden: SCOPE_NOT_HELD, LIMITS_NOT_HELD, MISSING_SCOPE. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2215,7 +2268,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "SCOPE_NOT_HELD" | "MISSING_SCOPE";
+                            code?: "SCOPE_NOT_HELD" | "LIMITS_NOT_HELD" | "MISSING_SCOPE";
                         };
                     };
                 };

@@ -1,0 +1,16 @@
+import type { ParseArgsOptionsConfig } from "node:util";
+
+/**
+ * The flags `npm run bench -- …` takes (src/main.ts parses with exactly these; the README's
+ * commands are checked against them by tests/e2e/test/readme-commands.test.ts).
+ */
+export const BENCH_OPTIONS = {
+  quick: { type: "boolean", default: false },
+  docs: { type: "string" },
+  rpm: { type: "string" },
+  tpm: { type: "string" },
+  "time-scale": { type: "string" },
+  workers: { type: "string" },
+  "baseline-concurrency": { type: "string" },
+  "skip-overhead": { type: "boolean", default: false },
+} as const satisfies ParseArgsOptionsConfig;
