@@ -22,7 +22,10 @@ type Name = DeployedServiceName | "devcloud";
 const PALETTE = [36, 35, 33, 32, 34, 31];
 const colourOf = (name: Name) => (name === "devcloud" ? 90 : PALETTE[SERVICES.indexOf(name) % PALETTE.length]!);
 const devMode = process.argv.includes("--dev");
-/** Inspector ports in `--dev`: 9230 ingestion, 9231 summarizer, 9232 classifier, 9233 notifier (9229 stays free for your own). */
+/**
+ * Inspector ports in `--dev`: 9230 ingestion, 9231 summarizer, 9232 classifier, 9233 notifier (9229 stays free for your
+ * own).
+ */
 const inspectBase = Number(process.env.QUIRE_INSPECT_PORT ?? 9230);
 const inspectPort = (service: (typeof SERVICES)[number]) => inspectBase + SERVICES.indexOf(service);
 

@@ -8,7 +8,9 @@ import { z } from "zod";
  * problem named — before anything is created.
  */
 const deploySettingsSchema = z.object({
-  /** The address or domain notifications come from: the infra app creates its SES identity, the notifier sends from it. */
+  /**
+   * The address or domain notifications come from: the infra app creates its SES identity, the notifier sends from it.
+   */
   QUIRE_EMAIL_SENDER: z.string().min(3).optional(),
   /** Alarms (DLQ not empty, messages waiting too long) are sent here, when set. */
   QUIRE_ALARM_EMAIL: z.email().optional(),

@@ -6,7 +6,9 @@
  * (`recorded:<kind>:<name>:arn`), so an input taken from another component shows which.
  */
 export interface Recorded {
-  /** `Queue`, `Queue.get`, `Queue.subscribe`, `ApiGatewayV2.route`, `ComponentResource`, `aws.sns.TopicSubscription`… */
+  /**
+   * `Queue`, `Queue.get`, `Queue.subscribe`, `ApiGatewayV2.route`, `ComponentResource`, `aws.sns.TopicSubscription`…
+   */
   kind: string;
   /** The component's name, or the first argument of a static call. */
   name: string;

@@ -81,7 +81,10 @@ const api = renderAwsApiResources(topology, `quire-${STAGE}`);
 
 const of = (recorded: Recorded[], kind: string) => recorded.filter((r) => r.kind === kind);
 const argsOf = (r: Recorded) => r.args[0] as Record<string, any>;
-/** What the app creates outside every service's component: the shared infrastructure, its dashboard and alarms, the app's secret. */
+/**
+ * What the app creates outside every service's component: the shared infrastructure, its dashboard and alarms, the
+ * app's secret.
+ */
 const outsideServices = (recorded: Recorded[]) =>
   recorded.filter((r) => r.parent === undefined && r.kind !== "ComponentResource");
 /** A resource (whose name others' options and inputs name), not a call recorded under its first argument. */

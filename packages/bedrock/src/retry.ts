@@ -112,7 +112,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export interface AttemptEvent {
   /** 1-based number of the call. */
   attempt: number;
-  /** Exception name or problem tag of a failed call ("ThrottlingException", "MODEL_OUTPUT_INVALID:schema-violation"). */
+  /**
+   * Exception name or problem tag of a failed call ("ThrottlingException", "MODEL_OUTPUT_INVALID:schema-violation").
+   */
   error?: string;
   /** Backoff before the next call, when there will be one. */
   delayMs?: number;

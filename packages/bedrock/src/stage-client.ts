@@ -336,7 +336,8 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
           { usage },
         );
       }
-      // A max_tokens stop is accepted: the caller asked for at most maxTokens, and a cut-off summary is still a summary.
+      // A max_tokens stop is accepted: the caller asked for at most maxTokens, and a cut-off summary is still a
+      // summary.
       const result: SummaryResult = { text: summary, modelId, promptVersion: summaryPromptVersion, usage };
       return result;
     });

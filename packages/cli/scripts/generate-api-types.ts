@@ -1,4 +1,5 @@
-// Writes src/generated/{ingestion,notifier}.ts from the services' openapi.json. Run after `npm run generate` in a service.
+// Writes src/generated/{ingestion,notifier}.ts from the services' openapi.json. Run after `npm run generate` in a
+// service.
 import { writeFile } from "node:fs/promises";
 import { API_TYPES, generateApiTypes } from "../src/generated/api-types.ts";
 

@@ -50,7 +50,9 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   QUIRE_API_KEY: z.string().min(16, "QUIRE_API_KEY must be at least 16 characters").optional(),
   QUIRE_MAX_DOCUMENT_BYTES: positiveInt.default(10 * 1024 * 1024),
-  /** Largest POST /v1/runs body; a run is parsed whole, so this bounds one request's memory (about 4× it at the peak). */
+  /**
+   * Largest POST /v1/runs body; a run is parsed whole, so this bounds one request's memory (about 4× it at the peak).
+   */
   QUIRE_MAX_RUN_BODY_BYTES: positiveInt.default(32 * 1024 * 1024),
   /** Request bodies one API process holds at once, in all; a request that would pass it gets 429 BUSY. */
   QUIRE_MAX_INFLIGHT_BODY_BYTES: positiveInt.default(96 * 1024 * 1024),
@@ -102,7 +104,10 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_COMPUTATION_LEASE_MS: positiveInt.default(3 * 60_000),
 
   // Bedrock admission (the governor)
-  /** `adaptive`: every Converse call waits for the quota buckets and the AIMD in-flight limit; `off`: calls go straight out. */
+  /**
+   * `adaptive`: every Converse call waits for the quota buckets and the AIMD in-flight limit; `off`: calls go straight
+   * out.
+   */
   QUIRE_GOVERNOR: z.enum(["adaptive", "off"]).default("adaptive"),
   /** The model's requests / tokens per minute as you know them (Service Quotas). Unset: AIMD alone finds the limit. */
   QUIRE_BEDROCK_RPM: positiveInt.optional(),
@@ -133,7 +138,9 @@ export const quireEnvironmentSchema = z.object({
   /** Where people reach the notifier (email confirmation links) and the API (job links in emails). */
   QUIRE_NOTIFIER_PUBLIC_URL: z.url().default("http://127.0.0.1:3001"),
   QUIRE_API_PUBLIC_URL: z.url().default("http://127.0.0.1:3000"),
-  /** Hosts and CIDRs webhooks may reach although they are not public (loopback, private…). Empty: public addresses only. */
+  /**
+   * Hosts and CIDRs webhooks may reach although they are not public (loopback, private…). Empty: public addresses only.
+   */
   QUIRE_WEBHOOK_ALLOWLIST: z.string().default(""),
   /** Delays between webhook attempts (Standard Webhooks' usual schedule); ms|s|m|h|d. */
   QUIRE_WEBHOOK_RETRY_SCHEDULE: z.string().default("5s,5m,30m,2h,5h,10h,10h"),

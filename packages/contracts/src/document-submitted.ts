@@ -12,7 +12,9 @@ import {
 
 /** SNS message attribute that every subscription's filter policy selects on. */
 export const MESSAGE_TYPE_ATTRIBUTE = "type";
-/** SNS message attribute carrying the document's priority (`bulk` | `interactive`): each lane has its own stage queues. */
+/**
+ * SNS message attribute carrying the document's priority (`bulk` | `interactive`): each lane has its own stage queues.
+ */
 export const PRIORITY_ATTRIBUTE = "priority";
 export const DOCUMENT_SUBMITTED = "document.submitted" as const;
 

@@ -271,7 +271,8 @@ describe("AWS limits at the devcloud edge", () => {
         }),
       );
     });
-    // Item size = UTF-8 bytes of every attribute name and string value: "pk" (2) + "k1" (2) + "blob" (4) = 8 + the blob.
+    // Item size = UTF-8 bytes of every attribute name and string value: "pk" (2) + "k1" (2) + "blob" (4) = 8 + the
+    // blob.
     const item = (blob: string) => ({ pk: { S: "k1" }, blob: { S: blob } });
 
     it("PutItem: 409,600 bytes pass, 409,601 are a ValidationException", async () => {

@@ -191,7 +191,8 @@ describe("fault injection at the devcloud edge, seen through the AWS SDK v3 clie
   });
 
   describe("each injected error is AWS's own answer for that service's protocol", () => {
-    // [service, kind, code asked for, the SDK's error name, status, how the retry strategy classes it, the modeled class]
+    // [service, kind, code asked for, the SDK's error name, status, how the retry strategy classes it, the modeled
+    // class]
     const cases: Array<
       [
         Service,

@@ -28,7 +28,10 @@ export interface CompiledEventPattern {
   matches(event: string | unknown): boolean;
 }
 
-/** Compile once, match many times (like event-ruler). `pattern` is raw JSON text or a parsed object. Throws InvalidEventPatternError. */
+/**
+ * Compile once, match many times (like event-ruler). `pattern` is raw JSON text or a parsed object. Throws
+ * InvalidEventPatternError.
+ */
 export function compileEventPattern(pattern: string | object): CompiledEventPattern {
   const patternText = typeof pattern === "string" ? pattern : stringifyPattern(pattern);
   let conditionSets: ConditionSet[];

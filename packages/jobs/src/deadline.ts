@@ -1,6 +1,8 @@
 import type { Run } from "./schema.ts";
 
-/** Seconds in an ISO 8601 duration (PnW, PnDTnHnMnS). Years and months are refused: their length depends on the date. */
+/**
+ * Seconds in an ISO 8601 duration (PnW, PnDTnHnMnS). Years and months are refused: their length depends on the date.
+ */
 export function durationSeconds(duration: string): number {
   const match =
     /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(

@@ -30,7 +30,10 @@ export function toJob(item: Record<string, unknown>): Job {
   });
 }
 
-/** A run is complete when `finished` (complete + failed) reaches `total`; its last outcome's time is the completion time. */
+/**
+ * A run is complete when `finished` (complete + failed) reaches `total`; its last outcome's time is the completion
+ * time.
+ */
 export function toRun(item: Record<string, unknown>): Run {
   const finished = item.finished as number;
   const total = item.total as number;

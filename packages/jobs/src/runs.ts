@@ -15,7 +15,10 @@ export interface CreateRunInput {
 
 /** What recording a job's outcome tells its caller about "Run Completed". */
 export interface RunOutcomeRecorded {
-  /** The finished run, when "Run Completed" is this caller's to publish (then markRunCompletionPublished, or releaseRunCompletion with `lease`). */
+  /**
+   * The finished run, when "Run Completed" is this caller's to publish (then markRunCompletionPublished, or
+   * releaseRunCompletion with `lease`).
+   */
   runCompleted: Run | undefined;
   lease?: string;
   /** The run is finished but another caller is announcing it: do not acknowledge yet; retry after this long. */

@@ -24,12 +24,17 @@ export interface SecretBox {
   open(subscriptionId: string, sealed: SealedSecret): Promise<string>;
 }
 
-/** A stored secret that can never be decrypted (changed, another subscription's, another key's): retrying will not help. */
+/**
+ * A stored secret that can never be decrypted (changed, another subscription's, another key's): retrying will not help.
+ */
 export class SigningSecretUnreadable extends Error {
   override readonly name = "SigningSecretUnreadable";
 }
 
-/** KMS errors that say this ciphertext will never decrypt (rather than "not now": throttled, key disabled, access denied). */
+/**
+ * KMS errors that say this ciphertext will never decrypt (rather than "not now": throttled, key disabled, access
+ * denied).
+ */
 const UNREADABLE = new Set(["InvalidCiphertextException", "IncorrectKeyException"]);
 
 /** The encryption context of a subscription's secrets: non-secret, and logged by CloudTrail with each call. */

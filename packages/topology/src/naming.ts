@@ -9,7 +9,9 @@ import type { Topology } from "./types.ts";
 export const componentName = (logical: string, kind: string) =>
   `${logical[0]!.toUpperCase()}${logical.slice(1)}${kind}`;
 
-/** `summarizer` → `quire-summarizer`; kebab-cases camelCase logical names (`notifierJobEvents` → `notifier-job-events`). */
+/**
+ * `summarizer` → `quire-summarizer`; kebab-cases camelCase logical names (`notifierJobEvents` → `notifier-job-events`).
+ */
 export const physicalName = (prefix: string, logical: string) =>
   `${prefix}-${logical.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -34,7 +36,10 @@ const ENVIRONMENT_SUFFIX = {
 } as const;
 export type ResourceKind = keyof typeof ENVIRONMENT_SUFFIX;
 
-/** The variable a service reads a resource from: (`QUEUE`, `notifierDeliveries`) → `QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL`. */
+/**
+ * The variable a service reads a resource from: (`QUEUE`, `notifierDeliveries`) →
+ * `QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL`.
+ */
 export const resourceEnvironmentKey = (kind: ResourceKind, logical: string) =>
   `QUIRE_${kind}_${logical.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}_${ENVIRONMENT_SUFFIX[kind]}`;
 

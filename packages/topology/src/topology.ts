@@ -246,7 +246,9 @@ export const topology = {
 
 export type QuireTopology = typeof topology;
 
-/** How many services of a topology call the model, and so split its quota (the governor's share, Lambda concurrency). */
+/**
+ * How many services of a topology call the model, and so split its quota (the governor's share, Lambda concurrency).
+ */
 export const stagesSharingModelOf = (declared: Topology) =>
   Object.values(declared.services).filter((service) => service.uses.bedrock === true).length;
 /** The same for Quire's topology. */

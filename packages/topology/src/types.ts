@@ -4,7 +4,10 @@
  */
 
 export interface QueueDeclaration {
-  /** Who consumes it. Each service has one work queue fed by SNS/EventBridge; a service may own more (the notifier's delivery retries). */
+  /**
+   * Who consumes it. Each service has one work queue fed by SNS/EventBridge; a service may own more (the notifier's
+   * delivery retries).
+   */
   readonly consumer: string;
   readonly visibilityTimeoutSeconds: number;
   readonly messageRetentionSeconds: number;
@@ -17,7 +20,8 @@ export interface QueueDeclaration {
 
 /**
  * An SNS → SQS subscription. Raw delivery means the SQS body is the published message itself;
- * the filter policy is SNS's own JSON (https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-policies.html).
+ * the filter policy is SNS's own JSON (https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-
+ * policies.html).
  */
 export interface SubscriptionDeclaration {
   readonly topic: string;
@@ -141,6 +145,9 @@ export interface Topology {
   readonly tables: Readonly<Record<string, TableDeclaration>>;
   readonly buckets: Readonly<Record<string, { readonly description: string }>>;
   readonly keys: Readonly<Record<string, KeyDeclaration>>;
-  /** Each service's deployment unit: one component of the app (`<Service>Service`), deployable alone with `sst deploy --target`. */
+  /**
+   * Each service's deployment unit: one component of the app (`<Service>Service`), deployable alone with `sst deploy
+   * --target`.
+   */
   readonly services: Readonly<Record<string, ServiceDeployment>>;
 }

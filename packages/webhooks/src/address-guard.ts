@@ -83,7 +83,9 @@ const invalidEntry = (entry: string, why: string) =>
     `webhook allowlist entry "${entry}" ${why} (expected e.g. localhost, 10.0.0.0/8, ::1, 127.0.0.1:4700-4709)`,
   );
 
-/** An IPv4-mapped IPv6 range (::ffff:10.0.0.0/104) is the IPv4 range it maps, since addresses are judged that way too. */
+/**
+ * An IPv4-mapped IPv6 range (::ffff:10.0.0.0/104) is the IPv4 range it maps, since addresses are judged that way too.
+ */
 function normaliseRange([address, bits]: [IP, number]): [IP, number] {
   if (address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress() && bits >= 96)
     return [(address as ipaddr.IPv6).toIPv4Address(), bits - 96];
@@ -208,7 +210,8 @@ export function createAddressGuard(
       }
       if (url.username || url.password)
         throw new WebhookTargetRefused("CREDENTIALS_IN_URL", "webhook URLs may not carry a user name or password");
-      // WHATWG URL has already turned 2130706433, 0x7f.1 and friends into dotted IPv4, and IPv6 into its compressed form.
+      // WHATWG URL has already turned 2130706433, 0x7f.1 and friends into dotted IPv4, and IPv6 into its compressed
+      // form.
       const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
       const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
       if (ipaddr.isValid(host)) return { url, addresses: [judge(host, host, false, port)] };

@@ -60,7 +60,10 @@ export const DEFAULT_INFLIGHT_BODY_BYTES = 96 * 1024 * 1024;
 const BODIES_BUSY = {
   BUSY: "This server is holding as many large requests as it takes at once: retry after 1 s.",
 };
-/** JSON escapes can make the body larger than the text: POST /v1/documents allows generous overhead and checks the text itself after parsing. */
+/**
+ * JSON escapes can make the body larger than the text: POST /v1/documents allows generous overhead and checks the text
+ * itself after parsing.
+ */
 export const documentBodyLimit = (maxDocumentBytes: number) => maxDocumentBytes * 2 + 64 * 1024;
 
 /** Caller metadata: the contract's schema, with its key rules spelled out for the document. */

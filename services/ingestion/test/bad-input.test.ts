@@ -15,7 +15,9 @@ beforeAll(async () => {
 });
 afterAll(() => ingestion?.stop());
 
-/** A body sent exactly as written: `{"__proto__": …}` cannot be built as an object literal and survive JSON.stringify. */
+/**
+ * A body sent exactly as written: `{"__proto__": …}` cannot be built as an object literal and survive JSON.stringify.
+ */
 const postRaw = (path: string, body: string) =>
   fetch(`${ingestion.api}${path}`, {
     method: "POST",

@@ -1,7 +1,10 @@
 import { openApiDocument } from "@quire/http-api";
 import { createNotifierApi, type NotifierApiDependencies } from "./api.ts";
 
-/** The notifier API's OpenAPI 3.1 document: what services/notifier/openapi.json holds. Only routes are declared; nothing is called. */
+/**
+ * The notifier API's OpenAPI 3.1 document: what services/notifier/openapi.json holds. Only routes are declared; nothing
+ * is called.
+ */
 export function buildNotifierOpenApi() {
   const app = createNotifierApi({ keys: {} } as NotifierApiDependencies);
   return openApiDocument(app);

@@ -93,7 +93,9 @@ async function delivery(subscriptionId: string): Promise<Delivery> {
   });
   return created;
 }
-/** Run the worker on the real delivery queue under the local host until `done`, dead-lettering on the second receive. */
+/**
+ * Run the worker on the real delivery queue under the local host until `done`, dead-lettering on the second receive.
+ */
 async function runUntil(
   consumer: ReturnType<typeof worker>,
   done: () => Promise<boolean>,

@@ -7,7 +7,10 @@ import type { DeliverySettings } from "../src/settings.ts";
 export const secretBox = (devcloud: Devcloud): SecretBox =>
   kmsSecretBox({ kms: createAwsClients(devcloud.env).kms, keyId: devcloud.env.QUIRE_KEY_SECRETS_ID! });
 
-/** Delivery settings for specs: a 1 s attempt timeout, the given retry schedule, the defaults' disable and overlap windows. */
+/**
+ * Delivery settings for specs: a 1 s attempt timeout, the given retry schedule, the defaults' disable and overlap
+ * windows.
+ */
 export const deliverySettings = (retryDelaysMs: number[]): DeliverySettings => ({
   retryDelaysMs,
   timeoutMs: 1000,

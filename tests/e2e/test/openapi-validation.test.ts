@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { describeViolation } from "./support/openapi.ts";
 
-/** The checker every other spec's responses go through (support/setup.ts) tells a described response from one that is not. */
+/**
+ * The checker every other spec's responses go through (support/setup.ts) tells a described response from one that is
+ * not.
+ */
 describe("response validation against the OpenAPI documents", () => {
   const job = {
     jobId: "job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7",

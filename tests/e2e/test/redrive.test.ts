@@ -118,7 +118,8 @@ describe("dead letters and redrive, through the CLI", () => {
     await status.run("dlq", "status", other);
     expect(status.out[1]).toMatch(/^COMPLETED/);
 
-    // What subscribers saw: each job failed, then completed, once each; the run announced twice, the last with the final counts.
+    // What subscribers saw: each job failed, then completed, once each; the run announced twice, the last with the
+    // final counts.
     const events: SpiedEvent[] = await collectEvents(
       pipeline,
       (seen) => ofType(seen, "Run Completed").length >= 2 && ofType(seen, "Job Completed").length >= 3,

@@ -124,7 +124,8 @@ export function callOutcomeOf(error: unknown): "throttled" | "unavailable" | "er
  * Admission control for Bedrock, per model id: a token bucket for the configured requests and
  * tokens per minute, and an in-flight limit that adapts AIMD-style — slow start (doubling) until
  * the first throttle, then additive increase while calls succeed, multiplicative decrease on
- * ThrottlingException (once per generation of calls, so one overload counts once). Processes sharing a quota never talk: each backs off when the shared
+ * ThrottlingException (once per generation of calls, so one overload counts once). Processes sharing a quota never
+ * talk: each backs off when the shared
  * quota throttles it, which converges on a fair share of it, like TCP flows sharing a link.
  */
 export function createGovernor(options: GovernorOptions = {}): Governor {

@@ -29,7 +29,10 @@ export class TokenBucket {
     return this.level;
   }
 
-  /** What a request of `amount` is charged: never more than the bucket can hold, so a huge request is admitted when it is full. */
+  /**
+   * What a request of `amount` is charged: never more than the bucket can hold, so a huge request is admitted when it
+   * is full.
+   */
   charge(amount: number): number {
     return Math.min(amount, this.capacity);
   }

@@ -15,7 +15,10 @@ const rate = z.number().min(0).max(1);
 const milliseconds = z.number().finite().nonnegative();
 
 export const latencySchema = z.object({
-  /** Shape of the token-independent part: fixed = meanMs; uniform = meanMs ± jitterMs; normal/lognormal with stddev jitterMs. */
+  /**
+   * Shape of the token-independent part: fixed = meanMs; uniform = meanMs ± jitterMs; normal/lognormal with stddev
+   * jitterMs.
+   */
   distribution: z.enum(["fixed", "uniform", "normal", "lognormal"]),
   meanMs: milliseconds,
   jitterMs: milliseconds,

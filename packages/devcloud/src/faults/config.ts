@@ -51,7 +51,9 @@ export const faultRuleSchema = z
     id: z.string().min(1).optional(),
     /** Which service's requests (the SigV4 signing name); omitted = every service. */
     service: z.enum(FAULT_SERVICES).optional(),
-    /** Operation names as the SDK's commands have them, without "Command" (SendMessage, PutItem, PutObject, Converse). */
+    /**
+     * Operation names as the SDK's commands have them, without "Command" (SendMessage, PutItem, PutObject, Converse).
+     */
     operations: z
       .array(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, "an operation name like SendMessage"))
       .min(1)

@@ -35,7 +35,10 @@ export function createSubscriptionRecords(table: StoreTable, secrets: SecretBox)
     return Item ? asSubscription(Item) : undefined;
   }
 
-  /** SET some attributes, REMOVE others, on condition; the subscription as it now is, or undefined if the condition failed. */
+  /**
+   * SET some attributes, REMOVE others, on condition; the subscription as it now is, or undefined if the condition
+   * failed.
+   */
   async function updateSubscription(
     id: string,
     set: Record<string, unknown>,

@@ -23,7 +23,10 @@ export interface LambdaHostOptions {
   queueUrl?: string | undefined;
   /** Backoff and age budget for transient failures (default DEFAULT_REDELIVERY_POLICY). */
   redelivery?: Partial<RedeliveryPolicy> | undefined;
-  /** The source queue's redrive maxReceiveCount (from the topology): the last allowed delivery is dead-lettered with its reason. */
+  /**
+   * The source queue's redrive maxReceiveCount (from the topology): the last allowed delivery is dead-lettered with its
+   * reason.
+   */
   maxReceiveCount?: number | undefined;
   /** Default: `new SQSClient({})`, created on the first dead-lettering (region from the Lambda environment). */
   sqs?: SQSClient | undefined;

@@ -92,7 +92,8 @@ export async function startPipeline(
     const s = serve({ fetch: notifier.app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
   });
   const notifierApi = `http://127.0.0.1:${(notifierServer.address() as AddressInfo).port}`;
-  // Every response from either API, whoever asks (send, a spec's own fetch, the CLI), is checked against its OpenAPI document.
+  // Every response from either API, whoever asks (send, a spec's own fetch, the CLI), is checked against its OpenAPI
+  // document.
   registerApi(api, "ingestion");
   registerApi(notifierApi, "notifier");
 
@@ -155,7 +156,10 @@ export async function startPipeline(
   };
 }
 
-/** A request with the API key (and `json` as the body); the response is checked against the API's OpenAPI document (support/openapi.ts). */
+/**
+ * A request with the API key (and `json` as the body); the response is checked against the API's OpenAPI document
+ * (support/openapi.ts).
+ */
 function send(base: string, path: string, init: RequestInit & { json?: unknown }): Promise<Response> {
   const { json, headers, ...rest } = init;
   return fetch(`${base}${path}`, {

@@ -22,7 +22,10 @@ export interface KnownId {
 type PathPart = string | KnownId;
 
 const utf8 = (text: string) => new Uint8Array(Buffer.from(text, "utf8"));
-/** encodeURIComponent, except that a lone surrogate goes as U+FFFD (as a client's UTF-8 encoder sends it) instead of throwing. */
+/**
+ * encodeURIComponent, except that a lone surrogate goes as U+FFFD (as a client's UTF-8 encoder sends it) instead of
+ * throwing.
+ */
 const percentEncode = (text: string) => encodeURIComponent(text.toWellFormed());
 const preview = (text: string, max = 160) =>
   text.length > max ? `${JSON.stringify(text.slice(0, max))}… (${text.length} chars)` : JSON.stringify(text);
@@ -66,7 +69,9 @@ export class FuzzRequest {
 export interface RequestOptions {
   /** The x-api-key most requests carry. */
   apiKey: string;
-  /** Valid values for parameters, by `in.name` (e.g. `query.wait`), where the schema's whole range is too slow to send. */
+  /**
+   * Valid values for parameters, by `in.name` (e.g. `query.wait`), where the schema's whole range is too slow to send.
+   */
   validParameters?: Record<string, fc.Arbitrary<string>>;
 }
 
