@@ -15,7 +15,8 @@
  * - Object literals and classes are containers: their methods, and properties holding functions
  *   or references, are walked when some reached code accesses a member of that name (`x.handle`,
  *   `const { handle } = x`) — by name, whatever the type, so a call through an interface reaches
- *   every reached implementation of that member. Other property values (calls, awaits) are walked
+ *   every reached implementation of that member; only a member TypeScript resolves to a library's
+ *   own declarations (a stream reader's `cancel`) is the library's, and matches nothing here. Other property values (calls, awaits) are walked
  *   at once, as are all members of a literal handed to code outside the repository (`c.json({…})`).
  * - Functions passed as arguments are walked at once (the callee may call them).
  * - Every loaded module's top-level statements run (module load), its declarations as above.
@@ -308,6 +309,9 @@ export function createAwsCallScanner(handlerFiles: readonly string[], options: S
         return;
       }
       if (declarations.length && declarations.every(isDataSignature)) return;
+      // A member TypeScript knows only from a library's own types (a stream reader's `cancel`,
+      // Hono's `c.json`): the library runs it, not a repository implementation of that name.
+      if (declarations.length && declarations.every((d) => !inRepository(d))) return;
       needName(name, table);
       reachSymbol(symbol, table);
     };
