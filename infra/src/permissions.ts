@@ -51,8 +51,11 @@ export interface FunctionAccess {
 
 /** Both stages do the same from both their queues: a document in, a result and events out. */
 const STAGE: FunctionAccess = {
-  // Job state, the result cache (Put, Delete of a released claim), announcements and runs.
-  tables: { jobs: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] },
+  // Job state, the result cache (Put, Delete of a released claim), announcements and runs; the
+  // model quota's membership (a member's heartbeat Put, the members' Query, Delete on leaving).
+  tables: {
+    jobs: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+  },
   // The claim-check object, read.
   buckets: { documents: ["s3:GetObject"] },
   putsEventsOn: ["events"],

@@ -56,4 +56,12 @@ export {
   type ModelStats,
   type Permit,
   type ThroughputPlan,
+  createQuotaMembership,
+  fixedQuotaShare,
+  shareOf,
+  type QuotaMember,
+  type QuotaMemberStore,
+  type QuotaMembership,
+  type QuotaMembershipOptions,
+  type QuotaShare,
 } from "./admission/index.ts";

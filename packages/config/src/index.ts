@@ -126,6 +126,18 @@ export const quireEnvironmentSchema = z.object({
    */
   QUIRE_GOVERNOR_INITIAL_LIMIT: positiveInt.optional(),
   /**
+   * How processes (and Lambda containers) calling the model share its quota (with QUIRE_BEDROCK_RPM
+   * or _TPM set): `dynamodb` — each registers in the jobs table with its demand and paces its
+   * buckets at its demand-weighted share, so together they spend the quota without throttles
+   * (the table unreachable: the last known share, then the quota ÷ the stages sharing the model);
+   * `off` — each process paces at the whole quota and AIMD finds its share through throttles.
+   */
+  QUIRE_QUOTA_SHARE: z.enum(["dynamodb", "off"]).default("dynamodb"),
+  /** How often a member of the quota heartbeats its demand and reads the others'. */
+  QUIRE_QUOTA_SHARE_REFRESH_MS: positiveInt.default(3000),
+  /** Sharing the quota: the burst each process's buckets allow, in ms of their rate (one request at least). */
+  QUIRE_GOVERNOR_BURST_MS: positiveInt.default(1000),
+  /**
    * The model's circuit breaker: after a run of unavailable answers (5xx, ModelNotReady,
    * timeouts) workers stop receiving for this long, then one call probes; each failed probe
    * doubles the wait up to the maximum.

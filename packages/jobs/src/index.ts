@@ -24,3 +24,4 @@ export {
   StageNotRequestedError,
 } from "./errors.ts";
 export { durationSeconds, runDeadlineAt } from "./deadline.ts";
+export { createQuotaMemberStore, type QuotaMemberItem, type QuotaMemberStore } from "./quota-members.ts";

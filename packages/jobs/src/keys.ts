@@ -13,6 +13,12 @@ export const jobKey = (jobId: string): ItemKey => ({ pk: `JOB#${jobId}`, sk: "JO
 export const runKey = (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: "RUN" });
 export const idempotencyKey = (key: string): ItemKey => ({ pk: `IDEMPOTENCY#${key}`, sk: "IDEMPOTENCY" });
 export const resultKey = (key: ResultCacheKey): ItemKey => ({ pk: `RESULT#${resultCacheHash(key)}`, sk: "RESULT" });
+/** The members of one model's quota (see quota-members.ts): one partition per model, one item per member. */
+export const quotaMembersPartition = (modelId: string) => `QUOTA#${modelId}`;
+export const quotaMemberKey = (modelId: string, memberId: string): ItemKey => ({
+  pk: quotaMembersPartition(modelId),
+  sk: `MEMBER#${memberId}`,
+});
 
 /** The byRun index: a run's jobs, in jobId order (jobIds are ULIDs, so submission order). */
 export const BY_RUN_INDEX = "byRun";

@@ -1,16 +1,20 @@
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { hostname } from "node:os";
 import {
   createBedrockStageClient,
   createGovernor,
+  createQuotaMembership,
   eventSourceMaximumConcurrency,
   type Governor,
   type GovernorOptions,
+  type QuotaMembership,
 } from "@quire/bedrock";
 import type { QuireConfig } from "@quire/config";
 import type { ServiceName } from "@quire/contracts";
 import { resourceEnvironmentKey, stagesSharingModel, topology, type QueueName } from "@quire/topology";
-import { createJobStore } from "@quire/jobs";
+import { createJobStore, createQuotaMemberStore } from "@quire/jobs";
 import {
   createLambdaHandler,
   createLogger,
@@ -30,13 +34,49 @@ import type { StageDependencies } from "./stage-handler.ts";
 
 /**
  * One governor per process: stages in the same process (and every concurrent message) share the
- * model's quota through it. Several processes share it by AIMD, without talking.
+ * model's quota through it. Several processes (and Lambda containers) share it through their
+ * membership of the quota in the jobs table (see {@link quotaMembershipFor}); with
+ * QUIRE_QUOTA_SHARE=off, by AIMD, without talking. The first caller with `clients` (the stage's
+ * dependencies, in both hosts) decides.
  */
 let processGovernor: Governor | undefined;
-export function governorFor(config: QuireConfig): Governor | undefined {
+let processMembership: QuotaMembership | undefined;
+export function governorFor(config: QuireConfig, clients?: AwsClients): Governor | undefined {
   if (config.QUIRE_GOVERNOR === "off") return undefined;
-  processGovernor ??= createGovernor(governorSettings(config));
+  if (!processGovernor) {
+    processMembership = clients ? quotaMembershipFor(config, clients) : undefined;
+    processGovernor = createGovernor({
+      ...governorSettings(config),
+      ...(processMembership ? { quotaShare: processMembership } : {}),
+    });
+  }
   return processGovernor;
+}
+
+/** Whether this config shares the model's quota through the jobs table: a known quota, and not switched off. */
+const sharesQuota = (config: QuireConfig) =>
+  config.QUIRE_QUOTA_SHARE === "dynamodb" && Boolean(config.QUIRE_BEDROCK_RPM ?? config.QUIRE_BEDROCK_TPM);
+
+/**
+ * This process's membership of the model's quota: a heartbeat with its demand every
+ * QUIRE_QUOTA_SHARE_REFRESH_MS in the jobs table (`QUOTA#<modelId>` / `MEMBER#<memberId>`), and
+ * a demand-weighted share of the quota from the live members. The table unreachable: the last
+ * known share, then the quota ÷ the stages sharing the model, with AIMD as the safety net.
+ */
+export function quotaMembershipFor(config: QuireConfig, clients: AwsClients): QuotaMembership | undefined {
+  if (!sharesQuota(config)) return undefined;
+  const log = createLogger({ component: "quota-share" });
+  return createQuotaMembership({
+    store: createQuotaMemberStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME }),
+    memberId: `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    refreshMs: config.QUIRE_QUOTA_SHARE_REFRESH_MS,
+    fallbackFraction: 1 / stagesSharingModel,
+    onError: (error, modelId) =>
+      log.warn("the quota's shared view is unreachable: pacing at the last known share, then the fallback", {
+        modelId,
+        error,
+      }),
+  });
 }
 
 /**
@@ -50,7 +90,18 @@ export function governorSettings(config: QuireConfig): GovernorOptions {
   // Little's law: calls in flight the quota sustains = rate × latency. The share is rounded down
   // (the processes together start under the quota); the ceiling has the planning headroom.
   const inFlight = rpm ? (rpm * config.QUIRE_BEDROCK_LATENCY_MS) / 60_000 : undefined;
+  // Sharing the quota, each process's buckets pace at its share: a 1 s burst (QUIRE_GOVERNOR_BURST_MS:
+  // the quota's minute then holds hardly more than its rate), and a start of one request, so a run
+  // starts at the quota's rate.
+  const sharing = sharesQuota(config)
+    ? {
+        burstSeconds: config.QUIRE_GOVERNOR_BURST_MS / 1000,
+        startBurstSeconds: 0,
+        expectedLatencyMs: config.QUIRE_BEDROCK_LATENCY_MS,
+      }
+    : {};
   return {
+    ...sharing,
     initialLimit:
       config.QUIRE_GOVERNOR_INITIAL_LIMIT ?? (inFlight ? Math.max(1, Math.floor(inFlight / stagesSharingModel)) : 4),
     ...(rpm
@@ -78,7 +129,7 @@ export function redeliveryPolicyOf(config: QuireConfig): RedeliveryPolicy {
 
 /** Everything a stage handler needs, built from config and clients (identical in Lambda and locally). */
 export function stageDependencies(config: QuireConfig, clients: AwsClients, service: ServiceName): StageDependencies {
-  const governor = governorFor(config);
+  const governor = governorFor(config, clients);
   const metrics = metricsFor(service);
   const jobs = createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME });
   const events = createEventPublisher({ client: clients.events, busName: config.QUIRE_BUS_EVENTS_NAME, service });
@@ -211,7 +262,12 @@ export function runLocally(
     if (stopping) return;
     stopping = true;
     log.info("stopping: finishing or releasing in-flight messages");
-    void Promise.all([...runners.map((runner) => runner.stop()), options.onStop?.()]).then(() => {
+    void Promise.all([
+      ...runners.map((runner) => runner.stop()),
+      options.onStop?.(),
+      // Leave the quota: the other members re-balance at their next refresh.
+      processMembership?.stop(),
+    ]).then(() => {
       health?.close();
       clearInterval(flushMetrics);
       const cpu = process.cpuUsage();
@@ -292,7 +348,7 @@ export function runStageLocally<T>(
   service: "summarizer" | "classifier",
   consumer: Consumer<T>,
 ) {
-  const admission = governedAdmission(config);
+  const admission = governedAdmission(config, clients);
   const consumers = topology.services[service].consumers.map(
     (declared): LocalConsumer => ({
       consumer,
@@ -307,8 +363,8 @@ export function runStageLocally<T>(
  * Backpressure from the governor to the queue: a stage's runner receives only as many messages as
  * the model can start now, so no message burns visibility time waiting for a Bedrock slot.
  */
-export function governedAdmission(config: QuireConfig): RunnerAdmission | undefined {
-  const governor = governorFor(config);
+export function governedAdmission(config: QuireConfig, clients?: AwsClients): RunnerAdmission | undefined {
+  const governor = governorFor(config, clients);
   if (!governor) return undefined;
   return {
     free: () => governor.freeCapacity(config.QUIRE_MODEL_ID),

@@ -11,6 +11,7 @@ export {
   lambdaHandlerFor,
   redeliveryPolicyOf,
   queueOf,
+  quotaMembershipFor,
   runLocally,
   runStageLocally,
   serveHealth,

@@ -28,6 +28,16 @@ describe("retry settings derived from config", () => {
     });
   });
 
+  it("sharing a known quota (the default), the buckets pace at the process's share from one request, with a 1 s burst; QUIRE_QUOTA_SHARE=off keeps the whole quota's buckets", () => {
+    const shared = loadConfig({ ...resources, QUIRE_BEDROCK_RPM: "400", QUIRE_BEDROCK_LATENCY_MS: "8000" });
+    expect(governorSettings(shared)).toMatchObject({ burstSeconds: 1, startBurstSeconds: 0, expectedLatencyMs: 8000 });
+    const off = loadConfig({ ...resources, QUIRE_BEDROCK_RPM: "400", QUIRE_QUOTA_SHARE: "off" });
+    expect(governorSettings(off).burstSeconds).toBeUndefined();
+    expect(governorSettings(off).startBurstSeconds).toBeUndefined();
+    // No quota, nothing to share.
+    expect(governorSettings(loadConfig(resources)).burstSeconds).toBeUndefined();
+  });
+
   it("without a quota it starts small and slow-starts without a ceiling; an explicit initial limit wins", () => {
     expect(governorSettings(loadConfig(resources))).toMatchObject({ initialLimit: 4 });
     expect(governorSettings(loadConfig(resources)).slowStartCeiling).toBeUndefined();

@@ -6,6 +6,7 @@ import {
   type CircuitBreakerOptions,
   type CircuitState,
 } from "./circuit-breaker.ts";
+import type { QuotaShare } from "./quota-share.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 export interface ModelQuota {
@@ -35,6 +36,23 @@ export interface GovernorOptions {
   interactiveBurst?: number;
   /** Burst a token bucket allows, in seconds of its rate. */
   burstSeconds?: number;
+  /**
+   * What the requests bucket holds when it starts, in seconds of its rate, one request at least (default: full,
+   * `burstSeconds`). With a known quota, 0 (one request) makes a run start at the quota's rate, not a burst above it.
+   */
+  startBurstSeconds?: number;
+  /**
+   * This process's share of each quota, when several share it (see quota-share.ts): the buckets are
+   * re-rated to quota × fraction, and the in-flight limit is capped at what that share sustains.
+   */
+  quotaShare?: QuotaShare;
+  /** Mean model latency to plan with before calls are measured (Little's law: in flight = rate × latency). */
+  expectedLatencyMs?: number;
+  /**
+   * The in-flight limit's cap, and slow start's end, as a multiple of what the member's share of
+   * the RPM quota sustains (share × RPM × latency ÷ 60 s). Default 1.2 (latency jitter).
+   */
+  shareHeadroom?: number;
   now?: () => number;
   schedule?: (delayMs: number, run: () => void) => { cancel(): void };
 }
@@ -57,6 +75,8 @@ export interface AcquireOptions {
 export interface ModelStats {
   modelId: string;
   limit: number;
+  /** The fraction of the configured quota this process's buckets run at (1 without a shared view). */
+  share: number;
   inFlight: number;
   waiting: { interactive: number; bulk: number };
   granted: number;
@@ -100,6 +120,13 @@ interface ModelState {
   inFlight: number;
   requests?: TokenBucket;
   tokens?: TokenBucket;
+  /** The whole quota as configured (the buckets run at its share). */
+  quota: ModelQuota;
+  /** The fraction of the quota the buckets run at now. */
+  fraction: number;
+  /** Until when this model counts as starved: work was left waiting for the limit or the buckets. */
+  starvedUntil: number;
+  successesMeasured: number;
   queues: Record<Lane, Waiter[]>;
   interactiveStreak: number;
   lastDecreaseAt: number;
@@ -111,8 +138,11 @@ interface ModelState {
   capacityWaiters: Set<() => void>;
   /** When each outstanding reservation was made, oldest first. */
   reservations: number[];
-  stats: Omit<ModelStats, "modelId" | "limit" | "inFlight" | "waiting" | "circuit" | "circuitOpened">;
+  stats: Omit<ModelStats, "modelId" | "limit" | "share" | "inFlight" | "waiting" | "circuit" | "circuitOpened">;
 }
+
+/** A share is a fraction of the quota in (0, 1]: a bucket at rate 0 would never admit again. */
+const clampFraction = (fraction: number) => (Number.isFinite(fraction) ? Math.min(1, Math.max(0.001, fraction)) : 1);
 
 /** How one call's failure reads to the governor: a throttle (AIMD), the model being down (circuit), or neither. */
 export function callOutcomeOf(error: unknown): "throttled" | "unavailable" | "error" {
@@ -143,26 +173,47 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
   const decreaseFactor = options.decreaseFactor ?? 0.7;
   const interactiveBurst = options.interactiveBurst ?? 4;
   const burstSeconds = options.burstSeconds ?? 10;
+  const startBurstSeconds = options.startBurstSeconds ?? burstSeconds;
+  const shareHeadroom = options.shareHeadroom ?? 1.2;
+  const quotaShare = options.quotaShare;
   const models = new Map<string, ModelState>();
+  /** A bucket's burst (and its starting level) at `perMinute`: at least one request's worth. */
+  const burstOf = (perMinute: number, seconds: number) => Math.max(1, (perMinute * seconds) / 60);
 
   function stateOf(modelId: string): ModelState {
     let state = models.get(modelId);
     if (state) return state;
-    const quota = options.quotas?.[modelId] ?? options.quotas?.["*"];
-    const bucket = (perMinute: number | undefined) =>
-      perMinute ? new TokenBucket(perMinute, Math.max(1, (perMinute * burstSeconds) / 60), now) : undefined;
-    const requests = bucket(quota?.requestsPerMinute);
-    const tokens = bucket(quota?.tokensPerMinute);
+    const quota = options.quotas?.[modelId] ?? options.quotas?.["*"] ?? {};
+    // A member of a shared quota starts at its share of it (the fallback split until the shared view answers).
+    const fraction = clampFraction(quotaShare?.current(modelId, () => (state ? shareDemand(state) : 0)).fraction ?? 1);
+    // The requests bucket starts with `startBurstSeconds` of its rate (one request at least: a
+    // process's first call never waits a whole token's time); the tokens bucket full (a second
+    // of the TPM at the default burst — no call waits for its first estimate to accrue).
+    const bucket = (perMinute: number | undefined, startSeconds: number) =>
+      perMinute
+        ? new TokenBucket(
+            perMinute * fraction,
+            burstOf(perMinute * fraction, burstSeconds),
+            now,
+            burstOf(perMinute * fraction, startSeconds),
+          )
+        : undefined;
+    const requests = bucket(quota.requestsPerMinute, startBurstSeconds);
+    const tokens = bucket(quota.tokensPerMinute, burstSeconds);
     state = {
       modelId,
       limit: initialLimit,
+      quota,
+      fraction,
+      starvedUntil: Number.NEGATIVE_INFINITY,
+      successesMeasured: 0,
       inFlight: 0,
       ...(requests ? { requests } : {}),
       ...(tokens ? { tokens } : {}),
       queues: { interactive: [], bulk: [] },
       interactiveStreak: 0,
       lastDecreaseAt: -Infinity,
-      latencyEwmaMs: 1000,
+      latencyEwmaMs: options.expectedLatencyMs ?? 1000,
       slowStart: initialLimit < slowStartCeiling,
       ...(options.circuit === false ? {} : { circuit: new CircuitBreaker(options.circuit ?? {}, now) }),
       capacityWaiters: new Set(),
@@ -170,10 +221,69 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
       stats: { granted: 0, successes: 0, throttles: 0, errors: 0, tokensUsed: 0 },
     };
     models.set(modelId, state);
+    // A member of a shared quota knows what its share sustains in flight: it starts there (the
+    // buckets pace it), not at a guess it must double from.
+    if (quotaShare && quota.requestsPerMinute) {
+      state.limit = Math.min(maxLimit, Math.max(initialLimit, shareCeiling(state)));
+      state.slowStart = false;
+    }
     return state;
   }
 
-  const effectiveLimit = (state: ModelState) => Math.max(minLimit, Math.floor(state.limit));
+  /** The model latency to plan with: measured once calls succeed, the expected one before. */
+  const latencyOf = (state: ModelState) =>
+    state.successesMeasured > 0 ? state.latencyEwmaMs : (options.expectedLatencyMs ?? state.latencyEwmaMs);
+  /** What the whole RPM quota sustains in flight, with headroom (Little's law); unbounded without an RPM quota. */
+  const quotaInFlight = (state: ModelState) =>
+    state.quota.requestsPerMinute
+      ? (state.quota.requestsPerMinute * latencyOf(state) * shareHeadroom) / 60_000
+      : Number.POSITIVE_INFINITY;
+  /**
+   * The in-flight limit's cap: what this member's share of the quota sustains (no more is useful: the
+   * buckets pace at the share). Only with a shared view — alone, the configured quota may be wrong and AIMD decides.
+   */
+  const shareCeiling = (state: ModelState) =>
+    quotaShare ? Math.max(minLimit, Math.ceil(state.fraction * quotaInFlight(state))) : Number.POSITIVE_INFINITY;
+  const effectiveLimit = (state: ModelState) =>
+    Math.max(minLimit, Math.floor(Math.min(state.limit, shareCeiling(state))));
+  /** Starved: work waits for the limit or the buckets. Then it could use more (see shareDemand). */
+  const markStarved = (state: ModelState) => {
+    state.starvedUntil = now() + Math.max(2000, latencyOf(state));
+  };
+  /**
+   * The demand this member publishes: what it uses now (running, waiting, reserved) — or, while it
+   * is starved, twice that: a member with a backlog asks for more at every refresh (it cannot know
+   * how much more: a queue consumer receives only what it can start), one without holds what it
+   * uses — capped at what the whole quota sustains.
+   */
+  const shareDemand = (state: ModelState) => {
+    // The cap at the expected latency, not the measured one: equally starved members weigh the same.
+    const cap =
+      state.quota.requestsPerMinute && options.expectedLatencyMs
+        ? (state.quota.requestsPerMinute * options.expectedLatencyMs * shareHeadroom) / 60_000
+        : Number.isFinite(quotaInFlight(state))
+          ? quotaInFlight(state)
+          : maxLimit;
+    const using = demand(state);
+    return Math.min(cap, now() < state.starvedUntil ? 2 * Math.max(1, using) : using);
+  };
+
+  /** Take the member's current share: the buckets are re-rated, keeping what they hold. */
+  function rerate(state: ModelState): void {
+    if (!quotaShare) return;
+    const fraction = clampFraction(quotaShare.current(state.modelId, () => shareDemand(state)).fraction);
+    if (Math.abs(fraction - state.fraction) < 1e-3) return;
+    // The in-flight limit follows the share in proportion: what AIMD learned (a limit below the
+    // ceiling, for a quota configured too high) carries over, and a grown share is used at once.
+    state.limit = Math.min(maxLimit, Math.max(minLimit, (state.limit * fraction) / state.fraction));
+    state.fraction = fraction;
+    for (const [bucket, perMinute] of [
+      [state.requests, state.quota.requestsPerMinute],
+      [state.tokens, state.quota.tokensPerMinute],
+    ] as const) {
+      if (bucket && perMinute) bucket.setRate(perMinute * fraction, burstOf(perMinute * fraction, burstSeconds));
+    }
+  }
   const bucketsCanPay = (state: ModelState, tokens: number) =>
     (state.requests?.canTake(1) ?? true) && (state.tokens?.canTake(tokens) ?? true);
   const msUntilPayable = (state: ModelState, tokens: number) =>
@@ -188,13 +298,20 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
   function pump(state: ModelState): void {
     state.timer?.cancel();
     delete state.timer;
+    rerate(state);
     for (;;) {
       const lane = nextLane(state);
       if (!lane) break;
-      if (state.inFlight >= effectiveLimit(state)) break;
+      if (state.inFlight >= effectiveLimit(state)) {
+        markStarved(state);
+        break;
+      }
       const waiter = state.queues[lane][0]!;
       if (!bucketsCanPay(state, waiter.tokens)) {
-        state.timer = schedule(Math.max(1, msUntilPayable(state, waiter.tokens)), () => {
+        markStarved(state);
+        // With a shared quota, look again within a second: the share (the buckets' rate) may have grown.
+        const dueMs = Math.max(1, msUntilPayable(state, waiter.tokens));
+        state.timer = schedule(quotaShare ? Math.min(1000, dueMs) : dueMs, () => {
           delete state.timer;
           pump(state);
         });
@@ -214,6 +331,13 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         refuseAll(state);
         break;
       }
+    }
+    // With a shared quota, waiters held by the limit look again within a second: the share may have grown.
+    if (quotaShare && !state.timer && (state.queues.interactive.length || state.queues.bulk.length)) {
+      state.timer = schedule(1000, () => {
+        delete state.timer;
+        pump(state);
+      });
     }
     notifyCapacity(state);
   }
@@ -242,8 +366,10 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         const health: CallHealth = result.outcome === "error" ? "other" : result.outcome;
         state.circuit?.record(health, probe);
         // Model latency only: a throttle answers at once and would shrink the decrease window to nothing.
-        if (result.outcome === "success" && result.latencyMs !== undefined)
+        if (result.outcome === "success" && result.latencyMs !== undefined) {
           state.latencyEwmaMs = 0.8 * state.latencyEwmaMs + 0.2 * result.latencyMs;
+          state.successesMeasured++;
+        }
         if (result.usage) {
           const used = result.usage.inputTokens + result.usage.outputTokens;
           state.stats.tokensUsed += used;
@@ -253,9 +379,15 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
           state.stats.successes++;
           // Grow only a limit there is demand for (at least half of it in use when this call ended,
           // as Netflix's AIMD limiter does): an idle process must not bank a huge limit.
-          if ((demand(state) + 1) * 2 >= effectiveLimit(state))
-            state.limit = Math.min(maxLimit, state.limit + (state.slowStart ? 1 : 1 / state.limit));
-          if (state.slowStart && state.limit >= slowStartCeiling) state.slowStart = false;
+          // Never beyond what the member's share of the quota sustains: the buckets pace it anyway.
+          if ((demand(state) + 1) * 2 >= effectiveLimit(state) && state.limit < shareCeiling(state))
+            state.limit = Math.min(
+              maxLimit,
+              shareCeiling(state),
+              state.limit + (state.slowStart ? 1 : 1 / state.limit),
+            );
+          if (state.slowStart && state.limit >= Math.min(slowStartCeiling, shareCeiling(state)))
+            state.slowStart = false;
         } else if (result.outcome === "throttled") {
           state.stats.throttles++;
           // The server's bucket is empty: ours should be too, or we would spend a burst on more 429s.
@@ -263,8 +395,9 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
           // One decrease per generation: a call admitted before the last decrease reports an
           // overload we already answered; only one admitted since says the new limit is too high.
           // And at most once per model latency: the quota's answer to a decrease takes that long.
-          if (grantedAt > state.lastDecreaseAt && now() - state.lastDecreaseAt >= Math.max(1000, state.latencyEwmaMs)) {
-            state.limit = Math.max(minLimit, state.limit * decreaseFactor);
+          // A limit above the share's ceiling (a shrunk share) decreases from the ceiling: by the factor, no more.
+          if (grantedAt > state.lastDecreaseAt && now() - state.lastDecreaseAt >= Math.max(1000, latencyOf(state))) {
+            state.limit = Math.max(minLimit, Math.min(state.limit, shareCeiling(state)) * decreaseFactor);
             state.lastDecreaseAt = now();
             state.slowStart = false;
           }
@@ -290,12 +423,15 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
   function freeCapacity(state: ModelState): number {
     const circuitRoom = state.circuit?.capacity() ?? Number.POSITIVE_INFINITY;
     if (circuitRoom <= 0) return 0;
+    rerate(state);
     const wanted = demand(state);
     const free = effectiveLimit(state) - wanted;
-    if (free <= 0) return 0;
     // Waiting and reserved calls will each take a request token before anything new can.
     const affordable = Math.floor(state.requests?.available() ?? Infinity) - (wanted - state.inFlight);
-    return Math.max(0, Math.min(free, affordable, circuitRoom));
+    const room = Math.max(0, Math.min(free, affordable, circuitRoom));
+    // Asked with work on the way and nothing free: a consumer that would take more is held back.
+    if (room === 0 && wanted > 0) markStarved(state);
+    return room;
   }
 
   function notifyCapacity(state: ModelState): void {
@@ -383,7 +519,7 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         // Capacity also returns by refill alone, which no release announces: wake when it is due.
         // (A release announces itself; the timer is only for refills, and a safety net otherwise.)
         // An open circuit half-opens by time alone too: wake for the probe.
-        const refillMs = state.requests?.msUntil(1) ?? 0;
+        const refillMs = Math.min(state.requests?.msUntil(1) ?? 0, quotaShare ? 1000 : Number.POSITIVE_INFINITY);
         const probeMs = state.circuit?.msUntilProbe();
         const dueMs = Math.min(refillMs > 0 ? refillMs : 1000, probeMs ?? Number.POSITIVE_INFINITY);
         const timer = schedule(dueMs, wake);
@@ -394,6 +530,7 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
       [...models.values()].map((state) => ({
         modelId: state.modelId,
         limit: Number(state.limit.toFixed(2)),
+        share: Number(state.fraction.toFixed(3)),
         inFlight: state.inFlight,
         waiting: { interactive: state.queues.interactive.length, bulk: state.queues.bulk.length },
         ...state.stats,

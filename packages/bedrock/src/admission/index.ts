@@ -10,6 +10,16 @@ export {
   type ModelStats,
   type Permit,
 } from "./governor.ts";
+export {
+  createQuotaMembership,
+  fixedQuotaShare,
+  shareOf,
+  type QuotaMember,
+  type QuotaMemberStore,
+  type QuotaMembership,
+  type QuotaMembershipOptions,
+  type QuotaShare,
+} from "./quota-share.ts";
 export { eventSourceMaximumConcurrency, feasibleWithin, planThroughput, type ThroughputPlan } from "./plan.ts";
 export { TokenBucket } from "./token-bucket.ts";
 export {
