@@ -126,7 +126,7 @@ const old = await measure("old limits", {
   QUIRE_MAX_INFLIGHT_BODY_BYTES: String(64 * 1024 * MiB),
 });
 log("(b) today's defaults");
-const now = await measure("defaults (32 MiB runs, 96 MiB in flight)", {});
+const now = await measure("defaults (64 MiB runs, 96 MiB in flight)", {});
 
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 const row = (o: Outcome) =>

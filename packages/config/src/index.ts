@@ -53,7 +53,7 @@ export const quireEnvironmentSchema = z.object({
   /**
    * Largest POST /v1/runs body; a run is parsed whole, so this bounds one request's memory (about 4× it at the peak).
    */
-  QUIRE_MAX_RUN_BODY_BYTES: positiveInt.default(32 * 1024 * 1024),
+  QUIRE_MAX_RUN_BODY_BYTES: positiveInt.default(64 * 1024 * 1024),
   /** Request bodies one API process holds at once, in all; a request that would pass it gets 429 BUSY. */
   QUIRE_MAX_INFLIGHT_BODY_BYTES: positiveInt.default(96 * 1024 * 1024),
 

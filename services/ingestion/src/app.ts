@@ -54,7 +54,7 @@ export const DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
  * whole while it is parsed and its documents stored (about four times its size at the peak),
  * so this bounds one request's memory; in AWS, API Gateway refuses bodies over 10 MB first.
  */
-export const DEFAULT_MAX_RUN_BODY_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_MAX_RUN_BODY_BYTES = 64 * 1024 * 1024;
 /** QUIRE_MAX_INFLIGHT_BODY_BYTES's default: all request bodies one process holds at once. */
 export const DEFAULT_INFLIGHT_BODY_BYTES = 96 * 1024 * 1024;
 const BODIES_BUSY = {

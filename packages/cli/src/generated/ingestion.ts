@@ -109,7 +109,7 @@ export type paths = {
         put?: never;
         /**
          * Submit a run of documents
-         * @description Accepts 1 to 10000 documents as one run, tracked together (GET /v1/runs/{runId}). With a `deadline`, the answer includes a plan saying whether the configured Bedrock quota can meet it; an infeasible one is refused (422) unless `onInfeasibleDeadline` is `accept`. The body may be at most 33554432 bytes (QUIRE_MAX_RUN_BODY_BYTES; 413 PAYLOAD_TOO_LARGE: split a larger run, or send documents one by one); each text at most QUIRE_MAX_DOCUMENT_BYTES (10485760 here; 413 DOCUMENT_TOO_LARGE).
+         * @description Accepts 1 to 10000 documents as one run, tracked together (GET /v1/runs/{runId}). With a `deadline`, the answer includes a plan saying whether the configured Bedrock quota can meet it; an infeasible one is refused (422) unless `onInfeasibleDeadline` is `accept`. The body may be at most 67108864 bytes (QUIRE_MAX_RUN_BODY_BYTES; 413 PAYLOAD_TOO_LARGE: split a larger run, or send documents one by one); each text at most QUIRE_MAX_DOCUMENT_BYTES (10485760 here; 413 DOCUMENT_TOO_LARGE).
          */
         post: operations["submitRun"];
         delete?: never;
