@@ -11,7 +11,12 @@ afterAll(() => devcloud.stop());
 
 describe("the model's quota shared through the jobs table", () => {
   it("processes register as members and split the quota by demand; leaving gives the share back", async () => {
-    const config = loadConfig({ ...devcloud.env, QUIRE_BEDROCK_RPM: "400", QUIRE_QUOTA_SHARE: "dynamodb", QUIRE_QUOTA_SHARE_REFRESH_MS: "60000" });
+    const config = loadConfig({
+      ...devcloud.env,
+      QUIRE_BEDROCK_RPM: "400",
+      QUIRE_QUOTA_SHARE: "dynamodb",
+      QUIRE_QUOTA_SHARE_REFRESH_MS: "60000",
+    });
     const clients = createAwsClients(devcloud.env);
     const model = `model-${Date.now()}`;
     const [a, b] = [quotaMembershipFor(config, clients)!, quotaMembershipFor(config, clients)!];
@@ -36,8 +41,6 @@ describe("the model's quota shared through the jobs table", () => {
   it("off (the default), or without a quota: no membership (each process paces at the whole quota, AIMD finds its share)", () => {
     const clients = createAwsClients(devcloud.env);
     expect(quotaMembershipFor(loadConfig({ ...devcloud.env }), clients)).toBeUndefined();
-    expect(
-      quotaMembershipFor(loadConfig({ ...devcloud.env, QUIRE_BEDROCK_RPM: "400" }), clients),
-    ).toBeUndefined();
+    expect(quotaMembershipFor(loadConfig({ ...devcloud.env, QUIRE_BEDROCK_RPM: "400" }), clients)).toBeUndefined();
   });
 });
