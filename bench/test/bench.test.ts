@@ -1,3 +1,4 @@
+import { quireEnvironmentSchema } from "@quire/config";
 import { describe, expect, it } from "vitest";
 import { generateDocuments } from "../src/documents.ts";
 import { efficiencyOf, renderChart, renderMarkdown, type BenchReport } from "../src/report.ts";
@@ -12,6 +13,14 @@ describe("generated documents", () => {
     expect(new Set(documents.map((d) => d.metadata.kind))).toEqual(
       new Set(["lease", "invoice", "letter", "policy", "filing"]),
     );
+  });
+});
+
+describe("the full bench's run fits what ingestion accepts", () => {
+  it("10,000 generated documents as one POST /v1/runs body stay under the default QUIRE_MAX_RUN_BODY_BYTES", () => {
+    const limit = quireEnvironmentSchema.shape.QUIRE_MAX_RUN_BODY_BYTES.parse(undefined);
+    const body = JSON.stringify({ documents: generateDocuments(10_000, 7, "bench") });
+    expect(Buffer.byteLength(body)).toBeLessThan(limit);
   });
 });
 
