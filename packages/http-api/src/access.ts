@@ -25,6 +25,10 @@ export function setCaller(c: Context, caller: Caller) {
   c.set(CALLER as never, caller as never);
 }
 
+/** The scopes of `scopes` the caller does not hold, in order. */
+export const missingScopes = (caller: Caller, scopes: readonly string[]) =>
+  scopes.filter((scope) => !caller.scopes.has(scope));
+
 /** The authenticated caller of a /v1 route (set before any route handler runs). */
 export function callerOf(c: Context): Caller {
   const caller = c.get(CALLER as never) as Caller | undefined;

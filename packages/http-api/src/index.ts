@@ -10,6 +10,7 @@ export {
 export {
   callerOf,
   ConcurrencyLimiter,
+  missingScopes,
   RateLimiter,
   type Authenticate,
   type Caller,

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { createRoute, z, type OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { Handler, MiddlewareHandler } from "hono";
-import { callerOf } from "./access.ts";
+import { callerOf, missingScopes } from "./access.ts";
 import { ApiError, type ApiErrorStatus } from "./errors.ts";
 
 /**
@@ -219,8 +219,7 @@ function mergeResponses(own: RouteConfig["responses"], added: RouteConfig["respo
 
 function requireScopes(scopes: string[]): MiddlewareHandler {
   return async (c, next) => {
-    const caller = callerOf(c);
-    const missing = scopes.filter((scope) => !caller.scopes.has(scope));
+    const missing = missingScopes(callerOf(c), scopes);
     if (missing.length) {
       throw new ApiError(
         403,

@@ -37,6 +37,7 @@ import {
   validationFailed,
   type ApiDescription,
 } from "@quire/http-api";
+import { quireEnvironmentSchema } from "@quire/config";
 import { durationSeconds, planRun, type PlanningSettings } from "./planning.ts";
 import type { Submission } from "./submission.ts";
 import type { DeadLetters } from "@quire/dead-letters";
@@ -47,16 +48,19 @@ import type { Context } from "hono";
 
 export const MAX_WAIT_SECONDS = 30;
 export const MAX_RUN_DOCUMENTS = 10_000;
-/** QUIRE_MAX_DOCUMENT_BYTES's default: what the committed openapi.json describes. */
-export const DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024;
+/** The settings' defaults (packages/config), read from the one schema: what the committed openapi.json describes. */
+const defaultOf = (
+  setting: "QUIRE_MAX_DOCUMENT_BYTES" | "QUIRE_MAX_RUN_BODY_BYTES" | "QUIRE_MAX_INFLIGHT_BODY_BYTES",
+) => quireEnvironmentSchema.shape[setting].parse(undefined);
+export const DEFAULT_MAX_DOCUMENT_BYTES = defaultOf("QUIRE_MAX_DOCUMENT_BYTES");
 /**
- * QUIRE_MAX_RUN_BODY_BYTES's default: the largest POST /v1/runs body. A run's body is held
- * whole while it is parsed and its documents stored (about four times its size at the peak),
- * so this bounds one request's memory; in AWS, API Gateway refuses bodies over 10 MB first.
+ * The largest POST /v1/runs body by default. A run's body is held whole while it is parsed and
+ * its documents stored (about four times its size at the peak), so this bounds one request's
+ * memory; in AWS, API Gateway refuses bodies over 10 MB first.
  */
-export const DEFAULT_MAX_RUN_BODY_BYTES = 64 * 1024 * 1024;
-/** QUIRE_MAX_INFLIGHT_BODY_BYTES's default: all request bodies one process holds at once. */
-export const DEFAULT_INFLIGHT_BODY_BYTES = 96 * 1024 * 1024;
+export const DEFAULT_MAX_RUN_BODY_BYTES = defaultOf("QUIRE_MAX_RUN_BODY_BYTES");
+/** All request bodies one process holds at once, by default. */
+export const DEFAULT_INFLIGHT_BODY_BYTES = defaultOf("QUIRE_MAX_INFLIGHT_BODY_BYTES");
 const BODIES_BUSY = {
   BUSY: "This server is holding as many large requests as it takes at once: retry after 1 s.",
 };

@@ -23,6 +23,7 @@ import {
   json,
   keyScope,
   limitBody,
+  missingScopes,
   NOT_JSON,
   parseJsonBody,
   parseOptionalJsonBody,
@@ -113,8 +114,7 @@ const SCOPE_NOT_HELD = {
 
 /** A key may only grant, rotate or revoke scopes it holds itself: keys:manage is not a way up. */
 function mustHold(c: Context, scopes: readonly Scope[], doing: string) {
-  const caller = callerOf(c);
-  const missing = scopes.filter((scope) => !caller.scopes.has(scope));
+  const missing = missingScopes(callerOf(c), scopes);
   if (missing.length) {
     throw new ApiError(
       403,
