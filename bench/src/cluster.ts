@@ -22,7 +22,14 @@ export interface ProcessReport {
     deadLettered: number;
     handlerMs: number;
   }[];
-  governor?: { limit: number; granted: number; successes: number; throttles: number }[];
+  governor?: {
+    limit: number;
+    share?: number;
+    scale?: number;
+    granted: number;
+    successes: number;
+    throttles: number;
+  }[];
 }
 
 export interface Cluster {

@@ -5,7 +5,14 @@ import { parseArgs } from "node:util";
 import { planThroughput } from "@quire/bedrock";
 import { generateDocuments } from "./documents.ts";
 import { BENCH_OPTIONS } from "./options.ts";
-import { efficiencyOf, renderChart, renderMarkdown, type BenchReport } from "./report.ts";
+import {
+  efficiencyOf,
+  renderAdaptationChart,
+  renderChart,
+  renderMarkdown,
+  type AdaptationResult,
+  type BenchReport,
+} from "./report.ts";
 import { runPipelineScenario } from "./scenario.ts";
 import { measureSequential } from "./sequential.ts";
 
@@ -47,25 +54,29 @@ log(
   `Quire bench: ${settings.documents} documents, ${settings.requestsPerMinute} RPM, time scale ${settings.timeScale}${quick ? " (quick)" : ""}`,
 );
 log("(a) Quire governor");
+/** The governor's settings for a configured quota (which the adaptation scenarios get wrong on purpose). */
+const governorEnv = (configuredRequestsPerMinute: number) => ({
+  QUIRE_GOVERNOR: "adaptive",
+  QUIRE_BEDROCK_RPM: perRealMinute(configuredRequestsPerMinute),
+  QUIRE_BEDROCK_TPM: perRealMinute(settings.tokensPerMinute),
+  // The mean latency the services see (scaled), as a deploy would configure the real one.
+  QUIRE_BEDROCK_LATENCY_MS: String(Math.round(settings.latencyMeanMs * settings.timeScale)),
+  // The quota's window as devcloud counts it: a minute of its (scaled) time.
+  QUIRE_BEDROCK_QUOTA_WINDOW_MS: String(Math.round(60_000 * settings.timeScale)),
+  // The quota's membership refreshes every 3 s of the services' (scaled) time, as in production.
+  QUIRE_QUOTA_SHARE_REFRESH_MS: String(Math.max(100, Math.round(3000 * settings.timeScale))),
+  // The pacer's burst stays 1 s of real time (not scaled): the pipeline's own latency between
+  // receiving a message and its call taking the token is not scaled either, and a smaller burst
+  // loses the tokens that accrue meanwhile (measured: efficiency 0.79–0.83 with 250 ms, 0.91 with 1 s).
+  QUIRE_WORKER_CONCURRENCY: "256",
+});
 const governor = await runPipelineScenario({
   name: "(a)",
-  description: `adaptive governor (AIMD + quota buckets), backpressure to SQS, ${settings.workersPerStage} processes per stage`,
+  description: `the quota shared: each process paces at its fair share within the quota's window, backpressure to SQS, ${settings.workersPerStage} processes per stage`,
   documents,
   timeScale: settings.timeScale,
   behaviour,
-  serviceEnv: {
-    QUIRE_GOVERNOR: "adaptive",
-    QUIRE_BEDROCK_RPM: perRealMinute(settings.requestsPerMinute),
-    QUIRE_BEDROCK_TPM: perRealMinute(settings.tokensPerMinute),
-    // The mean latency the services see (scaled), as a deploy would configure the real one.
-    QUIRE_BEDROCK_LATENCY_MS: String(Math.round(settings.latencyMeanMs * settings.timeScale)),
-    // The quota's membership refreshes every 3 s of the services' (scaled) time, as in production.
-    QUIRE_QUOTA_SHARE_REFRESH_MS: String(Math.max(100, Math.round(3000 * settings.timeScale))),
-    // The buckets' burst stays 1 s of real time (not scaled): the pipeline's own latency between
-    // receiving a message and its call taking the token is not scaled either, and a smaller burst
-    // loses the tokens that accrue meanwhile (measured: efficiency 0.79–0.83 with 250 ms, 0.91 with 1 s).
-    QUIRE_WORKER_CONCURRENCY: "256",
-  },
+  serviceEnv: governorEnv(settings.requestsPerMinute),
   workersPerStage: settings.workersPerStage,
   timeoutSeconds,
   log,
@@ -93,6 +104,45 @@ const sequential = await measureSequential({
   timeScale: settings.timeScale,
   behaviour,
 });
+
+// The safety net: a quota configured wrong by 2× each way, and a foreign client taking half of it
+// midway. Smaller runs (the adaptation is what they show), each with its own ideal.
+const adaptationDocuments = generateDocuments(Number(args["adaptation-docs"] ?? (quick ? 600 : 2000)), 9, "adapt");
+const adaptationIdeal = planThroughput({
+  documents: adaptationDocuments.length,
+  callsPerDocument: 2,
+  meanLatencySeconds: settings.latencyMeanMs / 1000,
+  meanTokensPerCall: governor.bedrock.meanTokensPerCall,
+  quota: { requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute },
+}).expectedSeconds;
+const adaptation: AdaptationResult[] = [];
+if (!args["skip-adaptation"]) {
+  const scenarios = [
+    { name: "quota configured 2× too high", configured: 2 * settings.requestsPerMinute },
+    { name: "quota configured 2× too low", configured: settings.requestsPerMinute / 2 },
+    {
+      name: "a foreign client takes half midway",
+      configured: settings.requestsPerMinute,
+      foreign: { fromSeconds: adaptationIdeal / 2, requestsPerMinute: settings.requestsPerMinute / 2 },
+    },
+  ];
+  for (const scenario of scenarios) {
+    log(`adaptation: ${scenario.name}`);
+    const result = await runPipelineScenario({
+      name: scenario.name,
+      description: scenario.name,
+      documents: adaptationDocuments,
+      timeScale: settings.timeScale,
+      behaviour,
+      serviceEnv: governorEnv(scenario.configured),
+      workersPerStage: settings.workersPerStage,
+      timeoutSeconds,
+      log,
+      ...(scenario.foreign ? { foreign: scenario.foreign } : {}),
+    });
+    adaptation.push({ ...result, configuredRequestsPerMinute: scenario.configured });
+  }
+}
 
 let overhead: BenchReport["overhead"];
 if (!args["skip-overhead"]) {
@@ -160,7 +210,15 @@ const plan = planThroughput({
   meanTokensPerCall: governor.bedrock.meanTokensPerCall,
   quota: { requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute },
 });
-const report: BenchReport = { settings, idealSeconds: plan.expectedSeconds, governor, baseline, sequential, overhead };
+const report: BenchReport = {
+  settings,
+  idealSeconds: plan.expectedSeconds,
+  governor,
+  baseline,
+  sequential,
+  overhead,
+  adaptation,
+};
 const markdown = renderMarkdown(report);
 const dir = fileURLToPath(new URL("../results/", import.meta.url));
 mkdirSync(dir, { recursive: true });
@@ -168,6 +226,7 @@ const stem = `${quick ? "quick" : "full"}-${new Date().toISOString().replace(/[:
 writeFileSync(`${dir}${stem}.json`, JSON.stringify(report, null, 2));
 writeFileSync(`${dir}${stem}.md`, markdown);
 writeFileSync(`${dir}${stem}.svg`, renderChart(governor, baseline, plan.concurrency));
+if (adaptation.length) writeFileSync(`${dir}${stem}-adaptation.svg`, renderAdaptationChart(report));
 writeFileSync(
   `${dir}latest${quick ? "-quick" : ""}.md`,
   markdown.replace("\n", `\n\nChart: ${stem}.svg, raw data: ${stem}.json.\n`),

@@ -13,4 +13,6 @@ export const BENCH_OPTIONS = {
   workers: { type: "string" },
   "baseline-concurrency": { type: "string" },
   "skip-overhead": { type: "boolean", default: false },
+  "adaptation-docs": { type: "string" },
+  "skip-adaptation": { type: "boolean", default: false },
 } as const satisfies ParseArgsOptionsConfig;

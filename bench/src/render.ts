@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { planThroughput } from "@quire/bedrock";
-import { renderChart, renderMarkdown, type BenchReport } from "./report.ts";
+import { renderAdaptationChart, renderChart, renderMarkdown, type BenchReport } from "./report.ts";
 
 const file = process.argv[2];
 if (!file?.endsWith(".json")) {
@@ -27,5 +27,6 @@ const stem = file.replace(/\.json$/, "");
 const markdown = renderMarkdown(report);
 writeFileSync(`${stem}.md`, markdown);
 writeFileSync(`${stem}.svg`, renderChart(report.governor, report.baseline, plan.concurrency));
+if (report.adaptation?.length) writeFileSync(`${stem}-adaptation.svg`, renderAdaptationChart(report));
 process.stdout.write(markdown);
 console.error(`written: ${basename(stem)}.{md,svg}`);

@@ -23,7 +23,67 @@ export interface BenchReport {
         processes: ScenarioResult["processes"];
       }
     | undefined;
+  /** The safety net's scenarios: a quota configured wrong, a foreign client (see main.ts). */
+  adaptation?: AdaptationResult[] | undefined;
 }
+
+export interface AdaptationResult extends ScenarioResult {
+  /** What the services were told the quota is (the real one: settings.requestsPerMinute). */
+  configuredRequestsPerMinute: number;
+}
+
+interface QuotaSettings {
+  requestsPerMinute: number;
+  latencyMeanMs: number;
+}
+
+/** The requests per minute left to the pipeline at simulated second `t`. */
+const availableAt = (r: AdaptationResult, settings: QuotaSettings, t: number) =>
+  r.foreign && t >= r.foreign.fromSeconds
+    ? settings.requestsPerMinute - r.foreign.requestsPerMinute
+    : settings.requestsPerMinute;
+
+/** Little's-law ideal for a scenario: its calls at the quota left to it, then the last call's latency. */
+export function adaptationIdealSeconds(r: AdaptationResult, settings: QuotaSettings): number {
+  const calls = 2 * r.documents;
+  const latency = settings.latencyMeanMs / 1000;
+  if (!r.foreign) return (calls / settings.requestsPerMinute) * 60 + latency;
+  const before = Math.min(calls, (settings.requestsPerMinute * r.foreign.fromSeconds) / 60);
+  const left = settings.requestsPerMinute - r.foreign.requestsPerMinute;
+  return (
+    Math.min(r.foreign.fromSeconds, (calls / settings.requestsPerMinute) * 60) +
+    ((calls - before) / left) * 60 +
+    latency
+  );
+}
+
+/**
+ * How long after the disturbance (the start, for a wrong quota; the foreign client's arrival) the
+ * pipeline was adapted: the start of the first minute from which every later minute (until the
+ * backlog runs out) answered at least 85 % of the quota left to it, with throttles under 5 % of it.
+ */
+export function adaptedAfterSeconds(r: AdaptationResult, settings: QuotaSettings): number | undefined {
+  const from = r.foreign?.fromSeconds ?? 0;
+  const samples = r.samples;
+  const end = samples.find((s) => s.finished >= 0.95 * r.documents)?.t ?? samples.at(-1)?.t ?? 0;
+  const at = (t: number) => samples.find((s) => s.t >= t) ?? samples.at(-1)!;
+  const minuteOk = (t: number) => {
+    const a = at(t - 60);
+    const b = at(t);
+    const available = availableAt(r, settings, t - 60);
+    return b.succeeded - a.succeeded >= 0.85 * available && b.throttles - a.throttles <= 0.05 * available;
+  };
+  const ends = samples.map((s) => s.t).filter((t) => t >= from + 60 && t <= end);
+  let adaptedAt: number | undefined;
+  for (const t of ends) {
+    if (minuteOk(t)) adaptedAt ??= t - 60;
+    else adaptedAt = undefined;
+  }
+  return adaptedAt === undefined ? undefined : Math.max(0, adaptedAt - from);
+}
+
+/** Calls in flight the quota sustains (Little's law): RPM × latency. */
+const needInFlight = (settings: QuotaSettings) => (settings.requestsPerMinute * settings.latencyMeanMs) / 60_000;
 
 export const efficiencyOf = (idealSeconds: number, measuredSeconds: number) => idealSeconds / measuredSeconds;
 
@@ -60,6 +120,11 @@ export function renderMarkdown(report: BenchReport): string {
     ]),
     row("complete / failed (dead-lettered)", [`${a.complete} / ${a.failed}`, `${b.complete} / ${b.failed}`, "-"]),
     row("throttles", [String(a.bedrock.throttles), String(b.bedrock.throttles), "0"]),
+    row("throttles per successful call", [
+      (a.bedrock.throttles / Math.max(1, a.bedrock.succeeded)).toFixed(4),
+      (b.bedrock.throttles / Math.max(1, b.bedrock.succeeded)).toFixed(4),
+      "0",
+    ]),
     row("Bedrock calls per document (successful; must be 2)", [callsPerDocument(a), callsPerDocument(b), "2"]),
     row("Job Completed events: lost / duplicated", [
       `${lostCompletions(a)} / ${a.completions.duplicated}`,
@@ -71,19 +136,46 @@ export function renderMarkdown(report: BenchReport): string {
       `${duration(b.jobLatencySeconds.p50)} / ${duration(b.jobLatencySeconds.p95)}`,
       "-",
     ]),
-    row("peak in flight at Bedrock", [String(a.bedrock.peakInFlight), String(b.bedrock.peakInFlight), "1"]),
+    row("peak in flight at Bedrock (× the Little's-law need)", [
+      `${a.bedrock.peakInFlight} (${(a.bedrock.peakInFlight / needInFlight(report.settings as unknown as QuotaSettings)).toFixed(2)}×)`,
+      `${b.bedrock.peakInFlight} (${(b.bedrock.peakInFlight / needInFlight(report.settings as unknown as QuotaSettings)).toFixed(2)}×)`,
+      "1",
+    ]),
     row("peak RSS (largest process)", [mb(peak(a)), mb(peak(b)), "-"]),
     "",
     `Ratios of wall time per completed document: **(b)/(a) = ${(b.seconds / b.complete / (a.seconds / a.complete)).toFixed(2)}**, **(c)/(a) = ${(c.seconds / a.documents / (a.seconds / a.complete)).toFixed(1)}**.`,
     "",
     `Peak RSS per process (a): ${a.processes.map((p) => `${p.name} ${mb(p.peakRssBytes)}`).join(", ")}.`,
     "",
-    "Governor limits at the end of (a): " +
+    "Governors at the end of (a) — in-flight limit, share of the quota, scale (the quota as learned against the configured one), throttles: " +
       a.processes
-        .flatMap((p) => (p.governor ?? []).map((g) => `${p.name} ${g.limit} (${g.throttles} throttles)`))
+        .flatMap((p) =>
+          (p.governor ?? []).map(
+            (g) => `${p.name} ${g.limit} / ${g.share ?? 1} / ${g.scale ?? 1} (${g.throttles} throttles)`,
+          ),
+        )
         .join(", ") +
       ".",
   ];
+  if (report.adaptation?.length) {
+    const settings = report.settings as unknown as QuotaSettings;
+    lines.push(
+      "",
+      `## The safety net: a quota configured wrong, a foreign client (${report.adaptation[0]!.documents} documents each)`,
+      "",
+      "Efficiency against the ideal for the quota really left to the pipeline. Adapted: the start of the first minute (after the disturbance) from which every minute answered ≥ 85 % of that quota with throttles under 5 % of it.",
+      "",
+      "| scenario | configured / real RPM | wall time | efficiency | complete / failed | throttles per successful call | calls per document | peak in flight | adapted after |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+      ...report.adaptation.map((r) => {
+        const adapted = adaptedAfterSeconds(r, settings);
+        const real = r.foreign
+          ? `${settings.requestsPerMinute} → ${settings.requestsPerMinute - r.foreign.requestsPerMinute} at ${duration(r.foreign.fromSeconds)}`
+          : String(settings.requestsPerMinute);
+        return `| ${r.name} | ${r.configuredRequestsPerMinute} / ${real} | ${duration(r.seconds)} | ${goodputEfficiency(adaptationIdealSeconds(r, settings), r).toFixed(2)} | ${r.complete} / ${r.failed} | ${(r.bedrock.throttles / Math.max(1, r.bedrock.succeeded)).toFixed(4)} | ${callsPerDocument(r)} | ${r.bedrock.peakInFlight} | ${adapted === undefined ? "not within the run" : duration(adapted)} |`;
+      }),
+    );
+  }
   if (report.overhead) {
     const o = report.overhead;
     lines.push(
@@ -116,40 +208,95 @@ function rates(
   return points;
 }
 
+interface Panel {
+  title: string;
+  series: { name: string; color: string; points: [number, number][] }[];
+  reference?: { value: number; label: string };
+}
+
+/** Throttles per successful call over time (both smoothed the same way). */
+function throttlesPerCall(samples: readonly Sample[]): [number, number][] {
+  // 10 s (of the bench's sampling) where a run is long enough: a ratio of two noisy rates.
+  const window = Math.min(40, Math.max(1, Math.floor(samples.length / 10)));
+  const ok = rates(samples, "succeeded", window);
+  const thr = rates(samples, "throttles", window);
+  return ok.map(([t, v], i) => [t, v > 0 ? thr[i]![1] / v : 0]);
+}
+
 /** An SVG of in-flight calls, throughput and throttles over time for (a) and (b), no dependencies. */
 export function renderChart(a: ScenarioResult, b: ScenarioResult, idealInFlight: number): string {
+  return renderPanels(
+    [
+      {
+        title: "in flight at Bedrock, against the Little's-law need",
+        series: [
+          { name: "(a) governor", color: "#1f77b4", points: a.samples.map((s) => [s.t, s.inFlight]) },
+          { name: "(b) fixed", color: "#d62728", points: b.samples.map((s) => [s.t, s.inFlight]) },
+        ],
+        reference: { value: idealInFlight, label: `need ${idealInFlight}` },
+      },
+      {
+        title: "Bedrock calls answered / s",
+        series: [
+          { name: "(a)", color: "#1f77b4", points: rates(a.samples, "succeeded") },
+          { name: "(b)", color: "#d62728", points: rates(b.samples, "succeeded") },
+        ],
+      },
+      {
+        title: "throttles per successful call",
+        series: [
+          { name: "(a)", color: "#1f77b4", points: throttlesPerCall(a.samples) },
+          { name: "(b)", color: "#d62728", points: throttlesPerCall(b.samples) },
+        ],
+      },
+    ],
+    Math.max(a.samples.at(-1)?.t ?? 1, b.samples.at(-1)?.t ?? 1),
+  );
+}
+
+/** The adaptation scenarios: each one's in-flight calls against the need, and its answered calls against the quota left to it. */
+export function renderAdaptationChart(report: BenchReport): string {
+  const settings = report.settings as unknown as QuotaSettings;
+  const runs = report.adaptation ?? [];
+  const colors = ["#1f77b4", "#d62728", "#9467bd"];
+  const need = needInFlight(settings);
+  return renderPanels(
+    [
+      {
+        title: "in flight at Bedrock, against the need for the real quota",
+        series: runs.map((r, i) => ({
+          name: r.name,
+          color: colors[i % colors.length]!,
+          points: r.samples.map((s) => [s.t, s.inFlight]),
+        })),
+        reference: { value: Number(need.toFixed(1)), label: `need ${need.toFixed(0)}` },
+      },
+      {
+        title: "Bedrock calls answered / min (the foreign client's not counted)",
+        series: runs.map((r, i) => ({
+          name: r.name,
+          color: colors[i % colors.length]!,
+          points: rates(r.samples, "succeeded", 40).map(([t, v]) => [t, v * 60]),
+        })),
+        reference: { value: settings.requestsPerMinute, label: `quota ${settings.requestsPerMinute}/min` },
+      },
+      {
+        title: "throttles per successful call",
+        series: runs.map((r, i) => ({
+          name: r.name,
+          color: colors[i % colors.length]!,
+          points: throttlesPerCall(r.samples),
+        })),
+      },
+    ],
+    Math.max(1, ...runs.map((r) => r.samples.at(-1)?.t ?? 1)),
+  );
+}
+
+function renderPanels(panels: Panel[], maxT: number): string {
   const width = 900;
   const panel = 170;
   const margin = { left: 60, right: 20, top: 30 };
-  const maxT = Math.max(a.samples.at(-1)?.t ?? 1, b.samples.at(-1)?.t ?? 1);
-  const panels: {
-    title: string;
-    series: { name: string; color: string; points: [number, number][] }[];
-    reference?: number;
-  }[] = [
-    {
-      title: "in flight at Bedrock",
-      series: [
-        { name: "(a) governor", color: "#1f77b4", points: a.samples.map((s) => [s.t, s.inFlight]) },
-        { name: "(b) fixed", color: "#d62728", points: b.samples.map((s) => [s.t, s.inFlight]) },
-      ],
-      reference: idealInFlight,
-    },
-    {
-      title: "Bedrock calls answered / s",
-      series: [
-        { name: "(a)", color: "#1f77b4", points: rates(a.samples, "succeeded") },
-        { name: "(b)", color: "#d62728", points: rates(b.samples, "succeeded") },
-      ],
-    },
-    {
-      title: "throttles / s",
-      series: [
-        { name: "(a)", color: "#1f77b4", points: rates(a.samples, "throttles") },
-        { name: "(b)", color: "#d62728", points: rates(b.samples, "throttles") },
-      ],
-    },
-  ];
   const height = margin.top + panels.length * (panel + 40);
   const x = (t: number) => margin.left + ((width - margin.left - margin.right) * t) / maxT;
   const parts: string[] = [
@@ -158,25 +305,25 @@ export function renderChart(a: ScenarioResult, b: ScenarioResult, idealInFlight:
   ];
   panels.forEach((p, i) => {
     const top = margin.top + i * (panel + 40);
-    const maxY = Math.max(1, p.reference ?? 0, ...p.series.flatMap((s) => s.points.map(([, v]) => v))) * 1.1;
+    const maxY = Math.max(1e-3, p.reference?.value ?? 0, ...p.series.flatMap((s) => s.points.map(([, v]) => v))) * 1.1;
     const y = (v: number) => top + panel - (panel * v) / maxY;
     parts.push(`<text x="${margin.left}" y="${top - 8}" font-weight="bold">${p.title}</text>`);
     parts.push(
       `<line x1="${margin.left}" y1="${top + panel}" x2="${width - margin.right}" y2="${top + panel}" stroke="#999"/><line x1="${margin.left}" y1="${top}" x2="${margin.left}" y2="${top + panel}" stroke="#999"/>`,
     );
     parts.push(
-      `<text x="${margin.left - 6}" y="${top + 10}" text-anchor="end">${maxY.toFixed(maxY < 10 ? 1 : 0)}</text><text x="${margin.left - 6}" y="${top + panel}" text-anchor="end">0</text>`,
+      `<text x="${margin.left - 6}" y="${top + 10}" text-anchor="end">${maxY.toFixed(maxY < 1 ? 3 : maxY < 10 ? 1 : 0)}</text><text x="${margin.left - 6}" y="${top + panel}" text-anchor="end">0</text>`,
     );
     if (p.reference)
       parts.push(
-        `<line x1="${margin.left}" y1="${y(p.reference)}" x2="${width - margin.right}" y2="${y(p.reference)}" stroke="#2ca02c" stroke-dasharray="4 3"/><text x="${width - margin.right}" y="${y(p.reference) - 4}" text-anchor="end" fill="#2ca02c">ideal ${p.reference}</text>`,
+        `<line x1="${margin.left}" y1="${y(p.reference.value)}" x2="${width - margin.right}" y2="${y(p.reference.value)}" stroke="#2ca02c" stroke-dasharray="4 3"/><text x="${width - margin.right}" y="${y(p.reference.value) - 4}" text-anchor="end" fill="#2ca02c">${p.reference.label}</text>`,
       );
     p.series.forEach((s, j) => {
       if (s.points.length)
         parts.push(
           `<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${s.points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" ")}"/>`,
         );
-      parts.push(`<text x="${width - margin.right - 160 + j * 80}" y="${top + 14}" fill="${s.color}">${s.name}</text>`);
+      parts.push(`<text x="${margin.left + 10 + j * 240}" y="${top + 14}" fill="${s.color}">${s.name}</text>`);
     });
   });
   parts.push(

@@ -6,6 +6,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
+import { BedrockRuntimeClient, ConverseCommand } from "@aws-sdk/client-bedrock-runtime";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createJobStore } from "@quire/jobs";
 import { API_KEY, MODEL_ID, startCluster, type ProcessReport } from "./cluster.ts";
@@ -49,6 +50,50 @@ export interface ScenarioResult {
   completions: { events: number; uniqueJobs: number; lost: number; duplicated: number };
   processes: ProcessReport[];
   samples: Sample[];
+  /** A foreign client's calls on the same model's quota (not counted above). */
+  foreign?: { fromSeconds: number; requestsPerMinute: number; calls: number; succeeded: number; throttles: number };
+}
+
+/**
+ * Another application on the same model's quota: it sends `requestsPerMinute` (of the quota's
+ * minutes, scaled) from a moment on, at a steady pace, whatever the answers — the governor's
+ * share of the quota shrinks under it. Its calls are counted apart, so the pipeline's are not mixed in.
+ */
+function startForeignClient(
+  devcloud: Awaited<ReturnType<typeof startCluster>>["devcloud"],
+  pace: { requestsPerMinute: number; timeScale: number },
+) {
+  const client = new BedrockRuntimeClient({ ...devcloud.clientConfig, maxAttempts: 1 });
+  const counts = { calls: 0, succeeded: 0, throttles: 0, inFlight: 0 };
+  const timer = setInterval(
+    () => {
+      counts.calls++;
+      counts.inFlight++;
+      client
+        .send(
+          new ConverseCommand({
+            modelId: MODEL_ID,
+            messages: [{ role: "user", content: [{ text: "Another application's request on the same quota." }] }],
+            inferenceConfig: { maxTokens: 64 },
+          }),
+        )
+        .then(
+          () => counts.succeeded++,
+          (error: { name?: string }) => {
+            if (error.name === "ThrottlingException") counts.throttles++;
+          },
+        )
+        .finally(() => counts.inFlight--);
+    },
+    (60_000 * pace.timeScale) / pace.requestsPerMinute,
+  );
+  return {
+    counts,
+    stop: () => {
+      clearInterval(timer);
+      client.destroy();
+    },
+  };
 }
 
 export const percentile = (sorted: readonly number[], p: number) =>
@@ -120,6 +165,8 @@ export async function runPipelineScenario(options: {
   workersPerStage: number;
   timeoutSeconds: number;
   log: (line: string) => void;
+  /** A foreign client taking part of the quota from a simulated moment on. */
+  foreign?: { fromSeconds: number; requestsPerMinute: number };
 }): Promise<ScenarioResult> {
   const { timeScale } = options;
   const cluster = await startCluster({
@@ -129,8 +176,11 @@ export async function runPipelineScenario(options: {
   });
   try {
     const spy = await spyOnCompletions(cluster.devcloud);
-    const stats = () =>
-      cluster.devcloud.bedrock.stats()[MODEL_ID] ?? {
+    let foreign: ReturnType<typeof startForeignClient> | undefined;
+    let peakInFlight = 0;
+    /** The model's counters, less the foreign client's calls. */
+    const stats = () => {
+      const all = cluster.devcloud.bedrock.stats()[MODEL_ID] ?? {
         inFlight: 0,
         succeeded: 0,
         throttles: 0,
@@ -138,6 +188,19 @@ export async function runPipelineScenario(options: {
         peakInFlight: 0,
         tokens: { total: 0 },
       };
+      const f = foreign?.counts ?? { calls: 0, succeeded: 0, throttles: 0, inFlight: 0 };
+      const inFlight = all.inFlight - f.inFlight;
+      peakInFlight = Math.max(peakInFlight, inFlight);
+      return {
+        ...all,
+        inFlight,
+        calls: all.calls - f.calls,
+        succeeded: all.succeeded - f.succeeded,
+        throttles: all.throttles - f.throttles,
+        // With a foreign client, the peak is the sampled one (devcloud's counts both).
+        peakInFlight: foreign ? peakInFlight : all.peakInFlight,
+      };
+    };
     const started = performance.now();
     const cpuAtStart = process.cpuUsage();
     const simulated = () => (performance.now() - started) / 1000 / timeScale;
@@ -145,6 +208,11 @@ export async function runPipelineScenario(options: {
     let finished = 0;
     let runId: string | undefined;
     const sampler = setInterval(() => {
+      if (options.foreign && !foreign && simulated() >= options.foreign.fromSeconds)
+        foreign = startForeignClient(cluster.devcloud, {
+          requestsPerMinute: options.foreign.requestsPerMinute,
+          timeScale,
+        });
       const s = stats();
       samples.push({ t: simulated(), inFlight: s.inFlight, succeeded: s.succeeded, throttles: s.throttles, finished });
     }, 250);
@@ -187,6 +255,7 @@ export async function runPipelineScenario(options: {
     const wallSeconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuAtStart);
     clearInterval(sampler);
+    foreign?.stop();
     samples.push({
       t: simulated(),
       ...(({ inFlight, succeeded, throttles }) => ({ inFlight, succeeded, throttles }))(stats()),
@@ -244,6 +313,16 @@ export async function runPipelineScenario(options: {
       },
       processes,
       samples,
+      ...(options.foreign
+        ? {
+            foreign: {
+              ...options.foreign,
+              calls: foreign?.counts.calls ?? 0,
+              succeeded: foreign?.counts.succeeded ?? 0,
+              throttles: foreign?.counts.throttles ?? 0,
+            },
+          }
+        : {}),
     };
   } catch (error) {
     await cluster.stop().catch(() => {});

@@ -104,10 +104,11 @@ describe("report arithmetic", () => {
     expect(markdown).toContain("| Bedrock calls per document (successful; must be 2) | 2.000 | 1.900 ⚠ not 2 | 2 |");
   });
 
-  it("the chart is an SVG with a line per scenario in each panel and the ideal in-flight level", () => {
+  it("the chart is an SVG with a line per scenario in each panel (in flight, answered, throttles per call) and the in-flight need", () => {
     const svg = renderChart(scenario("(a)", 100), scenario("(b)", 150), 54);
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.match(/<polyline/g)).toHaveLength(6);
-    expect(svg).toContain("ideal 54");
+    expect(svg).toContain("need 54");
+    expect(svg).toContain("throttles per successful call");
   });
 });

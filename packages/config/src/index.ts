@@ -127,16 +127,20 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_GOVERNOR_INITIAL_LIMIT: positiveInt.optional(),
   /**
    * How processes (and Lambda containers) calling the model share its quota (with QUIRE_BEDROCK_RPM
-   * or _TPM set): `dynamodb` — each registers in the jobs table with its demand and paces its
-   * buckets at its demand-weighted share, so together they spend the quota without throttles
-   * (the table unreachable: the last known share, then the quota ÷ the stages sharing the model);
-   * `off` (the default) — each process paces at the whole quota and AIMD finds its share through
-   * throttles. Off by default until sharing matches AIMD's speed: on the full bench (10,000
-   * documents, 4 processes) it held ~30 calls in flight where ~54 are needed (see README).
+   * or _TPM set): `dynamodb` (the default) — each registers in the jobs table with what it wants and
+   * paces at its max-min fair share, so together they spend the quota exactly, without throttles;
+   * one member probes whether the quota is really what was configured and the others follow (the
+   * table unreachable: the last known share, then the quota ÷ the stages sharing the model);
+   * `off` — each process paces at the whole quota and AIMD finds its share through throttles.
    */
-  QUIRE_QUOTA_SHARE: z.enum(["dynamodb", "off"]).default("off"),
-  /** How often a member of the quota heartbeats its demand and reads the others'. */
+  QUIRE_QUOTA_SHARE: z.enum(["dynamodb", "off"]).default("dynamodb"),
   QUIRE_QUOTA_SHARE_REFRESH_MS: positiveInt.default(3000),
+  /**
+   * The window Bedrock counts the RPM quota over (a minute). A process sharing the quota keeps its
+   * calls within its share of any such window, so a burst is paid back inside it instead of landing as
+   * 429s. Only a time-scaled emulator (the bench) sets anything else.
+   */
+  QUIRE_BEDROCK_QUOTA_WINDOW_MS: positiveInt.default(60_000),
   /** Sharing the quota: the burst each process's buckets allow, in ms of their rate (one request at least). */
   QUIRE_GOVERNOR_BURST_MS: positiveInt.default(1000),
   /**

@@ -6,12 +6,18 @@ import { quotaMemberKey, quotaMembersPartition } from "./keys.ts";
 /** One member of a model's quota (the shape @quire/bedrock's QuotaMemberStore reads and writes). */
 export interface QuotaMemberItem {
   memberId: string;
-  /** Calls it could use at its last heartbeat. */
+  /** What it wanted at its last heartbeat: a fraction of the quota. */
   demand: number;
   /** The fraction of the quota it took at its last heartbeat. */
   fraction: number;
   /** Epoch ms. */
   heartbeatAt: number;
+  /** Its estimate of the quota against the configured one, and when that last changed (its own clock). */
+  scale?: number | undefined;
+  scaleChangedAt?: number | undefined;
+  /** Its successful calls and throttles so far (cumulative). */
+  successes?: number | undefined;
+  throttles?: number | undefined;
 }
 
 /** @quire/bedrock's QuotaMemberStore, on the jobs table (structurally: the job store does not depend on Bedrock). */
@@ -42,6 +48,10 @@ export function createQuotaMemberStore(options: { client: DynamoDBClient; tableN
             demand: member.demand,
             fraction: member.fraction,
             heartbeatAt: member.heartbeatAt,
+            ...(member.scale !== undefined ? { scale: member.scale } : {}),
+            ...(member.scaleChangedAt !== undefined ? { scaleChangedAt: member.scaleChangedAt } : {}),
+            ...(member.successes !== undefined ? { successes: member.successes } : {}),
+            ...(member.throttles !== undefined ? { throttles: member.throttles } : {}),
             expiresAt: Math.ceil((member.heartbeatAt + ttlMs) / 1000) + 60,
           },
         }),
@@ -66,6 +76,10 @@ export function createQuotaMemberStore(options: { client: DynamoDBClient; tableN
             demand: Number(item.demand) || 0,
             fraction: Number(item.fraction) || 0,
             heartbeatAt: Number(item.heartbeatAt) || 0,
+            ...(Number(item.scale) > 0 ? { scale: Number(item.scale) } : {}),
+            ...(item.scaleChangedAt !== undefined ? { scaleChangedAt: Number(item.scaleChangedAt) || 0 } : {}),
+            ...(item.successes !== undefined ? { successes: Number(item.successes) || 0 } : {}),
+            ...(item.throttles !== undefined ? { throttles: Number(item.throttles) || 0 } : {}),
           });
         }
         start = LastEvaluatedKey;

@@ -60,7 +60,7 @@ const sharesQuota = (config: QuireConfig) =>
 /**
  * This process's membership of the model's quota: a heartbeat with its demand every
  * QUIRE_QUOTA_SHARE_REFRESH_MS in the jobs table (`QUOTA#<modelId>` / `MEMBER#<memberId>`), and
- * a demand-weighted share of the quota from the live members. The table unreachable: the last
+ * a max-min fair share of the quota from the live members. The table unreachable: the last
  * known share, then the quota ÷ the stages sharing the model, with AIMD as the safety net.
  */
 export function quotaMembershipFor(config: QuireConfig, clients: AwsClients): QuotaMembership | undefined {
@@ -98,6 +98,7 @@ export function governorSettings(config: QuireConfig): GovernorOptions {
         burstSeconds: config.QUIRE_GOVERNOR_BURST_MS / 1000,
         startBurstSeconds: 0,
         expectedLatencyMs: config.QUIRE_BEDROCK_LATENCY_MS,
+        quotaWindowMs: config.QUIRE_BEDROCK_QUOTA_WINDOW_MS,
       }
     : {};
   return {

@@ -6,7 +6,8 @@ import {
   type CircuitBreakerOptions,
   type CircuitState,
 } from "./circuit-breaker.ts";
-import type { QuotaShare } from "./quota-share.ts";
+import { QuotaPacer, type PacerContext } from "./quota-pacer.ts";
+import type { MemberReport, QuotaShare } from "./quota-share.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 export interface ModelQuota {
@@ -42,10 +43,13 @@ export interface GovernorOptions {
    */
   startBurstSeconds?: number;
   /**
-   * This process's share of each quota, when several share it (see quota-share.ts): the buckets are
-   * re-rated to quota × fraction, and the in-flight limit is capped at what that share sustains.
+   * This process's share of each quota, when several share it (see quota-share.ts). With a known
+   * RPM quota, a pacer spends the share exactly (see quota-pacer.ts): its rate is the control and
+   * the in-flight limit is what that rate sustains — AIMD is for a process alone with a quota it does not know.
    */
   quotaShare?: QuotaShare;
+  /** The window the server counts the RPM quota over (Bedrock: a minute; a time-scaled emulator: less). */
+  quotaWindowMs?: number;
   /** Mean model latency to plan with before calls are measured (Little's law: in flight = rate × latency). */
   expectedLatencyMs?: number;
   /**
@@ -77,6 +81,8 @@ export interface ModelStats {
   limit: number;
   /** The fraction of the configured quota this process's buckets run at (1 without a shared view). */
   share: number;
+  /** The quota as the pacer has learned it, against the configured one (1 without a shared view). */
+  scale: number;
   inFlight: number;
   waiting: { interactive: number; bulk: number };
   granted: number;
@@ -100,7 +106,8 @@ export interface Governor {
   /**
    * A queue consumer took `count` messages that will ask for permits: count them against the
    * limit until they do (each acquire redeems one), or until they lapse (a message that never
-   * calls the model — a cache hit — must not hold capacity for long).
+   * calls the model — a cache hit — must not hold capacity for long). `count` 0: its receive found
+   * none (no backlog: held back, it is not starved for work).
    */
   reserve(modelId: string, count: number): void;
   /** Resolves when capacity may have changed: a call finished, or a bucket refilled (or the signal aborts). */
@@ -119,6 +126,17 @@ interface ModelState {
   limit: number;
   inFlight: number;
   requests?: TokenBucket;
+  /** Sharing a known RPM quota: the pacer replaces the requests bucket and AIMD. */
+  pacer?: QuotaPacer;
+  /** This member leads the group's probing of the quota (see quota-pacer.ts). */
+  leader: boolean;
+  /** The leader's last change of its estimate this member adopted (a token, from the leader's clock). */
+  adoptedLeaderChange?: number;
+  /** How long the group's throttles take to reach this member (see QuotaShareView.feedbackMs). */
+  feedbackMs?: number;
+  /** When a queue consumer last took messages for this model, and when one last found none. */
+  lastReservedAt: number;
+  lastEmptyReceiveAt: number;
   tokens?: TokenBucket;
   /** The whole quota as configured (the buckets run at its share). */
   quota: ModelQuota;
@@ -138,7 +156,10 @@ interface ModelState {
   capacityWaiters: Set<() => void>;
   /** When each outstanding reservation was made, oldest first. */
   reservations: number[];
-  stats: Omit<ModelStats, "modelId" | "limit" | "share" | "inFlight" | "waiting" | "circuit" | "circuitOpened">;
+  stats: Omit<
+    ModelStats,
+    "modelId" | "limit" | "share" | "scale" | "inFlight" | "waiting" | "circuit" | "circuitOpened"
+  >;
 }
 
 /** A share is a fraction of the quota in (0, 1]: a bucket at rate 0 would never admit again. */
@@ -185,7 +206,25 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
     if (state) return state;
     const quota = options.quotas?.[modelId] ?? options.quotas?.["*"] ?? {};
     // A member of a shared quota starts at its share of it (the fallback split until the shared view answers).
-    const fraction = clampFraction(quotaShare?.current(modelId, () => (state ? shareDemand(state) : 0)).fraction ?? 1);
+    const fraction = clampFraction(
+      quotaShare?.current(modelId, () =>
+        state ? reportOf(state) : { wants: 0, scale: 1, scaleChangedAt: 0, successes: 0, throttles: 0 },
+      ).fraction ?? 1,
+    );
+    const pacer =
+      quotaShare && quota.requestsPerMinute
+        ? new QuotaPacer(
+            {
+              requestsPerMinute: quota.requestsPerMinute,
+              ...(options.quotaWindowMs ? { windowMs: options.quotaWindowMs } : {}),
+              burstMs: burstSeconds * 1000,
+              startBurstMs: startBurstSeconds * 1000,
+              headroom: shareHeadroom,
+              now,
+            },
+            fraction,
+          )
+        : undefined;
     // The requests bucket starts with `startBurstSeconds` of its rate (one request at least: a
     // process's first call never waits a whole token's time); the tokens bucket full (a second
     // of the TPM at the default burst — no call waits for its first estimate to accrue).
@@ -198,7 +237,7 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
             burstOf(perMinute * fraction, startSeconds),
           )
         : undefined;
-    const requests = bucket(quota.requestsPerMinute, startBurstSeconds);
+    const requests = pacer ? undefined : bucket(quota.requestsPerMinute, startBurstSeconds);
     const tokens = bucket(quota.tokensPerMinute, burstSeconds);
     state = {
       modelId,
@@ -209,6 +248,10 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
       successesMeasured: 0,
       inFlight: 0,
       ...(requests ? { requests } : {}),
+      ...(pacer ? { pacer } : {}),
+      leader: true,
+      lastReservedAt: Number.NEGATIVE_INFINITY,
+      lastEmptyReceiveAt: Number.NEGATIVE_INFINITY,
       ...(tokens ? { tokens } : {}),
       queues: { interactive: [], bulk: [] },
       interactiveStreak: 0,
@@ -222,9 +265,9 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
     };
     models.set(modelId, state);
     // A member of a shared quota knows what its share sustains in flight: it starts there (the
-    // buckets pace it), not at a guess it must double from.
-    if (quotaShare && quota.requestsPerMinute) {
-      state.limit = Math.min(maxLimit, Math.max(initialLimit, shareCeiling(state)));
+    // pacer paces it), not at a guess it must double from.
+    if (pacer) {
+      state.limit = shareCeiling(state);
       state.slowStart = false;
     }
     return state;
@@ -243,35 +286,81 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
    * buckets pace at the share). Only with a shared view — alone, the configured quota may be wrong and AIMD decides.
    */
   const shareCeiling = (state: ModelState) =>
-    quotaShare ? Math.max(minLimit, Math.ceil(state.fraction * quotaInFlight(state))) : Number.POSITIVE_INFINITY;
+    state.pacer
+      ? Math.min(maxLimit, Math.max(minLimit, state.pacer.inFlightCap(latencyOf(state))))
+      : quotaShare
+        ? Math.max(minLimit, Math.ceil(state.fraction * quotaInFlight(state)))
+        : Number.POSITIVE_INFINITY;
+  /** With a pacer, the cap is the limit (the rate is the control); otherwise AIMD's limit, under the share's cap. */
   const effectiveLimit = (state: ModelState) =>
-    Math.max(minLimit, Math.floor(Math.min(state.limit, shareCeiling(state))));
-  /** Starved: work waits for the limit or the buckets. Then it could use more (see shareDemand). */
+    state.pacer ? shareCeiling(state) : Math.max(minLimit, Math.floor(Math.min(state.limit, shareCeiling(state))));
+  /** Starved: work waits for the limit or the buckets. Then it could use more (see reportOf). */
   const markStarved = (state: ModelState) => {
     state.starvedUntil = now() + Math.max(2000, latencyOf(state));
   };
   /**
-   * The demand this member publishes: what it uses now (running, waiting, reserved) — or, while it
-   * is starved, twice that: a member with a backlog asks for more at every refresh (it cannot know
-   * how much more: a queue consumer receives only what it can start), one without holds what it
-   * uses — capped at what the whole quota sustains.
+   * What this member tells the group: the fraction of the quota it wants — all of it while starved
+   * (work waits for its pace: it cannot know how much more it could use, since a queue consumer
+   * receives only what it can start; max-min sharing gives it an equal part of what the others leave),
+   * otherwise what it uses with room to grow — and its estimate of the quota.
    */
-  const shareDemand = (state: ModelState) => {
-    // The cap at the expected latency, not the measured one: equally starved members weigh the same.
-    const cap =
-      state.quota.requestsPerMinute && options.expectedLatencyMs
-        ? (state.quota.requestsPerMinute * options.expectedLatencyMs * shareHeadroom) / 60_000
-        : Number.isFinite(quotaInFlight(state))
-          ? quotaInFlight(state)
-          : maxLimit;
-    const using = demand(state);
-    return Math.min(cap, now() < state.starvedUntil ? 2 * Math.max(1, using) : using);
+  const reportOf = (state: ModelState): MemberReport => {
+    // The whole quota's need at the expected latency, not the measured one: equally busy members weigh the same.
+    const latency = options.expectedLatencyMs ?? latencyOf(state);
+    const need = state.pacer
+      ? state.pacer.quotaInFlight(latency)
+      : state.quota.requestsPerMinute
+        ? (state.quota.requestsPerMinute * latency * shareHeadroom) / 60_000
+        : maxLimit;
+    const wants = now() < state.starvedUntil ? 1 : Math.min(1, ((demand(state) + 1) * 1.25) / Math.max(1, need));
+    return {
+      wants,
+      scale: state.pacer?.scale ?? 1,
+      scaleChangedAt: state.pacer?.scaleChangedAt ?? 0,
+      successes: state.stats.successes,
+      throttles: state.stats.throttles,
+    };
   };
 
-  /** Take the member's current share: the buckets are re-rated, keeping what they hold. */
+  const pacerContext = (state: ModelState): PacerContext => ({
+    latencyMs: latencyOf(state),
+    leader: state.leader,
+    starved: now() < state.starvedUntil,
+    feedbackMs: state.feedbackMs,
+  });
+
+  /** Re-rate the tokens bucket to the member's share of the quota as the pacer knows it. */
+  function rerateTokens(state: ModelState): void {
+    const perMinute = state.quota.tokensPerMinute;
+    if (!state.tokens || !perMinute) return;
+    const rate = perMinute * state.fraction * (state.pacer?.scale ?? 1);
+    if (Math.abs(rate - state.tokens.ratePerMinute) < 1e-6) return;
+    state.tokens.setRate(rate, burstOf(rate, burstSeconds));
+  }
+
+  /** Take the member's current share (and the leader's estimate of the quota): the buckets are re-rated, keeping what they hold. */
   function rerate(state: ModelState): void {
     if (!quotaShare) return;
-    const fraction = clampFraction(quotaShare.current(state.modelId, () => shareDemand(state)).fraction);
+    const share = quotaShare.current(state.modelId, () => reportOf(state));
+    const fraction = clampFraction(share.fraction);
+    state.leader = share.leader;
+    if (state.pacer) {
+      // The leader's estimate (its probe as it ramps, or its answer to throttles) is the group's.
+      if (
+        share.leaderScale &&
+        (share.leaderScale.changedAt !== state.adoptedLeaderChange ||
+          Math.abs(share.leaderScale.scale - state.pacer.scale) > 1e-6)
+      ) {
+        state.adoptedLeaderChange = share.leaderScale.changedAt;
+        state.pacer.adoptScale(share.leaderScale.scale, now());
+      }
+      if (share.feedbackMs !== undefined) state.feedbackMs = share.feedbackMs;
+      if (share.others) state.pacer.observeGroup(share.others, pacerContext(state));
+      state.pacer.setFraction(fraction);
+      state.fraction = fraction;
+      rerateTokens(state);
+      return;
+    }
     if (Math.abs(fraction - state.fraction) < 1e-3) return;
     // The in-flight limit follows the share in proportion: what AIMD learned (a limit below the
     // ceiling, for a quota configured too high) carries over, and a grown share is used at once.
@@ -285,9 +374,9 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
     }
   }
   const bucketsCanPay = (state: ModelState, tokens: number) =>
-    (state.requests?.canTake(1) ?? true) && (state.tokens?.canTake(tokens) ?? true);
+    (state.pacer?.canGrant() ?? state.requests?.canTake(1) ?? true) && (state.tokens?.canTake(tokens) ?? true);
   const msUntilPayable = (state: ModelState, tokens: number) =>
-    Math.max(state.requests?.msUntil(1) ?? 0, state.tokens?.msUntil(tokens) ?? 0);
+    Math.max(state.pacer?.msUntilGrant() ?? state.requests?.msUntil(1) ?? 0, state.tokens?.msUntil(tokens) ?? 0);
 
   function nextLane(state: ModelState): Lane | undefined {
     const { interactive, bulk } = state.queues;
@@ -351,12 +440,12 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
   }
 
   function admit(state: ModelState, estimatedTokens: number, probe = false): Permit {
+    const grantedAt = state.pacer?.grant() ?? now();
     state.requests?.take(1);
     state.tokens?.take(estimatedTokens);
     state.inFlight++;
     state.stats.granted++;
     const charged = state.tokens?.charge(estimatedTokens) ?? estimatedTokens;
-    const grantedAt = now();
     let released = false;
     return {
       release(result) {
@@ -375,7 +464,13 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
           state.stats.tokensUsed += used;
           state.tokens?.adjust(charged - used);
         }
-        if (result.outcome === "success") {
+        if (state.pacer && (result.outcome === "success" || result.outcome === "throttled")) {
+          // The pacer's rate is the control: it answers throttles (and probes) itself; no AIMD on the limit.
+          if (result.outcome === "success") state.stats.successes++;
+          else state.stats.throttles++;
+          const decision = state.pacer.record(result.outcome, grantedAt, pacerContext(state));
+          if (decision.scaleChanged) rerateTokens(state);
+        } else if (result.outcome === "success") {
           state.stats.successes++;
           // Grow only a limit there is demand for (at least half of it in use when this call ended,
           // as Netflix's AIMD limiter does): an idle process must not bank a huge limit.
@@ -427,10 +522,12 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
     const wanted = demand(state);
     const free = effectiveLimit(state) - wanted;
     // Waiting and reserved calls will each take a request token before anything new can.
-    const affordable = Math.floor(state.requests?.available() ?? Infinity) - (wanted - state.inFlight);
+    const affordable =
+      (state.pacer?.available() ?? Math.floor(state.requests?.available() ?? Infinity)) - (wanted - state.inFlight);
     const room = Math.max(0, Math.min(free, affordable, circuitRoom));
-    // Asked with work on the way and nothing free: a consumer that would take more is held back.
-    if (room === 0 && wanted > 0) markStarved(state);
+    // Asked with nothing free, by a consumer with work on the way or one whose last receive found
+    // messages (a backlog: its calls may all have ended, or the quota's window holds it back): it is held back.
+    if (room === 0 && (wanted > 0 || state.lastReservedAt > state.lastEmptyReceiveAt)) markStarved(state);
     return room;
   }
 
@@ -494,6 +591,8 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
     reserve(modelId, count) {
       const state = stateOf(modelId);
       const at = now();
+      if (count > 0) state.lastReservedAt = at;
+      else state.lastEmptyReceiveAt = at;
       for (let i = 0; i < count; i++) state.reservations.push(at);
     },
 
@@ -519,7 +618,10 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         // Capacity also returns by refill alone, which no release announces: wake when it is due.
         // (A release announces itself; the timer is only for refills, and a safety net otherwise.)
         // An open circuit half-opens by time alone too: wake for the probe.
-        const refillMs = Math.min(state.requests?.msUntil(1) ?? 0, quotaShare ? 1000 : Number.POSITIVE_INFINITY);
+        const refillMs = Math.min(
+          state.pacer?.msUntilGrant() ?? state.requests?.msUntil(1) ?? 0,
+          quotaShare ? 1000 : Number.POSITIVE_INFINITY,
+        );
         const probeMs = state.circuit?.msUntilProbe();
         const dueMs = Math.min(refillMs > 0 ? refillMs : 1000, probeMs ?? Number.POSITIVE_INFINITY);
         const timer = schedule(dueMs, wake);
@@ -529,8 +631,9 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
     stats: () =>
       [...models.values()].map((state) => ({
         modelId: state.modelId,
-        limit: Number(state.limit.toFixed(2)),
+        limit: Number((state.pacer ? shareCeiling(state) : state.limit).toFixed(2)),
         share: Number(state.fraction.toFixed(3)),
+        scale: Number((state.pacer?.scale ?? 1).toFixed(3)),
         inFlight: state.inFlight,
         waiting: { interactive: state.queues.interactive.length, bulk: state.queues.bulk.length },
         ...state.stats,

@@ -12,15 +12,19 @@ export {
 } from "./governor.ts";
 export {
   createQuotaMembership,
+  fairShares,
   fixedQuotaShare,
   shareOf,
+  type MemberReport,
   type QuotaMember,
   type QuotaMemberStore,
   type QuotaMembership,
   type QuotaMembershipOptions,
   type QuotaShare,
+  type QuotaShareView,
 } from "./quota-share.ts";
 export { eventSourceMaximumConcurrency, feasibleWithin, planThroughput, type ThroughputPlan } from "./plan.ts";
+export { QuotaPacer, type PacerContext, type PacerDecision, type QuotaPacerOptions } from "./quota-pacer.ts";
 export { TokenBucket } from "./token-bucket.ts";
 export {
   CircuitBreaker,

@@ -1,37 +1,77 @@
 /**
  * The quota as a shared resource. Every process (or Lambda container) calling a model is a member
- * of that model's quota: it publishes its demand every few seconds and reads the others', and takes
- * a demand-weighted share of the quota, so the members' token buckets together pace at the quota
- * instead of each believing it has all of it (and AIMD discovering the truth through throttles).
+ * of that model's quota: it publishes what it wants every few seconds and reads the others', and takes
+ * its max-min fair share of the quota, so the members' pacers together spend the quota exactly
+ * instead of each believing it has all of it (and discovering the truth through throttles). One
+ * member (the lowest id) leads: it probes whether the quota is really what was configured, and the
+ * others adopt its estimate (see quota-pacer.ts).
  *
  * The governor consumes only {@link QuotaShare}; where the members are kept is a
  * {@link QuotaMemberStore} (the job store's table in Quire: see @quire/jobs createQuotaMemberStore).
  * A failing store never stops calls: the last known members are used for a few refreshes, then
- * the configured fallback fraction (the quota ÷ the stages sharing the model), with AIMD as the safety net.
+ * the configured fallback fraction (the quota ÷ the stages sharing the model), with the pacer's
+ * throttle response as the safety net.
  */
 
-/** What a governor asks: its fraction of a model's quota, given its own demand now. */
+/** What a member tells the others about itself at each heartbeat. */
+export interface MemberReport {
+  /**
+   * The fraction of the quota [0, 1] it could use now: 1 while work waits for its pace (it has a
+   * backlog and cannot know how much: a queue consumer receives only what it can start), otherwise
+   * what it uses, with room to grow.
+   */
+  wants: number;
+  /** Its estimate of the quota as it really is, against the configured one (see quota-pacer.ts). */
+  scale: number;
+  /** When that estimate last changed (epoch ms of the member's clock). */
+  scaleChangedAt: number;
+  /** Its successful calls and throttles so far (cumulative): the leader decides on the group's. */
+  successes: number;
+  throttles: number;
+}
+
+/** What a governor asks: its fraction of a model's quota, and the group's estimate of the quota. */
 export interface QuotaShare {
   /**
-   * This member's fraction (0, 1] of the model's quota now. `demand`: calls it could use now —
-   * running, waiting, reserved; more (the governor asks twice that) while it is starved;
-   * a function, read again whenever the member publishes its demand (an idle member is not asked).
+   * This member's fraction (0, 1] of the model's quota now; `report` is read again whenever the
+   * member publishes (an idle member is not asked). `leader`: this member probes the quota for the
+   * group (one member does, so a probe is the group's: see quota-pacer.ts); `leaderScale`: the
+   * leader's estimate of the quota, which every member adopts when it changes.
    */
-  current(modelId: string, demand: () => number): { fraction: number };
+  current(modelId: string, report: () => MemberReport): QuotaShareView;
+}
+
+/** A member's view of the shared quota (see {@link QuotaShare.current}). */
+export interface QuotaShareView {
+  fraction: number;
+  leader: boolean;
+  leaderScale?: { scale: number; changedAt: number } | undefined;
+  /** The other live members' successes and throttles so far, as last read (cumulative). */
+  others?: { successes: number; throttles: number } | undefined;
+  /** How long another member's throttle takes to reach this one (two refreshes): a probe lasts that at least. */
+  feedbackMs?: number | undefined;
 }
 
 /** A constant share (a fixed split, or 1: alone), for tests and for hosts without a shared view. */
-export const fixedQuotaShare = (fraction: number): QuotaShare => ({ current: () => ({ fraction }) });
+export const fixedQuotaShare = (fraction: number): QuotaShare => ({
+  current: () => ({ fraction, leader: true }),
+});
 
 /** One member of a model's quota as the store holds it. */
 export interface QuotaMember {
   memberId: string;
-  /** Its demand at its last heartbeat (calls it could use). */
+  /** What it wanted at its last heartbeat: a fraction of the quota (see {@link MemberReport}). */
   demand: number;
   /** The fraction it took at its last heartbeat: what it claims of the quota. */
   fraction: number;
   /** When it last wrote (epoch ms). */
   heartbeatAt: number;
+  /** Its estimate of the quota against the configured one (1 when absent), and when it last changed. */
+  scale?: number | undefined;
+  scaleChangedAt?: number | undefined;
+  /** Its successful calls and throttles so far (cumulative). */
+  successes?: number | undefined;
+  throttles?: number | undefined;
 }
 
 /** Where a model's members are kept; each call may fail (the share falls back, see {@link createQuotaMembership}). */
@@ -67,17 +107,36 @@ export interface QuotaMembership extends QuotaShare {
 }
 
 /**
+ * Max-min fair allocation of the quota (water-filling): members wanting less than an equal split
+ * get what they want; the rest split what is left equally; what nobody wants is spread evenly.
+ * `wants` are fractions of the quota; the result sums to 1 and follows the order of `wants`.
+ */
+export function fairShares(wants: readonly number[]): number[] {
+  const order = wants.map((want, index) => ({ want: Math.min(1, Math.max(0, want)), index }));
+  order.sort((a, b) => a.want - b.want);
+  const shares = new Array<number>(wants.length).fill(0);
+  let remaining = 1;
+  order.forEach(({ want, index }, position) => {
+    const share = Math.min(want, remaining / (order.length - position));
+    shares[index] = share;
+    remaining -= share;
+  });
+  return shares.map((share) => share + remaining / wants.length);
+}
+
+/**
  * This member's fraction of the quota, from the others as last read:
  *
  * - alone (no other live member): all of it;
- * - otherwise demand-weighted — own weight (at least 1, so a member about to call has a share to
- *   start with) over the total — but taking more than it holds only out of what the others leave
- *   unclaimed (1 − their claimed fractions): a member never grows into a share another still
- *   holds; that one gives it up at its next refresh, and this one takes it at the following;
+ * - otherwise its max-min fair share ({@link fairShares}) — but taking more than it holds only out of
+ *   what the others leave unclaimed (1 − their claimed fractions): a member never grows into a
+ *   share another still holds; that one gives it up at its next refresh, and this one takes it at
+ *   the following;
  * - with a floor, so an idle member that becomes busy starts at once: an equal share of the unclaimed part,
- *   or 1 ÷ (2 × members) when nothing is unclaimed (a short overshoot, for at most a refresh, that AIMD covers).
+ *   or 1 ÷ (2 × members) when nothing is unclaimed (a short overshoot, for at most a refresh, that its window log covers).
  */
 export function shareOf(input: {
+  /** What this member wants (a fraction of the quota). */
   demand: number;
   /** What this member claimed at its last heartbeat (0 before the first). */
   claimed: number;
@@ -85,15 +144,13 @@ export function shareOf(input: {
 }): number {
   const { others } = input;
   if (others.length === 0) return 1;
-  const weight = Math.max(1, input.demand);
-  const total = weight + others.reduce((sum, m) => sum + Math.max(0, m.demand), 0);
-  const weighted = weight / total;
-  if (weighted <= input.claimed) return weighted;
+  const fair = fairShares([input.demand, ...others.map((m) => m.demand)])[0]!;
+  if (fair <= input.claimed) return fair;
   const unclaimed = Math.max(0, 1 - others.reduce((sum, m) => sum + Math.max(0, m.fraction), 0));
   const members = others.length + 1;
   const idleOthers = others.filter((m) => m.demand <= 0).length;
   const floor = unclaimed > 0 ? unclaimed / (idleOthers + 1) : 1 / (2 * members);
-  return Math.min(weighted, Math.max(input.claimed, unclaimed, floor));
+  return Math.min(fair, Math.max(input.claimed, unclaimed, floor));
 }
 
 /** Reads a joining member makes 250 ms apart (and the fallback caps its share until they are done). */
@@ -106,7 +163,7 @@ interface ModelView {
   readAt: number;
   /** What this member claimed at its last heartbeat. */
   claimed: number;
-  demand: () => number;
+  report: () => MemberReport;
   /** The fraction last handed to the governor. */
   fraction: number;
   failing: boolean;
@@ -132,11 +189,20 @@ export function createQuotaMembership(options: QuotaMembershipOptions): QuotaMem
   const views = new Map<string, ModelView>();
   let stopped = false;
 
+  /** The live member with the lowest id (this one included) leads. */
+  function leaderOf(view: ModelView): QuotaMember | "self" {
+    let leader: QuotaMember | "self" = "self";
+    for (const member of liveOthers(view))
+      if (member.memberId < (leader === "self" ? options.memberId : leader.memberId)) leader = member;
+    return leader;
+  }
+  const liveOthers = (view: ModelView) =>
+    now() - view.readAt > liveMs ? [] : view.others.filter((m) => now() - m.heartbeatAt <= liveMs);
+
   function fractionOf(view: ModelView, demand: number): number {
     // The store has not answered for a while: the last known share is too old to trust.
     if (now() - view.readAt > liveMs) return fallbackFraction;
-    const others = view.others.filter((m) => now() - m.heartbeatAt <= liveMs);
-    const share = shareOf({ demand, claimed: view.claimed, others });
+    const share = shareOf({ demand, claimed: view.claimed, others: liveOthers(view) });
     // Members starting together each read before the others wrote and think themselves alone: a
     // joining member takes no more than the fallback until its first reads are done (250 ms apart).
     return view.reads < JOINING_READS ? Math.min(fallbackFraction, share) : share;
@@ -150,7 +216,7 @@ export function createQuotaMembership(options: QuotaMembershipOptions): QuotaMem
       others: [],
       readAt: Number.NEGATIVE_INFINITY,
       claimed: 0,
-      demand: () => 0,
+      report: () => ({ wants: 0, scale: 1, scaleChangedAt: 0, successes: 0, throttles: 0 }),
       fraction: fallbackFraction,
       failing: false,
       reads: 0,
@@ -175,11 +241,21 @@ export function createQuotaMembership(options: QuotaMembershipOptions): QuotaMem
     const view = viewOf(modelId);
     view.refreshing ??= (async () => {
       try {
-        const demand = Math.max(0, view.demand());
+        const report = view.report();
+        const demand = Math.min(1, Math.max(0, report.wants));
         const fraction = fractionOf(view, demand);
         await options.store.heartbeat(
           modelId,
-          { memberId: options.memberId, demand, fraction, heartbeatAt: now() },
+          {
+            memberId: options.memberId,
+            demand,
+            fraction,
+            heartbeatAt: now(),
+            scale: report.scale,
+            scaleChangedAt: report.scaleChangedAt,
+            successes: report.successes,
+            throttles: report.throttles,
+          },
           liveMs,
         );
         view.claimed = fraction;
@@ -199,11 +275,26 @@ export function createQuotaMembership(options: QuotaMembershipOptions): QuotaMem
   }
 
   return {
-    current(modelId, demand) {
+    current(modelId, report) {
       const view = viewOf(modelId);
-      view.demand = demand;
-      view.fraction = fractionOf(view, Math.max(0, demand()));
-      return { fraction: view.fraction };
+      view.report = report;
+      view.fraction = fractionOf(view, Math.min(1, Math.max(0, report().wants)));
+      const leader = leaderOf(view);
+      return {
+        fraction: view.fraction,
+        leader: leader === "self",
+        others: liveOthers(view).reduce(
+          (sum, member) => ({
+            successes: sum.successes + (member.successes ?? 0),
+            throttles: sum.throttles + (member.throttles ?? 0),
+          }),
+          { successes: 0, throttles: 0 },
+        ),
+        feedbackMs: 2 * refreshMs,
+        ...(leader !== "self" && leader.scale !== undefined
+          ? { leaderScale: { scale: leader.scale, changedAt: leader.scaleChangedAt ?? 0 } }
+          : {}),
+      };
     },
     refresh,
     async stop() {

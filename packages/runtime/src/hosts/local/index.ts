@@ -187,7 +187,8 @@ export function startLocalRunner<T>(consumer: Consumer<T>, options: LocalRunnerO
         if (receiveAbort.signal.aborted || stopping) break;
         continue;
       }
-      if (messages.length) options.admission?.taken(messages.length);
+      // Told even when none came: an empty receive says the queue has no backlog (see RunnerAdmission.taken).
+      options.admission?.taken(messages.length);
 
       const late: Promise<void>[] = [];
       for (const message of messages) {

@@ -42,7 +42,10 @@ export interface LocalRunnerOptions {
 export interface RunnerAdmission {
   /** How many more messages could start work now. */
   free(): number;
-  /** The runner took these many messages (they will ask for capacity as they start). */
+  /**
+   * The runner took these many messages (they will ask for capacity as they start); 0 when a receive
+   * found none — the queue has no backlog, so a consumer held back now is not starved for work.
+   */
   taken(count: number): void;
   /** Resolves when free() may have changed; rejects when the signal aborts. */
   wait(signal: AbortSignal): Promise<void>;

@@ -1,0 +1,327 @@
+import { TokenBucket } from "./token-bucket.ts";
+
+/**
+ * One member's pace on a shared requests-per-minute quota: it spends its share exactly, never more.
+ *
+ * - Rate: quota × share × scale. The share comes from the members' shared view (quota-share.ts);
+ *   the scale is what the quota really is against what it was configured as (1 until throttles
+ *   or a probe say otherwise), learned by the group's leader and adopted by every member.
+ * - A token bucket spreads the calls evenly (a small burst absorbs the pipeline's own jitter),
+ *   and a log of the member's own grants keeps it within its share of the quota's window as the
+ *   server counts it (Bedrock: no more than N in any 60 s), so a burst at the start — a bucket
+ *   full after idling — is paid back inside the window instead of landing on the server as 429s.
+ * - In flight: what the rate sustains by Little's law (rate × latency), with headroom for the
+ *   latency's jitter — a cap, not an AIMD limit: the rate is the control, so a burst of throttles
+ *   lowers the rate in proportion to what the server admitted, and never collapses the calls in flight.
+ *
+ * The scale is the safety net for a quota configured wrong, or shared with a foreign client. One
+ * member decides it for the group — the leader (see quota-share.ts), from the group's successes
+ * and throttles as the members' heartbeats report them, and its own — and every member adopts it:
+ * - down: sustained throttles (3 or more in an evaluation window, over 10 % of the group's calls)
+ *   multiply the scale by the fraction the server admitted: against a saturated sliding window
+ *   that fraction is the real rate over the sent one, so one step lands near it;
+ * - up: while it has a backlog and the group no throttles, the leader probes above the scale (×1.25;
+ *   the step doubles while probes succeed and halves, to ×1.05, when one fails). A sliding window
+ *   proves a rate only once it has held a whole window of it, so a probe lasts a window; any throttle
+ *   in the group undoes it at once (a right quota costs a probe's handful of throttles), and the
+ *   next waits twice as long, up to 16 windows.
+ */
+export interface QuotaPacerOptions {
+  /** The model's requests per minute, as configured (for the whole group). */
+  requestsPerMinute: number;
+  /** The window the server counts the quota over (Bedrock: a minute). */
+  windowMs?: number;
+  /** The bucket's burst, in ms of its rate (one request at least). */
+  burstMs?: number;
+  /** What the bucket holds at first, in ms of its rate (one request at least). */
+  startBurstMs?: number;
+  /** In flight, as a multiple of what the rate sustains (latency jitter). */
+  headroom?: number;
+  now: () => number;
+}
+
+/** How long a grant still counts after the window, as a fraction of it: members' clocks and the network are not the server's. */
+const WINDOW_GUARD = 0.005;
+const MIN_SCALE = 0.05;
+const MAX_SCALE = 4;
+/** Throttles that say the rate is wrong (not a rounding at a window's edge): this many, and this share of a window's calls. */
+const DECREASE_MIN_THROTTLES = 3;
+const DECREASE_MIN_RATIO = 0.1;
+/** A probe's first step up; the most windows between probes. */
+const PROBE_FIRST_STEP = 1.25;
+/** Failed probes halve the step, down to this: near the quota's edge, small steps find it (and cost few throttles). */
+const PROBE_MIN_STEP = 1.05;
+const PROBE_MAX_WINDOWS = 16;
+
+/** The group's calls so far (this member's and the others' as last reported). */
+interface GroupCount {
+  at: number;
+  successes: number;
+  throttles: number;
+}
+
+/** What the pacer's decisions need to know of the member. */
+export interface PacerContext {
+  /** The model's latency now (the evaluation window is two of them). */
+  latencyMs: number;
+  /** This member decides the scale for the group (see quota-share.ts). */
+  leader: boolean;
+  /** It has work the pace holds back: only then is a probe worth its throttles. */
+  starved: boolean;
+  /** How long the others' counts take to reach this member (its membership's refreshes): a window lasts that at least. */
+  feedbackMs?: number | undefined;
+}
+
+export interface PacerDecision {
+  /** The scale changed (a decrease, a probe, or a probe undone): the member publishes it. */
+  scaleChanged: boolean;
+}
+
+export class QuotaPacer {
+  readonly #quota: number;
+  readonly #windowMs: number;
+  readonly #burstMs: number;
+  readonly #headroom: number;
+  readonly #now: () => number;
+  readonly #bucket: TokenBucket;
+  /** This member's grants within the window (and its guard), oldest first. */
+  #grants: number[] = [];
+  #fraction: number;
+  #scale = 1;
+  /** When the scale last changed (a decision of this member, or one adopted). */
+  #scaleChangedAt: number;
+  #probe: { before: number; target: number; startedAt: number; rampMs: number; throttles: number } | undefined;
+  /** Windows between probes, and the next probe's step. */
+  #probeWindows = 1;
+  #probeStep = PROBE_FIRST_STEP;
+  #own = { successes: 0, throttles: 0 };
+  #others = { successes: 0, throttles: 0 };
+  /** The group's cumulative counts over the last evaluation windows, oldest first. */
+  #history: GroupCount[] = [];
+
+  constructor(options: QuotaPacerOptions, fraction: number) {
+    this.#quota = options.requestsPerMinute;
+    this.#windowMs = options.windowMs ?? 60_000;
+    this.#burstMs = options.burstMs ?? 1000;
+    this.#headroom = options.headroom ?? 1.2;
+    this.#now = options.now;
+    this.#fraction = fraction;
+    this.#scaleChangedAt = this.#now();
+    const rate = this.rate();
+    this.#bucket = new TokenBucket(
+      rate,
+      this.#burstOf(rate, this.#burstMs),
+      this.#now,
+      this.#burstOf(rate, options.startBurstMs ?? 0),
+    );
+  }
+
+  get fraction(): number {
+    return this.#fraction;
+  }
+  /** The quota as learned against the configured one, as the pace runs now (a probe's ramp included). */
+  get scale(): number {
+    return this.#currentScale();
+  }
+  /** When the scale last changed: the group adopts the leader's scale by this. */
+  get scaleChangedAt(): number {
+    return this.#scaleChangedAt;
+  }
+  get probing(): boolean {
+    return this.#probe !== undefined;
+  }
+
+  /** Requests per minute this member spends: its share of the quota as it really is. */
+  rate(): number {
+    return this.#quota * this.#fraction * this.#currentScale();
+  }
+
+  /**
+   * The scale the pace runs at now: a probe ramps from the scale before it to its target over two
+   * latencies, so against a right quota its first throttles undo it before the calls in flight have grown.
+   */
+  #currentScale(): number {
+    const probe = this.#probe;
+    if (!probe) return this.#scale;
+    const ramp = Math.min(1, (this.#now() - probe.startedAt) / probe.rampMs);
+    return probe.before + (probe.target - probe.before) * ramp;
+  }
+
+  /** Calls in flight the rate sustains at `latencyMs` (Little's law), with headroom: one at least. */
+  inFlightCap(latencyMs: number): number {
+    return Math.max(1, Math.ceil((this.rate() * latencyMs * this.#headroom) / 60_000));
+  }
+
+  /** What the whole quota (as it really is) sustains in flight at `latencyMs`, with headroom. */
+  quotaInFlight(latencyMs: number): number {
+    return (this.#quota * this.#currentScale() * latencyMs * this.#headroom) / 60_000;
+  }
+
+  setFraction(fraction: number): void {
+    if (Math.abs(fraction - this.#fraction) < 1e-6) return;
+    this.#fraction = fraction;
+    this.#rerate();
+  }
+
+  /** The leader's scale, adopted: its probe (or decision) is the group's. */
+  adoptScale(scale: number, changedAt: number): void {
+    if (Math.abs(scale - this.#scale) < 1e-6) return;
+    this.#scale = clampScale(scale);
+    this.#scaleChangedAt = Math.max(this.#scaleChangedAt, changedAt);
+    this.#rerate();
+  }
+
+  /** Calls that may start now: the bucket's whole tokens, within what the window still allows. */
+  available(): number {
+    // A ramping probe: the bucket follows the ramp.
+    if (this.#probe) this.#rerate();
+    return Math.max(0, Math.min(Math.floor(this.#bucket.available() + 1e-9), this.#windowRoom()));
+  }
+
+  canGrant(): boolean {
+    return this.available() >= 1;
+  }
+
+  /** Milliseconds until a call may start (0: now). */
+  msUntilGrant(): number {
+    const bucket = this.#bucket.msUntil(1);
+    if (this.#windowRoom() >= 1) return bucket;
+    // The window is full: until enough of its oldest grants age out.
+    const excess = this.#grants.length - this.#windowBudget() + 1;
+    const freedAt = (this.#grants[excess - 1] ?? this.#now()) + this.#countedMs();
+    return Math.max(bucket, Math.ceil(freedAt - this.#now()));
+  }
+
+  /** A call starts: it takes a token and counts in the window. Returns when (for {@link record}). */
+  grant(): number {
+    const at = this.#now();
+    this.#bucket.take(1);
+    this.#grants.push(at);
+    return at;
+  }
+
+  /** The other members' successes and throttles so far, as their heartbeats report them (cumulative). */
+  observeGroup(others: { successes: number; throttles: number }, context: PacerContext): PacerDecision {
+    this.#others = { successes: Math.max(0, others.successes), throttles: Math.max(0, others.throttles) };
+    return this.#decide(context);
+  }
+
+  /** A call's outcome (successes and throttles; other failures say nothing about the quota). */
+  record(outcome: "success" | "throttled", grantedAt: number, context: PacerContext): PacerDecision {
+    if (outcome === "throttled") {
+      this.#own.throttles++;
+      // The server did not count this call: neither does the window (or the log would hold back calls the quota allows).
+      const index = this.#grants.lastIndexOf(grantedAt);
+      if (index >= 0) this.#grants.splice(index, 1);
+      // The server's window is full: our bucket should be empty too, or the next tokens buy more 429s.
+      this.#bucket.drain();
+    } else {
+      this.#own.successes++;
+    }
+    return this.#decide(context);
+  }
+
+  /** The leader's decision on the group's counts: undo or confirm a probe, decrease, or probe. */
+  #decide(context: PacerContext): PacerDecision {
+    const now = this.#now();
+    const total: GroupCount = {
+      at: now,
+      successes: this.#own.successes + this.#others.successes,
+      throttles: this.#own.throttles + this.#others.throttles,
+    };
+    const evaluationMs = Math.max(1000, 2 * context.latencyMs, context.feedbackMs ?? 0);
+    this.#history.push(total);
+    while (this.#history.length > 1 && this.#history[1]!.at <= now - evaluationMs) this.#history.shift();
+    if (!context.leader) {
+      this.#probe = undefined;
+      return { scaleChanged: false };
+    }
+    // Only what happened since the last change (and the others' reports of it have arrived) speaks of the scale now.
+    const since = Math.max(now - evaluationMs, this.#scaleChangedAt + (context.feedbackMs ?? 0));
+    const base = this.#history.findLast((count) => count.at <= since) ?? this.#history[0]!;
+    const throttles = Math.max(0, total.throttles - base.throttles);
+    const calls = throttles + Math.max(0, total.successes - base.successes);
+
+    if (this.#probe) {
+      // Any throttle in the group: the probe found the quota's edge. Back to the scale before it;
+      // the next probe waits twice as long, with the first step.
+      if (total.throttles > this.#probe.throttles) {
+        const before = this.#probe.before;
+        this.#probe = undefined;
+        this.#probeWindows = Math.min(PROBE_MAX_WINDOWS, this.#probeWindows * 2);
+        this.#probeStep = Math.max(PROBE_MIN_STEP, 1 + (this.#probeStep - 1) / 2);
+        return this.#setScale(before, now);
+      }
+      if (now - this.#probe.startedAt < Math.max(this.#windowMs, evaluationMs)) return { scaleChanged: false };
+      // A whole window at the probed rate without a throttle: the quota is at least that. The next probe at once, by more.
+      this.#probe = undefined;
+      this.#probeWindows = 0;
+      this.#probeStep = Math.min(2, (this.#probeStep - 1) * 2 + 1);
+      this.#scaleChangedAt = now;
+      return { scaleChanged: false };
+    }
+    if (
+      throttles >= DECREASE_MIN_THROTTLES &&
+      throttles / calls > DECREASE_MIN_RATIO &&
+      now - since >= evaluationMs / 4
+    ) {
+      this.#probeStep = PROBE_FIRST_STEP;
+      this.#probeWindows = Math.max(1, this.#probeWindows);
+      // Against a saturated window the admitted fraction is the real rate over the sent one.
+      return this.#setScale(this.#scale * Math.max(0.5, 1 - throttles / calls), now);
+    }
+    if (
+      context.starved &&
+      throttles === 0 &&
+      this.#scale < MAX_SCALE &&
+      now - this.#scaleChangedAt >= Math.max(this.#probeWindows * this.#windowMs, evaluationMs)
+    ) {
+      const target = Math.min(MAX_SCALE, this.#scale * this.#probeStep);
+      this.#probe = {
+        before: this.#scale,
+        target,
+        startedAt: now,
+        rampMs: 2 * context.latencyMs,
+        throttles: total.throttles,
+      };
+      this.#scale = target;
+      this.#scaleChangedAt = now;
+      this.#rerate();
+      return { scaleChanged: true };
+    }
+    return { scaleChanged: false };
+  }
+
+  #setScale(scale: number, at: number): PacerDecision {
+    this.#scale = clampScale(scale);
+    this.#scaleChangedAt = at;
+    this.#rerate();
+    return { scaleChanged: true };
+  }
+
+  #rerate(): void {
+    const rate = this.rate();
+    this.#bucket.setRate(rate, this.#burstOf(rate, this.#burstMs));
+  }
+
+  #burstOf(perMinute: number, ms: number): number {
+    return Math.max(1, (perMinute * ms) / 60_000);
+  }
+
+  #countedMs(): number {
+    return this.#windowMs * (1 + WINDOW_GUARD);
+  }
+
+  /** This member's share of the quota's window: the most grants it may have in any window. */
+  #windowBudget(): number {
+    return Math.max(1, Math.floor((this.rate() * this.#windowMs) / 60_000));
+  }
+
+  #windowRoom(): number {
+    const cutoff = this.#now() - this.#countedMs();
+    while (this.#grants.length && this.#grants[0]! <= cutoff) this.#grants.shift();
+    return this.#windowBudget() - this.#grants.length;
+  }
+}
+
+const clampScale = (scale: number) => Math.min(MAX_SCALE, Math.max(MIN_SCALE, scale));
