@@ -85,6 +85,8 @@ function cluster(
     /** The real quota left to the members, which may change midway (a foreign client taking part of it). */
     serverRpm?: () => number;
     governor?: Partial<GovernorOptions>;
+    /** From a message received to its call asking for a permit (a busy host's pipeline). */
+    handlerDelayMs?: () => number;
   },
 ) {
   let seed = 7;
@@ -165,7 +167,7 @@ function cluster(
           // A receive's round trip, then each message reaches its handler.
           await time.sleep(20);
           governor.reserve("m", free);
-          for (let i = 0; i < free; i++) void time.sleep(5).then(call);
+          for (let i = 0; i < free; i++) void time.sleep(options.handlerDelayMs?.() ?? 5).then(call);
         }
       })();
     } else {
@@ -280,6 +282,32 @@ describe("the quota as a shared resource (virtual time, consumers that receive o
     expect(totalThrottles(members) / successes.length).toBeLessThanOrEqual(0.01);
     expect(Math.max(...inFlight)).toBeLessThanOrEqual(Math.ceil(1.2 * NEED));
     expect(mostly(inFlight.slice(4))).toBeGreaterThanOrEqual(0.85 * NEED);
+  });
+
+  it("a host whose pipeline takes seconds from receiving a message to calling the model still keeps the pace: the tokens wait for the messages on their way", async () => {
+    const time = virtualTime();
+    let seed = 3;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    // 2–6 s from receive to permit: the bench's pipeline on a busy 2-core host, in its time scale.
+    const { members } = cluster(time, { members: 4, handlerDelayMs: () => 2000 + 4000 * random() });
+    await time.advanceTo(6 * 60_000);
+    const successes = members.flatMap((m) => m.successes);
+    expect(countBetween(successes, 60_000, 6 * 60_000)).toBeGreaterThanOrEqual(0.94 * RPM * 5);
+    expect(totalThrottles(members) / successes.length).toBeLessThanOrEqual(0.01);
+  });
+
+  it("a process started long before its run does not probe as the run starts: the pace and the calls in flight stay at the quota's", async () => {
+    const time = virtualTime();
+    const { members } = cluster(time, { members: 4 });
+    for (const member of members) member.busy = false;
+    await time.advanceTo(10 * 60_000);
+    for (const member of members) member.busy = true;
+    const inFlight = await sampleInFlight(time, members, 10 * 60_000, 11 * 60_000);
+    for (const member of members) expect(member.governor.stats()[0]!.scale).toBe(1);
+    expect(Math.max(...inFlight)).toBeLessThanOrEqual(Math.ceil(1.2 * NEED));
   });
 
   it("members joining and leaving re-balance within a refresh or two; an idle member's share flows to the busy ones", async () => {

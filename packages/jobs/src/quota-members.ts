@@ -18,6 +18,8 @@ export interface QuotaMemberItem {
   /** Its successful calls and throttles so far (cumulative). */
   successes?: number | undefined;
   throttles?: number | undefined;
+  /** Its calls admitted within the quota's last window. */
+  windowCount?: number | undefined;
 }
 
 /** @quire/bedrock's QuotaMemberStore, on the jobs table (structurally: the job store does not depend on Bedrock). */
@@ -52,6 +54,7 @@ export function createQuotaMemberStore(options: { client: DynamoDBClient; tableN
             ...(member.scaleChangedAt !== undefined ? { scaleChangedAt: member.scaleChangedAt } : {}),
             ...(member.successes !== undefined ? { successes: member.successes } : {}),
             ...(member.throttles !== undefined ? { throttles: member.throttles } : {}),
+            ...(member.windowCount !== undefined ? { windowCount: member.windowCount } : {}),
             expiresAt: Math.ceil((member.heartbeatAt + ttlMs) / 1000) + 60,
           },
         }),
@@ -80,6 +83,7 @@ export function createQuotaMemberStore(options: { client: DynamoDBClient; tableN
             ...(item.scaleChangedAt !== undefined ? { scaleChangedAt: Number(item.scaleChangedAt) || 0 } : {}),
             ...(item.successes !== undefined ? { successes: Number(item.successes) || 0 } : {}),
             ...(item.throttles !== undefined ? { throttles: Number(item.throttles) || 0 } : {}),
+            ...(item.windowCount !== undefined ? { windowCount: Number(item.windowCount) || 0 } : {}),
           });
         }
         start = LastEvaluatedKey;

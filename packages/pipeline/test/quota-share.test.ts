@@ -19,6 +19,7 @@ describe("the model's quota shared through the jobs table", () => {
       scaleChangedAt: 0,
       successes: 0,
       throttles: 0,
+      windowCount: 0,
       ...extra,
     });
 
@@ -52,8 +53,8 @@ describe("the model's quota shared through the jobs table", () => {
     const [leader, follower] = viewA.leader ? [viewA, viewB] : [viewB, viewA];
     expect(leader.leader && !follower.leader).toBe(true);
     expect(follower.leaderScale).toEqual(viewA.leader ? { scale: 0.8, changedAt: 42 } : { scale: 1, changedAt: 0 });
-    expect(viewA.others).toEqual({ successes: 7, throttles: 1 });
-    expect(viewB.others).toEqual({ successes: 100, throttles: 3 });
+    expect(viewA.others).toEqual({ successes: 7, throttles: 1, windowCount: 0 });
+    expect(viewB.others).toEqual({ successes: 100, throttles: 3, windowCount: 0 });
     // b leaves: a takes all of it at its next refresh.
     await b.stop();
     await a.refresh(model);

@@ -208,7 +208,7 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
     // A member of a shared quota starts at its share of it (the fallback split until the shared view answers).
     const fraction = clampFraction(
       quotaShare?.current(modelId, () =>
-        state ? reportOf(state) : { wants: 0, scale: 1, scaleChangedAt: 0, successes: 0, throttles: 0 },
+        state ? reportOf(state) : { wants: 0, scale: 1, scaleChangedAt: 0, successes: 0, throttles: 0, windowCount: 0 },
       ).fraction ?? 1,
     );
     const pacer =
@@ -319,6 +319,7 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
       scaleChangedAt: state.pacer?.scaleChangedAt ?? 0,
       successes: state.stats.successes,
       throttles: state.stats.throttles,
+      windowCount: state.pacer?.windowCount() ?? 0,
     };
   };
 
@@ -428,6 +429,8 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         pump(state);
       });
     }
+    // After the grants: a message that just asked redeemed its reservation, and its token was still held for it.
+    state.pacer?.hold(liveReservations(state));
     notifyCapacity(state);
   }
 
@@ -519,8 +522,12 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
     const circuitRoom = state.circuit?.capacity() ?? Number.POSITIVE_INFINITY;
     if (circuitRoom <= 0) return 0;
     rerate(state);
+    state.pacer?.hold(liveReservations(state));
     const wanted = demand(state);
-    const free = effectiveLimit(state) - wanted;
+    // With a pacer the cap is for calls at Bedrock: messages on their way to ask are bounded by the
+    // tokens (below), not by the cap — a pipeline that takes seconds from receive to call would
+    // otherwise keep fewer calls at Bedrock than the rate needs.
+    const free = effectiveLimit(state) - (state.pacer ? wanted - liveReservations(state) : wanted);
     // Waiting and reserved calls will each take a request token before anything new can.
     const affordable =
       (state.pacer?.available() ?? Math.floor(state.requests?.available() ?? Infinity)) - (wanted - state.inFlight);
@@ -618,8 +625,10 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         // Capacity also returns by refill alone, which no release announces: wake when it is due.
         // (A release announces itself; the timer is only for refills, and a safety net otherwise.)
         // An open circuit half-opens by time alone too: wake for the probe.
+        // With a pacer: until a token beyond those promised to calls waiting or on their way.
+        const promised = demand(state) - state.inFlight;
         const refillMs = Math.min(
-          state.pacer?.msUntilGrant() ?? state.requests?.msUntil(1) ?? 0,
+          state.pacer?.msUntilTokens(promised + 1) ?? state.requests?.msUntil(1) ?? 0,
           quotaShare ? 1000 : Number.POSITIVE_INFINITY,
         );
         const probeMs = state.circuit?.msUntilProbe();

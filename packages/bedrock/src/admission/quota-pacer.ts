@@ -18,8 +18,10 @@ import { TokenBucket } from "./token-bucket.ts";
  * member decides it for the group — the leader (see quota-share.ts), from the group's successes
  * and throttles as the members' heartbeats report them, and its own — and every member adopts it:
  * - down: sustained throttles (3 or more in an evaluation window, over 10 % of the group's calls)
- *   multiply the scale by the fraction the server admitted: against a saturated sliding window
- *   that fraction is the real rate over the sent one, so one step lands near it;
+ *   mean the server's window is full, so the calls the group had admitted within the last window
+ *   (the members' window logs, as their heartbeats report them) are the quota as it really is: the
+ *   scale is set to that, in one step — one per window, since the server's window holds the old
+ *   rate's calls (and their throttles) that long;
  * - up: while it has a backlog and the group no throttles, the leader probes above the scale (×1.25;
  *   the step doubles while probes succeed and halves, to ×1.05, when one fails). A sliding window
  *   proves a rate only once it has held a whole window of it, so a probe lasts a window; any throttle
@@ -91,11 +93,17 @@ export class QuotaPacer {
   /** When the scale last changed (a decision of this member, or one adopted). */
   #scaleChangedAt: number;
   #probe: { before: number; target: number; startedAt: number; rampMs: number; throttles: number } | undefined;
+  /** Messages received and on their way to ask for a permit: the bucket keeps a token for each. */
+  #held = 0;
+  /** Since when this member has been held back by its pace without a break (a backlog all along). */
+  #busySince = Number.POSITIVE_INFINITY;
+  /** Until when throttles say nothing new: a failed probe's excess is still in the server's window. */
+  #quietUntil = Number.NEGATIVE_INFINITY;
   /** Windows between probes, and the next probe's step. */
   #probeWindows = 1;
   #probeStep = PROBE_FIRST_STEP;
   #own = { successes: 0, throttles: 0 };
-  #others = { successes: 0, throttles: 0 };
+  #others = { successes: 0, throttles: 0, windowCount: 0 };
   /** The group's cumulative counts over the last evaluation windows, oldest first. */
   #history: GroupCount[] = [];
 
@@ -171,28 +179,59 @@ export class QuotaPacer {
     this.#rerate();
   }
 
-  /** Calls that may start now: the bucket's whole tokens, within what the window still allows. */
+  /**
+   * `count` messages were received and are on their way to ask for a permit (a queue consumer's
+   * reservations). The tokens that accrue meanwhile are kept for them, beyond the burst: a
+   * pipeline that takes a while from receiving a message to calling the model (a busy host) would
+   * otherwise lose the pace's tokens to the bucket's cap, and never catch up. (The window log
+   * still bounds what they may spend.)
+   */
+  hold(count: number): void {
+    if (count === this.#held) return;
+    this.#held = count;
+    this.#rerate();
+  }
+
+  /**
+   * What a queue consumer may receive now: the bucket's whole tokens. The window is checked when
+   * a call asks ({@link canGrant}), not here: messages received now are granted later, when the
+   * window's oldest grants have aged out — charging them to today's window would hold the pace
+   * below the quota by what is on its way.
+   */
   available(): number {
     // A ramping probe: the bucket follows the ramp.
     if (this.#probe) this.#rerate();
-    return Math.max(0, Math.min(Math.floor(this.#bucket.available() + 1e-9), this.#windowRoom()));
+    return Math.max(0, Math.floor(this.#bucket.available() + 1e-9));
   }
 
+  /** A call may start now: a token, and room in the window. */
   canGrant(): boolean {
-    return this.available() >= 1;
+    return this.available() >= 1 && this.#windowRoom() >= 1;
   }
 
-  /** Milliseconds until a call may start (0: now). */
+  /** Milliseconds until the bucket holds `count` tokens: when a consumer may receive one more than it has promised. */
+  msUntilTokens(count: number): number {
+    return this.#bucket.msUntil(count);
+  }
+
+  /** Milliseconds until a call may start (0: now): a token, and room in the window. */
   msUntilGrant(): number {
-    const bucket = this.#bucket.msUntil(1);
-    if (this.#windowRoom() >= 1) return bucket;
+    const count = 1;
+    const bucket = this.#bucket.msUntil(count);
+    if (this.#windowRoom() >= count) return bucket;
     // The window is full: until enough of its oldest grants age out.
-    const excess = this.#grants.length - this.#windowBudget() + 1;
+    const excess = this.#grants.length - this.#windowBudget() + count;
     const freedAt = (this.#grants[excess - 1] ?? this.#now()) + this.#countedMs();
     return Math.max(bucket, Math.ceil(freedAt - this.#now()));
   }
 
   /** A call starts: it takes a token and counts in the window. Returns when (for {@link record}). */
+  /** This member's calls the server admitted within the quota's last window (its log; throttled calls leave it). */
+  windowCount(): number {
+    this.#windowRoom();
+    return this.#grants.length;
+  }
+
   grant(): number {
     const at = this.#now();
     this.#bucket.take(1);
@@ -201,8 +240,15 @@ export class QuotaPacer {
   }
 
   /** The other members' successes and throttles so far, as their heartbeats report them (cumulative). */
-  observeGroup(others: { successes: number; throttles: number }, context: PacerContext): PacerDecision {
-    this.#others = { successes: Math.max(0, others.successes), throttles: Math.max(0, others.throttles) };
+  observeGroup(
+    others: { successes: number; throttles: number; windowCount?: number | undefined },
+    context: PacerContext,
+  ): PacerDecision {
+    this.#others = {
+      successes: Math.max(0, others.successes),
+      throttles: Math.max(0, others.throttles),
+      windowCount: Math.max(0, others.windowCount ?? 0),
+    };
     return this.#decide(context);
   }
 
@@ -213,8 +259,10 @@ export class QuotaPacer {
       // The server did not count this call: neither does the window (or the log would hold back calls the quota allows).
       const index = this.#grants.lastIndexOf(grantedAt);
       if (index >= 0) this.#grants.splice(index, 1);
-      // The server's window is full: our bucket should be empty too, or the next tokens buy more 429s.
-      this.#bucket.drain();
+      // The server's window is full: our bucket should be empty too, or the next tokens buy more 429s —
+      // all but the tokens held for messages already on their way (dropping those would cost the pace
+      // a second or more of calls for one throttle at a window's edge).
+      this.#bucket.drain(this.#held);
     } else {
       this.#own.successes++;
     }
@@ -231,6 +279,8 @@ export class QuotaPacer {
     };
     const evaluationMs = Math.max(1000, 2 * context.latencyMs, context.feedbackMs ?? 0);
     this.#history.push(total);
+    if (!context.starved) this.#busySince = Number.POSITIVE_INFINITY;
+    else this.#busySince = Math.min(this.#busySince, now);
     while (this.#history.length > 1 && this.#history[1]!.at <= now - evaluationMs) this.#history.shift();
     if (!context.leader) {
       this.#probe = undefined;
@@ -248,11 +298,16 @@ export class QuotaPacer {
       if (total.throttles > this.#probe.throttles) {
         const before = this.#probe.before;
         this.#probe = undefined;
+        // The probe's excess stays in the server's window (and in ours) for a window: the throttles
+        // it causes meanwhile are the probe's, not a sign that the quota is lower than before it.
+        this.#quietUntil = now + this.#windowMs;
         this.#probeWindows = Math.min(PROBE_MAX_WINDOWS, this.#probeWindows * 2);
         this.#probeStep = Math.max(PROBE_MIN_STEP, 1 + (this.#probeStep - 1) / 2);
         return this.#setScale(before, now);
       }
-      if (now - this.#probe.startedAt < Math.max(this.#windowMs, evaluationMs)) return { scaleChanged: false };
+      // Only a whole window at the probed rate (after its ramp) proves it: the server's window then holds nothing older.
+      if (now - this.#probe.startedAt < this.#probe.rampMs + Math.max(this.#windowMs, evaluationMs))
+        return { scaleChanged: false };
       // A whole window at the probed rate without a throttle: the quota is at least that. The next probe at once, by more.
       this.#probe = undefined;
       this.#probeWindows = 0;
@@ -263,15 +318,28 @@ export class QuotaPacer {
     if (
       throttles >= DECREASE_MIN_THROTTLES &&
       throttles / calls > DECREASE_MIN_RATIO &&
-      now - since >= evaluationMs / 4
+      now - since >= evaluationMs / 4 &&
+      now >= this.#quietUntil
     ) {
       this.#probeStep = PROBE_FIRST_STEP;
       this.#probeWindows = Math.max(1, this.#probeWindows);
-      // Against a saturated window the admitted fraction is the real rate over the sent one.
-      return this.#setScale(this.#scale * Math.max(0.5, 1 - throttles / calls), now);
+      // The server's window holds the old rate's calls for a window more: its throttles meanwhile
+      // are not news (one decrease per window, as AIMD's one per generation of calls).
+      this.#quietUntil = now + this.#windowMs;
+      // A throttle says the server's window is full: what the group had admitted within the last
+      // window is then the quota as it really is (for this group: a foreign client's part is not in it).
+      // Without the others' counts (alone, or the store down), the admitted fraction of the calls:
+      // against a saturated window it is the real rate over the sent one.
+      const admittedInWindow = this.windowCount() + this.#others.windowCount;
+      const measured = admittedInWindow / ((this.#quota * this.#windowMs) / 60_000);
+      const estimate = this.#others.windowCount > 0 ? measured : this.#scale * (1 - throttles / calls);
+      return this.#setScale(Math.min(this.#scale, Math.max(this.#scale * 0.5, estimate)), now);
     }
+    // A probe only after a whole window busy at the pace: the server's window then holds the pace's
+    // traffic, so a throttle-free probe says the quota is higher (not that the window was still filling).
     if (
       context.starved &&
+      now - this.#busySince >= this.#windowMs &&
       throttles === 0 &&
       this.#scale < MAX_SCALE &&
       now - this.#scaleChangedAt >= Math.max(this.#probeWindows * this.#windowMs, evaluationMs)
@@ -301,7 +369,7 @@ export class QuotaPacer {
 
   #rerate(): void {
     const rate = this.rate();
-    this.#bucket.setRate(rate, this.#burstOf(rate, this.#burstMs));
+    this.#bucket.setRate(rate, this.#burstOf(rate, this.#burstMs) + this.#held);
   }
 
   #burstOf(perMinute: number, ms: number): number {

@@ -28,6 +28,8 @@ export interface MemberReport {
   /** Its successful calls and throttles so far (cumulative): the leader decides on the group's. */
   successes: number;
   throttles: number;
+  /** Its calls the server admitted within the quota's last window (its pacer's window log). */
+  windowCount: number;
 }
 
 /** What a governor asks: its fraction of a model's quota, and the group's estimate of the quota. */
@@ -47,7 +49,7 @@ export interface QuotaShareView {
   leader: boolean;
   leaderScale?: { scale: number; changedAt: number } | undefined;
   /** The other live members' successes and throttles so far, as last read (cumulative). */
-  others?: { successes: number; throttles: number } | undefined;
+  others?: { successes: number; throttles: number; windowCount: number } | undefined;
   /** How long another member's throttle takes to reach this one (two refreshes): a probe lasts that at least. */
   feedbackMs?: number | undefined;
 }
@@ -72,6 +74,8 @@ export interface QuotaMember {
   /** Its successful calls and throttles so far (cumulative). */
   successes?: number | undefined;
   throttles?: number | undefined;
+  /** Its calls admitted within the quota's last window. */
+  windowCount?: number | undefined;
 }
 
 /** Where a model's members are kept; each call may fail (the share falls back, see {@link createQuotaMembership}). */
@@ -216,7 +220,7 @@ export function createQuotaMembership(options: QuotaMembershipOptions): QuotaMem
       others: [],
       readAt: Number.NEGATIVE_INFINITY,
       claimed: 0,
-      report: () => ({ wants: 0, scale: 1, scaleChangedAt: 0, successes: 0, throttles: 0 }),
+      report: () => ({ wants: 0, scale: 1, scaleChangedAt: 0, successes: 0, throttles: 0, windowCount: 0 }),
       fraction: fallbackFraction,
       failing: false,
       reads: 0,
@@ -255,6 +259,7 @@ export function createQuotaMembership(options: QuotaMembershipOptions): QuotaMem
             scaleChangedAt: report.scaleChangedAt,
             successes: report.successes,
             throttles: report.throttles,
+            windowCount: report.windowCount,
           },
           liveMs,
         );
@@ -287,8 +292,9 @@ export function createQuotaMembership(options: QuotaMembershipOptions): QuotaMem
           (sum, member) => ({
             successes: sum.successes + (member.successes ?? 0),
             throttles: sum.throttles + (member.throttles ?? 0),
+            windowCount: sum.windowCount + (member.windowCount ?? 0),
           }),
-          { successes: 0, throttles: 0 },
+          { successes: 0, throttles: 0, windowCount: 0 },
         ),
         feedbackMs: 2 * refreshMs,
         ...(leader !== "self" && leader.scale !== undefined

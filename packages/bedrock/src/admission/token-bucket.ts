@@ -72,10 +72,10 @@ export class TokenBucket {
     this.level = Math.min(this._capacity, this.level + amount);
   }
 
-  /** Empty it: the server said its quota is spent, so ours should be too. */
-  drain(): void {
+  /** Empty it (down to `keep`): the server said its quota is spent, so ours should be too. */
+  drain(keep = 0): void {
     this.refill();
-    this.level = Math.min(this.level, 0);
+    this.level = Math.min(this.level, keep);
   }
 
   /** Milliseconds until `amount` can be taken (0 if now). */
