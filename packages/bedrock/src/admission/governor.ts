@@ -285,9 +285,20 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
    * The in-flight limit's cap: what this member's share of the quota sustains (no more is useful: the
    * buckets pace at the share). Only with a shared view — alone, the configured quota may be wrong and AIMD decides.
    */
+  /**
+   * The latency the pacer's in-flight cap plans with: the configured one, unless the measured one
+   * says it is clearly wrong (over 1.5×). Measured latency is the client's — on a busy host it
+   * carries the event loop's delays too, and a cap on it would let catch-up waves of calls
+   * overshoot what the quota needs in flight.
+   */
+  const capLatencyOf = (state: ModelState) => {
+    const measured = latencyOf(state);
+    const expected = options.expectedLatencyMs;
+    return expected !== undefined && measured <= 1.5 * expected ? Math.min(measured, expected) : measured;
+  };
   const shareCeiling = (state: ModelState) =>
     state.pacer
-      ? Math.min(maxLimit, Math.max(minLimit, state.pacer.inFlightCap(latencyOf(state))))
+      ? Math.min(maxLimit, Math.max(minLimit, state.pacer.inFlightCap(capLatencyOf(state))))
       : quotaShare
         ? Math.max(minLimit, Math.ceil(state.fraction * quotaInFlight(state)))
         : Number.POSITIVE_INFINITY;
