@@ -22,7 +22,8 @@ import { TokenBucket } from "./token-bucket.ts";
  *   (the members' window logs, as their heartbeats report them) are the quota as it really is: the
  *   scale is set to that, in one step — one per window, since the server's window holds the old
  *   rate's calls (and their throttles) that long;
- * - up: while it has a backlog and the group no throttles, the leader probes above the scale (×1.25;
+ * - up: while it has a backlog, the group spends all of its window and has no throttles, the
+ *   leader probes above the scale (×1.25;
  *   the step doubles while probes succeed and halves, to ×1.05, when one fails). A sliding window
  *   proves a rate only once it has held a whole window of it, so a probe lasts a window; any throttle
  *   in the group undoes it at once (a right quota costs a probe's handful of throttles), and the
@@ -337,9 +338,14 @@ export class QuotaPacer {
     }
     // A probe only after a whole window busy at the pace: the server's window then holds the pace's
     // traffic, so a throttle-free probe says the quota is higher (not that the window was still filling).
+    // And only while the group spends all of the quota it has (its window logs hold ≥ 97 % of it): a
+    // group that cannot (a host slower than the pace) would find no throttle above it, and prove nothing.
+    const spent =
+      (this.windowCount() + this.#others.windowCount) / ((this.#quota * this.#scale * this.#windowMs) / 60_000);
     if (
       context.starved &&
       now - this.#busySince >= this.#windowMs &&
+      spent >= 0.97 &&
       throttles === 0 &&
       this.#scale < MAX_SCALE &&
       now - this.#scaleChangedAt >= Math.max(this.#probeWindows * this.#windowMs, evaluationMs)
