@@ -1,7 +1,15 @@
 import { quireEnvironmentSchema } from "@quire/config";
 import { describe, expect, it } from "vitest";
 import { generateDocuments } from "../src/documents.ts";
-import { efficiencyOf, renderChart, renderMarkdown, type BenchReport } from "../src/report.ts";
+import {
+  adaptationIdealSeconds,
+  adaptedAfterSeconds,
+  efficiencyOf,
+  renderChart,
+  renderMarkdown,
+  type AdaptationResult,
+  type BenchReport,
+} from "../src/report.ts";
 import { percentile, type ScenarioResult } from "../src/scenario.ts";
 
 describe("generated documents", () => {
@@ -110,5 +118,67 @@ describe("report arithmetic", () => {
     expect(svg.match(/<polyline/g)).toHaveLength(6);
     expect(svg).toContain("need 54");
     expect(svg).toContain("throttles per successful call");
+  });
+
+  /** A scenario sampled every second for 10 minutes: answering `rate(t)` calls a minute, throttled `throttled(t)` a minute. */
+  const adaptation = (
+    rate: (t: number) => number,
+    throttled: (t: number) => number,
+    extra: Partial<AdaptationResult> = {},
+  ): AdaptationResult => {
+    const samples = [];
+    let succeeded = 0;
+    let throttles = 0;
+    for (let t = 0; t <= 600; t++) {
+      samples.push({ t, inFlight: 0, succeeded, throttles, finished: Math.floor(succeeded / 2) });
+      succeeded += rate(t) / 60;
+      throttles += throttled(t) / 60;
+    }
+    return {
+      ...scenario("x", 600),
+      documents: 2000,
+      configuredRequestsPerMinute: 800,
+      samples,
+      ...extra,
+    };
+  };
+  const quota = { requestsPerMinute: 400, latencyMeanMs: 8000 };
+
+  it("an adaptation scenario's ideal is its calls at the quota left to it: the whole quota, then what a foreign client leaves", () => {
+    expect(
+      adaptationIdealSeconds(
+        adaptation(
+          () => 400,
+          () => 0,
+        ),
+        quota,
+      ),
+    ).toBeCloseTo(600 + 8);
+    // 4,000 calls: 2 minutes at 400 (800 calls), then 3,200 at 200/min (16 minutes).
+    const foreign = adaptation(
+      () => 400,
+      () => 0,
+      { foreign: { fromSeconds: 120, requestsPerMinute: 200, calls: 0, succeeded: 0, throttles: 0 } },
+    );
+    expect(adaptationIdealSeconds(foreign, quota)).toBeCloseTo(120 + 16 * 60 + 8);
+  });
+
+  it("adapted: the start of the first minute from which every minute answers ≥ 85 % of the quota with throttles under 5 % of it", () => {
+    // Throttled heavily for 90 s, then at the quota: adapted from 90 s.
+    const wrong = adaptation(
+      () => 400,
+      (t) => (t < 90 ? 400 : 0),
+    );
+    expect(adaptedAfterSeconds(wrong, quota)).toBeCloseTo(90, -1);
+    // At half the quota all along: never adapted.
+    expect(
+      adaptedAfterSeconds(
+        adaptation(
+          () => 200,
+          () => 0,
+        ),
+        quota,
+      ),
+    ).toBeUndefined();
   });
 });
