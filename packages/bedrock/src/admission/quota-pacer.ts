@@ -55,6 +55,8 @@ const PROBE_FIRST_STEP = 1.25;
 /** Failed probes halve the step, down to this: near the quota's edge, small steps find it (and cost few throttles). */
 const PROBE_MIN_STEP = 1.05;
 const PROBE_MAX_WINDOWS = 16;
+/** Windows busy at the pace (a backlog all along, the window full) before a probe. */
+const PROBE_AFTER_BUSY_WINDOWS = 2;
 
 /** The group's calls so far (this member's and the others' as last reported). */
 interface GroupCount {
@@ -98,6 +100,7 @@ export class QuotaPacer {
   #held = 0;
   /** Since when this member has been held back by its pace without a break (a backlog all along). */
   #busySince = Number.POSITIVE_INFINITY;
+  #probeFailedAt = Number.NEGATIVE_INFINITY;
   /** Until when throttles say nothing new: a failed probe's excess is still in the server's window. */
   #quietUntil = Number.NEGATIVE_INFINITY;
   /** Windows between probes, and the next probe's step. */
@@ -288,7 +291,7 @@ export class QuotaPacer {
       return { scaleChanged: false };
     }
     // Only what happened since the last change (and the others' reports of it have arrived) speaks of the scale now.
-    const since = Math.max(now - evaluationMs, this.#scaleChangedAt + (context.feedbackMs ?? 0));
+    const since = Math.max(now - evaluationMs, this.#scaleChangedAt + (context.feedbackMs ?? 0), this.#quietUntil);
     const base = this.#history.findLast((count) => count.at <= since) ?? this.#history[0]!;
     const throttles = Math.max(0, total.throttles - base.throttles);
     const calls = throttles + Math.max(0, total.successes - base.successes);
@@ -299,6 +302,7 @@ export class QuotaPacer {
       if (total.throttles > this.#probe.throttles) {
         const before = this.#probe.before;
         this.#probe = undefined;
+        this.#probeFailedAt = now;
         // The probe's excess stays in the server's window (and in ours) for a window: the throttles
         // it causes meanwhile are the probe's, not a sign that the quota is lower than before it.
         this.#quietUntil = now + this.#windowMs;
@@ -331,12 +335,21 @@ export class QuotaPacer {
       // window is then the quota as it really is (for this group: a foreign client's part is not in it).
       // Without the others' counts (alone, or the store down), the admitted fraction of the calls:
       // against a saturated window it is the real rate over the sent one.
+      // Soon after a failed probe, the larger of that and the admitted fraction: a window left
+      // under-full by the dip that paid the probe's excess back would read as a lower quota than the server keeps.
       const admittedInWindow = this.windowCount() + this.#others.windowCount;
       const measured = admittedInWindow / ((this.#quota * this.#windowMs) / 60_000);
-      const estimate = this.#others.windowCount > 0 ? measured : this.#scale * (1 - throttles / calls);
+      // (No window counts at all — a pacer told of outcomes only: the admitted fraction.)
+      const admittedFraction = this.#scale * (1 - throttles / calls);
+      const estimate =
+        admittedInWindow === 0
+          ? admittedFraction
+          : now - this.#probeFailedAt < 2 * this.#windowMs
+            ? Math.max(measured, admittedFraction)
+            : measured;
       return this.#setScale(Math.min(this.#scale, Math.max(this.#scale * 0.5, estimate)), now);
     }
-    // A probe only after a whole window busy at the pace: the server's window then holds the pace's
+    // A probe only after two windows busy at the pace: the server's window then holds the pace's
     // traffic, so a throttle-free probe says the quota is higher (not that the window was still filling).
     // And only while the group spends all of the quota it has (its window logs hold ≥ 97 % of it): a
     // group that cannot (a host slower than the pace) would find no throttle above it, and prove nothing.
@@ -344,7 +357,7 @@ export class QuotaPacer {
       (this.windowCount() + this.#others.windowCount) / ((this.#quota * this.#scale * this.#windowMs) / 60_000);
     if (
       context.starved &&
-      now - this.#busySince >= this.#windowMs &&
+      now - this.#busySince >= PROBE_AFTER_BUSY_WINDOWS * this.#windowMs &&
       spent >= 0.97 &&
       throttles === 0 &&
       this.#scale < MAX_SCALE &&
