@@ -69,10 +69,14 @@ const governorEnv = (configuredRequestsPerMinute: number) => ({
   // receiving a message and its call taking the token is not scaled either, and a smaller burst
   // loses the tokens that accrue meanwhile (measured: efficiency 0.79–0.83 with 250 ms, 0.91 with 1 s).
   QUIRE_WORKER_CONCURRENCY: "256",
+  ...(args["quota-share"] ? { QUIRE_QUOTA_SHARE: args["quota-share"] } : {}),
 });
 const governor = await runPipelineScenario({
   name: "(a)",
-  description: `the quota shared: each process paces at its fair share within the quota's window, backpressure to SQS, ${settings.workersPerStage} processes per stage`,
+  description:
+    args["quota-share"] === "dynamodb"
+      ? `the quota shared: each process paces at its fair share within the quota's window, backpressure to SQS, ${settings.workersPerStage} processes per stage`
+      : `adaptive governor (AIMD + quota buckets), backpressure to SQS, ${settings.workersPerStage} processes per stage`,
   documents,
   timeScale: settings.timeScale,
   behaviour,
