@@ -246,13 +246,6 @@ async function sampleInFlight(time: VirtualTime, members: Member[], from: number
   for (let at = from; at <= to; at += 5000) {
     await time.advanceTo(at);
     samples.push(members.reduce((sum, m) => sum + m.governor.stats()[0]!.inFlight, 0));
-    if (process.env.SIM_DEBUG)
-      console.log(
-        at / 1000,
-        samples.at(-1),
-        totalThrottles(members),
-        members.map((m) => `${m.governor.stats()[0]!.share}/${m.governor.stats()[0]!.scale}`).join(" "),
-      );
   }
   return samples;
 }

@@ -139,9 +139,6 @@ export class QuotaPacer {
   get scaleChangedAt(): number {
     return this.#scaleChangedAt;
   }
-  get probing(): boolean {
-    return this.#probe !== undefined;
-  }
 
   /** Requests per minute this member spends: its share of the quota as it really is. */
   rate(): number {
