@@ -10,6 +10,9 @@ export const devcloudPort = Number(process.env.QUIRE_DEVCLOUD_PORT ?? 4566);
 export const devcloudEndpoint = `http://127.0.0.1:${devcloudPort}`;
 export const apiPort = Number(process.env.QUIRE_API_PORT ?? 3000);
 export const notifierPort = Number(process.env.QUIRE_NOTIFIER_PORT ?? 3001);
+export const consolePort = Number(process.env.QUIRE_CONSOLE_PORT ?? 3002);
+/** The local console's origin, which the APIs let call them from a browser (CORS). */
+export const consoleUrl = `http://127.0.0.1:${consolePort}`;
 // Locally, webhooks may reach `quire listen` on this machine: loopback, on the ports it listens on
 // (4700-4709), and nothing else here — not devcloud (whose SQS would take a webhook as a message and
 // its answer would land in the delivery log), not the ingestion or notifier API, not the inspectors.
@@ -67,6 +70,7 @@ export function serviceEnvironment(cloudEnv: Record<string, string>): NodeJS.Pro
     QUIRE_API_PUBLIC_URL: process.env.QUIRE_API_PUBLIC_URL ?? `http://127.0.0.1:${apiPort}`,
     QUIRE_NOTIFIER_PUBLIC_URL: process.env.QUIRE_NOTIFIER_PUBLIC_URL ?? `http://127.0.0.1:${notifierPort}`,
     QUIRE_WEBHOOK_ALLOWLIST: webhookAllowlist,
+    QUIRE_CONSOLE_ORIGINS: process.env.QUIRE_CONSOLE_ORIGINS ?? `${consoleUrl},http://localhost:${consolePort}`,
     // The README's example upstream system may submit on the bus locally; deployed, nobody unless listed.
     QUIRE_EXTERNAL_SOURCES: process.env.QUIRE_EXTERNAL_SOURCES ?? "acme.dms",
     // EMF metric lines are for CloudWatch; locally they would drown the readable logs.

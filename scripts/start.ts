@@ -4,12 +4,14 @@
 // Ctrl-C stops them all (services first, so in-flight messages are finished or released).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
+import { startConsoleServer } from "@quire/console";
 import { topology, type DeployedServiceName } from "@quire/topology";
 import {
   devcloudEndpoint as endpoint,
   devcloudEnvironment,
   devcloudPort as port,
   apiPort,
+  consolePort,
   notifierPort,
   root,
   serviceEnvironment,
@@ -163,6 +165,18 @@ try {
   console.error(`\n  Quire did not start: ${(error as Error).message}. Stopping.\n`);
   await stopAll(1);
 }
+// The console: a static site in this process (the services stay their own processes).
+const consoleServer = await startConsoleServer({
+  ingestionApi: `http://127.0.0.1:${apiPort}`,
+  notifierApi: `http://127.0.0.1:${notifierPort}`,
+  devcloudEndpoint: endpoint,
+  port: consolePort,
+}).catch((error: Error) => {
+  console.error(
+    `\n  The console did not start (${error.message}); set QUIRE_CONSOLE_PORT if ${consolePort} is taken.\n`,
+  );
+  return undefined;
+});
 const debugging = devMode
   ? `
   Debug (npm run dev): each service restarts when its code changes; attach a debugger to
@@ -174,6 +188,7 @@ const debugging = devMode
 
 console.log(`
   Quire is running.
+  console   ${consoleServer ? `${consoleServer.url}   (open it in a browser; sign in with the key below)` : "not started (see above)"}
   API       http://127.0.0.1:${apiPort}   (x-api-key: ${apiKey})
   notifier  http://127.0.0.1:${notifierPort}   (same key; subscriptions and deliveries)
   devcloud  ${endpoint}   (emails land in ${endpoint}/_quire/outbox)

@@ -7,6 +7,7 @@
 import { SST_API_KEY_LINK } from "@quire/config";
 import { topology, type ServiceDeployment } from "@quire/topology";
 import { resolveDeploymentTarget } from "./names.ts";
+import { renderConsole } from "./console.ts";
 import { renderObservability } from "./observability.ts";
 import { renderService, serviceComponentName } from "./service.ts";
 import { readDeploySettings, requireEmailSender } from "./settings.ts";
@@ -21,7 +22,7 @@ export {
   sharedResourcesOf,
 } from "./service.ts";
 export { DeploySettingsError, readDeploySettings } from "./settings.ts";
-export { renderObservability, renderService, renderSharedInfrastructure };
+export { renderConsole, renderObservability, renderService, renderSharedInfrastructure };
 
 /** A stage named `production` keeps its data: resources are retained and the stage cannot be removed. */
 export const isProductionStage = (stage: string) => stage === "production";
@@ -32,7 +33,8 @@ export const serviceTargets = () =>
 
 /**
  * The app's run(): the shared infrastructure, its dashboard and alarms, the API key secret (one,
- * for the stage: `npx sst secret set QuireApiKey <key> --stage <stage>`), then every service.
+ * for the stage: `npx sst secret set QuireApiKey <key> --stage <stage>`), every service, then
+ * the console (a static site behind a Router that also fronts both APIs).
  * Always the whole system: a deploy renders all of it, and `--target` chooses what is applied.
  * (Rendering less would make Pulumi delete what was left out.)
  */
@@ -53,7 +55,10 @@ export async function deployQuire(stage: string, options: { dev?: boolean } = {}
     const { api } = renderService(topology, service, target, settings, { shared, apiKey, dev: options.dev ?? false });
     if (api) apis[`${service}Api`] = api;
   }
+  // The console, in front of both APIs (same origin): its URL is what people open.
+  const quireConsole = renderConsole({ ingestion: apis.ingestionApi!, notifier: apis.notifierApi! });
   return {
+    console: quireConsole.url,
     topic: shared.topics.documents!.arn,
     bus: shared.buses.events!.name,
     dashboard: dashboard.dashboardName,

@@ -71,10 +71,13 @@ export const FUNCTION_ACCESS: Readonly<
 > = {
   ingestion: {
     // Submissions (jobs, runs, idempotency keys, claim checks, document.submitted), failing a job
-    // it cannot publish, API keys (authentication and their management), the dead-letter API.
+    // it cannot publish, API keys (authentication and their management), listing runs and a run's
+    // jobs (the byRun index), the stage processes' governor reports (one partition: Query), the
+    // dead-letter API and the queues' depths (GetQueueAttributes on every queue and DLQ, which the
+    // dead-letter grants already hold).
     api: {
       tables: {
-        jobs: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        jobs: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
         apiKeys: [
           "dynamodb:GetItem",
           "dynamodb:PutItem",
@@ -83,6 +86,7 @@ export const FUNCTION_ACCESS: Readonly<
           "dynamodb:Scan",
         ],
       },
+      queriesIndexesOf: ["jobs"],
       publishesTo: ["documents"],
       buckets: { documents: ["s3:PutObject"] },
       putsEventsOn: ["events"],

@@ -132,6 +132,8 @@ export function createRecordingSst(stage: string, dev = false) {
       Bucket: component("Bucket"),
       Email: component("Email"),
       ApiGatewayV2: component("ApiGatewayV2"),
+      Router: component("Router"),
+      StaticSite: component("StaticSite"),
     },
     Secret: component("Secret"),
     x: { DevCommand: component("DevCommand") },

@@ -80,6 +80,12 @@ const TABLE_OWNERS = { jobs: "packages/jobs", notifications: "packages/notificat
 const api = renderAwsApiResources(topology, `quire-${STAGE}`);
 
 const of = (recorded: Recorded[], kind: string) => recorded.filter((r) => r.kind === kind);
+/**
+ * The console's routes to one service's API (infra/src/console.ts): the one thing outside the
+ * services that takes a service's output, deployed with that service (its API's URL changes with it).
+ */
+const consoleRoutesTo = (recorded: Recorded[], service: string) =>
+  of(recorded, "Router.route").filter((r) => r.args[1] === `recorded:ApiGatewayV2:${cap(service)}Api:url`);
 const argsOf = (r: Recorded) => r.args[0] as Record<string, any>;
 /**
  * What the app creates outside every service's component: the shared infrastructure, its dashboard and alarms, the
@@ -220,8 +226,11 @@ describe("the app's shared infrastructure: the topology's shared resources, name
       "Dynamo",
       "Email",
       "Queue",
+      "Router",
+      "Router.route",
       "Secret",
       "SnsTopic",
+      "StaticSite",
       "aws.cloudwatch.Dashboard",
       "aws.cloudwatch.EventBusPolicy",
       "aws.cloudwatch.MetricAlarm",
@@ -554,6 +563,20 @@ describe("each service's component wires its share of the topology, and only tha
     const [ingestionQueue] = functionsOf("ingestion").filter((fn) => fn.queue !== undefined);
     expect(ingestionQueue!.args.permissions.flatMap((s) => s.actions)).not.toContain("sqs:StartMessageMoveTask");
     expect(ingestionApi!.args.permissions.flatMap((s) => s.actions)).toContain("sqs:StartMessageMoveTask");
+    // The ingestion API lists runs and a run's jobs through the jobs table's index, and reads every
+    // queue's and DLQ's depth (GET /v1/queues).
+    expect(ingestionApi!.args.permissions).toContainEqual({
+      actions: ["dynamodb:Query"],
+      resources: [`${names.tableArn("jobs")}/index/*`],
+    });
+    const readsAttributes = ingestionApi!.args.permissions
+      .filter((s) => s.actions.includes("sqs:GetQueueAttributes"))
+      .flatMap((s) => s.resources);
+    expect(readsAttributes.sort()).toEqual(
+      Object.keys(topology.queues)
+        .flatMap((q) => [names.queueArn(q), names.dlqArn(q)])
+        .sort(),
+    );
   });
 
   it("PutEvents is granted on the bus only with an events:source condition naming exactly the sources the catalogue gives the service", () => {
@@ -784,11 +807,14 @@ describe("one app, deployed whole in order or one service at a time", () => {
       const [component] = byName(serviceComponentName(service));
       const targeted = dependents(component!);
       const share = shareOf(recorded, service);
-      expect(targeted.size, service).toBe(share.length + 1);
+      // Its share, and the console's routes to its API (which take the API's URL).
+      const routes = consoleRoutesTo(recorded, service);
+      expect(targeted.size, service).toBe(share.length + 1 + routes.length);
+      for (const route of routes) expect(targeted.has(route), `${service}: console route ${route.name}`).toBe(true);
       for (const r of share) expect(targeted.has(r), `${service}: ${r.kind} ${r.name}`).toBe(true);
       // Not a shared resource, not another service's.
       for (const other of [
-        ...outsideServices(recorded),
+        ...outsideServices(recorded).filter((r) => !routes.includes(r)),
         ...SERVICES.filter((s) => s !== service).flatMap((s) => shareOf(recorded, s)),
       ])
         expect(targeted.has(other), `${service} targets ${other.kind} ${other.name}`).toBe(false);
@@ -842,7 +868,9 @@ describe("one app, deployed whole in order or one service at a time", () => {
     const inServices = new Set(
       SERVICES.flatMap((s) => [serviceComponentName(s), ...shareOf(recorded, s).map((r) => r.name)]),
     );
-    for (const r of outsideServices(recorded)) {
+    // But the console's routes to each API, which take that API's URL (and nothing else of a service).
+    const consoleRoutes = SERVICES.flatMap((service) => consoleRoutesTo(recorded, service));
+    for (const r of outsideServices(recorded).filter((r) => !consoleRoutes.includes(r))) {
       expect(
         (r.dependsOn ?? []).filter((d) => inServices.has(d)),
         r.name,

@@ -1,4 +1,4 @@
-import type { components as IngestionComponents } from "./generated/ingestion.ts";
+import type { components as IngestionComponents, operations as IngestionOperations } from "./generated/ingestion.ts";
 import type { components as NotifierComponents } from "./generated/notifier.ts";
 
 /**
@@ -35,6 +35,12 @@ type NotifierSchemas = NotifierComponents["schemas"];
 export type JobView = IngestionSchemas["Job"];
 export type JobStatus = JobView["status"];
 export type RunView = IngestionSchemas["Run"];
+export type RunList = IngestionSchemas["RunList"];
+export type RunJobList = IngestionSchemas["RunJobList"];
+/** `GET /v1/runs/{runId}/jobs` filters. */
+export type RunJobsQuery = NonNullable<IngestionOperations["listRunJobs"]["parameters"]["query"]>;
+export type QueueDepth = IngestionSchemas["QueueDepth"];
+export type GovernorReport = IngestionSchemas["GovernorReport"];
 export type DocumentInput = IngestionSchemas["DocumentInput"];
 /** `POST /v1/runs`: the run and its jobs, and the deadline plan when one was asked for. */
 export type RunSubmitted = IngestionSchemas["RunSubmitted"];
@@ -56,6 +62,14 @@ export type IssuedApiKey = IngestionSchemas["IssuedApiKey"];
 export type NewApiKey = IngestionSchemas["NewApiKey"];
 export type RotatedApiKey = IngestionSchemas["RotatedApiKey"];
 export type RevokedApiKey = IngestionSchemas["RevokedApiKey"];
+
+/** `?a=1&b=x` from the defined values, or "". */
+function queryString(values: Record<string, string | number | undefined>): string {
+  const defined = Object.entries(values).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
+  return defined.length === 0
+    ? ""
+    : `?${new URLSearchParams(defined.map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
+}
 
 export function createQuireClient(options: ClientOptions) {
   const doFetch = options.fetch ?? fetch;
@@ -109,6 +123,16 @@ export function createQuireClient(options: ClientOptions) {
       api<RunSubmitted>("POST", "/v1/runs", { documents, ...(opts.deadline ? { deadline: opts.deadline } : {}) }),
     getJob: (jobId: string) => api<JobView>("GET", `/v1/jobs/${id(jobId)}`),
     getRun: (runId: string) => api<RunView>("GET", `/v1/runs/${id(runId)}`),
+    /** Runs, newest first, a page at a time (`nextCursor` until the last page). */
+    listRuns: (opts: { limit?: number; cursor?: string | undefined } = {}) =>
+      api<RunList>("GET", `/v1/runs${queryString(opts)}`),
+    /** A run's jobs in submission order; a filtered page may be short (or empty) while `nextCursor` is there. */
+    listRunJobs: (runId: string, query: RunJobsQuery = {}) =>
+      api<RunJobList>("GET", `/v1/runs/${id(runId)}/jobs${queryString(query)}`),
+    /** Every queue's depth: waiting, in flight, delayed, dead letters. */
+    listQueues: async () => (await api<{ queues: QueueDepth[] }>("GET", "/v1/queues")).queues,
+    /** Every live stage process's Bedrock governor, per model. */
+    listGovernors: async () => (await api<{ governors: GovernorReport[] }>("GET", "/v1/governors")).governors,
 
     createSubscription: (input: SubscriptionInput) => notifier<SubscriptionCreated>("POST", "/v1/subscriptions", input),
     listSubscriptions: async () =>

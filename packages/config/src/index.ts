@@ -81,6 +81,21 @@ export const quireEnvironmentSchema = z.object({
         .filter(Boolean),
     ),
   /**
+   * Origins whose pages may call the HTTP APIs from a browser (CORS), comma-separated: the
+   * console's. Empty (the default): no cross-origin browser access. `npm start` sets the local
+   * console's; SST sets the deployed console's.
+   */
+  QUIRE_CONSOLE_ORIGINS: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((origin) => origin.trim().replace(/\/$/, ""))
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: "QUIRE_CONSOLE_ORIGINS lists http(s) origins" }))),
+  /**
    * A local process's health endpoint (`GET /health` on 127.0.0.1): 200 with its runners' stats
    * while every runner polls, 503 while starting or stopping. 0 (the default) serves none.
    */
@@ -109,6 +124,11 @@ export const quireEnvironmentSchema = z.object({
    * out.
    */
   QUIRE_GOVERNOR: z.enum(["adaptive", "off"]).default("adaptive"),
+  /**
+   * How often each stage process writes its governor's figures (limit, in flight, throttles, share)
+   * to the jobs table, where `GET /v1/throughput` and the console read them. 0: never.
+   */
+  QUIRE_GOVERNOR_REPORT_MS: z.coerce.number().int().nonnegative().default(5_000),
   /** The model's requests / tokens per minute as you know them (Service Quotas). Unset: AIMD alone finds the limit. */
   QUIRE_BEDROCK_RPM: positiveInt.optional(),
   QUIRE_BEDROCK_TPM: positiveInt.optional(),

@@ -1,6 +1,7 @@
 import { OpenAPIHono, z as zo } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import type { z } from "zod";
 import { RateLimiter, setCaller, type Authenticate } from "./access.ts";
 import { ApiError, validationFailed } from "./errors.ts";
@@ -45,6 +46,11 @@ export function createApiApp(options: {
   authenticate: Authenticate;
   description?: ApiDescription;
   rateLimiter?: RateLimiter;
+  /**
+   * Origins whose pages may call `/v1/*` from a browser (the console's). The key still decides
+   * everything: CORS only lets those pages send it (`x-api-key`, never cookies) and read answers.
+   */
+  corsOrigins?: readonly string[];
 }) {
   const rateLimiter = options.rateLimiter ?? new RateLimiter();
   const app = new OpenAPIHono();
@@ -173,6 +179,19 @@ export function createApiApp(options: {
       return c.body(body, 200, { "content-type": DOCS_ASSETS[asset], "cache-control": "public, max-age=86400" });
     },
   );
+  // Before the key check: a browser's preflight (OPTIONS) carries no key, and is answered here.
+  if (options.corsOrigins && options.corsOrigins.length > 0) {
+    app.use(
+      "/v1/*",
+      cors({
+        origin: [...options.corsOrigins],
+        allowMethods: ["GET", "POST", "DELETE"],
+        allowHeaders: ["x-api-key", "content-type"],
+        exposeHeaders: ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "retry-after"],
+        maxAge: 600,
+      }),
+    );
+  }
   app.use("/v1/*", async (c, next) => {
     const presented = c.req.header("x-api-key");
     // Quire's keys are 60 characters: anything far longer is not one, and is not worth hashing.

@@ -204,3 +204,50 @@ describe("keys: scopes and rates", () => {
     expect((await get()).status).toBe(409);
   });
 });
+
+describe("browsers: CORS for the console's origin", () => {
+  const CONSOLE = "http://127.0.0.1:3002";
+  const withConsole = () => {
+    const api = createApiApp({
+      service: "test",
+      authenticate: async (presented) => callers[presented],
+      corsOrigins: [CONSOLE],
+    });
+    api.get("/v1/things", (c) => c.json({ things: [] }));
+    return api;
+  };
+  const preflight = (api: ReturnType<typeof withConsole>, origin: string) =>
+    api.request("/v1/things", {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "x-api-key" },
+    });
+
+  it("answers the console's preflight without a key, allowing x-api-key", async () => {
+    const res = await preflight(withConsole(), CONSOLE);
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe(CONSOLE);
+    expect(res.headers.get("access-control-allow-headers")).toContain("x-api-key");
+  });
+
+  it("lets the console read an answer, which still needs the key", async () => {
+    const api = withConsole();
+    const res = await api.request("/v1/things", { headers: { origin: CONSOLE, "x-api-key": KEY } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe(CONSOLE);
+    expect(res.headers.get("access-control-expose-headers")).toContain("ratelimit-remaining");
+    const refused = await api.request("/v1/things", { headers: { origin: CONSOLE } });
+    expect(refused.status).toBe(401);
+  });
+
+  it("allows no other origin", async () => {
+    const res = await preflight(withConsole(), "https://evil.example");
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("sends no CORS header at all when no origin is configured", async () => {
+    const res = await app().request("/health", { headers: { origin: CONSOLE } });
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    const guarded = await app().request("/v1/scoped", { headers: { origin: CONSOLE, "x-api-key": KEY } });
+    expect(guarded.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});

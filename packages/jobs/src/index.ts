@@ -1,6 +1,7 @@
 export { createJobStore, type JobStore, type JobStoreOptions } from "./job-store.ts";
 export type { CreateJobInput, FailOutcome, StageOutcome } from "./jobs.ts";
 export type { CreateRunInput, RunOutcomeRecorded } from "./runs.ts";
+export type { JobFilter } from "./items.ts";
 export {
   jobSchema,
   jobStatus,
@@ -25,3 +26,4 @@ export {
 } from "./errors.ts";
 export { durationSeconds, runDeadlineAt } from "./deadline.ts";
 export { createQuotaMemberStore, type QuotaMemberItem, type QuotaMemberStore } from "./quota-members.ts";
+export { createGovernorReportStore, type GovernorReport, type GovernorReportStore } from "./governor-reports.ts";

@@ -1,4 +1,4 @@
-import type { StageName } from "@quire/contracts";
+import { stageName, type StageName } from "@quire/contracts";
 import { jobSchema, runSchema, type Job, type JobStatus, type Run } from "./schema.ts";
 
 /**
@@ -47,3 +47,78 @@ export function toRun(item: Record<string, unknown>): Run {
 export const isJobComplete = (item: Record<string, unknown>) =>
   typeof item.failedAt !== "string" && item.remainingStages === 0;
 export const isRunComplete = (item: Record<string, unknown>) => (item.finished as number) >= (item.total as number);
+
+/** Which of a run's jobs a listing keeps (listRunJobs); every given field must hold. */
+export interface JobFilter {
+  status?: JobStatus | undefined;
+  /** The classification result's label, exactly. */
+  classification?: string | undefined;
+  /** A substring of the title, case-sensitive (DynamoDB's `contains`); a job without a title never matches. */
+  title?: string | undefined;
+}
+
+/** A DynamoDB FilterExpression with the placeholders it uses, and only those (DynamoDB refuses unused ones). */
+export interface FilterExpression {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+/**
+ * `filter` as a FilterExpression on the stored job item. The status is not stored (see toJob), so
+ * it is tested on the facts toJob derives it from, clause for clause: failed ⇔ `failedAt` is a
+ * string; complete ⇔ not failed and `remainingStages` = 0; otherwise processing ⇔ some requested
+ * stage is not pending or was attempted, else pending. Undefined when nothing is filtered.
+ */
+export function jobFilterExpression(filter: JobFilter): FilterExpression | undefined {
+  const clauses: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  if (filter.status !== undefined) {
+    Object.assign(names, { "#failedAt": "failedAt" });
+    Object.assign(values, { ":string": "S" });
+    const failed = "attribute_type(#failedAt, :string)";
+    if (filter.status === "failed") clauses.push(failed);
+    else {
+      Object.assign(names, { "#remaining": "remainingStages" });
+      Object.assign(values, { ":zero": 0 });
+      const complete = "#remaining = :zero";
+      if (filter.status === "complete") clauses.push(`NOT ${failed} AND ${complete}`);
+      else {
+        Object.assign(names, {
+          "#stages": "stages",
+          "#states": "stageStates",
+          "#status": "status",
+          "#attempts": "attempts",
+        });
+        Object.assign(values, { ":pending": "pending" });
+        const started = stageName.options.map((stage) => {
+          names[`#${stage}`] = stage;
+          values[`:${stage}`] = stage;
+          return `(contains(#stages, :${stage}) AND (#states.#${stage}.#status <> :pending OR #states.#${stage}.#attempts > :zero))`;
+        });
+        const isStarted = `(${started.join(" OR ")})`;
+        clauses.push(
+          `NOT ${failed} AND NOT (${complete}) AND ${filter.status === "processing" ? isStarted : `NOT ${isStarted}`}`,
+        );
+      }
+    }
+  }
+  if (filter.classification !== undefined) {
+    Object.assign(names, {
+      "#states": "stageStates",
+      "#classification": "classification",
+      "#result": "result",
+      "#label": "label",
+    });
+    values[":label"] = filter.classification;
+    clauses.push("#states.#classification.#result.#label = :label");
+  }
+  if (filter.title !== undefined) {
+    names["#title"] = "title";
+    values[":title"] = filter.title;
+    clauses.push("contains(#title, :title)");
+  }
+  if (clauses.length === 0) return undefined;
+  return { expression: clauses.map((clause) => `(${clause})`).join(" AND "), names, values };
+}

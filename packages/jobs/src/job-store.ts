@@ -5,6 +5,7 @@ import { createIdempotency, type IdempotencyClaim } from "./idempotency.ts";
 import { createJobOperations, type CreateJobInput, type FailOutcome, type StageOutcome } from "./jobs.ts";
 import { createResultCache } from "./result-cache.ts";
 import { createRunOperations, type CreateRunInput, type RunOutcomeRecorded } from "./runs.ts";
+import type { JobFilter } from "./items.ts";
 import type { Job, ResultCacheKey, Run, RunOutcome, StageResult } from "./schema.ts";
 
 export interface JobStoreOptions {
@@ -29,8 +30,9 @@ export interface JobStoreOptions {
  * DynamoDB calls per document, happy path, both stages (excluding runs and the result cache):
  *   createJob 1 PutItem · startStage ×2 1 UpdateItem each · completeStage ×2 1 UpdateItem each
  *   (the second one also completes the job) · markCompletionPublished 1 UpdateItem  = 6.
- * In a run: +1 UpdateItem (recordRunOutcome) per job; once per run +1 GetItem (the winner reads
- * the final run) and +1 UpdateItem (markRunCompletionPublished).
+ * In a run: +1 UpdateItem (recordRunOutcome) per job; once per run +1 PutItem (its listing entry,
+ * beside the run's own), +1 GetItem (the winner reads the final run) and +1 UpdateItem
+ * (markRunCompletionPublished).
  * Result cache as the stage handler uses it: +1 GetItem and, on a miss, +1 PutItem per stage.
  * A duplicate or losing call adds one consistent GetItem to learn why its write lost.
  */
@@ -103,8 +105,21 @@ export interface JobStore {
   reopenRunOutcome(runId: string, jobId: string): Promise<boolean>;
   /** Strongly consistent; counts included. */
   getRun(runId: string): Promise<Run | undefined>;
-  /** A page of a run's jobs in submission order (byRun index). Default limit 100, at most 1000. */
-  listRunJobs(runId: string, options?: { limit?: number; cursor?: string }): Promise<{ jobs: Job[]; cursor?: string }>;
+  /**
+   * A page of a run's jobs in submission order (byRun index). Default limit 100, at most 1000.
+   * With `filter`, the jobs of the page read that match it: a page may be short or empty while
+   * `cursor` is still there (follow it to the end). A cursor from another listing, or forged, is
+   * an InvalidCursorError.
+   */
+  listRunJobs(
+    runId: string,
+    options?: { limit?: number; cursor?: string; filter?: JobFilter },
+  ): Promise<{ jobs: Job[]; cursor?: string }>;
+  /**
+   * A page of runs, newest first (by runId), counts included. Default limit 20, at most 100. A
+   * page may be short while `cursor` is still there. A forged cursor is an InvalidCursorError.
+   */
+  listRuns(options?: { limit?: number; cursor?: string }): Promise<{ runs: Run[]; cursor?: string }>;
   /** Result cache keyed by content: sha256(document) + stage + promptVersion + modelId. */
   getCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }): Promise<StageResult<S> | undefined>;
   putCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }, result: StageResult<S>): Promise<void>;
@@ -151,6 +166,7 @@ export function createJobStore(options: JobStoreOptions): JobStore {
     reopenRunOutcome: runs.reopenRunOutcome,
     getRun: runs.getRun,
     listRunJobs: runs.listRunJobs,
+    listRuns: runs.listRuns,
     getCachedResult: cache.getCachedResult,
     putCachedResult: cache.putCachedResult,
     claimComputation: cache.claimComputation,

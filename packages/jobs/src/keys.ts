@@ -4,7 +4,8 @@ import { InvalidCursorError } from "./errors.ts";
 
 /**
  * One table holds every entity (see topology `jobs`): the partition key names the entity and
- * its id, the sort key repeats the entity type so each lives in its own single-item partition.
+ * its id, the sort key repeats the entity type so each lives in its own single-item partition
+ * (a run's listing entry, see {@link runListingKey}, shares its run's).
  */
 export type { ItemKey } from "@quire/dynamo";
 import type { ItemKey } from "@quire/dynamo";
@@ -22,7 +23,21 @@ export const quotaMemberKey = (modelId: string, memberId: string): ItemKey => ({
 
 /** The byRun index: a run's jobs, in jobId order (jobIds are ULIDs, so submission order). */
 export const BY_RUN_INDEX = "byRun";
-export const runJobsIndexKey = (runId: string, jobId: string) => ({ gsi1pk: `RUN#${runId}`, gsi1sk: `JOB#${jobId}` });
+export const runJobsPartition = (runId: string) => `RUN#${runId}`;
+export const runJobsIndexKey = (runId: string, jobId: string) => ({
+  gsi1pk: runJobsPartition(runId),
+  gsi1sk: `JOB#${jobId}`,
+});
+/**
+ * Every run's listing entry, in the byRun index's one RUNS partition, in runId order (ULIDs:
+ * newest last, so listed with ScanIndexForward false). An item of its own beside the run, written
+ * once when the run is created and never updated: were the run item itself in the index, each of
+ * its counter updates (one per job outcome, the item up to ~160 KB with `countedJobs`) would be
+ * written again to this single partition. One write per run is what one partition takes easily.
+ */
+export const RUNS_PARTITION = "RUNS";
+export const runListingKey = (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: "LISTING" });
+export const runsIndexKey = (runId: string) => ({ gsi1pk: RUNS_PARTITION, gsi1sk: `RUN#${runId}` });
 
 /**
  * sha256 over the parts joined by NUL (which none of them can contain), so that no two
@@ -46,7 +61,15 @@ export function encodeCursor(lastEvaluatedKey: Record<string, unknown>): string 
   return Buffer.from(JSON.stringify(lastEvaluatedKey), "utf8").toString("base64url");
 }
 
-export function decodeCursor(cursor: string, runId: string): Record<string, string> {
+/** DynamoDB's bound on a sort key's size: a longer (or empty) key value is a ValidationException, not a page. */
+const MAX_KEY_BYTES = 1024;
+
+/**
+ * A cursor back into the index query it came from: exactly the four key attributes, each a
+ * non-empty string DynamoDB takes as a key, in `partition` (the index partition that listing
+ * reads). Anything else, forged or from another listing, is an InvalidCursorError.
+ */
+export function decodeCursor(cursor: string, partition: string): Record<string, string> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
@@ -58,9 +81,12 @@ export function decodeCursor(cursor: string, runId: string): Record<string, stri
     typeof parsed !== "object" ||
     parsed === null ||
     Object.keys(parsed).length !== names.length ||
-    !names.every((name) => typeof (parsed as Record<string, unknown>)[name] === "string") ||
-    // A cursor from another run's listing would silently page through the wrong partition.
-    (parsed as Record<string, string>).gsi1pk !== `RUN#${runId}`
+    !names.every((name) => {
+      const value = (parsed as Record<string, unknown>)[name];
+      return typeof value === "string" && value.length > 0 && Buffer.byteLength(value, "utf8") <= MAX_KEY_BYTES;
+    }) ||
+    // A cursor from another listing would silently page through the wrong partition.
+    (parsed as Record<string, string>).gsi1pk !== partition
   ) {
     throw new InvalidCursorError(cursor);
   }

@@ -2,8 +2,19 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { createAnnouncements, runCompletion } from "./announcement.ts";
 import { conditionally, isConditionFailure, type StoreContext } from "./dynamo.ts";
 import { RunNotFoundError } from "./errors.ts";
-import { isRunComplete, toJob, toRun } from "./items.ts";
-import { BY_RUN_INDEX, decodeCursor, encodeCursor, jobKey, runKey, runMemberToken } from "./keys.ts";
+import { isRunComplete, jobFilterExpression, toJob, toRun, type JobFilter } from "./items.ts";
+import {
+  BY_RUN_INDEX,
+  decodeCursor,
+  encodeCursor,
+  jobKey,
+  runJobsPartition,
+  runKey,
+  runListingKey,
+  runMemberToken,
+  RUNS_PARTITION,
+  runsIndexKey,
+} from "./keys.ts";
 import type { Job, Run, RunOutcome } from "./schema.ts";
 
 export interface CreateRunInput {
@@ -44,6 +55,12 @@ const RUN_ATTRIBUTES = [
 
 const DEFAULT_PAGE = 100;
 const MAX_PAGE = 1000;
+/** listRuns reads each listed run whole (one GetItem each): a smaller page than a run's jobs. */
+const DEFAULT_RUNS_PAGE = 20;
+const MAX_RUNS_PAGE = 100;
+
+const pageSize = (limit: number | undefined, fallback: number, max: number) =>
+  Math.min(max, Math.max(1, Math.floor(limit ?? fallback)));
 
 export function createRunOperations(ctx: StoreContext) {
   const announcements = createAnnouncements(ctx);
@@ -73,6 +90,14 @@ export function createRunOperations(ctx: StoreContext) {
       completionPublished: false,
     };
     const run = toRun(item);
+    // The listing entry first (an idempotent put): a run is never missing from listRuns, and an
+    // entry whose run was never written (that write failed) is skipped there.
+    await ctx.db.send(
+      new PutCommand({
+        TableName: ctx.tableName,
+        Item: { ...runListingKey(input.runId), ...runsIndexKey(input.runId), entity: "runListing", runId: input.runId },
+      }),
+    );
     try {
       await ctx.db.send(
         new PutCommand({ TableName: ctx.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" }),
@@ -211,20 +236,27 @@ export function createRunOperations(ctx: StoreContext) {
   const releaseRunCompletion = (runId: string, lease: string) =>
     announcements.release(runCompletion, runKey(runId), lease);
 
-  /** A run's jobs in submission order, a page at a time, through the byRun index (eventually consistent in AWS). */
+  /**
+   * A run's jobs in submission order, a page at a time, through the byRun index (eventually
+   * consistent in AWS). `filter` is applied by DynamoDB to each page after it is read (a
+   * FilterExpression): a filtered page may hold fewer than `limit` jobs, or none, and still have a
+   * `cursor` — keep following it until there is none. Pages stay exact and stable that way: each
+   * job is read once, in order, whatever the filter keeps.
+   */
   async function listRunJobs(
     runId: string,
-    options: { limit?: number; cursor?: string } = {},
+    options: { limit?: number; cursor?: string; filter?: JobFilter } = {},
   ): Promise<{ jobs: Job[]; cursor?: string }> {
-    const limit = Math.min(MAX_PAGE, Math.max(1, Math.floor(options.limit ?? DEFAULT_PAGE)));
+    const filter = jobFilterExpression(options.filter ?? {});
     const { Items = [], LastEvaluatedKey } = await ctx.db.send(
       new QueryCommand({
         TableName: ctx.tableName,
         IndexName: BY_RUN_INDEX,
         KeyConditionExpression: "gsi1pk = :run",
-        ExpressionAttributeValues: { ":run": `RUN#${runId}` },
-        Limit: limit,
-        ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor, runId) } : {}),
+        ExpressionAttributeValues: { ":run": runJobsPartition(runId), ...filter?.values },
+        ...(filter ? { FilterExpression: filter.expression, ExpressionAttributeNames: filter.names } : {}),
+        Limit: pageSize(options.limit, DEFAULT_PAGE, MAX_PAGE),
+        ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor, runJobsPartition(runId)) } : {}),
       }),
     );
     const jobs = Items.map(toJob);
@@ -232,9 +264,35 @@ export function createRunOperations(ctx: StoreContext) {
   }
 
   /**
+   * Runs, newest first, a page at a time: the listing entries (see createRun) through the byRun
+   * index, then each run read as getRun reads it (strongly consistent, counts included). An entry
+   * whose run is gone (its submission failed) is left out, so a page may be short.
+   */
+  async function listRuns(
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<{ runs: Run[]; cursor?: string }> {
+    const { Items = [], LastEvaluatedKey } = await ctx.db.send(
+      new QueryCommand({
+        TableName: ctx.tableName,
+        IndexName: BY_RUN_INDEX,
+        KeyConditionExpression: "gsi1pk = :runs",
+        ExpressionAttributeValues: { ":runs": RUNS_PARTITION },
+        ProjectionExpression: "runId",
+        ScanIndexForward: false,
+        Limit: pageSize(options.limit, DEFAULT_RUNS_PAGE, MAX_RUNS_PAGE),
+        ...(options.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor, RUNS_PARTITION) } : {}),
+      }),
+    );
+    const read = await Promise.all(Items.map((entry) => readRun(entry.runId as string)));
+    const runs = read.filter((item) => item !== undefined).map(toRun);
+    return LastEvaluatedKey ? { runs, cursor: encodeCursor(LastEvaluatedKey) } : { runs };
+  }
+
+  /**
    * Removes what a run submission wrote before it failed, so no run waits forever on jobs that
-   * were never published: each of `jobIds` still pending in this run, then the run, while nothing
-   * of it has started. Conditional, so a job or run that somehow went further is left alone.
+   * were never published: each of `jobIds` still pending in this run, then the run (and its
+   * listing entry), while nothing of it has started. Conditional, so a job or run that somehow
+   * went further is left alone.
    */
   async function discardUnpublishedRun(runId: string, jobIds: readonly string[]): Promise<void> {
     for (const jobId of jobIds) {
@@ -251,7 +309,7 @@ export function createRunOperations(ctx: StoreContext) {
         ),
       );
     }
-    await conditionally(() =>
+    const discarded = await conditionally(() =>
       ctx.db.send(
         new DeleteCommand({
           TableName: ctx.tableName,
@@ -261,6 +319,9 @@ export function createRunOperations(ctx: StoreContext) {
         }),
       ),
     );
+    // Its listing entry goes with it (or when the run was never written); a run kept stays listed.
+    if (discarded || !(await readRun(runId)))
+      await ctx.db.send(new DeleteCommand({ TableName: ctx.tableName, Key: runListingKey(runId) }));
   }
 
   return {
@@ -272,5 +333,6 @@ export function createRunOperations(ctx: StoreContext) {
     releaseRunCompletion,
     reopenRunOutcome,
     listRunJobs,
+    listRuns,
   };
 }

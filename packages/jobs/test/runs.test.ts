@@ -1,6 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvalidCursorError, RunNotFoundError, type JobStore, type RunOutcome } from "../src/index.ts";
-import { jobInput, manualClock, newJobId, newRunId, startTestCloud, type TestCloud } from "./support/store.ts";
+import {
+  InvalidCursorError,
+  RunNotFoundError,
+  type Job,
+  type JobFilter,
+  type JobStatus,
+  type JobStore,
+  type RunOutcome,
+} from "../src/index.ts";
+import {
+  classification,
+  jobInput,
+  manualClock,
+  newJobId,
+  newRunId,
+  startTestCloud,
+  summary,
+  type TestCloud,
+} from "./support/store.ts";
 
 let cloud: TestCloud;
 let store: JobStore;
@@ -192,5 +209,164 @@ describe("listRunJobs", () => {
     expect(cursor).toBeDefined();
     await expect(store.listRunJobs(runB, { cursor: cursor! })).rejects.toBeInstanceOf(InvalidCursorError);
     await expect(store.listRunJobs(runA, { cursor: "not-a-cursor" })).rejects.toBeInstanceOf(InvalidCursorError);
+  });
+});
+
+/** Every page of a run's jobs under `filter`, followed to the end. */
+async function allRunJobs(runId: string, filter: JobFilter, limit = 3): Promise<{ jobs: Job[]; pages: number }> {
+  const jobs: Job[] = [];
+  let pages = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await store.listRunJobs(runId, { limit, filter, ...(cursor ? { cursor } : {}) });
+    jobs.push(...page.jobs);
+    pages++;
+    cursor = page.cursor;
+  } while (cursor);
+  return { jobs, pages };
+}
+
+describe("listRunJobs with a filter", () => {
+  const reason = { code: "MODEL_OUTPUT_INVALID", message: "no JSON" };
+
+  /** One run with a job in each way a status can come about, each one's status as getJob reads it. */
+  async function runOfEveryKind() {
+    const runId = newRunId();
+    await store.createRun({ runId, total: 10, submittedAt });
+    const create = async (title: string, stages: ("summary" | "classification")[] = ["summary", "classification"]) =>
+      (await store.createJob(jobInput({ runId, title, stages }))).job.jobId;
+    const pending = await create("Pending Invoice");
+    const pendingSummaryOnly = await create("pending summary only", ["summary"]);
+    const started = await create("started");
+    await store.startStage(started, "summary");
+    const halfDone = await create("half done invoice");
+    await store.completeStage(halfDone, "summary", summary());
+    const complete = await create("complete invoice");
+    await store.completeStage(complete, "summary", summary());
+    await store.completeStage(complete, "classification", classification("invoice"));
+    const letter = await create("complete letter");
+    await store.completeStage(letter, "summary", summary());
+    await store.completeStage(letter, "classification", classification("letter"));
+    const completeSummaryOnly = await create("complete summary only", ["summary"]);
+    await store.completeStage(completeSummaryOnly, "summary", summary());
+    const failedUnstarted = await create("failed before starting");
+    await store.failJob(failedUnstarted, reason);
+    const failedInStage = await create("failed invoice");
+    await store.startStage(failedInStage, "classification");
+    await store.failJob(failedInStage, reason, "classification");
+    // Redriven: failedAt removed, its attempt kept, so it is processing again.
+    const reopened = await create("reopened");
+    await store.startStage(reopened, "summary");
+    await store.failJob(reopened, reason, "summary");
+    await store.reopenJob(reopened);
+    const ids = [
+      pending,
+      pendingSummaryOnly,
+      started,
+      halfDone,
+      complete,
+      letter,
+      completeSummaryOnly,
+      failedUnstarted,
+      failedInStage,
+      reopened,
+    ];
+    const statuses = new Map<string, JobStatus>();
+    for (const jobId of ids) statuses.set(jobId, (await store.getJob(jobId))!.status);
+    return { runId, statuses };
+  }
+
+  it("keeps exactly the jobs getJob gives each status, for every status, in submission order", async () => {
+    const { runId, statuses } = await runOfEveryKind();
+    const byStatus = (status: JobStatus) =>
+      [...statuses]
+        .filter(([, s]) => s === status)
+        .map(([jobId]) => jobId)
+        .sort();
+    // The run covers each status at least twice, so a wrong clause cannot pass by chance.
+    for (const status of ["pending", "processing", "complete", "failed"] as const) {
+      expect(byStatus(status).length, status).toBeGreaterThanOrEqual(2);
+      const { jobs } = await allRunJobs(runId, { status });
+      expect(
+        jobs.map((job) => job.jobId),
+        status,
+      ).toEqual(byStatus(status));
+      expect(jobs.every((job) => job.status === status)).toBe(true);
+    }
+  });
+
+  it("keeps the jobs classified with a label, exactly", async () => {
+    const { runId } = await runOfEveryKind();
+    const { jobs } = await allRunJobs(runId, { classification: "invoice" });
+    expect(jobs.map((job) => job.title)).toEqual(["complete invoice"]);
+    expect((await allRunJobs(runId, { classification: "invoi" })).jobs).toEqual([]);
+  });
+
+  it("keeps the jobs whose title contains a substring, case-sensitively, and combines filters", async () => {
+    const { runId } = await runOfEveryKind();
+    const titles = async (filter: JobFilter) => (await allRunJobs(runId, filter)).jobs.map((job) => job.title);
+    expect(await titles({ title: "invoice" })).toEqual(["half done invoice", "complete invoice", "failed invoice"]);
+    expect(await titles({ title: "Invoice" })).toEqual(["Pending Invoice"]);
+    expect(await titles({ title: "invoice", status: "complete" })).toEqual(["complete invoice"]);
+  });
+
+  it("reads every job once: a filtered page may be short or empty and still name the next", async () => {
+    const { runId } = await runOfEveryKind();
+    const first = await store.listRunJobs(runId, { limit: 1, filter: { status: "failed" } });
+    // The first job of the run is pending: the page read it, kept nothing, and goes on.
+    expect(first.jobs).toEqual([]);
+    expect(first.cursor).toBeDefined();
+    // Ten jobs, three a page: four pages however few the filter keeps.
+    expect((await allRunJobs(runId, { status: "failed" })).pages).toBe(4);
+  });
+});
+
+describe("listRuns", () => {
+  it("lists runs newest first (by runId), a page at a time, each as getRun reads it", async () => {
+    const created: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const runId = newRunId();
+      await store.createRun({ runId, total: 2, submittedAt });
+      created.push(runId);
+    }
+    await store.recordRunOutcome(created[3]!, { status: "complete", label: "invoice" });
+    await store.createJob(jobInput({ runId: created[0]! }));
+
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listRuns({ limit: 3, ...(cursor ? { cursor } : {}) });
+      expect(page.runs.length).toBeLessThanOrEqual(3);
+      for (const run of page.runs) expect(run).toEqual(await store.getRun(run.runId));
+      listed.push(...page.runs.map((run) => run.runId));
+      cursor = page.cursor;
+    } while (cursor);
+
+    expect(listed).toEqual([...listed].sort().reverse());
+    expect(new Set(listed).size).toBe(listed.length);
+    expect(listed).toEqual(expect.arrayContaining(created));
+    expect(listed.every((runId) => runId.startsWith("run_"))).toBe(true);
+  });
+
+  it("leaves out a run its failed submission discarded", async () => {
+    const runId = newRunId();
+    await store.createRun({ runId, total: 1, submittedAt });
+    expect((await store.listRuns({ limit: 100 })).runs.map((run) => run.runId)).toContain(runId);
+    await store.discardUnpublishedRun(runId, []);
+    expect((await store.listRuns({ limit: 100 })).runs.map((run) => run.runId)).not.toContain(runId);
+  });
+
+  it("rejects a forged cursor, and one from a run's jobs", async () => {
+    const runId = newRunId();
+    await Promise.all([0, 1].map(() => store.createJob(jobInput({ runId }))));
+    const { cursor: jobsCursor } = await store.listRunJobs(runId, { limit: 1 });
+    await expect(store.listRuns({ cursor: jobsCursor! })).rejects.toBeInstanceOf(InvalidCursorError);
+    const forged = (key: Record<string, string>) => Buffer.from(JSON.stringify(key)).toString("base64url");
+    // The right partition, but key values DynamoDB would refuse (empty, too long): refused here instead.
+    for (const gsi1sk of ["", "R".repeat(1025)])
+      await expect(
+        store.listRuns({ cursor: forged({ pk: "RUN#x", sk: "LISTING", gsi1pk: "RUNS", gsi1sk }) }),
+      ).rejects.toBeInstanceOf(InvalidCursorError);
+    await expect(store.listRuns({ cursor: "bm90IGpzb24" })).rejects.toBeInstanceOf(InvalidCursorError);
   });
 });

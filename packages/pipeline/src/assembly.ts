@@ -14,7 +14,7 @@ import {
 import type { QuireConfig } from "@quire/config";
 import type { ServiceName } from "@quire/contracts";
 import { resourceEnvironmentKey, stagesSharingModel, topology, type QueueName } from "@quire/topology";
-import { createJobStore, createQuotaMemberStore } from "@quire/jobs";
+import { createGovernorReportStore, createJobStore, createQuotaMemberStore } from "@quire/jobs";
 import {
   createLambdaHandler,
   createLogger,
@@ -29,6 +29,7 @@ import { metricsFor } from "@quire/telemetry";
 import { createApiKeys, type ApiKeys } from "@quire/api-keys";
 import type { AwsClients } from "./clients.ts";
 import { createEventPublisher } from "./event-publisher.ts";
+import { startGovernorReporting } from "./governor-reporting.ts";
 import { createJobLifecycle } from "./lifecycle.ts";
 import type { StageDependencies } from "./stage-handler.ts";
 
@@ -41,6 +42,25 @@ import type { StageDependencies } from "./stage-handler.ts";
  */
 let processGovernor: Governor | undefined;
 let processMembership: QuotaMembership | undefined;
+/** This process's id in the governor reports. */
+const processId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+let governorReporting = false;
+const reportingServices = new Set<string>();
+
+/** The governor's figures in the jobs table every QUIRE_GOVERNOR_REPORT_MS, once per process, naming its stages. */
+function reportGovernor(config: QuireConfig, clients: AwsClients, governor: Governor, service: string) {
+  if (config.QUIRE_GOVERNOR_REPORT_MS === 0) return;
+  reportingServices.add(service);
+  if (governorReporting) return;
+  governorReporting = true;
+  startGovernorReporting({
+    governor,
+    store: createGovernorReportStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME }),
+    processId,
+    services: () => [...reportingServices].sort(),
+    everyMs: config.QUIRE_GOVERNOR_REPORT_MS,
+  });
+}
 export function governorFor(config: QuireConfig, clients?: AwsClients): Governor | undefined {
   if (config.QUIRE_GOVERNOR === "off") return undefined;
   if (!processGovernor) {
@@ -131,6 +151,7 @@ export function redeliveryPolicyOf(config: QuireConfig): RedeliveryPolicy {
 /** Everything a stage handler needs, built from config and clients (identical in Lambda and locally). */
 export function stageDependencies(config: QuireConfig, clients: AwsClients, service: ServiceName): StageDependencies {
   const governor = governorFor(config, clients);
+  if (governor) reportGovernor(config, clients, governor, service);
   const metrics = metricsFor(service);
   const jobs = createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME });
   const events = createEventPublisher({ client: clients.events, busName: config.QUIRE_BUS_EVENTS_NAME, service });

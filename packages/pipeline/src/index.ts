@@ -3,6 +3,7 @@ export { loadDocumentText } from "./document-source.ts";
 export { AnnouncementPendingError, createJobLifecycle, failJobOnDeadLetter, type JobLifecycle } from "./lifecycle.ts";
 export { createRunDeadline, createStageHandler, type StageDependencies } from "./stage-handler.ts";
 export { createAwsClients, type AwsClients } from "./clients.ts";
+export { startGovernorReporting } from "./governor-reporting.ts";
 export {
   apiKeysOf,
   governedAdmission,

@@ -11,10 +11,21 @@ import {
   METADATA_RESERVED_KEYS,
   METADATA_TOO_LARGE,
   runId as runIdSchema,
+  stageName,
   summaryResult,
   TITLE_MAX_LENGTH,
+  type StageName,
 } from "@quire/contracts";
-import { jobStatus, runDeadlineAt, stageStatus, type Job, type JobStore, type Run } from "@quire/jobs";
+import {
+  InvalidCursorError,
+  jobStatus,
+  runDeadlineAt,
+  stageStatus,
+  type Job,
+  type JobStore,
+  type Run,
+  type GovernorReportStore,
+} from "@quire/jobs";
 import { z } from "@hono/zod-openapi";
 import {
   ApiError,
@@ -43,6 +54,8 @@ import type { Submission } from "./submission.ts";
 import type { DeadLetters } from "@quire/dead-letters";
 import { registerDeadLetterRoutes } from "./dead-letter-routes.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
+import { registerGovernorRoutes } from "./governor-routes.ts";
+import { registerQueueRoutes, type QueueDepths } from "./queue-routes.ts";
 import type { ApiKeys, Principal } from "@quire/api-keys";
 import type { Context } from "hono";
 
@@ -125,7 +138,12 @@ const runInput = z
   .meta({ id: "RunInput" });
 
 const link = z.string().meta({ description: "A path on this API." });
-const stageView = z.strictObject({ status: stageStatus, attempts: z.int().nonnegative() });
+const stageView = z.strictObject({
+  status: stageStatus,
+  attempts: z.int().nonnegative().meta({ description: "How many times the stage was started, retries included." }),
+  startedAt: isoTimestamp.optional().meta({ description: "When the stage first started." }),
+  completedAt: isoTimestamp.optional().meta({ description: "When the stage's result was recorded (status done)." }),
+});
 export const jobViewSchema = z
   .strictObject({
     jobId: jobIdSchema,
@@ -138,6 +156,13 @@ export const jobViewSchema = z
     summary: summaryResult.optional().meta({ description: "Once the summary stage is done." }),
     classification: classificationResult.optional().meta({ description: "Once the classification stage is done." }),
     error: failureReason.optional().meta({ description: "Why the job failed (status failed)." }),
+    failedStage: stageName
+      .optional()
+      .meta({ description: "The stage that gave up (status failed, when a stage failed the job)." }),
+    completionPublished: z.boolean().meta({
+      description:
+        "Whether the Job Completed event went out: false until then, and for a job that is not complete. A complete job still false is being announced (or its announcer crashed and a redelivery will).",
+    }),
     stages: z.strictObject({ summary: stageView, classification: stageView }),
     links: z.strictObject({ self: link, run: link.optional() }),
   })
@@ -257,6 +282,12 @@ export interface AppDependencies {
   planning?: PlanningSettings;
   /** Every queue's dead letters: the /v1/dead-letters routes. */
   deadLetters?: DeadLetters;
+  /** Every queue's depth: GET /v1/queues. */
+  queues?: QueueDepths;
+  /** Every stage process's governor, as reported to the jobs table: GET /v1/governors. */
+  governors?: GovernorReportStore;
+  /** Browser origins allowed to call the API (the console's: QUIRE_CONSOLE_ORIGINS). */
+  corsOrigins?: readonly string[];
 }
 
 /** The job as the API shows it: results when complete, the reason when failed. */
@@ -272,14 +303,19 @@ export function jobView(job: Job): JobView {
     ...(job.stageStates.summary.result ? { summary: job.stageStates.summary.result } : {}),
     ...(job.stageStates.classification.result ? { classification: job.stageStates.classification.result } : {}),
     ...(job.error ? { error: job.error } : {}),
-    stages: {
-      summary: { status: job.stageStates.summary.status, attempts: job.stageStates.summary.attempts },
-      classification: {
-        status: job.stageStates.classification.status,
-        attempts: job.stageStates.classification.attempts,
-      },
-    },
+    ...(job.failedStage ? { failedStage: job.failedStage } : {}),
+    completionPublished: job.completionPublished,
+    stages: { summary: stageOf(job.stageStates.summary), classification: stageOf(job.stageStates.classification) },
     links: { self: `/v1/jobs/${job.jobId}`, ...(job.runId ? { run: `/v1/runs/${job.runId}` } : {}) },
+  };
+}
+
+function stageOf(state: Job["stageStates"][StageName]): JobView["stages"][StageName] {
+  return {
+    status: state.status,
+    attempts: state.attempts,
+    ...(state.startedAt ? { startedAt: state.startedAt } : {}),
+    ...(state.completedAt ? { completedAt: state.completedAt } : {}),
   };
 }
 
@@ -340,6 +376,7 @@ export const INGESTION_API: ApiDescription = {
       name: "Dead letters",
       description: "Why messages failed, and sending them back to work once the cause is fixed.",
     },
+    { name: "Queues", description: "How much work waits in each queue of the pipeline." },
   ],
 };
 
@@ -356,6 +393,78 @@ const waitQuery = z.object({
       example: 20,
     }),
 });
+/** `limit` of a listing: a whole number, `fallback` without it. */
+const pageLimit = (fallback: number, max: number, description: string) =>
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(max)
+    .default(fallback)
+    .meta({ type: "integer", minimum: 1, maximum: max, default: fallback, description });
+const pageCursor = z.string().min(1).max(4096).optional().meta({
+  description:
+    "The previous page's `nextCursor`, as it came: opaque, and good only for the listing that gave it (anything else is 400 VALIDATION_FAILED). Without it, the first page.",
+});
+const nextCursor = z.string().optional().meta({
+  description: "There may be more: pass it as `cursor` for the next page. Absent on the last page.",
+});
+const RUNS_PAGE = { default: 20, max: 100 };
+const RUN_JOBS_PAGE = { default: 50, max: 200 };
+const runsQuery = z.object({
+  limit: pageLimit(RUNS_PAGE.default, RUNS_PAGE.max, "At most this many runs."),
+  cursor: pageCursor,
+});
+const runJobsQuery = z.object({
+  status: jobStatus.optional().meta({ description: "Only jobs in this status." }),
+  classification: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .meta({ description: "Only jobs classified with this label, exactly.", example: "invoice" }),
+  title: z.string().min(1).max(TITLE_MAX_LENGTH).optional().meta({
+    description: "Only jobs whose title contains this, case-sensitively (a job without a title never matches).",
+    example: "invoice",
+  }),
+  limit: pageLimit(
+    RUN_JOBS_PAGE.default,
+    RUN_JOBS_PAGE.max,
+    "At most this many jobs are read for the page; with a filter, the page holds those of them that match.",
+  ),
+  cursor: pageCursor,
+});
+const runList = z
+  .strictObject({ runs: z.array(runViewSchema), nextCursor })
+  .meta({ id: "RunList", description: "A page of runs, newest first." });
+const runJobList = z
+  .strictObject({ jobs: z.array(jobViewSchema), nextCursor })
+  .meta({ id: "RunJobList", description: "A page of a run's jobs, in submission order." });
+const QUERY_INVALID = {
+  VALIDATION_FAILED: {
+    message: "limit: Too big: expected number to be <=100",
+    details: [{ path: "limit", message: "Too big: expected number to be <=100" }],
+  },
+};
+
+/** A listing's query string: the first value of each parameter, through `schema`; 400 VALIDATION_FAILED otherwise. */
+function listingQuery<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
+  const parsed = schema.safeParse(c.req.query());
+  if (!parsed.success) throw validationFailed(parsed.error);
+  return parsed.data;
+}
+
+/** A cursor the store refuses (forged, or another listing's) is the caller's mistake: 400, never a 500. */
+async function paging<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof InvalidCursorError)) throw error;
+    const message = "not a cursor this listing gave: pass nextCursor as it came, or start again without one";
+    throw new ApiError(400, "VALIDATION_FAILED", `cursor: ${message}`, [{ path: "cursor", message }]);
+  }
+}
+
 const location = (example: string) => ({
   location: { description: "Where to read it.", schema: { type: "string" as const, example } },
 });
@@ -370,6 +479,7 @@ export function createApp(deps: AppDependencies) {
     service: "ingestion",
     authenticate: (presented) => deps.keys.authenticator.authenticate(presented),
     description: INGESTION_API,
+    ...(deps.corsOrigins ? { corsOrigins: deps.corsOrigins } : {}),
   });
   const pollIntervalMs = deps.pollIntervalMs ?? 100;
   const runBodyLimit = deps.maxRunBodyBytes ?? DEFAULT_MAX_RUN_BODY_BYTES;
@@ -628,7 +738,74 @@ export function createApp(deps: AppDependencies) {
     },
   );
 
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/v1/runs",
+      operationId: "listRuns",
+      summary: "List runs",
+      description:
+        "Runs, the most recent first (by runId, which is time-ordered), a page at a time, each as GET /v1/runs/{runId} shows it. Follow `nextCursor` for the next page; a page may hold fewer than `limit` runs while `nextCursor` is there.",
+      tags: ["Runs"],
+      security: keyScope("jobs:read"),
+      request: { query: runsQuery },
+      responses: {
+        200: json(runList, { description: "A page of runs." }),
+        ...errorResponses({ 400: QUERY_INVALID, 401: UNAUTHORIZED, 500: INTERNAL }),
+      },
+    },
+    async (c) => {
+      const { limit, cursor } = listingQuery(c, runsQuery);
+      const page = await paging(() => deps.jobs.listRuns({ limit, ...(cursor ? { cursor } : {}) }));
+      const now = new Date();
+      return c.json({
+        runs: page.runs.map((run) => runView(run, now)),
+        ...(page.cursor ? { nextCursor: page.cursor } : {}),
+      });
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/v1/runs/{runId}/jobs",
+      operationId: "listRunJobs",
+      summary: "List a run's jobs",
+      description:
+        "The run's jobs in submission order, a page at a time, each as GET /v1/jobs/{jobId} shows it. Each page reads the next `limit` jobs and answers those that match the filters (`status`, `classification`, `title`, all that are given): a filtered page may hold fewer than `limit` jobs, or none, while `nextCursor` is still there. Keep following `nextCursor` until it is absent; every job is read once, in order. Read from an index: in AWS a change to a job shows here within a second or so. An id that is not a run's is 404.",
+      tags: ["Runs"],
+      security: keyScope("jobs:read"),
+      request: { params: runIdParam, query: runJobsQuery },
+      responses: {
+        200: json(runJobList, { description: "A page of the run's jobs." }),
+        ...errorResponses({
+          400: QUERY_INVALID,
+          401: UNAUTHORIZED,
+          404: { RUN_NOT_FOUND: "No run run_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7." },
+          500: INTERNAL,
+        }),
+      },
+    },
+    async (c) => {
+      const { limit, cursor, ...filter } = listingQuery(c, runJobsQuery);
+      const id = runIdSchema.safeParse(c.req.param("runId"));
+      const run = id.success ? await deps.jobs.getRun(id.data) : undefined;
+      if (!run) throw new ApiError(404, "RUN_NOT_FOUND", `No run ${c.req.param("runId")}.`);
+      const page = await paging(() =>
+        deps.jobs.listRunJobs(run.runId, { limit, filter, ...(cursor ? { cursor } : {}) }),
+      );
+      return c.json({
+        jobs: page.jobs.map(jobView),
+        ...(page.cursor ? { nextCursor: page.cursor } : {}),
+      });
+    },
+  );
+
   if (deps.deadLetters) registerDeadLetterRoutes(app, deps.deadLetters);
+  if (deps.queues) registerQueueRoutes(app, deps.queues);
+  if (deps.governors) registerGovernorRoutes(app, deps.governors);
   registerKeyRoutes(app, deps.keys);
   return app;
 

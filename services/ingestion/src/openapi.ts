@@ -1,8 +1,9 @@
 import type { ApiKeys } from "@quire/api-keys";
 import type { DeadLetters } from "@quire/dead-letters";
-import type { JobStore } from "@quire/jobs";
+import type { GovernorReportStore, JobStore } from "@quire/jobs";
 import { openApiDocument } from "@quire/http-api";
 import { createApp, DEFAULT_MAX_DOCUMENT_BYTES } from "./app.ts";
+import type { QueueDepths } from "./queue-routes.ts";
 import type { Submission } from "./submission.ts";
 
 /**
@@ -14,6 +15,8 @@ export function buildIngestionOpenApi() {
     jobs: {} as JobStore,
     submission: {} as Submission,
     deadLetters: {} as DeadLetters,
+    queues: {} as QueueDepths,
+    governors: {} as GovernorReportStore,
     keys: {} as ApiKeys,
     maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES,
   });

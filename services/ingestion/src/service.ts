@@ -1,6 +1,6 @@
 import type { QuireConfig } from "@quire/config";
 import { documentSubmittedExternally, eventEnvelope } from "@quire/contracts";
-import { createJobStore } from "@quire/jobs";
+import { createGovernorReportStore, createJobStore } from "@quire/jobs";
 import { createDeadLetters } from "@quire/dead-letters";
 import { createEventPublisher, createJobLifecycle, queueOf, type AwsClients } from "@quire/pipeline";
 import { topology, type QueueName } from "@quire/topology";
@@ -11,6 +11,7 @@ import { z } from "zod";
 import { apiKeysOf } from "@quire/pipeline";
 import { createApp } from "./app.ts";
 import { DocumentPublisher } from "./documents.ts";
+import { createQueueDepths } from "./queue-routes.ts";
 import { createSubmission } from "./submission.ts";
 
 /** Ingestion's parts, wired from config and clients: the same in Lambda and locally. */
@@ -34,6 +35,7 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
     maxDocumentBytes: config.QUIRE_MAX_DOCUMENT_BYTES,
     failJob: async (jobId, reason) => void (await lifecycle.failJob(jobId, reason)),
   });
+  const queues = (Object.keys(topology.queues) as QueueName[]).map((name) => ({ name, ...queueOf(config, name) }));
   const app = createApp({
     jobs,
     submission,
@@ -47,10 +49,13 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
       meanLatencyMs: config.QUIRE_BEDROCK_LATENCY_MS,
     },
     // Every queue of the topology with its DLQ (ingestion's deployment links them all: uses.deadLetters).
-    deadLetters: createDeadLetters({
+    deadLetters: createDeadLetters({ sqs: clients.sqs, queues }),
+    queues: createQueueDepths({
       sqs: clients.sqs,
-      queues: (Object.keys(topology.queues) as QueueName[]).map((name) => ({ name, ...queueOf(config, name) })),
+      queues: queues.map((queue) => ({ ...queue, consumer: topology.queues[queue.name].consumer })),
     }),
+    governors: createGovernorReportStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME }),
+    corsOrigins: config.QUIRE_CONSOLE_ORIGINS,
   });
 
   /**

@@ -241,7 +241,9 @@ export function createSubmission(deps: SubmissionDependencies) {
         ...(options.deadline ? { deadline: options.deadline } : {}),
       });
       // Ids first: if any write fails, the cleanup knows every job that may have been written.
-      const jobIds = documents.map(() => newJobId());
+      // Sorted, so the byRun index (jobId order) lists the run's jobs in the order of its documents:
+      // ids made in the same millisecond would otherwise order by their random part.
+      const jobIds = documents.map(() => newJobId()).sort();
       const prepared: Awaited<ReturnType<typeof prepare>>[] = new Array(documents.length);
       let next = 0;
       let failure: unknown;

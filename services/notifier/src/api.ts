@@ -62,6 +62,8 @@ export interface NotifierApiDependencies {
   settings: DeliverySettings;
   /** The same keys as ingestion's API: one store. */
   keys: Pick<ApiKeys, "authenticator">;
+  /** Browser origins allowed to call it (the console's: QUIRE_CONSOLE_ORIGINS). */
+  corsOrigins?: readonly string[];
 }
 
 const DELIVERY_STATUSES = [
@@ -278,6 +280,7 @@ export function createNotifierApi(deps: NotifierApiDependencies) {
     service: "notifier",
     authenticate: (presented) => deps.keys.authenticator.authenticate(presented),
     description: NOTIFIER_API,
+    ...(deps.corsOrigins ? { corsOrigins: deps.corsOrigins } : {}),
   });
   app.use("/v1/*", limitBody(MAX_BODY_BYTES));
 

@@ -36,6 +36,7 @@ export function createNotifierService(config: QuireConfig, clients: AwsClients, 
       ses: clients.ses,
       settings,
       keys: apiKeysOf(config, clients, options.apiKey),
+      corsOrigins: config.QUIRE_CONSOLE_ORIGINS,
     }),
     // The jobs table, read only: every announcement is checked against its job or run first.
     events: createNotifier({

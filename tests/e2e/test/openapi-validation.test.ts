@@ -10,6 +10,7 @@ describe("response validation against the OpenAPI documents", () => {
     jobId: "job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7",
     status: "pending",
     submittedAt: "2025-01-01T00:00:00.000Z",
+    completionPublished: false,
     stages: { summary: { status: "pending", attempts: 0 }, classification: { status: "pending", attempts: 0 } },
     links: { self: "/v1/jobs/job_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7" },
   };

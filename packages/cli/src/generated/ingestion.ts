@@ -105,7 +105,11 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List runs
+         * @description Runs, the most recent first (by runId, which is time-ordered), a page at a time, each as GET /v1/runs/{runId} shows it. Follow `nextCursor` for the next page; a page may hold fewer than `limit` runs while `nextCursor` is there.
+         */
+        get: operations["listRuns"];
         put?: never;
         /**
          * Submit a run of documents
@@ -150,6 +154,26 @@ export type paths = {
          * @description Counts by status and by classification, measured throughput, ETA, and whether the deadline is on track. An id that is not a run's is 404 too.
          */
         get: operations["getRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/runs/{runId}/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a run's jobs
+         * @description The run's jobs in submission order, a page at a time, each as GET /v1/jobs/{jobId} shows it. Each page reads the next `limit` jobs and answers those that match the filters (`status`, `classification`, `title`, all that are given): a filtered page may hold fewer than `limit` jobs, or none, while `nextCursor` is still there. Keep following `nextCursor` until it is absent; every job is read once, in order. Read from an index: in AWS a change to a job shows here within a second or so. An id that is not a run's is 404.
+         */
+        get: operations["listRunJobs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -230,6 +254,46 @@ export type paths = {
          * @description The DLQ's message move tasks, newest first.
          */
         get: operations["listRedrives"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/queues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every queue's depth
+         * @description Each work queue of the pipeline (bulk and interactive lanes, the notifier's) with the service consuming it and SQS's approximate counts: waiting, in flight, delayed, and dead-lettered. Approximate: SQS's own counts, a few seconds behind. A queue whose counts cannot be read carries `error` instead.
+         */
+        get: operations["listQueues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/governors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every process's Bedrock governor
+         * @description Why a run is as fast as it is: each stage process's governor per model — its in-flight limit and calls in flight, calls waiting by lane, successes, throttles and errors, its share of the quota and its learned scale, its circuit. Each process reports every few seconds (QUIRE_GOVERNOR_REPORT_MS); a process silent for 30 s is left out.
+         */
+        get: operations["listGovernors"];
         put?: never;
         post?: never;
         delete?: never;
@@ -369,16 +433,45 @@ export type components = {
                 code: string;
                 message: string;
             };
+            /**
+             * @description The stage that gave up (status failed, when a stage failed the job).
+             * @enum {string}
+             */
+            failedStage?: "summary" | "classification";
+            /** @description Whether the Job Completed event went out: false until then, and for a job that is not complete. A complete job still false is being announced (or its announcer crashed and a redelivery will). */
+            completionPublished: boolean;
             stages: {
                 summary: {
                     /** @enum {string} */
                     status: "pending" | "processing" | "done";
+                    /** @description How many times the stage was started, retries included. */
                     attempts: number;
+                    /**
+                     * Format: date-time
+                     * @description When the stage first started.
+                     */
+                    startedAt?: string;
+                    /**
+                     * Format: date-time
+                     * @description When the stage's result was recorded (status done).
+                     */
+                    completedAt?: string;
                 };
                 classification: {
                     /** @enum {string} */
                     status: "pending" | "processing" | "done";
+                    /** @description How many times the stage was started, retries included. */
                     attempts: number;
+                    /**
+                     * Format: date-time
+                     * @description When the stage first started.
+                     */
+                    startedAt?: string;
+                    /**
+                     * Format: date-time
+                     * @description When the stage's result was recorded (status done).
+                     */
+                    completedAt?: string;
                 };
             };
             links: {
@@ -526,6 +619,18 @@ export type components = {
                 self: string;
             };
         };
+        /** @description A page of runs, newest first. */
+        RunList: {
+            runs: components["schemas"]["Run"][];
+            /** @description There may be more: pass it as `cursor` for the next page. Absent on the last page. */
+            nextCursor?: string;
+        };
+        /** @description A page of a run's jobs, in submission order. */
+        RunJobList: {
+            jobs: components["schemas"]["Job"][];
+            /** @description There may be more: pass it as `cursor` for the next page. Absent on the last page. */
+            nextCursor?: string;
+        };
         DeadLetterSummary: {
             queues: components["schemas"]["QueueDeadLetters"][];
         };
@@ -606,6 +711,86 @@ export type components = {
                 startedAt?: string;
                 failureReason?: string;
             }[];
+        };
+        /** @description Every queue of the pipeline, in the topology's order. */
+        QueueDepths: {
+            queues: components["schemas"]["QueueDepth"][];
+        };
+        /** @description One queue's approximate counts, or why they could not be read. */
+        QueueDepth: {
+            /**
+             * @description The queue as the topology names it.
+             * @example summarizer
+             */
+            name: string;
+            /**
+             * @description The service that consumes it.
+             * @example summarizer
+             */
+            consumer: string;
+            /** @description Messages waiting to be received (ApproximateNumberOfMessages). */
+            visible: number;
+            /** @description Received and being worked on, not yet deleted (ApproximateNumberOfMessagesNotVisible). */
+            inFlight: number;
+            /** @description Waiting out a delay before they can be received: retries backing off (ApproximateNumberOfMessagesDelayed). */
+            delayed: number;
+            /** @description In its DLQ (the DLQ's ApproximateNumberOfMessages): see /v1/dead-letters. */
+            deadLetters: number;
+        } | {
+            /**
+             * @description The queue as the topology names it.
+             * @example summarizer
+             */
+            name: string;
+            /**
+             * @description The service that consumes it.
+             * @example summarizer
+             */
+            consumer: string;
+            /**
+             * @description Why this queue's counts could not be read; the other queues are answered as usual.
+             * @example QueueDoesNotExist: The specified queue does not exist.
+             */
+            error: string;
+        };
+        /** @description Every live process's governor, by service. */
+        GovernorReports: {
+            governors: components["schemas"]["GovernorReport"][];
+        };
+        /** @description One process's Bedrock governor for one model, as it last reported. */
+        GovernorReport: {
+            /** @description The reporting process (host, pid, random suffix), or Lambda container. */
+            processId: string;
+            /**
+             * @description The services it hosts, comma-separated.
+             * @example summarizer
+             */
+            service: string;
+            modelId: string;
+            /** @description Calls it lets run at once now (the adaptive limit). */
+            limit: number;
+            /** @description Calls running now. */
+            inFlight: number;
+            waiting: {
+                /** @description Waiting, interactive lane. */
+                interactive: number;
+                /** @description Waiting, bulk lane. */
+                bulk: number;
+            };
+            /** @description Calls that succeeded since the process started. */
+            successes: number;
+            /** @description Calls Bedrock throttled since the process started. */
+            throttles: number;
+            /** @description Calls that failed otherwise since the process started. */
+            errors: number;
+            /** @description The fraction of the configured quota its buckets run at. */
+            share: number;
+            /** @description The quota as it has learned it, against the configured one. */
+            scale: number;
+            /** @description Its circuit breaker for the model: closed, open or half-open. */
+            circuit: string;
+            /** @description When it reported (epoch ms). */
+            reportedAt: number;
         };
         IssuedApiKey: {
             /**
@@ -1051,6 +1236,101 @@ export interface operations {
             };
         };
     };
+    listRuns: {
+        parameters: {
+            query?: {
+                /** @description At most this many runs. */
+                limit?: number;
+                /** @description The previous page's `nextCursor`, as it came: opaque, and good only for the listing that gave it (anything else is 400 VALIDATION_FAILED). Without it, the first page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunList"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_FAILED";
+                        };
+                    };
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
     submitRun: {
         parameters: {
             query?: never;
@@ -1299,6 +1579,123 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Run"];
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
+            /** @description Not found: RUN_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RUN_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listRunJobs: {
+        parameters: {
+            query?: {
+                /** @description Only jobs in this status. */
+                status?: "pending" | "processing" | "complete" | "failed";
+                /** @description Only jobs classified with this label, exactly. */
+                classification?: string;
+                /** @description Only jobs whose title contains this, case-sensitively (a job without a title never matches). */
+                title?: string;
+                /** @description At most this many jobs are read for the page; with a filter, the page holds those of them that match. */
+                limit?: number;
+                /** @description The previous page's `nextCursor`, as it came: opaque, and good only for the listing that gave it (anything else is 400 VALIDATION_FAILED). Without it, the first page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                runId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the run's jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunJobList"];
+                };
+            };
+            /** @description Bad request: VALIDATION_FAILED. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "VALIDATION_FAILED";
+                        };
+                    };
                 };
             };
             /** @description Missing or wrong API key: UNAUTHORIZED. */
@@ -1771,6 +2168,158 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "QUEUE_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listQueues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The queues. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueDepths"];
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    listGovernors: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The governors. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GovernorReports"];
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
                         };
                     };
                 };

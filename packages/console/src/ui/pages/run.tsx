@@ -1,0 +1,297 @@
+import type { JobStatus, JobView, QuireClient, RunView } from "@quire/cli/client";
+import { useEffect, useState } from "preact/hooks";
+import { ProgressChart, RateChart, type Sample } from "../chart.tsx";
+import { ErrorNote, Facts, Loading, Pager, Section, Status, useCursorPages, usePoll } from "../components.tsx";
+import { count, duration, percent, time } from "../format.ts";
+import { href } from "../router.ts";
+import { DeadlineVerdict } from "./runs.tsx";
+
+const POLL_MS = 2000;
+const JOB_STATUSES: JobStatus[] = ["pending", "processing", "complete", "failed"];
+
+/**
+ * One run, live: counts, the progress chart and throughput (sampled every 2 s while the page is
+ * open, from the run's start), ETA and deadline, classifications, and its jobs with filters.
+ * Every figure is the API's exact count, never a count of what a page happened to load.
+ */
+export function RunPage({ client, runId }: { client: QuireClient; runId: string }) {
+  const [samples, setSamples] = useState<Sample[]>([]);
+  const run = usePoll(() => client.getRun(runId), [runId], POLL_MS);
+  useEffect(() => setSamples([]), [runId]);
+  useEffect(() => {
+    const data = run.data;
+    if (!data) return;
+    const finished = data.counts.complete + data.counts.failed;
+    const at = data.completedAt ? Date.parse(data.completedAt) : Date.now();
+    setSamples((s) => {
+      const last = s[s.length - 1];
+      if (last && (last.at >= at || (last.finished === finished && data.status === "complete"))) return s;
+      return [...s, { at, finished }];
+    });
+  }, [run.data]);
+
+  if (run.error && !run.data) return <ErrorNote error={run.error} />;
+  if (!run.data) return <Loading what={`run ${runId}`} />;
+  const view = run.data;
+  return (
+    <>
+      <h1>
+        Run <code>{view.runId}</code> <Status value={view.status} />
+      </h1>
+      <ErrorNote error={run.error} />
+      <RunCounts run={view} />
+      <Section title="Progress">
+        <ProgressChart
+          startedAt={Date.parse(view.startedAt)}
+          total={view.counts.total}
+          samples={samples}
+          eta={view.eta ? Date.parse(view.eta) : undefined}
+          deadlineAt={view.deadline ? Date.parse(view.deadline.at) : undefined}
+          now={view.completedAt ? Date.parse(view.completedAt) : Date.now()}
+        />
+        {samples.length > 1 ? <RateChart samples={samples} /> : null}
+        <Facts
+          items={[
+            ["Started", time(view.startedAt)],
+            [
+              view.completedAt ? "Completed" : "ETA",
+              view.completedAt ? time(view.completedAt) : view.eta ? time(view.eta) : "—",
+            ],
+            [
+              "Elapsed",
+              duration((view.completedAt ? Date.parse(view.completedAt) : Date.now()) - Date.parse(view.startedAt)),
+            ],
+            ["Throughput (whole run)", `${view.throughput.documentsPerSecond.toFixed(2)} documents/s`],
+            [
+              "Deadline",
+              view.deadline ? (
+                <>
+                  {view.deadline.duration}, by {time(view.deadline.at)} —{" "}
+                  <DeadlineVerdict onTrack={view.deadline.onTrack} />
+                </>
+              ) : (
+                "none"
+              ),
+            ],
+          ]}
+        />
+      </Section>
+      <Classifications run={view} />
+      {view.counts.failed > 0 ? <RunFailures client={client} run={view} /> : null}
+      <RunJobs client={client} run={view} />
+    </>
+  );
+}
+
+function RunCounts({ run }: { run: RunView }) {
+  const { total, complete, failed, processing, pending } = run.counts;
+  const tiles: [string, number, string][] = [
+    ["Complete", complete, "ok"],
+    ["Failed", failed, "bad"],
+    ["Processing", processing, "info"],
+    ["Pending", pending, "muted"],
+  ];
+  return (
+    <section class="tiles" aria-label="Counts">
+      {tiles.map(([label, value, tone]) => (
+        <div class={`tile ${tone}`} key={label}>
+          <span class="tile-label">{label}</span>
+          <span class="tile-value" data-count={label.toLowerCase()}>
+            {count(value)}
+          </span>
+          <span class="tile-share">{percent(value, total)}</span>
+        </div>
+      ))}
+      <div
+        class="bar-total"
+        role="progressbar"
+        aria-label="Finished"
+        aria-valuemin={0}
+        aria-valuemax={total}
+        aria-valuenow={complete + failed}
+      >
+        <span class="ok" style={{ width: `${(complete / Math.max(1, total)) * 100}%` }} />
+        <span class="bad" style={{ width: `${(failed / Math.max(1, total)) * 100}%` }} />
+      </div>
+    </section>
+  );
+}
+
+function Classifications({ run }: { run: RunView }) {
+  const entries = Object.entries(run.countsByClassification).sort((a, b) => b[1] - a[1]);
+  const top = Math.max(1, ...entries.map(([, n]) => n));
+  return (
+    <Section title="By classification">
+      {entries.length === 0 ? <p class="muted">No document is classified yet.</p> : null}
+      <ul class="hbars">
+        {entries.map(([label, n]) => (
+          <li key={label}>
+            <span class="hbar-label">{label}</span>
+            <span class="hbar" style={{ width: `${(n / top) * 60}%` }} />
+            <span class="num">{count(n)}</span>
+          </li>
+        ))}
+      </ul>
+    </Section>
+  );
+}
+
+/** How many failed jobs the failures panel reads at most (5 pages of 200) before it says it stopped. */
+const FAILURES_READ_AT_MOST = 1000;
+
+/**
+ * The run's failures by reason: its failed jobs, read in order through the status filter, grouped
+ * by failure code with a few of each. The total is the run's own counter; the grouping says when
+ * it read fewer failed jobs than that (a run with thousands of failures: see Dead letters too).
+ */
+function RunFailures({ client, run }: { client: QuireClient; run: RunView }) {
+  const failures = usePoll(async () => {
+    const failed: JobView[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listRunJobs(run.runId, { status: "failed", limit: 200, cursor });
+      failed.push(...page.jobs);
+      cursor = page.nextCursor;
+    } while (cursor && failed.length < FAILURES_READ_AT_MOST);
+    return { failed, complete: cursor === undefined };
+  }, [run.runId, run.counts.failed]);
+  const groups = new Map<string, JobView[]>();
+  for (const job of failures.data?.failed ?? []) {
+    const code = job.error?.code ?? "UNKNOWN";
+    groups.set(code, [...(groups.get(code) ?? []), job]);
+  }
+  return (
+    <Section title="Failures by reason">
+      <ErrorNote error={failures.error} />
+      {failures.data && !failures.data.complete ? (
+        <p class="muted">
+          Grouped from the first {count(failures.data.failed.length)} of {count(run.counts.failed)} failed jobs.
+        </p>
+      ) : null}
+      <ul class="hbars">
+        {[...groups.entries()]
+          .sort((a, b) => b[1].length - a[1].length)
+          .map(([code, jobs]) => (
+            <li key={code}>
+              <code class="hbar-label">{code}</code>
+              <span class="num">{count(jobs.length)}</span>
+              <span class="muted">
+                {jobs[0]?.error?.message} —{" "}
+                {jobs.slice(0, 3).map((job) => (
+                  <a key={job.jobId} href={href.job(job.jobId)} class="sample">
+                    {job.title ?? job.jobId}
+                  </a>
+                ))}
+              </span>
+            </li>
+          ))}
+      </ul>
+    </Section>
+  );
+}
+
+function RunJobs({ client, run }: { client: QuireClient; run: RunView }) {
+  const [status, setStatus] = useState<JobStatus | "">("");
+  const [classification, setClassification] = useState("");
+  const [title, setTitle] = useState("");
+  const pages = useCursorPages();
+  const filters = { status, classification, title };
+  const jobs = usePoll(
+    () =>
+      client.listRunJobs(run.runId, {
+        limit: 25,
+        cursor: pages.cursor,
+        ...(status ? { status } : {}),
+        ...(classification ? { classification } : {}),
+        ...(title ? { title } : {}),
+      }),
+    // The run's status too: its jobs are read once more when it completes, then no longer polled.
+    [run.runId, run.status, pages.cursor, status, classification, title],
+    run.status === "complete" ? 0 : 5000,
+  );
+  const change = (set: (value: never) => void) => (event: Event) => {
+    set((event.target as HTMLInputElement | HTMLSelectElement).value as never);
+    pages.reset();
+  };
+  return (
+    <Section title="Jobs">
+      <form class="filters" onSubmit={(event) => event.preventDefault()}>
+        <label>
+          Status
+          <select value={filters.status} onChange={change(setStatus)}>
+            <option value="">any</option>
+            {JOB_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Classification
+          <select value={filters.classification} onChange={change(setClassification)}>
+            <option value="">any</option>
+            {Object.keys(run.countsByClassification).map((label) => (
+              <option key={label} value={label}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Title contains
+          <input type="search" value={filters.title} onChange={change(setTitle)} />
+        </label>
+      </form>
+      <ErrorNote error={jobs.error} />
+      {jobs.loading && !jobs.data ? <Loading what="jobs" /> : null}
+      {jobs.data ? <JobsTable jobs={jobs.data.jobs} /> : null}
+      {jobs.data && jobs.data.jobs.length === 0 ? (
+        <p class="muted">
+          No job on this page matches
+          {jobs.data.nextCursor ? "; later pages may (the filter reads the run in order)." : "."}
+        </p>
+      ) : null}
+      <Pager page={pages.page} nextCursor={jobs.data?.nextCursor} onNext={pages.next} onPrevious={pages.previous} />
+    </Section>
+  );
+}
+
+export function JobsTable({ jobs }: { jobs: JobView[] }) {
+  if (jobs.length === 0) return null;
+  return (
+    <table>
+      <caption class="sr-only">Jobs</caption>
+      <thead>
+        <tr>
+          <th scope="col">Job</th>
+          <th scope="col">Title</th>
+          <th scope="col">Status</th>
+          <th scope="col">Classification</th>
+          <th scope="col">Submitted</th>
+          <th scope="col">Failure</th>
+        </tr>
+      </thead>
+      <tbody>
+        {jobs.map((job) => (
+          <tr key={job.jobId}>
+            <td>
+              <a href={href.job(job.jobId)}>{job.jobId}</a>
+            </td>
+            <td>{job.title ?? <span class="muted">untitled</span>}</td>
+            <td>
+              <Status value={job.status} />
+            </td>
+            <td>
+              {job.classification
+                ? `${job.classification.label} (${Math.round(job.classification.confidence * 100)} %)`
+                : "—"}
+            </td>
+            <td>{time(job.submittedAt)}</td>
+            <td>{job.error ? <code>{job.error.code}</code> : ""}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
