@@ -69,3 +69,14 @@ export {
   type QuotaShare,
   type QuotaShareView,
 } from "./admission/index.ts";
+export {
+  costOf,
+  DEFAULT_PRICES,
+  loadPriceTable,
+  modelPrice,
+  PRICES_TAKEN_AT,
+  priceTable,
+  type ModelPrice,
+  type PriceTable,
+  type TokenCount,
+} from "./pricing.ts";

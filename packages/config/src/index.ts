@@ -132,6 +132,12 @@ export const quireEnvironmentSchema = z.object({
   /** The model's requests / tokens per minute as you know them (Service Quotas). Unset: AIMD alone finds the limit. */
   QUIRE_BEDROCK_RPM: positiveInt.optional(),
   QUIRE_BEDROCK_TPM: positiveInt.optional(),
+  /**
+   * What each model's tokens cost, as JSON over the defaults (@quire/bedrock pricing.ts, taken
+   * from AWS's Bedrock pricing page): `{"<modelId>": {"inputPerMillion": 0.25, "outputPerMillion":
+   * 1.25, "batchInputPerMillion": 0.125, "batchOutputPerMillion": 0.625}}`, US dollars per million tokens.
+   */
+  QUIRE_BEDROCK_PRICES: z.string().optional(),
   /** Mean Converse latency for planning (deadline feasibility, Lambda concurrency). */
   QUIRE_BEDROCK_LATENCY_MS: positiveInt.default(8000),
   /**

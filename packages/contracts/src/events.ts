@@ -62,6 +62,18 @@ export const runCompleted = z.object({
   countsByClassification: z.record(z.string(), z.number().int().nonnegative()),
   startedAt: isoTimestamp,
   completedAt: isoTimestamp,
+  /**
+   * The model tokens of the run's jobs' results and what they cost at the counting stage's price
+   * table (US dollars; `unpricedJobs` had a model without a price). Absent from older events.
+   */
+  usage: z
+    .object({
+      inputTokens: z.number().int().nonnegative(),
+      outputTokens: z.number().int().nonnegative(),
+      costUsd: z.number().nonnegative(),
+      unpricedJobs: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 
 /**

@@ -13,6 +13,7 @@ export {
   type ResultCacheKey,
   type Run,
   type RunOutcome,
+  type RunUsage,
   type StageResult,
   type StageState,
   type StageStatus,

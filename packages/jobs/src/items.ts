@@ -55,6 +55,11 @@ export interface JobFilter {
   classification?: string | undefined;
   /** A substring of the title, case-sensitive (DynamoDB's `contains`); a job without a title never matches. */
   title?: string | undefined;
+  /**
+   * One metadata entry, its value as text: it matches a stored string equal to it, or a number or
+   * boolean that reads the same (`"12"` matches 12, `"true"` matches true) — metadata values are typed.
+   */
+  metadata?: { key: string; value: string } | undefined;
 }
 
 /** A DynamoDB FilterExpression with the placeholders it uses, and only those (DynamoDB refuses unused ones). */
@@ -118,6 +123,18 @@ export function jobFilterExpression(filter: JobFilter): FilterExpression | undef
     names["#title"] = "title";
     values[":title"] = filter.title;
     clauses.push("contains(#title, :title)");
+  }
+  if (filter.metadata !== undefined) {
+    const { key, value } = filter.metadata;
+    Object.assign(names, { "#metadata": "metadata", "#metaKey": key });
+    const candidates: unknown[] = [value];
+    if (value.trim() !== "" && Number.isFinite(Number(value))) candidates.push(Number(value));
+    if (value === "true" || value === "false") candidates.push(value === "true");
+    const placeholders = candidates.map((candidate, i) => {
+      values[`:meta${i}`] = candidate;
+      return `:meta${i}`;
+    });
+    clauses.push(`#metadata.#metaKey IN (${placeholders.join(", ")})`);
   }
   if (clauses.length === 0) return undefined;
   return { expression: clauses.map((clause) => `(${clause})`).join(" AND "), names, values };

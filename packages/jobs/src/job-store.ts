@@ -6,7 +6,7 @@ import { createJobOperations, type CreateJobInput, type FailOutcome, type StageO
 import { createResultCache } from "./result-cache.ts";
 import { createRunOperations, type CreateRunInput, type RunOutcomeRecorded } from "./runs.ts";
 import type { JobFilter } from "./items.ts";
-import type { Job, ResultCacheKey, Run, RunOutcome, StageResult } from "./schema.ts";
+import type { Job, ResultCacheKey, Run, RunOutcome, RunUsage, StageResult } from "./schema.ts";
 
 export interface JobStoreOptions {
   client: DynamoDBClient;
@@ -102,7 +102,7 @@ export interface JobStore {
   markRunCompletionPublished(runId: string): Promise<void>;
   releaseRunCompletion(runId: string, lease: string): Promise<void>;
   /** Un-count a failed job's outcome from its run (it was redriven); a finished run opens again. Once per outcome. */
-  reopenRunOutcome(runId: string, jobId: string): Promise<boolean>;
+  reopenRunOutcome(runId: string, jobId: string, usage?: RunUsage): Promise<boolean>;
   /** Strongly consistent; counts included. */
   getRun(runId: string): Promise<Run | undefined>;
   /**

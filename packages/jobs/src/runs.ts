@@ -15,13 +15,15 @@ import {
   RUNS_PARTITION,
   runsIndexKey,
 } from "./keys.ts";
-import type { Job, Run, RunOutcome } from "./schema.ts";
+import type { Job, Run, RunOutcome, RunUsage } from "./schema.ts";
 
 export interface CreateRunInput {
   runId: string;
   total: number;
   submittedAt: string;
   deadline?: string | undefined;
+  /** The deadline plan the run was given at submission (the API's shape; stored as it is, for reading back). */
+  plan?: Record<string, unknown> | undefined;
 }
 
 /** What recording a job's outcome tells its caller about "Run Completed". */
@@ -47,10 +49,15 @@ const RUN_ATTRIBUTES = [
   "countsByClassification",
   "startedAt",
   "deadline",
+  "plan",
   "updatedAt",
   "lastOutcomeAt",
   "announceLeaseAt",
   "completionPublished",
+  "inputTokens",
+  "outputTokens",
+  "costMicroUsd",
+  "unpricedJobs",
 ] as const;
 
 const DEFAULT_PAGE = 100;
@@ -61,6 +68,32 @@ const MAX_RUNS_PAGE = 100;
 
 const pageSize = (limit: number | undefined, fallback: number, max: number) =>
   Math.min(max, Math.max(1, Math.floor(limit ?? fallback)));
+
+/**
+ * The ADD clauses that count (sign 1) or take back (sign −1) a job's usage in its run: its tokens,
+ * and its cost — or, when its model had no price, one more unpriced job.
+ */
+function usageUpdate(usage: RunUsage | undefined, sign: 1 | -1) {
+  if (!usage) return { add: [] as string[], names: {}, values: {} };
+  const priced = usage.costMicroUsd !== undefined;
+  return {
+    add: [
+      "#inputTokens :inputTokens",
+      "#outputTokens :outputTokens",
+      priced ? "#costMicroUsd :costMicroUsd" : "#unpricedJobs :unpricedJob",
+    ],
+    names: {
+      "#inputTokens": "inputTokens",
+      "#outputTokens": "outputTokens",
+      ...(priced ? { "#costMicroUsd": "costMicroUsd" } : { "#unpricedJobs": "unpricedJobs" }),
+    },
+    values: {
+      ":inputTokens": sign * usage.inputTokens,
+      ":outputTokens": sign * usage.outputTokens,
+      ...(priced ? { ":costMicroUsd": sign * usage.costMicroUsd! } : { ":unpricedJob": sign }),
+    },
+  };
+}
 
 export function createRunOperations(ctx: StoreContext) {
   const announcements = createAnnouncements(ctx);
@@ -86,6 +119,7 @@ export function createRunOperations(ctx: StoreContext) {
       countedJobs: {},
       startedAt: input.submittedAt,
       deadline: input.deadline,
+      ...(input.plan ? { plan: input.plan } : {}),
       updatedAt: at(),
       completionPublished: false,
     };
@@ -147,6 +181,9 @@ export function createRunOperations(ctx: StoreContext) {
     if (complete) set.push("#counts.#label = if_not_exists(#counts.#label, :zero) + :one");
     if (token) set.push("#counted.#token = :true");
     const add = ["#finished :one", `${complete ? "#complete" : "#failed"} :one`];
+    // The job's usage is added by the same conditional write that counts it: once, like the count.
+    const usage = usageUpdate(outcome.usage, 1);
+    add.push(...usage.add);
     let condition = "attribute_exists(pk) AND #finished < #total";
     if (token) condition += " AND attribute_not_exists(#counted.#token)";
     try {
@@ -166,12 +203,14 @@ export function createRunOperations(ctx: StoreContext) {
               ? { "#complete": "complete", "#counts": "countsByClassification", "#label": outcome.label }
               : { "#failed": "failed" }),
             ...(token ? { "#counted": "countedJobs", "#token": token } : {}),
+            ...usage.names,
           },
           ExpressionAttributeValues: {
             ":now": now,
             ":one": 1,
             ...(complete ? { ":zero": 0 } : {}),
             ...(token ? { ":true": true } : {}),
+            ...usage.values,
           },
           ReturnValues: "UPDATED_NEW",
         }),
@@ -207,15 +246,16 @@ export function createRunOperations(ctx: StoreContext) {
    * finished run is open again — when it finishes anew, "Run Completed" is announced again with
    * the final counts. Once per counted outcome (conditional on the token); false otherwise.
    */
-  async function reopenRunOutcome(runId: string, jobId: string): Promise<boolean> {
+  async function reopenRunOutcome(runId: string, jobId: string, usage?: RunUsage): Promise<boolean> {
     const token = runMemberToken(jobId);
+    // The usage its failed outcome added goes too: its next outcome counts the results it then has.
+    const taken = usageUpdate(usage, -1);
     return conditionally(() =>
       ctx.db.send(
         new UpdateCommand({
           TableName: ctx.tableName,
           Key: runKey(runId),
-          UpdateExpression:
-            "REMOVE #counted.#token, #lease SET #published = :false, #updatedAt = :now ADD #finished :minus, #failed :minus",
+          UpdateExpression: `REMOVE #counted.#token, #lease SET #published = :false, #updatedAt = :now ADD ${["#finished :minus", "#failed :minus", ...taken.add].join(", ")}`,
           ConditionExpression: "attribute_exists(#counted.#token) AND #failed > :zero",
           ExpressionAttributeNames: {
             "#counted": "countedJobs",
@@ -225,8 +265,9 @@ export function createRunOperations(ctx: StoreContext) {
             "#updatedAt": "updatedAt",
             "#finished": "finished",
             "#failed": "failed",
+            ...taken.names,
           },
-          ExpressionAttributeValues: { ":false": false, ":now": at(), ":minus": -1, ":zero": 0 },
+          ExpressionAttributeValues: { ":false": false, ":now": at(), ":minus": -1, ":zero": 0, ...taken.values },
         }),
       ),
     );

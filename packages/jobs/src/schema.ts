@@ -79,11 +79,20 @@ export const runSchema = z.object({
   startedAt: isoTimestamp,
   /** As the caller gave it (the API takes an ISO 8601 duration); stored, not enforced here. */
   deadline: z.string().optional(),
+  /** The deadline plan it was given at submission, as the API made it (opaque here). */
+  plan: z.record(z.string(), z.unknown()).optional(),
   updatedAt: isoTimestamp,
   /** Set once complete + failed reached total. */
   completedAt: isoTimestamp.optional(),
   /** Whether "Run Completed" went out (markRunCompletionPublished). */
   completionPublished: z.boolean(),
+  /** The model tokens of its counted jobs' results, and what they cost (see RunUsage). */
+  inputTokens: z.number().int().nonnegative().default(0),
+  outputTokens: z.number().int().nonnegative().default(0),
+  /** In millionths of a US dollar, so that counting stays exact integer arithmetic. */
+  costMicroUsd: z.number().int().nonnegative().default(0),
+  /** Counted jobs whose model had no price: their tokens are in the totals, their cost is not. */
+  unpricedJobs: z.number().int().nonnegative().default(0),
 });
 export type Run = z.infer<typeof runSchema>;
 
@@ -96,13 +105,24 @@ export const resultCacheKey = z.object({
 });
 export type ResultCacheKey = z.infer<typeof resultCacheKey>;
 
+/**
+ * A job's model usage as its run counts it: the tokens of the stage results it keeps, and their
+ * cost at the price table the counting stage had (undefined: its model had no price).
+ */
+export interface RunUsage {
+  inputTokens: number;
+  outputTokens: number;
+  costMicroUsd?: number | undefined;
+}
+
 export type RunOutcome =
   | {
       status: "complete";
       label: string;
       /** Pass it: a repeated outcome for the same job (a re-announced completion) is then counted once. */
       jobId?: string | undefined;
+      usage?: RunUsage | undefined;
     }
-  | { status: "failed"; jobId?: string | undefined };
+  | { status: "failed"; jobId?: string | undefined; usage?: RunUsage | undefined };
 
 export const resultSchemaOf = (stage: StageName) => (stage === "summary" ? summaryResult : classificationResult);

@@ -173,6 +173,51 @@ describe("recordRunOutcome", () => {
     expect(retried.lease).toBeDefined();
   });
 
+  it("adds each job's usage with its outcome, once: a repeated outcome adds nothing, an unpriced job is counted apart", async () => {
+    const runId = newRunId();
+    await store.createRun({ runId, total: 3, submittedAt });
+    const [a, b, c] = [newJobId(), newJobId(), newJobId()];
+    const usage = { inputTokens: 1_000, outputTokens: 200, costMicroUsd: 500 };
+    await store.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId: a, usage });
+    await store.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId: a, usage });
+    await store.recordRunOutcome(runId, {
+      status: "failed",
+      jobId: b,
+      usage: { inputTokens: 300, outputTokens: 0, costMicroUsd: 75 },
+    });
+    const done = await store.recordRunOutcome(runId, {
+      status: "complete",
+      label: "letter",
+      jobId: c,
+      usage: { inputTokens: 50, outputTokens: 5 },
+    });
+    // The completing write's read: "Run Completed" carries the final usage.
+    expect(done.runCompleted).toMatchObject({
+      inputTokens: 1_350,
+      outputTokens: 205,
+      costMicroUsd: 575,
+      unpricedJobs: 1,
+    });
+  });
+
+  it("a reopened failure takes its usage back with its count; the job's next outcome adds what it then has", async () => {
+    const runId = newRunId();
+    await store.createRun({ runId, total: 1, submittedAt });
+    const jobId = newJobId();
+    const partial = { inputTokens: 300, outputTokens: 20, costMicroUsd: 100 };
+    await store.recordRunOutcome(runId, { status: "failed", jobId, usage: partial });
+    expect(await store.reopenRunOutcome(runId, jobId, partial)).toBe(true);
+    expect(await store.getRun(runId)).toMatchObject({ failed: 0, inputTokens: 0, outputTokens: 0, costMicroUsd: 0 });
+    const whole = { inputTokens: 700, outputTokens: 60, costMicroUsd: 250 };
+    await store.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId, usage: whole });
+    expect(await store.getRun(runId)).toMatchObject({
+      complete: 1,
+      inputTokens: 700,
+      outputTokens: 60,
+      costMicroUsd: 250,
+    });
+  });
+
   it("throws RunNotFoundError for an unknown run", async () => {
     await expect(store.recordRunOutcome(newRunId(), { status: "failed" })).rejects.toBeInstanceOf(RunNotFoundError);
   });
@@ -308,6 +353,24 @@ describe("listRunJobs with a filter", () => {
     expect(await titles({ title: "invoice" })).toEqual(["half done invoice", "complete invoice", "failed invoice"]);
     expect(await titles({ title: "Invoice" })).toEqual(["Pending Invoice"]);
     expect(await titles({ title: "invoice", status: "complete" })).toEqual(["complete invoice"]);
+  });
+
+  it("keeps the jobs whose metadata has an entry, reading the value as its string, number or boolean", async () => {
+    const runId = newRunId();
+    await store.createRun({ runId, total: 4, submittedAt });
+    const create = (title: string, metadata: Record<string, string | number | boolean>) =>
+      store.createJob(jobInput({ runId, title, metadata }));
+    await create("by text", { matter: "A-12", page: "12" });
+    await create("by number", { matter: "B-7", page: 12 });
+    await create("flagged", { urgent: true, page: 3 });
+    await create("another key", { "client id": "A-12" });
+    const titles = async (key: string, value: string) =>
+      (await allRunJobs(runId, { metadata: { key, value } })).jobs.map((job) => job.title);
+    expect(await titles("matter", "A-12")).toEqual(["by text"]);
+    expect(await titles("page", "12")).toEqual(["by text", "by number"]);
+    expect(await titles("urgent", "true")).toEqual(["flagged"]);
+    expect(await titles("client id", "A-12")).toEqual(["another key"]);
+    expect(await titles("matter", "a-12")).toEqual([]);
   });
 
   it("reads every job once: a filtered page may be short or empty and still name the next", async () => {

@@ -7,6 +7,7 @@ import {
   createGovernor,
   createQuotaMembership,
   eventSourceMaximumConcurrency,
+  loadPriceTable,
   type Governor,
   type GovernorOptions,
   type QuotaMembership,
@@ -167,7 +168,7 @@ export function stageDependencies(config: QuireConfig, clients: AwsClients, serv
       ...(config.QUIRE_BEDROCK_RETRIES === "sdk" ? { sdkRetries: true } : {}),
       onConverse: (request) => metrics.modelRequest(request),
     }),
-    lifecycle: createJobLifecycle({ jobs, events, metrics }),
+    lifecycle: createJobLifecycle({ jobs, events, metrics, prices: loadPriceTable(config.QUIRE_BEDROCK_PRICES) }),
     computationLeaseMs: config.QUIRE_COMPUTATION_LEASE_MS,
   };
 }

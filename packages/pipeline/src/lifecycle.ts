@@ -1,5 +1,6 @@
 import { SCHEMA_VERSION, type FailureReason, type StageName } from "@quire/contracts";
-import type { Job, JobStore } from "@quire/jobs";
+import { costOf, type PriceTable } from "@quire/bedrock";
+import type { Job, JobStore, RunUsage } from "@quire/jobs";
 import type { QuireMetrics } from "@quire/telemetry";
 import type { EventPublisher } from "./event-publisher.ts";
 
@@ -31,9 +32,34 @@ export function createJobLifecycle(deps: {
   events: EventPublisher;
   /** Counts each job once, where it is announced (JobsCompleted / JobsFailed). */
   metrics?: Pick<QuireMetrics, "jobCompleted" | "jobFailed">;
+  /** What each model's tokens cost: a job's usage is priced as its run counts it. Without it, usage is not counted. */
+  prices?: PriceTable;
   now?: () => Date;
 }) {
   const now = () => (deps.now ? deps.now() : new Date()).toISOString();
+
+  /**
+   * The job's usage as its run counts it: the tokens of the stage results it keeps (each result
+   * says its model), priced stage by stage; no cost when a stage's model has no price.
+   */
+  function usageOf(job: Job): RunUsage | undefined {
+    if (!deps.prices) return undefined;
+    const results = job.stages.flatMap((stage) => {
+      const result = job.stageStates[stage].result;
+      return result ? [result] : [];
+    });
+    let costMicroUsd: number | undefined = 0;
+    let inputTokens = 0;
+    let outputTokens = 0;
+    for (const { usage, modelId } of results) {
+      inputTokens += usage.inputTokens;
+      outputTokens += usage.outputTokens;
+      const cost = costOf(usage, modelId, deps.prices);
+      costMicroUsd =
+        cost === undefined || costMicroUsd === undefined ? undefined : costMicroUsd + Math.round(cost * 1e6);
+    }
+    return { inputTokens, outputTokens, costMicroUsd };
+  }
 
   /** Publish under a lease: on failure, give the lease back (so a retry claims it at once) and rethrow. */
   async function publishHolding(release: () => Promise<void>, publish: () => Promise<unknown>): Promise<void> {
@@ -50,7 +76,12 @@ export function createJobLifecycle(deps: {
   async function announceRunOutcome(job: Job, outcome: { status: "complete"; label: string } | { status: "failed" }) {
     if (!job.runId) return;
     // The jobId makes a re-announced outcome (after a crash) count once.
-    const recorded = await deps.jobs.recordRunOutcome(job.runId, { ...outcome, jobId: job.jobId });
+    const usage = usageOf(job);
+    const recorded = await deps.jobs.recordRunOutcome(job.runId, {
+      ...outcome,
+      jobId: job.jobId,
+      ...(usage ? { usage } : {}),
+    });
     if (recorded.announcementHeldMs !== undefined)
       throw new AnnouncementPendingError("Run Completed", job.runId, recorded.announcementHeldMs);
     const { runCompleted, lease } = recorded;
@@ -67,6 +98,12 @@ export function createJobLifecycle(deps: {
           countsByClassification: runCompleted.countsByClassification,
           startedAt: runCompleted.startedAt,
           completedAt: runCompleted.completedAt ?? now(),
+          usage: {
+            inputTokens: runCompleted.inputTokens,
+            outputTokens: runCompleted.outputTokens,
+            costUsd: runCompleted.costMicroUsd / 1e6,
+            unpricedJobs: runCompleted.unpricedJobs,
+          },
         }),
     );
     await deps.jobs.markRunCompletionPublished(runCompleted.runId);
@@ -109,7 +146,7 @@ export function createJobLifecycle(deps: {
      * them leaves the job failed, so the redelivery does both again.
      */
     async reopenForRedrive(job: Job): Promise<void> {
-      if (job.runId) await deps.jobs.reopenRunOutcome(job.runId, job.jobId);
+      if (job.runId) await deps.jobs.reopenRunOutcome(job.runId, job.jobId, usageOf(job));
       await deps.jobs.reopenJob(job.jobId);
     },
 

@@ -1,3 +1,4 @@
+import { costOf, DEFAULT_PRICES, type PriceTable, type TokenCount } from "@quire/bedrock";
 import {
   classificationResult,
   documentMetadata,
@@ -164,6 +165,17 @@ export const jobViewSchema = z
         "Whether the Job Completed event went out: false until then, and for a job that is not complete. A complete job still false is being announced (or its announcer crashed and a redelivery will).",
     }),
     stages: z.strictObject({ summary: stageView, classification: stageView }),
+    usage: z
+      .strictObject({
+        inputTokens: z.int().nonnegative(),
+        outputTokens: z.int().nonnegative(),
+        costUsd: z.number().nonnegative().optional().meta({
+          description:
+            "At the price table (QUIRE_BEDROCK_PRICES over the defaults); absent when a result's model has no price.",
+        }),
+      })
+      .optional()
+      .meta({ description: "The model tokens of the results it has, and what they cost on demand." }),
     links: z.strictObject({ self: link, run: link.optional() }),
   })
   .meta({ id: "Job", description: "A document's job: its status, and its results once complete." });
@@ -224,6 +236,23 @@ export const runViewSchema = z
     throughput: z.strictObject({ documentsPerSecond: z.number().nonnegative() }),
     eta: isoTimestamp.optional().meta({ description: "At the throughput so far, while documents remain." }),
     deadline: z.strictObject({ duration: z.string(), at: isoTimestamp, onTrack: z.boolean().nullable() }).optional(),
+    plan: deadlinePlan
+      .optional()
+      .meta({ description: "The plan the run was given at submission, when it had a deadline." }),
+    usage: z
+      .strictObject({
+        inputTokens: z.int().nonnegative(),
+        outputTokens: z.int().nonnegative(),
+        costUsd: z.number().nonnegative(),
+        unpricedJobs: z
+          .int()
+          .nonnegative()
+          .meta({ description: "Counted jobs whose model had no price: in the tokens, not in the cost." }),
+      })
+      .meta({
+        description:
+          "The model tokens of its finished jobs' results, and what they cost on demand at the stages' price table. Counted with each job's outcome, exactly once.",
+      }),
     links: z.strictObject({ self: link }),
   })
   .meta({ id: "Run", description: "A run's progress: counts, measured throughput and ETA." });
@@ -286,12 +315,18 @@ export interface AppDependencies {
   queues?: QueueDepths;
   /** Every stage process's governor, as reported to the jobs table: GET /v1/governors. */
   governors?: GovernorReportStore;
+  /** What each model's tokens cost (a job's usage is priced with it). The defaults without it. */
+  prices?: PriceTable;
   /** Browser origins allowed to call the API (the console's: QUIRE_CONSOLE_ORIGINS). */
   corsOrigins?: readonly string[];
 }
 
 /** The job as the API shows it: results when complete, the reason when failed. */
-export function jobView(job: Job): JobView {
+export function jobView(job: Job, prices: PriceTable = DEFAULT_PRICES): JobView {
+  const results = job.stages.flatMap((stage) => {
+    const result = job.stageStates[stage].result;
+    return result ? [result] : [];
+  });
   return {
     jobId: job.jobId,
     ...(job.runId ? { runId: job.runId } : {}),
@@ -306,7 +341,22 @@ export function jobView(job: Job): JobView {
     ...(job.failedStage ? { failedStage: job.failedStage } : {}),
     completionPublished: job.completionPublished,
     stages: { summary: stageOf(job.stageStates.summary), classification: stageOf(job.stageStates.classification) },
+    ...(results.length > 0 ? { usage: usageOf(results, prices) } : {}),
     links: { self: `/v1/jobs/${job.jobId}`, ...(job.runId ? { run: `/v1/runs/${job.runId}` } : {}) },
+  };
+}
+
+/** Tokens summed over the results; the cost only when every result's model has a price. */
+function usageOf(results: { usage: TokenCount; modelId: string }[], prices: PriceTable): NonNullable<JobView["usage"]> {
+  let costUsd: number | undefined = 0;
+  for (const { usage, modelId } of results) {
+    const cost = costOf(usage, modelId, prices);
+    costUsd = cost === undefined || costUsd === undefined ? undefined : costUsd + cost;
+  }
+  return {
+    inputTokens: results.reduce((sum, r) => sum + r.usage.inputTokens, 0),
+    outputTokens: results.reduce((sum, r) => sum + r.usage.outputTokens, 0),
+    ...(costUsd !== undefined ? { costUsd: Math.round(costUsd * 1e6) / 1e6 } : {}),
   };
 }
 
@@ -317,6 +367,12 @@ function stageOf(state: Job["stageStates"][StageName]): JobView["stages"][StageN
     ...(state.startedAt ? { startedAt: state.startedAt } : {}),
     ...(state.completedAt ? { completedAt: state.completedAt } : {}),
   };
+}
+
+/** The stored plan, read back through its schema (a plan stored in an older shape is left out, not shown wrong). */
+function planOf(run: Run): { plan?: z.output<typeof deadlinePlan> } {
+  const parsed = deadlinePlan.safeParse(run.plan);
+  return parsed.success ? { plan: parsed.data } : {};
 }
 
 /** Counts, measured throughput and ETA of a run. */
@@ -358,6 +414,13 @@ export function runView(run: Run, now = new Date()): RunView {
           },
         }
       : {}),
+    ...planOf(run),
+    usage: {
+      inputTokens: run.inputTokens,
+      outputTokens: run.outputTokens,
+      costUsd: run.costMicroUsd / 1e6,
+      unpricedJobs: run.unpricedJobs,
+    },
     links: { self: `/v1/runs/${run.runId}` },
   };
 }
@@ -427,6 +490,19 @@ const runJobsQuery = z.object({
     description: "Only jobs whose title contains this, case-sensitively (a job without a title never matches).",
     example: "invoice",
   }),
+  metadata: z
+    .string()
+    .regex(/^[^:]{1,128}:.{0,1024}$/s, "key:value (the key 1 to 128 characters, without a colon)")
+    .transform((entry) => {
+      const colon = entry.indexOf(":");
+      return { key: entry.slice(0, colon), value: entry.slice(colon + 1) };
+    })
+    .optional()
+    .meta({
+      description:
+        "Only jobs whose metadata has this entry, as `key:value`; the value matches a string equal to it, or a number or boolean that reads the same.",
+      example: "matter:A-1042",
+    }),
   limit: pageLimit(
     RUN_JOBS_PAGE.default,
     RUN_JOBS_PAGE.max,
@@ -573,10 +649,10 @@ export function createApp(deps: AppDependencies) {
         );
         if (wait !== undefined) {
           const finished = await waitForJob(deps.jobs, job.jobId, waitBudgetMs(wait * 1000, c.env), pollIntervalMs);
-          if (finished) return c.json(jobView(finished), 200);
+          if (finished) return c.json(jobView(finished, deps.prices), 200);
         }
         const current = created ? job : ((await deps.jobs.getJob(job.jobId)) ?? job);
-        return c.json(jobView(current), 202, { location: `/v1/jobs/${job.jobId}` });
+        return c.json(jobView(current, deps.prices), 202, { location: `/v1/jobs/${job.jobId}` });
       } finally {
         releaseWait?.();
       }
@@ -669,7 +745,10 @@ export function createApp(deps: AppDependencies) {
           );
         }
       }
-      const { runId, jobIds } = await deps.submission.submitRun(documents, deadline ? { deadline } : {});
+      const { runId, jobIds } = await deps.submission.submitRun(
+        documents,
+        deadline ? { deadline, ...(plan ? { plan } : {}) } : {},
+      );
       const submitted: z.output<typeof runSubmittedSchema> = {
         runId,
         jobIds,
@@ -705,7 +784,7 @@ export function createApp(deps: AppDependencies) {
       const id = jobIdSchema.safeParse(c.req.param("jobId"));
       const job = id.success ? await deps.jobs.getJob(id.data) : undefined;
       if (!job) throw new ApiError(404, "JOB_NOT_FOUND", `No job ${c.req.param("jobId")}.`);
-      return c.json(jobView(job));
+      return c.json(jobView(job, deps.prices));
     },
   );
 
@@ -797,7 +876,7 @@ export function createApp(deps: AppDependencies) {
         deps.jobs.listRunJobs(run.runId, { limit, filter, ...(cursor ? { cursor } : {}) }),
       );
       return c.json({
-        jobs: page.jobs.map(jobView),
+        jobs: page.jobs.map((job) => jobView(job, deps.prices)),
         ...(page.cursor ? { nextCursor: page.cursor } : {}),
       });
     },

@@ -1,3 +1,4 @@
+import { loadPriceTable } from "@quire/bedrock";
 import type { QuireConfig } from "@quire/config";
 import { documentSubmittedExternally, eventEnvelope } from "@quire/contracts";
 import { createGovernorReportStore, createJobStore } from "@quire/jobs";
@@ -56,6 +57,7 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
     }),
     governors: createGovernorReportStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME }),
     corsOrigins: config.QUIRE_CONSOLE_ORIGINS,
+    prices: loadPriceTable(config.QUIRE_BEDROCK_PRICES),
   });
 
   /**

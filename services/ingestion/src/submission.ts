@@ -224,7 +224,7 @@ export function createSubmission(deps: SubmissionDependencies) {
      */
     async submitRun(
       documents: DocumentInput[],
-      options: { deadline?: string },
+      options: { deadline?: string; plan?: Record<string, unknown> },
     ): Promise<{ runId: string; jobIds: string[] }> {
       documents.forEach((d, i) => {
         try {
@@ -239,6 +239,7 @@ export function createSubmission(deps: SubmissionDependencies) {
         total: documents.length,
         submittedAt: now().toISOString(),
         ...(options.deadline ? { deadline: options.deadline } : {}),
+        ...(options.plan ? { plan: options.plan } : {}),
       });
       // Ids first: if any write fails, the cleanup knows every job that may have been written.
       // Sorted, so the byRun index (jobId order) lists the run's jobs in the order of its documents:

@@ -13,6 +13,10 @@ const run = (fields: Partial<Run>): Run => ({
   startedAt,
   updatedAt: startedAt,
   completionPublished: false,
+  inputTokens: 0,
+  outputTokens: 0,
+  costMicroUsd: 0,
+  unpricedJobs: 0,
   ...fields,
 });
 const at = (seconds: number) => new Date(Date.parse(startedAt) + seconds * 1000);
@@ -44,5 +48,12 @@ describe("GET /v1/runs/{id}: live throughput, ETA and deadline", () => {
   it("judges a finished run by when it completed", () => {
     const finished = run({ started: 200, complete: 200, completedAt: at(700).toISOString(), deadline: "PT10M" });
     expect(runView(finished, at(800))).toMatchObject({ status: "complete", deadline: { onTrack: false } });
+  });
+});
+
+describe("GET /v1/runs/{id}: usage and cost", () => {
+  it("shows the run's counted tokens and their cost in dollars, and how many jobs had no price", () => {
+    const view = runView(run({ inputTokens: 4_120, outputTokens: 910, costMicroUsd: 2_168, unpricedJobs: 1 }), at(10));
+    expect(view.usage).toEqual({ inputTokens: 4_120, outputTokens: 910, costUsd: 0.002168, unpricedJobs: 1 });
   });
 });

@@ -73,6 +73,9 @@ describe.skipIf(!chromiumPath)("the console, in Chromium", () => {
       bedrock: { models: { [DEFAULT_MODEL_ID]: { latency: { meanMs: 1500, jitterMs: 300 } } } },
       env: {
         QUIRE_CONSOLE_ORIGINS: `http://127.0.0.1:${port}`,
+        // A known quota: a run's deadline is planned against it, and the run page shows that plan.
+        QUIRE_BEDROCK_RPM: "600",
+        QUIRE_BEDROCK_LATENCY_MS: "1500",
         QUIRE_WEBHOOK_ALLOWLIST: "127.0.0.2",
         QUIRE_WEBHOOK_RETRY_SCHEDULE: "1s",
         QUIRE_NOTIFIER_TIME_SCALE: "0.01",
@@ -118,7 +121,9 @@ describe.skipIf(!chromiumPath)("the console, in Chromium", () => {
         documents: Array.from({ length: DOCUMENTS }, (_, i) => ({
           title: `Document ${i}`,
           text: `${KINDS[i % KINDS.length]} Number ${i}.`,
+          metadata: { n: i, batch: i < 12 ? "first" : "second" },
         })),
+        deadline: "PT10M",
       },
     });
     ({ runId } = (await response.json()) as { runId: string });
@@ -143,6 +148,13 @@ describe.skipIf(!chromiumPath)("the console, in Chromium", () => {
     const points = (await page.locator("polyline.progress").getAttribute("points"))!.split(" ");
     expect(points.length).toBeGreaterThan(2);
     expect(await page.locator('[data-count="failed"]').textContent()).toBe("0");
+    // The plan it was given, and the verdict against the deadline.
+    const plan = page.getByRole("region", { name: "The plan it was given" });
+    expect(await plan.textContent()).toContain("Verdict at submissionfeasible");
+    const progress = await page.getByRole("region", { name: "Progress" }).textContent();
+    expect(progress).toContain("on track");
+    // What it cost: the run's own counted usage, priced (the default model has a default price).
+    expect(progress).toMatch(/Cost so far \(on demand\)\$0\.0*[1-9]/);
     // Counts by classification add up to the run.
     const byLabel = await page.locator(".hbars li .num").allTextContents();
     expect(byLabel.map(Number).reduce((a, b) => a + b, 0)).toBe(DOCUMENTS);
@@ -151,6 +163,15 @@ describe.skipIf(!chromiumPath)("the console, in Chromium", () => {
 
   it("lists the run's jobs a page at a time, filters them, and opens one with its results and timeline", async () => {
     const jobLinks = page.locator("table a[href^='#/jobs/']");
+    await expect.poll(() => jobLinks.count()).toBe(DOCUMENTS);
+    await page.getByLabel("Metadata (key:value)").fill("batch:second");
+    await page.getByLabel("Metadata (key:value)").press("Enter");
+    await expect.poll(() => jobLinks.count()).toBe(DOCUMENTS - 12);
+    await page.getByLabel("Metadata (key:value)").fill("n:7");
+    await page.getByLabel("Metadata (key:value)").press("Enter");
+    await expect.poll(() => jobLinks.count()).toBe(1);
+    await page.getByLabel("Metadata (key:value)").fill("");
+    await page.getByLabel("Metadata (key:value)").press("Enter");
     await expect.poll(() => jobLinks.count()).toBe(DOCUMENTS);
     await page.getByLabel("Title contains").fill("Document 7");
     await page.getByLabel("Title contains").press("Enter");
@@ -229,6 +250,25 @@ describe.skipIf(!chromiumPath)("the console, in Chromium", () => {
     await page.getByRole("link", { name: "Email outbox" }).click();
     await expect.poll(() => page.getByRole("heading", { name: "Email outbox" }).count()).toBe(1);
     await expectAccessible("outbox");
+  });
+
+  it("shows a failed run's failures by reason, each with its jobs", async () => {
+    pipeline.devcloud.bedrock.configureModel(DEFAULT_MODEL_ID, { faults: { modelErrorRate: 1 } });
+    try {
+      const response = await pipeline.request("/v1/runs", {
+        json: { documents: [1, 2].map((n) => ({ title: `Doomed ${n}`, text: `${KINDS[0]} Doomed ${n}.` })) },
+      });
+      const { runId: failing } = (await response.json()) as { runId: string };
+      await page.goto(`${site.url}/#/runs/${failing}`);
+      await expect.poll(() => page.locator('[data-count="failed"]').textContent(), { timeout: 30_000 }).toBe("2");
+      const reasons = page.getByRole("region", { name: "Failures by reason" });
+      await expect.poll(() => reasons.locator("li").count()).toBe(1);
+      expect(await reasons.locator("li").textContent()).toMatch(/^[A-Z_]+2/);
+      expect(await reasons.locator("li a").allTextContents()).toEqual(["Doomed 1", "Doomed 2"]);
+      await expectAccessible("run-failed");
+    } finally {
+      pipeline.devcloud.bedrock.configureModel(DEFAULT_MODEL_ID, { faults: { modelErrorRate: 0 } });
+    }
   });
 
   it("is usable from the keyboard: a skip link first, then the sections", async () => {

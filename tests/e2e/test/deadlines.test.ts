@@ -39,6 +39,8 @@ describe("runs with a deadline", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(run).toMatchObject({ status: "complete", deadline: { duration: "PT60M", onTrack: true } });
+    // The run keeps the plan it was given, for whoever reads it later (the console shows it).
+    expect(run.plan).toEqual(body.plan);
   });
 
   it("runs an infeasible deadline anyway when asked to", async () => {
@@ -48,5 +50,7 @@ describe("runs with a deadline", () => {
     const body = (await response.json()) as Json;
     expect(response.status).toBe(202);
     expect(body.plan.feasible).toBe(false);
+    const run = (await (await pipeline.request(`/v1/runs/${body.runId}`)).json()) as Json;
+    expect(run.plan).toEqual(body.plan);
   });
 });

@@ -54,5 +54,28 @@ describe("a run of 200 documents", () => {
       status: "complete",
       counts: { total: 200, pending: 0, processing: 0, complete: 200, failed: 0 },
     });
+
+    // Usage and cost: the run's totals are its jobs' own, each counted once, and Run Completed says the same.
+    type Usage = { inputTokens: number; outputTokens: number; costUsd: number };
+    const jobs: { usage: Usage }[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await (
+        await pipeline.request(`/v1/runs/${runId}/jobs?limit=200${cursor ? `&cursor=${cursor}` : ""}`)
+      ).json()) as { jobs: { usage: Usage }[]; nextCursor?: string };
+      jobs.push(...page.jobs);
+      cursor = page.nextCursor;
+    } while (cursor);
+    const sum = (pick: (u: Usage) => number) => jobs.reduce((total, job) => total + pick(job.usage), 0);
+    const usage = (run as unknown as { usage: Usage & { unpricedJobs: number } }).usage;
+    expect(usage.inputTokens).toBe(sum((u) => u.inputTokens));
+    expect(usage.outputTokens).toBe(sum((u) => u.outputTokens));
+    expect(usage.costUsd).toBeGreaterThan(0);
+    expect(usage.costUsd).toBeCloseTo(
+      sum((u) => u.costUsd),
+      5,
+    );
+    expect(usage.unpricedJobs).toBe(0);
+    expect(runsCompleted[0]!.detail.usage).toEqual(usage);
   });
 });

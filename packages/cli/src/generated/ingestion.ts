@@ -474,6 +474,13 @@ export type components = {
                     completedAt?: string;
                 };
             };
+            /** @description The model tokens of the results it has, and what they cost on demand. */
+            usage?: {
+                inputTokens: number;
+                outputTokens: number;
+                /** @description At the price table (QUIRE_BEDROCK_PRICES over the defaults); absent when a result's model has no price. */
+                costUsd?: number;
+            };
             links: {
                 /** @description A path on this API. */
                 self: string;
@@ -613,6 +620,42 @@ export type components = {
                 /** Format: date-time */
                 at: string;
                 onTrack: boolean | null;
+            };
+            /** @description The plan the run was given at submission, when it had a deadline. */
+            plan?: {
+                /** @example PT30M */
+                deadline: string;
+                /** Format: date-time */
+                deadlineAt: string;
+                feasible: boolean;
+                /** Format: date-time */
+                expectedFinish: string;
+                expectedSeconds: number;
+                requiredConcurrency: number;
+                callsPerMinute: number;
+                /** @enum {string} */
+                bindingConstraint: "rpm" | "tpm" | "concurrency";
+                assumptions: {
+                    requestsPerMinute: number | null;
+                    tokensPerMinute: number | null;
+                    meanLatencyMs: number;
+                    callsPerDocument: number;
+                };
+            } | {
+                /** @example PT30M */
+                deadline: string;
+                /** Format: date-time */
+                deadlineAt: string;
+                feasible: null;
+                reason: string;
+            };
+            /** @description The model tokens of its finished jobs' results, and what they cost on demand at the stages' price table. Counted with each job's outcome, exactly once. */
+            usage: {
+                inputTokens: number;
+                outputTokens: number;
+                costUsd: number;
+                /** @description Counted jobs whose model had no price: in the tokens, not in the cost. */
+                unpricedJobs: number;
             };
             links: {
                 /** @description A path on this API. */
@@ -1662,6 +1705,8 @@ export interface operations {
                 classification?: string;
                 /** @description Only jobs whose title contains this, case-sensitively (a job without a title never matches). */
                 title?: string;
+                /** @description Only jobs whose metadata has this entry, as `key:value`; the value matches a string equal to it, or a number or boolean that reads the same. */
+                metadata?: string;
                 /** @description At most this many jobs are read for the page; with a filter, the page holds those of them that match. */
                 limit?: number;
                 /** @description The previous page's `nextCursor`, as it came: opaque, and good only for the listing that gave it (anything else is 400 VALIDATION_FAILED). Without it, the first page. */

@@ -1,4 +1,14 @@
 const numberFormat = new Intl.NumberFormat("en");
+/** $0.000725 — runs of cheap models cost fractions of a cent per document, so small amounts keep their digits. */
+export const dollars = (usd: number) =>
+  `$${
+    usd >= 1
+      ? usd.toFixed(2)
+      : usd
+          .toPrecision(3)
+          .replace(/(\.\d*?)0+$/, "$1")
+          .replace(/\.$/, "")
+  }`;
 export const count = (n: number) => numberFormat.format(n);
 export const percent = (part: number, whole: number) => (whole === 0 ? "0 %" : `${Math.floor((part / whole) * 100)} %`);
 

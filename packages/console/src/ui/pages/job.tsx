@@ -1,6 +1,6 @@
 import type { JobView, QuireClient } from "@quire/cli/client";
 import { ErrorNote, Facts, Loading, Section, Status, usePoll } from "../components.tsx";
-import { between, count, time } from "../format.ts";
+import { between, count, dollars, time } from "../format.ts";
 import { href } from "../router.ts";
 
 type StageView = JobView["stages"]["summary"];
@@ -24,6 +24,14 @@ export function JobPage({ client, jobId }: { client: QuireClient; jobId: string 
           ["Submitted", time(view.submittedAt)],
           ["Completed", time(view.completedAt)],
           ["Took", between(view.submittedAt, view.completedAt)],
+          ...(view.usage
+            ? ([
+                [
+                  "Model tokens / cost",
+                  `${count(view.usage.inputTokens)} in, ${count(view.usage.outputTokens)} out${view.usage.costUsd !== undefined ? ` — ${dollars(view.usage.costUsd)}` : ""}`,
+                ],
+              ] as [string, preact.ComponentChildren][])
+            : []),
           ...(view.metadata
             ? ([["Metadata", <code key="m">{JSON.stringify(view.metadata)}</code>]] as [
                 string,

@@ -2,7 +2,7 @@ import type { JobStatus, JobView, QuireClient, RunView } from "@quire/cli/client
 import { useEffect, useState } from "preact/hooks";
 import { ProgressChart, RateChart, type Sample } from "../chart.tsx";
 import { ErrorNote, Facts, Loading, Pager, Section, Status, useCursorPages, usePoll } from "../components.tsx";
-import { count, duration, percent, time } from "../format.ts";
+import { count, dollars, duration, percent, time } from "../format.ts";
 import { href } from "../router.ts";
 import { DeadlineVerdict } from "./runs.tsx";
 
@@ -62,6 +62,11 @@ export function RunPage({ client, runId }: { client: QuireClient; runId: string 
               duration((view.completedAt ? Date.parse(view.completedAt) : Date.now()) - Date.parse(view.startedAt)),
             ],
             ["Throughput (whole run)", `${view.throughput.documentsPerSecond.toFixed(2)} documents/s`],
+            ["Model tokens (in / out)", `${count(view.usage.inputTokens)} / ${count(view.usage.outputTokens)}`],
+            [
+              "Cost so far (on demand)",
+              `${dollars(view.usage.costUsd)}${view.usage.unpricedJobs > 0 ? ` + ${count(view.usage.unpricedJobs)} jobs without a price` : ""}`,
+            ],
             [
               "Deadline",
               view.deadline ? (
@@ -76,10 +81,37 @@ export function RunPage({ client, runId }: { client: QuireClient; runId: string 
           ]}
         />
       </Section>
+      {view.plan ? <Plan plan={view.plan} /> : null}
       <Classifications run={view} />
       {view.counts.failed > 0 ? <RunFailures client={client} run={view} /> : null}
       <RunJobs client={client} run={view} />
     </>
+  );
+}
+
+/** The plan the run was given at submission: what the quota allowed, and what it assumed. */
+function Plan({ plan }: { plan: NonNullable<RunView["plan"]> }) {
+  return (
+    <Section title="The plan it was given">
+      {plan.feasible === null ? (
+        <p class="muted">Not judged: {plan.reason}</p>
+      ) : (
+        <Facts
+          items={[
+            ["Verdict at submission", plan.feasible ? "feasible" : "not feasible (run anyway)"],
+            ["Expected finish", `${time(plan.expectedFinish)} (${duration(plan.expectedSeconds * 1000)})`],
+            ["Deadline", `${plan.deadline}, by ${time(plan.deadlineAt)}`],
+            ["Bound by", plan.bindingConstraint],
+            ["Calls per minute", count(plan.callsPerMinute)],
+            ["Concurrency needed", count(plan.requiredConcurrency)],
+            [
+              "Assumed",
+              `${plan.assumptions.requestsPerMinute ?? "no"} RPM, ${plan.assumptions.tokensPerMinute ?? "no"} TPM, ${(plan.assumptions.meanLatencyMs / 1000).toFixed(1)} s per call, ${plan.assumptions.callsPerDocument} calls per document`,
+            ],
+          ]}
+        />
+      )}
+    </Section>
   );
 }
 
@@ -194,8 +226,11 @@ function RunJobs({ client, run }: { client: QuireClient; run: RunView }) {
   const [status, setStatus] = useState<JobStatus | "">("");
   const [classification, setClassification] = useState("");
   const [title, setTitle] = useState("");
+  const [metadata, setMetadata] = useState("");
   const pages = useCursorPages();
-  const filters = { status, classification, title };
+  const filters = { status, classification, title, metadata };
+  // `key:value` only once it has both; the API refuses anything else.
+  const metadataFilter = /^[^:]{1,128}:/.test(metadata) ? metadata : "";
   const jobs = usePoll(
     () =>
       client.listRunJobs(run.runId, {
@@ -204,9 +239,10 @@ function RunJobs({ client, run }: { client: QuireClient; run: RunView }) {
         ...(status ? { status } : {}),
         ...(classification ? { classification } : {}),
         ...(title ? { title } : {}),
+        ...(metadataFilter ? { metadata: metadataFilter } : {}),
       }),
     // The run's status too: its jobs are read once more when it completes, then no longer polled.
-    [run.runId, run.status, pages.cursor, status, classification, title],
+    [run.runId, run.status, pages.cursor, status, classification, title, metadataFilter],
     run.status === "complete" ? 0 : 5000,
   );
   const change = (set: (value: never) => void) => (event: Event) => {
@@ -241,6 +277,10 @@ function RunJobs({ client, run }: { client: QuireClient; run: RunView }) {
         <label>
           Title contains
           <input type="search" value={filters.title} onChange={change(setTitle)} />
+        </label>
+        <label>
+          Metadata (key:value)
+          <input type="search" value={filters.metadata} onChange={change(setMetadata)} placeholder="matter:A-1042" />
         </label>
       </form>
       <ErrorNote error={jobs.error} />
