@@ -99,6 +99,13 @@ const lostCompletions = (r: ScenarioResult) => Math.max(0, r.complete - r.comple
 const callsPerDocument = (r: ScenarioResult) =>
   `${r.bedrock.callsPerDocument.toFixed(3)}${Math.abs(r.bedrock.callsPerDocument - 2) > 1e-9 ? " ⚠ not 2" : ""}`;
 
+/** Dollars as the bench prints them: small amounts keep four significant digits. */
+const usd = (value: number) => `$${value >= 100 ? value.toFixed(2) : value.toPrecision(4)}`;
+const costCell = (r: ScenarioResult) =>
+  r.cost ? `${usd(r.cost.countedUsd)} / ${r.cost.billedUsd === undefined ? "-" : usd(r.cost.billedUsd)}` : "-";
+const perThousand = (r: ScenarioResult) =>
+  r.cost && r.complete > 0 ? usd((r.cost.countedUsd / r.complete) * 1000) : "-";
+
 export function renderMarkdown(report: BenchReport): string {
   const { governor: a, baseline: b, sequential: c, idealSeconds } = report;
   const peak = (r: ScenarioResult) => Math.max(0, ...r.processes.map((p) => p.peakRssBytes ?? 0));
@@ -141,6 +148,8 @@ export function renderMarkdown(report: BenchReport): string {
       `${b.bedrock.peakInFlight} (${(b.bedrock.peakInFlight / needInFlight(report.settings as unknown as QuotaSettings)).toFixed(2)}×)`,
       "1",
     ]),
+    row("model cost on demand: counted by Quire / billed for the successful calls", [costCell(a), costCell(b), "-"]),
+    row("model cost per 1,000 documents", [perThousand(a), perThousand(b), "-"]),
     row("peak RSS (largest process)", [mb(peak(a)), mb(peak(b)), "-"]),
     "",
     `Ratios of wall time per completed document: **(b)/(a) = ${(b.seconds / b.complete / (a.seconds / a.complete)).toFixed(2)}**, **(c)/(a) = ${(c.seconds / a.documents / (a.seconds / a.complete)).toFixed(1)}**.`,
@@ -165,14 +174,14 @@ export function renderMarkdown(report: BenchReport): string {
       "",
       "Efficiency against the ideal for the quota really left to the pipeline. Adapted: the start of the first minute (after the disturbance) from which every minute answered ≥ 85 % of that quota with throttles under 5 % of it.",
       "",
-      "| scenario | configured / real RPM | wall time | efficiency | complete / failed | throttles per successful call | calls per document | peak in flight | adapted after |",
-      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+      "| scenario | configured / real RPM | wall time | efficiency | complete / failed | throttles per successful call | calls per document | peak in flight | adapted after | model cost (counted / billed) |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
       ...report.adaptation.map((r) => {
         const adapted = adaptedAfterSeconds(r, settings);
         const real = r.foreign
           ? `${settings.requestsPerMinute} → ${settings.requestsPerMinute - r.foreign.requestsPerMinute} at ${duration(r.foreign.fromSeconds)}`
           : String(settings.requestsPerMinute);
-        return `| ${r.name} | ${r.configuredRequestsPerMinute} / ${real} | ${duration(r.seconds)} | ${goodputEfficiency(adaptationIdealSeconds(r, settings), r).toFixed(2)} | ${r.complete} / ${r.failed} | ${(r.bedrock.throttles / Math.max(1, r.bedrock.succeeded)).toFixed(4)} | ${callsPerDocument(r)} | ${r.bedrock.peakInFlight} | ${adapted === undefined ? "not within the run" : duration(adapted)} |`;
+        return `| ${r.name} | ${r.configuredRequestsPerMinute} / ${real} | ${duration(r.seconds)} | ${goodputEfficiency(adaptationIdealSeconds(r, settings), r).toFixed(2)} | ${r.complete} / ${r.failed} | ${(r.bedrock.throttles / Math.max(1, r.bedrock.succeeded)).toFixed(4)} | ${callsPerDocument(r)} | ${r.bedrock.peakInFlight} | ${adapted === undefined ? "not within the run" : duration(adapted)} | ${costCell(r)} |`;
       }),
     );
   }

@@ -8,6 +8,7 @@ import {
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import { BedrockRuntimeClient, ConverseCommand } from "@aws-sdk/client-bedrock-runtime";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { costOf, DEFAULT_PRICES } from "@quire/bedrock";
 import { createJobStore } from "@quire/jobs";
 import { API_KEY, MODEL_ID, startCluster, type ProcessReport } from "./cluster.ts";
 import type { BenchDocument } from "./documents.ts";
@@ -45,7 +46,17 @@ export interface ScenarioResult {
     callsPerDocument: number;
     peakInFlight: number;
     meanTokensPerCall: number;
+    /** Tokens of the successful calls (what AWS bills), the foreign client's included when there is one. */
+    inputTokens?: number;
+    outputTokens?: number;
   };
+  /**
+   * What the run cost on demand, US dollars: by Quire's own count (GET /v1/runs/{id} usage, each
+   * job's kept results once) and as AWS would bill the successful calls devcloud answered (at the
+   * same price table; undefined with a foreign client, whose calls devcloud counts alike).
+   * Absent (with the token counts) from results recorded before it was measured.
+   */
+  cost?: { countedUsd: number; billedUsd: number | undefined };
   jobLatencySeconds: { p50: number; p95: number };
   completions: { events: number; uniqueJobs: number; lost: number; duplicated: number };
   processes: ProcessReport[];
@@ -186,7 +197,7 @@ export async function runPipelineScenario(options: {
         throttles: 0,
         calls: 0,
         peakInFlight: 0,
-        tokens: { total: 0 },
+        tokens: { total: 0, input: 0, output: 0 },
       };
       const f = foreign?.counts ?? { calls: 0, succeeded: 0, throttles: 0, inFlight: 0 };
       const inFlight = all.inFlight - f.inFlight;
@@ -229,7 +240,7 @@ export async function runPipelineScenario(options: {
       `  ${options.name}: ${options.documents.length} documents submitted in ${((performance.now() - started) / 1000).toFixed(1)} s (${runId})`,
     );
 
-    let run: { status: string; counts: { complete: number; failed: number } } | undefined;
+    let run: { status: string; counts: { complete: number; failed: number }; usage?: { costUsd: number } } | undefined;
     let lastLog = 0;
     for (;;) {
       run = (await (
@@ -303,6 +314,18 @@ export async function runPipelineScenario(options: {
         callsPerDocument: bedrock.succeeded / n,
         peakInFlight: bedrock.peakInFlight,
         meanTokensPerCall: bedrock.succeeded ? bedrock.tokens.total / bedrock.succeeded : 0,
+        inputTokens: bedrock.tokens.input,
+        outputTokens: bedrock.tokens.output,
+      },
+      cost: {
+        countedUsd: run!.usage?.costUsd ?? 0,
+        billedUsd: foreign
+          ? undefined
+          : costOf(
+              { inputTokens: bedrock.tokens.input, outputTokens: bedrock.tokens.output },
+              MODEL_ID,
+              DEFAULT_PRICES,
+            ),
       },
       jobLatencySeconds: { p50: percentile(latencies, 50), p95: percentile(latencies, 95) },
       completions: {

@@ -90,6 +90,28 @@ describe("report arithmetic", () => {
     expect(markdown).toContain("200 MB");
   });
 
+  it("the markdown prints each scenario's model cost, counted by Quire and billed, and per 1,000 documents", () => {
+    const report: BenchReport = {
+      settings: {
+        documents: 10,
+        requestsPerMinute: 400,
+        tokensPerMinute: 1,
+        latency: "8 s",
+        timeScale: 0.25,
+        workersPerStage: 2,
+      },
+      idealSeconds: 90,
+      governor: { ...scenario("(a)", 100), cost: { countedUsd: 0.00725, billedUsd: 0.00725 } },
+      baseline: { ...scenario("(b)", 150), cost: { countedUsd: 0.00725, billedUsd: 0.007975 } },
+      sequential: { sampled: 2, perDocumentSeconds: 16, seconds: 160, docsPerSecond: 1 / 16 },
+    };
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain(
+      "| model cost on demand: counted by Quire / billed for the successful calls | $0.007250 / $0.007250 | $0.007250 / $0.007975 | - |",
+    );
+    expect(markdown).toContain("| model cost per 1,000 documents | $0.7250 | $0.7250 | - |");
+  });
+
   it("flags a scenario whose Bedrock calls per document are not exactly 2", () => {
     const wasteful = {
       ...scenario("(b)", 150),
