@@ -235,3 +235,17 @@ export function attemptErrorTag(error: unknown): string {
 }
 
 export { errorNameOf, httpStatusOf };
+
+/**
+ * The caller's `admit` check refused a call its permit had admitted (a run out of budget): nothing
+ * was sent. Not a model failure — the retry loop gives the caller's own error back at once, and
+ * the governor takes the permit back without counting an error.
+ */
+export class CallNotAdmittedError extends Error {
+  override readonly name = "CallNotAdmittedError";
+  override readonly cause: unknown;
+  constructor(cause: unknown) {
+    super(`the call was not admitted: ${(cause as Error)?.message ?? String(cause)}`);
+    this.cause = cause;
+  }
+}

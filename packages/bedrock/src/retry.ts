@@ -11,6 +11,7 @@
  */
 import {
   AbortError,
+  CallNotAdmittedError,
   AttemptTimeoutError,
   BedrockRequestError,
   ModelOutputError,
@@ -189,6 +190,11 @@ export async function withRetries<T extends { usage?: TokenUsage }>(
       throw new AbortError(signal.reason);
     }
     if (timedOut) failure = new AttemptTimeoutError(policy.timeoutMs);
+    // The caller refused the call itself (its run's budget): its own error, at once, no retry.
+    if (failure instanceof CallNotAdmittedError) {
+      report({ attempt: attemptNumber, error: failure.name });
+      throw failure.cause;
+    }
     // The model is down and the breaker says so: no point spending attempts; the message waits
     // in its queue until the breaker's next probe.
     if (failure instanceof CircuitOpenError) {

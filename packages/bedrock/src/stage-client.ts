@@ -13,7 +13,7 @@ import {
 import type { ClassificationResult, SummaryResult } from "@quire/contracts";
 import { z } from "zod";
 import { leadingExcerpt, splitForContext } from "./chunking.ts";
-import { ModelOutputError } from "./errors.ts";
+import { CallNotAdmittedError, ModelOutputError } from "./errors.ts";
 import { classificationV1 } from "./prompts/classification-v1.ts";
 import { summaryV1 } from "./prompts/summary-v1.ts";
 import type { Governor, Lane } from "./admission/index.ts";
@@ -35,6 +35,12 @@ export interface ModelCallOptions {
   signal?: AbortSignal;
   /** Which governor lane the call waits in: sync-mode requests go before bulk runs. */
   lane?: Lane;
+  /**
+   * Asked once a call is admitted — the governor's permit held — right before it goes to
+   * Bedrock (each retry too): throwing cancels the call with that error, and nothing is sent.
+   * A run's budget is checked here, so calls that waited for a permit do not pass it.
+   */
+  admit?: () => Promise<void>;
 }
 
 /** Per-call facts that are not part of the stored result: how long it took and how many calls it needed. */
@@ -221,11 +227,19 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
   async function converse(
     input: ConverseCommandInput,
     signal: AbortSignal,
-    lane: Lane | undefined,
+    callOptions: ModelCallOptions | undefined,
   ): Promise<ConverseCommandOutput> {
     const command = new ConverseCommand(input);
-    const request = () =>
-      client.send(options.sdkRetries ? command : withoutSdkRetries(command), { abortSignal: signal });
+    const lane = callOptions?.lane;
+    const admit = callOptions?.admit;
+    const request = async () => {
+      try {
+        await admit?.();
+      } catch (error) {
+        throw new CallNotAdmittedError(error);
+      }
+      return client.send(options.sdkRetries ? command : withoutSdkRetries(command), { abortSignal: signal });
+    };
     const send = options.onConverse ? () => observed(request) : request;
     if (!options.governor) return send();
     return options.governor.run(modelId, { estimatedTokens: estimateRequestTokens(input), lane, signal }, send);
@@ -316,7 +330,7 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
       inferenceConfig: { ...summaryV1.inferenceConfig, maxTokens },
     };
     return run("summary", callOptions, async (signal) => {
-      const response = await converse(request, signal, callOptions?.lane);
+      const response = await converse(request, signal, callOptions);
       const usage = usageOf(response);
       if (response.stopReason !== undefined && FILTERED_STOP_REASONS.has(response.stopReason)) {
         throw new ModelOutputError(
@@ -356,7 +370,7 @@ export function createBedrockStageClient(options: BedrockStageClientOptions): Be
       },
     };
     return run("classification", callOptions, async (signal) => {
-      const response = await converse(request, signal, callOptions?.lane);
+      const response = await converse(request, signal, callOptions);
       const usage = usageOf(response);
       const stopReason = response.stopReason ?? "none";
       if (FILTERED_STOP_REASONS.has(stopReason)) {

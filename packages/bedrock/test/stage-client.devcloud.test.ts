@@ -10,6 +10,7 @@ import {
   AbortError,
   BedrockRequestError,
   createBedrockStageClient,
+  createGovernor,
   DEFAULT_MODEL_ID,
   ModelOutputError,
   ModelUnavailableError,
@@ -230,6 +231,33 @@ describe("retries", () => {
     expect(error).toMatchObject({ attempts: 2, cause: { name: "AttemptTimeoutError" } });
     // Two 100 ms attempts, not two 1 s model answers.
     expect(performance.now() - started).toBeLessThan(800);
+  });
+});
+
+describe("admission by the caller", () => {
+  it("asks `admit` once the governor's permit is held; its refusal is the caller's own error, at once, and nothing is sent", async () => {
+    const { client, wireRequests } = testClient(devcloud);
+    const governor = createGovernor({ initialLimit: 2 });
+    const order: string[] = [];
+    const stage = createBedrockStageClient({ client, sleep: noSleep, governor });
+    const refusal = new Error("the run spent its budget");
+    const error = await stage
+      .summarize(INVOICE_TEXT, {
+        admit: async () => {
+          order.push(`admit with ${governor.stats()[0]?.inFlight} in flight`);
+          throw refusal;
+        },
+      })
+      .catch((caught: unknown) => caught);
+    expect(error).toBe(refusal);
+    expect(order).toEqual(["admit with 1 in flight"]);
+    expect(wireRequests()).toBe(0);
+    // The permit went back without counting an error against the model.
+    expect(governor.stats()[0]).toMatchObject({ inFlight: 0, errors: 0, successes: 0, circuit: "closed" });
+
+    const admitted = await stage.summarize(INVOICE_TEXT, { admit: async () => {} });
+    expect(admitted.text.length).toBeGreaterThan(0);
+    expect(wireRequests()).toBe(1);
   });
 });
 

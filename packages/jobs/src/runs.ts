@@ -22,6 +22,7 @@ export interface CreateRunInput {
   total: number;
   submittedAt: string;
   deadline?: string | undefined;
+  budget?: { usd?: number | undefined; tokens?: number | undefined } | undefined;
   /** The deadline plan the run was given at submission (the API's shape; stored as it is, for reading back). */
   plan?: Record<string, unknown> | undefined;
 }
@@ -50,6 +51,7 @@ const RUN_ATTRIBUTES = [
   "startedAt",
   "deadline",
   "plan",
+  "budget",
   "updatedAt",
   "lastOutcomeAt",
   "announceLeaseAt",
@@ -120,6 +122,7 @@ export function createRunOperations(ctx: StoreContext) {
       startedAt: input.submittedAt,
       deadline: input.deadline,
       ...(input.plan ? { plan: input.plan } : {}),
+      ...(input.budget ? { budget: input.budget } : {}),
       updatedAt: at(),
       completionPublished: false,
     };

@@ -79,6 +79,13 @@ export const runSchema = z.object({
   startedAt: isoTimestamp,
   /** As the caller gave it (the API takes an ISO 8601 duration); stored, not enforced here. */
   deadline: z.string().optional(),
+  /**
+   * What the run may spend on the model: US dollars and/or tokens (input + output). Past it, its
+   * jobs' stages stop calling the model (BUDGET_EXCEEDED); set at submission, never changed.
+   */
+  budget: z
+    .object({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
+    .optional(),
   /** The deadline plan it was given at submission, as the API made it (opaque here). */
   plan: z.record(z.string(), z.unknown()).optional(),
   updatedAt: isoTimestamp,

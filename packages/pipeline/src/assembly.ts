@@ -32,6 +32,7 @@ import type { AwsClients } from "./clients.ts";
 import { createEventPublisher } from "./event-publisher.ts";
 import { startGovernorReporting } from "./governor-reporting.ts";
 import { createJobLifecycle } from "./lifecycle.ts";
+import { createRunBudget } from "./run-budget.ts";
 import type { StageDependencies } from "./stage-handler.ts";
 
 /**
@@ -170,6 +171,7 @@ export function stageDependencies(config: QuireConfig, clients: AwsClients, serv
     }),
     lifecycle: createJobLifecycle({ jobs, events, metrics, prices: loadPriceTable(config.QUIRE_BEDROCK_PRICES) }),
     computationLeaseMs: config.QUIRE_COMPUTATION_LEASE_MS,
+    runBudget: createRunBudget(jobs),
   };
 }
 

@@ -21,6 +21,8 @@ export interface StageDependencies {
   now?: () => Date;
   /** How long a claim to compute a result holds (default 5 minutes). */
   computationLeaseMs?: number;
+  /** Why the job's run may not call the model any more (its budget is spent), or undefined (see run-budget.ts). */
+  runBudget?: (runId: string | undefined) => Promise<string | undefined>;
 }
 
 type Stage = "summary" | "classification";
@@ -82,13 +84,24 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
   ) {
     try {
       const text = await loadDocumentText(deps.s3, message.document, ctx.signal);
+      // A cached result costs nothing: the run's budget is asked only before a model call, once
+      // the governor admitted it (calls that waited for a permit see the spend counted meanwhile).
+      const runBudget = deps.runBudget;
+      const admit = runBudget
+        ? async () => {
+            const spent = await runBudget(message.runId);
+            if (spent)
+              throw new PermanentError("BUDGET_EXCEEDED", `The ${stage} stage did not call the model: ${spent}.`);
+          }
+        : undefined;
+      const options = { signal: ctx.signal, lane: message.priority, ...(admit ? { admit } : {}) };
       const {
         latencyMs: _latency,
         attempts: _attempts,
         ...result
       } = stage === "summary"
-        ? await deps.bedrock.summarize(text, { signal: ctx.signal, lane: message.priority })
-        : await deps.bedrock.classify(text, { signal: ctx.signal, lane: message.priority });
+        ? await deps.bedrock.summarize(text, options)
+        : await deps.bedrock.classify(text, options);
       await deps.jobs.putCachedResult(key, result);
       return result;
     } catch (error) {

@@ -119,6 +119,29 @@ const documentInput = z
   })
   .meta({ id: "DocumentInput" });
 const runDocument = z.strictObject(documentFields).meta({ id: "RunDocumentInput" });
+const runBudget = z
+  .strictObject({
+    usd: z
+      .number()
+      .positive()
+      .max(1_000_000)
+      .optional()
+      .meta({ description: "US dollars, at the price table.", example: 25 }),
+    tokens: z
+      .int()
+      .positive()
+      .optional()
+      .meta({ description: "Model tokens, input and output together.", example: 5_000_000 }),
+  })
+  .refine((budget) => budget.usd !== undefined || budget.tokens !== undefined, {
+    message: "a budget names usd, tokens or both",
+  })
+  .meta({
+    id: "RunBudget",
+    description:
+      "What the run may spend on the model. Once its counted spend reaches it, its stages stop calling the model: the jobs not yet done fail BUDGET_EXCEEDED (announced as usual, their messages dead-lettered with that reason). It can pass the budget by what the jobs then in progress spend, no more.",
+  });
+
 const runInput = z
   .strictObject({
     documents: z
@@ -130,6 +153,7 @@ const runInput = z
         "An ISO 8601 duration (days, hours, minutes, seconds; no years or months) the run should finish within: the answer says whether the configured Bedrock quota allows it.",
       example: "PT30M",
     }),
+    budget: runBudget.optional(),
     /** What to do when the deadline cannot be met at the configured quota: refuse (default) or run anyway. */
     onInfeasibleDeadline: z.enum(["reject", "accept"]).default("reject").meta({
       description:
@@ -236,6 +260,7 @@ export const runViewSchema = z
     throughput: z.strictObject({ documentsPerSecond: z.number().nonnegative() }),
     eta: isoTimestamp.optional().meta({ description: "At the throughput so far, while documents remain." }),
     deadline: z.strictObject({ duration: z.string(), at: isoTimestamp, onTrack: z.boolean().nullable() }).optional(),
+    budget: runBudget.optional().meta({ description: "What it may spend, as submitted (spend: `usage`)." }),
     plan: deadlinePlan
       .optional()
       .meta({ description: "The plan the run was given at submission, when it had a deadline." }),
@@ -415,6 +440,7 @@ export function runView(run: Run, now = new Date()): RunView {
         }
       : {}),
     ...planOf(run),
+    ...(run.budget ? { budget: run.budget } : {}),
     usage: {
       inputTokens: run.inputTokens,
       outputTokens: run.outputTokens,
@@ -728,7 +754,7 @@ export function createApp(deps: AppDependencies) {
     async (c) => {
       const parsed = runInput.safeParse(await jsonBody(c));
       if (!parsed.success) throw invalidInput(parsed.error);
-      const { documents, deadline, onInfeasibleDeadline } = parsed.data;
+      const { documents, deadline, onInfeasibleDeadline, budget } = parsed.data;
       let plan: ReturnType<typeof planRun> | undefined;
       if (deadline) {
         try {
@@ -745,10 +771,11 @@ export function createApp(deps: AppDependencies) {
           );
         }
       }
-      const { runId, jobIds } = await deps.submission.submitRun(
-        documents,
-        deadline ? { deadline, ...(plan ? { plan } : {}) } : {},
-      );
+      const { runId, jobIds } = await deps.submission.submitRun(documents, {
+        ...(deadline ? { deadline } : {}),
+        ...(plan ? { plan } : {}),
+        ...(budget ? { budget } : {}),
+      });
       const submitted: z.output<typeof runSubmittedSchema> = {
         runId,
         jobIds,

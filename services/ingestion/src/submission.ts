@@ -224,7 +224,7 @@ export function createSubmission(deps: SubmissionDependencies) {
      */
     async submitRun(
       documents: DocumentInput[],
-      options: { deadline?: string; plan?: Record<string, unknown> },
+      options: { deadline?: string; plan?: Record<string, unknown>; budget?: { usd?: number; tokens?: number } },
     ): Promise<{ runId: string; jobIds: string[] }> {
       documents.forEach((d, i) => {
         try {
@@ -240,6 +240,7 @@ export function createSubmission(deps: SubmissionDependencies) {
         submittedAt: now().toISOString(),
         ...(options.deadline ? { deadline: options.deadline } : {}),
         ...(options.plan ? { plan: options.plan } : {}),
+        ...(options.budget ? { budget: options.budget } : {}),
       });
       // Ids first: if any write fails, the cleanup knows every job that may have been written.
       // Sorted, so the byRun index (jobId order) lists the run's jobs in the order of its documents:

@@ -1,4 +1,4 @@
-import { classifyBedrockError, isThrottle } from "../errors.ts";
+import { CallNotAdmittedError, classifyBedrockError, isThrottle } from "../errors.ts";
 import {
   CircuitBreaker,
   CircuitOpenError,
@@ -63,7 +63,8 @@ export interface GovernorOptions {
 
 export interface CallResult {
   /** `unavailable`: the model did not answer (5xx, not ready, network) — the circuit breaker counts these. */
-  outcome: "success" | "throttled" | "unavailable" | "error";
+  /** `cancelled`: admitted, then not sent (the caller's `admit` refused it): not a model outcome at all. */
+  outcome: "success" | "throttled" | "unavailable" | "error" | "cancelled";
   usage?: { inputTokens: number; outputTokens: number } | undefined;
   latencyMs?: number | undefined;
 }
@@ -166,7 +167,8 @@ interface ModelState {
 const clampFraction = (fraction: number) => (Number.isFinite(fraction) ? Math.min(1, Math.max(0.001, fraction)) : 1);
 
 /** How one call's failure reads to the governor: a throttle (AIMD), the model being down (circuit), or neither. */
-export function callOutcomeOf(error: unknown): "throttled" | "unavailable" | "error" {
+export function callOutcomeOf(error: unknown): "throttled" | "unavailable" | "error" | "cancelled" {
+  if (error instanceof CallNotAdmittedError) return "cancelled";
   if (isThrottle(error)) return "throttled";
   return classifyBedrockError(error) === "transient" ? "unavailable" : "error";
 }
@@ -466,6 +468,12 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
         if (released) return;
         released = true;
         state.inFlight--;
+        if (result.outcome === "cancelled") {
+          // Nothing reached Bedrock: no health, no rate signal; its token estimate is given back.
+          state.tokens?.adjust(charged);
+          pump(state);
+          return;
+        }
         const health: CallHealth = result.outcome === "error" ? "other" : result.outcome;
         state.circuit?.record(health, probe);
         // Model latency only: a throttle answers at once and would shrink the decrease window to nothing.

@@ -562,6 +562,7 @@ export type components = {
              * @example PT30M
              */
             deadline?: string;
+            budget?: components["schemas"]["RunBudget"];
             /**
              * @description When the deadline cannot be met at the configured quota: refuse with 422 DEADLINE_NOT_FEASIBLE (reject) or run anyway (accept).
              * @default reject
@@ -581,6 +582,19 @@ export type components = {
              */
             title?: string;
             metadata?: components["schemas"]["Metadata"];
+        };
+        /** @description What the run may spend on the model. Once its counted spend reaches it, its stages stop calling the model: the jobs not yet done fail BUDGET_EXCEEDED (announced as usual, their messages dead-lettered with that reason). It can pass the budget by what the jobs then in progress spend, no more. */
+        RunBudget: {
+            /**
+             * @description US dollars, at the price table.
+             * @example 25
+             */
+            usd?: number;
+            /**
+             * @description Model tokens, input and output together.
+             * @example 5000000
+             */
+            tokens?: number;
         };
         /** @description A run's progress: counts, measured throughput and ETA. */
         Run: {
@@ -620,6 +634,19 @@ export type components = {
                 /** Format: date-time */
                 at: string;
                 onTrack: boolean | null;
+            };
+            /** @description What it may spend, as submitted (spend: `usage`). */
+            budget?: {
+                /**
+                 * @description US dollars, at the price table.
+                 * @example 25
+                 */
+                usd?: number;
+                /**
+                 * @description Model tokens, input and output together.
+                 * @example 5000000
+                 */
+                tokens?: number;
             };
             /** @description The plan the run was given at submission, when it had a deadline. */
             plan?: {

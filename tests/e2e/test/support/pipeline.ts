@@ -44,6 +44,8 @@ export async function startPipeline(
     workers?: boolean;
     modelId?: string;
     env?: Record<string, string>;
+    /** Messages each consumer works on at once (16). */
+    concurrency?: number;
   } = {},
 ): Promise<Pipeline> {
   const devcloud = await startDevcloud({
@@ -123,7 +125,7 @@ export async function startPipeline(
         sqs: clients.sqs,
         queueUrl,
         deadLetterQueueUrl,
-        concurrency: 16,
+        concurrency: options.concurrency ?? 16,
         waitTimeSeconds: 1,
         log: quiet,
       }),

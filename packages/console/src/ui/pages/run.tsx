@@ -63,6 +63,19 @@ export function RunPage({ client, runId }: { client: QuireClient; runId: string 
             ],
             ["Throughput (whole run)", `${view.throughput.documentsPerSecond.toFixed(2)} documents/s`],
             ["Model tokens (in / out)", `${count(view.usage.inputTokens)} / ${count(view.usage.outputTokens)}`],
+            ...(view.budget
+              ? ([
+                  [
+                    "Budget",
+                    [
+                      view.budget.usd !== undefined ? dollars(view.budget.usd) : undefined,
+                      view.budget.tokens !== undefined ? `${count(view.budget.tokens)} tokens` : undefined,
+                    ]
+                      .filter(Boolean)
+                      .join(" or "),
+                  ],
+                ] as [string, string][])
+              : []),
             [
               "Cost so far (on demand)",
               `${dollars(view.usage.costUsd)}${view.usage.unpricedJobs > 0 ? ` + ${count(view.usage.unpricedJobs)} jobs without a price` : ""}`,
