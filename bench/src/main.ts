@@ -204,6 +204,7 @@ if (!args["skip-overhead"]) {
       },
     ],
     processes: zero.processes,
+    ...(zero.requests ? { requests: zero.requests } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ export interface BenchReport {
         docsPerSecond: number;
         hops: { hop: string; messages: number; msPerMessage: number }[];
         processes: ScenarioResult["processes"];
+        /** AWS requests by `service:Operation` over the run (see ScenarioResult.requests). */
+        requests?: Record<string, number>;
       }
     | undefined;
   /** The safety net's scenarios: a quota configured wrong, a foreign client (see main.ts). */
@@ -150,6 +152,7 @@ export function renderMarkdown(report: BenchReport): string {
     ]),
     row("model cost on demand: counted by Quire / billed for the successful calls", [costCell(a), costCell(b), "-"]),
     row("model cost per 1,000 documents", [perThousand(a), perThousand(b), "-"]),
+    row("AWS requests / DynamoDB writes per document", [requestCell(a), requestCell(b), "-"]),
     row("peak RSS (largest process)", [mb(peak(a)), mb(peak(b)), "-"]),
     "",
     `Ratios of wall time per completed document: **(b)/(a) = ${(b.seconds / b.complete / (a.seconds / a.complete)).toFixed(2)}**, **(c)/(a) = ${(c.seconds / a.documents / (a.seconds / a.complete)).toFixed(1)}**.`,
@@ -198,9 +201,45 @@ export function renderMarkdown(report: BenchReport): string {
       ...o.hops.map((h) => `| ${h.hop} | ${h.messages} | ${h.msPerMessage.toFixed(2)} |`),
       "",
       `Peak RSS: ${o.processes.map((p) => `${p.name} ${mb(p.peakRssBytes)}`).join(", ")}.`,
+      ...(o.requests ? ["", ...requestsPerDocument(o.requests, o.documents)] : []),
     );
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** Requests and DynamoDB writes per document of a scenario, `12.3 / 4.5`. */
+function requestCell(r: ScenarioResult): string {
+  if (!r.requests) return "-";
+  const total = Object.values(r.requests).reduce((a, b) => a + b, 0);
+  const writes = Object.entries(r.requests)
+    .filter(([key]) => key.startsWith("dynamodb:") && DYNAMODB_WRITES.includes(key.slice("dynamodb:".length)))
+    .reduce((sum, [, n]) => sum + n, 0);
+  return `${(total / r.documents).toFixed(1)} / ${(writes / r.documents).toFixed(1)}`;
+}
+
+const DYNAMODB_WRITES = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
+
+/**
+ * AWS requests per document, as devcloud served them: in all, DynamoDB writes apart (each a write
+ * unit or more in AWS), and the operations that make most of them. Fewer is cheaper in AWS too.
+ */
+export function requestsPerDocument(requests: Record<string, number>, documents: number): string[] {
+  const per = (n: number) => (n / Math.max(1, documents)).toFixed(2);
+  const total = Object.values(requests).reduce((a, b) => a + b, 0);
+  const writes = Object.entries(requests)
+    .filter(([key]) => key.startsWith("dynamodb:") && DYNAMODB_WRITES.includes(key.slice("dynamodb:".length)))
+    .reduce((sum, [, n]) => sum + n, 0);
+  const top = Object.entries(requests)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([key, n]) => `| ${key} | ${per(n)} |`);
+  return [
+    `AWS requests per document: **${per(total)}**, of which DynamoDB writes **${per(writes)}** (devcloud's count, the bench's polling of the run included).`,
+    "",
+    "| request | per document |",
+    "| --- | --- |",
+    ...top,
+  ];
 }
 
 /** Rates between consecutive samples, smoothed over `window` samples. */

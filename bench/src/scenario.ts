@@ -57,6 +57,11 @@ export interface ScenarioResult {
    * Absent (with the token counts) from results recorded before it was measured.
    */
   cost?: { countedUsd: number; billedUsd: number | undefined };
+  /**
+   * The AWS requests devcloud served from submission to the end, by `service:Operation` (the
+   * bench's polling of the run included: one GetItem a second or so). Absent from older results.
+   */
+  requests?: Record<string, number>;
   jobLatencySeconds: { p50: number; p95: number };
   completions: { events: number; uniqueJobs: number; lost: number; duplicated: number };
   processes: ProcessReport[];
@@ -212,6 +217,8 @@ export async function runPipelineScenario(options: {
         peakInFlight: foreign ? peakInFlight : all.peakInFlight,
       };
     };
+    // From here on, every AWS request devcloud serves is the run's (and the bench's own polling of it).
+    cluster.devcloud.requests.reset();
     const started = performance.now();
     const cpuAtStart = process.cpuUsage();
     const simulated = () => (performance.now() - started) / 1000 / timeScale;
@@ -294,6 +301,7 @@ export async function runPipelineScenario(options: {
     } while (cursor);
     latencies.sort((a, b) => a - b);
 
+    const requests = cluster.devcloud.requests.counts();
     const processes = await cluster.stop();
     const n = options.documents.length;
     return {
@@ -317,6 +325,7 @@ export async function runPipelineScenario(options: {
         inputTokens: bedrock.tokens.input,
         outputTokens: bedrock.tokens.output,
       },
+      requests,
       cost: {
         countedUsd: run!.usage?.costUsd ?? 0,
         billedUsd: foreign

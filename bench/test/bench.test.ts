@@ -7,6 +7,7 @@ import {
   efficiencyOf,
   renderChart,
   renderMarkdown,
+  requestsPerDocument,
   type AdaptationResult,
   type BenchReport,
 } from "../src/report.ts";
@@ -68,22 +69,24 @@ describe("report arithmetic", () => {
     })),
   });
 
+  /** A report of 10 documents at 400 RPM with (a) and (b) as given; (c) took 160 s. */
+  const reportOf = (governor: ScenarioResult, baseline: ScenarioResult): BenchReport => ({
+    settings: {
+      documents: 10,
+      requestsPerMinute: 400,
+      tokensPerMinute: 1,
+      latency: "8 s",
+      timeScale: 0.25,
+      workersPerStage: 2,
+    },
+    idealSeconds: 90,
+    governor,
+    baseline,
+    sequential: { sampled: 2, perDocumentSeconds: 16, seconds: 160, docsPerSecond: 1 / 16 },
+  });
+
   it("the markdown reports ratios of (b) and (c) to (a) and the peak memory", () => {
-    const report: BenchReport = {
-      settings: {
-        documents: 10,
-        requestsPerMinute: 400,
-        tokensPerMinute: 1,
-        latency: "8 s",
-        timeScale: 0.25,
-        workersPerStage: 2,
-      },
-      idealSeconds: 90,
-      governor: scenario("(a)", 100),
-      baseline: scenario("(b)", 150),
-      sequential: { sampled: 2, perDocumentSeconds: 16, seconds: 160, docsPerSecond: 1 / 16 },
-    };
-    const markdown = renderMarkdown(report);
+    const markdown = renderMarkdown(reportOf(scenario("(a)", 100), scenario("(b)", 150)));
     expect(markdown).toContain("(b)/(a) = 1.50");
     expect(markdown).toContain("(c)/(a) = 1.6");
     expect(markdown).toContain("| efficiency (ideal / measured, for the completed documents) | 0.90 | 0.60 |");
@@ -91,25 +94,37 @@ describe("report arithmetic", () => {
   });
 
   it("the markdown prints each scenario's model cost, counted by Quire and billed, and per 1,000 documents", () => {
-    const report: BenchReport = {
-      settings: {
-        documents: 10,
-        requestsPerMinute: 400,
-        tokensPerMinute: 1,
-        latency: "8 s",
-        timeScale: 0.25,
-        workersPerStage: 2,
-      },
-      idealSeconds: 90,
-      governor: { ...scenario("(a)", 100), cost: { countedUsd: 0.00725, billedUsd: 0.00725 } },
-      baseline: { ...scenario("(b)", 150), cost: { countedUsd: 0.00725, billedUsd: 0.007975 } },
-      sequential: { sampled: 2, perDocumentSeconds: 16, seconds: 160, docsPerSecond: 1 / 16 },
-    };
-    const markdown = renderMarkdown(report);
+    const markdown = renderMarkdown(
+      reportOf(
+        { ...scenario("(a)", 100), cost: { countedUsd: 0.00725, billedUsd: 0.00725 } },
+        { ...scenario("(b)", 150), cost: { countedUsd: 0.00725, billedUsd: 0.007975 } },
+      ),
+    );
     expect(markdown).toContain(
       "| model cost on demand: counted by Quire / billed for the successful calls | $0.007250 / $0.007250 | $0.007250 / $0.007975 | - |",
     );
     expect(markdown).toContain("| model cost per 1,000 documents | $0.7250 | $0.7250 | - |");
+  });
+
+  it("prints AWS requests and DynamoDB writes per document, and the operations that make most of them", () => {
+    const requests = {
+      "dynamodb:UpdateItem": 40,
+      "dynamodb:PutItem": 20,
+      "dynamodb:GetItem": 30,
+      "sqs:ReceiveMessage": 15,
+    };
+    const markdown = renderMarkdown(reportOf({ ...scenario("(a)", 100), requests }, scenario("(b)", 150)));
+    expect(markdown).toContain("| AWS requests / DynamoDB writes per document | 10.5 / 6.0 | - | - |");
+    expect(requestsPerDocument(requests, 10)).toEqual([
+      "AWS requests per document: **10.50**, of which DynamoDB writes **6.00** (devcloud's count, the bench's polling of the run included).",
+      "",
+      "| request | per document |",
+      "| --- | --- |",
+      "| dynamodb:UpdateItem | 4.00 |",
+      "| dynamodb:GetItem | 3.00 |",
+      "| dynamodb:PutItem | 2.00 |",
+      "| sqs:ReceiveMessage | 1.50 |",
+    ]);
   });
 
   it("flags a scenario whose Bedrock calls per document are not exactly 2", () => {

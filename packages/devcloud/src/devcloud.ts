@@ -27,6 +27,7 @@ import {
 } from "./provision.ts";
 import { createSesBackend } from "./ses/backend.ts";
 import type { Outbox } from "./ses/outbox.ts";
+import { createRequestCounter, type RequestCounter } from "./edge/request-counter.ts";
 import { startSqsMoveTasks } from "./sqs-move-tasks/index.ts";
 
 /** fauxqs fixes the account id; EventBridge ARNs use the same so targets resolve. */
@@ -74,6 +75,8 @@ export interface Devcloud {
   readonly outbox: Outbox;
   /** The edge's fault injection, also at GET / PUT / DELETE /_quire/faults. */
   readonly faults: FaultControl;
+  /** Every AWS request served, by `service:Operation` (also at GET /_quire/stats, as `requests`). */
+  readonly requests: RequestCounter;
   stop(): Promise<void>;
 }
 
@@ -117,6 +120,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     region,
   });
 
+  const requests = createRequestCounter();
   const faults = createFaultInjector({ duplicates: createDuplicateDeliverer(snsSqsS3, log), log });
   const toSnsSqsS3 = (req: IncomingMessage, body: Buffer, res: ServerResponse) =>
     forward(snsSqsS3.port, req, body, res);
@@ -124,17 +128,19 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     host,
     port: options.port ?? DEFAULT_DEVCLOUD_PORT,
     ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
-    services: faults.wrap({
-      sqs: sqsRoute(snsSqsS3.port, sqsMoveTasks.handle),
-      sns: snsRoute(snsSqsS3.port),
-      s3: toSnsSqsS3,
-      sts: toSnsSqsS3,
-      dynamodb: (req, body, res) => forward(dynamodb.port, req, body, res),
-      events: eventBridge.handle,
-      bedrock: bedrock.handle,
-      ses: ses.handle,
-      kms: kms.handle,
-    }),
+    services: requests.wrap(
+      faults.wrap({
+        sqs: sqsRoute(snsSqsS3.port, sqsMoveTasks.handle),
+        sns: snsRoute(snsSqsS3.port),
+        s3: toSnsSqsS3,
+        sts: toSnsSqsS3,
+        dynamodb: (req, body, res) => forward(dynamodb.port, req, body, res),
+        events: eventBridge.handle,
+        bedrock: bedrock.handle,
+        ses: ses.handle,
+        kms: kms.handle,
+      }),
+    ),
     admin: (req, body, res) => handleAdmin(req, body, res),
   });
 
@@ -226,7 +232,11 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
         if (!message) throw new AwsServiceError("NotFound", "No such message in the outbox.", 404);
         writeJson(res, 200, message);
       } else if (req.method === "GET" && path === "/_quire/stats") {
-        writeJson(res, 200, { bedrock: bedrock.stats(), eventBridge: eventBridge.stats() });
+        writeJson(res, 200, {
+          bedrock: bedrock.stats(),
+          eventBridge: eventBridge.stats(),
+          requests: requests.counts(),
+        });
       } else if (req.method === "PUT" && path.startsWith("/_quire/bedrock/models/")) {
         const modelId = decodeURIComponent(path.slice("/_quire/bedrock/models/".length));
         bedrock.configureModel(modelId, parseJsonObject(body, "ValidationException"));
@@ -255,6 +265,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     kms,
     outbox: ses.outbox,
     faults: { configure: faults.configure, clear: faults.clear, state: faults.state },
+    requests,
     stop,
   };
 }

@@ -15,6 +15,7 @@ export {
 } from "./provision.ts";
 export { compileEventPattern, InvalidEventPatternError, type CompiledEventPattern } from "@quire/event-patterns";
 export type { OutboxEntry } from "./ses/outbox.ts";
+export type { RequestCounter } from "./edge/request-counter.ts";
 /** The seeded PRNG the Bedrock emulator draws latency and faults from; simulations elsewhere reuse it. */
 export { mulberry32 } from "./bedrock/faults.ts";
 export {

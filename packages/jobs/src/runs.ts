@@ -141,7 +141,13 @@ export function createRunOperations(ctx: StoreContext) {
       );
       return { created: true, run };
     } catch (error) {
-      if (!isConditionFailure(error)) throw error;
+      if (!isConditionFailure(error)) {
+        // The run was not written: its listing entry goes too (best effort; listRuns skips it anyway).
+        await ctx.db
+          .send(new DeleteCommand({ TableName: ctx.tableName, Key: runListingKey(input.runId) }))
+          .catch(() => {});
+        throw error;
+      }
       const existing = await readRun(input.runId);
       if (!existing) throw error;
       return { created: false, run: toRun(existing) };

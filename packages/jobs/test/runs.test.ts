@@ -1,3 +1,4 @@
+import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   InvalidCursorError,
@@ -417,6 +418,19 @@ describe("listRuns", () => {
     expect((await store.listRuns({ limit: 100 })).runs.map((run) => run.runId)).toContain(runId);
     await store.discardUnpublishedRun(runId, []);
     expect((await store.listRuns({ limit: 100 })).runs.map((run) => run.runId)).not.toContain(runId);
+  });
+
+  it("leaves nothing behind when the run itself cannot be written: no listing entry either", async () => {
+    const runId = newRunId();
+    // DynamoDB refuses a number this small (found by the API's fuzzer, now refused there with 400).
+    await expect(store.createRun({ runId, total: 1, submittedAt, budget: { usd: 5e-324 } })).rejects.toThrow(
+      /underflow/i,
+    );
+    const { Item } = await cloud.client.send(
+      new GetItemCommand({ TableName: cloud.tableName, Key: { pk: { S: `RUN#${runId}` }, sk: { S: "LISTING" } } }),
+    );
+    expect(Item).toBeUndefined();
+    expect(await store.getRun(runId)).toBeUndefined();
   });
 
   it("rejects a forged cursor, and one from a run's jobs", async () => {

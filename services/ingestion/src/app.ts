@@ -121,15 +121,18 @@ const documentInput = z
 const runDocument = z.strictObject(documentFields).meta({ id: "RunDocumentInput" });
 const runBudget = z
   .strictObject({
+    // Spend is counted in millionths of a dollar: a smaller budget means nothing (and DynamoDB
+    // cannot store 5e-324 at all).
     usd: z
       .number()
-      .positive()
+      .min(0.000001, "at least a millionth of a dollar")
       .max(1_000_000)
       .optional()
-      .meta({ description: "US dollars, at the price table.", example: 25 }),
+      .meta({ description: "US dollars, at the price table (0.000001 to 1,000,000).", example: 25 }),
     tokens: z
       .int()
       .positive()
+      .max(Number.MAX_SAFE_INTEGER)
       .optional()
       .meta({ description: "Model tokens, input and output together.", example: 5_000_000 }),
   })

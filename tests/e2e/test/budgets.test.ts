@@ -22,10 +22,12 @@ const documents = (n: number, tag: string) =>
   }));
 
 describe("runs with a budget", () => {
-  it("refuses a budget that names neither dollars nor tokens", async () => {
-    const response = await pipeline.request("/v1/runs", { json: { documents: documents(1, "empty"), budget: {} } });
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as Json).error.code).toBe("VALIDATION_FAILED");
+  it("refuses a budget that names neither dollars nor tokens, or less than a millionth of a dollar", async () => {
+    for (const budget of [{}, { usd: 5e-324 }, { usd: 0 }, { tokens: 0 }]) {
+      const response = await pipeline.request("/v1/runs", { json: { documents: documents(1, "refused"), budget } });
+      expect(response.status, JSON.stringify(budget)).toBe(400);
+      expect(((await response.json()) as Json).error.code).toBe("VALIDATION_FAILED");
+    }
   });
 
   it("stops calling the model once the budget is spent: the rest fail BUDGET_EXCEEDED, announced, and the run completes once", async () => {

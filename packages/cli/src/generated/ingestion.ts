@@ -586,7 +586,7 @@ export type components = {
         /** @description What the run may spend on the model. Once its counted spend reaches it, its stages stop calling the model: the jobs not yet done fail BUDGET_EXCEEDED (announced as usual, their messages dead-lettered with that reason). It can pass the budget by what the jobs then in progress spend, no more. */
         RunBudget: {
             /**
-             * @description US dollars, at the price table.
+             * @description US dollars, at the price table (0.000001 to 1,000,000).
              * @example 25
              */
             usd?: number;
@@ -638,7 +638,7 @@ export type components = {
             /** @description What it may spend, as submitted (spend: `usage`). */
             budget?: {
                 /**
-                 * @description US dollars, at the price table.
+                 * @description US dollars, at the price table (0.000001 to 1,000,000).
                  * @example 25
                  */
                 usd?: number;
