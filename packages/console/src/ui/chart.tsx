@@ -31,7 +31,11 @@ export function ProgressChart({
   now: number;
 }) {
   const last = samples[samples.length - 1];
-  const end = Math.max(now, eta ?? 0, deadlineAt ?? 0, startedAt + 1000);
+  // The time axis covers the run so far and its projection; a deadline far beyond that would
+  // squeeze the run into a corner, so it is drawn only when near, and named at the edge otherwise.
+  const runEnd = Math.max(now, eta ?? 0, startedAt + 1000);
+  const deadlineNear = deadlineAt !== undefined && deadlineAt - startedAt <= 2 * (runEnd - startedAt);
+  const end = deadlineNear ? Math.max(runEnd, deadlineAt) : runEnd;
   const x = (at: number) => PAD.left + ((at - startedAt) / (end - startedAt)) * (W - PAD.left - PAD.right);
   const y = (n: number) => H - PAD.bottom - (n / Math.max(1, total)) * (H - PAD.top - PAD.bottom);
   const points = [{ at: startedAt, finished: 0 }, ...samples].map(
@@ -56,7 +60,12 @@ export function ProgressChart({
         <text x={W - PAD.right} y={H - 8} text-anchor="end">
           {duration(end - startedAt)}
         </text>
-        {deadlineAt ? (
+        {deadlineAt && !deadlineNear ? (
+          <text x={W - PAD.right} y={PAD.top + 10} text-anchor="end" class="deadline-label">
+            deadline at {duration(deadlineAt - startedAt)} →
+          </text>
+        ) : null}
+        {deadlineAt && deadlineNear ? (
           <g>
             <line x1={x(deadlineAt)} x2={x(deadlineAt)} y1={PAD.top} y2={H - PAD.bottom} class="deadline" />
             <text x={x(deadlineAt) - 4} y={PAD.top + 10} text-anchor="end" class="deadline-label">

@@ -207,3 +207,61 @@ export function ActionButton({
     </span>
   );
 }
+
+/** One column of a DataTable: its header, and what each row shows in it. */
+export interface Column<T> {
+  header: ComponentChildren;
+  /** Right-aligned, tabular figures. */
+  numeric?: boolean;
+  /** The cell names its row (`<th scope="row">`), for screen readers reading across. */
+  rowHeader?: boolean;
+  cell: (row: T) => ComponentChildren;
+}
+
+/**
+ * Every list in the console: a caption for screen readers (the visible heading is the section's),
+ * column headers with their scope, and a row per item.
+ */
+export function DataTable<T>({
+  caption,
+  columns,
+  rows,
+  rowKey,
+}: {
+  caption: string;
+  columns: Column<T>[];
+  rows: readonly T[];
+  rowKey: (row: T) => string;
+}) {
+  return (
+    <table>
+      <caption class="sr-only">{caption}</caption>
+      <thead>
+        <tr>
+          {columns.map((column, i) => (
+            <th key={i} scope="col" class={column.numeric ? "num" : undefined}>
+              {column.header}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr key={rowKey(row)}>
+            {columns.map((column, i) =>
+              column.rowHeader ? (
+                <th key={i} scope="row">
+                  {column.cell(row)}
+                </th>
+              ) : (
+                <td key={i} class={column.numeric ? "num" : undefined}>
+                  {column.cell(row)}
+                </td>
+              ),
+            )}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}

@@ -1,5 +1,5 @@
 import type { QueueDeadLetters, QuireClient } from "@quire/cli/client";
-import { ActionButton, ErrorNote, Loading, Section, Status, usePoll } from "../components.tsx";
+import { ActionButton, DataTable, ErrorNote, Loading, Section, Status, usePoll } from "../components.tsx";
 import { count, time } from "../format.ts";
 import { href } from "../router.ts";
 
@@ -77,49 +77,35 @@ function QueueDeadLettersPanel({
               }}
             />
           </div>
-          <table>
-            <caption class="sr-only">
-              Samples of {group.code} in {queue.queue}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Message</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Job</th>
-                <th scope="col" class="num">
-                  Deliveries
-                </th>
-                <th scope="col">Dead-lettered</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {group.samples.map((sample) => (
-                <tr key={sample.messageId}>
-                  <td>
-                    <code>{sample.messageId}</code>
-                  </td>
-                  <td>{sample.reason.message}</td>
-                  <td>{sample.jobId ? <a href={href.job(sample.jobId)}>{sample.jobId}</a> : "—"}</td>
-                  <td class="num">{sample.receiveCount ?? "—"}</td>
-                  <td>{time(sample.deadLetteredAt)}</td>
-                  <td>
-                    <ActionButton
-                      label="Redrive"
-                      run={async () => {
-                        const result = await client.redrive(queue.queue, { messageId: sample.messageId });
-                        return done(
-                          result.kind === "selected" && result.moved === 1 ? "Redriven." : "Not found any more.",
-                        );
-                      }}
-                    />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            caption={`Samples of ${group.code} in ${queue.queue}`}
+            rows={group.samples}
+            rowKey={(sample) => sample.messageId}
+            columns={[
+              { header: "Message", cell: (sample) => <code>{sample.messageId}</code> },
+              { header: "Reason", cell: (sample) => sample.reason.message },
+              {
+                header: "Job",
+                cell: (sample) => (sample.jobId ? <a href={href.job(sample.jobId)}>{sample.jobId}</a> : "—"),
+              },
+              { header: "Deliveries", numeric: true, cell: (sample) => sample.receiveCount ?? "—" },
+              { header: "Dead-lettered", cell: (sample) => time(sample.deadLetteredAt) },
+              {
+                header: <span class="sr-only">Actions</span>,
+                cell: (sample) => (
+                  <ActionButton
+                    label="Redrive"
+                    run={async () => {
+                      const result = await client.redrive(queue.queue, { messageId: sample.messageId });
+                      return done(
+                        result.kind === "selected" && result.moved === 1 ? "Redriven." : "Not found any more.",
+                      );
+                    }}
+                  />
+                ),
+              },
+            ]}
+          />
         </details>
       ))}
       <RedriveTasks client={client} queue={queue.queue} />

@@ -1,9 +1,7 @@
 import type { JobView, QuireClient } from "@quire/cli/client";
-import { ErrorNote, Facts, Loading, Section, Status, usePoll } from "../components.tsx";
+import { DataTable, ErrorNote, Facts, Loading, Section, Status, usePoll } from "../components.tsx";
 import { between, count, dollars, time } from "../format.ts";
 import { href } from "../router.ts";
-
-type StageView = JobView["stages"]["summary"];
 
 /** One job: its results, each stage's attempts and times, its timeline and the events it emitted. */
 export function JobPage({ client, jobId }: { client: QuireClient; jobId: string }) {
@@ -63,43 +61,30 @@ export function JobPage({ client, jobId }: { client: QuireClient; jobId: string 
         )}
       </Section>
       <Section title="Stages">
-        <table>
-          <caption class="sr-only">Stages</caption>
-          <thead>
-            <tr>
-              <th scope="col">Stage</th>
-              <th scope="col">Status</th>
-              <th scope="col" class="num">
-                Attempts
-              </th>
-              <th scope="col">Started</th>
-              <th scope="col">Done</th>
-              <th scope="col">Took</th>
-              <th scope="col" class="num">
-                Tokens in / out
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {(["summary", "classification"] as const).map((stage) => {
-              const state: StageView = view.stages[stage];
-              const usage = view[stage]?.usage;
-              return (
-                <tr key={stage}>
-                  <th scope="row">{stage}</th>
-                  <td>
-                    <Status value={state.status} />
-                  </td>
-                  <td class="num">{state.attempts}</td>
-                  <td>{time(state.startedAt)}</td>
-                  <td>{time(state.completedAt)}</td>
-                  <td>{between(state.startedAt, state.completedAt)}</td>
-                  <td class="num">{usage ? `${count(usage.inputTokens)} / ${count(usage.outputTokens)}` : "—"}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <DataTable
+          caption="Stages"
+          rows={["summary", "classification"] as const}
+          rowKey={(stage) => stage}
+          columns={[
+            { header: "Stage", rowHeader: true, cell: (stage) => stage },
+            { header: "Status", cell: (stage) => <Status value={view.stages[stage].status} /> },
+            { header: "Attempts", numeric: true, cell: (stage) => view.stages[stage].attempts },
+            { header: "Started", cell: (stage) => time(view.stages[stage].startedAt) },
+            { header: "Done", cell: (stage) => time(view.stages[stage].completedAt) },
+            {
+              header: "Took",
+              cell: (stage) => between(view.stages[stage].startedAt, view.stages[stage].completedAt),
+            },
+            {
+              header: "Tokens in / out",
+              numeric: true,
+              cell: (stage) => {
+                const usage = view[stage]?.usage;
+                return usage ? `${count(usage.inputTokens)} / ${count(usage.outputTokens)}` : "—";
+              },
+            },
+          ]}
+        />
       </Section>
       <Section title="Timeline and events">
         <Timeline job={view} />

@@ -1,7 +1,17 @@
 import type { JobStatus, JobView, QuireClient, RunView } from "@quire/cli/client";
 import { useEffect, useState } from "preact/hooks";
 import { ProgressChart, RateChart, type Sample } from "../chart.tsx";
-import { ErrorNote, Facts, Loading, Pager, Section, Status, useCursorPages, usePoll } from "../components.tsx";
+import {
+  DataTable,
+  ErrorNote,
+  Facts,
+  Loading,
+  Pager,
+  Section,
+  Status,
+  useCursorPages,
+  usePoll,
+} from "../components.tsx";
 import { count, dollars, duration, percent, time } from "../format.ts";
 import { href } from "../router.ts";
 import { DeadlineVerdict } from "./runs.tsx";
@@ -240,8 +250,11 @@ function RunJobs({ client, run }: { client: QuireClient; run: RunView }) {
   const [classification, setClassification] = useState("");
   const [title, setTitle] = useState("");
   const [metadata, setMetadata] = useState("");
+  // What is typed is kept as it is typed (the page re-renders every poll, and must not put an
+  // applied value back into a field being edited); it filters once committed (Enter, or leaving it).
+  const [typed, setTyped] = useState({ title: "", metadata: "" });
   const pages = useCursorPages();
-  const filters = { status, classification, title, metadata };
+  const filters = { status, classification };
   // `key:value` only once it has both; the API refuses anything else.
   const metadataFilter = /^[^:]{1,128}:/.test(metadata) ? metadata : "";
   const jobs = usePoll(
@@ -289,11 +302,22 @@ function RunJobs({ client, run }: { client: QuireClient; run: RunView }) {
         </label>
         <label>
           Title contains
-          <input type="search" value={filters.title} onChange={change(setTitle)} />
+          <input
+            type="search"
+            value={typed.title}
+            onInput={(event) => setTyped((t) => ({ ...t, title: (event.target as HTMLInputElement).value }))}
+            onChange={change(setTitle)}
+          />
         </label>
         <label>
           Metadata (key:value)
-          <input type="search" value={filters.metadata} onChange={change(setMetadata)} placeholder="matter:A-1042" />
+          <input
+            type="search"
+            value={typed.metadata}
+            onInput={(event) => setTyped((t) => ({ ...t, metadata: (event.target as HTMLInputElement).value }))}
+            onChange={change(setMetadata)}
+            placeholder="matter:A-1042"
+          />
         </label>
       </form>
       <ErrorNote error={jobs.error} />
@@ -313,38 +337,24 @@ function RunJobs({ client, run }: { client: QuireClient; run: RunView }) {
 export function JobsTable({ jobs }: { jobs: JobView[] }) {
   if (jobs.length === 0) return null;
   return (
-    <table>
-      <caption class="sr-only">Jobs</caption>
-      <thead>
-        <tr>
-          <th scope="col">Job</th>
-          <th scope="col">Title</th>
-          <th scope="col">Status</th>
-          <th scope="col">Classification</th>
-          <th scope="col">Submitted</th>
-          <th scope="col">Failure</th>
-        </tr>
-      </thead>
-      <tbody>
-        {jobs.map((job) => (
-          <tr key={job.jobId}>
-            <td>
-              <a href={href.job(job.jobId)}>{job.jobId}</a>
-            </td>
-            <td>{job.title ?? <span class="muted">untitled</span>}</td>
-            <td>
-              <Status value={job.status} />
-            </td>
-            <td>
-              {job.classification
-                ? `${job.classification.label} (${Math.round(job.classification.confidence * 100)} %)`
-                : "—"}
-            </td>
-            <td>{time(job.submittedAt)}</td>
-            <td>{job.error ? <code>{job.error.code}</code> : ""}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <DataTable
+      caption="Jobs"
+      rows={jobs}
+      rowKey={(job) => job.jobId}
+      columns={[
+        { header: "Job", cell: (job) => <a href={href.job(job.jobId)}>{job.jobId}</a> },
+        { header: "Title", cell: (job) => job.title ?? <span class="muted">untitled</span> },
+        { header: "Status", cell: (job) => <Status value={job.status} /> },
+        {
+          header: "Classification",
+          cell: (job) =>
+            job.classification
+              ? `${job.classification.label} (${Math.round(job.classification.confidence * 100)} %)`
+              : "—",
+        },
+        { header: "Submitted", cell: (job) => time(job.submittedAt) },
+        { header: "Failure", cell: (job) => (job.error ? <code>{job.error.code}</code> : "") },
+      ]}
+    />
   );
 }

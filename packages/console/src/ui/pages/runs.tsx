@@ -1,6 +1,6 @@
 import type { QuireClient } from "@quire/cli/client";
 import { useState } from "preact/hooks";
-import { ErrorNote, Loading, Pager, Section, Status, useCursorPages, usePoll } from "../components.tsx";
+import { DataTable, ErrorNote, Loading, Pager, Section, Status, useCursorPages, usePoll } from "../components.tsx";
 import { count, percent, time } from "../format.ts";
 import { href } from "../router.ts";
 
@@ -18,45 +18,27 @@ export function RunsPage({ client }: { client: QuireClient }) {
           <p class="muted">No runs yet. Submit one with POST /v1/runs or `quire submit-run`.</p>
         ) : null}
         {runs.data && runs.data.runs.length > 0 ? (
-          <table>
-            <caption class="sr-only">Runs, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">Status</th>
-                <th scope="col">Started</th>
-                <th scope="col" class="num">
-                  Documents
-                </th>
-                <th scope="col" class="num">
-                  Complete
-                </th>
-                <th scope="col" class="num">
-                  Failed
-                </th>
-                <th scope="col">Deadline</th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.data.runs.map((run) => (
-                <tr key={run.runId}>
-                  <td>
-                    <a href={href.run(run.runId)}>{run.runId}</a>
-                  </td>
-                  <td>
-                    <Status value={run.status} />
-                  </td>
-                  <td>{time(run.startedAt)}</td>
-                  <td class="num">{count(run.counts.total)}</td>
-                  <td class="num">
-                    {count(run.counts.complete)} ({percent(run.counts.complete, run.counts.total)})
-                  </td>
-                  <td class="num">{count(run.counts.failed)}</td>
-                  <td>{run.deadline ? <DeadlineVerdict onTrack={run.deadline.onTrack} /> : "none"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            caption="Runs, newest first"
+            rows={runs.data.runs}
+            rowKey={(run) => run.runId}
+            columns={[
+              { header: "Run", cell: (run) => <a href={href.run(run.runId)}>{run.runId}</a> },
+              { header: "Status", cell: (run) => <Status value={run.status} /> },
+              { header: "Started", cell: (run) => time(run.startedAt) },
+              { header: "Documents", numeric: true, cell: (run) => count(run.counts.total) },
+              {
+                header: "Complete",
+                numeric: true,
+                cell: (run) => `${count(run.counts.complete)} (${percent(run.counts.complete, run.counts.total)})`,
+              },
+              { header: "Failed", numeric: true, cell: (run) => count(run.counts.failed) },
+              {
+                header: "Deadline",
+                cell: (run) => (run.deadline ? <DeadlineVerdict onTrack={run.deadline.onTrack} /> : "none"),
+              },
+            ]}
+          />
         ) : null}
         <Pager page={pages.page} nextCursor={runs.data?.nextCursor} onNext={pages.next} onPrevious={pages.previous} />
       </Section>

@@ -1,6 +1,6 @@
 import type { QuireClient, SubscriptionView } from "@quire/cli/client";
 import { useState } from "preact/hooks";
-import { ActionButton, ErrorNote, Facts, Loading, Section, Status, usePoll } from "../components.tsx";
+import { ActionButton, DataTable, ErrorNote, Facts, Loading, Section, Status, usePoll } from "../components.tsx";
 import { time } from "../format.ts";
 import { href } from "../router.ts";
 
@@ -15,37 +15,19 @@ export function SubscriptionsPage({ client }: { client: QuireClient }) {
       {list.data.length === 0 ? (
         <p class="muted">No subscription. Create one with POST /v1/subscriptions or `quire subscribe`.</p>
       ) : (
-        <table>
-          <caption class="sr-only">Subscriptions</caption>
-          <thead>
-            <tr>
-              <th scope="col">Subscription</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Destination</th>
-              <th scope="col">Events</th>
-              <th scope="col">State</th>
-              <th scope="col">Failing since</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((s) => (
-              <tr key={s.id}>
-                <td>
-                  <a href={href.subscription(s.id)}>{s.description ?? s.id}</a>
-                </td>
-                <td>{s.kind}</td>
-                <td>
-                  <code>{destination(s)}</code>
-                </td>
-                <td>{s.events.join(", ")}</td>
-                <td>
-                  <Status value={s.status} />
-                </td>
-                <td>{time(s.failingSince)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable
+          caption="Subscriptions"
+          rows={list.data}
+          rowKey={(s) => s.id}
+          columns={[
+            { header: "Subscription", cell: (s) => <a href={href.subscription(s.id)}>{s.description ?? s.id}</a> },
+            { header: "Kind", cell: (s) => s.kind },
+            { header: "Destination", cell: (s) => <code>{destination(s)}</code> },
+            { header: "Events", cell: (s) => s.events.join(", ") },
+            { header: "State", cell: (s) => <Status value={s.status} /> },
+            { header: "Failing since", cell: (s) => time(s.failingSince) },
+          ]}
+        />
       )}
     </Section>
   );
@@ -156,41 +138,25 @@ export function SubscriptionPage({ client, subscriptionId }: { client: QuireClie
         <ErrorNote error={deliveries.error} />
         {deliveries.data && deliveries.data.length === 0 ? <p class="muted">No delivery.</p> : null}
         {deliveries.data && deliveries.data.length > 0 ? (
-          <table>
-            <caption class="sr-only">Deliveries</caption>
-            <thead>
-              <tr>
-                <th scope="col">Delivery</th>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="num">
-                  Attempts
-                </th>
-                <th scope="col">Last attempt</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {deliveries.data.map((d) => (
-                <tr key={d.id}>
-                  <td>
-                    <a href={href.delivery(d.id)}>{d.id}</a>
-                  </td>
-                  <td>{d.eventType}</td>
-                  <td>
-                    <Status value={d.status} />
-                  </td>
-                  <td class="num">{d.attempts}</td>
-                  <td>
-                    {d.lastAttempt
-                      ? `${d.lastAttempt.outcome}${d.lastAttempt.statusCode ? ` ${d.lastAttempt.statusCode}` : ""}, ${Math.round(d.lastAttempt.latencyMs)} ms`
-                      : "—"}
-                  </td>
-                  <td>{time(d.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            caption="Deliveries"
+            rows={deliveries.data}
+            rowKey={(d) => d.id}
+            columns={[
+              { header: "Delivery", cell: (d) => <a href={href.delivery(d.id)}>{d.id}</a> },
+              { header: "Event", cell: (d) => d.eventType },
+              { header: "Status", cell: (d) => <Status value={d.status} /> },
+              { header: "Attempts", numeric: true, cell: (d) => d.attempts },
+              {
+                header: "Last attempt",
+                cell: (d) =>
+                  d.lastAttempt
+                    ? `${d.lastAttempt.outcome}${d.lastAttempt.statusCode ? ` ${d.lastAttempt.statusCode}` : ""}, ${Math.round(d.lastAttempt.latencyMs)} ms`
+                    : "—",
+              },
+              { header: "Created", cell: (d) => time(d.createdAt) },
+            ]}
+          />
         ) : null}
       </Section>
     </>
@@ -245,50 +211,34 @@ export function DeliveryPage({ client, deliveryId }: { client: QuireClient; deli
       <Section title="Attempts">
         {d.log.length === 0 ? <p class="muted">Not attempted yet.</p> : null}
         {d.log.length > 0 ? (
-          <table>
-            <caption class="sr-only">Attempts</caption>
-            <thead>
-              <tr>
-                <th scope="col" class="num">
-                  #
-                </th>
-                <th scope="col">At</th>
-                <th scope="col">Outcome</th>
-                <th scope="col" class="num">
-                  HTTP
-                </th>
-                <th scope="col" class="num">
-                  Latency
-                </th>
-                <th scope="col">Error</th>
-                <th scope="col">Response</th>
-              </tr>
-            </thead>
-            <tbody>
-              {d.log.map((attempt) => (
-                <tr key={attempt.attempt}>
-                  <td class="num">{attempt.attempt}</td>
-                  <td>{time(attempt.at)}</td>
-                  <td>
-                    <Status value={attempt.outcome} />
-                  </td>
-                  <td class="num">{attempt.statusCode ?? "—"}</td>
-                  <td class="num">{Math.round(attempt.latencyMs)} ms</td>
-                  <td>{attempt.error ? `${attempt.error.code}: ${attempt.error.message}` : ""}</td>
-                  <td>
-                    {attempt.response ? (
-                      <code class="excerpt">
-                        {attempt.response.body}
-                        {attempt.response.truncated ? "…" : ""}
-                      </code>
-                    ) : (
-                      ""
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <DataTable
+            caption="Attempts"
+            rows={d.log}
+            rowKey={(attempt) => String(attempt.attempt)}
+            columns={[
+              { header: "#", numeric: true, cell: (attempt) => attempt.attempt },
+              { header: "At", cell: (attempt) => time(attempt.at) },
+              { header: "Outcome", cell: (attempt) => <Status value={attempt.outcome} /> },
+              { header: "HTTP", numeric: true, cell: (attempt) => attempt.statusCode ?? "—" },
+              { header: "Latency", numeric: true, cell: (attempt) => `${Math.round(attempt.latencyMs)} ms` },
+              {
+                header: "Error",
+                cell: (attempt) => (attempt.error ? `${attempt.error.code}: ${attempt.error.message}` : ""),
+              },
+              {
+                header: "Response",
+                cell: (attempt) =>
+                  attempt.response ? (
+                    <code class="excerpt">
+                      {attempt.response.body}
+                      {attempt.response.truncated ? "…" : ""}
+                    </code>
+                  ) : (
+                    ""
+                  ),
+              },
+            ]}
+          />
         ) : null}
       </Section>
       <Section title="Payload">

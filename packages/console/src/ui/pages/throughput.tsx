@@ -1,6 +1,15 @@
-import type { GovernorReport, QuireClient } from "@quire/cli/client";
-import { ErrorNote, Loading, Section, Status, usePoll } from "../components.tsx";
+import type { GovernorReport, QueueDepth, QuireClient } from "@quire/cli/client";
+
+import { DataTable, ErrorNote, Loading, Section, Status, usePoll } from "../components.tsx";
 import { count, time } from "../format.ts";
+
+/** The counts each queue shows, in order. */
+const QUEUE_COUNTS = [
+  ["Waiting", "visible"],
+  ["In flight", "inFlight"],
+  ["Delayed", "delayed"],
+  ["Dead letters", "deadLetters"],
+] as const;
 
 /**
  * Why a run is as fast as it is: each stage process's Bedrock governor (its limit, what is in
@@ -25,47 +34,30 @@ export function ThroughputPage({ client }: { client: QuireClient }) {
         <ErrorNote error={queues.error} />
         {!queues.data && !queues.error ? <Loading what="queue depths" /> : null}
         {queues.data ? (
-          <table>
-            <caption class="sr-only">Queue depths</caption>
-            <thead>
-              <tr>
-                <th scope="col">Queue</th>
-                <th scope="col">Consumer</th>
-                <th scope="col" class="num">
-                  Waiting
-                </th>
-                <th scope="col" class="num">
-                  In flight
-                </th>
-                <th scope="col" class="num">
-                  Delayed
-                </th>
-                <th scope="col" class="num">
-                  Dead letters
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {queues.data.map((queue) => (
-                <tr key={queue.name}>
-                  <th scope="row">{queue.name}</th>
-                  <td>{queue.consumer}</td>
-                  {"error" in queue ? (
-                    <td colSpan={4} class="error">
-                      {queue.error}
-                    </td>
+          <DataTable
+            caption="Queue depths"
+            rows={queues.data}
+            rowKey={(queue) => queue.name}
+            columns={[
+              { header: "Queue", rowHeader: true, cell: (queue) => queue.name },
+              { header: "Consumer", cell: (queue) => queue.consumer },
+              ...QUEUE_COUNTS.map(([header, key]) => ({
+                header,
+                numeric: true,
+                // A queue whose counts could not be read says why, once, where its first count would be.
+                cell: (queue: QueueDepth) =>
+                  "error" in queue ? (
+                    key === "visible" ? (
+                      <span class="error">{queue.error}</span>
+                    ) : (
+                      ""
+                    )
                   ) : (
-                    <>
-                      <td class="num">{count(queue.visible)}</td>
-                      <td class="num">{count(queue.inFlight)}</td>
-                      <td class="num">{count(queue.delayed)}</td>
-                      <td class="num">{count(queue.deadLetters)}</td>
-                    </>
-                  )}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                    count(queue[key])
+                  ),
+              })),
+            ]}
+          />
         ) : null}
       </Section>
     </>
@@ -74,61 +66,40 @@ export function ThroughputPage({ client }: { client: QuireClient }) {
 
 function GovernorTable({ governors }: { governors: GovernorReport[] }) {
   return (
-    <table>
-      <caption class="sr-only">Bedrock governors, one row per process and model</caption>
-      <thead>
-        <tr>
-          <th scope="col">Process</th>
-          <th scope="col">Model</th>
-          <th scope="col" class="num">
-            In flight / limit
-          </th>
-          <th scope="col" class="num">
-            Waiting
-          </th>
-          <th scope="col" class="num">
-            Calls
-          </th>
-          <th scope="col" class="num">
-            Throttled
-          </th>
-          <th scope="col" class="num">
-            Quota share
-          </th>
-          <th scope="col">Circuit</th>
-          <th scope="col">Reported</th>
-        </tr>
-      </thead>
-      <tbody>
-        {governors.map((g) => (
-          <tr key={`${g.processId}${g.modelId}`}>
-            <th scope="row">
+    <DataTable
+      caption="Bedrock governors, one row per process and model"
+      rows={governors}
+      rowKey={(g) => `${g.processId}${g.modelId}`}
+      columns={[
+        {
+          header: "Process",
+          rowHeader: true,
+          cell: (g) => (
+            <>
               {g.service}
               <br />
               <code class="muted">{g.processId}</code>
-            </th>
-            <td>
-              <code>{g.modelId}</code>
-            </td>
-            <td class="num">
-              {count(g.inFlight)} / {count(g.limit)}
-            </td>
-            <td class="num">{count(g.waiting.bulk + g.waiting.interactive)}</td>
-            <td class="num">{count(g.successes)}</td>
-            <td class="num">
-              {count(g.throttles)}
-              {g.successes > 0 ? ` (${((g.throttles / g.successes) * 100).toFixed(1)} %)` : ""}
-            </td>
-            <td class="num">
-              {Math.round(g.share * 100)} %{g.scale !== 1 ? ` × ${g.scale.toFixed(2)}` : ""}
-            </td>
-            <td>
-              <Status value={g.circuit === "closed" ? "closed" : g.circuit} />
-            </td>
-            <td>{time(new Date(g.reportedAt).toISOString())}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+            </>
+          ),
+        },
+        { header: "Model", cell: (g) => <code>{g.modelId}</code> },
+        { header: "In flight / limit", numeric: true, cell: (g) => `${count(g.inFlight)} / ${count(g.limit)}` },
+        { header: "Waiting", numeric: true, cell: (g) => count(g.waiting.bulk + g.waiting.interactive) },
+        { header: "Calls", numeric: true, cell: (g) => count(g.successes) },
+        {
+          header: "Throttled",
+          numeric: true,
+          cell: (g) =>
+            `${count(g.throttles)}${g.successes > 0 ? ` (${((g.throttles / g.successes) * 100).toFixed(1)} %)` : ""}`,
+        },
+        {
+          header: "Quota share",
+          numeric: true,
+          cell: (g) => `${Math.round(g.share * 100)} %${g.scale !== 1 ? ` × ${g.scale.toFixed(2)}` : ""}`,
+        },
+        { header: "Circuit", cell: (g) => <Status value={g.circuit} /> },
+        { header: "Reported", cell: (g) => time(new Date(g.reportedAt).toISOString()) },
+      ]}
+    />
   );
 }
