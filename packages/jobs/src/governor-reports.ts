@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { documentClient } from "./dynamo.ts";
 
 /**
@@ -38,6 +38,8 @@ export interface GovernorReportStore {
   report(report: GovernorReport, ttlMs: number): Promise<void>;
   /** The reports made within the last `freshMs` (older ones are processes that stopped). */
   recent(freshMs: number, now?: number): Promise<GovernorReport[]>;
+  /** A stopping process takes its report for a model away (a crashed one's lapses, then expires). */
+  withdraw(processId: string, modelId: string): Promise<void>;
 }
 
 export function createGovernorReportStore(options: { client: DynamoDBClient; tableName: string }): GovernorReportStore {
@@ -77,6 +79,9 @@ export function createGovernorReportStore(options: { client: DynamoDBClient; tab
         start = LastEvaluatedKey;
       } while (start);
       return reports.sort((a, b) => a.service.localeCompare(b.service) || a.processId.localeCompare(b.processId));
+    },
+    async withdraw(processId, modelId) {
+      await db.send(new DeleteCommand({ TableName: tableName, Key: keyOf(processId, modelId) }));
     },
   };
 }

@@ -38,6 +38,14 @@ describe("the governors' reports, in the jobs table", () => {
     expect(fresh).toEqual([report("p2", 6_500, { service: "classifier" }), report("p1", 6_000, { inFlight: 22 })]);
   });
 
+  it("a stopping process withdraws its report for a model, and only that one", async () => {
+    await reports.report(report("p4", 20_000), 30_000);
+    await reports.report(report("p4", 20_000, { modelId: "model-b" }), 30_000);
+    await reports.withdraw("p4", "model-a");
+    const left = (await reports.recent(10_000, 21_000)).filter((r) => r.processId === "p4");
+    expect(left.map((r) => r.modelId)).toEqual(["model-b"]);
+  });
+
   it("a report expires by TTL when its process stops reporting", async () => {
     await reports.report(report("p3", 10_000), 30_000);
     const { Item } = await cloud.client.send(

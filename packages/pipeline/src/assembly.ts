@@ -46,16 +46,14 @@ let processGovernor: Governor | undefined;
 let processMembership: QuotaMembership | undefined;
 /** This process's id in the governor reports. */
 const processId = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-let governorReporting = false;
+let governorReporting: ReturnType<typeof startGovernorReporting> | undefined;
 const reportingServices = new Set<string>();
 
 /** The governor's figures in the jobs table every QUIRE_GOVERNOR_REPORT_MS, once per process, naming its stages. */
 function reportGovernor(config: QuireConfig, clients: AwsClients, governor: Governor, service: string) {
   if (config.QUIRE_GOVERNOR_REPORT_MS === 0) return;
   reportingServices.add(service);
-  if (governorReporting) return;
-  governorReporting = true;
-  startGovernorReporting({
+  governorReporting ??= startGovernorReporting({
     governor,
     store: createGovernorReportStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME }),
     processId,
@@ -292,6 +290,8 @@ export function runLocally(
       options.onStop?.(),
       // Leave the quota: the other members re-balance at their next refresh.
       processMembership?.stop(),
+      // And take this process's governor report away: the throughput view shows live processes.
+      governorReporting?.stop(),
     ]).then(() => {
       health?.close();
       clearInterval(flushMetrics);

@@ -15,7 +15,7 @@ export function startGovernorReporting(options: {
   services: () => string[];
   everyMs: number;
   now?: () => number;
-}): { stop(): void; reportNow(): Promise<void> } {
+}): { stop(): Promise<void>; reportNow(): Promise<void> } {
   const now = options.now ?? Date.now;
   let reporting = false;
   async function reportNow() {
@@ -53,5 +53,16 @@ export function startGovernorReporting(options: {
   }
   const timer = setInterval(() => void reportNow(), options.everyMs);
   timer.unref();
-  return { stop: () => clearInterval(timer), reportNow };
+  return {
+    /** No more reports, and this process's are taken away: the API shows live processes only. */
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(
+        options.governor
+          .stats()
+          .map((stats) => options.store.withdraw(options.processId, stats.modelId).catch(() => {})),
+      );
+    },
+    reportNow,
+  };
 }

@@ -36,7 +36,6 @@ describe("GET /v1/governors", () => {
       everyMs: 60_000,
     });
     await reporting.reportNow();
-    reporting.stop();
     // A process that stopped reporting a minute ago.
     await store.report(
       {
@@ -68,5 +67,8 @@ describe("GET /v1/governors", () => {
         circuit: "closed",
       }),
     ]);
+    // A process that stops takes its report away at once.
+    await reporting.stop();
+    expect(await governors()).toEqual([]);
   });
 });
