@@ -191,24 +191,31 @@ function Classifications({ run }: { run: RunView }) {
   );
 }
 
-/** How many failed jobs the failures panel reads at most (5 pages of 200) before it says it stopped. */
-const FAILURES_READ_AT_MOST = 1000;
+/**
+ * How many of the run's jobs the failures panel reads at most: 5 pages of 200. The status filter
+ * is applied to each page as it is read, so a large run with few failures would otherwise be read
+ * whole; past this the panel says how far it read.
+ */
+const FAILURE_PAGES_AT_MOST = 5;
+const FAILURE_PAGE = 200;
 
 /**
  * The run's failures by reason: its failed jobs, read in order through the status filter, grouped
  * by failure code with a few of each. The total is the run's own counter; the grouping says when
- * it read fewer failed jobs than that (a run with thousands of failures: see Dead letters too).
+ * it stopped short of the run's end (a run with thousands of jobs: see Dead letters too).
  */
 function RunFailures({ client, run }: { client: QuireClient; run: RunView }) {
   const failures = usePoll(async () => {
     const failed: JobView[] = [];
     let cursor: string | undefined;
+    let pages = 0;
     do {
-      const page = await client.listRunJobs(run.runId, { status: "failed", limit: 200, cursor });
+      const page = await client.listRunJobs(run.runId, { status: "failed", limit: FAILURE_PAGE, cursor });
       failed.push(...page.jobs);
       cursor = page.nextCursor;
-    } while (cursor && failed.length < FAILURES_READ_AT_MOST);
-    return { failed, complete: cursor === undefined };
+      pages++;
+    } while (cursor && pages < FAILURE_PAGES_AT_MOST);
+    return { failed, complete: cursor === undefined, jobsRead: pages * FAILURE_PAGE };
   }, [run.runId, run.counts.failed]);
   const groups = new Map<string, JobView[]>();
   for (const job of failures.data?.failed ?? []) {
@@ -220,7 +227,8 @@ function RunFailures({ client, run }: { client: QuireClient; run: RunView }) {
       <ErrorNote error={failures.error} />
       {failures.data && !failures.data.complete ? (
         <p class="muted">
-          Grouped from the first {count(failures.data.failed.length)} of {count(run.counts.failed)} failed jobs.
+          Grouped from the {count(failures.data.failed.length)} failed jobs among the run's first{" "}
+          {count(failures.data.jobsRead)} ({count(run.counts.failed)} failed in all).
         </p>
       ) : null}
       <ul class="hbars">
