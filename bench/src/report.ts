@@ -210,14 +210,22 @@ export function renderMarkdown(report: BenchReport): string {
 /** Requests and DynamoDB writes per document of a scenario, `12.3 / 4.5`. */
 function requestCell(r: ScenarioResult): string {
   if (!r.requests) return "-";
-  const total = Object.values(r.requests).reduce((a, b) => a + b, 0);
-  const writes = Object.entries(r.requests)
-    .filter(([key]) => key.startsWith("dynamodb:") && DYNAMODB_WRITES.includes(key.slice("dynamodb:".length)))
-    .reduce((sum, [, n]) => sum + n, 0);
+  const { total, writes } = requestTotals(r.requests);
   return `${(total / r.documents).toFixed(1)} / ${(writes / r.documents).toFixed(1)}`;
 }
 
 const DYNAMODB_WRITES = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
+
+/** All the requests, and the DynamoDB writes among them (each a write unit or more in AWS). */
+function requestTotals(requests: Record<string, number>): { total: number; writes: number } {
+  let total = 0;
+  let writes = 0;
+  for (const [key, n] of Object.entries(requests)) {
+    total += n;
+    if (key.startsWith("dynamodb:") && DYNAMODB_WRITES.includes(key.slice("dynamodb:".length))) writes += n;
+  }
+  return { total, writes };
+}
 
 /**
  * AWS requests per document, as devcloud served them: in all, DynamoDB writes apart (each a write
@@ -225,10 +233,7 @@ const DYNAMODB_WRITES = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"
  */
 export function requestsPerDocument(requests: Record<string, number>, documents: number): string[] {
   const per = (n: number) => (n / Math.max(1, documents)).toFixed(2);
-  const total = Object.values(requests).reduce((a, b) => a + b, 0);
-  const writes = Object.entries(requests)
-    .filter(([key]) => key.startsWith("dynamodb:") && DYNAMODB_WRITES.includes(key.slice("dynamodb:".length)))
-    .reduce((sum, [, n]) => sum + n, 0);
+  const { total, writes } = requestTotals(requests);
   const top = Object.entries(requests)
     .sort((a, b) => b[1] - a[1])
     .slice(0, 10)

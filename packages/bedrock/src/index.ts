@@ -75,6 +75,7 @@ export {
   loadPriceTable,
   modelPrice,
   PRICES_TAKEN_AT,
+  pricedUsage,
   priceTable,
   type ModelPrice,
   type PriceTable,

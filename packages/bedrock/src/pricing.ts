@@ -72,3 +72,24 @@ export function costOf(
       : [price.inputPerMillion, price.outputPerMillion];
   return Math.round(usage.inputTokens * input + usage.outputTokens * output) / 1_000_000;
 }
+
+/**
+ * Results' tokens summed, and their cost in millionths of a dollar — each result priced at the
+ * model it names, in integers so that sums stay exact; undefined when one of them has no price.
+ * What a job's usage is, wherever it is shown or counted (its view, its run).
+ */
+export function pricedUsage(
+  results: readonly { usage: TokenCount; modelId: string }[],
+  prices: PriceTable,
+): TokenCount & { costMicroUsd: number | undefined } {
+  let costMicroUsd: number | undefined = 0;
+  let inputTokens = 0;
+  let outputTokens = 0;
+  for (const { usage, modelId } of results) {
+    inputTokens += usage.inputTokens;
+    outputTokens += usage.outputTokens;
+    const cost = costOf(usage, modelId, prices);
+    costMicroUsd = cost === undefined || costMicroUsd === undefined ? undefined : costMicroUsd + Math.round(cost * 1e6);
+  }
+  return { inputTokens, outputTokens, costMicroUsd };
+}

@@ -1,6 +1,6 @@
 import { DEFAULT_MODEL_ID } from "@quire/contracts";
 import { describe, expect, it } from "vitest";
-import { costOf, DEFAULT_PRICES, loadPriceTable } from "../src/index.ts";
+import { costOf, DEFAULT_PRICES, loadPriceTable, pricedUsage } from "../src/index.ts";
 
 describe("the price table", () => {
   it("prices the default model by default: Claude 3 Haiku at $0.25 / $1.25 per million tokens, batch half", () => {
@@ -43,5 +43,21 @@ describe("the price table", () => {
     expect(() => loadPriceTable(JSON.stringify({ m: { inputPerMillion: -1 } }))).toThrow(
       /QUIRE_BEDROCK_PRICES: m\.inputPerMillion: .*; m\.outputPerMillion/,
     );
+  });
+
+  it("sums results' tokens, pricing each at its own model in millionths of a dollar; one unpriced result leaves no cost", () => {
+    const summary = { usage: { inputTokens: 1_400, outputTokens: 300 }, modelId: DEFAULT_MODEL_ID };
+    const classification = { usage: { inputTokens: 900, outputTokens: 40 }, modelId: DEFAULT_MODEL_ID };
+    // 725 + (225 + 50) millionths.
+    expect(pricedUsage([summary, classification], DEFAULT_PRICES)).toEqual({
+      inputTokens: 2_300,
+      outputTokens: 340,
+      costMicroUsd: 1_000,
+    });
+    expect(pricedUsage([summary, { ...classification, modelId: "some.other-model" }], DEFAULT_PRICES)).toEqual({
+      inputTokens: 2_300,
+      outputTokens: 340,
+      costMicroUsd: undefined,
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 
 /**
  * One table as a store sees it: the document client, the table's name, and the clock (injected,
@@ -59,6 +59,33 @@ export async function getItem(
     new GetCommand({ TableName: table.tableName, Key: key, ConsistentRead: consistent }),
   );
   return Item;
+}
+
+/**
+ * Every item of one partition (`pk`), following the query's pages to the end. For the small
+ * partitions a store reads whole (a model's quota members, the governors' reports); a partition
+ * that grows with the data is paged by its caller instead.
+ */
+export async function queryPartition(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const { Items = [], LastEvaluatedKey } = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": pk },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...Items);
+    start = LastEvaluatedKey;
+  } while (start);
+  return items;
 }
 
 /** Epoch seconds for a table's `expiresAt` TTL attribute. */

@@ -1,6 +1,13 @@
 import type { StoreTable } from "@quire/dynamo";
 
-export { conditionally, documentClient, epochSeconds, getItem, isConditionFailure } from "@quire/dynamo";
+export {
+  conditionally,
+  documentClient,
+  epochSeconds,
+  getItem,
+  isConditionFailure,
+  queryPartition,
+} from "@quire/dynamo";
 
 /** What every part of the job store shares: the table (client, name, clock), the lease, the TTLs. */
 export interface StoreContext extends StoreTable {

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { documentClient } from "./dynamo.ts";
+import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { documentClient, queryPartition } from "./dynamo.ts";
 
 /**
  * What one process's Bedrock governor says about one model, as it last reported it: the figures a
@@ -61,23 +61,11 @@ export function createGovernorReportStore(options: { client: DynamoDBClient; tab
     },
     async recent(freshMs, now = Date.now()) {
       const reports: GovernorReport[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const { Items = [], LastEvaluatedKey } = await db.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: "pk = :pk",
-            ExpressionAttributeValues: { ":pk": PARTITION },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        for (const item of Items) {
-          if (typeof item.processId !== "string" || Number(item.reportedAt) < now - freshMs) continue;
-          const { pk: _pk, sk: _sk, entity: _entity, expiresAt: _expiresAt, ...report } = item;
-          reports.push(report as GovernorReport);
-        }
-        start = LastEvaluatedKey;
-      } while (start);
+      for (const item of await queryPartition(db, tableName, PARTITION)) {
+        if (typeof item.processId !== "string" || Number(item.reportedAt) < now - freshMs) continue;
+        const { pk: _pk, sk: _sk, entity: _entity, expiresAt: _expiresAt, ...report } = item;
+        reports.push(report as unknown as GovernorReport);
+      }
       return reports.sort((a, b) => a.service.localeCompare(b.service) || a.processId.localeCompare(b.processId));
     },
     async withdraw(processId, modelId) {

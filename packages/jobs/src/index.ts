@@ -1,7 +1,7 @@
 export { createJobStore, type JobStore, type JobStoreOptions } from "./job-store.ts";
 export type { CreateJobInput, FailOutcome, StageOutcome } from "./jobs.ts";
 export type { CreateRunInput, RunOutcomeRecorded } from "./runs.ts";
-export type { JobFilter } from "./items.ts";
+export { keptResults, type JobFilter } from "./items.ts";
 export {
   jobSchema,
   jobStatus,

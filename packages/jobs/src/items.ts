@@ -30,6 +30,13 @@ export function toJob(item: Record<string, unknown>): Job {
   });
 }
 
+/** The stage results a job keeps, in its stages' order (each names the model that made it). */
+export const keptResults = (job: Job) =>
+  job.stages.flatMap((stage) => {
+    const result = job.stageStates[stage].result;
+    return result ? [result] : [];
+  });
+
 /**
  * A run is complete when `finished` (complete + failed) reaches `total`; its last outcome's time is the completion
  * time.

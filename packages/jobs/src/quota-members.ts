@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { documentClient } from "./dynamo.ts";
+import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { documentClient, queryPartition } from "./dynamo.ts";
 import { quotaMemberKey, quotaMembersPartition } from "./keys.ts";
 
 /** One member of a model's quota (the shape @quire/bedrock's QuotaMemberStore reads and writes). */
@@ -62,32 +62,20 @@ export function createQuotaMemberStore(options: { client: DynamoDBClient; tableN
     },
     async members(modelId) {
       const members: QuotaMemberItem[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const { Items = [], LastEvaluatedKey } = await db.send(
-          new QueryCommand({
-            TableName: tableName,
-            KeyConditionExpression: "pk = :pk",
-            ExpressionAttributeValues: { ":pk": quotaMembersPartition(modelId) },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        for (const item of Items) {
-          if (typeof item.memberId !== "string") continue;
-          members.push({
-            memberId: item.memberId,
-            demand: Number(item.demand) || 0,
-            fraction: Number(item.fraction) || 0,
-            heartbeatAt: Number(item.heartbeatAt) || 0,
-            ...(Number(item.scale) > 0 ? { scale: Number(item.scale) } : {}),
-            ...(item.scaleChangedAt !== undefined ? { scaleChangedAt: Number(item.scaleChangedAt) || 0 } : {}),
-            ...(item.successes !== undefined ? { successes: Number(item.successes) || 0 } : {}),
-            ...(item.throttles !== undefined ? { throttles: Number(item.throttles) || 0 } : {}),
-            ...(item.windowCount !== undefined ? { windowCount: Number(item.windowCount) || 0 } : {}),
-          });
-        }
-        start = LastEvaluatedKey;
-      } while (start);
+      for (const item of await queryPartition(db, tableName, quotaMembersPartition(modelId))) {
+        if (typeof item.memberId !== "string") continue;
+        members.push({
+          memberId: item.memberId,
+          demand: Number(item.demand) || 0,
+          fraction: Number(item.fraction) || 0,
+          heartbeatAt: Number(item.heartbeatAt) || 0,
+          ...(Number(item.scale) > 0 ? { scale: Number(item.scale) } : {}),
+          ...(item.scaleChangedAt !== undefined ? { scaleChangedAt: Number(item.scaleChangedAt) || 0 } : {}),
+          ...(item.successes !== undefined ? { successes: Number(item.successes) || 0 } : {}),
+          ...(item.throttles !== undefined ? { throttles: Number(item.throttles) || 0 } : {}),
+          ...(item.windowCount !== undefined ? { windowCount: Number(item.windowCount) || 0 } : {}),
+        });
+      }
       return members;
     },
     async leave(modelId, memberId) {

@@ -1,6 +1,6 @@
 import { SCHEMA_VERSION, type FailureReason, type StageName } from "@quire/contracts";
-import { costOf, type PriceTable } from "@quire/bedrock";
-import type { Job, JobStore, RunUsage } from "@quire/jobs";
+import { pricedUsage, type PriceTable } from "@quire/bedrock";
+import { keptResults, type Job, type JobStore, type RunUsage } from "@quire/jobs";
 import type { QuireMetrics } from "@quire/telemetry";
 import type { EventPublisher } from "./event-publisher.ts";
 
@@ -43,22 +43,7 @@ export function createJobLifecycle(deps: {
    * says its model), priced stage by stage; no cost when a stage's model has no price.
    */
   function usageOf(job: Job): RunUsage | undefined {
-    if (!deps.prices) return undefined;
-    const results = job.stages.flatMap((stage) => {
-      const result = job.stageStates[stage].result;
-      return result ? [result] : [];
-    });
-    let costMicroUsd: number | undefined = 0;
-    let inputTokens = 0;
-    let outputTokens = 0;
-    for (const { usage, modelId } of results) {
-      inputTokens += usage.inputTokens;
-      outputTokens += usage.outputTokens;
-      const cost = costOf(usage, modelId, deps.prices);
-      costMicroUsd =
-        cost === undefined || costMicroUsd === undefined ? undefined : costMicroUsd + Math.round(cost * 1e6);
-    }
-    return { inputTokens, outputTokens, costMicroUsd };
+    return deps.prices ? pricedUsage(keptResults(job), deps.prices) : undefined;
   }
 
   /** Publish under a lease: on failure, give the lease back (so a retry claims it at once) and rethrow. */

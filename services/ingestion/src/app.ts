@@ -1,4 +1,4 @@
-import { costOf, DEFAULT_PRICES, type PriceTable, type TokenCount } from "@quire/bedrock";
+import { DEFAULT_PRICES, pricedUsage, type PriceTable } from "@quire/bedrock";
 import {
   classificationResult,
   documentMetadata,
@@ -20,6 +20,7 @@ import {
 import {
   InvalidCursorError,
   jobStatus,
+  keptResults,
   runDeadlineAt,
   stageStatus,
   type Job,
@@ -351,10 +352,7 @@ export interface AppDependencies {
 
 /** The job as the API shows it: results when complete, the reason when failed. */
 export function jobView(job: Job, prices: PriceTable = DEFAULT_PRICES): JobView {
-  const results = job.stages.flatMap((stage) => {
-    const result = job.stageStates[stage].result;
-    return result ? [result] : [];
-  });
+  const results = keptResults(job);
   return {
     jobId: job.jobId,
     ...(job.runId ? { runId: job.runId } : {}),
@@ -369,23 +367,14 @@ export function jobView(job: Job, prices: PriceTable = DEFAULT_PRICES): JobView 
     ...(job.failedStage ? { failedStage: job.failedStage } : {}),
     completionPublished: job.completionPublished,
     stages: { summary: stageOf(job.stageStates.summary), classification: stageOf(job.stageStates.classification) },
-    ...(results.length > 0 ? { usage: usageOf(results, prices) } : {}),
+    ...(results.length > 0 ? { usage: usageView(pricedUsage(results, prices)) } : {}),
     links: { self: `/v1/jobs/${job.jobId}`, ...(job.runId ? { run: `/v1/runs/${job.runId}` } : {}) },
   };
 }
 
-/** Tokens summed over the results; the cost only when every result's model has a price. */
-function usageOf(results: { usage: TokenCount; modelId: string }[], prices: PriceTable): NonNullable<JobView["usage"]> {
-  let costUsd: number | undefined = 0;
-  for (const { usage, modelId } of results) {
-    const cost = costOf(usage, modelId, prices);
-    costUsd = cost === undefined || costUsd === undefined ? undefined : costUsd + cost;
-  }
-  return {
-    inputTokens: results.reduce((sum, r) => sum + r.usage.inputTokens, 0),
-    outputTokens: results.reduce((sum, r) => sum + r.usage.outputTokens, 0),
-    ...(costUsd !== undefined ? { costUsd: Math.round(costUsd * 1e6) / 1e6 } : {}),
-  };
+/** A job's usage as the API shows it: its cost in dollars, only when every result's model has a price. */
+function usageView({ inputTokens, outputTokens, costMicroUsd }: ReturnType<typeof pricedUsage>) {
+  return { inputTokens, outputTokens, ...(costMicroUsd !== undefined ? { costUsd: costMicroUsd / 1e6 } : {}) };
 }
 
 function stageOf(state: Job["stageStates"][StageName]): JobView["stages"][StageName] {
