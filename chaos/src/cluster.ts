@@ -33,6 +33,15 @@ export interface ServiceProcess {
   starts: number;
 }
 
+/** A process the chaos ended (kill), and when it was gone: the ledger's evidence for a re-announcement. */
+export interface ProcessDeath {
+  name: string;
+  service: string;
+  signal: NodeJS.Signals;
+  /** When the process exited (ms since the epoch): after a SIGTERM, once its grace ran out or it finished. */
+  at: number;
+}
+
 export interface HealthAnswer {
   name: string;
   ok: boolean;
@@ -55,6 +64,8 @@ export interface Cluster {
   /** Every DLQ of the topology: name → URL. */
   deadLetterQueues: Record<QueueName, string>;
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Every process `kill` ended, in order. */
+  deaths: ProcessDeath[];
   start(name: string): void;
   /** Stop devcloud, wait `downMs`, start it again on the same port and data dir. */
   restartDevcloud(downMs: number): Promise<void>;
@@ -184,11 +195,15 @@ export async function startCluster(options: {
     child.stderr!.pipe(log, { end: false });
     entry.child = child;
   };
+  const deaths: ProcessDeath[] = [];
   const kill = (name: string, signal: NodeJS.Signals = "SIGTERM") => {
-    const { child } = byName(name);
+    const { child, service } = byName(name);
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      child.once("exit", () => resolve());
+      child.once("exit", () => {
+        deaths.push({ name, service, signal, at: Date.now() });
+        resolve();
+      });
       child.kill(signal);
       setTimeout(() => child.kill("SIGKILL"), 30_000).unref();
     });
@@ -233,6 +248,7 @@ export async function startCluster(options: {
     workQueues,
     deadLetterQueues,
     kill,
+    deaths,
     start,
     async restartDevcloud(downMs) {
       await devcloud.stop();

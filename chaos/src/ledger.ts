@@ -5,7 +5,7 @@ import {
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
 import { PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
-import type { Cluster, HealthAnswer } from "./cluster.ts";
+import type { Cluster, HealthAnswer, ProcessDeath } from "./cluster.ts";
 
 /**
  * Failure codes that are the job's own fault, which no retry fixes: a job failed with one of
@@ -27,6 +27,8 @@ export interface SpiedEvent {
   id: string;
   "detail-type": string;
   source: string;
+  /** When the bus took it (whole seconds, as EventBridge writes `time`). */
+  time: string;
   detail: Record<string, unknown>;
 }
 
@@ -111,6 +113,44 @@ async function retrying<T>(work: () => Promise<T>, attempts = 20): Promise<T> {
   }
 }
 
+/** How late a publisher may die after its copy went out and still explain the next one: PutEvents' answer, then one UpdateItem, on a loaded machine. */
+const MARK_WITHIN_MS = 5000;
+
+/**
+ * Sorts the copies of each announcement into those a publisher's death explains and the rest.
+ * A copy is explained only with evidence of both halves of the one way it can happen: a process
+ * of the previous copy's service died within seconds after that copy went out (before it could
+ * mark it published), and this copy came about a lease later (no delivery takes a live lease;
+ * the lease starts a little before the PutEvents, hence the 5 s allowance). Event times are whole
+ * seconds. Each death explains one copy at most.
+ */
+function reannouncements(deaths: readonly ProcessDeath[], leaseMs: number) {
+  const used = new Set<ProcessDeath>();
+  let explained = 0;
+  /** How many of one announcement's copies beyond the first nothing explains. */
+  const unexplained = (copies: SpiedEvent[]): number => {
+    const inOrder = [...copies].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+    let extra = 0;
+    for (let i = 1; i < inOrder.length; i++) {
+      const previous = inOrder[i - 1]!;
+      const sent = Date.parse(previous.time);
+      const service = previous.source.replace(/^quire\./, "");
+      const death =
+        Date.parse(inOrder[i]!.time) - sent >= leaseMs - MARK_WITHIN_MS
+          ? deaths.find(
+              (d) => !used.has(d) && d.service === service && d.at >= sent && d.at <= sent + 1000 + MARK_WITHIN_MS,
+            )
+          : undefined;
+      if (death) {
+        used.add(death);
+        explained++;
+      } else extra++;
+    }
+    return extra;
+  };
+  return { unexplained, explained: () => explained };
+}
+
 export interface JobOutcome {
   jobId: string;
   runId?: string | undefined;
@@ -127,8 +167,17 @@ export interface Ledger {
   transientFailures: number;
   /** Never terminal by the end of the scenario. */
   lost: number;
-  /** A second Job Completed for one job, or a second Run Completed for a run not redriven. */
+  /**
+   * A second Job Completed for one job, or a second Run Completed for a run not redriven, that
+   * no publisher's death explains (see `reannounced`).
+   */
   duplicated: number;
+  /**
+   * Copies the design allows and explains (README, "Delivery guarantees"): the publisher died
+   * between PutEvents and its mark, and a redelivery announced again once the lease lapsed.
+   * Subscribers still get one notification (the notifier keys deliveries by outcome).
+   */
+  reannounced: number;
   /**
    * Left hanging: a terminal job whose outcome was never announced (no Job Completed / Job Failed
    * on the bus), a run without Run Completed, or messages still in a work queue at the end.
@@ -158,8 +207,13 @@ export function computeLedger(input: {
   leftInWorkQueues: number;
   health: HealthAnswer[];
   allowPermanentFailures?: boolean;
+  /** The processes the scenario ended, for explaining a re-announcement. */
+  deaths?: readonly ProcessDeath[];
+  /** The job store's announcement lease (DEFAULT_ANNOUNCE_LEASE_MS). */
+  announceLeaseMs?: number;
 }): Ledger {
   const problems: string[] = [];
+  const copies = reannouncements(input.deaths ?? [], input.announceLeaseMs ?? Number.POSITIVE_INFINITY);
   const byType = (type: string) => input.events.filter((e) => e["detail-type"] === type);
   const countBy = (events: SpiedEvent[], key: string) => {
     const counts = new Map<string, number>();
@@ -169,6 +223,7 @@ export function computeLedger(input: {
     }
     return counts;
   };
+  const copiesOf = (type: string, key: string, id: string) => byType(type).filter((e) => e.detail[key] === id);
   const completedEvents = countBy(byType("Job Completed"), "jobId");
   const failedEvents = countBy(byType("Job Failed"), "jobId");
   const runEvents = countBy(byType("Run Completed"), "runId");
@@ -205,8 +260,9 @@ export function computeLedger(input: {
     }
     const completions = completedEvents.get(job.jobId) ?? 0;
     if (completions > 1) {
-      duplicated += completions - 1;
-      problems.push(`${job.jobId}: Job Completed ${completions} times`);
+      const extra = copies.unexplained(copiesOf("Job Completed", "jobId", job.jobId));
+      duplicated += extra;
+      if (extra) problems.push(`${job.jobId}: Job Completed ${completions} times`);
     }
   }
   for (const runId of input.runIds) {
@@ -215,8 +271,9 @@ export function computeLedger(input: {
       stuck++;
       problems.push(`${runId}: Run Completed never seen`);
     } else if (announced > 1 && !input.redrivenRuns?.has(runId)) {
-      duplicated += announced - 1;
-      problems.push(`${runId}: Run Completed ${announced} times`);
+      const extra = copies.unexplained(copiesOf("Run Completed", "runId", runId));
+      duplicated += extra;
+      if (extra) problems.push(`${runId}: Run Completed ${announced} times`);
     }
   }
   if (input.leftInWorkQueues > 0) {
@@ -238,6 +295,7 @@ export function computeLedger(input: {
     transientFailures,
     lost,
     duplicated,
+    reannounced: copies.explained(),
     stuck,
     unhealthy,
     failureCodes,

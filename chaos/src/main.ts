@@ -57,6 +57,7 @@ for (const scenario of selected) {
         transientFailures: 0,
         lost: 0,
         duplicated: 0,
+        reannounced: 0,
         stuck: 0,
         unhealthy: [],
         failureCodes: {},

@@ -27,7 +27,7 @@ export function scenarioLine(r: ScenarioResult): string {
     .join(" ");
   return (
     `${l.ok ? "PASS" : "FAIL"} ${r.name.padEnd(17)} ${l.submitted} submitted: ${l.complete} complete, ${l.failedPermanent} failed-permanent; ` +
-    `lost=${l.lost} duplicated=${l.duplicated} stuck=${l.stuck} transient_failures=${l.transientFailures}; ` +
+    `lost=${l.lost} duplicated=${l.duplicated} reannounced=${l.reannounced} stuck=${l.stuck} transient_failures=${l.transientFailures}; ` +
     `healthy ${l.unhealthy.length ? `no (${l.unhealthy.join(", ")})` : "all"}; ${r.seconds.toFixed(1)} s; ${chaos}`
   );
 }
@@ -43,7 +43,7 @@ export function renderMarkdown(report: ChaosReport): string {
     const chaos = Object.entries(r.chaos)
       .map(([k, v]) => `${k}=${v}`)
       .join(", ");
-    return `| ${r.name} | ${l.ok ? "pass" : "**FAIL**"} | ${l.submitted} | ${l.complete} | ${l.failedPermanent} | ${l.lost} | ${l.duplicated} | ${l.stuck} | ${l.transientFailures} | ${l.unhealthy.length ? l.unhealthy.join(", ") : "all"} | ${r.seconds.toFixed(1)} | ${chaos} |`;
+    return `| ${r.name} | ${l.ok ? "pass" : "**FAIL**"} | ${l.submitted} | ${l.complete} | ${l.failedPermanent} | ${l.lost} | ${l.duplicated} | ${l.reannounced} | ${l.stuck} | ${l.transientFailures} | ${l.unhealthy.length ? l.unhealthy.join(", ") : "all"} | ${r.seconds.toFixed(1)} | ${chaos} |`;
   });
   const problems = report.scenarios.flatMap((r) => r.ledger.problems.map((p) => `- ${r.name}: ${p}`));
   return [
@@ -53,8 +53,8 @@ export function renderMarkdown(report: ChaosReport): string {
       .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`)
       .join(", ")}.`,
     "",
-    "| scenario | ledger | submitted | complete | failed (permanent) | lost | duplicated | stuck | transient failures | healthy | seconds | chaos |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
+    "| scenario | ledger | submitted | complete | failed (permanent) | lost | duplicated | re-announced (publisher died) | stuck | transient failures | healthy | seconds | chaos |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
     ...rows,
     "",
     ...report.scenarios.map((r) => `- **${r.name}**: ${r.description}.`),

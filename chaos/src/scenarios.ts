@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { DEFAULT_MODEL_ID } from "@quire/bedrock";
+import { DEFAULT_ANNOUNCE_LEASE_MS } from "@quire/jobs";
 import type { DevcloudOptions } from "@quire/devcloud";
 import { API_KEY, queueDepth, startCluster, type Cluster, type Scale } from "./cluster.ts";
 import { computeLedger, startBusSpy, type BusSpy, type JobOutcome, type Ledger } from "./ledger.ts";
@@ -141,7 +142,16 @@ const stageQueues = (cluster: Cluster) =>
 export const scenarios: Scenario[] = [
   {
     name: "kill",
-    description: "each service SIGKILLed mid-run and restarted (twice over without --quick)",
+    description:
+      "each service SIGKILLed mid-run and restarted (twice over without --quick); a webhook subscriber counts webhook-ids",
+    serviceEnv: { QUIRE_WEBHOOK_ALLOWLIST: "127.0.0.0/8" },
+    async before(ctx) {
+      // What a user sees of a kill: every completion once, even one its killed publisher had put
+      // on the bus just before dying (re-announced by the redelivery, `reannounced` in the ledger).
+      const receiver = await startWebhookReceiver();
+      ctx.cleanup.push(() => receiver.close());
+      ctx.state.healthy = { receiver, subscription: await subscribe(ctx.cluster, receiver) };
+    },
     async during(ctx) {
       await someDone(ctx, 0.15);
       const rounds = ctx.settings.quick ? 1 : 2;
@@ -162,6 +172,10 @@ export const scenarios: Scenario[] = [
       ctx.chaos.sigkills = kills;
       // How far the run was at each kill (jobs done of the total): mid-run, not after it.
       ctx.chaos.doneAtKills = `${doneAtKill.join(",")}/${ctx.jobIds.length}`;
+    },
+    async check(ctx, ledger) {
+      const { receiver, subscription } = ctx.state.healthy as Subscriber;
+      await checkSubscriber(ctx, ledger, receiver, subscription, "subscriber");
     },
   },
   {
@@ -706,6 +720,8 @@ async function settle(ctx: Context): Promise<Ledger> {
     redrivenRuns: ctx.redrivenRuns,
     leftInWorkQueues: left,
     health: await cluster.health(),
+    deaths: cluster.deaths,
+    announceLeaseMs: DEFAULT_ANNOUNCE_LEASE_MS,
   });
   if (deadLetters !== ctx.expectedDeadLetters) {
     ledger.problems.push(`${deadLetters} messages in DLQs, expected ${ctx.expectedDeadLetters}`);

@@ -3,10 +3,12 @@ import { computeLedger, type JobOutcome, type SpiedEvent } from "../src/ledger.t
 import { summaryLine, totalsOf } from "../src/report.ts";
 
 let n = 0;
-const event = (type: string, detail: Record<string, unknown>): SpiedEvent => ({
+const T0 = Date.parse("2026-12-02T10:00:00Z");
+const event = (type: string, detail: Record<string, unknown>, at = T0, source = "quire.summarizer"): SpiedEvent => ({
   id: `evt-${n++}`,
   "detail-type": type,
-  source: "quire.summarizer",
+  source,
+  time: new Date(at).toISOString().replace(/\.\d{3}Z$/, "Z"),
   detail,
 });
 const healthy = [{ name: "summarizer-1", ok: true, status: 200 as const }];
@@ -64,6 +66,56 @@ describe("the chaos ledger", () => {
       transientFailures: 1,
       stuck: 3,
       unhealthy: ["notifier (down)"],
+    });
+  });
+
+  describe("a second copy of an announcement", () => {
+    const lease = 30_000;
+    const killed = (service: string, at: number) => ({ name: `${service}-1`, service, signal: "SIGKILL" as const, at });
+    const twice = (secondAt: number, source = "quire.classifier") => [
+      event("Job Completed", { jobId: "job_1" }, T0 + 400, "quire.classifier"),
+      event("Job Completed", { jobId: "job_1" }, secondAt, source),
+      event("Run Completed", { runId: "run_1" }, T0 + 400, "quire.classifier"),
+    ];
+    const ledgerOf = (events: SpiedEvent[], deaths: ReturnType<typeof killed>[]) =>
+      computeLedger({
+        jobs: [complete("job_1")],
+        runIds: ["run_1"],
+        events,
+        leftInWorkQueues: 0,
+        health: healthy,
+        deaths,
+        announceLeaseMs: lease,
+      });
+
+    it("is a re-announcement, not a duplicate, when its publisher died just after the first and the next came a lease later", () => {
+      expect(ledgerOf(twice(T0 + 31_000), [killed("classifier", T0 + 700)])).toMatchObject({
+        ok: true,
+        duplicated: 0,
+        reannounced: 1,
+      });
+    });
+
+    it("is duplicated when no process of the publishing service died then", () => {
+      expect(ledgerOf(twice(T0 + 31_000), [])).toMatchObject({ ok: false, duplicated: 1, reannounced: 0 });
+      expect(ledgerOf(twice(T0 + 31_000), [killed("summarizer", T0 + 700)])).toMatchObject({ duplicated: 1 });
+      expect(ledgerOf(twice(T0 + 31_000), [killed("classifier", T0 + 20_000)])).toMatchObject({ duplicated: 1 });
+    });
+
+    it("is duplicated when it came sooner than a lease after the first (no takeover could have sent it)", () => {
+      expect(ledgerOf(twice(T0 + 2_000), [killed("classifier", T0 + 700)])).toMatchObject({
+        ok: false,
+        duplicated: 1,
+        reannounced: 0,
+      });
+    });
+
+    it("explains one copy per death", () => {
+      const thrice = [
+        ...twice(T0 + 31_000),
+        event("Job Completed", { jobId: "job_1" }, T0 + 62_000, "quire.classifier"),
+      ];
+      expect(ledgerOf(thrice, [killed("classifier", T0 + 700)])).toMatchObject({ duplicated: 1, reannounced: 1 });
     });
   });
 

@@ -1,4 +1,4 @@
-export { createJobStore, type JobStore, type JobStoreOptions } from "./job-store.ts";
+export { createJobStore, DEFAULT_ANNOUNCE_LEASE_MS, type JobStore, type JobStoreOptions } from "./job-store.ts";
 export type { CreateJobInput, FailOutcome, StageOutcome } from "./jobs.ts";
 export type { CreateRunInput, RunOutcomeRecorded } from "./runs.ts";
 export { keptResults, type JobFilter } from "./items.ts";

@@ -8,6 +8,12 @@ import { createRunOperations, type CreateRunInput, type RunOutcomeRecorded } fro
 import type { JobFilter } from "./items.ts";
 import type { Job, ResultCacheKey, Run, RunOutcome, RunUsage, StageResult } from "./schema.ts";
 
+/**
+ * How long an announcement's holder has to publish and mark it before a later delivery may take
+ * it over (JobStoreOptions.announceLeaseMs): also the soonest a re-announcement can follow.
+ */
+export const DEFAULT_ANNOUNCE_LEASE_MS = 30_000;
+
 export interface JobStoreOptions {
   client: DynamoDBClient;
   tableName: string;
@@ -137,7 +143,7 @@ export function createJobStore(options: JobStoreOptions): JobStore {
     db: documentClient(options.client),
     tableName: options.tableName,
     now: options.now ?? (() => new Date()),
-    announceLeaseMs: options.announceLeaseMs ?? 30_000,
+    announceLeaseMs: options.announceLeaseMs ?? DEFAULT_ANNOUNCE_LEASE_MS,
     idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 24 * 60 * 60,
     resultCacheTtlSeconds: options.resultCacheTtlSeconds ?? 30 * 24 * 60 * 60,
   };

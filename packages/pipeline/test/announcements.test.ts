@@ -1,6 +1,7 @@
 import { startDevcloud, type Devcloud } from "@quire/devcloud";
 import { loadConfig } from "@quire/config";
 import { documentSubmitted, newJobId, newRunId, SCHEMA_VERSION, type DocumentSubmitted } from "@quire/contracts";
+import { createJobStore } from "@quire/jobs";
 import { createLogger, type ConsumerContext } from "@quire/runtime";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -132,6 +133,50 @@ describe("a completion whose PutEvents fails", () => {
     const error = await duplicate.catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AnnouncementPendingError);
     expect((error as AnnouncementPendingError).retryAfterMs).toBeGreaterThan(25_000);
+  });
+});
+
+describe("a publisher that dies between PutEvents and its mark", () => {
+  it("is the one way Job Completed goes out twice: the redelivery announces again once the lease lapses, never before, and then no more", async () => {
+    // A short lease (the services use 30 s) so the takeover happens within the spec.
+    const leaseMs = 1500;
+    const config = loadConfig({ ...devcloud.env });
+    const jobs = createJobStore({
+      client: createAwsClients(devcloud.env).dynamodb,
+      tableName: config.QUIRE_TABLE_JOBS_NAME,
+      announceLeaseMs: leaseMs,
+    });
+    const message = await submitted(`Memo ${newJobId()}: the office closes at noon on Friday.`);
+    await createStageHandler("summary", summarizer)(message, context());
+    const published: { detailType: string; detail: Record<string, unknown> }[] = [];
+    // SIGKILL right after PutEvents answered: the event is on the bus, and nothing after runs.
+    const dying: EventPublisher = {
+      async put(type, detail) {
+        const id = await classifier.events.put(type, detail);
+        published.push({ detailType: type, detail: detail as Record<string, unknown> });
+        if (type === "Job Completed") return new Promise<string>(() => {});
+        return id;
+      },
+    };
+    // The redelivery's publisher works and records into the same list.
+    const recording = flakyPublisher(classifier.events, "none", 0, published).events;
+    const deps = { ...classifier, jobs };
+    void createStageHandler("classification", withEvents(deps, dying))(message, context());
+    const completions = () => published.filter((event) => event.detailType === "Job Completed").length;
+    while (completions() === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await jobs.getJob(message.jobId)).toMatchObject({ status: "complete", completionPublished: false });
+
+    const redelivery = createStageHandler("classification", withEvents(deps, recording));
+    // Inside the dead holder's lease: not acknowledged, nothing published.
+    await expect(redelivery(message, context())).rejects.toBeInstanceOf(AnnouncementPendingError);
+    expect(completions()).toBe(1);
+
+    await new Promise((resolve) => setTimeout(resolve, leaseMs + 100));
+    await redelivery(message, context());
+    await redelivery(message, context());
+
+    expect(completions()).toBe(2);
+    expect(await jobs.getJob(message.jobId)).toMatchObject({ completionPublished: true });
   });
 });
 
