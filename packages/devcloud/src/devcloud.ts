@@ -8,6 +8,7 @@ import { forward } from "./edge/proxy.ts";
 import { startEdge } from "./edge/server.ts";
 import { snsRoute, sqsRoute } from "./edge/sns-sqs.ts";
 import { startDynamoDb } from "./emulators/dynalite.ts";
+import { createDynamoDbRoute } from "./emulators/dynamodb-transactions.ts";
 import { startSnsSqsS3 } from "./emulators/fauxqs.ts";
 import { createEventBridgeBackend, type EventBridgeBackend } from "./eventbridge/backend.ts";
 import {
@@ -134,7 +135,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
         sns: snsRoute(snsSqsS3.port),
         s3: toSnsSqsS3,
         sts: toSnsSqsS3,
-        dynamodb: (req, body, res) => forward(dynamodb.port, req, body, res),
+        dynamodb: createDynamoDbRoute(dynamodb.port),
         events: eventBridge.handle,
         bedrock: bedrock.handle,
         ses: ses.handle,

@@ -92,6 +92,18 @@ export const EVENTBRIDGE_PUT_EVENTS_MAX_ENTRIES = 10;
 export const DYNAMODB_MAX_ITEM_BYTES = 409_600;
 
 /**
+ * DynamoDB TransactWriteItems: "groups up to 100 action requests … no two actions can target the
+ * same item … The aggregate size of the items in the transaction cannot exceed 4 MB" (DynamoDB API
+ * Reference, TransactWriteItems); "A client request token is valid for 10 minutes after the first
+ * request that uses it is completed" (ClientRequestToken). devcloud measures the 4 MB on the
+ * request body, which holds the items and a little more.
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html)
+ */
+export const DYNAMODB_TRANSACTION_MAX_ACTIONS = 100;
+export const DYNAMODB_TRANSACTION_MAX_BYTES = 4 * 1024 * 1024;
+export const DYNAMODB_TRANSACTION_TOKEN_MS = 10 * 60_000;
+
+/**
  * KMS Encrypt: the plaintext is 1 to 4,096 bytes for a symmetric encryption key ("Symmetric
  * encryption KMS keys: Up to 4096 bytes" — AWS KMS API Reference, Encrypt; "Plaintext … Length
  * Constraints: Minimum length of 1. Maximum length of 4096."); over it AWS answers

@@ -46,6 +46,53 @@ export async function conditionally(write: () => Promise<unknown>): Promise<bool
   }
 }
 
+/** What a cancelled TransactWriteItems says about each of its actions (SDK: `CancellationReasons`). */
+function cancellationCodes(error: unknown): string[] | undefined {
+  if ((error as { name?: unknown } | null)?.name !== "TransactionCanceledException") return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((r) => r.Code ?? "None");
+}
+
+/**
+ * A transaction cancelled only because some action's condition failed (its item was not in the
+ * state the write required): an answer, like a losing conditional write. Conflicts and refused
+ * actions are not.
+ */
+export function isTransactionConditionFailure(error: unknown): boolean {
+  const codes = cancellationCodes(error);
+  return (
+    codes !== undefined &&
+    codes.includes("ConditionalCheckFailed") &&
+    codes.every((c) => c === "ConditionalCheckFailed" || c === "None")
+  );
+}
+
+/**
+ * Run a TransactWriteItems: true when it was written, false when a condition failed. A
+ * cancellation for `TransactionConflict` (AWS: another transaction or write had one of its items
+ * at that moment, as on a run's counters when its jobs finish together) is tried again after a
+ * short random pause, `conflictRetries` times, then thrown like any other error — the caller's
+ * message is retried later as a transient fault.
+ */
+export async function transactConditionally(
+  write: () => Promise<unknown>,
+  options: { conflictRetries?: number; pauseMs?: () => number } = {},
+): Promise<boolean> {
+  const retries = options.conflictRetries ?? 3;
+  const pause = options.pauseMs ?? (() => 20 + Math.random() * 80);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await write();
+      return true;
+    } catch (error) {
+      if (isTransactionConditionFailure(error)) return false;
+      const conflict = cancellationCodes(error)?.includes("TransactionConflict") ?? false;
+      if (!conflict || attempt >= retries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause()));
+    }
+  }
+}
+
 /**
  * Strongly consistent read of one item. Used after a lost conditional write to learn why it
  * lost (dynalite ignores ReturnValuesOnConditionCheckFailure, so the failure carries no item).

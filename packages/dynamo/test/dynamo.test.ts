@@ -1,6 +1,18 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
-import { conditionally, epochSeconds, isConditionFailure } from "../src/index.ts";
+import {
+  conditionally,
+  epochSeconds,
+  isConditionFailure,
+  isTransactionConditionFailure,
+  transactConditionally,
+} from "../src/index.ts";
+
+const cancelled = (...codes: string[]) =>
+  Object.assign(new Error(`Transaction cancelled [${codes.join(", ")}]`), {
+    name: "TransactionCanceledException",
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
 
 describe("DynamoDB conventions", () => {
   it("recognises a lost conditional write by class or by name (a second copy of the SDK)", () => {
@@ -23,6 +35,39 @@ describe("DynamoDB conventions", () => {
         throw new Error("throttled");
       }),
     ).rejects.toThrow("throttled");
+  });
+
+  it("a transaction cancelled by failed conditions alone is an answer; one with a refused action or a conflict is not", () => {
+    expect(isTransactionConditionFailure(cancelled("None", "ConditionalCheckFailed"))).toBe(true);
+    expect(isTransactionConditionFailure(cancelled("ConditionalCheckFailed", "ValidationError"))).toBe(false);
+    expect(isTransactionConditionFailure(cancelled("TransactionConflict", "None"))).toBe(false);
+    expect(isTransactionConditionFailure(cancelled("None", "None"))).toBe(false);
+    expect(isTransactionConditionFailure(new Error("throttled"))).toBe(false);
+  });
+
+  it("transactConditionally() tries a conflicted transaction again, answers false for a failed condition, and throws the rest", async () => {
+    let calls = 0;
+    const conflictedTwice = async () => {
+      if (++calls <= 2) throw cancelled("TransactionConflict", "None");
+    };
+    expect(await transactConditionally(conflictedTwice, { pauseMs: () => 0 })).toBe(true);
+    expect(calls).toBe(3);
+    expect(
+      await transactConditionally(async () => {
+        throw cancelled("ConditionalCheckFailed", "None");
+      }),
+    ).toBe(false);
+    const alwaysConflicted = async () => {
+      throw cancelled("None", "TransactionConflict");
+    };
+    await expect(transactConditionally(alwaysConflicted, { conflictRetries: 2, pauseMs: () => 0 })).rejects.toThrow(
+      /TransactionConflict/,
+    );
+    await expect(
+      transactConditionally(async () => {
+        throw cancelled("ValidationError");
+      }),
+    ).rejects.toThrow(/ValidationError/);
   });
 
   it("epochSeconds rounds down to whole seconds", () => {

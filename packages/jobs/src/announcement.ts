@@ -20,6 +20,12 @@ export interface AnnouncementKind {
   readonly event: string;
   /** Attribute holding when the current lease was taken (ISO time). */
   readonly lease: string;
+  /**
+   * Attribute naming who holds the lease (a job id), where holders differ in what they owe: for a
+   * run, a delivery of another job need not wait for the holder, whose own message comes back
+   * if it dies (see runs.ts recordRunOutcome).
+   */
+  readonly holder?: string;
   /** Whether this item's announcement is already out. */
   isPublished(item: Record<string, unknown>): boolean;
   /** Attribute set to true once published. */
@@ -35,7 +41,7 @@ export type AnnouncementClaim =
   /** Already on the bus: nothing owed. */
   | { status: "published" }
   /** Another caller holds a live lease: do not acknowledge; come back after `retryAfterMs`. */
-  | { status: "held"; retryAfterMs: number }
+  | { status: "held"; retryAfterMs: number; holder?: string }
   /** Not owed (the transition has not happened). */
   | { status: "not-due" };
 
@@ -48,31 +54,45 @@ export function createAnnouncements(ctx: StoreContext) {
     if (typeof leaseAt === "string") {
       const expiresAt = Date.parse(leaseAt) + ctx.announceLeaseMs;
       const left = expiresAt - ctx.now().getTime();
-      if (left > 0) return { status: "held", retryAfterMs: left };
+      const holder = kind.holder ? item[kind.holder] : undefined;
+      if (left > 0) return { status: "held", retryAfterMs: left, ...(typeof holder === "string" ? { holder } : {}) };
     }
     return undefined;
   }
 
-  /** Take the announcement of `item` (read just now) if it is owed and nobody holds it. */
+  /** Take the announcement of `item` (read just now) if it is owed and nobody holds it; `holder` is recorded where the kind keeps one. */
   async function claim(
     kind: AnnouncementKind,
     key: ItemKey,
     item: Record<string, unknown>,
+    holder?: string,
   ): Promise<AnnouncementClaim> {
     const known = inspect(kind, item);
     if (known) return known;
     const now = ctx.now();
     const leaseAt = now.toISOString();
     const cutoff = new Date(now.getTime() - ctx.announceLeaseMs).toISOString();
+    const named = kind.holder !== undefined && holder !== undefined;
     const claimed = await conditionally(() =>
       ctx.db.send(
         new UpdateCommand({
           TableName: ctx.tableName,
           Key: key,
-          UpdateExpression: "SET #lease = :now",
+          UpdateExpression: named ? "SET #lease = :now, #holder = :holder" : "SET #lease = :now",
           ConditionExpression: `${kind.due.expression} AND #published = :false AND (attribute_not_exists(#lease) OR #lease <= :cutoff)`,
-          ExpressionAttributeNames: { ...kind.due.names, "#lease": kind.lease, "#published": kind.published },
-          ExpressionAttributeValues: { ...kind.due.values, ":now": leaseAt, ":cutoff": cutoff, ":false": false },
+          ExpressionAttributeNames: {
+            ...kind.due.names,
+            "#lease": kind.lease,
+            "#published": kind.published,
+            ...(named ? { "#holder": kind.holder } : {}),
+          },
+          ExpressionAttributeValues: {
+            ...kind.due.values,
+            ":now": leaseAt,
+            ":cutoff": cutoff,
+            ":false": false,
+            ...(named ? { ":holder": holder } : {}),
+          },
         }),
       ),
     );
@@ -146,6 +166,7 @@ export const jobFailure: AnnouncementKind = {
 export const runCompletion: AnnouncementKind = {
   event: "Run Completed",
   lease: "announceLeaseAt",
+  holder: "announceHolder",
   published: "completionPublished",
   isPublished: (item) => item.completionPublished === true,
   due: { expression: "#finished >= #total", names: { "#finished": "finished", "#total": "total" }, values: {} },

@@ -7,6 +7,7 @@ export {
   getItem,
   isConditionFailure,
   queryPartition,
+  transactConditionally,
 } from "@quire/dynamo";
 
 /** What every part of the job store shares: the table (client, name, clock), the lease, the TTLs. */

@@ -53,7 +53,6 @@ export function toRun(item: Record<string, unknown>): Run {
 
 export const isJobComplete = (item: Record<string, unknown>) =>
   typeof item.failedAt !== "string" && item.remainingStages === 0;
-export const isRunComplete = (item: Record<string, unknown>) => (item.finished as number) >= (item.total as number);
 
 /** Which of a run's jobs a listing keeps (listRunJobs); every given field must hold. */
 export interface JobFilter {

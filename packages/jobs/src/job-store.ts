@@ -36,8 +36,10 @@ export interface JobStoreOptions {
  * DynamoDB calls per document, happy path, both stages (excluding runs and the result cache):
  *   createJob 1 PutItem · startStage ×2 1 UpdateItem each · completeStage ×2 1 UpdateItem each
  *   (the second one also completes the job) · markCompletionPublished 1 UpdateItem  = 6.
- * In a run: +1 UpdateItem (recordRunOutcome) per job; once per run +1 PutItem (its listing entry,
- * beside the run's own), +1 GetItem (the winner reads the final run) and +1 UpdateItem
+ * In a run, per job: +1 TransactWriteItems (recordRunOutcome: the job's membership item and the
+ * run's counters, two small items — AWS bills a transaction's writes twice) and +1 GetItem (is
+ * the run finished?). Nothing grows with the run. Once per run: +1 PutItem (its listing entry,
+ * beside the run's own), +1 UpdateItem (the winner claims "Run Completed") and +1 UpdateItem
  * (markRunCompletionPublished).
  * Result cache as the stage handler uses it: +1 GetItem and, on a miss, +1 PutItem per stage.
  * A duplicate or losing call adds one consistent GetItem to learn why its write lost.

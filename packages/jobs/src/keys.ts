@@ -32,8 +32,7 @@ export const runJobsIndexKey = (runId: string, jobId: string) => ({
  * Every run's listing entry, in the byRun index's one RUNS partition, in runId order (ULIDs:
  * newest last, so listed with ScanIndexForward false). An item of its own beside the run, written
  * once when the run is created and never updated: were the run item itself in the index, each of
- * its counter updates (one per job outcome, the item up to ~160 KB with `countedJobs`) would be
- * written again to this single partition. One write per run is what one partition takes easily.
+ * its counter updates (one per job outcome) would be written again to this single partition. One write per run is what one partition takes easily.
  */
 export const RUNS_PARTITION = "RUNS";
 export const runListingKey = (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: "LISTING" });
@@ -50,11 +49,11 @@ export function resultCacheHash(key: ResultCacheKey): string {
 }
 
 /**
- * A job's key in its run's `countedJobs` map: 72 bits of sha256, base64url. Short because
- * the map lives on the run item (10,000 jobs ≈ 160 KB of the 400 KB item limit); a collision
- * inside a run of 10,000 jobs has odds of about 10⁻¹⁴.
+ * A job's membership in its run's counts: written with the counters, in one transaction, when its
+ * outcome is counted (recordRunOutcome), removed when a failure is taken back (reopenRunOutcome).
+ * Beside the run item, in its partition, one small item per job: no item grows with the run.
  */
-export const runMemberToken = (jobId: string) => createHash("sha256").update(jobId).digest("base64url").slice(0, 12);
+export const runMemberKey = (runId: string, jobId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: `COUNTED#${jobId}` });
 
 /** Paging cursors are the query's LastEvaluatedKey, opaque to callers. */
 export function encodeCursor(lastEvaluatedKey: Record<string, unknown>): string {

@@ -1,8 +1,15 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { createAnnouncements, runCompletion } from "./announcement.ts";
-import { conditionally, isConditionFailure, type StoreContext } from "./dynamo.ts";
+import { conditionally, isConditionFailure, transactConditionally, type StoreContext } from "./dynamo.ts";
 import { RunNotFoundError } from "./errors.ts";
-import { isRunComplete, jobFilterExpression, toJob, toRun, type JobFilter } from "./items.ts";
+import { jobFilterExpression, toJob, toRun, type JobFilter } from "./items.ts";
 import {
   BY_RUN_INDEX,
   decodeCursor,
@@ -11,7 +18,7 @@ import {
   runJobsPartition,
   runKey,
   runListingKey,
-  runMemberToken,
+  runMemberKey,
   RUNS_PARTITION,
   runsIndexKey,
 } from "./keys.ts";
@@ -39,7 +46,10 @@ export interface RunOutcomeRecorded {
   announcementHeldMs?: number;
 }
 
-/** Everything a run read needs: all but `countedJobs`. */
+/**
+ * Everything a run read needs, by name (a run item from before membership items also carries a
+ * `countedJobs` map that grew with the run; no read fetches it).
+ */
 const RUN_ATTRIBUTES = [
   "runId",
   "total",
@@ -55,6 +65,7 @@ const RUN_ATTRIBUTES = [
   "updatedAt",
   "lastOutcomeAt",
   "announceLeaseAt",
+  "announceHolder",
   "completionPublished",
   "inputTokens",
   "outputTokens",
@@ -116,9 +127,6 @@ export function createRunOperations(ctx: StoreContext) {
       complete: 0,
       failed: 0,
       countsByClassification: {},
-      // Tokens of the jobs counted so far (see recordRunOutcome); a map, so that an update
-      // touching one entry returns only that entry, not thousands.
-      countedJobs: {},
       startedAt: input.submittedAt,
       deadline: input.deadline,
       ...(input.plan ? { plan: input.plan } : {}),
@@ -154,7 +162,7 @@ export function createRunOperations(ctx: StoreContext) {
     }
   }
 
-  /** The run without its `countedJobs` map, which grows with the run and no reader needs. */
+  /** The run's own attributes (RUN_ATTRIBUTES), strongly consistent. */
   async function readRun(runId: string): Promise<Record<string, unknown> | undefined> {
     const { Item } = await ctx.db.send(
       new GetCommand({
@@ -174,71 +182,81 @@ export function createRunOperations(ctx: StoreContext) {
   }
 
   /**
-   * One atomic write per outcome: ADD the counters and, when a jobId is given, mark the job's
-   * token in the run's `countedJobs`, on condition that the run is not yet full and the job was
-   * not counted. `finished` reaches `total` in exactly one write; its caller gets `runCompleted`
-   * (after one read for the whole run: the write returns only what it changed).
+   * One transaction per outcome: the job's membership item (`runMemberKey`, put only if absent)
+   * and the run's counters (ADD, only while finished < total) are written together or not at all,
+   * so an outcome is counted exactly once however often it is repeated, and no item grows with
+   * the run (a run of 100,000 jobs writes 100,000 small items, never a 400 KB map). Without a
+   * jobId (callers that cannot repeat an outcome), the counters alone, in one conditional write.
+   *
+   * Then one read: a caller that finds the run finished claims "Run Completed" under the lease
+   * (see announcement.ts) — the caller that counted the last outcome, or, if it crashed before
+   * claiming, any repeated outcome after it, or another caller racing it (then one claims and
+   * the other is told the announcement is held).
    */
   async function recordRunOutcome(runId: string, outcome: RunOutcome): Promise<RunOutcomeRecorded> {
     const complete = outcome.status === "complete";
     if (complete && outcome.label.length === 0)
       throw new RangeError("A complete outcome needs its classification label.");
     const now = at();
-    const token = outcome.jobId === undefined ? undefined : runMemberToken(outcome.jobId);
-    // `#total = #total` changes nothing; it makes UPDATED_NEW return total beside finished.
-    const set = ["#lastOutcomeAt = :now", "#lease = :now", "#updatedAt = :now", "#total = #total"];
+    const set = ["#lastOutcomeAt = :now", "#updatedAt = :now"];
     if (complete) set.push("#counts.#label = if_not_exists(#counts.#label, :zero) + :one");
-    if (token) set.push("#counted.#token = :true");
     const add = ["#finished :one", `${complete ? "#complete" : "#failed"} :one`];
-    // The job's usage is added by the same conditional write that counts it: once, like the count.
+    // The job's usage is added by the same write that counts it: once, like the count.
     const usage = usageUpdate(outcome.usage, 1);
     add.push(...usage.add);
-    let condition = "attribute_exists(pk) AND #finished < #total";
-    if (token) condition += " AND attribute_not_exists(#counted.#token)";
-    try {
-      const { Attributes } = await ctx.db.send(
-        new UpdateCommand({
-          TableName: ctx.tableName,
-          Key: runKey(runId),
-          UpdateExpression: `SET ${set.join(", ")} ADD ${add.join(", ")}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: {
-            "#lastOutcomeAt": "lastOutcomeAt",
-            "#lease": "announceLeaseAt",
-            "#updatedAt": "updatedAt",
-            "#finished": "finished",
-            "#total": "total",
-            ...(complete
-              ? { "#complete": "complete", "#counts": "countsByClassification", "#label": outcome.label }
-              : { "#failed": "failed" }),
-            ...(token ? { "#counted": "countedJobs", "#token": token } : {}),
-            ...usage.names,
-          },
-          ExpressionAttributeValues: {
-            ":now": now,
-            ":one": 1,
-            ...(complete ? { ":zero": 0 } : {}),
-            ...(token ? { ":true": true } : {}),
-            ...usage.values,
-          },
-          ReturnValues: "UPDATED_NEW",
-        }),
-      );
-      if (!isRunComplete(Attributes!)) return { runCompleted: undefined };
-      // No outcome can be counted any more (finished = total), so this read is the final run.
-      // The completing write took the announcement lease (#lease = :now).
-      const run = await readRun(runId);
-      return run ? { runCompleted: toRun(run), lease: now } : { runCompleted: undefined };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-    // Counted already (a re-announced job) or the run is full: nothing to add. If the run is
-    // complete and "Run Completed" is not out, claim it — or, held by another, wait for it.
+    const countRun = {
+      TableName: ctx.tableName,
+      Key: runKey(runId),
+      UpdateExpression: `SET ${set.join(", ")} ADD ${add.join(", ")}`,
+      ConditionExpression: "attribute_exists(pk) AND #finished < #total",
+      ExpressionAttributeNames: {
+        "#lastOutcomeAt": "lastOutcomeAt",
+        "#updatedAt": "updatedAt",
+        "#finished": "finished",
+        "#total": "total",
+        ...(complete
+          ? { "#complete": "complete", "#counts": "countsByClassification", "#label": outcome.label }
+          : { "#failed": "failed" }),
+        ...usage.names,
+      },
+      ExpressionAttributeValues: {
+        ":now": now,
+        ":one": 1,
+        ...(complete ? { ":zero": 0 } : {}),
+        ...usage.values,
+      },
+    };
+    const { jobId } = outcome;
+    // Counted now, or already (a repeated outcome) or never (the run is full): either way, the
+    // run as it now is says whether "Run Completed" is owed.
+    await (jobId === undefined
+      ? conditionally(() => ctx.db.send(new UpdateCommand(countRun)))
+      : transactConditionally(() =>
+          ctx.db.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Put: {
+                    TableName: ctx.tableName,
+                    Item: { ...runMemberKey(runId, jobId), entity: "runMember", runId, jobId, outcome: outcome.status },
+                    ConditionExpression: "attribute_not_exists(pk)",
+                  },
+                },
+                { Update: countRun },
+              ],
+            }),
+          ),
+        ));
     const item = await readRun(runId);
     if (!item) throw new RunNotFoundError(runId);
-    const claim = await announcements.claim(runCompletion, runKey(runId), item);
+    const claim = await announcements.claim(runCompletion, runKey(runId), item, jobId);
     if (claim.status === "claimed") return { runCompleted: toRun(item), lease: claim.leaseAt };
-    if (claim.status === "held") return { runCompleted: undefined, announcementHeldMs: claim.retryAfterMs };
+    // Held by a delivery of another job: that job's message is not acknowledged before "Run
+    // Completed" is out, and comes back to announce it if its holder dies, so this one need not
+    // wait. Held by another delivery of this same job (or by an unnamed holder), it must: were it
+    // acknowledged, the message that would bring the announcement back would be gone.
+    if (claim.status === "held" && (claim.holder === undefined || claim.holder === jobId))
+      return { runCompleted: undefined, announcementHeldMs: claim.retryAfterMs };
     return { runCompleted: undefined };
   }
 
@@ -251,32 +269,46 @@ export function createRunOperations(ctx: StoreContext) {
 
   /**
    * Take a failed job's outcome back out of its run (the job was redriven and goes back to work):
-   * finished and failed drop by one, the job's token is removed so its next outcome counts, and a
-   * finished run is open again — when it finishes anew, "Run Completed" is announced again with
-   * the final counts. Once per counted outcome (conditional on the token); false otherwise.
+   * its membership item goes and finished and failed drop by one, in one transaction, so its next
+   * outcome counts; a finished run is open again — when it finishes anew, "Run Completed" is
+   * announced again with the final counts. Once per counted failure (the membership item must say
+   * failed); false otherwise.
    */
   async function reopenRunOutcome(runId: string, jobId: string, usage?: RunUsage): Promise<boolean> {
-    const token = runMemberToken(jobId);
     // The usage its failed outcome added goes too: its next outcome counts the results it then has.
     const taken = usageUpdate(usage, -1);
-    return conditionally(() =>
+    return transactConditionally(() =>
       ctx.db.send(
-        new UpdateCommand({
-          TableName: ctx.tableName,
-          Key: runKey(runId),
-          UpdateExpression: `REMOVE #counted.#token, #lease SET #published = :false, #updatedAt = :now ADD ${["#finished :minus", "#failed :minus", ...taken.add].join(", ")}`,
-          ConditionExpression: "attribute_exists(#counted.#token) AND #failed > :zero",
-          ExpressionAttributeNames: {
-            "#counted": "countedJobs",
-            "#token": token,
-            "#lease": "announceLeaseAt",
-            "#published": "completionPublished",
-            "#updatedAt": "updatedAt",
-            "#finished": "finished",
-            "#failed": "failed",
-            ...taken.names,
-          },
-          ExpressionAttributeValues: { ":false": false, ":now": at(), ":minus": -1, ":zero": 0, ...taken.values },
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: ctx.tableName,
+                Key: runMemberKey(runId, jobId),
+                ConditionExpression: "#outcome = :failed",
+                ExpressionAttributeNames: { "#outcome": "outcome" },
+                ExpressionAttributeValues: { ":failed": "failed" },
+              },
+            },
+            {
+              Update: {
+                TableName: ctx.tableName,
+                Key: runKey(runId),
+                UpdateExpression: `REMOVE #lease, #holder SET #published = :false, #updatedAt = :now ADD ${["#finished :minus", "#failed :minus", ...taken.add].join(", ")}`,
+                ConditionExpression: "#failed > :zero",
+                ExpressionAttributeNames: {
+                  "#lease": "announceLeaseAt",
+                  "#holder": "announceHolder",
+                  "#published": "completionPublished",
+                  "#updatedAt": "updatedAt",
+                  "#finished": "finished",
+                  "#failed": "failed",
+                  ...taken.names,
+                },
+                ExpressionAttributeValues: { ":false": false, ":now": at(), ":minus": -1, ":zero": 0, ...taken.values },
+              },
+            },
+          ],
         }),
       ),
     );

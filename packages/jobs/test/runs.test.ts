@@ -117,6 +117,36 @@ describe("recordRunOutcome", () => {
     expect(await store.getRun(runId)).toMatchObject({ complete: 1, failed: 0, countsByClassification: { invoice: 1 } });
   });
 
+  it("keeps the run item the same size however many jobs it counts: each job's membership is an item of its own", async () => {
+    const runId = newRunId();
+    await store.createRun({ runId, total: 400, submittedAt });
+    const runItemBytes = async () => {
+      const { Item } = await cloud.client.send(
+        new GetItemCommand({ TableName: cloud.tableName, Key: { pk: { S: `RUN#${runId}` }, sk: { S: "RUN" } } }),
+      );
+      return JSON.stringify(Item).length;
+    };
+    await store.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId: newJobId() });
+    const afterOne = await runItemBytes();
+    const jobIds = Array.from({ length: 299 }, () => newJobId());
+    for (let i = 0; i < jobIds.length; i += 25)
+      await Promise.all(
+        jobIds
+          .slice(i, i + 25)
+          .map((jobId) => store.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })),
+      );
+    expect(await store.getRun(runId)).toMatchObject({ complete: 300, countsByClassification: { invoice: 300 } });
+    // Counter digits may grow; 300 job ids (~9 KB) may not.
+    expect(await runItemBytes()).toBeLessThan(afterOne + 20);
+    const { Item: member } = await cloud.client.send(
+      new GetItemCommand({
+        TableName: cloud.tableName,
+        Key: { pk: { S: `RUN#${runId}` }, sk: { S: `COUNTED#${jobIds[0]}` } },
+      }),
+    );
+    expect(member?.outcome).toEqual({ S: "complete" });
+  });
+
   it("ignores outcomes beyond the run's total", async () => {
     const runId = newRunId();
     await store.createRun({ runId, total: 2, submittedAt });
@@ -172,6 +202,25 @@ describe("recordRunOutcome", () => {
     const retried = await leased.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId });
     expect(retried.runCompleted).toMatchObject({ runId, complete: 1 });
     expect(retried.lease).toBeDefined();
+  });
+
+  it("of the jobs that finish a run together, one claims Run Completed and the others go on: only the holder's own job waits for it", async () => {
+    const runId = newRunId();
+    await store.createRun({ runId, total: 6, submittedAt });
+    const jobIds = Array.from({ length: 6 }, () => newJobId());
+    const results = await Promise.all(
+      jobIds.map((jobId) => store.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId })),
+    );
+    const holders = results.filter((r) => r.lease);
+    expect(holders).toHaveLength(1);
+    expect(results.filter((r) => r.announcementHeldMs !== undefined)).toEqual([]);
+
+    // Another delivery of the holder's job must wait; one of any other job need not.
+    const holderJob = jobIds[results.indexOf(holders[0]!)]!;
+    const again = (jobId: string) => store.recordRunOutcome(runId, { status: "complete", label: "invoice", jobId });
+    expect((await again(holderJob)).announcementHeldMs).toBeGreaterThan(0);
+    expect(await again(jobIds.find((id) => id !== holderJob)!)).toEqual({ runCompleted: undefined });
+    expect(await store.getRun(runId)).toMatchObject({ complete: 6, total: 6 });
   });
 
   it("adds each job's usage with its outcome, once: a repeated outcome adds nothing, an unpriced job is counted apart", async () => {
