@@ -145,13 +145,9 @@ export const scenarios: Scenario[] = [
     description:
       "each service SIGKILLed mid-run and restarted (twice over without --quick); a webhook subscriber counts webhook-ids",
     serviceEnv: { QUIRE_WEBHOOK_ALLOWLIST: "127.0.0.0/8" },
-    async before(ctx) {
-      // What a user sees of a kill: every completion once, even one its killed publisher had put
-      // on the bus just before dying (re-announced by the redelivery, `reannounced` in the ledger).
-      const receiver = await startWebhookReceiver();
-      ctx.cleanup.push(() => receiver.close());
-      ctx.state.healthy = { receiver, subscription: await subscribe(ctx.cluster, receiver) };
-    },
+    // What a user sees of a kill: every completion once, even one its killed publisher had put on
+    // the bus just before dying (re-announced by the redelivery, `reannounced` in the ledger).
+    before: subscribeHealthyReceiver,
     async during(ctx) {
       await someDone(ctx, 0.15);
       const rounds = ctx.settings.quick ? 1 : 2;
@@ -371,12 +367,7 @@ export const scenarios: Scenario[] = [
     description:
       "every Job Completed put on the bus again from its declared source, and once from an undeclared one; a webhook subscriber counts webhook-ids",
     serviceEnv: { QUIRE_WEBHOOK_ALLOWLIST: "127.0.0.0/8" },
-    async before(ctx) {
-      const receiver = await startWebhookReceiver();
-      ctx.cleanup.push(() => receiver.close());
-      const subscription = await subscribe(ctx.cluster, receiver);
-      ctx.state.healthy = { receiver, subscription };
-    },
+    before: subscribeHealthyReceiver,
     async during(ctx) {
       await waitForRun(ctx, (c) => c.complete + c.failed >= c.total, ctx.settings.settleTimeoutMs, "the run");
       const { receiver } = ctx.state.healthy as Subscriber;
@@ -522,6 +513,17 @@ async function subscribe(cluster: Cluster, receiver: WebhookReceiver): Promise<s
   });
   if (answer?.status !== 201) throw new Error(`could not subscribe ${receiver.url}: ${JSON.stringify(answer)}`);
   return answer.body.id;
+}
+
+/** A local webhook receiver subscribed to `job.completed`, kept as `ctx.state.healthy` for checkSubscriber. */
+async function subscribeHealthyReceiver(ctx: {
+  cluster: Cluster;
+  cleanup: Context["cleanup"];
+  state: Context["state"];
+}) {
+  const receiver = await startWebhookReceiver();
+  ctx.cleanup.push(() => receiver.close());
+  ctx.state.healthy = { receiver, subscription: await subscribe(ctx.cluster, receiver) } satisfies Subscriber;
 }
 
 const distinctIds = (receiver: WebhookReceiver) =>
