@@ -32,7 +32,8 @@ export const runJobsIndexKey = (runId: string, jobId: string) => ({
  * Every run's listing entry, in the byRun index's one RUNS partition, in runId order (ULIDs:
  * newest last, so listed with ScanIndexForward false). An item of its own beside the run, written
  * once when the run is created and never updated: were the run item itself in the index, each of
- * its counter updates (one per job outcome) would be written again to this single partition. One write per run is what one partition takes easily.
+ * its counter updates (one per job outcome) would be written again to this single partition. One
+ * write per run is what one partition takes easily.
  */
 export const RUNS_PARTITION = "RUNS";
 export const runListingKey = (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: "LISTING" });

@@ -297,9 +297,9 @@ export function createRunOperations(ctx: StoreContext) {
                 UpdateExpression: `REMOVE #lease, #holder SET #published = :false, #updatedAt = :now ADD ${["#finished :minus", "#failed :minus", ...taken.add].join(", ")}`,
                 ConditionExpression: "#failed > :zero",
                 ExpressionAttributeNames: {
-                  "#lease": "announceLeaseAt",
-                  "#holder": "announceHolder",
-                  "#published": "completionPublished",
+                  "#lease": runCompletion.lease,
+                  "#holder": runCompletion.holder!,
+                  "#published": runCompletion.published,
                   "#updatedAt": "updatedAt",
                   "#finished": "finished",
                   "#failed": "failed",

@@ -68,7 +68,11 @@ export function createDynamoDbRoute(port: number): EdgeHandler {
 
   async function transactWriteItems(req: IncomingMessage, request: ParsedRequest): Promise<Answer> {
     const now = Date.now();
-    for (const [token, seen] of tokens) if (now - seen.at > DYNAMODB_TRANSACTION_TOKEN_MS) tokens.delete(token);
+    // Tokens are kept in the order they were stored (a Map's): the expired ones are at the front.
+    for (const [token, seen] of tokens) {
+      if (now - seen.at <= DYNAMODB_TRANSACTION_TOKEN_MS) break;
+      tokens.delete(token);
+    }
     if (request.token !== undefined) {
       const seen = tokens.get(request.token);
       if (seen && seen.fingerprint !== request.fingerprint)
