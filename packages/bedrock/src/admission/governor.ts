@@ -54,7 +54,7 @@ export interface GovernorOptions {
   expectedLatencyMs?: number;
   /**
    * The in-flight limit's cap, and slow start's end, as a multiple of what the member's share of
-   * the RPM quota sustains (share × RPM × latency ÷ 60 s). Default 1.2 (latency jitter).
+   * the RPM quota sustains (share × RPM × latency ÷ 60 s). Default 1.15 (latency jitter).
    */
   shareHeadroom?: number;
   now?: () => number;
@@ -197,7 +197,7 @@ export function createGovernor(options: GovernorOptions = {}): Governor {
   const interactiveBurst = options.interactiveBurst ?? 4;
   const burstSeconds = options.burstSeconds ?? 10;
   const startBurstSeconds = options.startBurstSeconds ?? burstSeconds;
-  const shareHeadroom = options.shareHeadroom ?? 1.2;
+  const shareHeadroom = options.shareHeadroom ?? 1.15;
   const quotaShare = options.quotaShare;
   const models = new Map<string, ModelState>();
   /** A bucket's burst (and its starting level) at `perMinute`: at least one request's worth. */

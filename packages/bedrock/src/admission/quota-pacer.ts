@@ -17,17 +17,23 @@ import { TokenBucket } from "./token-bucket.ts";
  * The scale is the safety net for a quota configured wrong, or shared with a foreign client. One
  * member decides it for the group — the leader (see quota-share.ts), from the group's successes
  * and throttles as the members' heartbeats report them, and its own — and every member adopts it:
- * - down: sustained throttles (3 or more in an evaluation window, over 10 % of the group's calls)
- *   mean the server's window is full, so the calls the group had admitted within the last window
- *   (the members' window logs, as their heartbeats report them) are the quota as it really is: the
- *   scale is set to that, in one step — one per window, since the server's window holds the old
- *   rate's calls (and their throttles) that long;
- * - up: while it has a backlog, the group spends all of its window and has no throttles, the
- *   leader probes above the scale (×1.25;
- *   the step doubles while probes succeed and halves, to ×1.05, when one fails). A sliding window
- *   proves a rate only once it has held a whole window of it, so a probe lasts a window; any throttle
- *   in the group undoes it at once (a right quota costs a probe's handful of throttles), and the
- *   next waits twice as long, up to 16 windows.
+ * - down: throttles sustained for an evaluation (two latencies: 3 or more, over 10 % of the calls
+ *   since they began) mean the server's window is full. The scale falls, in one step (at most by
+ *   half), to the lower of what the group had admitted within the last window (the members' window
+ *   logs, as their heartbeats report them) and the share of its calls the server admitted since
+ *   the throttles began: just after a quota fell, the window still holds the calls of before, and
+ *   only the throttled share says how far. Then the throttles say nothing new for a window (the
+ *   server's window holds the old rate's calls), or half of one when the window had not said it;
+ * - back up to the configured quota (below it, the likelier truth: a foreign client leaves, a cut
+ *   is lifted): slow start — while it has a backlog and keeps its pace without a throttle, the
+ *   leader doubles the scale, capped at 1, each step held for an evaluation; a throttle undoes the
+ *   step and halves the next (to ×1.25), waiting a window or two;
+ * - above the configured quota: while it has a backlog, the group spends all of its window and has
+ *   no throttles, the leader probes — the first time by ×2, ramping up by a quarter every two
+ *   latencies, so against a right quota its first throttle comes after a handful of calls too many.
+ *   A sliding window proves a rate only once it has held a whole window of it, so a probe lasts a
+ *   window; any throttle in the group undoes it at once, the next waits twice as long (up to 16
+ *   windows) with half the step (to ×1.05); one that holds is followed by the next at once.
  */
 export interface QuotaPacerOptions {
   /** The model's requests per minute, as configured (for the whole group). */
@@ -51,12 +57,22 @@ const MAX_SCALE = 4;
 const DECREASE_MIN_THROTTLES = 3;
 const DECREASE_MIN_RATIO = 0.1;
 /** A probe's first step up; the most windows between probes. */
-const PROBE_FIRST_STEP = 1.25;
+const PROBE_FIRST_STEP = 2;
+/** How fast a probe above the configured quota ramps: this much more every two latencies. */
+const PROBE_RAMP_STEP = 0.25;
 /** Failed probes halve the step, down to this: near the quota's edge, small steps find it (and cost few throttles). */
 const PROBE_MIN_STEP = 1.05;
 const PROBE_MAX_WINDOWS = 16;
 /** Windows busy at the pace (a backlog all along, the window full) before a probe. */
-const PROBE_AFTER_BUSY_WINDOWS = 2;
+const PROBE_AFTER_BUSY_WINDOWS = 1;
+/**
+ * Below the configured quota the configured one is the likelier truth (a foreign client leaves, a
+ * cut is lifted): probes double toward it (halving to ×1.25 when one fails), and wait at most this
+ * many windows, so a quota that came back is spent again within a few windows.
+ */
+const RECOVERY_STEP = 2;
+const RECOVERY_MIN_STEP = 1.25;
+const RECOVERY_MAX_WINDOWS = 2;
 
 /** The group's calls so far (this member's and the others' as last reported). */
 interface GroupCount {
@@ -95,7 +111,9 @@ export class QuotaPacer {
   #scale = 1;
   /** When the scale last changed (a decision of this member, or one adopted). */
   #scaleChangedAt: number;
-  #probe: { before: number; target: number; startedAt: number; rampMs: number; throttles: number } | undefined;
+  #probe:
+    | { before: number; target: number; startedAt: number; rampMs: number; throttles: number; recovery: boolean }
+    | undefined;
   /** Messages received and on their way to ask for a permit: the bucket keeps a token for each. */
   #held = 0;
   /** Since when this member has been held back by its pace without a break (a backlog all along). */
@@ -106,6 +124,9 @@ export class QuotaPacer {
   /** Windows between probes, and the next probe's step. */
   #probeWindows = 1;
   #probeStep = PROBE_FIRST_STEP;
+  /** The same below the configured quota (see {@link RECOVERY_STEP}). */
+  #recoveryWindows = 1;
+  #recoveryStep = RECOVERY_STEP;
   #own = { successes: 0, throttles: 0 };
   #others = { successes: 0, throttles: 0, windowCount: 0 };
   /** The group's cumulative counts over the last evaluation windows, oldest first. */
@@ -115,7 +136,7 @@ export class QuotaPacer {
     this.#quota = options.requestsPerMinute;
     this.#windowMs = options.windowMs ?? 60_000;
     this.#burstMs = options.burstMs ?? 1000;
-    this.#headroom = options.headroom ?? 1.2;
+    this.#headroom = options.headroom ?? 1.15;
     this.#now = options.now;
     this.#fraction = fraction;
     this.#scaleChangedAt = this.#now();
@@ -291,43 +312,59 @@ export class QuotaPacer {
     const since = Math.max(now - evaluationMs, this.#scaleChangedAt + (context.feedbackMs ?? 0), this.#quietUntil);
     const base = this.#history.findLast((count) => count.at <= since) ?? this.#history[0]!;
     const throttles = Math.max(0, total.throttles - base.throttles);
-    const calls = throttles + Math.max(0, total.successes - base.successes);
+    // The calls since the throttles began (the last count before the first of them): before a quota
+    // falls the calls all succeed, and counting them would say it fell by less than it did.
+    const streak = this.#history.findLast((count) => count.at >= base.at && count.throttles === base.throttles) ?? base;
+    const calls = throttles + Math.max(0, total.successes - streak.successes);
 
     if (this.#probe) {
       // Any throttle in the group: the probe found the quota's edge. Back to the scale before it;
       // the next probe waits twice as long, with the first step.
       if (total.throttles > this.#probe.throttles) {
-        const before = this.#probe.before;
+        const { before, recovery } = this.#probe;
         this.#probe = undefined;
         this.#probeFailedAt = now;
         // The probe's excess stays in the server's window (and in ours) for a window: the throttles
         // it causes meanwhile are the probe's, not a sign that the quota is lower than before it.
         this.#quietUntil = now + this.#windowMs;
-        this.#probeWindows = Math.min(PROBE_MAX_WINDOWS, this.#probeWindows * 2);
-        this.#probeStep = Math.max(PROBE_MIN_STEP, 1 + (this.#probeStep - 1) / 2);
+        if (recovery) {
+          this.#recoveryWindows = Math.min(RECOVERY_MAX_WINDOWS, Math.max(1, this.#recoveryWindows * 2));
+          this.#recoveryStep = Math.max(RECOVERY_MIN_STEP, 1 + (this.#recoveryStep - 1) / 2);
+        } else {
+          this.#probeWindows = Math.min(PROBE_MAX_WINDOWS, this.#probeWindows * 2);
+          this.#probeStep = Math.max(PROBE_MIN_STEP, 1 + (this.#probeStep - 1) / 2);
+        }
         return this.#setScale(before, now);
       }
-      // Only a whole window at the probed rate (after its ramp) proves it: the server's window then holds nothing older.
-      if (now - this.#probe.startedAt < this.#probe.rampMs + Math.max(this.#windowMs, evaluationMs))
-        return { scaleChanged: false };
-      // A whole window at the probed rate without a throttle: the quota is at least that. The next probe at once, by more.
+      // Only a whole window at the probed rate (after its ramp) proves it: the server's window then
+      // holds nothing older. Back toward the configured quota, an evaluation without a throttle is
+      // enough to go on (slow start): the configured quota is the likelier truth, and a throttle
+      // on the way up undoes the last step as it would a probe.
+      const proofMs = this.#probe.recovery ? evaluationMs : Math.max(this.#windowMs, evaluationMs);
+      if (now - this.#probe.startedAt < this.#probe.rampMs + proofMs) return { scaleChanged: false };
+      // A whole window at the probed rate without a throttle: the quota is at least that. The next
+      // probe at once, by more (back toward the configured quota: by the recovery's first step).
+      if (this.#probe.recovery) {
+        this.#recoveryWindows = 0;
+        this.#recoveryStep = RECOVERY_STEP;
+      } else {
+        this.#probeWindows = 0;
+        this.#probeStep = Math.min(2, (this.#probeStep - 1) * 2 + 1);
+      }
       this.#probe = undefined;
-      this.#probeWindows = 0;
-      this.#probeStep = Math.min(2, (this.#probeStep - 1) * 2 + 1);
       this.#scaleChangedAt = now;
       return { scaleChanged: false };
     }
     if (
       throttles >= DECREASE_MIN_THROTTLES &&
       throttles / calls > DECREASE_MIN_RATIO &&
-      now - since >= evaluationMs / 4 &&
+      now - streak.at >= evaluationMs &&
       now >= this.#quietUntil
     ) {
       this.#probeStep = PROBE_FIRST_STEP;
       this.#probeWindows = Math.max(1, this.#probeWindows);
-      // The server's window holds the old rate's calls for a window more: its throttles meanwhile
-      // are not news (one decrease per window, as AIMD's one per generation of calls).
-      this.#quietUntil = now + this.#windowMs;
+      this.#recoveryStep = RECOVERY_STEP;
+      this.#recoveryWindows = 1;
       // A throttle says the server's window is full: what the group had admitted within the last
       // window is then the quota as it really is (for this group: a foreign client's part is not in it).
       // Without the others' counts (alone, or the store down), the admitted fraction of the calls:
@@ -338,35 +375,57 @@ export class QuotaPacer {
       const measured = admittedInWindow / ((this.#quota * this.#windowMs) / 60_000);
       // (No window counts at all — a pacer told of outcomes only: the admitted fraction.)
       const admittedFraction = this.#scale * (1 - throttles / calls);
+      // Otherwise the lower of the two: soon after the quota fell (a foreign client came) the window
+      // still holds the calls admitted before, and only the throttled share says how far it fell.
       const estimate =
         admittedInWindow === 0
           ? admittedFraction
-          : now - this.#probeFailedAt < 2 * this.#windowMs
+          : now - this.#probeFailedAt < this.#windowMs + evaluationMs
             ? Math.max(measured, admittedFraction)
-            : measured;
+            : Math.min(measured, admittedFraction);
+      // The server's window holds the old rate's calls for a window more: its throttles meanwhile
+      // are not news (one decrease per window, as AIMD's one per generation of calls) — unless the
+      // window did not say the quota fell, only the throttled share did: then the window was still
+      // the old rate's, and half of one later it speaks (a quota that fell by half has drained to it).
+      this.#quietUntil = now + (measured <= estimate ? this.#windowMs : this.#windowMs / 2);
       return this.#setScale(Math.min(this.#scale, Math.max(this.#scale * 0.5, estimate)), now);
     }
-    // A probe only after two windows busy at the pace: the server's window then holds the pace's
+    // A probe only after a window busy at the pace: the server's window then holds the pace's
     // traffic, so a throttle-free probe says the quota is higher (not that the window was still filling).
     // And only while the group spends all of the quota it has (its window logs hold ≥ 97 % of it): a
     // group that cannot (a host slower than the pace) would find no throttle above it, and prove nothing.
     const spent =
       (this.windowCount() + this.#others.windowCount) / ((this.#quota * this.#scale * this.#windowMs) / 60_000);
+    const recovery = this.#scale < 1 - 1e-6;
+    // Back toward the configured quota, the pace held over the last evaluation will do: the window
+    // still holds the lower rate's calls of before the last step, and waiting for it to fill would
+    // make each step of the way back a window long.
+    const oldest = this.#history[0]!;
+    const recentRate = ((total.successes - oldest.successes) * 60_000) / Math.max(1, now - oldest.at);
+    const keepsPace = recovery
+      ? now - oldest.at >= evaluationMs / 2 && recentRate >= 0.9 * this.#quota * this.#scale
+      : spent >= 0.97;
     if (
       context.starved &&
       now - this.#busySince >= PROBE_AFTER_BUSY_WINDOWS * this.#windowMs &&
-      spent >= 0.97 &&
+      keepsPace &&
       throttles === 0 &&
       this.#scale < MAX_SCALE &&
-      now - this.#scaleChangedAt >= Math.max(this.#probeWindows * this.#windowMs, evaluationMs)
+      now - this.#scaleChangedAt >=
+        Math.max((recovery ? this.#recoveryWindows : this.#probeWindows) * this.#windowMs, evaluationMs)
     ) {
-      const target = Math.min(MAX_SCALE, this.#scale * this.#probeStep);
+      const target = recovery
+        ? Math.min(1, this.#scale * this.#recoveryStep)
+        : Math.min(MAX_SCALE, this.#scale * this.#probeStep);
       this.#probe = {
         before: this.#scale,
         target,
         startedAt: now,
-        rampMs: 2 * context.latencyMs,
+        // Above the configured quota, at most a quarter more every two latencies, however far the
+        // probe goes: the calls beyond a right quota before its first throttle arrives stay a handful.
+        rampMs: 2 * context.latencyMs * (recovery ? 1 : Math.max(1, (target / this.#scale - 1) / PROBE_RAMP_STEP)),
         throttles: total.throttles,
+        recovery,
       };
       this.#scale = target;
       this.#scaleChangedAt = now;
