@@ -71,6 +71,7 @@ const RUN_ATTRIBUTES = [
   "outputTokens",
   "costMicroUsd",
   "unpricedJobs",
+  "reopenedAt",
 ] as const;
 
 const DEFAULT_PAGE = 100;
@@ -294,13 +295,14 @@ export function createRunOperations(ctx: StoreContext) {
               Update: {
                 TableName: ctx.tableName,
                 Key: runKey(runId),
-                UpdateExpression: `REMOVE #lease, #holder SET #published = :false, #updatedAt = :now ADD ${["#finished :minus", "#failed :minus", ...taken.add].join(", ")}`,
+                UpdateExpression: `REMOVE #lease, #holder SET #published = :false, #updatedAt = :now, #reopenedAt = :now ADD ${["#finished :minus", "#failed :minus", ...taken.add].join(", ")}`,
                 ConditionExpression: "#failed > :zero",
                 ExpressionAttributeNames: {
                   "#lease": runCompletion.lease,
                   "#holder": runCompletion.holder!,
                   "#published": runCompletion.published,
                   "#updatedAt": "updatedAt",
+                  "#reopenedAt": "reopenedAt",
                   "#finished": "finished",
                   "#failed": "failed",
                   ...taken.names,

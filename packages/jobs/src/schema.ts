@@ -65,6 +65,8 @@ export const jobSchema = z.object({
   idempotencyKey: z.string().optional(),
   /** Whether "Job Completed" went out (markCompletionPublished); false until then, and for jobs not complete. */
   completionPublished: z.boolean(),
+  /** When a redrive last took its failure back (reopenJob): an outcome announced before that is stale. */
+  reopenedAt: isoTimestamp.optional(),
 });
 export type Job = z.infer<typeof jobSchema>;
 
@@ -93,6 +95,8 @@ export const runSchema = z.object({
   completedAt: isoTimestamp.optional(),
   /** Whether "Run Completed" went out (markRunCompletionPublished). */
   completionPublished: z.boolean(),
+  /** When a redrive last took a failed outcome back out of it (reopenRunOutcome): a "Run Completed" from before is stale. */
+  reopenedAt: isoTimestamp.optional(),
   /** The model tokens of its counted jobs' results, and what they cost (see RunUsage). */
   inputTokens: z.number().int().nonnegative().default(0),
   outputTokens: z.number().int().nonnegative().default(0),

@@ -303,6 +303,20 @@ describe("failJob", () => {
     for (const r of results) expect(r.job?.status).toBe("failed");
   });
 
+  it("reopenJob takes a failure back once (a redrive): the job works again, keeps its done stages, and says when it was reopened", async () => {
+    const { job } = await store.createJob(jobInput());
+    await store.completeStage(job.jobId, "summary", summary());
+    await store.failJob(job.jobId, reason, "classification");
+    const reopened = await Promise.all([store.reopenJob(job.jobId), store.reopenJob(job.jobId)]);
+    expect(reopened.filter(Boolean)).toHaveLength(1);
+    const after = await store.getJob(job.jobId);
+    expect(after).toMatchObject({ status: "processing", reopenedAt: expect.any(String) });
+    expect(after?.error).toBeUndefined();
+    expect(after?.stageStates.summary.result).toBeDefined();
+    // Not failed: nothing to take back.
+    expect(await store.reopenJob(job.jobId)).toBe(false);
+  });
+
   it("answers failedNow:false and no job for an unknown job", async () => {
     expect(await store.failJob(newJobId(), reason)).toEqual({ failedNow: false, job: undefined });
   });

@@ -48,6 +48,7 @@ export {
   type WebhookSubscription,
 } from "./subscriptions.ts";
 export {
+  StaleEventError,
   UnverifiedEventError,
   verifiedDetail,
   type OutcomeRecords,

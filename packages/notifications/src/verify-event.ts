@@ -13,6 +13,8 @@ export interface VerifiableJob {
   failedStage?: string | undefined;
   error?: FailureReason | undefined;
   stageStates: { summary: { result?: unknown }; classification: { result?: unknown } };
+  /** When a redrive last took its failure back. */
+  reopenedAt?: string | undefined;
 }
 export interface VerifiableRun {
   runId: string;
@@ -22,16 +24,29 @@ export interface VerifiableRun {
   countsByClassification: Record<string, number>;
   startedAt: string;
   completedAt?: string | undefined;
+  /** When a redrive last took a failed outcome back out of it. */
+  reopenedAt?: string | undefined;
 }
 export interface OutcomeRecords {
   getJob(jobId: string): Promise<VerifiableJob | undefined>;
   getRun(runId: string): Promise<VerifiableRun | undefined>;
 }
 
-/** The event names an outcome the job store does not hold: forged, or stale (the job was redriven since). */
+/** The event names an outcome the job store does not hold, and never held as far as it knows: forged. */
 export class UnverifiedEventError extends Error {
   override readonly name = "UnverifiedEventError";
   readonly code = "EVENT_NOT_VERIFIED";
+}
+
+/**
+ * The event names an outcome the job store no longer holds because a redrive took it back (the
+ * job or run was reopened since): true when it was put, superseded now. Nothing to announce — the
+ * outcome that follows the redrive is announced when it comes — and nothing to dead-letter. (A
+ * forger who names a reopened job or run gets the same: nothing delivered.)
+ */
+export class StaleEventError extends Error {
+  override readonly name = "StaleEventError";
+  readonly code = "EVENT_STALE";
 }
 
 /**
@@ -50,6 +65,8 @@ export async function verifiedDetail(
   if (detailType === "Run Completed") {
     const runId = String(claimed.runId);
     const run = await records.getRun(runId);
+    if (run && run.complete + run.failed < run.total && run.reopenedAt !== undefined)
+      throw new StaleEventError(`Run Completed for ${runId}, which a redrive opened again at ${run.reopenedAt}.`);
     if (!run || run.complete + run.failed < run.total)
       throw new UnverifiedEventError(
         `Run Completed for ${runId}, which ${run ? "is not finished" : "does not exist"}.`,
@@ -68,6 +85,10 @@ export async function verifiedDetail(
   const jobId = String(claimed.jobId);
   const job = await records.getJob(jobId);
   const expected = detailType === "Job Completed" ? "complete" : "failed";
+  if (job && job.status !== expected && job.reopenedAt !== undefined)
+    throw new StaleEventError(
+      `${detailType} for ${jobId}, which a redrive reopened at ${job.reopenedAt} (now ${job.status}).`,
+    );
   if (!job || job.status !== expected)
     throw new UnverifiedEventError(`${detailType} for ${jobId}, which ${job ? `is ${job.status}` : "does not exist"}.`);
   const identity = {

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { UnverifiedEventError, verifiedDetail, type OutcomeRecords, type VerifiableJob } from "../src/index.ts";
+import {
+  StaleEventError,
+  UnverifiedEventError,
+  verifiedDetail,
+  type OutcomeRecords,
+  type VerifiableJob,
+  type VerifiableRun,
+} from "../src/index.ts";
 
 const usage = { inputTokens: 1, outputTokens: 1, totalTokens: 2 };
 const job: VerifiableJob = {
@@ -15,9 +22,9 @@ const job: VerifiableJob = {
   },
 };
 /** The job store, reduced to the two reads verification makes (a narrow unit: the e2e spec uses the real one). */
-const records = (jobs: VerifiableJob[]): OutcomeRecords => ({
+const records = (jobs: VerifiableJob[], runs: VerifiableRun[] = []): OutcomeRecords => ({
   getJob: async (jobId) => jobs.find((candidate) => candidate.jobId === jobId),
-  getRun: async () => undefined,
+  getRun: async (runId) => runs.find((candidate) => candidate.runId === runId),
 });
 const claimed = (overrides: Record<string, unknown> = {}) => ({
   schemaVersion: 1,
@@ -74,6 +81,49 @@ describe("verifiedDetail", () => {
       reason: { code: "MODEL_OUTPUT_INVALID" },
       stage: "summary",
       failedAt: failed.failedAt,
+    });
+  });
+
+  it("a Job Failed for a job a redrive reopened since is stale, not forged: nothing to announce, nothing to dead-letter", async () => {
+    const failure = {
+      schemaVersion: 1,
+      jobId: job.jobId,
+      reason: { code: "X", message: "x" },
+      failedAt: job.submittedAt,
+    };
+    const reopened = { ...job, status: "processing", reopenedAt: "2026-12-01T10:00:04.000Z" };
+    await expect(verifiedDetail("Job Failed", failure, records([reopened]))).rejects.toBeInstanceOf(StaleEventError);
+    // Never reopened: the store never held that failure.
+    await expect(verifiedDetail("Job Failed", failure, records([{ ...job, status: "processing" }]))).rejects.toSatisfy(
+      (error) => error instanceof UnverifiedEventError && !(error instanceof StaleEventError),
+    );
+  });
+
+  it("a Run Completed for a run a redrive opened again is stale; one for an unfinished run never reopened is refused", async () => {
+    const run: VerifiableRun = {
+      runId: "run_0123456789ABCDEFGHJKMNPQRS",
+      total: 2,
+      complete: 0,
+      failed: 1,
+      countsByClassification: {},
+      startedAt: job.submittedAt,
+    };
+    const event = { schemaVersion: 1, runId: run.runId };
+    await expect(
+      verifiedDetail("Run Completed", event, records([], [{ ...run, reopenedAt: "2026-12-01T10:00:06.000Z" }])),
+    ).rejects.toBeInstanceOf(StaleEventError);
+    await expect(verifiedDetail("Run Completed", event, records([], [run]))).rejects.toThrow(/is not finished/);
+    // Finished again after the redrive: the event is announced with the counts the store holds now.
+    const finished = {
+      ...run,
+      complete: 1,
+      failed: 1,
+      reopenedAt: "2026-12-01T10:00:06.000Z",
+      completedAt: "2026-12-01T10:00:09.000Z",
+    };
+    await expect(verifiedDetail("Run Completed", event, records([], [finished]))).resolves.toMatchObject({
+      completed: 1,
+      failed: 1,
     });
   });
 });

@@ -7,6 +7,7 @@ import {
   type WebhookPayload,
 } from "@quire/contracts";
 import {
+  StaleEventError,
   subscriptionWants,
   UnverifiedEventError,
   verifiedDetail,
@@ -73,6 +74,10 @@ export function createNotifier(deps: { store: NotificationStore; queue: AttemptQ
       try {
         data = await verifiedDetail(detailType, data, deps.outcomes);
       } catch (error) {
+        if (error instanceof StaleEventError) {
+          ctx.log.info("event superseded by a redrive: nothing to announce", { ...correlation, reason: error.message });
+          return;
+        }
         if (error instanceof UnverifiedEventError)
           throw new PermanentError(error.code, `${error.message} (source ${event.source}, event ${event.id})`, {
             cause: error,
