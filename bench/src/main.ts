@@ -74,7 +74,7 @@ const governorEnv = (configuredRequestsPerMinute: number) => ({
 const governor = await runPipelineScenario({
   name: "(a)",
   description:
-    args["quota-share"] === "dynamodb"
+    args["quota-share"] !== "off"
       ? `the quota shared: each process paces at its fair share within the quota's window, backpressure to SQS, ${settings.workersPerStage} processes per stage`
       : `adaptive governor (AIMD + quota buckets), backpressure to SQS, ${settings.workersPerStage} processes per stage`,
   documents,

@@ -15,6 +15,6 @@ export const BENCH_OPTIONS = {
   "skip-overhead": { type: "boolean", default: false },
   "adaptation-docs": { type: "string" },
   "skip-adaptation": { type: "boolean", default: false },
-  /** (a)'s and the adaptation scenarios' QUIRE_QUOTA_SHARE (the services' default when absent). */
+  /** (a)'s and the adaptation scenarios' QUIRE_QUOTA_SHARE: `off` for AIMD alone (the services' default, `dynamodb`, when absent). */
   "quota-share": { type: "string" },
 } as const satisfies ParseArgsOptionsConfig;

@@ -147,6 +147,10 @@ export async function startCluster(options: {
     // The quota and latency as the workers know them, in real time.
     QUIRE_BEDROCK_RPM: String(Math.round(scale.modelRpm / scale.timeScale)),
     QUIRE_BEDROCK_LATENCY_MS: String(Math.round(scale.modelLatencyMs * scale.timeScale)),
+    // The quota's window as devcloud counts it (a minute, scaled), and the quota members' heartbeats
+    // (3 s, scaled): a pacer that believed in a real minute would wait ten model minutes to climb back.
+    QUIRE_BEDROCK_QUOTA_WINDOW_MS: String(Math.round(60_000 * scale.timeScale)),
+    QUIRE_QUOTA_SHARE_REFRESH_MS: String(Math.max(100, Math.round(3000 * scale.timeScale))),
     // 2 s … 5 min between deliveries, scaled; the circuit probes after 0.5 s … 6 s.
     QUIRE_RETRY_BASE_DELAY_SECONDS: "1",
     QUIRE_RETRY_MAX_DELAY_SECONDS: "5",

@@ -64,15 +64,12 @@ describe("the model's quota shared through the jobs table", () => {
     await a.stop();
   });
 
-  it("opt-in with a known quota; off (the default), or without a quota: no membership (each process paces at the whole quota, AIMD finds its share)", () => {
+  it("shared by default with a known quota; off, or without a quota: no membership (each process paces at the whole quota, AIMD finds its share)", () => {
     const clients = createAwsClients(devcloud.env);
+    expect(quotaMembershipFor(loadConfig({ ...devcloud.env, QUIRE_BEDROCK_RPM: "400" }), clients)).toBeDefined();
+    expect(quotaMembershipFor(loadConfig({ ...devcloud.env }), clients)).toBeUndefined();
     expect(
-      quotaMembershipFor(
-        loadConfig({ ...devcloud.env, QUIRE_BEDROCK_RPM: "400", QUIRE_QUOTA_SHARE: "dynamodb" }),
-        clients,
-      ),
-    ).toBeDefined();
-    expect(quotaMembershipFor(loadConfig({ ...devcloud.env, QUIRE_QUOTA_SHARE: "dynamodb" }), clients)).toBeUndefined();
-    expect(quotaMembershipFor(loadConfig({ ...devcloud.env, QUIRE_BEDROCK_RPM: "400" }), clients)).toBeUndefined();
+      quotaMembershipFor(loadConfig({ ...devcloud.env, QUIRE_BEDROCK_RPM: "400", QUIRE_QUOTA_SHARE: "off" }), clients),
+    ).toBeUndefined();
   });
 });

@@ -28,12 +28,11 @@ describe("retry settings derived from config", () => {
     });
   });
 
-  it("sharing a known quota (QUIRE_QUOTA_SHARE=dynamodb), a pacer spends the process's share within the quota's window from one request, with a 1 s burst; off (the default) keeps the whole quota's buckets", () => {
+  it("sharing a known quota (QUIRE_QUOTA_SHARE=dynamodb, the default), a pacer spends the process's share within the quota's window from one request, with a 1 s burst; off keeps the whole quota's buckets", () => {
     const shared = loadConfig({
       ...resources,
       QUIRE_BEDROCK_RPM: "400",
       QUIRE_BEDROCK_LATENCY_MS: "8000",
-      QUIRE_QUOTA_SHARE: "dynamodb",
     });
     expect(governorSettings(shared)).toMatchObject({
       burstSeconds: 1,
@@ -41,7 +40,7 @@ describe("retry settings derived from config", () => {
       expectedLatencyMs: 8000,
       quotaWindowMs: 60_000,
     });
-    const off = loadConfig({ ...resources, QUIRE_BEDROCK_RPM: "400" });
+    const off = loadConfig({ ...resources, QUIRE_BEDROCK_RPM: "400", QUIRE_QUOTA_SHARE: "off" });
     expect(governorSettings(off).burstSeconds).toBeUndefined();
     expect(governorSettings(off).startBurstSeconds).toBeUndefined();
     // No quota, nothing to share.

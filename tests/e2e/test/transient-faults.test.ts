@@ -72,6 +72,8 @@ function startWorker(stage: string) {
       QUIRE_BEDROCK_LATENCY_MS: String(MODEL_LATENCY_MS * TIME_SCALE),
       // The quota's window as devcloud counts it (a minute, scaled): the workers share the quota within it.
       QUIRE_BEDROCK_QUOTA_WINDOW_MS: String(60_000 * TIME_SCALE),
+      // The quota members' heartbeats (3 s), scaled like the rest.
+      QUIRE_QUOTA_SHARE_REFRESH_MS: String(3000 * TIME_SCALE),
       // 2 s … 5 min between deliveries, scaled; the circuit probes after 0.5 s … 6 s.
       QUIRE_RETRY_BASE_DELAY_SECONDS: "1",
       QUIRE_RETRY_MAX_DELAY_SECONDS: "5",

@@ -340,7 +340,9 @@ export class QuotaPacer {
       // holds nothing older. Back toward the configured quota, an evaluation without a throttle is
       // enough to go on (slow start): the configured quota is the likelier truth, and a throttle
       // on the way up undoes the last step as it would a probe.
-      const proofMs = this.#probe.recovery ? evaluationMs : Math.max(this.#windowMs, evaluationMs);
+      const proofMs = this.#probe.recovery
+        ? Math.max(1000, 2 * context.latencyMs)
+        : Math.max(this.#windowMs, evaluationMs);
       if (now - this.#probe.startedAt < this.#probe.rampMs + proofMs) return { scaleChanged: false };
       // A whole window at the probed rate without a throttle: the quota is at least that. The next
       // probe at once, by more (back toward the configured quota: by the recovery's first step).
@@ -397,14 +399,12 @@ export class QuotaPacer {
     const spent =
       (this.windowCount() + this.#others.windowCount) / ((this.#quota * this.#scale * this.#windowMs) / 60_000);
     const recovery = this.#scale < 1 - 1e-6;
-    // Back toward the configured quota, the pace held over the last evaluation will do: the window
-    // still holds the lower rate's calls of before the last step, and waiting for it to fill would
-    // make each step of the way back a window long.
-    const oldest = this.#history[0]!;
-    const recentRate = ((total.successes - oldest.successes) * 60_000) / Math.max(1, now - oldest.at);
-    const keepsPace = recovery
-      ? now - oldest.at >= evaluationMs / 2 && recentRate >= 0.9 * this.#quota * this.#scale
-      : spent >= 0.97;
+    // Back toward the configured quota, a backlog held back by the pace is enough: the window
+    // still holds the lower rate's calls of before the last step (waiting for it to fill would make
+    // each step of the way back a window long), and at a low rate a few seconds' count is too coarse
+    // to say whether the pace is kept. A host slower than the pace climbs back to the configured
+    // quota without proof — which is the likelier truth — and the throttles say so if it is not.
+    const keepsPace = recovery || spent >= 0.97;
     if (
       context.starved &&
       now - this.#busySince >= PROBE_AFTER_BUSY_WINDOWS * this.#windowMs &&
