@@ -368,6 +368,40 @@ describe("the quota as a shared resource (virtual time, consumers that receive o
     for (const member of [a, b, c]) await leave(member);
   });
 
+  it("a member whose heartbeats come late (a busy host: seconds apart at a 750 ms refresh) stays in the others' view: no share jumps", async () => {
+    const time = virtualTime();
+    const store = memoryStore();
+    // The slow member's writes take 1.8 s to land: its heartbeats come ~2.6 s apart, beyond 3 refreshes.
+    const slowStore: QuotaMemberStore = {
+      heartbeat: (modelId, member, ttlMs) => time.sleep(1800).then(() => store.heartbeat(modelId, member, ttlMs)),
+      members: (modelId) => store.members(modelId),
+      leave: (modelId, memberId) => store.leave(modelId, memberId),
+    };
+    const member = (memberId: string, memberStore: QuotaMemberStore) =>
+      createQuotaMembership({
+        store: memberStore,
+        memberId,
+        refreshMs: 750,
+        fallbackFraction: 1 / 2,
+        now: time.now,
+        schedule: (ms, run) => time.schedule(ms, run),
+      });
+    const busy = { wants: 1, scale: 1, scaleChangedAt: 0, successes: 0, throttles: 0, windowCount: 0 };
+    const fast = member("a-fast", store);
+    const slow = member("b-slow", slowStore);
+    fast.current("m", () => busy);
+    slow.current("m", () => busy);
+    await time.advanceTo(10_000);
+    const fractions = new Set<number>();
+    for (let at = 10_000; at <= 70_000; at += 100) {
+      await time.advanceTo(at);
+      fractions.add(fast.current("m", () => busy).fraction);
+    }
+    expect([...fractions]).toEqual([0.5]);
+    await fast.stop();
+    await slow.stop();
+  });
+
   it("an unreachable store never stops calls: the last known share, then the fallback split, each member its own leader answering throttles", async () => {
     const time = virtualTime();
     const { members, store } = cluster(time, { members: 4 });

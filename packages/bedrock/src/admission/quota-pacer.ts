@@ -27,7 +27,8 @@ import { TokenBucket } from "./token-bucket.ts";
  * - back up to the configured quota (below it, the likelier truth: a foreign client leaves, a cut
  *   is lifted): slow start — while it has a backlog and keeps its pace without a throttle, the
  *   leader doubles the scale, capped at 1, each step held for an evaluation; a throttle undoes the
- *   step and halves the next (to ×1.25), waiting a window or two;
+ *   step and halves the next (to ×1.25), waiting a window, twice as long after each failure (up
+ *   to 8: a foreign client that stays costs a handful of throttles every few windows);
  * - above the configured quota: while it has a backlog, the group spends all of its window and has
  *   no throttles, the leader probes — the first time by ×2, ramping up by a quarter every two
  *   latencies, so against a right quota its first throttle comes after a handful of calls too many.
@@ -67,12 +68,13 @@ const PROBE_MAX_WINDOWS = 16;
 const PROBE_AFTER_BUSY_WINDOWS = 1;
 /**
  * Below the configured quota the configured one is the likelier truth (a foreign client leaves, a
- * cut is lifted): probes double toward it (halving to ×1.25 when one fails), and wait at most this
- * many windows, so a quota that came back is spent again within a few windows.
+ * cut is lifted): probes double toward it (halving to ×1.25 when one fails), and after a failure
+ * wait a window, twice as long after each further one, up to this many (a foreign client that
+ * stays costs a few throttles now and then).
  */
 const RECOVERY_STEP = 2;
 const RECOVERY_MIN_STEP = 1.25;
-const RECOVERY_MAX_WINDOWS = 2;
+const RECOVERY_MAX_WINDOWS = 8;
 
 /** The group's calls so far (this member's and the others' as last reported). */
 interface GroupCount {

@@ -93,7 +93,7 @@ export interface QuotaMembershipOptions {
   memberId: string;
   /** How often each model's membership is refreshed (heartbeat + read). Default 3 s. */
   refreshMs?: number;
-  /** A member is live while its heartbeat is younger than this many refreshes. Default 3. */
+  /** A member is live while its heartbeat is younger than this many refreshes (and {@link MIN_LIVE_MS}). Default 3. */
   liveRefreshes?: number;
   /** The fraction to take when the store has not answered for `liveRefreshes` refreshes (e.g. 1 ÷ stages sharing). */
   fallbackFraction?: number;
@@ -157,6 +157,15 @@ export function shareOf(input: {
   return Math.min(fair, Math.max(input.claimed, unclaimed, floor));
 }
 
+/**
+ * A member is live for at least this long after its heartbeat, however short the refresh: on a busy
+ * host a heartbeat comes late (measured: 2.8 s apart at a 750 ms refresh, the bench's pipeline on two
+ * cores), and a member dropped from the others' view for a moment makes each of them take more of the
+ * quota at once — a burst of throttles. (A member that stops cleanly leaves at once; one that dies
+ * keeps its share unused this long.)
+ */
+const MIN_LIVE_MS = 5000;
+
 /** Reads a joining member makes 250 ms apart (and the fallback caps its share until they are done). */
 const JOINING_READS = 3;
 
@@ -188,7 +197,7 @@ export function createQuotaMembership(options: QuotaMembershipOptions): QuotaMem
       return { cancel: () => clearTimeout(timer) };
     });
   const refreshMs = options.refreshMs ?? 3000;
-  const liveMs = refreshMs * (options.liveRefreshes ?? 3);
+  const liveMs = Math.max(MIN_LIVE_MS, refreshMs * (options.liveRefreshes ?? 3));
   const fallbackFraction = options.fallbackFraction ?? 1;
   const views = new Map<string, ModelView>();
   let stopped = false;
