@@ -1,10 +1,13 @@
 import {
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
   IdempotentParameterMismatchException,
   PutItemCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
   type TransactWriteItem,
 } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -199,5 +202,106 @@ describe("DynamoDB TransactWriteItems through the devcloud edge", () => {
     await expect(transact(countOnce(counter, fresh()), token)).rejects.toBeInstanceOf(
       IdempotentParameterMismatchException,
     );
+  });
+});
+
+/**
+ * A single write that asks for the item when its condition fails (ReturnValuesOnConditionCheckFailure),
+ * which dynalite ignores: devcloud adds the item to the error, as AWS does.
+ */
+describe("DynamoDB single writes with ReturnValuesOnConditionCheckFailure through the devcloud edge", () => {
+  let devcloud: Devcloud;
+  let dynamodb: DynamoDBClient;
+  let table: string;
+  let n = 0;
+  const key = () => ({ pk: { S: `old#${n++}-${Date.now()}` }, sk: { S: "item" } });
+  const refusal = (promise: Promise<unknown>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => error as ConditionalCheckFailedException,
+    );
+
+  beforeAll(async () => {
+    devcloud = await startTestDevcloud();
+    dynamodb = new DynamoDBClient(devcloud.clientConfig);
+    table = devcloud.resources.tableNames.jobs!;
+  });
+  afterAll(() => devcloud.stop());
+
+  it("a refused PutItem, UpdateItem and DeleteItem with ALL_OLD carry the item they were refused against", async () => {
+    const item = { ...key(), state: { S: "done" } };
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: item }));
+    const condition = {
+      ConditionExpression: "attribute_not_exists(pk)",
+      ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const,
+    };
+    const refused = [
+      await refusal(
+        dynamodb.send(new PutItemCommand({ TableName: table, Item: { ...item, state: { S: "new" } }, ...condition })),
+      ),
+      await refusal(
+        dynamodb.send(
+          new UpdateItemCommand({
+            TableName: table,
+            Key: { pk: item.pk, sk: item.sk },
+            UpdateExpression: "SET #state = :new",
+            ExpressionAttributeNames: { "#state": "state" },
+            ExpressionAttributeValues: { ":new": { S: "new" } },
+            ...condition,
+          }),
+        ),
+      ),
+      await refusal(
+        dynamodb.send(new DeleteItemCommand({ TableName: table, Key: { pk: item.pk, sk: item.sk }, ...condition })),
+      ),
+    ];
+    for (const error of refused) {
+      expect(error).toBeInstanceOf(ConditionalCheckFailedException);
+      expect(error?.Item).toEqual(item);
+    }
+    // Nothing was written.
+    expect(
+      (await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: item.pk, sk: item.sk } }))).Item,
+    ).toEqual(item);
+  });
+
+  it("without ALL_OLD (or with NONE) the refusal carries no item; a write whose condition holds answers as usual; another value is refused", async () => {
+    const item = { ...key(), state: { S: "done" } };
+    await dynamodb.send(new PutItemCommand({ TableName: table, Item: item }));
+    for (const returnValues of [undefined, "NONE"] as const) {
+      const error = await refusal(
+        dynamodb.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: item,
+            ConditionExpression: "attribute_not_exists(pk)",
+            ...(returnValues ? { ReturnValuesOnConditionCheckFailure: returnValues } : {}),
+          }),
+        ),
+      );
+      expect(error).toBeInstanceOf(ConditionalCheckFailedException);
+      expect(error?.Item).toBeUndefined();
+    }
+    const fresh = { ...key(), state: { S: "open" } };
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: fresh,
+        ConditionExpression: "attribute_not_exists(pk)",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
+    );
+    expect(
+      (await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: fresh.pk, sk: fresh.sk } }))).Item,
+    ).toEqual(fresh);
+    await expect(
+      dynamodb.send(
+        new PutItemCommand({
+          TableName: table,
+          Item: key(),
+          ReturnValuesOnConditionCheckFailure: "ALL_NEW" as "ALL_OLD",
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "ValidationException" });
   });
 });

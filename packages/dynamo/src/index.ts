@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 
 /**
  * One table as a store sees it: the document client, the table's name, and the clock (injected,
@@ -22,6 +23,29 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
+}
+
+/** DynamoDB's attribute value type tags: an item in its wire shape has one per attribute. */
+const WIRE_TYPES = new Set(["S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"]);
+
+/**
+ * The item a conditional write was refused against, when it asked for it
+ * (`ReturnValuesOnConditionCheckFailure: "ALL_OLD"`) and DynamoDB sent it: as plain values. The
+ * document client leaves an error's item in DynamoDB's wire shape ({ S: … }), so it is unmarshalled
+ * here. Undefined when the failure carries none (the item did not exist, or a store that ignores the
+ * parameter): read it then.
+ */
+export function conditionFailureItem(error: unknown): Record<string, unknown> | undefined {
+  if (!isConditionFailure(error)) return undefined;
+  const item = (error as { Item?: unknown }).Item;
+  if (!item || typeof item !== "object") return undefined;
+  // Already plain (a client that unmarshalls errors too) unless every value is one type-tagged value.
+  const wire = Object.values(item).every((value) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+    const tags = Object.keys(value);
+    return tags.length === 1 && WIRE_TYPES.has(tags[0]!);
+  });
+  return wire ? unmarshall(item as Parameters<typeof unmarshall>[0]) : (item as Record<string, unknown>);
 }
 
 /** A losing conditional write is an answer, not an error: callers branch on it. */

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { describe, expect, it } from "vitest";
 import {
   conditionally,
+  conditionFailureItem,
   epochSeconds,
   isConditionFailure,
   isTransactionConditionFailure,
@@ -68,6 +69,24 @@ describe("DynamoDB conventions", () => {
         throw cancelled("ValidationError");
       }),
     ).rejects.toThrow(/ValidationError/);
+  });
+
+  it("conditionFailureItem gives the item a refused write carried, as plain values; none when it carried none", () => {
+    const refused = (Item?: Record<string, unknown>) =>
+      new ConditionalCheckFailedException({ message: "lost", $metadata: {}, ...(Item ? { Item } : {}) } as never);
+    // The document client leaves it in DynamoDB's wire shape.
+    expect(
+      conditionFailureItem(
+        refused({ pk: { S: "a" }, count: { N: "2" }, tags: { L: [{ S: "x" }] }, done: { BOOL: true } }),
+      ),
+    ).toEqual({ pk: "a", count: 2, tags: ["x"], done: true });
+    // Already plain (a client that unmarshalls it): as is.
+    expect(conditionFailureItem(refused({ pk: "a", result: { text: "t" } }))).toEqual({
+      pk: "a",
+      result: { text: "t" },
+    });
+    expect(conditionFailureItem(refused())).toBeUndefined();
+    expect(conditionFailureItem(new Error("not a condition failure"))).toBeUndefined();
   });
 
   it("epochSeconds rounds down to whole seconds", () => {

@@ -2,6 +2,7 @@ import type { StoreTable } from "@quire/dynamo";
 
 export {
   conditionally,
+  conditionFailureItem,
   documentClient,
   epochSeconds,
   getItem,

@@ -131,11 +131,15 @@ export interface JobStore {
   /** Result cache keyed by content: sha256(document) + stage + promptVersion + modelId. */
   getCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }): Promise<StageResult<S> | undefined>;
   putCachedResult<S extends StageName>(key: ResultCacheKey & { stage: S }, result: StageResult<S>): Promise<void>;
-  /** Claim computing a result (an in-progress marker with a lease); `heldBy` names the job holding it. */
-  claimComputation(
-    key: ResultCacheKey,
+  /**
+   * Claim computing a result (an in-progress marker with a lease) — and look it up, in the same
+   * write: refused, it answers the cached `result` if there is one, else `heldBy`, the job holding
+   * the claim.
+   */
+  claimComputation<S extends StageName>(
+    key: ResultCacheKey & { stage: S },
     holder: { jobId: string; leaseMs: number },
-  ): Promise<{ claimed: true } | { claimed: false; heldBy: string | undefined }>;
+  ): Promise<{ claimed: true } | { claimed: false; heldBy: string | undefined; result?: StageResult<S> | undefined }>;
   /** Give up a claim after a failed computation. */
   releaseComputation(key: ResultCacheKey, jobId: string): Promise<void>;
 }

@@ -73,7 +73,7 @@ describe("claiming a result's computation", () => {
     for (const claim of claims) if (!claim.claimed) expect(claim.heldBy).toBe(winners[0]);
   });
 
-  it("cannot be claimed once the result is stored, and the claim never reads as a cached result", async () => {
+  it("cannot be claimed once the result is stored — the refusal answers the result — and the claim never reads as a cached result", async () => {
     const key = cacheKey();
     const jobId = newJobId();
     expect(await store.claimComputation(key, { jobId, leaseMs: 60_000 })).toEqual({ claimed: true });
@@ -82,7 +82,38 @@ describe("claiming a result's computation", () => {
     expect(await store.claimComputation(key, { jobId: newJobId(), leaseMs: 60_000 })).toEqual({
       claimed: false,
       heldBy: undefined,
+      result: summary("done"),
     });
+  });
+
+  it("is the cache lookup too: one PutItem answers a miss (claimed), a hit (the result) and a live claim (its holder)", async () => {
+    const { store: counted, calls } = cloud.countingStore();
+    const key = cacheKey();
+    const holder = newJobId();
+    expect(await counted.claimComputation(key, { jobId: holder, leaseMs: 60_000 })).toEqual({ claimed: true });
+    expect(await counted.claimComputation(key, { jobId: newJobId(), leaseMs: 60_000 })).toEqual({
+      claimed: false,
+      heldBy: holder,
+    });
+    await store.putCachedResult(key, summary("cached"));
+    expect(await counted.claimComputation(key, { jobId: newJobId(), leaseMs: 60_000 })).toMatchObject({
+      claimed: false,
+      result: summary("cached"),
+    });
+    // The refusals carried the item (ReturnValuesOnConditionCheckFailure): no read after them.
+    expect(calls()).toEqual({ PutItemCommand: 3 });
+  });
+
+  it("an expired result is a miss: the claim takes its place", async () => {
+    const clock = manualClock();
+    const timed = cloud.store({ now: clock.now });
+    const key = cacheKey();
+    await timed.putCachedResult(key, summary("old"));
+    expect(await timed.claimComputation(key, { jobId: newJobId(), leaseMs: 60_000 })).toMatchObject({
+      result: summary("old"),
+    });
+    clock.advance(400 * 24 * 3600 * 1000);
+    expect(await timed.claimComputation(key, { jobId: newJobId(), leaseMs: 60_000 })).toEqual({ claimed: true });
   });
 
   it("a claim holds for its whole lease, also across a second boundary", async () => {

@@ -60,13 +60,13 @@ export function createStageHandler(stage: Stage, deps: StageDependencies) {
     // Past the lease, the claim can be taken: one more attempt after it, then give the message back.
     const waitUntil = Date.now() + computationLeaseMs + 2 * RESULT_POLL_MS;
     for (;;) {
-      const cached = await deps.jobs.getCachedResult(key);
-      if (cached) {
-        ctx.log.info("result cache hit", { jobId: message.jobId, stage });
-        return cached;
-      }
+      // One write is both the cache lookup and the claim: refused by a cached result, it answers it.
       const claim = await deps.jobs.claimComputation(key, { jobId: message.jobId, leaseMs: computationLeaseMs });
       if (claim.claimed) return compute(message, key, ctx);
+      if (claim.result) {
+        ctx.log.info("result cache hit", { jobId: message.jobId, stage });
+        return claim.result;
+      }
       if (Date.now() > waitUntil || ctx.signal.aborted) {
         // Transient: the message comes back later, when the result is cached or the claim has lapsed.
         throw new Error(

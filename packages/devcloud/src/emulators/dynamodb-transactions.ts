@@ -31,6 +31,8 @@ interface CancellationReason {
 }
 
 const KINDS = ["ConditionCheck", "Put", "Delete", "Update"] as const;
+/** The single-item writes that may ask for the item when their condition fails. */
+const SINGLE_WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem"]);
 const TARGET = "DynamoDB_20120810.";
 
 /**
@@ -48,6 +50,10 @@ const TARGET = "DynamoDB_20120810.";
  * successful request succeed again without applying anything, for 10 minutes; the same token
  * with other actions is `IdempotentParameterMismatchException`.
  *
+ * A single PutItem, UpdateItem or DeleteItem with `ReturnValuesOnConditionCheckFailure: ALL_OLD`
+ * also runs alone here, so that its failure can carry the item it was refused against (dynalite
+ * ignores the parameter).
+ *
  * Not emulated: `TransactionConflictException` (nothing here runs concurrently with a
  * transaction), `TransactGetItems`, consumed capacity and item collection metrics.
  */
@@ -57,14 +63,63 @@ export function createDynamoDbRoute(port: number): EdgeHandler {
   const tokens = new Map<string, { fingerprint: string; at: number }>();
 
   return async (req, body, res) => {
-    if (req.headers["x-amz-target"] !== `${TARGET}TransactWriteItems`) {
-      await lock.shared(() => forward(port, req, body, res));
+    const target = String(req.headers["x-amz-target"] ?? "");
+    if (target === `${TARGET}TransactWriteItems`) {
+      const request = parseRequest(body);
+      const answer = await lock.exclusive(() => transactWriteItems(req, request));
+      writeAnswer(res, answer);
       return;
     }
-    const request = parseRequest(body);
-    const answer = await lock.exclusive(() => transactWriteItems(req, request));
-    writeAnswer(res, answer);
+    const operation = target.slice(TARGET.length);
+    if (SINGLE_WRITES.has(operation) && body.includes("ReturnValuesOnConditionCheckFailure")) {
+      const input = JSON.parse(body.toString("utf8")) as Record<string, unknown>;
+      const returnValues = input.ReturnValuesOnConditionCheckFailure;
+      if (returnValues !== undefined && returnValues !== "ALL_OLD" && returnValues !== "NONE")
+        throw new AwsServiceError(
+          "ValidationException",
+          `1 validation error detected: Value '${String(returnValues)}' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]`,
+        );
+      if (returnValues === "ALL_OLD") {
+        const answer = await lock.exclusive(() => writeReturningOldItem(req, body, operation, input));
+        res.writeHead(answer.status, { ...answer.headers, "content-length": answer.body.length });
+        res.end(answer.body);
+        return;
+      }
+    }
+    await lock.shared(() => forward(port, req, body, res));
   };
+
+  /**
+   * A single PutItem, UpdateItem or DeleteItem asking for the item when its condition fails
+   * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), which dynalite ignores: the write is
+   * dynalite's; when it answers ConditionalCheckFailedException, the item as it stands is read and
+   * added to the error, as AWS does. It runs alone (the exclusive lock), so the item returned is
+   * the one the condition was evaluated against.
+   */
+  async function writeReturningOldItem(
+    req: IncomingMessage,
+    body: Buffer,
+    operation: string,
+    input: Record<string, unknown>,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+    const answer = await forwardBuffered(port, req, body);
+    const headers = { ...answer.headers };
+    delete headers["content-length"];
+    if (answer.status !== 400 || !answer.body.includes("ConditionalCheckFailedException"))
+      return { status: answer.status, headers, body: answer.body };
+    const call = (name: string, payload: unknown) => callDynalite(port, req, name, payload);
+    const tableName = String(input.TableName);
+    const key =
+      operation === "PutItem"
+        ? await keyOf(call, { kind: "Put", TableName: tableName, Item: input.Item as AttributeMap })
+        : (input.Key as AttributeMap);
+    const { Item } = (await call("GetItem", { TableName: tableName, Key: key, ConsistentRead: true })) as {
+      Item?: AttributeMap;
+    };
+    if (!Item) return { status: answer.status, headers, body: answer.body };
+    const error = JSON.parse(answer.body.toString("utf8")) as Record<string, unknown>;
+    return { status: answer.status, headers, body: Buffer.from(JSON.stringify({ ...error, Item })) };
+  }
 
   async function transactWriteItems(req: IncomingMessage, request: ParsedRequest): Promise<Answer> {
     const now = Date.now();
