@@ -469,6 +469,8 @@ describe("the quota as a shared resource (virtual time, consumers that receive o
       adaptedAfter(successes, throttleTimes(), { from: 5 * 60_000, to: 12 * 60_000, available }),
     ).toBeLessThanOrEqual(60_000);
     expect(countBetween(successes, 7 * 60_000, 12 * 60_000)).toBeGreaterThanOrEqual(0.85 * (RPM / 2) * 5);
+    // Settled: the whole half left, not a little under it (small steps up find what the foreign client leaves).
+    expect(countBetween(successes, 9 * 60_000, 12 * 60_000)).toBeGreaterThanOrEqual(0.95 * (RPM / 2) * 3);
     // What probes back toward the configured quota cost while the foreign client stays.
     expect(totalThrottles(members) - throttlesAdapted).toBeLessThanOrEqual(0.03 * (RPM / 2) * 5);
   });
@@ -526,6 +528,26 @@ describe("one member's pacer", () => {
     }
     expect(pacer.scale).toBe(lowered);
     expect(pacer.inFlightCap(8000)).toBe(Math.ceil((600 * lowered * 8 * 1.15) / 60));
+  });
+
+  it("below the configured quota a failed step back up halves the next, down to ×1.05: a pace just under what a foreign client leaves climbs to it, not past it again and again", () => {
+    let now = 0;
+    const pacer = new QuotaPacer({ requestsPerMinute: 600, now: () => now }, 1);
+    const context = { latencyMs: 1000, leader: true, starved: true };
+    // Settled a little under the half a foreign client leaves; the server throttles anything above it.
+    pacer.adoptScale(0.45, now);
+    const left = 0.5;
+    let throttles = 0;
+    for (now = 100; now < 30 * 60_000; now += 100) {
+      if (pacer.scale > left) {
+        throttles++;
+        pacer.record("throttled", now, context);
+      } else pacer.observeGroup({ successes: 0, throttles: 0, windowCount: 0 }, context);
+    }
+    expect(pacer.scale).toBeGreaterThan(0.47);
+    expect(pacer.scale).toBeLessThanOrEqual(left);
+    // Each failed step is a throttle or so, and they space out.
+    expect(throttles).toBeLessThan(20);
   });
 
   it("the interactive lane still goes first while a bulk run holds the member's share", async () => {

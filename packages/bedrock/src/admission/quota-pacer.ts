@@ -27,8 +27,9 @@ import { TokenBucket } from "./token-bucket.ts";
  * - back up to the configured quota (below it, the likelier truth: a foreign client leaves, a cut
  *   is lifted): slow start — while it has a backlog and keeps its pace without a throttle, the
  *   leader doubles the scale, capped at 1, each step held for an evaluation; a throttle undoes the
- *   step and halves the next (to ×1.25), waiting a window, twice as long after each failure (up
- *   to 8: a foreign client that stays costs a handful of throttles every few windows);
+ *   step and halves the next (to ×1.05: a pace a little under what a foreign client leaves climbs
+ *   to it by small steps), waiting a window, twice as long after each failure (up to 8: a foreign
+ *   client that stays costs a throttle or so every few windows); a step that holds doubles the next;
  * - above the configured quota: while it has a backlog, the group spends all of its window and has
  *   no throttles, the leader probes — the first time by ×2, ramping up by a quarter every two
  *   latencies, so against a right quota its first throttle comes after a handful of calls too many.
@@ -68,12 +69,12 @@ const PROBE_MAX_WINDOWS = 16;
 const PROBE_AFTER_BUSY_WINDOWS = 1;
 /**
  * Below the configured quota the configured one is the likelier truth (a foreign client leaves, a
- * cut is lifted): probes double toward it (halving to ×1.25 when one fails), and after a failure
- * wait a window, twice as long after each further one, up to this many (a foreign client that
- * stays costs a few throttles now and then).
+ * cut is lifted): probes double toward it (halving to ×1.05 when one fails, doubling again when one
+ * holds), and after a failure wait a window, twice as long after each further one, up to this many
+ * (a foreign client that stays costs a throttle or so now and then).
  */
 const RECOVERY_STEP = 2;
-const RECOVERY_MIN_STEP = 1.25;
+const RECOVERY_MIN_STEP = 1.05;
 const RECOVERY_MAX_WINDOWS = 8;
 
 /** The group's calls so far (this member's and the others' as last reported). */
@@ -347,10 +348,10 @@ export class QuotaPacer {
         : Math.max(this.#windowMs, evaluationMs);
       if (now - this.#probe.startedAt < this.#probe.rampMs + proofMs) return { scaleChanged: false };
       // A whole window at the probed rate without a throttle: the quota is at least that. The next
-      // probe at once, by more (back toward the configured quota: by the recovery's first step).
+      // probe at once, by more (back toward the configured quota: twice the last step, up to ×2).
       if (this.#probe.recovery) {
         this.#recoveryWindows = 0;
-        this.#recoveryStep = RECOVERY_STEP;
+        this.#recoveryStep = Math.min(RECOVERY_STEP, (this.#recoveryStep - 1) * 2 + 1);
       } else {
         this.#probeWindows = 0;
         this.#probeStep = Math.min(2, (this.#probeStep - 1) * 2 + 1);
