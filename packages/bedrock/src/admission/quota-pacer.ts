@@ -124,12 +124,9 @@ export class QuotaPacer {
   #probeFailedAt = Number.NEGATIVE_INFINITY;
   /** Until when throttles say nothing new: a failed probe's excess is still in the server's window. */
   #quietUntil = Number.NEGATIVE_INFINITY;
-  /** Windows between probes, and the next probe's step. */
-  #probeWindows = 1;
-  #probeStep = PROBE_FIRST_STEP;
-  /** The same below the configured quota (see {@link RECOVERY_STEP}). */
-  #recoveryWindows = 1;
-  #recoveryStep = RECOVERY_STEP;
+  /** The probes above the configured quota, and the steps back up to it from below (see {@link RECOVERY_STEP}). */
+  #probes = new ProbeLadder(PROBE_FIRST_STEP, PROBE_MIN_STEP, PROBE_MAX_WINDOWS, 0);
+  #recovery = new ProbeLadder(RECOVERY_STEP, RECOVERY_MIN_STEP, RECOVERY_MAX_WINDOWS, 1);
   #own = { successes: 0, throttles: 0 };
   #others = { successes: 0, throttles: 0, windowCount: 0 };
   /** The group's cumulative counts over the last evaluation windows, oldest first. */
@@ -322,7 +319,7 @@ export class QuotaPacer {
 
     if (this.#probe) {
       // Any throttle in the group: the probe found the quota's edge. Back to the scale before it;
-      // the next probe waits twice as long, with the first step.
+      // the next probe waits twice as long, with half the step.
       if (total.throttles > this.#probe.throttles) {
         const { before, recovery } = this.#probe;
         this.#probe = undefined;
@@ -330,13 +327,7 @@ export class QuotaPacer {
         // The probe's excess stays in the server's window (and in ours) for a window: the throttles
         // it causes meanwhile are the probe's, not a sign that the quota is lower than before it.
         this.#quietUntil = now + this.#windowMs;
-        if (recovery) {
-          this.#recoveryWindows = Math.min(RECOVERY_MAX_WINDOWS, Math.max(1, this.#recoveryWindows * 2));
-          this.#recoveryStep = Math.max(RECOVERY_MIN_STEP, 1 + (this.#recoveryStep - 1) / 2);
-        } else {
-          this.#probeWindows = Math.min(PROBE_MAX_WINDOWS, this.#probeWindows * 2);
-          this.#probeStep = Math.max(PROBE_MIN_STEP, 1 + (this.#probeStep - 1) / 2);
-        }
+        (recovery ? this.#recovery : this.#probes).failed();
         return this.#setScale(before, now);
       }
       // Only a whole window at the probed rate (after its ramp) proves it: the server's window then
@@ -349,13 +340,7 @@ export class QuotaPacer {
       if (now - this.#probe.startedAt < this.#probe.rampMs + proofMs) return { scaleChanged: false };
       // A whole window at the probed rate without a throttle: the quota is at least that. The next
       // probe at once, by more (back toward the configured quota: twice the last step, up to ×2).
-      if (this.#probe.recovery) {
-        this.#recoveryWindows = 0;
-        this.#recoveryStep = Math.min(RECOVERY_STEP, (this.#recoveryStep - 1) * 2 + 1);
-      } else {
-        this.#probeWindows = 0;
-        this.#probeStep = Math.min(2, (this.#probeStep - 1) * 2 + 1);
-      }
+      (this.#probe.recovery ? this.#recovery : this.#probes).held();
       this.#probe = undefined;
       this.#scaleChangedAt = now;
       return { scaleChanged: false };
@@ -366,10 +351,8 @@ export class QuotaPacer {
       now - streak.at >= evaluationMs &&
       now >= this.#quietUntil
     ) {
-      this.#probeStep = PROBE_FIRST_STEP;
-      this.#probeWindows = Math.max(1, this.#probeWindows);
-      this.#recoveryStep = RECOVERY_STEP;
-      this.#recoveryWindows = 1;
+      this.#probes.restart(Math.max(1, this.#probes.windows));
+      this.#recovery.restart(1);
       // A throttle says the server's window is full: what the group had admitted within the last
       // window is then the quota as it really is (for this group: a foreign client's part is not in it).
       // Without the others' counts (alone, or the store down), the admitted fraction of the calls:
@@ -408,18 +391,16 @@ export class QuotaPacer {
     // to say whether the pace is kept. A host slower than the pace climbs back to the configured
     // quota without proof — which is the likelier truth — and the throttles say so if it is not.
     const keepsPace = recovery || spent >= 0.97;
+    const ladder = recovery ? this.#recovery : this.#probes;
     if (
       context.starved &&
       now - this.#busySince >= PROBE_AFTER_BUSY_WINDOWS * this.#windowMs &&
       keepsPace &&
       throttles === 0 &&
       this.#scale < MAX_SCALE &&
-      now - this.#scaleChangedAt >=
-        Math.max((recovery ? this.#recoveryWindows : this.#probeWindows) * this.#windowMs, evaluationMs)
+      now - this.#scaleChangedAt >= Math.max(ladder.windows * this.#windowMs, evaluationMs)
     ) {
-      const target = recovery
-        ? Math.min(1, this.#scale * this.#recoveryStep)
-        : Math.min(MAX_SCALE, this.#scale * this.#probeStep);
+      const target = Math.min(recovery ? 1 : MAX_SCALE, this.#scale * ladder.step);
       this.#probe = {
         before: this.#scale,
         target,
@@ -467,6 +448,40 @@ export class QuotaPacer {
     const cutoff = this.#now() - this.#countedMs();
     while (this.#grants.length && this.#grants[0]! <= cutoff) this.#grants.shift();
     return this.#windowBudget() - this.#grants.length;
+  }
+}
+
+/**
+ * One direction's probes: how far the next one steps, and how many windows after the last change
+ * it waits. A failed probe halves the step (down to `minStep`) and doubles the wait (at least
+ * `minWindowsAfterFailure`, at most `maxWindows`); one that holds doubles the step (up to ×2) and
+ * lets the next go at once.
+ */
+class ProbeLadder {
+  step: number;
+  windows = 1;
+  readonly #firstStep: number;
+  readonly #minStep: number;
+  readonly #maxWindows: number;
+  readonly #minWindowsAfterFailure: number;
+  constructor(firstStep: number, minStep: number, maxWindows: number, minWindowsAfterFailure: number) {
+    this.step = this.#firstStep = firstStep;
+    this.#minStep = minStep;
+    this.#maxWindows = maxWindows;
+    this.#minWindowsAfterFailure = minWindowsAfterFailure;
+  }
+  failed(): void {
+    this.windows = Math.min(this.#maxWindows, Math.max(this.#minWindowsAfterFailure, this.windows * 2));
+    this.step = Math.max(this.#minStep, 1 + (this.step - 1) / 2);
+  }
+  held(): void {
+    this.windows = 0;
+    this.step = Math.min(2, (this.step - 1) * 2 + 1);
+  }
+  /** After a decrease: the first step again, waiting `windows`. */
+  restart(windows: number): void {
+    this.step = this.#firstStep;
+    this.windows = windows;
   }
 }
 
