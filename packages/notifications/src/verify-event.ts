@@ -65,12 +65,13 @@ export async function verifiedDetail(
   if (detailType === "Run Completed") {
     const runId = String(claimed.runId);
     const run = await records.getRun(runId);
-    if (run && run.complete + run.failed < run.total && run.reopenedAt !== undefined)
-      throw new StaleEventError(`Run Completed for ${runId}, which a redrive opened again at ${run.reopenedAt}.`);
-    if (!run || run.complete + run.failed < run.total)
+    if (!run || run.complete + run.failed < run.total) {
+      if (run?.reopenedAt !== undefined)
+        throw new StaleEventError(`Run Completed for ${runId}, which a redrive opened again at ${run.reopenedAt}.`);
       throw new UnverifiedEventError(
         `Run Completed for ${runId}, which ${run ? "is not finished" : "does not exist"}.`,
       );
+    }
     return parseEventDetail(detailType, {
       ...base,
       runId,
@@ -85,12 +86,13 @@ export async function verifiedDetail(
   const jobId = String(claimed.jobId);
   const job = await records.getJob(jobId);
   const expected = detailType === "Job Completed" ? "complete" : "failed";
-  if (job && job.status !== expected && job.reopenedAt !== undefined)
-    throw new StaleEventError(
-      `${detailType} for ${jobId}, which a redrive reopened at ${job.reopenedAt} (now ${job.status}).`,
-    );
-  if (!job || job.status !== expected)
+  if (!job || job.status !== expected) {
+    if (job?.reopenedAt !== undefined)
+      throw new StaleEventError(
+        `${detailType} for ${jobId}, which a redrive reopened at ${job.reopenedAt} (now ${job.status}).`,
+      );
     throw new UnverifiedEventError(`${detailType} for ${jobId}, which ${job ? `is ${job.status}` : "does not exist"}.`);
+  }
   const identity = {
     ...base,
     jobId,
