@@ -14,15 +14,23 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Devcloud } from "../src/index.ts";
 import { startTestDevcloud } from "./support/devcloud.ts";
 
+/** One devcloud for both parts of this file, through the real SDK client. */
+let devcloud: Devcloud;
+let dynamodb: DynamoDBClient;
+let table: string;
+beforeAll(async () => {
+  devcloud = await startTestDevcloud();
+  dynamodb = new DynamoDBClient(devcloud.clientConfig);
+  table = devcloud.resources.tableNames.jobs!;
+});
+afterAll(() => devcloud.stop());
+
 /**
  * TransactWriteItems, which devcloud adds to dynalite: all or nothing, a reason per action when
  * cancelled, AWS's limits, and the client token that makes the SDK's retries safe. Through the
  * real SDK client against the devcloud edge.
  */
 describe("DynamoDB TransactWriteItems through the devcloud edge", () => {
-  let devcloud: Devcloud;
-  let dynamodb: DynamoDBClient;
-  let table: string;
   let n = 0;
   const key = (name: string) => ({ pk: { S: `txn#${name}` }, sk: { S: "item" } });
   const fresh = () => `t${n++}-${Date.now()}`;
@@ -58,13 +66,6 @@ describe("DynamoDB TransactWriteItems through the devcloud edge", () => {
       () => undefined,
       (error: unknown) => error,
     );
-
-  beforeAll(async () => {
-    devcloud = await startTestDevcloud();
-    dynamodb = new DynamoDBClient(devcloud.clientConfig);
-    table = devcloud.resources.tableNames.jobs!;
-  });
-  afterAll(() => devcloud.stop());
 
   it("applies every action when every condition holds", async () => {
     const [counter, member] = [fresh(), fresh()];
@@ -210,9 +211,6 @@ describe("DynamoDB TransactWriteItems through the devcloud edge", () => {
  * which dynalite ignores: devcloud adds the item to the error, as AWS does.
  */
 describe("DynamoDB single writes with ReturnValuesOnConditionCheckFailure through the devcloud edge", () => {
-  let devcloud: Devcloud;
-  let dynamodb: DynamoDBClient;
-  let table: string;
   let n = 0;
   const key = () => ({ pk: { S: `old#${n++}-${Date.now()}` }, sk: { S: "item" } });
   const refusal = (promise: Promise<unknown>) =>
@@ -220,13 +218,6 @@ describe("DynamoDB single writes with ReturnValuesOnConditionCheckFailure throug
       () => undefined,
       (error: unknown) => error as ConditionalCheckFailedException,
     );
-
-  beforeAll(async () => {
-    devcloud = await startTestDevcloud();
-    dynamodb = new DynamoDBClient(devcloud.clientConfig);
-    table = devcloud.resources.tableNames.jobs!;
-  });
-  afterAll(() => devcloud.stop());
 
   it("a refused PutItem, UpdateItem and DeleteItem with ALL_OLD carry the item they were refused against", async () => {
     const item = { ...key(), state: { S: "done" } };
