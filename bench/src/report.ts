@@ -60,13 +60,16 @@ export function adaptationIdealSeconds(r: AdaptationResult, settings: QuotaSetti
 }
 
 /**
- * How long after the disturbance (the start, for a wrong quota; the foreign client's arrival) the
- * pipeline was adapted: the start of the first minute from which every later minute (until the
- * backlog runs out) answered at least 85 % of the quota left to it, with throttles under 5 % of it.
+ * How long after the disturbance the pipeline was adapted: the start of the first minute from
+ * which every later minute (until the backlog runs out) answered at least 85 % of the quota left
+ * to it, with throttles under 5 % of it. The disturbance: the foreign client's arrival; for a
+ * quota configured wrong, the governor's first call (the sample before the first with a call in
+ * flight or answered) — before it the pipeline is still starting, and there is nothing to learn from.
  */
 export function adaptedAfterSeconds(r: AdaptationResult, settings: QuotaSettings): number | undefined {
-  const from = r.foreign?.fromSeconds ?? 0;
   const samples = r.samples;
+  const firstCall = samples.findIndex((s) => s.inFlight > 0 || s.succeeded > 0 || s.throttles > 0);
+  const from = r.foreign?.fromSeconds ?? (firstCall > 0 ? samples[firstCall - 1]!.t : 0);
   const end = samples.find((s) => s.finished >= 0.95 * r.documents)?.t ?? samples.at(-1)?.t ?? 0;
   const at = (t: number) => samples.find((s) => s.t >= t) ?? samples.at(-1)!;
   const minuteOk = (t: number) => {
@@ -175,7 +178,7 @@ export function renderMarkdown(report: BenchReport): string {
       "",
       `## The safety net: a quota configured wrong, a foreign client (${report.adaptation[0]!.documents} documents each)`,
       "",
-      "Efficiency against the ideal for the quota really left to the pipeline. Adapted: the start of the first minute (after the disturbance) from which every minute answered ≥ 85 % of that quota with throttles under 5 % of it.",
+      "Efficiency against the ideal for the quota really left to the pipeline. Adapted: the start of the first minute after the disturbance (the foreign client's arrival; for a wrong quota, the first call to the model) from which every minute answered ≥ 85 % of that quota with throttles under 5 % of it.",
       "",
       "| scenario | configured / real RPM | wall time | efficiency | complete / failed | throttles per successful call | calls per document | peak in flight | adapted after | model cost (counted / billed) |",
       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -218,4 +218,13 @@ describe("report arithmetic", () => {
       ),
     ).toBeUndefined();
   });
+
+  it("adapted, for a quota configured wrong: counted from the first call to the model, not from the pipeline's start", () => {
+    // The pipeline starts calling at 15 s, is throttled until 105 s, then answers at the quota: 90 s.
+    const late = adaptation(
+      (t) => (t < 15 ? 0 : 400),
+      (t) => (t >= 15 && t < 105 ? 400 : 0),
+    );
+    expect(adaptedAfterSeconds(late, quota)).toBeCloseTo(90, -1);
+  });
 });

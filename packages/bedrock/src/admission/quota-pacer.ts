@@ -18,24 +18,36 @@ import { TokenBucket } from "./token-bucket.ts";
  * member decides it for the group — the leader (see quota-share.ts), from the group's successes
  * and throttles as the members' heartbeats report them, and its own — and every member adopts it:
  * - down: throttles sustained for an evaluation (two latencies: 3 or more, over 10 % of the calls
- *   since they began) mean the server's window is full. The scale falls, in one step (at most by
- *   half), to the lower of what the group had admitted within the last window (the members' window
- *   logs, as their heartbeats report them) and the share of its calls the server admitted since
- *   the throttles began: just after a quota fell, the window still holds the calls of before, and
- *   only the throttled share says how far. Then the throttles say nothing new for a window (the
- *   server's window holds the old rate's calls), or half of one when the window had not said it;
+ *   since they began; at once when most calls are refused) mean the server's window is full. The
+ *   scale falls in one step, at most by half:
+ *   - when the window says so (what the group admitted within it, as the members' logs report it,
+ *     is below the share of its calls the server admitted): to what the window admitted — a little
+ *     under it once the window holds only the present pace's calls (under the edge, not on it);
+ *   - when only the throttled share says so, just after a window the pace had kept without a
+ *     throttle: by half. A quota that fell, or a foreign client that came, leaves a window full of
+ *     the calls of before, and a member that paces as its old calls expire wins most of the freed
+ *     slots — its throttled share says little of how much the other client wants. Halving (TCP's
+ *     answer to a loss of unknown cause) finds room within an evaluation; the steps back up find the rest;
+ *   - otherwise (the throttles of a pace not yet settled): to the share the server admitted.
+ *   Then the throttles say nothing new for a window (the server's window holds the old rate's
+ *   calls), or half of one when the window had not said it. A member whose recent calls still mostly
+ *   got in (the server's window flows: a foreign client, not a lower quota) forgets the old pace's
+ *   excess in its log instead of stalling until it ages out — a stall would leave the freed slots to nobody;
  * - back up to the configured quota (below it, the likelier truth: a foreign client leaves, a cut
  *   is lifted): slow start — while it has a backlog and keeps its pace without a throttle, the
- *   leader doubles the scale, capped at 1, each step held for an evaluation; a throttle undoes the
- *   step and halves the next (to ×1.05: a pace a little under what a foreign client leaves climbs
- *   to it by small steps), waiting a window, twice as long after each failure (up to 8: a foreign
- *   client that stays costs a throttle or so every few windows); a step that holds doubles the next;
+ *   leader steps the scale up, capped at 1: the first step undoes the last fall (a halving doubles
+ *   back), each ramped over two latencies and held for one; a throttle undoes the step and halves
+ *   the next (to ×1.05: a pace a little under what a foreign client leaves climbs to it by small
+ *   steps), waiting a window, twice as long after each failure (up to 8: a foreign client that
+ *   stays costs a throttle or so every few windows); a step that holds doubles the next, at once;
  * - above the configured quota: while it has a backlog, the group spends all of its window and has
- *   no throttles, the leader probes — the first time by ×2, ramping up by a quarter every two
- *   latencies, so against a right quota its first throttle comes after a handful of calls too many.
- *   A sliding window proves a rate only once it has held a whole window of it, so a probe lasts a
- *   window; any throttle in the group undoes it at once, the next waits twice as long (up to 16
- *   windows) with half the step (to ×1.05); one that holds is followed by the next at once.
+ *   no throttles, the leader probes — the first time by ×2, reached within a latency (until one
+ *   has failed, the quota may be higher by any factor; with the window full of the pace, a right
+ *   quota refuses its first excess calls at once), later ones creeping up by a quarter every two
+ *   latencies. A sliding window proves a rate only once it has held a whole window of it, so a
+ *   probe lasts a window; any throttle in the group undoes it (a member undoes it itself on its
+ *   own throttle, a refresh before the leader's undo would reach it), the next waits twice as long
+ *   (up to 16 windows) with half the step (to ×1.05); one that holds is followed by the next.
  */
 export interface QuotaPacerOptions {
   /** The model's requests per minute, as configured (for the whole group). */
@@ -58,9 +70,11 @@ const MAX_SCALE = 4;
 /** Throttles that say the rate is wrong (not a rounding at a window's edge): this many, and this share of a window's calls. */
 const DECREASE_MIN_THROTTLES = 3;
 const DECREASE_MIN_RATIO = 0.1;
+/** A share of throttled calls that no rounding at a window's edge explains: the decrease need not wait an evaluation. */
+const OVERWHELMING_THROTTLES = 0.5;
 /** A probe's first step up; the most windows between probes. */
 const PROBE_FIRST_STEP = 2;
-/** How fast a probe above the configured quota ramps: this much more every two latencies. */
+/** How fast a probe above the configured quota ramps, once one has failed: this much more every two latencies. */
 const PROBE_RAMP_STEP = 0.25;
 /** Failed probes halve the step, down to this: near the quota's edge, small steps find it (and cost few throttles). */
 const PROBE_MIN_STEP = 1.05;
@@ -76,6 +90,10 @@ const PROBE_AFTER_BUSY_WINDOWS = 1;
 const RECOVERY_STEP = 2;
 const RECOVERY_MIN_STEP = 1.05;
 const RECOVERY_MAX_WINDOWS = 8;
+/** A decrease on a window that holds only the present pace's calls lands this much under what it admitted: under the edge, not on it. */
+const SETTLED_MARGIN = 0.97;
+/** A member whose recent calls got in at least this often sees a server window that flows (see forgiveFlowingWindow). */
+const FLOWING_ADMITTED_SHARE = 0.5;
 
 /** The group's calls so far (this member's and the others' as last reported). */
 interface GroupCount {
@@ -131,6 +149,16 @@ export class QuotaPacer {
   #others = { successes: 0, throttles: 0, windowCount: 0 };
   /** The group's cumulative counts over the last evaluation windows, oldest first. */
   #history: GroupCount[] = [];
+  /** This member's outcomes within the last evaluation (see {@link #forgiveFlowingWindow}). */
+  #recent: { at: number; throttled: boolean }[] = [];
+  #evaluationMs = 16_000;
+  /** The scale this member kept before its last adoption, and when that was (see {@link #heldScale}). */
+  #lastHeldScale = 1;
+  #adoptedAt = Number.NEGATIVE_INFINITY;
+  /** Until when this member makes no call: most of its calls were refused, and the window frees no slot before (see {@link record}). */
+  #refusedUntil = Number.NEGATIVE_INFINITY;
+  /** Until when the leader's probe, undone here by a throttle of this member's, is not adopted again. */
+  #refusedProbeUntil = Number.NEGATIVE_INFINITY;
 
   constructor(options: QuotaPacerOptions, fraction: number) {
     this.#quota = options.requestsPerMinute;
@@ -196,9 +224,64 @@ export class QuotaPacer {
   /** The leader's scale, adopted: its probe (or decision) is the group's. */
   adoptScale(scale: number, changedAt: number): void {
     if (Math.abs(scale - this.#scale) < 1e-6) return;
+    const now = this.#now();
+    const held = this.#heldScale();
+    // This member's own throttle already undid the leader's probe: the leader's news of it (a
+    // refresh behind) are stale until it says it undid it too.
+    if (now < this.#refusedProbeUntil && scale > held + 1e-6) return;
+    this.#refusedProbeUntil = Number.NEGATIVE_INFINITY;
+    // A fall back to the last scale held is a probe undone (its excess is in the server's window:
+    // the log pays it back), any other fall a decrease.
+    this.#lastHeldScale = held;
+    this.#adoptedAt = now;
+    const decrease = scale < this.#scale && Math.abs(scale - held) > 1e-6;
     this.#scale = clampScale(scale);
     this.#scaleChangedAt = Math.max(this.#scaleChangedAt, changedAt);
     this.#rerate();
+    if (decrease) this.#forgiveFlowingWindow();
+  }
+
+  /**
+   * The last scale this member kept for a latency: before a probe, the probe's base. (A probe's
+   * ramp reaches the members as steps a refresh apart, none of them kept that long.)
+   */
+  #heldScale(): number {
+    return this.#now() - this.#adoptedAt >= this.#evaluationMs / 2 ? this.#scale : this.#lastHeldScale;
+  }
+
+  /**
+   * Whether the server's window flows, by this member's calls within the last evaluation: most got
+   * in (true), most were refused (false), or too few to tell (undefined).
+   */
+  #windowFlows(): boolean | undefined {
+    this.#forgetOutcomesBefore(this.#now() - this.#evaluationMs);
+    if (this.#recent.length < 3) return undefined;
+    return this.#recent.filter((outcome) => !outcome.throttled).length / this.#recent.length >= FLOWING_ADMITTED_SHARE;
+  }
+
+  #forgetOutcomesBefore(horizon: number): void {
+    while (this.#recent.length && this.#recent[0]!.at < horizon) this.#recent.shift();
+  }
+
+  /**
+   * After a decrease, the log holds the old pace's grants, more than the new share's window: it
+   * would stall the member until they age out. That is right when the server's window is full of
+   * them (a quota lower than configured: it admits nothing of ours until they expire), and wrong
+   * when it still admits most of our calls (a foreign client came: the server's window flows, its
+   * slots free as fast as before, and a stall leaves them to nobody). So while the member's recent
+   * calls mostly got in, the log keeps only the new share's worth: the pace goes on at the new rate.
+   */
+  #forgiveFlowingWindow(): void {
+    if (this.#windowFlows() !== true) return;
+    this.#windowRoom();
+    const budget = this.#windowBudget();
+    if (this.#grants.length <= budget) return;
+    // As if the member had kept the new pace all along: its grants evenly spread over the window, so
+    // the oldest ages out one spacing from now and the next on the new pace (the newest kept ones
+    // would hold the window closed for as long as the old pace took to grant them).
+    const spacing = this.#countedMs() / budget;
+    const now = this.#now();
+    this.#grants = Array.from({ length: budget }, (_, i) => now - (budget - i) * spacing + spacing / 2);
   }
 
   /**
@@ -228,7 +311,7 @@ export class QuotaPacer {
 
   /** A call may start now: a token, and room in the window. */
   canGrant(): boolean {
-    return this.available() >= 1 && this.#windowRoom() >= 1;
+    return this.available() >= 1 && this.#windowRoom() >= 1 && this.#now() >= this.#refusedUntil;
   }
 
   /** Milliseconds until the bucket holds `count` tokens: when a consumer may receive one more than it has promised. */
@@ -239,7 +322,7 @@ export class QuotaPacer {
   /** Milliseconds until a call may start (0: now): a token, and room in the window. */
   msUntilGrant(): number {
     const count = 1;
-    const bucket = this.#bucket.msUntil(count);
+    const bucket = Math.max(this.#bucket.msUntil(count), Math.ceil(this.#refusedUntil - this.#now()));
     if (this.#windowRoom() >= count) return bucket;
     // The window is full: until enough of its oldest grants age out.
     const excess = this.#grants.length - this.#windowBudget() + count;
@@ -247,13 +330,13 @@ export class QuotaPacer {
     return Math.max(bucket, Math.ceil(freedAt - this.#now()));
   }
 
-  /** A call starts: it takes a token and counts in the window. Returns when (for {@link record}). */
   /** This member's calls the server admitted within the quota's last window (its log; throttled calls leave it). */
   windowCount(): number {
     this.#windowRoom();
     return this.#grants.length;
   }
 
+  /** A call starts: it takes a token and counts in the window. Returns when (for {@link record}). */
   grant(): number {
     const at = this.#now();
     this.#bucket.take(1);
@@ -276,8 +359,20 @@ export class QuotaPacer {
 
   /** A call's outcome (successes and throttles; other failures say nothing about the quota). */
   record(outcome: "success" | "throttled", grantedAt: number, context: PacerContext): PacerDecision {
+    this.#recent.push({ at: this.#now(), throttled: outcome === "throttled" });
+    this.#forgetOutcomesBefore(this.#now() - this.#evaluationMs);
     if (outcome === "throttled") {
       this.#own.throttles++;
+      // A throttle during the leader's probe: the probe found the quota's edge. Back to the scale
+      // before it at once, a refresh or two before the leader's undo would arrive.
+      const held = this.#heldScale();
+      if (!context.leader && this.#scale > held + 1e-6) {
+        this.#lastHeldScale = held;
+        this.#adoptedAt = this.#now();
+        this.#scale = held;
+        this.#refusedProbeUntil = this.#now() + 2 * this.#evaluationMs;
+        this.#rerate();
+      }
       // The server did not count this call: neither does the window (or the log would hold back calls the quota allows).
       const index = this.#grants.lastIndexOf(grantedAt);
       if (index >= 0) this.#grants.splice(index, 1);
@@ -285,6 +380,13 @@ export class QuotaPacer {
       // all but the tokens held for messages already on their way (dropping those would cost the pace
       // a second or more of calls for one throttle at a window's edge).
       this.#bucket.drain(this.#held);
+      // Most of its recent calls refused: the server's window is full, and its next slot frees when
+      // the oldest calls in it expire — this member's began alongside the others', so it waits for
+      // its own oldest to age out instead of spending its pace on more refusals.
+      if (this.#windowFlows() === false) {
+        this.#windowRoom();
+        this.#refusedUntil = Math.max(this.#refusedUntil, (this.#grants[0] ?? this.#now()) + this.#countedMs());
+      }
     } else {
       this.#own.successes++;
     }
@@ -300,6 +402,7 @@ export class QuotaPacer {
       throttles: this.#own.throttles + this.#others.throttles,
     };
     const evaluationMs = Math.max(1000, 2 * context.latencyMs, context.feedbackMs ?? 0);
+    this.#evaluationMs = evaluationMs;
     this.#history.push(total);
     if (!context.starved) this.#busySince = Number.POSITIVE_INFINITY;
     else this.#busySince = Math.min(this.#busySince, now);
@@ -314,8 +417,12 @@ export class QuotaPacer {
     const throttles = Math.max(0, total.throttles - base.throttles);
     // The calls since the throttles began (the last count before the first of them): before a quota
     // falls the calls all succeed, and counting them would say it fell by less than it did.
-    const streak = this.#history.findLast((count) => count.at >= base.at && count.throttles === base.throttles) ?? base;
+    const firstThrottle = this.#history.findIndex((count) => count.at >= base.at && count.throttles > base.throttles);
+    const streak = firstThrottle > 0 ? this.#history[firstThrottle - 1]! : base;
     const calls = throttles + Math.max(0, total.successes - streak.successes);
+    // Throttles sustained for an evaluation: a whole one since the last change, and they began in
+    // its first half (a burst at a window's edge, or a probe's last excess calls, is over by then).
+    const sustained = firstThrottle >= 0 && now - base.at >= evaluationMs && streak.at - base.at <= evaluationMs / 2;
 
     if (this.#probe) {
       // Any throttle in the group: the probe found the quota's edge. Back to the scale before it;
@@ -335,7 +442,7 @@ export class QuotaPacer {
       // enough to go on (slow start): the configured quota is the likelier truth, and a throttle
       // on the way up undoes the last step as it would a probe.
       const proofMs = this.#probe.recovery
-        ? Math.max(1000, 2 * context.latencyMs)
+        ? Math.max(1000, context.latencyMs, context.feedbackMs ?? 0)
         : Math.max(this.#windowMs, evaluationMs);
       if (now - this.#probe.startedAt < this.#probe.rampMs + proofMs) return { scaleChanged: false };
       // A whole window at the probed rate without a throttle: the quota is at least that. The next
@@ -348,35 +455,45 @@ export class QuotaPacer {
     if (
       throttles >= DECREASE_MIN_THROTTLES &&
       throttles / calls > DECREASE_MIN_RATIO &&
-      now - streak.at >= evaluationMs &&
+      // Sustained for an evaluation — or at once when most calls are refused (no window's edge does that).
+      (sustained || (throttles / calls >= OVERWHELMING_THROTTLES && now - streak.at >= (context.feedbackMs ?? 0))) &&
       now >= this.#quietUntil
     ) {
-      this.#probes.restart(Math.max(1, this.#probes.windows));
-      this.#recovery.restart(1);
       // A throttle says the server's window is full: what the group had admitted within the last
       // window is then the quota as it really is (for this group: a foreign client's part is not in it).
-      // Without the others' counts (alone, or the store down), the admitted fraction of the calls:
-      // against a saturated window it is the real rate over the sent one.
-      // Soon after a failed probe, the larger of that and the admitted fraction: a window left
-      // under-full by the dip that paid the probe's excess back would read as a lower quota than the server keeps.
       const admittedInWindow = this.windowCount() + this.#others.windowCount;
       const measured = admittedInWindow / ((this.#quota * this.#windowMs) / 60_000);
-      // (No window counts at all — a pacer told of outcomes only: the admitted fraction.)
+      // The share of the calls the server admitted since the throttles began: against a saturated
+      // window, the real rate over the sent one. (Alone, or the store down: the only measure.)
       const admittedFraction = this.#scale * (1 - throttles / calls);
-      // Otherwise the lower of the two: soon after the quota fell (a foreign client came) the window
-      // still holds the calls admitted before, and only the throttled share says how far it fell.
+      // A window and an evaluation after the last change, the window holds only the present pace's calls.
+      const settled = now - this.#scaleChangedAt >= this.#windowMs + evaluationMs;
+      const windowSaysSo = measured <= admittedFraction;
       const estimate =
         admittedInWindow === 0
           ? admittedFraction
           : now - this.#probeFailedAt < this.#windowMs + evaluationMs
-            ? Math.max(measured, admittedFraction)
-            : Math.min(measured, admittedFraction);
+            ? // Soon after a failed probe, the larger: a window left under-full by the stall that paid
+              // the probe's excess back would read as a lower quota than the server keeps.
+              Math.max(measured, admittedFraction)
+            : windowSaysSo
+              ? measured * (settled ? SETTLED_MARGIN : 1)
+              : settled
+                ? this.#scale * 0.5
+                : admittedFraction;
       // The server's window holds the old rate's calls for a window more: its throttles meanwhile
       // are not news (one decrease per window, as AIMD's one per generation of calls) — unless the
       // window did not say the quota fell, only the throttled share did: then the window was still
       // the old rate's, and half of one later it speaks (a quota that fell by half has drained to it).
-      this.#quietUntil = now + (measured <= estimate ? this.#windowMs : this.#windowMs / 2);
-      return this.#setScale(Math.min(this.#scale, Math.max(this.#scale * 0.5, estimate)), now);
+      this.#quietUntil = now + (windowSaysSo ? this.#windowMs : this.#windowMs / 2);
+      const before = this.#scale;
+      const decision = this.#setScale(Math.min(this.#scale, Math.max(this.#scale * 0.5, estimate)), now);
+      this.#forgiveFlowingWindow();
+      // The way back up starts by undoing the fall (capped at ×2): a cut lifted, or a foreign client
+      // gone, is then one step away; if it is not, the step's first throttle undoes it and halves the next.
+      this.#probes.restart(Math.max(1, this.#probes.windows));
+      this.#recovery.restart(1, before / this.#scale);
+      return decision;
     }
     // A probe only after a window busy at the pace: the server's window then holds the pace's
     // traffic, so a throttle-free probe says the quota is higher (not that the window was still filling).
@@ -398,16 +515,16 @@ export class QuotaPacer {
       keepsPace &&
       throttles === 0 &&
       this.#scale < MAX_SCALE &&
-      now - this.#scaleChangedAt >= Math.max(ladder.windows * this.#windowMs, evaluationMs)
+      // (Back toward the configured quota, after a step that held the next goes at once: its proof was the wait.)
+      now - this.#scaleChangedAt >=
+        (recovery && ladder.windows === 0 ? 0 : Math.max(ladder.windows * this.#windowMs, evaluationMs))
     ) {
       const target = Math.min(recovery ? 1 : MAX_SCALE, this.#scale * ladder.step);
       this.#probe = {
         before: this.#scale,
         target,
         startedAt: now,
-        // Above the configured quota, at most a quarter more every two latencies, however far the
-        // probe goes: the calls beyond a right quota before its first throttle arrives stay a handful.
-        rampMs: 2 * context.latencyMs * (recovery ? 1 : Math.max(1, (target / this.#scale - 1) / PROBE_RAMP_STEP)),
+        rampMs: this.#rampMs(recovery, target, context.latencyMs),
         throttles: total.throttles,
         recovery,
       };
@@ -417,6 +534,20 @@ export class QuotaPacer {
       return { scaleChanged: true };
     }
     return { scaleChanged: false };
+  }
+
+  /**
+   * How long a probe takes to reach its target. Back toward the configured quota: two latencies.
+   * Above it: until a probe has failed, the quota may be higher by any factor (configured too low),
+   * and the first probe reaches ×2 in one latency — with the server's window full of the pace, its
+   * first excess calls are refused at once, so it costs a handful of throttles against a right
+   * quota; after one has failed, the edge is known to be near, and later probes creep up on it (a
+   * quarter every two latencies): a few throttles each.
+   */
+  #rampMs(recovery: boolean, target: number, latencyMs: number): number {
+    if (recovery) return 2 * latencyMs;
+    if (!this.#probes.everFailed) return latencyMs;
+    return 2 * latencyMs * Math.max(1, (target / this.#scale - 1) / PROBE_RAMP_STEP);
   }
 
   #setScale(scale: number, at: number): PacerDecision {
@@ -460,6 +591,8 @@ export class QuotaPacer {
 class ProbeLadder {
   step: number;
   windows = 1;
+  /** A probe of this ladder has failed (the quota's edge was found once). */
+  everFailed = false;
   readonly #firstStep: number;
   readonly #minStep: number;
   readonly #maxWindows: number;
@@ -471,6 +604,7 @@ class ProbeLadder {
     this.#minWindowsAfterFailure = minWindowsAfterFailure;
   }
   failed(): void {
+    this.everFailed = true;
     this.windows = Math.min(this.#maxWindows, Math.max(this.#minWindowsAfterFailure, this.windows * 2));
     this.step = Math.max(this.#minStep, 1 + (this.step - 1) / 2);
   }
@@ -478,9 +612,9 @@ class ProbeLadder {
     this.windows = 0;
     this.step = Math.min(2, (this.step - 1) * 2 + 1);
   }
-  /** After a decrease: the first step again, waiting `windows`. */
-  restart(windows: number): void {
-    this.step = this.#firstStep;
+  /** After a decrease: the first step again (or `step`, when smaller), waiting `windows`. */
+  restart(windows: number, step = this.#firstStep): void {
+    this.step = Math.max(this.#minStep, Math.min(this.#firstStep, step));
     this.windows = windows;
   }
 }
