@@ -79,6 +79,9 @@ const PROBE_RAMP_STEP = 0.25;
 /** Failed probes halve the step, down to this: near the quota's edge, small steps find it (and cost few throttles). */
 const PROBE_MIN_STEP = 1.05;
 const PROBE_MAX_WINDOWS = 16;
+/** The share of its window the group (as reported), and the leader itself, must have spent before a probe above the configured quota. */
+const PROBE_GROUP_WINDOW_SPENT = 0.97;
+const PROBE_OWN_WINDOW_SPENT = 0.99;
 /** Windows busy at the pace (a backlog all along, the window full) before a probe. */
 const PROBE_AFTER_BUSY_WINDOWS = 1;
 /**
@@ -497,8 +500,11 @@ export class QuotaPacer {
     }
     // A probe only after a window busy at the pace: the server's window then holds the pace's
     // traffic, so a throttle-free probe says the quota is higher (not that the window was still filling).
-    // And only while the group spends all of the quota it has (its window logs hold ≥ 97 % of it): a
-    // group that cannot (a host slower than the pace) would find no throttle above it, and prove nothing.
+    // And only while the group spends all of the quota it has (its window logs hold ≥ 97 % of it, as
+    // the others last reported theirs; the leader's own, exact, ≥ 99 %): a group that cannot (a host
+    // slower than the pace) would find no throttle above it, and prove nothing; and what the window
+    // lacks is what a probe's first calls get in with before its first throttle, so many more in
+    // flight at a right quota (with 3 % of 400 free, 12: 1.31× the need in the bench).
     const spent =
       (this.windowCount() + this.#others.windowCount) / ((this.#quota * this.#scale * this.#windowMs) / 60_000);
     const recovery = this.#scale < 1 - 1e-6;
@@ -507,7 +513,8 @@ export class QuotaPacer {
     // each step of the way back a window long), and at a low rate a few seconds' count is too coarse
     // to say whether the pace is kept. A host slower than the pace climbs back to the configured
     // quota without proof — which is the likelier truth — and the throttles say so if it is not.
-    const keepsPace = recovery || spent >= 0.97;
+    const ownSpent = this.windowCount() / this.#windowBudget();
+    const keepsPace = recovery || (spent >= PROBE_GROUP_WINDOW_SPENT && ownSpent >= PROBE_OWN_WINDOW_SPENT);
     const ladder = recovery ? this.#recovery : this.#probes;
     if (
       context.starved &&
