@@ -33,7 +33,24 @@ export {
 export type { FailureKind, ModelOutputProblem } from "./errors.ts";
 export { backoffDelay, DEFAULT_RETRY_POLICY, resolveRetryPolicy, sleep, withRetries } from "./retry.ts";
 export type { AttemptEvent, RetryOptions, RetryPolicy } from "./retry.ts";
-export { classificationV1, CLASSIFICATION_TOOL_NAME, prompts, summaryV1, wrapDocument } from "./prompts/index.ts";
+export {
+  classificationJsonV1,
+  classificationV1,
+  CLASSIFICATION_TOOL_NAME,
+  prompts,
+  summaryV1,
+  wrapDocument,
+} from "./prompts/index.ts";
+export {
+  batchOutputLine,
+  classificationRecord,
+  DEFAULT_BATCH_MAX_INPUT_CHARS,
+  parseOutputLine,
+  readClassificationAnswer,
+  readSummaryAnswer,
+  summaryRecord,
+} from "./batch/records.ts";
+export type { BatchAnswer, BatchOutputLine, BatchRecord } from "./batch/records.ts";
 export type { TokenUsage } from "./usage.ts";
 export {
   callOutcomeOf,

@@ -75,20 +75,21 @@ export function costOf(
 
 /**
  * Results' tokens summed, and their cost in millionths of a dollar — each result priced at the
- * model it names, in integers so that sums stay exact; undefined when one of them has no price.
+ * model it names (and as it was called: on demand or in batch), in integers so that sums stay exact; undefined when one of them has no price.
  * What a job's usage is, wherever it is shown or counted (its view, its run).
  */
 export function pricedUsage(
-  results: readonly { usage: TokenCount; modelId: string }[],
+  results: readonly { usage: TokenCount; modelId: string; inference?: "onDemand" | "batch" | undefined }[],
   prices: PriceTable,
 ): TokenCount & { costMicroUsd: number | undefined } {
   let costMicroUsd: number | undefined = 0;
   let inputTokens = 0;
   let outputTokens = 0;
-  for (const { usage, modelId } of results) {
+  for (const { usage, modelId, inference } of results) {
     inputTokens += usage.inputTokens;
     outputTokens += usage.outputTokens;
-    const cost = costOf(usage, modelId, prices);
+    // A result from batch inference is priced at the batch rate.
+    const cost = costOf(usage, modelId, prices, inference ?? "onDemand");
     costMicroUsd = cost === undefined || costMicroUsd === undefined ? undefined : costMicroUsd + Math.round(cost * 1e6);
   }
   return { inputTokens, outputTokens, costMicroUsd };

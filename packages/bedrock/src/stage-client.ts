@@ -190,12 +190,16 @@ function sameLabels(a: readonly string[], b: readonly string[]): boolean {
 /**
  * The classification prompt's version for a taxonomy. The labels are part of the prompt and the
  * tool schema, so results under different taxonomies must not share a result-cache entry: a
- * custom taxonomy gets "+tx-<8 hex of sha256 of the ordered labels>" appended.
+ * custom taxonomy gets "+tx-<8 hex of sha256 of the ordered labels>" appended (to classification-v1,
+ * or to `baseVersion`: the batch prompt's).
  */
-export function classificationPromptVersionFor(taxonomy: readonly string[]): string {
-  if (sameLabels(taxonomy, DEFAULT_TAXONOMY)) return classificationV1.version;
+export function classificationPromptVersionFor(
+  taxonomy: readonly string[],
+  baseVersion: string = classificationV1.version,
+): string {
+  if (sameLabels(taxonomy, DEFAULT_TAXONOMY)) return baseVersion;
   const fingerprint = createHash("sha256").update(JSON.stringify(taxonomy)).digest("hex").slice(0, 8);
-  return `${classificationV1.version}+tx-${fingerprint}`;
+  return `${baseVersion}+tx-${fingerprint}`;
 }
 
 function usageOf(response: ConverseCommandOutput): TokenUsage {
@@ -416,7 +420,7 @@ const DEFAULT_MAX_INPUT_CHARS = 400_000;
  * Accepts "Invoice" or " invoice " for "invoice": a casing slip is not worth a retry. Anything
  * that is not the same label is left for the schema to reject.
  */
-function canonicalLabel(input: unknown, taxonomy: readonly string[]): unknown {
+export function canonicalLabel(input: unknown, taxonomy: readonly string[]): unknown {
   if (typeof input !== "object" || input === null || Array.isArray(input)) return input;
   const record = input as Record<string, unknown>;
   const label = record.label;

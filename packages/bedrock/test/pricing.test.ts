@@ -60,4 +60,11 @@ describe("the price table", () => {
       costMicroUsd: undefined,
     });
   });
+
+  it("prices a result from batch inference at the batch rate", () => {
+    const summary = { usage: { inputTokens: 1_400, outputTokens: 300 }, modelId: DEFAULT_MODEL_ID };
+    // On demand 725 millionths; in batch half that (rounded).
+    expect(pricedUsage([{ ...summary, inference: "batch" }], DEFAULT_PRICES).costMicroUsd).toBe(363);
+    expect(pricedUsage([{ ...summary, inference: "onDemand" }], DEFAULT_PRICES).costMicroUsd).toBe(725);
+  });
 });

@@ -133,6 +133,8 @@ export const modelProvenance = z.object({
   modelId: z.string().min(1),
   promptVersion: z.string().min(1),
   usage: tokenUsage,
+  /** How the model was called, which sets the price of `usage`: absent, on demand; `batch`, Bedrock batch inference (about half). */
+  inference: z.enum(["onDemand", "batch"]).optional(),
 });
 
 export const summaryResult = modelProvenance.extend({

@@ -27,6 +27,9 @@ import {
   type ProvisionedResources,
 } from "./provision.ts";
 import { createSesBackend } from "./ses/backend.ts";
+import { readStateFile, writeStateFile } from "./state-file.ts";
+import { s3BatchStorage } from "./bedrock/batch/s3-storage.ts";
+import type { BatchJob } from "./bedrock/batch/jobs.ts";
 import type { Outbox } from "./ses/outbox.ts";
 import { createRequestCounter, type RequestCounter } from "./edge/request-counter.ts";
 import { startSqsMoveTasks } from "./sqs-move-tasks/index.ts";
@@ -113,7 +116,22 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
       }
     },
   });
-  const bedrock = createBedrockBackend(options.bedrock);
+  // Batch inference reads and writes devcloud's S3 through the edge, known once it listens.
+  let edgeClientConfig: AwsClientSettings | undefined;
+  const batchFile = dataDir ? join(dataDir, "bedrock-batch-jobs.json") : undefined;
+  const bedrock = createBedrockBackend(options.bedrock, {
+    batch: {
+      region,
+      account: DEVCLOUD_ACCOUNT,
+      storage: s3BatchStorage(() => {
+        if (!edgeClientConfig) throw new Error("devcloud's edge is not listening yet");
+        return edgeClientConfig;
+      }),
+      announce: (detailType, detail, resources) =>
+        eventBridge.emitServiceEvent({ source: "aws.bedrock", detailType, detail, resources }),
+      ...(batchFile ? { save: (jobs) => writeStateFile(batchFile, jobs) } : {}),
+    },
+  });
   const ses = createSesBackend({ outboxDir: dataDir ? join(dataDir, "outbox") : undefined });
   const kms = createKmsBackend({
     file: dataDir ? join(dataDir, "kms.json") : undefined,
@@ -153,6 +171,9 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
     region,
     credentials: { ...DEVCLOUD_CREDENTIALS },
   };
+  edgeClientConfig = clientConfig;
+  // A previous run's jobs (the data dir): the finished ones stay listed, the others start over.
+  if (batchFile) bedrock.batchJobs?.restore(readStateFile<BatchJob[]>(batchFile, "Bedrock batch jobs") ?? []);
 
   async function stop() {
     await edge.close();

@@ -174,6 +174,24 @@ describe("respond", () => {
     expect(first !== undefined && "text" in first ? estimateTokens(first.text) : -1).toBe(answer.outputTokens);
   });
 
+  test("a label asked for as a JSON answer (no tool to call, as in a Converse batch record) comes back as that JSON object", () => {
+    const ask = (text: string) =>
+      respond(
+        documentRequest(
+          `Classify the document below as exactly one of: ${TAXONOMY.join(", ")}.\nAnswer with the JSON object only.\n<document>\n${text}\n</document>`,
+        ),
+        256,
+      );
+    const first = ask(INVOICE_TEXT).content[0];
+    const answer = JSON.parse(first !== undefined && "text" in first ? first.text : "null");
+    expect(answer).toEqual({ label: classify(INVOICE_TEXT, TAXONOMY).label, confidence: expect.any(Number) });
+    expect(answer.label).toBe("invoice");
+    // Without "JSON" in the instruction it is a summary, as before.
+    const prose = respond(documentRequest(`Classify as one of: a, b.\n<document>\n${INVOICE_TEXT}\n</document>`), 256)
+      .content[0];
+    expect(prose !== undefined && "text" in prose && prose.text.startsWith("{")).toBe(false);
+  });
+
   test("reads the document out of tags and the sentence count out of the instruction", () => {
     const reading = readPrompt(documentRequest(`Summarize in two sentences.\n<document>${LONG_DOCUMENT}</document>`));
     expect(reading.documentText).toBe(LONG_DOCUMENT);

@@ -1,3 +1,11 @@
+export {
+  BATCH_LIMITS,
+  createBatchRunner,
+  type BatchCheck,
+  type BatchRunner,
+  type BatchRunnerDependencies,
+  type BatchSubmission,
+} from "./batch-runner.ts";
 export { createEventPublisher, type EventPublisher } from "./event-publisher.ts";
 export { loadDocumentText } from "./document-source.ts";
 export { AnnouncementPendingError, createJobLifecycle, failJobOnDeadLetter, type JobLifecycle } from "./lifecycle.ts";

@@ -3,6 +3,7 @@ import { classificationV1 } from "./classification-v1.ts";
 import { summaryV1 } from "./summary-v1.ts";
 
 export { classificationV1, CLASSIFICATION_TOOL_NAME } from "./classification-v1.ts";
+export { classificationJsonV1 } from "./classification-json-v1.ts";
 export { summaryV1 } from "./summary-v1.ts";
 export { wrapDocument } from "./document.ts";
 

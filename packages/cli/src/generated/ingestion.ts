@@ -414,6 +414,8 @@ export type components = {
                     outputTokens: number;
                     totalTokens: number;
                 };
+                /** @enum {string} */
+                inference?: "onDemand" | "batch";
                 text: string;
             };
             /** @description Once the classification stage is done. */
@@ -425,6 +427,8 @@ export type components = {
                     outputTokens: number;
                     totalTokens: number;
                 };
+                /** @enum {string} */
+                inference?: "onDemand" | "batch";
                 label: string;
                 confidence: number;
             };

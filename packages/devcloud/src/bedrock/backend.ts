@@ -21,6 +21,8 @@ import {
   type ModelIdentity,
 } from "./config.ts";
 import { drawFault, drawSlow, hashSeed, mulberry32, sampleLatencyMs, type RandomSource } from "./faults.ts";
+import { handleBatchRequest, isBatchPath } from "./batch/api.ts";
+import { createBatchJobs, type BatchDependencies, type BatchJobs, type RecordAnswer } from "./batch/jobs.ts";
 import { respond } from "./model/respond.ts";
 import { countInputTokens } from "./model/prompt.ts";
 import { SlidingWindowQuota } from "./quota.ts";
@@ -68,12 +70,22 @@ export interface BedrockBackend extends ServiceBackend {
   /** Snapshot of counters per requested model id (ARNs reduced to their resource id). */
   stats(): Record<string, ModelStats>;
   resetStats(): void;
+  /** The batch inference jobs (CreateModelInvocationJob…), when the backend was given their storage. */
+  readonly batchJobs: BatchJobs | undefined;
 }
 
 /** Seams for tests: a fake clock and sleeper make quota and latency tests instant. */
 export interface BedrockBackendDependencies {
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * What batch inference needs of the rest of devcloud (its S3 and event bus, where it is): without
+   * it, the batch API answers that it is not available.
+   */
+  readonly batch?: Pick<BatchDependencies, "storage" | "announce" | "save"> & {
+    readonly region: string;
+    readonly account: string;
+  };
 }
 
 interface ModelState {
@@ -271,8 +283,58 @@ export function createBedrockBackend(
     }
   }
 
+  /** One batch record, in Converse format, as the model answers it on demand (no quota or latency: the job paces itself). */
+  function answerBatchRecord(modelId: string, modelInput: Record<string, unknown>): RecordAnswer {
+    const identity = parseModelIdentifier(modelId);
+    const behaviour = resolveBehaviour(identity);
+    try {
+      const request = parseConverseRequest(Buffer.from(JSON.stringify(modelInput)));
+      const inputTokens = countInputTokens(request);
+      const limits = validateConverseRequest(request, behaviour, inputTokens);
+      const answer = respond(request, limits.maxTokens);
+      const modelOutput: ConverseResponseBody = {
+        output: { message: { role: "assistant", content: answer.content } },
+        stopReason: answer.stopReason,
+        usage: { inputTokens, outputTokens: answer.outputTokens, totalTokens: inputTokens + answer.outputTokens },
+        metrics: { latencyMs: 0 },
+      };
+      return { ok: true, modelOutput, inputTokens, outputTokens: answer.outputTokens };
+    } catch (error) {
+      if (error instanceof BedrockError) return { ok: false, errorCode: error.statusCode, errorMessage: error.message };
+      throw error;
+    }
+  }
+
+  const batchJobs = dependencies.batch
+    ? createBatchJobs(
+        {
+          ...options.batch,
+          timeScale: options.timeScale,
+          seed: options.seed,
+          region: dependencies.batch.region,
+          account: dependencies.batch.account,
+        },
+        {
+          storage: dependencies.batch.storage,
+          announce: dependencies.batch.announce,
+          ...(dependencies.batch.save ? { save: dependencies.batch.save } : {}),
+          answer: answerBatchRecord,
+          knowsModel: (modelId) => isKnown(parseModelIdentifier(modelId)),
+        },
+      )
+    : undefined;
+
   async function route(req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (isBatchPath(path)) {
+      if (!batchJobs) {
+        throw new BedrockError(
+          "UnknownOperationException",
+          "This Bedrock emulator was started without batch inference.",
+        );
+      }
+      return handleBatchRequest(batchJobs, req, body, res);
+    }
     const match = /^\/model\/([^/]+)\/([a-z-]+)\/?$/.exec(path);
     const operation = match?.[2];
     if (req.method !== "POST" || match === null || operation === undefined) {
@@ -337,7 +399,10 @@ export function createBedrockBackend(
       for (const state of states.values()) state.stats = { ...emptyStats(), inFlight: state.stats.inFlight };
     },
 
+    batchJobs,
+
     async close() {
+      batchJobs?.close();
       // Let in-flight simulated waits finish at once so shutdown never hangs on a long latency.
       for (const [timer, resolve] of pendingTimers) {
         clearTimeout(timer);

@@ -82,6 +82,36 @@ export const DEFAULT_MODEL_BEHAVIOUR: ModelBehaviour = {
   faults: { modelErrorRate: 0, serviceUnavailableRate: 0, modelTimeoutRate: 0, slowRate: 0, slowFactor: 5 },
 };
 
+/**
+ * Bedrock batch inference (CreateModelInvocationJob): AWS's per-model quotas (the defaults AWS
+ * reports: at least 100 and at most 50,000 records per job, 1 GB per input file, 5 GB per job, 10
+ * jobs in progress per model) and how long a job takes, in simulated seconds (× timeScale):
+ * queued for validation, then waiting for capacity, then records at a steady rate. A real job
+ * takes minutes to hours; the defaults keep a local one to a few minutes.
+ */
+export const batchOptionsSchema = z.object({
+  minRecordsPerJob: z.number().int().nonnegative().default(100),
+  maxRecordsPerJob: z.number().int().positive().default(50_000),
+  maxRecordsPerFile: z.number().int().positive().default(50_000),
+  maxInputFileBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 ** 3),
+  maxJobBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(5 * 1024 ** 3),
+  maxActiveJobsPerModel: z.number().int().positive().default(10),
+  submittedSeconds: z.number().nonnegative().default(5),
+  scheduledSeconds: z.number().nonnegative().default(30),
+  recordsPerSecond: z.number().positive().default(20),
+  /** Fraction of well-formed records answered with a per-record error (errorCode 500) instead of an output. */
+  recordFailureRate: rate.default(0),
+});
+export type BatchOptions = z.infer<typeof batchOptionsSchema>;
+
 export const bedrockEmulatorOptionsSchema = z.object({
   /**
    * Multiplies every simulated duration — model latency AND the quota window (a "minute" lasts
@@ -96,6 +126,7 @@ export const bedrockEmulatorOptionsSchema = z.object({
   models: z.record(z.string(), modelBehaviourPatchSchema).default({}),
   /** Accept any model id instead of answering "The provided model identifier is invalid." */
   acceptUnknownModels: z.boolean().default(false),
+  batch: batchOptionsSchema.default(batchOptionsSchema.parse({})),
 });
 export type BedrockEmulatorOptions = z.infer<typeof bedrockEmulatorOptionsSchema>;
 export type BedrockEmulatorOptionsInput = z.input<typeof bedrockEmulatorOptionsSchema>;

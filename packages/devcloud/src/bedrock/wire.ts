@@ -11,6 +11,9 @@ import { z } from "zod";
 
 export const BEDROCK_ERROR_STATUS = {
   ValidationException: 400,
+  // The batch inference API's (CreateModelInvocationJob and its kin), both modelled as 400.
+  ConflictException: 400,
+  ServiceQuotaExceededException: 400,
   AccessDeniedException: 403,
   ResourceNotFoundException: 404,
   UnknownOperationException: 404,

@@ -20,7 +20,7 @@ export interface SigningScope {
  * Which AWS service a request is for, read the way AWS itself scopes a signature: the SigV4
  * credential scope `…/<date>/<region>/<service>/aws4_request` in the Authorization header or,
  * for presigned URLs, in the X-Amz-Credential query parameter. Unsigned requests fall back to
- * protocol markers (X-Amz-Target, the Bedrock and SESv2 REST paths, SNS's form `Action=`): the
+ * protocol markers (X-Amz-Target, the Bedrock runtime, batch and SESv2 REST paths, SNS's form `Action=`): the
  * edge refuses them, in the protocol those markers name (src/edge/authentication.ts).
  */
 export function signingScopeOf(req: IncomingMessage, body: Buffer): SigningScope | undefined {
@@ -42,7 +42,8 @@ export function signingScopeOf(req: IncomingMessage, body: Buffer): SigningScope
     const match = TARGET_PREFIXES.find(([prefix]) => target.startsWith(prefix));
     if (match) return { service: match[1], region: undefined };
   }
-  if (url.pathname.startsWith("/model/")) return { service: "bedrock", region: undefined };
+  if (url.pathname.startsWith("/model/") || url.pathname.startsWith("/model-invocation-job"))
+    return { service: "bedrock", region: undefined };
   if (url.pathname.startsWith("/v2/email/")) return { service: "ses", region: undefined };
   if (
     req.method === "POST" &&

@@ -23,6 +23,16 @@ export interface EventBridgeBackend extends ServiceBackend {
   readonly store: EventBridgeStore;
   /** Counters for health pages and tests: matched rules, deliveries, failed deliveries. */
   stats(): { eventsPut: number; deliveries: number; failedDeliveries: number };
+  /**
+   * An AWS service's event (source `aws.*`, which PutEvents refuses callers) on the default bus,
+   * as AWS delivers its services' events: devcloud's own emulators announce through this.
+   */
+  emitServiceEvent(event: {
+    source: string;
+    detailType: string;
+    detail: Record<string, unknown>;
+    resources: string[];
+  }): Promise<void>;
 }
 
 type Handler = (input: Record<string, unknown>) => Promise<unknown> | unknown;
@@ -264,6 +274,7 @@ export function createEventBridgeBackend(options: {
 
   async function putEvent(
     entry: Record<string, unknown>,
+    asService = false,
   ): Promise<{ EventId: string } | { ErrorCode: string; ErrorMessage: string }> {
     for (const field of ["Source", "DetailType", "Detail"] as const) {
       if (typeof entry[field] !== "string" || (entry[field] as string).length === 0) {
@@ -275,7 +286,7 @@ export function createEventBridgeBackend(options: {
     }
     const source = entry.Source as string;
     const detailText = entry.Detail as string;
-    if (source.startsWith("aws."))
+    if (source.startsWith("aws.") && !asService)
       return { ErrorCode: "NotAuthorizedForSourceException", ErrorMessage: "Not authorized for the source." };
     let detail: unknown;
     try {
@@ -337,6 +348,18 @@ export function createEventBridgeBackend(options: {
     signingName: "events",
     store,
     stats: () => ({ ...counters }),
+    async emitServiceEvent(event) {
+      const result = await putEvent(
+        {
+          Source: event.source,
+          DetailType: event.detailType,
+          Detail: JSON.stringify(event.detail),
+          Resources: event.resources,
+        },
+        true,
+      );
+      if ("ErrorCode" in result) throw new Error(`${result.ErrorCode}: ${result.ErrorMessage}`);
+    },
     async handle(req: IncomingMessage, body: Buffer, res: ServerResponse) {
       const target = String(req.headers["x-amz-target"] ?? "");
       const operation = target.startsWith("AWSEvents.") ? target.slice("AWSEvents.".length) : "";

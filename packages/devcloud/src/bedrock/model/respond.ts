@@ -8,6 +8,7 @@ import { estimateTokens, truncateToTokens } from "../tokens.ts";
 import type { ConverseRequest, OutputContentBlock, StopReason, ToolSpec } from "../wire.ts";
 import { validateJsonSchema } from "./json-schema.ts";
 import { lastUserMessage, readPrompt, requestedSentenceCount } from "./prompt.ts";
+import { classify } from "./classify.ts";
 import { summarize } from "./summarize.ts";
 import { contentTerms } from "./text.ts";
 import { DocumentReading, generateToolInput } from "./tool-use.ts";
@@ -44,8 +45,28 @@ export function respond(request: ConverseRequest, maxTokens: number): ModelAnswe
     // Under "auto" a model only calls a tool it can call properly; when forced it must try anyway.
     if (valid || tool.forced) return toolAnswer(request, tool.spec, input, maxTokens);
   }
+  const asked = jsonClassificationAsked(prompt.instructionText);
+  if (asked !== undefined) {
+    // No tool to call (a Converse batch record has none): the label as the JSON object asked for.
+    const { label, confidence } = classify(prompt.documentText, asked);
+    return textAnswer(JSON.stringify({ label, confidence }), maxTokens, request.inferenceConfig?.stopSequences);
+  }
   const summary = summarize(prompt.documentText, { sentenceCount: requestedSentenceCount(prompt.instructionText) });
   return textAnswer(summary.text || EMPTY_DOCUMENT_ANSWER, maxTokens, request.inferenceConfig?.stopSequences);
+}
+
+/**
+ * The labels of a classification asked for as a JSON answer ("… exactly one of: a, b, c." and a
+ * JSON object to answer with), or undefined: the way a prompt without tools asks for a label.
+ */
+function jsonClassificationAsked(instructionText: string): string[] | undefined {
+  if (!/\bJSON\b/.test(instructionText)) return undefined;
+  const match = /\bone of:\s*([^\n]+?)\.\s*(?:\n|$)/i.exec(instructionText);
+  const labels = match?.[1]
+    ?.split(",")
+    .map((label) => label.trim())
+    .filter((label) => label.length > 0);
+  return labels && labels.length > 0 ? labels : undefined;
 }
 
 export function textAnswer(text: string, maxTokens: number, stopSequences: readonly string[] = []): ModelAnswer {

@@ -1,0 +1,269 @@
+/**
+ * A run through Bedrock batch inference, at about half the on-demand price, for runs that can wait.
+ *
+ * The batch computes; the stages still complete the jobs. `submit` turns the run's documents into
+ * Converse batch records (one per stage and distinct content), writes them as JSONL to S3 and
+ * starts a model invocation job per stage (and per 50,000 records or 1 GB). `check` waits for
+ * them; once every one has ended, each answer that reads back as a stage result goes into the
+ * result cache under the key the on-demand stage looks up (content, stage, its prompt version,
+ * model), and every job of the run is published as `document.submitted`, as an on-demand run's
+ * are. Each stage then finds its result cached — no model call — and records it, announcing
+ * `Job Completed` and `Run Completed` exactly once through the same conditional writes as ever.
+ * A record the batch refused (an error, a filtered or invalid answer, a document too long for one
+ * call), or a batch job that failed or expired, leaves no cache entry: that stage calls the model
+ * on demand. So nothing about completion, retries or failure is batch-specific, and a check that
+ * runs twice (a redelivery) only writes the same cache entries and publishes duplicates the
+ * stages already ignore.
+ */
+import { createHash } from "node:crypto";
+import {
+  type BedrockClient,
+  CreateModelInvocationJobCommand,
+  GetModelInvocationJobCommand,
+  type ModelInvocationJobStatus,
+} from "@aws-sdk/client-bedrock";
+import { ListObjectsV2Command, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  classificationRecord,
+  parseOutputLine,
+  readClassificationAnswer,
+  readSummaryAnswer,
+  summaryRecord,
+  type BatchRecord,
+} from "@quire/bedrock";
+import {
+  DOCUMENT_SUBMITTED,
+  SCHEMA_VERSION,
+  type DocumentLocation,
+  type DocumentSubmitted,
+  type StageName,
+} from "@quire/contracts";
+import type { Job, JobStore, StageResult } from "@quire/jobs";
+
+/** AWS's per-job quotas for batch inference (reported defaults): records, and bytes per input file. */
+export const BATCH_LIMITS = { minRecords: 100, maxRecords: 50_000, maxFileBytes: 1024 ** 3 } as const;
+
+export interface BatchRunnerDependencies {
+  bedrock: BedrockClient;
+  s3: S3Client;
+  jobs: Pick<JobStore, "listRunJobs" | "putCachedResult">;
+  /** The document's text (inline, or its claim check). */
+  loadText(document: DocumentLocation): Promise<string>;
+  /** Publishes the run's `document.submitted`; answers the ones refused (the caller fails those jobs). */
+  publish(messages: DocumentSubmitted[]): Promise<{ jobId: string; reason: string }[]>;
+  /** Where the records and answers go: `s3://<bucket>/<prefix><runId>/…`. */
+  bucket: string;
+  prefix?: string;
+  /** The service role Bedrock assumes to read the input and write the output. */
+  roleArn: string;
+  modelId: string;
+  taxonomy: readonly string[];
+  /** The on-demand stages' prompt versions: the result cache keys they look up. */
+  promptVersions: { summary: string; classification: string };
+  limits?: Partial<typeof BATCH_LIMITS>;
+}
+
+/** What `submit` started, carried to `check` (in the message that schedules it). */
+export interface BatchSubmission {
+  runId: string;
+  /** One per batch job: its ARN, the stage it answers. Empty when the run had too few records for a job. */
+  jobs: { stage: StageName; jobArn: string }[];
+}
+
+export type BatchCheck =
+  | { state: "running"; statuses: ModelInvocationJobStatus[] }
+  | {
+      state: "published";
+      cached: number;
+      refused: number;
+      published: number;
+      failedToPublish: { jobId: string; reason: string }[];
+    };
+
+const ENDED = new Set<string>(["Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"]);
+/** States whose output holds answers (some, for a job stopped or out of time). */
+const WITH_OUTPUT = new Set<string>(["Completed", "PartiallyCompleted", "Stopped"]);
+
+export function createBatchRunner(deps: BatchRunnerDependencies) {
+  const limits = { ...BATCH_LIMITS, ...deps.limits };
+  const prefix = deps.prefix ?? "batch/";
+  const base = (runId: string) => `${prefix}${runId}/`;
+
+  /** Every job of the run, in submission order. */
+  async function runJobs(runId: string): Promise<Job[]> {
+    const all: Job[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await deps.jobs.listRunJobs(runId, { limit: 1000, ...(cursor ? { cursor } : {}) });
+      all.push(...page.jobs);
+      cursor = page.cursor;
+    } while (cursor);
+    return all;
+  }
+
+  /** Records in groups a job takes: at most `maxRecords` and `maxFileBytes` each. */
+  function chunks(records: BatchRecord[]): string[][] {
+    const groups: string[][] = [];
+    let current: string[] = [];
+    let bytes = 0;
+    for (const record of records) {
+      const line = JSON.stringify(record);
+      const size = Buffer.byteLength(line) + 1;
+      if (current.length > 0 && (current.length >= limits.maxRecords || bytes + size > limits.maxFileBytes)) {
+        groups.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(line);
+      bytes += size;
+    }
+    if (current.length > 0) groups.push(current);
+    return groups;
+  }
+
+  async function startJob(runId: string, stage: StageName, index: number, lines: string[]): Promise<string> {
+    const key = `${base(runId)}${stage}/input-${index}.jsonl`;
+    await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: `${lines.join("\n")}\n` }));
+    // The same run, stage and part always asks with the same token: a redelivered submit gets the job it started.
+    const token = createHash("sha256").update(`${runId}/${stage}/${index}`).digest("hex").slice(0, 64);
+    const { jobArn } = await deps.bedrock.send(
+      new CreateModelInvocationJobCommand({
+        jobName: `quire-${runId.replace(/[^a-zA-Z0-9]/g, "-")}-${stage}-${index}`.slice(0, 63),
+        clientRequestToken: token,
+        roleArn: deps.roleArn,
+        modelId: deps.modelId,
+        modelInvocationType: "Converse",
+        inputDataConfig: { s3InputDataConfig: { s3Uri: `s3://${deps.bucket}/${key}`, s3InputFormat: "JSONL" } },
+        outputDataConfig: { s3OutputDataConfig: { s3Uri: `s3://${deps.bucket}/${base(runId)}${stage}/output/` } },
+      }),
+    );
+    return jobArn!;
+  }
+
+  return {
+    /**
+     * Writes the run's records and starts its batch jobs. A stage with fewer distinct documents than
+     * a job's minimum gets no job: its stage runs on demand once `check` publishes the run.
+     */
+    async submit(runId: string): Promise<BatchSubmission> {
+      const byStage: Record<StageName, Map<string, BatchRecord>> = { summary: new Map(), classification: new Map() };
+      for (const job of await runJobs(runId)) {
+        if (job.status !== "pending" && job.status !== "processing") continue;
+        // One record per distinct content: the cache is keyed by it, so duplicates share the answer.
+        const stages = job.stages.filter((stage) => !byStage[stage].has(job.contentSha256));
+        if (stages.length === 0) continue;
+        const text = await deps.loadText(job.document);
+        for (const stage of stages) {
+          const record =
+            stage === "summary"
+              ? summaryRecord(job.contentSha256, text)
+              : classificationRecord(job.contentSha256, text, deps.taxonomy);
+          // (No summary record for a text longer than one call: it is summarised in parts, on demand.)
+          if (record) byStage[stage].set(job.contentSha256, record);
+        }
+      }
+      const started: BatchSubmission["jobs"] = [];
+      for (const stage of ["summary", "classification"] as const) {
+        const records = [...byStage[stage].values()];
+        if (records.length < limits.minRecords) continue;
+        for (const [index, lines] of chunks(records).entries()) {
+          started.push({ stage, jobArn: await startJob(runId, stage, index, lines) });
+        }
+      }
+      return { runId, jobs: started };
+    },
+
+    /**
+     * Whether the run's batch jobs have all ended; once they have, their answers go into the result
+     * cache and the run is published for its stages to complete (see the top of this file).
+     */
+    async check(submission: BatchSubmission): Promise<BatchCheck> {
+      const statuses: { stage: StageName; jobArn: string; status: ModelInvocationJobStatus }[] = [];
+      for (const { stage, jobArn } of submission.jobs) {
+        const job = await deps.bedrock.send(new GetModelInvocationJobCommand({ jobIdentifier: jobArn }));
+        statuses.push({ stage, jobArn, status: job.status! });
+      }
+      if (statuses.some((job) => !ENDED.has(job.status))) {
+        return { state: "running", statuses: statuses.map((job) => job.status) };
+      }
+      let cached = 0;
+      let refused = 0;
+      for (const { stage, jobArn, status } of statuses) {
+        if (!WITH_OUTPUT.has(status)) continue;
+        const outputPrefix = `${base(submission.runId)}${stage}/output/${jobArn.slice(jobArn.lastIndexOf("/") + 1)}/`;
+        for (const key of await outputFiles(outputPrefix)) {
+          const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
+          for (const text of (await object.Body!.transformToString("utf8")).split("\n")) {
+            if (text.trim().length === 0) continue;
+            const line = parseOutputLine(text);
+            if (!line) {
+              refused++;
+              continue;
+            }
+            const answer =
+              stage === "summary"
+                ? readSummaryAnswer(line, deps.modelId)
+                : readClassificationAnswer(line, deps.modelId, deps.taxonomy);
+            if (!answer.ok) refused++;
+            else {
+              await deps.jobs.putCachedResult(
+                {
+                  contentSha256: line.recordId,
+                  stage,
+                  promptVersion: deps.promptVersions[stage],
+                  modelId: deps.modelId,
+                },
+                answer.result as StageResult<typeof stage>,
+              );
+              cached++;
+            }
+          }
+        }
+      }
+      const messages = (await runJobs(submission.runId))
+        .filter((job) => job.status === "pending" || job.status === "processing")
+        .map(
+          (job): DocumentSubmitted => ({
+            schemaVersion: SCHEMA_VERSION,
+            type: DOCUMENT_SUBMITTED,
+            jobId: job.jobId,
+            ...(job.runId ? { runId: job.runId } : {}),
+            submittedAt: job.submittedAt,
+            ...(job.title !== undefined ? { title: job.title } : {}),
+            ...(job.metadata !== undefined ? { metadata: job.metadata } : {}),
+            contentSha256: job.contentSha256,
+            document: job.document,
+            stages: job.stages,
+            priority: "bulk",
+          }),
+        );
+      const failedToPublish = messages.length > 0 ? await deps.publish(messages) : [];
+      return {
+        state: "published",
+        cached,
+        refused,
+        published: messages.length - failedToPublish.length,
+        failedToPublish,
+      };
+    },
+  };
+
+  async function outputFiles(outputPrefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await deps.s3.send(
+        new ListObjectsV2Command({
+          Bucket: deps.bucket,
+          Prefix: outputPrefix,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key?.endsWith(".jsonl.out")) keys.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+}
+
+export type BatchRunner = ReturnType<typeof createBatchRunner>;
