@@ -73,6 +73,9 @@ export function serviceEnvironment(cloudEnv: Record<string, string>): NodeJS.Pro
     QUIRE_CONSOLE_ORIGINS: process.env.QUIRE_CONSOLE_ORIGINS ?? `${consoleUrl},http://localhost:${consolePort}`,
     // The README's example upstream system may submit on the bus locally; deployed, nobody unless listed.
     QUIRE_EXTERNAL_SOURCES: process.env.QUIRE_EXTERNAL_SOURCES ?? "acme.dms",
+    // devcloud's batch jobs take a minute or two, not hours: check often, and plan with that.
+    QUIRE_BATCH_POLL_SECONDS: process.env.QUIRE_BATCH_POLL_SECONDS ?? "5",
+    QUIRE_BATCH_TURNAROUND_SECONDS: process.env.QUIRE_BATCH_TURNAROUND_SECONDS ?? "120",
     // EMF metric lines are for CloudWatch; locally they would drown the readable logs.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
   };

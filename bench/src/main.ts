@@ -109,6 +109,26 @@ const sequential = await measureSequential({
   behaviour,
 });
 
+// (d) The same documents through batch inference: what the run costs at the batch rate, and that
+// it completes exactly once like (a). One record in a hundred fails inside the batch (on demand then).
+let batch: BenchReport["batch"];
+if (!args["skip-batch"]) {
+  log("(d) batch inference");
+  batch = await runPipelineScenario({
+    name: "(d)",
+    description: "mode batch: one batch job per stage, answers into the result cache, the stages complete from it",
+    documents,
+    timeScale: settings.timeScale,
+    behaviour,
+    bedrock: { batch: { recordFailureRate: 0.01 } },
+    serviceEnv: { ...governorEnv(settings.requestsPerMinute), QUIRE_BATCH_POLL_SECONDS: "2" },
+    runBody: { mode: "batch" },
+    workersPerStage: settings.workersPerStage,
+    timeoutSeconds,
+    log,
+  });
+}
+
 // The safety net: a quota configured wrong by 2× each way, and a foreign client taking half of it
 // midway. Smaller runs (the adaptation is what they show), each with its own ideal.
 const adaptationDocuments = generateDocuments(Number(args["adaptation-docs"] ?? (quick ? 600 : 2000)), 9, "adapt");
@@ -192,11 +212,14 @@ if (!args["skip-overhead"]) {
         messages: zero.documents,
         msPerMessage: (ingestion?.cpuMs ?? 0) / zero.documents,
       },
-      ...[...byService].map(([service, h]) => ({
-        hop: `${service}: ${h.queues.join(" + ")} → handler`,
-        messages: h.messages,
-        msPerMessage: h.messages ? h.cpuMs / h.messages : 0,
-      })),
+      // (A service with no message here, the batcher, has no hop.)
+      ...[...byService]
+        .filter(([, h]) => h.messages > 0)
+        .map(([service, h]) => ({
+          hop: `${service}: ${h.queues.join(" + ")} → handler`,
+          messages: h.messages,
+          msPerMessage: h.messages ? h.cpuMs / h.messages : 0,
+        })),
       {
         hop: "devcloud (SNS, SQS, DynamoDB, EventBridge, Bedrock emulators; in the bench's process)",
         messages: zero.documents,
@@ -221,6 +244,7 @@ const report: BenchReport = {
   governor,
   baseline,
   sequential,
+  batch,
   overhead,
   adaptation,
 };

@@ -15,6 +15,7 @@ export const BENCH_OPTIONS = {
   "skip-overhead": { type: "boolean", default: false },
   "adaptation-docs": { type: "string" },
   "skip-adaptation": { type: "boolean", default: false },
+  "skip-batch": { type: "boolean", default: false },
   /** (a)'s and the adaptation scenarios' QUIRE_QUOTA_SHARE: `off` for AIMD alone (the services' default, `dynamodb`, when absent). */
   "quota-share": { type: "string" },
 } as const satisfies ParseArgsOptionsConfig;

@@ -8,6 +8,8 @@ import {
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import { BedrockRuntimeClient, ConverseCommand } from "@aws-sdk/client-bedrock-runtime";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BedrockClient, GetModelInvocationJobCommand, ListModelInvocationJobsCommand } from "@aws-sdk/client-bedrock";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { costOf, DEFAULT_PRICES } from "@quire/bedrock";
 import { createJobStore } from "@quire/jobs";
 import { API_KEY, MODEL_ID, startCluster, type ProcessReport } from "./cluster.ts";
@@ -66,6 +68,18 @@ export interface ScenarioResult {
   completions: { events: number; uniqueJobs: number; lost: number; duplicated: number };
   processes: ProcessReport[];
   samples: Sample[];
+  /**
+   * A run through batch inference: its batch jobs and what they answered, as their manifests say
+   * (records, tokens), and what AWS would bill for those tokens at the batch rate.
+   */
+  batch?: {
+    jobs: string[];
+    records: number;
+    answered: number;
+    inputTokens: number;
+    outputTokens: number;
+    billedUsd: number | undefined;
+  };
   /** A foreign client's calls on the same model's quota (not counted above). */
   foreign?: { fromSeconds: number; requestsPerMinute: number; calls: number; succeeded: number; throttles: number };
 }
@@ -109,6 +123,59 @@ function startForeignClient(
       clearInterval(timer);
       client.destroy();
     },
+  };
+}
+
+/** On-demand calls' tokens at the on-demand rate, and a batch's at the batch rate: what AWS would bill. */
+function billed(onDemand: { input: number; output: number }, batch: ScenarioResult["batch"]): number | undefined {
+  const calls = costOf({ inputTokens: onDemand.input, outputTokens: onDemand.output }, MODEL_ID, DEFAULT_PRICES);
+  if (!batch) return calls;
+  return calls === undefined || batch.billedUsd === undefined ? undefined : calls + batch.billedUsd;
+}
+
+/** The run's batch jobs, from the batch API and each one's manifest in S3 (what an AWS user would read). */
+async function batchJobsOf(
+  devcloud: Awaited<ReturnType<typeof startCluster>>["devcloud"],
+): Promise<NonNullable<ScenarioResult["batch"]>> {
+  const bedrock = new BedrockClient(devcloud.clientConfig);
+  const s3 = new S3Client({ ...devcloud.clientConfig, forcePathStyle: true });
+  const totals = { jobs: [] as string[], records: 0, answered: 0, inputTokens: 0, outputTokens: 0 };
+  try {
+    const { invocationJobSummaries = [] } = await bedrock.send(new ListModelInvocationJobsCommand({}));
+    for (const summary of invocationJobSummaries) {
+      const job = await bedrock.send(new GetModelInvocationJobCommand({ jobIdentifier: summary.jobArn }));
+      totals.jobs.push(job.status!);
+      const uri = new URL(job.outputDataConfig!.s3OutputDataConfig!.s3Uri!);
+      const jobId = job.jobArn!.slice(job.jobArn!.lastIndexOf("/") + 1);
+      const key = `${uri.pathname.slice(1)}${jobId}/manifest.json.out`;
+      try {
+        const object = await s3.send(new GetObjectCommand({ Bucket: uri.host, Key: key }));
+        const manifest = JSON.parse(await object.Body!.transformToString()) as {
+          totalRecordCount?: number;
+          successRecordCount?: number;
+          inputTokenCount?: number;
+          outputTokenCount?: number;
+        };
+        totals.records += manifest.totalRecordCount ?? 0;
+        totals.answered += manifest.successRecordCount ?? 0;
+        totals.inputTokens += manifest.inputTokenCount ?? 0;
+        totals.outputTokens += manifest.outputTokenCount ?? 0;
+      } catch {
+        // A job that failed or was stopped before any output has no manifest.
+      }
+    }
+  } finally {
+    bedrock.destroy();
+    s3.destroy();
+  }
+  return {
+    ...totals,
+    billedUsd: costOf(
+      { inputTokens: totals.inputTokens, outputTokens: totals.outputTokens },
+      MODEL_ID,
+      DEFAULT_PRICES,
+      "batch",
+    ),
   };
 }
 
@@ -183,10 +250,14 @@ export async function runPipelineScenario(options: {
   log: (line: string) => void;
   /** A foreign client taking part of the quota from a simulated moment on. */
   foreign?: { fromSeconds: number; requestsPerMinute: number };
+  /** More of POST /v1/runs's body (`mode: "batch"`). */
+  runBody?: Record<string, unknown>;
+  /** More of devcloud's Bedrock settings (its batch jobs'). */
+  bedrock?: Record<string, unknown>;
 }): Promise<ScenarioResult> {
   const { timeScale } = options;
   const cluster = await startCluster({
-    bedrock: { timeScale, seed: 11, models: { [MODEL_ID]: options.behaviour } },
+    bedrock: { timeScale, seed: 11, models: { [MODEL_ID]: options.behaviour }, ...options.bedrock },
     serviceEnv: options.serviceEnv,
     workersPerStage: options.workersPerStage,
   });
@@ -238,7 +309,7 @@ export async function runPipelineScenario(options: {
     const response = await fetch(`${cluster.api}/v1/runs`, {
       method: "POST",
       headers: { "x-api-key": API_KEY, "content-type": "application/json" },
-      body: JSON.stringify({ documents: options.documents }),
+      body: JSON.stringify({ documents: options.documents, ...options.runBody }),
     });
     if (response.status !== 202) throw new Error(`POST /v1/runs answered ${response.status}: ${await response.text()}`);
     runId = ((await response.json()) as { runId: string }).runId;
@@ -302,6 +373,7 @@ export async function runPipelineScenario(options: {
     latencies.sort((a, b) => a - b);
 
     const requests = cluster.devcloud.requests.counts();
+    const batch = options.runBody?.mode === "batch" ? await batchJobsOf(cluster.devcloud) : undefined;
     const processes = await cluster.stop();
     const n = options.documents.length;
     return {
@@ -328,14 +400,9 @@ export async function runPipelineScenario(options: {
       requests,
       cost: {
         countedUsd: run!.usage?.costUsd ?? 0,
-        billedUsd: foreign
-          ? undefined
-          : costOf(
-              { inputTokens: bedrock.tokens.input, outputTokens: bedrock.tokens.output },
-              MODEL_ID,
-              DEFAULT_PRICES,
-            ),
+        billedUsd: foreign ? undefined : billed(bedrock.tokens, batch),
       },
+      ...(batch ? { batch } : {}),
       jobLatencySeconds: { p50: percentile(latencies, 50), p95: percentile(latencies, 95) },
       completions: {
         events: completed.length,

@@ -52,6 +52,13 @@ export function sharedNames(topology: Topology, target: DeploymentTarget) {
     ruleArn: (logical: string, bus: string) =>
       `arn:aws:events:${region}:${accountId}:rule/${name(bus)}/${name(logical)}`,
     modelArn: (modelId: string) => `arn:aws:bedrock:${region}::foundation-model/${modelId}`,
+    /** The bucket itself (what ListBucket is authorized on). */
+    bucketArn: (logical: string) => `arn:aws:s3:::${bucket(logical)}`,
+    /** Batch inference jobs of this account and region (their ids are Bedrock's). */
+    modelInvocationJobsArn: () => `arn:aws:bedrock:${region}:${accountId}:model-invocation-job/*`,
+    /** The service role Bedrock assumes to read a batch's records and write its answers. */
+    batchRole: () => `${prefix}-bedrock-batch`,
+    batchRoleArn: () => `arn:aws:iam::${accountId}:role/${prefix}-bedrock-batch`,
   };
 }
 export type SharedNames = ReturnType<typeof sharedNames>;

@@ -47,7 +47,19 @@ export interface FunctionAccess {
   readonly sendsEmail?: boolean;
   /** Converse on the configured model. */
   readonly invokesModel?: boolean;
+  /** Buckets it lists (ListObjectsV2: `s3:ListBucket` on the bucket, under the prefix it names). */
+  readonly listsBuckets?: Readonly<Record<string, string>>;
+  /**
+   * Batch inference on the configured model: Create, Get and Stop model invocation jobs, and
+   * iam:PassRole on the batch service role (to Bedrock alone), which CreateModelInvocationJob needs.
+   */
+  readonly runsBatchInference?: boolean;
+  /** Sends runs to batch inference (`run.batch`): told the batch role's ARN, which says batch is set up. No grant. */
+  plansBatchInference?: boolean;
 }
+
+/** The prefix of the documents bucket that batch records and answers live under (the batcher's `batch/`). */
+export const BATCH_PREFIX = "batch/";
 
 /** Both stages do the same from both their queues: a document in, a result and events out. */
 const STAGE: FunctionAccess = {
@@ -91,6 +103,7 @@ export const FUNCTION_ACCESS: Readonly<
       buckets: { documents: ["s3:PutObject"] },
       putsEventsOn: ["events"],
       redrivesDeadLetters: true,
+      plansBatchInference: true,
     },
     consumers: {
       // Document Submitted from the bus: a submission like the API's, one document at a time.
@@ -104,6 +117,22 @@ export const FUNCTION_ACCESS: Readonly<
   },
   summarizer: { consumers: { summarizer: STAGE, summarizerInteractive: STAGE } },
   classifier: { consumers: { classifier: STAGE, classifierInteractive: STAGE } },
+  batcher: {
+    consumers: {
+      // A run's jobs (the byRun index) and their documents (claim checks) read; its records written
+      // and its answers listed and read under batch/; answers into the result cache (PutItem); the
+      // run's document.submitted published; its next check sent to its own queue.
+      batcher: {
+        tables: { jobs: ["dynamodb:PutItem"] },
+        queriesIndexesOf: ["jobs"],
+        buckets: { documents: ["s3:GetObject", "s3:PutObject"] },
+        listsBuckets: { documents: BATCH_PREFIX },
+        publishesTo: ["documents"],
+        sendsTo: ["batcher"],
+        runsBatchInference: true,
+      },
+    },
+  },
   notifier: {
     // Subscriptions and their deliveries (the log by subscription through its index), pings and
     // confirmation emails, replays queued as attempts, webhook secrets encrypted as they are made;
@@ -245,6 +274,7 @@ export function functionGrants(
   allowed("table", access.queriesIndexesOf, uses.tables);
   allowed("topic", access.publishesTo, uses.topics);
   allowed("bucket", Object.keys(access.buckets ?? {}), uses.buckets);
+  allowed("bucket", Object.keys(access.listsBuckets ?? {}), uses.buckets);
   allowed("bus", access.putsEventsOn, uses.buses);
   allowed("queue", access.sendsTo, uses.queues);
   allowed("key", Object.keys(access.keys ?? {}), uses.keys);
@@ -252,6 +282,7 @@ export function functionGrants(
     ["redrivesDeadLetters", "deadLetters"],
     ["sendsEmail", "email"],
     ["invokesModel", "bedrock"],
+    ["runsBatchInference", "bedrockBatch"],
   ] as const;
   for (const [flag, use] of flags)
     if (access[flag] && !uses[use])
@@ -276,6 +307,14 @@ export function functionGrants(
   }
   for (const [bucket, actions] of Object.entries(access.buckets ?? {})) {
     grant(actions, [names.bucketObjectsArn(bucket)]);
+    bound.push(["BUCKET", bucket]);
+  }
+  for (const [bucket, prefix] of Object.entries(access.listsBuckets ?? {})) {
+    grant(
+      ["s3:ListBucket"],
+      [names.bucketArn(bucket)],
+      [{ test: "StringLike", variable: "s3:prefix", values: [`${prefix}*`] }],
+    );
     bound.push(["BUCKET", bucket]);
   }
   for (const bus of access.putsEventsOn ?? []) {
@@ -332,6 +371,19 @@ export function functionGrants(
   }
   // Converse is authorized as bedrock:InvokeModel, on the configured model only.
   if (access.invokesModel) grant(["bedrock:InvokeModel"], [names.modelArn(context.modelId)]);
+  // A batch job is created on the model and the job; read and stopped as a job. Creating one
+  // passes Bedrock the batch service role, which only Bedrock may be given.
+  if (access.runsBatchInference) {
+    grant(["bedrock:CreateModelInvocationJob"], [names.modelArn(context.modelId), names.modelInvocationJobsArn()]);
+    grant(["bedrock:GetModelInvocationJob", "bedrock:StopModelInvocationJob"], [names.modelInvocationJobsArn()]);
+    grant(
+      ["iam:PassRole"],
+      [names.batchRoleArn()],
+      [{ test: "StringEquals", variable: "iam:PassedToService", values: ["bedrock.amazonaws.com"] }],
+    );
+    environment.QUIRE_BATCH_ROLE_ARN = names.batchRoleArn();
+  }
+  if (access.plansBatchInference) environment.QUIRE_BATCH_ROLE_ARN = names.batchRoleArn();
   statements.push(TRACING_STATEMENT);
   // One statement per set of actions (and conditions), over all the resources it applies to.
   const merged = new Map<string, PermissionStatement>();

@@ -58,6 +58,8 @@ const FORWARDED = [
   "QUIRE_EXTERNAL_SOURCES",
   "QUIRE_BEDROCK_CIRCUIT_OPEN_MS",
   "QUIRE_BEDROCK_CIRCUIT_MAX_OPEN_MS",
+  "QUIRE_BATCH_POLL_SECONDS",
+  "QUIRE_BATCH_TURNAROUND_SECONDS",
 ] as const;
 const forwardedSchema = quireEnvironmentSchema
   .pick(Object.fromEntries(FORWARDED.map((key) => [key, true])) as { [K in (typeof FORWARDED)[number]]: true })

@@ -1,7 +1,7 @@
 import { componentName, type Topology } from "@quire/topology";
 import type { DeploymentTarget } from "./names.ts";
 import { sharedNames } from "./names.ts";
-import { busPolicy } from "./permissions.ts";
+import { BATCH_PREFIX, busPolicy } from "./permissions.ts";
 
 /**
  * The shared infrastructure: every resource of the topology declaration, outside every service's
@@ -111,8 +111,56 @@ export function renderSharedInfrastructure(
     }),
   );
 
+  // The service role Bedrock assumes for batch inference (the batcher passes it with each job):
+  // Bedrock of this account alone may assume it, and it reads the records and writes the answers
+  // under the documents bucket's batch/ prefix, nothing else.
+  const batchRole = Object.values(topology.services).some((service) => service.uses.bedrockBatch)
+    ? renderBatchRole(names, target)
+    : undefined;
+
   // The notifier sends from this identity (domain or address; SES verifies it, sandbox rules apply).
   const email = new sst.aws.Email("Email", { sender: options.emailSender });
 
-  return { topics, queues, deadLetterQueues, buses, busPolicies, tables, buckets, keys, keyAliases, email };
+  return { topics, queues, deadLetterQueues, buses, busPolicies, tables, buckets, keys, keyAliases, email, batchRole };
+}
+
+/** The batch service role and its one policy (see above). */
+function renderBatchRole(names: ReturnType<typeof sharedNames>, target: DeploymentTarget) {
+  const role = new aws.iam.Role("BedrockBatchRole", {
+    name: names.batchRole(),
+    assumeRolePolicy: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Service: "bedrock.amazonaws.com" },
+          Action: "sts:AssumeRole",
+          Condition: {
+            StringEquals: { "aws:SourceAccount": target.accountId },
+            ArnEquals: { "aws:SourceArn": names.modelInvocationJobsArn() },
+          },
+        },
+      ],
+    }),
+  });
+  new aws.iam.RolePolicy("BedrockBatchRolePolicy", {
+    role: role.name,
+    policy: JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Action: ["s3:GetObject", "s3:PutObject"],
+          Resource: [`${names.bucketArn("documents")}/${BATCH_PREFIX}*`],
+        },
+        {
+          Effect: "Allow",
+          Action: ["s3:ListBucket"],
+          Resource: [names.bucketArn("documents")],
+          Condition: { StringLike: { "s3:prefix": [`${BATCH_PREFIX}*`] } },
+        },
+      ],
+    }),
+  });
+  return role;
 }

@@ -88,10 +88,15 @@ export const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   HeadObjectCommand: ["s3:GetObject"],
   PutObjectCommand: ["s3:PutObject"],
   DeleteObjectCommand: ["s3:DeleteObject"],
+  ListObjectsV2Command: ["s3:ListBucket"],
   SendEmailCommand: ["ses:SendEmail"],
   ConverseCommand: ["bedrock:InvokeModel"],
   InvokeModelCommand: ["bedrock:InvokeModel"],
   ConverseStreamCommand: ["bedrock:InvokeModelWithResponseStream"],
+  // Bedrock batch inference (CreateModelInvocationJob also needs iam:PassRole on its role: no call of its own)
+  CreateModelInvocationJobCommand: ["bedrock:CreateModelInvocationJob", "iam:PassRole"],
+  GetModelInvocationJobCommand: ["bedrock:GetModelInvocationJob"],
+  StopModelInvocationJobCommand: ["bedrock:StopModelInvocationJob"],
   // KMS
   EncryptCommand: ["kms:Encrypt"],
   DecryptCommand: ["kms:Decrypt"],

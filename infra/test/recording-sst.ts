@@ -151,6 +151,7 @@ export function createRecordingSst(stage: string, dev = false) {
     sns: { TopicSubscription: rawResource("aws.sns.TopicSubscription") },
     sqs: { QueuePolicy: rawResource("aws.sqs.QueuePolicy") },
     kms: { Key: rawResource("aws.kms.Key"), Alias: rawResource("aws.kms.Alias") },
+    iam: { Role: rawResource("aws.iam.Role"), RolePolicy: rawResource("aws.iam.RolePolicy") },
   };
   const globals = {
     sst,

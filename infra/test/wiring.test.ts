@@ -234,6 +234,8 @@ describe("the app's shared infrastructure: the topology's shared resources, name
       "aws.cloudwatch.Dashboard",
       "aws.cloudwatch.EventBusPolicy",
       "aws.cloudwatch.MetricAlarm",
+      "aws.iam.Role",
+      "aws.iam.RolePolicy",
       "aws.kms.Alias",
       "aws.kms.Key",
     ]);
@@ -536,6 +538,14 @@ describe("each service's component wires its share of the topology, and only tha
         ...(uses.bedrock ? [names.modelArn("anthropic.claude-3-haiku-20240307-v1:0")] : []),
         ...(uses.email ? [`${SES}:identity/*`, `${SES}:configuration-set/*`] : []),
         ...(uses.keys?.length ? [`arn:aws:kms:${RECORDED_REGION}:${RECORDED_ACCOUNT}:key/*`] : []),
+        ...(uses.bedrockBatch
+          ? [
+              names.modelArn("anthropic.claude-3-haiku-20240307-v1:0"),
+              names.modelInvocationJobsArn(),
+              names.batchRoleArn(),
+              ...(uses.buckets ?? []).map(names.bucketArn),
+            ]
+          : []),
       ]);
       for (const statement of fn.args.permissions.filter((s) => !isTracing(s)))
         for (const resource of statement.resources) expect(allowed, `${fn.label}: ${resource}`).toContain(resource);
@@ -674,19 +684,47 @@ describe("each service's component wires its share of the topology, and only tha
   it("only the stages may call Bedrock, and only the configured model", () => {
     for (const fn of everyFunction()) {
       const bedrock = "bedrock" in topology.services[fn.service].uses;
-      expect(fn.args.permissions.filter((s) => s.actions.some((a) => a.startsWith("bedrock:")))).toEqual(
-        bedrock
+      const batch = "bedrockBatch" in topology.services[fn.service].uses;
+      const model = `arn:aws:bedrock:${RECORDED_REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0`;
+      const jobs = `arn:aws:bedrock:${RECORDED_REGION}:${RECORDED_ACCOUNT}:model-invocation-job/*`;
+      expect(fn.args.permissions.filter((s) => s.actions.some((a) => a.startsWith("bedrock:")))).toEqual([
+        ...(bedrock ? [{ actions: ["bedrock:InvokeModel"], resources: [model] }] : []),
+        // The batcher: batch jobs on the configured model, read and stopped as jobs.
+        ...(batch
+          ? [
+              { actions: ["bedrock:CreateModelInvocationJob"], resources: [model, jobs] },
+              { actions: ["bedrock:GetModelInvocationJob", "bedrock:StopModelInvocationJob"], resources: [jobs] },
+            ]
+          : []),
+      ]);
+    }
+  });
+
+  it("only the batcher passes a role, and only the batch service role, to Bedrock alone; that role reads and writes batch/ of the documents bucket", () => {
+    for (const fn of everyFunction()) {
+      const passes = fn.args.permissions.filter((s) => s.actions.includes("iam:PassRole"));
+      expect(passes, fn.label).toEqual(
+        fn.service === "batcher"
           ? [
               {
-                actions: ["bedrock:InvokeModel"],
-                resources: [
-                  `arn:aws:bedrock:${RECORDED_REGION}::foundation-model/anthropic.claude-3-haiku-20240307-v1:0`,
+                actions: ["iam:PassRole"],
+                resources: [names.batchRoleArn()],
+                conditions: [
+                  { test: "StringEquals", variable: "iam:PassedToService", values: ["bedrock.amazonaws.com"] },
                 ],
               },
             ]
           : [],
       );
     }
+    const [role] = of(recorded, "aws.iam.Role").map(argsOf) as { name: string; assumeRolePolicy: string }[];
+    expect(role!.name).toBe(names.batchRole());
+    expect(JSON.parse(role!.assumeRolePolicy).Statement[0].Principal).toEqual({ Service: "bedrock.amazonaws.com" });
+    const [policy] = of(recorded, "aws.iam.RolePolicy").map(argsOf) as { policy: string }[];
+    expect(JSON.parse(policy!.policy).Statement.map((s: { Resource: string[] }) => s.Resource)).toEqual([
+      [`${names.bucketArn("documents")}/batch/*`],
+      [names.bucketArn("documents")],
+    ]);
   });
 
   it("a service's function roles share its path, /quire/<stage>/<service>/, the one the bus policy names", () => {
@@ -757,6 +795,7 @@ describe("one app, deployed whole in order or one service at a time", () => {
       summarizer: "SummarizerService",
       classifier: "ClassifierService",
       notifier: "NotifierService",
+      batcher: "BatcherService",
     });
     for (const component of components) {
       expect(component.args[0]).toBe(SERVICE_COMPONENT_TYPE);

@@ -22,6 +22,7 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL: resourceName,
   QUIRE_QUEUE_SUMMARIZER_INTERACTIVE_URL: resourceName,
   QUIRE_QUEUE_CLASSIFIER_INTERACTIVE_URL: resourceName,
+  QUIRE_QUEUE_BATCHER_URL: resourceName,
   QUIRE_DLQ_INGESTION_URL: resourceName,
   QUIRE_DLQ_SUMMARIZER_URL: resourceName,
   QUIRE_DLQ_CLASSIFIER_URL: resourceName,
@@ -29,6 +30,7 @@ export const quireEnvironmentSchema = z.object({
   QUIRE_DLQ_NOTIFIER_DELIVERIES_URL: resourceName,
   QUIRE_DLQ_SUMMARIZER_INTERACTIVE_URL: resourceName,
   QUIRE_DLQ_CLASSIFIER_INTERACTIVE_URL: resourceName,
+  QUIRE_DLQ_BATCHER_URL: resourceName,
   QUIRE_BUS_EVENTS_NAME: resourceName,
   QUIRE_TABLE_JOBS_NAME: resourceName,
   QUIRE_TABLE_NOTIFICATIONS_NAME: resourceName,
@@ -138,6 +140,24 @@ export const quireEnvironmentSchema = z.object({
    * 1.25, "batchInputPerMillion": 0.125, "batchOutputPerMillion": 0.625}}`, US dollars per million tokens.
    */
   QUIRE_BEDROCK_PRICES: z.string().optional(),
+  // Bedrock batch inference (POST /v1/runs with mode batch, or auto and a deadline that allows it)
+  /**
+   * The service role Bedrock assumes to read a batch's records and write its answers (the documents
+   * bucket's `batch/` prefix). Deployed, infra creates it; `npm start` names devcloud's stand-in.
+   * Unset: no run goes through batch inference (mode batch is refused, auto stays on demand).
+   */
+  QUIRE_BATCH_ROLE_ARN: z.preprocess(
+    (value) => (value === "" ? undefined : value),
+    z.string().min(20, "QUIRE_BATCH_ROLE_ARN is an IAM role ARN").optional(),
+  ),
+  /** How long the batcher waits between checks of a run's batch jobs (SQS DelaySeconds: at most 15 min). */
+  QUIRE_BATCH_POLL_SECONDS: z.coerce.number().positive().max(900).default(60),
+  /**
+   * How long a batch job is expected to take, for planning: AWS gives no guarantee (a job may take
+   * up to its timeout, 24 h by default) and says most finish well within a day. A run goes batch
+   * (mode auto) only when this and the on-demand fallback of the whole run both fit its deadline.
+   */
+  QUIRE_BATCH_TURNAROUND_SECONDS: positiveInt.default(24 * 60 * 60),
   /** Mean Converse latency for planning (deadline feasibility, Lambda concurrency). */
   QUIRE_BEDROCK_LATENCY_MS: positiveInt.default(8000),
   /**

@@ -4,6 +4,7 @@ import {
   isoTimestamp,
   jobId,
   runId,
+  SCHEMA_VERSION,
   schemaVersion,
   sha256Hex,
   stageName,
@@ -51,3 +52,8 @@ export const documentSubmitted = z.object({
   priority: submissionPriority,
 });
 export type DocumentSubmitted = z.infer<typeof documentSubmitted>;
+
+/** `document.submitted` from its fields: the one place the envelope is filled in (ingestion, the batcher). */
+export function documentSubmittedMessage(input: Omit<DocumentSubmitted, "schemaVersion" | "type">): DocumentSubmitted {
+  return { schemaVersion: SCHEMA_VERSION, type: DOCUMENT_SUBMITTED, ...input };
+}

@@ -12,7 +12,7 @@ import {
 } from "./common.ts";
 
 /** Every EventBridge `source` Quire puts is `quire.<service>`. */
-export const SERVICES = ["ingestion", "summarizer", "classifier", "notifier"] as const;
+export const SERVICES = ["ingestion", "summarizer", "classifier", "notifier", "batcher"] as const;
 export type ServiceName = (typeof SERVICES)[number];
 export const eventSource = (service: ServiceName) => `quire.${service}` as const;
 

@@ -4,4 +4,5 @@ export * from "./events.ts";
 export { buildAsyncApiDocument } from "./asyncapi.ts";
 export { newDeliveryId, newJobId, newRunId, newSubscriptionId } from "./ids.ts";
 export * from "./notifications.ts";
+export * from "./run-batch.ts";
 export { DEFAULT_MODEL_ID } from "./model.ts";

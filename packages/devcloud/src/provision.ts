@@ -249,5 +249,10 @@ export function resourceEnvironment(
       Object.entries(provisioned.bucketNames).map(([l, v]) => [resourceEnvironmentKey("BUCKET", l), v]),
     ),
     ...Object.fromEntries(Object.entries(provisioned.keyIds).map(([l, v]) => [resourceEnvironmentKey("KEY", l), v])),
+    // The service role batch jobs name. devcloud has no IAM: it checks the ARN's form, as Bedrock does first.
+    QUIRE_BATCH_ROLE_ARN: DEVCLOUD_BATCH_ROLE_ARN,
   };
 }
+
+/** The stand-in for the service role Bedrock assumes for batch inference (infra creates the real one). */
+export const DEVCLOUD_BATCH_ROLE_ARN = "arn:aws:iam::000000000000:role/quire-bedrock-batch";

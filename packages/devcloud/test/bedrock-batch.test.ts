@@ -347,6 +347,32 @@ describe("batch inference jobs that wait for capacity (stop, the per-model quota
   });
 });
 
+describe("a batch job queued for capacity", () => {
+  it("stops at once when asked (as on AWS), not when its wait would have ended", async () => {
+    // An hour waiting for capacity, 3.6 s here.
+    const devcloud = await startTestDevcloud({ bedrock: { timeScale: 0.001, batch: { scheduledSeconds: 3600 } } });
+    try {
+      const { bedrock, s3 } = clients(devcloud);
+      await s3.send(new CreateBucketCommand({ Bucket: "batch" }));
+      await putInput(s3, "batch", "in/queued.jsonl", records(100));
+      const { jobArn } = await bedrock.send(
+        new CreateModelInvocationJobCommand(jobInput("queued", "s3://batch/in/queued.jsonl")),
+      );
+      let status: string | undefined;
+      do {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        status = (await bedrock.send(new GetModelInvocationJobCommand({ jobIdentifier: jobArn }))).status;
+      } while (status !== "Scheduled");
+      const asked = Date.now();
+      await bedrock.send(new StopModelInvocationJobCommand({ jobIdentifier: jobArn }));
+      expect((await untilFinished(bedrock, jobArn!)).status).toBe("Stopped");
+      expect(Date.now() - asked).toBeLessThan(1000);
+    } finally {
+      await devcloud.stop();
+    }
+  });
+});
+
 describe("batch inference jobs across a devcloud restart (a data dir)", () => {
   it("a job unfinished when devcloud stops starts over when it starts again, and completes; finished jobs stay listed", async () => {
     const dir = temporaryDirectory("devcloud-batch");

@@ -28,7 +28,11 @@ import {
 } from "@quire/runtime";
 import { metricsFor } from "@quire/telemetry";
 import { createApiKeys, type ApiKeys } from "@quire/api-keys";
+import { createBatchRunner } from "./batch-runner.ts";
+import { createBatcher } from "./batcher.ts";
 import type { AwsClients } from "./clients.ts";
+import { DocumentPublisher } from "./document-publisher.ts";
+import { loadDocumentText } from "./document-source.ts";
 import { createEventPublisher } from "./event-publisher.ts";
 import { startGovernorReporting } from "./governor-reporting.ts";
 import { createJobLifecycle } from "./lifecycle.ts";
@@ -171,6 +175,43 @@ export function stageDependencies(config: QuireConfig, clients: AwsClients, serv
     computationLeaseMs: config.QUIRE_COMPUTATION_LEASE_MS,
     runBudget: createRunBudget(jobs),
   };
+}
+
+/**
+ * The batcher, built from config and clients (identical in Lambda and locally). Its records ask with
+ * the on-demand stages' prompt versions, so the answers land under the cache keys they look up.
+ */
+export function createBatcherFor(config: QuireConfig, clients: AwsClients) {
+  if (!config.QUIRE_BATCH_ROLE_ARN) {
+    throw new Error("the batcher needs QUIRE_BATCH_ROLE_ARN: the service role Bedrock assumes for batch jobs");
+  }
+  const stageClient = createBedrockStageClient({
+    client: clients.bedrock,
+    modelId: config.QUIRE_MODEL_ID,
+    taxonomy: config.QUIRE_TAXONOMY,
+  });
+  const publisher = new DocumentPublisher(clients.sns, config.QUIRE_TOPIC_DOCUMENTS_ARN);
+  const runner = createBatchRunner({
+    bedrock: clients.bedrockJobs,
+    s3: clients.s3,
+    jobs: createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME }),
+    loadText: (document) => loadDocumentText(clients.s3, document),
+    publish: (messages) => publisher.publishBatch(messages),
+    bucket: config.QUIRE_BUCKET_DOCUMENTS_NAME,
+    roleArn: config.QUIRE_BATCH_ROLE_ARN,
+    modelId: config.QUIRE_MODEL_ID,
+    taxonomy: config.QUIRE_TAXONOMY,
+    promptVersions: {
+      summary: stageClient.summaryPromptVersion,
+      classification: stageClient.classificationPromptVersion,
+    },
+  });
+  return createBatcher({
+    runner,
+    sqs: clients.sqs,
+    queueUrl: queueOf(config, "batcher").queueUrl,
+    pollSeconds: config.QUIRE_BATCH_POLL_SECONDS,
+  });
 }
 
 /** A queue's URL and its DLQ's from config: `notifierDeliveries` → QUIRE_QUEUE_NOTIFIER_DELIVERIES_URL. */

@@ -20,6 +20,7 @@ import {
   type BedrockClient,
   CreateModelInvocationJobCommand,
   GetModelInvocationJobCommand,
+  StopModelInvocationJobCommand,
   type ModelInvocationJobStatus,
 } from "@aws-sdk/client-bedrock";
 import { ListObjectsV2Command, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
@@ -32,8 +33,7 @@ import {
   type BatchRecord,
 } from "@quire/bedrock";
 import {
-  DOCUMENT_SUBMITTED,
-  SCHEMA_VERSION,
+  documentSubmittedMessage,
   type DocumentLocation,
   type DocumentSubmitted,
   type StageName,
@@ -140,6 +140,24 @@ export function createBatchRunner(deps: BatchRunnerDependencies) {
     return jobArn!;
   }
 
+  /**
+   * Asks the run's batch jobs to stop (the deadline fallback): a stopped job keeps the answers
+   * it has, and `check` then reads those and publishes the run, the rest to run on demand.
+   * A job that has already ended is left alone.
+   */
+  async function stop(submission: BatchSubmission): Promise<void> {
+    for (const { jobArn } of submission.jobs) {
+      const job = await deps.bedrock.send(new GetModelInvocationJobCommand({ jobIdentifier: jobArn }));
+      if (ENDED.has(job.status!) || job.status === "Stopping") continue;
+      try {
+        await deps.bedrock.send(new StopModelInvocationJobCommand({ jobIdentifier: jobArn }));
+      } catch (error) {
+        // It ended between the two calls: nothing to stop.
+        if ((error as Error).name !== "ConflictException") throw error;
+      }
+    }
+  }
+
   return {
     /**
      * Writes the run's records and starts its batch jobs. A stage with fewer distinct documents than
@@ -163,15 +181,24 @@ export function createBatchRunner(deps: BatchRunnerDependencies) {
         }
       }
       const started: BatchSubmission["jobs"] = [];
-      for (const stage of ["summary", "classification"] as const) {
-        const records = [...byStage[stage].values()];
-        if (records.length < limits.minRecords) continue;
-        for (const [index, lines] of chunks(records).entries()) {
-          started.push({ stage, jobArn: await startJob(runId, stage, index, lines) });
+      try {
+        for (const stage of ["summary", "classification"] as const) {
+          const records = [...byStage[stage].values()];
+          if (records.length < limits.minRecords) continue;
+          for (const [index, lines] of chunks(records).entries()) {
+            started.push({ stage, jobArn: await startJob(runId, stage, index, lines) });
+          }
         }
+      } catch (error) {
+        // A caller that gives up on the batch runs the run on demand: a job already started would
+        // only be paid for twice. (A retried submit starts the same jobs again: the same tokens.)
+        await stop({ runId, jobs: started }).catch(() => undefined);
+        throw error;
       }
       return { runId, jobs: started };
     },
+
+    stop,
 
     /**
      * Whether the run's batch jobs have all ended; once they have, their answers go into the result
@@ -222,10 +249,8 @@ export function createBatchRunner(deps: BatchRunnerDependencies) {
       }
       const messages = (await runJobs(submission.runId))
         .filter((job) => job.status === "pending" || job.status === "processing")
-        .map(
-          (job): DocumentSubmitted => ({
-            schemaVersion: SCHEMA_VERSION,
-            type: DOCUMENT_SUBMITTED,
+        .map((job) =>
+          documentSubmittedMessage({
             jobId: job.jobId,
             ...(job.runId ? { runId: job.runId } : {}),
             submittedAt: job.submittedAt,

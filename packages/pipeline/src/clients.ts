@@ -1,3 +1,4 @@
+import { BedrockClient } from "@aws-sdk/client-bedrock";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
@@ -43,6 +44,8 @@ export function createAwsClients(env: NodeJS.ProcessEnv = process.env) {
     events: traced(new EventBridgeClient(common)),
     // Our retry policy owns Bedrock retries, unless QUIRE_BEDROCK_RETRIES=sdk hands them back to the SDK.
     bedrock: traced(new BedrockRuntimeClient({ ...common, maxAttempts: env.QUIRE_BEDROCK_RETRIES === "sdk" ? 3 : 1 })),
+    // Bedrock's control plane: batch inference jobs (the batcher). The SDK's standard retries.
+    bedrockJobs: traced(new BedrockClient(common)),
     ses: traced(new SESv2Client(common)),
     kms: traced(new KMSClient(common)),
   };

@@ -6,6 +6,7 @@ export {
   type BatchRunnerDependencies,
   type BatchSubmission,
 } from "./batch-runner.ts";
+export { createBatcher, refusedForGood, type BatcherDependencies } from "./batcher.ts";
 export { createEventPublisher, type EventPublisher } from "./event-publisher.ts";
 export { loadDocumentText } from "./document-source.ts";
 export { AnnouncementPendingError, createJobLifecycle, failJobOnDeadLetter, type JobLifecycle } from "./lifecycle.ts";
@@ -14,6 +15,7 @@ export { createAwsClients, type AwsClients } from "./clients.ts";
 export { startGovernorReporting } from "./governor-reporting.ts";
 export {
   apiKeysOf,
+  createBatcherFor,
   governedAdmission,
   governorFor,
   governorSettings,
@@ -28,3 +30,14 @@ export {
   withMetricsFlush,
   type LocalConsumer,
 } from "./assembly.ts";
+export {
+  DocumentPublisher,
+  encodeDocumentSubmitted,
+  fitsInline,
+  packBatches,
+  SNS_MAX_BATCH_BYTES,
+  SNS_MAX_BATCH_ENTRIES,
+  SNS_MAX_MESSAGE_BYTES,
+  snsMessageBytes,
+  type EncodedMessage,
+} from "./document-publisher.ts";

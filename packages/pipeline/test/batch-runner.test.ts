@@ -128,4 +128,5 @@ it("a run's stages complete from its batch: each answer cached once per content,
   expect(results.filter((result) => result.inference === "batch").length).toBe(240 - onDemand);
   expect(onDemand).toBeGreaterThanOrEqual(check.refused);
   expect(onDemand).toBeLessThanOrEqual(check.refused + 10);
-});
+  // 240 stage messages against devcloud: seconds alone, longer beside the other packages' suites.
+}, 60_000);

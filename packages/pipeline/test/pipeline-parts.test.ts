@@ -101,7 +101,17 @@ describe("AWS clients and X-Ray", () => {
       AWS_LAMBDA_FUNCTION_NAME: "quire-summarizer",
     });
     expect(xrayLoaded).toBe(true);
-    expect(Object.keys(stacks).sort()).toEqual(["bedrock", "dynamodb", "events", "kms", "s3", "ses", "sns", "sqs"]);
+    expect(Object.keys(stacks).sort()).toEqual([
+      "bedrock",
+      "bedrockJobs",
+      "dynamodb",
+      "events",
+      "kms",
+      "s3",
+      "ses",
+      "sns",
+      "sqs",
+    ]);
     for (const stack of Object.values(stacks)) expect(stack).toMatch(/XRaySDKInstrumentation/);
   });
 

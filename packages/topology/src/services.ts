@@ -1,4 +1,4 @@
-import { eventCatalog, type DetailType, type ServiceName } from "@quire/contracts";
+import { eventCatalog, type DetailType, type RUN_BATCH, type ServiceName } from "@quire/contracts";
 import { topology, type QueueName } from "./topology.ts";
 
 /**
@@ -10,7 +10,7 @@ export interface ServiceWiring {
   readonly service: ServiceName;
   readonly queue: QueueName;
   /** `document.submitted` via SNS, or EventBridge detail-types via rules. */
-  readonly consumes: readonly ("document.submitted" | DetailType)[];
+  readonly consumes: readonly ("document.submitted" | typeof RUN_BATCH | DetailType)[];
   readonly emits: readonly DetailType[];
 }
 

@@ -4,6 +4,7 @@ import {
   MESSAGE_TYPE_ATTRIBUTE,
   NOTIFIED_DETAIL_TYPES,
   PRIORITY_ATTRIBUTE,
+  RUN_BATCH,
 } from "@quire/contracts";
 import type { QueueDeclaration, SubscriptionDeclaration, Topology } from "./types.ts";
 
@@ -65,12 +66,23 @@ export const topology = {
     // with DelaySeconds (chained past SQS's 15-minute cap), so a slow or dead endpoint never holds
     // a handler. Visibility outlasts one attempt (15 s timeout) with room for the log writes.
     notifierDeliveries: workQueue("notifier", { visibilityTimeoutSeconds: 60, receiveWaitTimeSeconds: 20 }),
+    // Runs computed through Bedrock batch inference: `run.batch` from ingestion, and the batcher's
+    // own delayed checks. A check reads a run's answers into the result cache (10,000 documents:
+    // 20,000 writes), so it may take minutes; the runner heartbeats past the timeout.
+    batcher: workQueue("batcher", { visibilityTimeoutSeconds: 300 }),
   },
   subscriptions: {
     summarizerDocuments: stageSubscription("summarizer", "bulk"),
     classifierDocuments: stageSubscription("classifier", "bulk"),
     summarizerInteractiveDocuments: stageSubscription("summarizerInteractive", "interactive"),
     classifierInteractiveDocuments: stageSubscription("classifierInteractive", "interactive"),
+    batcherRuns: {
+      topic: "documents",
+      queue: "batcher",
+      rawMessageDelivery: true,
+      filterPolicy: { [MESSAGE_TYPE_ATTRIBUTE]: [RUN_BATCH] },
+      filterPolicyScope: "MessageAttributes",
+    },
   },
   buses: {
     events: { description: "Quire's completion events: quire.<service> sources." },
@@ -239,6 +251,27 @@ export const topology = {
         email: true,
         apiKey: true,
         keys: ["secrets"],
+      },
+    },
+    batcher: {
+      // Starts a run's batch jobs, then checks them (a delayed message to itself per check) until
+      // they end; their answers go into the result cache and the run's documents to the stages.
+      consumers: [
+        {
+          queue: "batcher",
+          handler: "src/lambda.handler",
+          timeoutSeconds: 240,
+          memoryMb: 1024,
+          batchSize: 1,
+          maximumConcurrency: 2,
+        },
+      ],
+      uses: {
+        topics: ["documents"],
+        queues: ["batcher"],
+        tables: ["jobs"],
+        buckets: ["documents"],
+        bedrockBatch: true,
       },
     },
   },

@@ -128,6 +128,11 @@ export interface ServiceDeployment {
     readonly email?: boolean;
     /** bedrock:InvokeModel on the configured model. */
     readonly bedrock?: boolean;
+    /**
+     * Bedrock batch inference: model invocation jobs on the configured model, and iam:PassRole on
+     * the service role Bedrock assumes to read the records and write the answers (the documents bucket).
+     */
+    readonly bedrockBatch?: boolean;
     /** The shared API key (`x-api-key`) its HTTP API checks. */
     readonly apiKey?: boolean;
     /** Reads and redrives every queue's dead letters (the DLQs and their work queues). */

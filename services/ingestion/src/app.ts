@@ -1,4 +1,4 @@
-import { DEFAULT_PRICES, pricedUsage, type PriceTable } from "@quire/bedrock";
+import { DEFAULT_MODEL_ID, DEFAULT_PRICES, pricedUsage, type PriceTable } from "@quire/bedrock";
 import {
   classificationResult,
   documentMetadata,
@@ -51,7 +51,14 @@ import {
   type ApiDescription,
 } from "@quire/http-api";
 import { quireEnvironmentSchema } from "@quire/config";
-import { durationSeconds, planRun, type PlanningSettings } from "./planning.ts";
+import {
+  chooseInference,
+  durationSeconds,
+  onDemandThroughput,
+  planRun,
+  type InferenceSettings,
+  type PlanningSettings,
+} from "./planning.ts";
 import type { Submission } from "./submission.ts";
 import type { DeadLetters } from "@quire/dead-letters";
 import { registerDeadLetterRoutes } from "./dead-letter-routes.ts";
@@ -159,6 +166,10 @@ const runInput = z
     }),
     budget: runBudget.optional(),
     /** What to do when the deadline cannot be met at the configured quota: refuse (default) or run anyway. */
+    mode: z.enum(["auto", "onDemand", "batch"]).default("auto").meta({
+      description:
+        "How the run's model calls are made. `onDemand`: Converse, one call at a time, as fast as the quota allows. `batch`: Bedrock batch inference, at about half the price, typically within hours; with a deadline, what the batch has not answered by the fallback time (the deadline minus the run's on-demand time) runs on demand. `auto` (the default): batch when the run has enough documents for a batch job and its deadline leaves room for the batch and the fallback, else on demand. The answer's `inference` says which, why, and what each option is expected to take and cost.",
+    }),
     onInfeasibleDeadline: z.enum(["reject", "accept"]).default("reject").meta({
       description:
         "When the deadline cannot be met at the configured quota: refuse with 422 DEADLINE_NOT_FEASIBLE (reject) or run anyway (accept).",
@@ -235,16 +246,46 @@ const deadlinePlan = z
       "Whether the run can finish by its deadline at the configured Bedrock quota (feasible null: no quota is configured, so it cannot be judged).",
   });
 
+const inferenceOption = {
+  expectedSeconds: z.int().nonnegative().optional(),
+  expectedFinish: isoTimestamp.optional(),
+  costUsd: z.number().nonnegative().optional().meta({
+    description: "At the price table, for the tokens expected (absent when the model has no price).",
+  }),
+};
+const inferencePlan = z
+  .strictObject({
+    mode: z.enum(["onDemand", "batch"]),
+    why: z.string(),
+    fallbackAt: isoTimestamp.optional().meta({
+      description: "Batch with a deadline: when the batch is stopped and what it has not answered runs on demand.",
+    }),
+    expectedTokens: z.strictObject({ inputTokens: z.int().nonnegative(), outputTokens: z.int().nonnegative() }),
+    options: z.strictObject({
+      onDemand: z.strictObject(inferenceOption).meta({
+        description: "Expected time only with a configured quota (QUIRE_BEDROCK_RPM / _TPM).",
+      }),
+      batch: z.strictObject({ available: z.boolean(), ...inferenceOption }),
+    }),
+  })
+  .meta({
+    id: "InferencePlan",
+    description:
+      "How the run's model calls are made (on demand or batch inference), why, and what each option is expected to take and cost. The tokens are an estimate from the documents' length.",
+  });
+
 export const runSubmittedSchema = z
   .strictObject({
     runId: runIdSchema,
     jobIds: z.array(jobIdSchema),
     plan: deadlinePlan.optional(),
+    inference: inferencePlan,
     links: z.strictObject({ self: link }),
   })
   .meta({
     id: "RunSubmitted",
-    description: "The run and its jobs, in the order of the documents; `plan` when a deadline was given.",
+    description:
+      "The run and its jobs, in the order of the documents; `plan` when a deadline was given; `inference`, how its model calls are made.",
   });
 
 export const runViewSchema = z
@@ -338,6 +379,8 @@ export interface AppDependencies {
   pollIntervalMs?: number;
   /** The quota and latency deadline plans are made with. */
   planning?: PlanningSettings;
+  /** Whether batch inference is set up, and what it is expected to take (POST /v1/runs `mode`). Without it, runs go on demand. */
+  inference?: Omit<InferenceSettings, "prices" | "modelId"> & { modelId: string };
   /** Every queue's dead letters: the /v1/dead-letters routes. */
   deadLetters?: DeadLetters;
   /** Every queue's depth: GET /v1/queues. */
@@ -721,6 +764,8 @@ export function createApp(deps: AppDependencies) {
           415: NOT_JSON,
           429: BODIES_BUSY,
           422: {
+            BATCH_NOT_AVAILABLE:
+              "Batch inference is not set up here (no service role for Bedrock: QUIRE_BATCH_ROLE_ARN). Send mode onDemand or auto.",
             DEADLINE_NOT_FEASIBLE: {
               message:
                 '10000 documents need about 334 min at 60 calls/min (rpm-bound); the deadline allows 30 min. Send onInfeasibleDeadline: "accept" to run it anyway.',
@@ -746,11 +791,13 @@ export function createApp(deps: AppDependencies) {
     async (c) => {
       const parsed = runInput.safeParse(await jsonBody(c));
       if (!parsed.success) throw invalidInput(parsed.error);
-      const { documents, deadline, onInfeasibleDeadline, budget } = parsed.data;
+      const { documents, deadline, onInfeasibleDeadline, budget, mode } = parsed.data;
+      const planning = deps.planning ?? { meanLatencyMs: 8000 };
+      const now = new Date();
       let plan: ReturnType<typeof planRun> | undefined;
       if (deadline) {
         try {
-          plan = planRun(documents, deadline, deps.planning ?? { meanLatencyMs: 8000 });
+          plan = planRun(documents, deadline, planning, now);
         } catch (error) {
           throw new ApiError(400, "VALIDATION_FAILED", `deadline: ${(error as Error).message}`);
         }
@@ -763,15 +810,43 @@ export function createApp(deps: AppDependencies) {
           );
         }
       }
+      const batchSettings = deps.inference ?? {
+        batchAvailable: false,
+        batchTurnaroundSeconds: 24 * 60 * 60,
+        // (Unused while batch is unavailable.)
+        batchMinRecords: 100,
+        modelId: DEFAULT_MODEL_ID,
+      };
+      if (mode === "batch" && !batchSettings.batchAvailable) {
+        throw new ApiError(
+          422,
+          "BATCH_NOT_AVAILABLE",
+          "Batch inference is not set up here (no service role for Bedrock: QUIRE_BATCH_ROLE_ARN). Send mode onDemand or auto.",
+        );
+      }
+      const quotaKnown = Boolean(planning.requestsPerMinute || planning.tokensPerMinute);
+      const inference = chooseInference(
+        documents,
+        mode,
+        deadline && plan ? { seconds: durationSeconds(deadline), at: new Date(plan.deadlineAt) } : undefined,
+        quotaKnown ? onDemandThroughput(documents, planning).expectedSeconds : undefined,
+        { ...batchSettings, prices: deps.prices ?? DEFAULT_PRICES },
+        now,
+      );
       const { runId, jobIds } = await deps.submission.submitRun(documents, {
         ...(deadline ? { deadline } : {}),
         ...(plan ? { plan } : {}),
         ...(budget ? { budget } : {}),
+        inference: {
+          mode: inference.mode,
+          ...("fallbackAt" in inference && inference.fallbackAt ? { fallbackAt: inference.fallbackAt } : {}),
+        },
       });
       const submitted: z.output<typeof runSubmittedSchema> = {
         runId,
         jobIds,
         ...(plan ? { plan } : {}),
+        inference,
         links: { self: `/v1/runs/${runId}` },
       };
       return c.json(submitted, 202, { location: `/v1/runs/${runId}` });

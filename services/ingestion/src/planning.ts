@@ -1,4 +1,4 @@
-import { feasibleWithin, planThroughput } from "@quire/bedrock";
+import { costOf, feasibleWithin, planThroughput, type PriceTable } from "@quire/bedrock";
 import { durationSeconds } from "@quire/jobs";
 
 export interface PlanningSettings {
@@ -14,6 +14,18 @@ export { durationSeconds } from "@quire/jobs";
 const CALLS_PER_DOCUMENT = 2;
 /** Output a call reserves on top of its input (the prompts' maxTokens, roughly averaged over both stages). */
 const OUTPUT_TOKENS_PER_CALL = 400;
+
+/** The run on demand at the configured quota and latency (Little's law): rate, concurrency, expected time. */
+export function onDemandThroughput(documents: readonly { text: string }[], settings: PlanningSettings) {
+  const meanChars = documents.reduce((sum, d) => sum + d.text.length, 0) / Math.max(1, documents.length);
+  return planThroughput({
+    documents: documents.length,
+    callsPerDocument: CALLS_PER_DOCUMENT,
+    meanLatencySeconds: settings.meanLatencyMs / 1000,
+    meanTokensPerCall: Math.ceil(meanChars / 4) + OUTPUT_TOKENS_PER_CALL,
+    quota: { requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute },
+  });
+}
 
 /**
  * Whether a run can finish by its deadline at the configured quota and latency (Little's law):
@@ -36,14 +48,7 @@ export function planRun(
         "No Bedrock quota is configured (QUIRE_BEDROCK_RPM / QUIRE_BEDROCK_TPM), so feasibility cannot be judged.",
     };
   }
-  const meanChars = documents.reduce((sum, d) => sum + d.text.length, 0) / Math.max(1, documents.length);
-  const plan = planThroughput({
-    documents: documents.length,
-    callsPerDocument: CALLS_PER_DOCUMENT,
-    meanLatencySeconds: settings.meanLatencyMs / 1000,
-    meanTokensPerCall: Math.ceil(meanChars / 4) + OUTPUT_TOKENS_PER_CALL,
-    quota: { requestsPerMinute: settings.requestsPerMinute, tokensPerMinute: settings.tokensPerMinute },
-  });
+  const plan = onDemandThroughput(documents, settings);
   return {
     deadline,
     deadlineAt,
@@ -61,3 +66,108 @@ export function planRun(
     },
   };
 }
+
+/** How a run's model calls are made: Converse one by one, or Bedrock batch inference. */
+export type InferenceMode = "onDemand" | "batch";
+
+export interface InferenceSettings {
+  /** Whether batch inference is set up (a service role for Bedrock: QUIRE_BATCH_ROLE_ARN). */
+  batchAvailable: boolean;
+  /** How long a batch job is expected to take (QUIRE_BATCH_TURNAROUND_SECONDS). */
+  batchTurnaroundSeconds: number;
+  /** A batch job's fewest records (AWS's quota): a smaller run cannot go batch. */
+  batchMinRecords: number;
+  modelId: string;
+  prices: PriceTable;
+}
+
+/** Input tokens a call adds to the document's own (system prompt, instructions, taxonomy): a rough mean of both stages. */
+const PROMPT_TOKENS_PER_CALL = 250;
+/** Output tokens a call is expected to produce (a summary, a label): a rough mean of both stages. */
+const EXPECTED_OUTPUT_TOKENS_PER_CALL = 150;
+/** On-demand time kept in reserve before a deadline when a batch is given up: 25 % over the estimate, and a minute. */
+const fallbackReserveSeconds = (onDemandSeconds: number) => Math.ceil(onDemandSeconds * 1.25) + 60;
+
+/**
+ * The choice between on-demand and batch inference for a run, with why, and what each option is
+ * expected to take and cost. `auto` (the default) goes batch only when that is safe: batch is set
+ * up, the run has enough documents for a batch job, and its deadline leaves room for the batch's
+ * turnaround and, should the batch be late, for the whole run on demand after it (the fallback).
+ */
+export function chooseInference(
+  documents: readonly { text: string }[],
+  requested: InferenceMode | "auto",
+  deadline: { seconds: number; at: Date } | undefined,
+  onDemandSeconds: number | undefined,
+  settings: InferenceSettings,
+  now = new Date(),
+) {
+  const characters = documents.reduce((sum, d) => sum + d.text.length, 0);
+  const calls = documents.length * CALLS_PER_DOCUMENT;
+  const tokens = {
+    inputTokens: Math.ceil(characters / 4) * CALLS_PER_DOCUMENT + calls * PROMPT_TOKENS_PER_CALL,
+    outputTokens: calls * EXPECTED_OUTPUT_TOKENS_PER_CALL,
+  };
+  const finish = (seconds: number | undefined) =>
+    seconds === undefined ? undefined : new Date(now.getTime() + seconds * 1000).toISOString();
+  const options = {
+    onDemand: {
+      ...(onDemandSeconds !== undefined
+        ? { expectedSeconds: Math.ceil(onDemandSeconds), expectedFinish: finish(onDemandSeconds)! }
+        : {}),
+      ...optionalCost(costOf(tokens, settings.modelId, settings.prices, "onDemand")),
+    },
+    batch: {
+      available: settings.batchAvailable,
+      expectedSeconds: settings.batchTurnaroundSeconds,
+      expectedFinish: finish(settings.batchTurnaroundSeconds)!,
+      ...optionalCost(costOf(tokens, settings.modelId, settings.prices, "batch")),
+    },
+  };
+  const estimate = { expectedTokens: tokens, options };
+  const onDemand = (why: string) => ({ mode: "onDemand" as const, why, ...estimate });
+
+  if (requested === "onDemand") return onDemand("Asked for (mode onDemand).");
+  if (!settings.batchAvailable) {
+    return onDemand("Batch inference is not set up here (QUIRE_BATCH_ROLE_ARN names no service role for Bedrock).");
+  }
+  if (documents.length < settings.batchMinRecords) {
+    return onDemand(
+      `A batch job takes at least ${settings.batchMinRecords} records; this run has ${documents.length} documents.`,
+    );
+  }
+  // The run on demand after a batch that was late: what the fallback keeps before the deadline.
+  const reserve =
+    onDemandSeconds !== undefined
+      ? fallbackReserveSeconds(onDemandSeconds)
+      : deadline
+        ? Math.floor(deadline.seconds / 2)
+        : undefined;
+  const fallbackAt =
+    deadline && reserve !== undefined ? new Date(deadline.at.getTime() - reserve * 1000).toISOString() : undefined;
+  const batch = (why: string) => ({
+    mode: "batch" as const,
+    why,
+    ...(fallbackAt ? { fallbackAt } : {}),
+    ...estimate,
+  });
+  if (requested === "batch") {
+    return batch(
+      fallbackAt
+        ? `Asked for (mode batch); if the batch has not finished by ${fallbackAt}, what it has not answered runs on demand, in time for the deadline.`
+        : "Asked for (mode batch), at the batch price.",
+    );
+  }
+  if (!deadline) return onDemand("No deadline: the run goes as fast as the quota allows.");
+  if (reserve === undefined || deadline.seconds < settings.batchTurnaroundSeconds + reserve) {
+    return onDemand(
+      `The deadline (${deadline.seconds} s) leaves no room for a batch (expected ${settings.batchTurnaroundSeconds} s) and the run on demand after it, should the batch be late (${reserve ?? "?"} s).`,
+    );
+  }
+  return batch(
+    `The deadline leaves room for a batch (expected ${settings.batchTurnaroundSeconds} s) at about half the price, and for the run on demand after it should the batch be late: a fallback at ${fallbackAt}.`,
+  );
+}
+export type InferencePlan = ReturnType<typeof chooseInference>;
+
+const optionalCost = (costUsd: number | undefined) => (costUsd === undefined ? {} : { costUsd });

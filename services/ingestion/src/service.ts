@@ -3,7 +3,7 @@ import type { QuireConfig } from "@quire/config";
 import { documentSubmittedExternally, eventEnvelope } from "@quire/contracts";
 import { createGovernorReportStore, createJobStore } from "@quire/jobs";
 import { createDeadLetters } from "@quire/dead-letters";
-import { createEventPublisher, createJobLifecycle, queueOf, type AwsClients } from "@quire/pipeline";
+import { BATCH_LIMITS, createEventPublisher, createJobLifecycle, queueOf, type AwsClients } from "@quire/pipeline";
 import { topology, type QueueName } from "@quire/topology";
 import { ApiError } from "@quire/http-api";
 import { defineConsumer, PermanentError } from "@quire/runtime";
@@ -48,6 +48,12 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
       requestsPerMinute: config.QUIRE_BEDROCK_RPM,
       tokensPerMinute: config.QUIRE_BEDROCK_TPM,
       meanLatencyMs: config.QUIRE_BEDROCK_LATENCY_MS,
+    },
+    inference: {
+      batchAvailable: Boolean(config.QUIRE_BATCH_ROLE_ARN),
+      batchTurnaroundSeconds: config.QUIRE_BATCH_TURNAROUND_SECONDS,
+      batchMinRecords: BATCH_LIMITS.minRecords,
+      modelId: config.QUIRE_MODEL_ID,
     },
     // Every queue of the topology with its DLQ (ingestion's deployment links them all: uses.deadLetters).
     deadLetters: createDeadLetters({ sqs: clients.sqs, queues }),

@@ -1,5 +1,5 @@
 import type { S3Client } from "@aws-sdk/client-s3";
-import { newJobId, newRunId, type FailureReason, type StageName } from "@quire/contracts";
+import { newJobId, newRunId, RUN_BATCH, SCHEMA_VERSION, type FailureReason, type StageName } from "@quire/contracts";
 import type { Job, JobStore } from "@quire/jobs";
 import { createLogger, type Logger } from "@quire/runtime";
 import {
@@ -224,7 +224,13 @@ export function createSubmission(deps: SubmissionDependencies) {
      */
     async submitRun(
       documents: DocumentInput[],
-      options: { deadline?: string; plan?: Record<string, unknown>; budget?: { usd?: number; tokens?: number } },
+      options: {
+        deadline?: string;
+        plan?: Record<string, unknown>;
+        budget?: { usd?: number; tokens?: number };
+        /** Batch: the run goes to the batcher (one `run.batch`), not to the stages. On demand by default. */
+        inference?: { mode: "onDemand" | "batch"; fallbackAt?: string };
+      },
     ): Promise<{ runId: string; jobIds: string[] }> {
       documents.forEach((d, i) => {
         try {
@@ -269,6 +275,21 @@ export function createSubmission(deps: SubmissionDependencies) {
           log.error("could not discard a failed run's records", { runId, error });
         }
         throw failure;
+      }
+      if (options.inference?.mode === "batch") {
+        // The batcher publishes the run's document.submitted once the batch has answered (or
+        // could not): one message now, or every job fails PUBLISH_FAILED as a refused publish does.
+        try {
+          await deps.publisher.publishRunBatch({
+            schemaVersion: SCHEMA_VERSION,
+            type: RUN_BATCH,
+            runId,
+            ...(options.inference.fallbackAt ? { fallbackAt: options.inference.fallbackAt } : {}),
+          });
+        } catch (error) {
+          for (const { job } of prepared) await publishFailed(job.jobId, (error as Error).message);
+        }
+        return { runId, jobIds: prepared.map((p) => p.job.jobId) };
       }
       const refused = await deps.publisher.publishBatch(prepared.map((p) => p.message));
       for (const { jobId, reason } of refused) await publishFailed(jobId, reason);

@@ -520,11 +520,12 @@ export type components = {
              */
             idempotencyKey?: string;
         };
-        /** @description The run and its jobs, in the order of the documents; `plan` when a deadline was given. */
+        /** @description The run and its jobs, in the order of the documents; `plan` when a deadline was given; `inference`, how its model calls are made. */
         RunSubmitted: {
             runId: string;
             jobIds: string[];
             plan?: components["schemas"]["DeadlinePlan"];
+            inference: components["schemas"]["InferencePlan"];
             links: {
                 /** @description A path on this API. */
                 self: string;
@@ -558,6 +559,39 @@ export type components = {
             feasible: null;
             reason: string;
         };
+        /** @description How the run's model calls are made (on demand or batch inference), why, and what each option is expected to take and cost. The tokens are an estimate from the documents' length. */
+        InferencePlan: {
+            /** @enum {string} */
+            mode: "onDemand" | "batch";
+            why: string;
+            /**
+             * Format: date-time
+             * @description Batch with a deadline: when the batch is stopped and what it has not answered runs on demand.
+             */
+            fallbackAt?: string;
+            expectedTokens: {
+                inputTokens: number;
+                outputTokens: number;
+            };
+            options: {
+                /** @description Expected time only with a configured quota (QUIRE_BEDROCK_RPM / _TPM). */
+                onDemand: {
+                    expectedSeconds?: number;
+                    /** Format: date-time */
+                    expectedFinish?: string;
+                    /** @description At the price table, for the tokens expected (absent when the model has no price). */
+                    costUsd?: number;
+                };
+                batch: {
+                    available: boolean;
+                    expectedSeconds?: number;
+                    /** Format: date-time */
+                    expectedFinish?: string;
+                    /** @description At the price table, for the tokens expected (absent when the model has no price). */
+                    costUsd?: number;
+                };
+            };
+        };
         RunInput: {
             documents: components["schemas"]["RunDocumentInput"][];
             /**
@@ -567,6 +601,12 @@ export type components = {
              */
             deadline?: string;
             budget?: components["schemas"]["RunBudget"];
+            /**
+             * @description How the run's model calls are made. `onDemand`: Converse, one call at a time, as fast as the quota allows. `batch`: Bedrock batch inference, at about half the price, typically within hours; with a deadline, what the batch has not answered by the fallback time (the deadline minus the run's on-demand time) runs on demand. `auto` (the default): batch when the run has enough documents for a batch job and its deadline leaves room for the batch and the fallback, else on demand. The answer's `inference` says which, why, and what each option is expected to take and cost.
+             * @default auto
+             * @enum {string}
+             */
+            mode?: "auto" | "onDemand" | "batch";
             /**
              * @description When the deadline cannot be met at the configured quota: refuse with 422 DEADLINE_NOT_FEASIBLE (reject) or run anyway (accept).
              * @default reject
@@ -1499,7 +1539,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Unprocessable: DEADLINE_NOT_FEASIBLE. */
+            /** @description Unprocessable: BATCH_NOT_AVAILABLE, DEADLINE_NOT_FEASIBLE. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1508,7 +1548,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "DEADLINE_NOT_FEASIBLE";
+                            code?: "BATCH_NOT_AVAILABLE" | "DEADLINE_NOT_FEASIBLE";
                         };
                     };
                 };

@@ -7,7 +7,7 @@ import { loadConfig, type QuireConfig } from "@quire/config";
 import { startDevcloud, type Devcloud, type DevcloudOptions } from "@quire/devcloud";
 import { createIngestion } from "@quire/ingestion";
 import { createNotifierService, type NotifierService } from "@quire/notifier";
-import { createAwsClients, queueOf, stageDependencies, type AwsClients } from "@quire/pipeline";
+import { createAwsClients, createBatcherFor, queueOf, stageDependencies, type AwsClients } from "@quire/pipeline";
 import { topology, type DeployedServiceName, type QueueName } from "@quire/topology";
 import { createLogger, startLocalRunner, type Consumer, type LocalRunner } from "@quire/runtime";
 import { createSummarizer } from "@quire/summarizer";
@@ -58,6 +58,8 @@ export async function startPipeline(
     ...devcloud.env,
     QUIRE_API_KEY: API_KEY,
     QUIRE_EXTERNAL_SOURCES: "acme.dms",
+    // devcloud's batch jobs take seconds here: check every second.
+    QUIRE_BATCH_POLL_SECONDS: "1",
     ...(options.modelId ? { QUIRE_MODEL_ID: options.modelId } : {}),
     ...options.env,
   };
@@ -101,21 +103,26 @@ export async function startPipeline(
 
   const summarizer = createSummarizer(stageDependencies(config, clients, "summarizer")) as Consumer<never>;
   const classifier = createClassifier(stageDependencies(config, clients, "classifier")) as Consumer<never>;
+  // Without a batch role (a spec of batch not set up), no batcher: nothing is sent to it then.
+  const batcher = config.QUIRE_BATCH_ROLE_ARN ? (createBatcherFor(config, clients) as Consumer<never>) : undefined;
   // Which consumer reads each queue, by the service the topology says consumes it: the queues
   // themselves (bulk and interactive lanes, the notifier's two) come from the topology.
   const consumerFor = {
     ingestion: () => ingestion.externalSubmissions as Consumer<never>,
     summarizer: () => summarizer,
     classifier: () => classifier,
+    batcher: () => batcher,
     notifier: (queue: QueueName) =>
       (queue === "notifierDeliveries" ? notifier.deliveries : notifier.events) as Consumer<never>,
-  } satisfies Record<DeployedServiceName, (queue: QueueName) => Consumer<never>>;
+  } satisfies Record<DeployedServiceName, (queue: QueueName) => Consumer<never> | undefined>;
   const consumers: [Consumer<never>, string, string][] = (
     Object.keys(topology.services) as DeployedServiceName[]
   ).flatMap((service) =>
-    topology.services[service].consumers.map((declared) => {
+    topology.services[service].consumers.flatMap((declared) => {
+      const consumer = consumerFor[service](declared.queue);
+      if (!consumer) return [];
       const { queueUrl, deadLetterQueueUrl } = queueOf(config, declared.queue);
-      return [consumerFor[service](declared.queue), queueUrl, deadLetterQueueUrl] as [Consumer<never>, string, string];
+      return [[consumer, queueUrl, deadLetterQueueUrl] as [Consumer<never>, string, string]];
     }),
   );
   let runners: LocalRunner[] = [];

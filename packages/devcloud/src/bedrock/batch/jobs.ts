@@ -161,18 +161,33 @@ export function createBatchJobs(
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
 
-  /** Waits `simulatedSeconds` of batch time, scaled; resolves early (false) once devcloud closes. */
-  const wait = (simulatedSeconds: number) =>
+  /** Per job waiting in a queue (Submitted, Scheduled): ends its wait at once when it is asked to stop. */
+  const wakeOnStop = new Map<string, () => void>();
+
+  /**
+   * Waits `simulatedSeconds` of batch time, scaled; resolves early (false) once devcloud closes,
+   * and (true) when `stoppable`'s job is asked to stop: a job still queued stops at once, as on AWS.
+   */
+  const wait = (simulatedSeconds: number, stoppable?: BatchJob) =>
     new Promise<boolean>((resolve) => {
       if (closed) return resolve(false);
       const timer = setTimeout(
         () => {
           timers.delete(timer);
+          if (stoppable) wakeOnStop.delete(stoppable.jobId);
           resolve(!closed);
         },
         Math.max(0, simulatedSeconds * 1000 * options.timeScale),
       );
       timers.add(timer);
+      if (stoppable) {
+        wakeOnStop.set(stoppable.jobId, () => {
+          clearTimeout(timer);
+          timers.delete(timer);
+          wakeOnStop.delete(stoppable.jobId);
+          resolve(!closed);
+        });
+      }
     });
 
   const save = () => dependencies.save?.([...jobs.values()]);
@@ -292,7 +307,7 @@ export function createBatchJobs(
   }
 
   async function run(job: BatchJob): Promise<void> {
-    if (!(await wait(options.submittedSeconds))) return;
+    if (!(await wait(options.submittedSeconds, job))) return;
     if (stopRequests.has(job.jobId)) return finishStopped(job);
     transition(job, "Validating");
     const input = await readInput(job);
@@ -302,7 +317,7 @@ export function createBatchJobs(
     job.successRecordCount = 0;
     job.errorRecordCount = 0;
     transition(job, "Scheduled");
-    if (!(await wait(options.scheduledSeconds))) return;
+    if (!(await wait(options.scheduledSeconds, job))) return;
     if (stopRequests.has(job.jobId)) return finishStopped(job);
     if (now() >= job.jobExpirationTime) return transition(job, "Expired", "The job did not start before its timeout.");
     transition(job, "InProgress");
@@ -559,6 +574,7 @@ export function createBatchJobs(
       }
       stopRequests.add(job.jobId);
       transition(job, "Stopping");
+      wakeOnStop.get(job.jobId)?.();
     },
 
     restore(saved) {

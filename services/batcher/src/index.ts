@@ -1,0 +1,1 @@
+export { wiring } from "./wiring.ts";
