@@ -100,7 +100,10 @@ export const FUNCTION_ACCESS: Readonly<
       },
       queriesIndexesOf: ["jobs"],
       publishesTo: ["documents"],
-      buckets: { documents: ["s3:PutObject"] },
+      // Claim checks and manifest upload URLs written; a manifest read (checked) and copied for its run.
+      buckets: { documents: ["s3:GetObject", "s3:PutObject"] },
+      // A manifest run's first chunk.
+      sendsTo: ["runManifests"],
       putsEventsOn: ["events"],
       redrivesDeadLetters: true,
       plansBatchInference: true,
@@ -111,6 +114,16 @@ export const FUNCTION_ACCESS: Readonly<
         tables: { jobs: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] },
         publishesTo: ["documents"],
         buckets: { documents: ["s3:PutObject"] },
+        putsEventsOn: ["events"],
+      },
+      // A manifest run's chunk: its lines read from the run's copy, their jobs and claim checks
+      // written and published (or the run handed to the batcher), failing a job it cannot
+      // publish, the next chunk queued.
+      runManifests: {
+        tables: { jobs: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"] },
+        publishesTo: ["documents"],
+        buckets: { documents: ["s3:GetObject", "s3:PutObject"] },
+        sendsTo: ["runManifests"],
         putsEventsOn: ["events"],
       },
     },

@@ -89,6 +89,8 @@ export const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   PutObjectCommand: ["s3:PutObject"],
   DeleteObjectCommand: ["s3:DeleteObject"],
   ListObjectsV2Command: ["s3:ListBucket"],
+  // Authorized as reading the source and writing the copy.
+  CopyObjectCommand: ["s3:GetObject", "s3:PutObject"],
   SendEmailCommand: ["ses:SendEmail"],
   ConverseCommand: ["bedrock:InvokeModel"],
   InvokeModelCommand: ["bedrock:InvokeModel"],

@@ -129,10 +129,10 @@ export function buildProgram(io: CliIo): Command {
         }
         const submitted = await quire.submitRun(documents, opts.deadline ? { deadline: opts.deadline } : {});
         if (opts.json && !opts.wait) return io.out(JSON.stringify(submitted));
-        io.out(`${submitted.runId}: ${submitted.jobIds.length} documents submitted`);
+        io.out(`${submitted.runId}: ${submitted.total} documents submitted`);
         for (const line of planLines(submitted)) io.out(line);
         if (!opts.wait) return;
-        const run = await followRun(quire, submitted.runId, submitted.jobIds.length, opts.interval, io);
+        const run = await followRun(quire, submitted.runId, submitted.total, opts.interval, io);
         if (opts.json) io.out(JSON.stringify(run));
         else {
           io.out(runLine(run));
@@ -490,7 +490,7 @@ async function followRun(
 
 /** The ingestion API may say how it plans to meet a run's deadline; show whatever it adds. */
 function planLines(submitted: Record<string, unknown>): string[] {
-  const known = new Set(["runId", "jobIds", "links", "status"]);
+  const known = new Set(["runId", "jobIds", "total", "links", "status"]);
   return Object.entries(submitted)
     .filter(([key]) => !known.has(key))
     .map(([key, value]) => `  ${key}: ${typeof value === "object" ? JSON.stringify(value) : String(value)}`);

@@ -123,6 +123,7 @@ describe("quire submit", () => {
     const api = await fakeApi({
       "POST /v1/runs": send(202, {
         runId: "run_1",
+        total: 3,
         jobIds: ["job_1", "job_2", "job_3"],
         links: { self: "/v1/runs/run_1" },
         deadline: "2026-11-23T11:00:00Z",
@@ -153,7 +154,7 @@ describe("quire submit", () => {
 
   it("--run --wait polls the run until it is complete, printing progress lines, then counts per classification", async () => {
     const api = await fakeApi({
-      "POST /v1/runs": send(202, { runId: "run_1", jobIds: ["job_1", "job_2", "job_3", "job_4"] }),
+      "POST /v1/runs": send(202, { runId: "run_1", total: 4, jobIds: ["job_1", "job_2", "job_3", "job_4"] }),
       "GET /v1/runs/run_1": sequence(200, [
         runView("running", 0),
         runView("running", 0),
@@ -183,7 +184,7 @@ describe("quire submit", () => {
 
   it("--run --wait exits 1 when some of the run's jobs failed", async () => {
     const api = await fakeApi({
-      "POST /v1/runs": send(202, { runId: "run_1", jobIds: ["job_1", "job_2", "job_3", "job_4"] }),
+      "POST /v1/runs": send(202, { runId: "run_1", total: 4, jobIds: ["job_1", "job_2", "job_3", "job_4"] }),
       "GET /v1/runs/run_1": send(200, runView("complete", 3, 1)),
     });
     const dir = tmp();

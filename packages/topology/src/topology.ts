@@ -54,6 +54,8 @@ export const topology = {
   },
   queues: {
     ingestion: workQueue("ingestion", { visibilityTimeoutSeconds: 60 }),
+    // A manifest run's chunks (ingestion to itself): each writes and publishes 500 documents' jobs.
+    runManifests: workQueue("ingestion", { visibilityTimeoutSeconds: 180 }),
     summarizer: workQueue("summarizer"),
     classifier: workQueue("classifier"),
     // Sync-mode documents (someone waits on `?wait=`) get queues of their own: SQS has no
@@ -147,11 +149,21 @@ export const topology = {
           batchSize: 10,
           maximumConcurrency: 10,
         },
+        // One chunk per invocation; the chunks of one run follow each other, runs go side by side.
+        {
+          queue: "runManifests",
+          handler: "src/lambda.manifests",
+          timeoutSeconds: 150,
+          memoryMb: 512,
+          batchSize: 1,
+          maximumConcurrency: 4,
+        },
       ],
       // Publishes document.submitted, stores jobs and claim checks, fails jobs it cannot publish;
       // its API shows every queue's dead letters and redrives them.
       uses: {
         topics: ["documents"],
+        queues: ["runManifests"],
         tables: ["jobs", "apiKeys"],
         buckets: ["documents"],
         buses: ["events"],

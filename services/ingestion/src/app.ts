@@ -59,7 +59,8 @@ import {
   type InferenceSettings,
   type PlanningSettings,
 } from "./planning.ts";
-import type { Submission } from "./submission.ts";
+import type { ParseDocument, Submission } from "./submission.ts";
+import { MAX_MANIFEST_DOCUMENTS, manifestIdSchema } from "./manifests.ts";
 import type { DeadLetters } from "@quire/dead-letters";
 import { registerDeadLetterRoutes } from "./dead-letter-routes.ts";
 import { registerKeyRoutes } from "./key-routes.ts";
@@ -158,7 +159,12 @@ const runInput = z
     documents: z
       .array(runDocument)
       .min(1, "a run needs at least one document")
-      .max(MAX_RUN_DOCUMENTS, `a run holds at most ${MAX_RUN_DOCUMENTS} documents`),
+      .max(MAX_RUN_DOCUMENTS, `a run holds at most ${MAX_RUN_DOCUMENTS} documents`)
+      .optional()
+      .meta({ description: `The documents, in the body (1 to ${MAX_RUN_DOCUMENTS}). Either these or \`manifest\`.` }),
+    manifest: manifestIdSchema.optional().meta({
+      description: `A manifest uploaded with POST /v1/manifests (NDJSON, one RunDocumentInput per line, up to ${MAX_MANIFEST_DOCUMENTS} documents): read as a stream, every line checked before the run is accepted. Either this or \`documents\`.`,
+    }),
     deadline: z.iso.duration().optional().meta({
       description:
         "An ISO 8601 duration (days, hours, minutes, seconds; no years or months) the run should finish within: the answer says whether the configured Bedrock quota allows it.",
@@ -175,9 +181,38 @@ const runInput = z
         "When the deadline cannot be met at the configured quota: refuse with 422 DEADLINE_NOT_FEASIBLE (reject) or run anyway (accept).",
     }),
   })
+  .refine((input) => (input.documents === undefined) !== (input.manifest === undefined), {
+    message: "a run has documents or a manifest (one of them)",
+    path: ["documents"],
+  })
   .meta({ id: "RunInput" });
 
+/** One manifest line as a run's document, or what is wrong with it. */
+export const parseRunDocument: ParseDocument = (value) => {
+  const parsed = runDocument.safeParse(value);
+  if (parsed.success) return { ok: true, document: parsed.data };
+  return {
+    ok: false,
+    message: parsed.error.issues.map((issue) => `${issue.path.join(".") || "(line)"}: ${issue.message}`).join("; "),
+  };
+};
+
 const link = z.string().meta({ description: "A path on this API." });
+const manifestUploadSchema = z
+  .strictObject({
+    manifestId: manifestIdSchema,
+    upload: z.strictObject({
+      method: z.literal("PUT"),
+      url: z.string().meta({ description: "A presigned S3 URL: PUT the NDJSON there, as the body." }),
+      expiresAt: isoTimestamp,
+    }),
+    links: z.strictObject({ runs: link }),
+  })
+  .meta({
+    id: "ManifestUpload",
+    description:
+      "Where to upload a manifest: PUT the NDJSON (one RunDocumentInput per line) to `upload.url` before it expires, then POST /v1/runs { manifest: manifestId }.",
+  });
 const stageView = z.strictObject({
   status: stageStatus,
   attempts: z.int().nonnegative().meta({ description: "How many times the stage was started, retries included." }),
@@ -277,7 +312,11 @@ const inferencePlan = z
 export const runSubmittedSchema = z
   .strictObject({
     runId: runIdSchema,
-    jobIds: z.array(jobIdSchema),
+    total: z.int().positive().meta({ description: "The run's documents." }),
+    jobIds: z.array(jobIdSchema).optional().meta({
+      description:
+        "The jobs, in the order of the documents (a run of `documents`); a manifest run's are listed by GET /v1/runs/{runId}/jobs once written.",
+    }),
     plan: deadlinePlan.optional(),
     inference: inferencePlan,
     links: z.strictObject({ self: link }),
@@ -379,6 +418,8 @@ export interface AppDependencies {
   pollIntervalMs?: number;
   /** The quota and latency deadline plans are made with. */
   planning?: PlanningSettings;
+  /** Presigned upload URLs for manifests (POST /v1/manifests). Without it, manifests are not offered. */
+  manifests?: { createUpload(): Promise<{ manifestId: string; url: string; expiresAt: string }> };
   /** Whether batch inference is set up, and what it is expected to take (POST /v1/runs `mode`). Without it, runs go on demand. */
   inference?: Omit<InferenceSettings, "prices" | "modelId"> & { modelId: string };
   /** Every queue's dead letters: the /v1/dead-letters routes. */
@@ -720,6 +761,35 @@ export function createApp(deps: AppDependencies) {
     },
   );
 
+  if (deps.manifests) {
+    const manifests = deps.manifests;
+    defineRoute(
+      app,
+      {
+        method: "post",
+        path: "/v1/manifests",
+        operationId: "createManifestUpload",
+        summary: "Upload a manifest for a large run",
+        description: `For a run too large for one request body (up to ${MAX_MANIFEST_DOCUMENTS} documents): answers a manifest id and a presigned S3 URL. PUT the manifest there — NDJSON, one RunDocumentInput per line — then POST /v1/runs { manifest }. The manifest goes straight to S3, never through this API, and is read as a stream.`,
+        tags: ["Runs"],
+        security: keyScope("documents:submit"),
+        responses: {
+          201: json(manifestUploadSchema, { description: "Upload the manifest to `upload.url`." }),
+          ...errorResponses({ 401: UNAUTHORIZED, 500: INTERNAL }),
+        },
+      },
+      async (c) => {
+        const upload = await manifests.createUpload();
+        const answer: z.output<typeof manifestUploadSchema> = {
+          manifestId: upload.manifestId,
+          upload: { method: "PUT", url: upload.url, expiresAt: upload.expiresAt },
+          links: { runs: "/v1/runs" },
+        };
+        return c.json(answer, 201);
+      },
+    );
+  }
+
   defineRoute(
     app,
     {
@@ -755,14 +825,23 @@ export function createApp(deps: AppDependencies) {
           headers: location("/v1/runs/run_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7"),
         },
         ...errorResponses({
-          400: invalidBody,
+          400: {
+            ...invalidBody,
+            MANIFEST_INVALID: "manifest line 12: text: text must not be empty",
+          },
           401: UNAUTHORIZED,
+          404: {
+            MANIFEST_NOT_FOUND:
+              "No manifest mfs_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7 was uploaded (POST /v1/manifests, then PUT the NDJSON to its upload URL).",
+          },
           413: {
             ...payloadTooLarge(runBodyLimit),
             DOCUMENT_TOO_LARGE: `documents[0]: Document is ${deps.maxDocumentBytes + 1} bytes; the limit is ${deps.maxDocumentBytes}.`,
+            MANIFEST_TOO_LARGE: `A manifest holds at most ${MAX_MANIFEST_DOCUMENTS} documents; split it into runs.`,
           },
           415: NOT_JSON,
           429: BODIES_BUSY,
+          503: { PUBLISH_FAILED: "The run was not accepted: the pipeline is unavailable. Retry later." },
           422: {
             BATCH_NOT_AVAILABLE:
               "Batch inference is not set up here (no service role for Bedrock: QUIRE_BATCH_ROLE_ARN). Send mode onDemand or auto.",
@@ -791,7 +870,13 @@ export function createApp(deps: AppDependencies) {
     async (c) => {
       const parsed = runInput.safeParse(await jsonBody(c));
       if (!parsed.success) throw invalidInput(parsed.error);
-      const { documents, deadline, onInfeasibleDeadline, budget, mode } = parsed.data;
+      const { documents: bodyDocuments, manifest, deadline, onInfeasibleDeadline, budget, mode } = parsed.data;
+      if (manifest !== undefined && !deps.manifests) {
+        throw new ApiError(400, "VALIDATION_FAILED", "manifest: this API takes no manifests");
+      }
+      // A manifest is checked and counted as it streams by (never held): planning reads the counts.
+      const documents = bodyDocuments ?? (await deps.submission.readManifest(manifest!, parseRunDocument));
+      const count = "count" in documents ? documents.count : documents.length;
       const planning = deps.planning ?? { meanLatencyMs: 8000 };
       const now = new Date();
       let plan: ReturnType<typeof planRun> | undefined;
@@ -805,7 +890,7 @@ export function createApp(deps: AppDependencies) {
           throw new ApiError(
             422,
             "DEADLINE_NOT_FEASIBLE",
-            `${documents.length} documents need about ${Math.ceil(plan.expectedSeconds! / 60)} min at ${plan.callsPerMinute} calls/min (${plan.bindingConstraint}-bound); the deadline allows ${Math.round(durationSeconds(deadline) / 60)} min. Send onInfeasibleDeadline: "accept" to run it anyway.`,
+            `${count} documents need about ${Math.ceil(plan.expectedSeconds! / 60)} min at ${plan.callsPerMinute} calls/min (${plan.bindingConstraint}-bound); the deadline allows ${Math.round(durationSeconds(deadline) / 60)} min. Send onInfeasibleDeadline: "accept" to run it anyway.`,
             plan,
           );
         }
@@ -833,7 +918,7 @@ export function createApp(deps: AppDependencies) {
         { ...batchSettings, prices: deps.prices ?? DEFAULT_PRICES },
         now,
       );
-      const { runId, jobIds } = await deps.submission.submitRun(documents, {
+      const options = {
         ...(deadline ? { deadline } : {}),
         ...(plan ? { plan } : {}),
         ...(budget ? { budget } : {}),
@@ -841,10 +926,15 @@ export function createApp(deps: AppDependencies) {
           mode: inference.mode,
           ...("fallbackAt" in inference && inference.fallbackAt ? { fallbackAt: inference.fallbackAt } : {}),
         },
-      });
+      };
+      const { runId, jobIds } =
+        "count" in documents
+          ? { ...(await deps.submission.submitManifestRun(manifest!, documents, options)), jobIds: undefined }
+          : await deps.submission.submitRun(documents, options);
       const submitted: z.output<typeof runSubmittedSchema> = {
         runId,
-        jobIds,
+        total: count,
+        ...(jobIds ? { jobIds } : {}),
         ...(plan ? { plan } : {}),
         inference,
         links: { self: `/v1/runs/${runId}` },

@@ -12,3 +12,5 @@ const ingestion = createIngestion(config, clients, { apiKey: config.QUIRE_API_KE
 export const api = withMetricsFlush("ingestion", handle(ingestion.app));
 /** The ingestion queue (Document Submitted from the bus) → partial batch responses. */
 export const queue = lambdaHandlerFor(ingestion.externalSubmissions, config, clients, "ingestion");
+/** A manifest run's chunks, each its documents' jobs written and published. */
+export const manifests = lambdaHandlerFor(ingestion.manifestChunks, config, clients, "runManifests");

@@ -13,6 +13,14 @@ const ingestion = createIngestion(config, clients, { apiKey: config.QUIRE_API_KE
 const server = serve({ fetch: ingestion.app.fetch, port: config.QUIRE_API_PORT, hostname: "127.0.0.1" }, (info) =>
   console.log(JSON.stringify({ level: "info", msg: "API listening", url: `http://127.0.0.1:${info.port}` })),
 );
-runLocally(config, clients, [{ consumer: ingestion.externalSubmissions, queue: "ingestion" }], {
-  onStop: () => new Promise((resolve) => server.close(resolve)),
-});
+runLocally(
+  config,
+  clients,
+  [
+    { consumer: ingestion.externalSubmissions, queue: "ingestion" },
+    { consumer: ingestion.manifestChunks, queue: "runManifests" },
+  ],
+  {
+    onStop: () => new Promise((resolve) => server.close(resolve)),
+  },
+);

@@ -2,7 +2,7 @@ import type { ApiKeys } from "@quire/api-keys";
 import type { DeadLetters } from "@quire/dead-letters";
 import type { GovernorReportStore, JobStore } from "@quire/jobs";
 import { openApiDocument } from "@quire/http-api";
-import { createApp, DEFAULT_MAX_DOCUMENT_BYTES } from "./app.ts";
+import { createApp, DEFAULT_MAX_DOCUMENT_BYTES, type AppDependencies } from "./app.ts";
 import type { QueueDepths } from "./queue-routes.ts";
 import type { Submission } from "./submission.ts";
 
@@ -17,6 +17,7 @@ export function buildIngestionOpenApi() {
     deadLetters: {} as DeadLetters,
     queues: {} as QueueDepths,
     governors: {} as GovernorReportStore,
+    manifests: {} as NonNullable<AppDependencies["manifests"]>,
     keys: {} as ApiKeys,
     maxDocumentBytes: DEFAULT_MAX_DOCUMENT_BYTES,
   });

@@ -15,11 +15,23 @@ const CALLS_PER_DOCUMENT = 2;
 /** Output a call reserves on top of its input (the prompts' maxTokens, roughly averaged over both stages). */
 const OUTPUT_TOKENS_PER_CALL = 400;
 
+/** What planning reads of a run's documents: how many, and their characters in all (a manifest's, counted as it streams by). */
+export interface DocumentStats {
+  count: number;
+  characters: number;
+}
+type Documents = readonly { text: string }[] | DocumentStats;
+const statsOf = (documents: Documents): DocumentStats =>
+  "count" in documents
+    ? documents
+    : { count: documents.length, characters: documents.reduce((sum, d) => sum + d.text.length, 0) };
+
 /** The run on demand at the configured quota and latency (Little's law): rate, concurrency, expected time. */
-export function onDemandThroughput(documents: readonly { text: string }[], settings: PlanningSettings) {
-  const meanChars = documents.reduce((sum, d) => sum + d.text.length, 0) / Math.max(1, documents.length);
+export function onDemandThroughput(documents: Documents, settings: PlanningSettings) {
+  const { count, characters } = statsOf(documents);
+  const meanChars = characters / Math.max(1, count);
   return planThroughput({
-    documents: documents.length,
+    documents: count,
     callsPerDocument: CALLS_PER_DOCUMENT,
     meanLatencySeconds: settings.meanLatencyMs / 1000,
     meanTokensPerCall: Math.ceil(meanChars / 4) + OUTPUT_TOKENS_PER_CALL,
@@ -31,12 +43,7 @@ export function onDemandThroughput(documents: readonly { text: string }[], setti
  * Whether a run can finish by its deadline at the configured quota and latency (Little's law):
  * the rate the quota allows, the concurrency that rate needs, the expected finish.
  */
-export function planRun(
-  documents: readonly { text: string }[],
-  deadline: string,
-  settings: PlanningSettings,
-  now = new Date(),
-) {
+export function planRun(documents: Documents, deadline: string, settings: PlanningSettings, now = new Date()) {
   const deadlineSeconds = durationSeconds(deadline);
   const deadlineAt = new Date(now.getTime() + deadlineSeconds * 1000).toISOString();
   if (!settings.requestsPerMinute && !settings.tokensPerMinute) {
@@ -95,15 +102,15 @@ const fallbackReserveSeconds = (onDemandSeconds: number) => Math.ceil(onDemandSe
  * turnaround and, should the batch be late, for the whole run on demand after it (the fallback).
  */
 export function chooseInference(
-  documents: readonly { text: string }[],
+  documents: Documents,
   requested: InferenceMode | "auto",
   deadline: { seconds: number; at: Date } | undefined,
   onDemandSeconds: number | undefined,
   settings: InferenceSettings,
   now = new Date(),
 ) {
-  const characters = documents.reduce((sum, d) => sum + d.text.length, 0);
-  const calls = documents.length * CALLS_PER_DOCUMENT;
+  const { count, characters } = statsOf(documents);
+  const calls = count * CALLS_PER_DOCUMENT;
   const tokens = {
     inputTokens: Math.ceil(characters / 4) * CALLS_PER_DOCUMENT + calls * PROMPT_TOKENS_PER_CALL,
     outputTokens: calls * EXPECTED_OUTPUT_TOKENS_PER_CALL,
@@ -131,10 +138,8 @@ export function chooseInference(
   if (!settings.batchAvailable) {
     return onDemand("Batch inference is not set up here (QUIRE_BATCH_ROLE_ARN names no service role for Bedrock).");
   }
-  if (documents.length < settings.batchMinRecords) {
-    return onDemand(
-      `A batch job takes at least ${settings.batchMinRecords} records; this run has ${documents.length} documents.`,
-    );
+  if (count < settings.batchMinRecords) {
+    return onDemand(`A batch job takes at least ${settings.batchMinRecords} records; this run has ${count} documents.`);
   }
   // The run on demand after a batch that was late: what the fallback keeps before the deadline.
   const reserve =

@@ -10,7 +10,12 @@ import { defineConsumer, PermanentError } from "@quire/runtime";
 import { metricsFor } from "@quire/telemetry";
 import { z } from "zod";
 import { apiKeysOf } from "@quire/pipeline";
-import { createApp } from "./app.ts";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { newManifestId } from "@quire/contracts";
+import { createApp, parseRunDocument } from "./app.ts";
+import { MANIFEST_UPLOAD_SECONDS, manifestUploadKey, runManifestChunk, type RunManifestChunk } from "./manifests.ts";
 import { DocumentPublisher } from "./documents.ts";
 import { createQueueDepths } from "./queue-routes.ts";
 import { createSubmission } from "./submission.ts";
@@ -18,6 +23,11 @@ import { createSubmission } from "./submission.ts";
 /** Ingestion's parts, wired from config and clients: the same in Lambda and locally. */
 export function createIngestion(config: QuireConfig, clients: AwsClients, options: { apiKey?: string }) {
   const jobs = createJobStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME });
+  const manifestQueueUrl = queueOf(config, "runManifests").queueUrl;
+  /** A manifest run's next chunk, on ingestion's own queue. */
+  async function sendManifestChunk(chunk: RunManifestChunk) {
+    await clients.sqs.send(new SendMessageCommand({ QueueUrl: manifestQueueUrl, MessageBody: JSON.stringify(chunk) }));
+  }
   const lifecycle = createJobLifecycle({
     jobs,
     events: createEventPublisher({
@@ -35,6 +45,7 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
     claimCheckBytes: config.QUIRE_CLAIM_CHECK_BYTES,
     maxDocumentBytes: config.QUIRE_MAX_DOCUMENT_BYTES,
     failJob: async (jobId, reason) => void (await lifecycle.failJob(jobId, reason)),
+    manifestChunks: { send: sendManifestChunk },
   });
   const queues = (Object.keys(topology.queues) as QueueName[]).map((name) => ({ name, ...queueOf(config, name) }));
   const app = createApp({
@@ -64,6 +75,18 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
     governors: createGovernorReportStore({ client: clients.dynamodb, tableName: config.QUIRE_TABLE_JOBS_NAME }),
     corsOrigins: config.QUIRE_CONSOLE_ORIGINS,
     prices: loadPriceTable(config.QUIRE_BEDROCK_PRICES),
+    manifests: {
+      // Straight to S3: API Gateway would take at most 10 MB of a body.
+      async createUpload() {
+        const manifestId = newManifestId();
+        const url = await getSignedUrl(
+          clients.s3,
+          new PutObjectCommand({ Bucket: config.QUIRE_BUCKET_DOCUMENTS_NAME, Key: manifestUploadKey(manifestId) }),
+          { expiresIn: MANIFEST_UPLOAD_SECONDS },
+        );
+        return { manifestId, url, expiresAt: new Date(Date.now() + MANIFEST_UPLOAD_SECONDS * 1000).toISOString() };
+      },
+    },
   });
 
   /**
@@ -104,7 +127,25 @@ export function createIngestion(config: QuireConfig, clients: AwsClients, option
     },
   });
 
-  return { app, externalSubmissions, jobs };
+  /**
+   * A manifest run, a chunk at a time: each message writes and publishes its documents' jobs and
+   * queues the next chunk, so no invocation holds the manifest or runs long. A chunk delivered
+   * twice writes the same jobs and republishes what the stages already ignore.
+   */
+  const manifestChunks = defineConsumer({
+    name: "ingestion-manifests",
+    schema: runManifestChunk,
+    async handle(chunk, ctx) {
+      const next = await submission.expandManifestChunk(chunk, parseRunDocument);
+      if (next) await sendManifestChunk(next);
+      ctx.log.info(next ? "manifest chunk expanded" : "manifest expanded", {
+        runId: chunk.runId,
+        through: next?.fromIndex ?? "end",
+      });
+    },
+  });
+
+  return { app, externalSubmissions, manifestChunks, jobs };
 }
 
 /**

@@ -1,5 +1,13 @@
-import type { S3Client } from "@aws-sdk/client-s3";
-import { newJobId, newRunId, RUN_BATCH, SCHEMA_VERSION, type FailureReason, type StageName } from "@quire/contracts";
+import { CopyObjectCommand, GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  newJobId,
+  newRunId,
+  RUN_BATCH,
+  runDocumentJobId,
+  SCHEMA_VERSION,
+  type FailureReason,
+  type StageName,
+} from "@quire/contracts";
 import type { Job, JobStore } from "@quire/jobs";
 import { createLogger, type Logger } from "@quire/runtime";
 import {
@@ -10,6 +18,21 @@ import {
   type DocumentPublisher,
 } from "./documents.ts";
 import { ApiError } from "@quire/http-api";
+import {
+  MANIFEST_LINES_PER_MESSAGE,
+  MAX_MANIFEST_DOCUMENTS,
+  ManifestLineTooLongError,
+  firstManifestChunk,
+  manifestUploadKey,
+  maxManifestLineBytes,
+  ndjsonLines,
+  runManifestKey,
+  type RunManifestChunk,
+} from "./manifests.ts";
+import type { DocumentStats } from "./planning.ts";
+
+/** Reads one manifest line's JSON as a run's document, or says what is wrong with it. */
+export type ParseDocument = (value: unknown) => { ok: true; document: DocumentInput } | { ok: false; message: string };
 
 export interface DocumentInput {
   text: string;
@@ -27,6 +50,8 @@ export interface SubmissionDependencies {
   bucket: string;
   claimCheckBytes: number;
   maxDocumentBytes: number;
+  /** Where a manifest run's chunks wait to be expanded (ingestion's `runManifests` queue). */
+  manifestChunks?: { send(chunk: RunManifestChunk): Promise<void> };
   now?: () => Date;
   log?: Logger;
 }
@@ -182,6 +207,32 @@ export function createSubmission(deps: SubmissionDependencies) {
     }
   }
 
+  /** A run's inference, as a manifest run's chunk and the batcher's message carry it. */
+  type RunInference = { mode: "onDemand" | "batch"; fallbackAt?: string | undefined };
+
+  /** Hands a run whose jobs are all written to the batcher (one `run.batch`), instead of its stages. */
+  async function publishRunBatch(runId: string, inference: RunInference) {
+    await deps.publisher.publishRunBatch({
+      schemaVersion: SCHEMA_VERSION,
+      type: RUN_BATCH,
+      runId,
+      ...(inference.fallbackAt ? { fallbackAt: inference.fallbackAt } : {}),
+    });
+  }
+
+  /** The manifest object, streamed; a missing one is the caller's 404. */
+  async function openManifest(key: string, range?: string) {
+    try {
+      const object = await deps.s3.send(
+        new GetObjectCommand({ Bucket: deps.bucket, Key: key, ...(range ? { Range: range } : {}) }),
+      );
+      return object.Body as AsyncIterable<Uint8Array> & { destroy?: () => void };
+    } catch (error) {
+      if ((error as Error).name === "NoSuchKey") return undefined;
+      throw error;
+    }
+  }
+
   return {
     /**
      * One document; an idempotency key already used for the same request answers with the job it
@@ -280,12 +331,7 @@ export function createSubmission(deps: SubmissionDependencies) {
         // The batcher publishes the run's document.submitted once the batch has answered (or
         // could not): one message now, or every job fails PUBLISH_FAILED as a refused publish does.
         try {
-          await deps.publisher.publishRunBatch({
-            schemaVersion: SCHEMA_VERSION,
-            type: RUN_BATCH,
-            runId,
-            ...(options.inference.fallbackAt ? { fallbackAt: options.inference.fallbackAt } : {}),
-          });
+          await publishRunBatch(runId, options.inference);
         } catch (error) {
           for (const { job } of prepared) await publishFailed(job.jobId, (error as Error).message);
         }
@@ -294,6 +340,164 @@ export function createSubmission(deps: SubmissionDependencies) {
       const refused = await deps.publisher.publishBatch(prepared.map((p) => p.message));
       for (const { jobId, reason } of refused) await publishFailed(jobId, reason);
       return { runId, jobIds: prepared.map((p) => p.job.jobId) };
+    },
+
+    /**
+     * Checks an uploaded manifest, streaming it once: every line a document (`parse`), within the
+     * size limits, at most MAX_MANIFEST_DOCUMENTS. Answers what planning needs (how many, their
+     * characters); the first bad line refuses the run, naming the line.
+     */
+    async readManifest(manifestId: string, parse: ParseDocument): Promise<DocumentStats> {
+      const body = await openManifest(manifestUploadKey(manifestId));
+      if (!body) {
+        throw new ApiError(
+          404,
+          "MANIFEST_NOT_FOUND",
+          `No manifest ${manifestId} was uploaded (POST /v1/manifests, then PUT the NDJSON to its upload URL).`,
+        );
+      }
+      let count = 0;
+      let characters = 0;
+      const invalid = (line: number, message: string) =>
+        new ApiError(400, "MANIFEST_INVALID", `manifest line ${line}: ${message}`);
+      try {
+        for await (const { line, text } of ndjsonLines(body, {
+          maxLineBytes: maxManifestLineBytes(deps.maxDocumentBytes),
+        })) {
+          let value: unknown;
+          try {
+            value = JSON.parse(text);
+          } catch {
+            throw invalid(line, "not JSON");
+          }
+          const parsed = parse(value);
+          if (!parsed.ok) throw invalid(line, parsed.message);
+          try {
+            checkSize(parsed.document.text);
+          } catch (error) {
+            throw new ApiError(413, "DOCUMENT_TOO_LARGE", `manifest line ${line}: ${(error as Error).message}`);
+          }
+          if (++count > MAX_MANIFEST_DOCUMENTS) {
+            throw new ApiError(
+              413,
+              "MANIFEST_TOO_LARGE",
+              `A manifest holds at most ${MAX_MANIFEST_DOCUMENTS} documents; split it into runs.`,
+            );
+          }
+          characters += parsed.document.text.length;
+        }
+      } catch (error) {
+        body.destroy?.();
+        if (error instanceof ManifestLineTooLongError) {
+          throw new ApiError(413, "DOCUMENT_TOO_LARGE", `manifest ${error.message}`);
+        }
+        throw error;
+      }
+      if (count === 0) throw invalid(1, "the manifest holds no document");
+      return { count, characters };
+    },
+
+    /**
+     * A run of a checked manifest: the run's own copy of it (its upload URL could overwrite the
+     * upload), the run with its total, and its first chunk queued for expansion. A chunk that
+     * cannot be queued leaves no run behind (503).
+     */
+    async submitManifestRun(
+      manifestId: string,
+      stats: DocumentStats,
+      options: {
+        deadline?: string;
+        plan?: Record<string, unknown>;
+        budget?: { usd?: number; tokens?: number };
+        inference: RunInference;
+      },
+    ): Promise<{ runId: string }> {
+      if (!deps.manifestChunks) throw new Error("manifest runs need the runManifests queue (manifestChunks)");
+      const runId = newRunId();
+      await deps.s3.send(
+        new CopyObjectCommand({
+          Bucket: deps.bucket,
+          Key: runManifestKey(runId),
+          CopySource: `${deps.bucket}/${manifestUploadKey(manifestId)}`,
+        }),
+      );
+      await deps.jobs.createRun({
+        runId,
+        total: stats.count,
+        submittedAt: now().toISOString(),
+        ...(options.deadline ? { deadline: options.deadline } : {}),
+        ...(options.plan ? { plan: options.plan } : {}),
+        ...(options.budget ? { budget: options.budget } : {}),
+      });
+      try {
+        await deps.manifestChunks.send(firstManifestChunk(runId, options.inference));
+      } catch (error) {
+        log.error("could not queue a manifest run's first chunk", { runId, error });
+        try {
+          await deps.jobs.discardUnpublishedRun(runId, []);
+        } catch (discardError) {
+          log.error("could not discard a manifest run that was never queued", { runId, error: discardError });
+        }
+        throw new ApiError(
+          503,
+          "PUBLISH_FAILED",
+          "The run was not accepted: the pipeline is unavailable. Retry later.",
+        );
+      }
+      return { runId };
+    },
+
+    /**
+     * Expands one chunk of a manifest run: its next MANIFEST_LINES_PER_MESSAGE documents become jobs
+     * (ids from the run and the line: a chunk delivered twice writes the same jobs) and are
+     * published; answers the chunk after it, or undefined once the manifest is done (a batch run
+     * then goes to the batcher).
+     */
+    async expandManifestChunk(chunk: RunManifestChunk, parse: ParseDocument): Promise<RunManifestChunk | undefined> {
+      const body = await openManifest(runManifestKey(chunk.runId), `bytes=${chunk.fromByte}-`);
+      if (!body) throw new Error(`the manifest copy of run ${chunk.runId} is gone`);
+      const documents: DocumentInput[] = [];
+      let next: RunManifestChunk | undefined;
+      try {
+        for await (const { line, text, start } of ndjsonLines(body, {
+          startByte: chunk.fromByte,
+          maxLineBytes: maxManifestLineBytes(deps.maxDocumentBytes),
+        })) {
+          if (documents.length === MANIFEST_LINES_PER_MESSAGE) {
+            next = { ...chunk, fromByte: start, fromIndex: chunk.fromIndex + documents.length };
+            break;
+          }
+          const parsed = parse(JSON.parse(text));
+          // The run's copy was checked whole before the run was accepted, and nothing writes it since.
+          if (!parsed.ok)
+            throw new Error(`run ${chunk.runId} manifest, line from byte ${start} (${line}): ${parsed.message}`);
+          documents.push(parsed.document);
+        }
+      } finally {
+        body.destroy?.();
+      }
+      const prepared: Awaited<ReturnType<typeof prepare>>[] = new Array(documents.length);
+      let position = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(RUN_WRITE_CONCURRENCY, documents.length) }, async () => {
+          while (position < documents.length) {
+            const index = position++;
+            prepared[index] = await prepare(
+              documents[index]!,
+              chunk.runId,
+              "bulk",
+              runDocumentJobId(chunk.runId, chunk.fromIndex + index),
+            );
+          }
+        }),
+      );
+      if (chunk.mode === "onDemand") {
+        const refused = await deps.publisher.publishBatch(prepared.map((p) => p.message));
+        for (const { jobId, reason } of refused) await publishFailed(jobId, reason);
+      } else if (!next) {
+        await publishRunBatch(chunk.runId, chunk);
+      }
+      return next;
     },
   };
 }

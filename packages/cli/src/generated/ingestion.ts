@@ -98,6 +98,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/manifests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a manifest for a large run
+         * @description For a run too large for one request body (up to 100000 documents): answers a manifest id and a presigned S3 URL. PUT the manifest there — NDJSON, one RunDocumentInput per line — then POST /v1/runs { manifest }. The manifest goes straight to S3, never through this API, and is read as a stream.
+         */
+        post: operations["createManifestUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runs": {
         parameters: {
             query?: never;
@@ -520,10 +540,30 @@ export type components = {
              */
             idempotencyKey?: string;
         };
+        /** @description Where to upload a manifest: PUT the NDJSON (one RunDocumentInput per line) to `upload.url` before it expires, then POST /v1/runs { manifest: manifestId }. */
+        ManifestUpload: {
+            /** @example mfs_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7 */
+            manifestId: string;
+            upload: {
+                /** @enum {string} */
+                method: "PUT";
+                /** @description A presigned S3 URL: PUT the NDJSON there, as the body. */
+                url: string;
+                /** Format: date-time */
+                expiresAt: string;
+            };
+            links: {
+                /** @description A path on this API. */
+                runs: string;
+            };
+        };
         /** @description The run and its jobs, in the order of the documents; `plan` when a deadline was given; `inference`, how its model calls are made. */
         RunSubmitted: {
             runId: string;
-            jobIds: string[];
+            /** @description The run's documents. */
+            total: number;
+            /** @description The jobs, in the order of the documents (a run of `documents`); a manifest run's are listed by GET /v1/runs/{runId}/jobs once written. */
+            jobIds?: string[];
             plan?: components["schemas"]["DeadlinePlan"];
             inference: components["schemas"]["InferencePlan"];
             links: {
@@ -593,7 +633,13 @@ export type components = {
             };
         };
         RunInput: {
-            documents: components["schemas"]["RunDocumentInput"][];
+            /** @description The documents, in the body (1 to 10000). Either these or `manifest`. */
+            documents?: components["schemas"]["RunDocumentInput"][];
+            /**
+             * @description A manifest uploaded with POST /v1/manifests (NDJSON, one RunDocumentInput per line, up to 100000 documents): read as a stream, every line checked before the run is accepted. Either this or `documents`.
+             * @example mfs_01J9Z3K4W8Q2R5T7V9X1Y3Z5A7
+             */
+            manifest?: string;
             /**
              * Format: duration
              * @description An ISO 8601 duration (days, hours, minutes, seconds; no years or months) the run should finish within: the answer says whether the configured Bedrock quota allows it.
@@ -1350,6 +1396,82 @@ export interface operations {
             };
         };
     };
+    createManifestUpload: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Upload the manifest to `upload.url`. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManifestUpload"];
+                };
+            };
+            /** @description Missing or wrong API key: UNAUTHORIZED. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "UNAUTHORIZED";
+                        };
+                    };
+                };
+            };
+            /** @description Forbidden: MISSING_SCOPE. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MISSING_SCOPE";
+                        };
+                    };
+                };
+            };
+            /** @description Too many requests: RATE_LIMITED. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "RATE_LIMITED";
+                        };
+                    };
+                };
+            };
+            /** @description Internal error: INTERNAL. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+        };
+    };
     listRuns: {
         parameters: {
             query?: {
@@ -1469,7 +1591,7 @@ export interface operations {
                     "application/json": components["schemas"]["RunSubmitted"];
                 };
             };
-            /** @description Bad request: VALIDATION_FAILED, MALFORMED_JSON, METADATA_TOO_LARGE. */
+            /** @description Bad request: VALIDATION_FAILED, MALFORMED_JSON, METADATA_TOO_LARGE, MANIFEST_INVALID. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1478,7 +1600,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "METADATA_TOO_LARGE";
+                            code?: "VALIDATION_FAILED" | "MALFORMED_JSON" | "METADATA_TOO_LARGE" | "MANIFEST_INVALID";
                         };
                     };
                 };
@@ -1511,7 +1633,21 @@ export interface operations {
                     };
                 };
             };
-            /** @description Payload too large: PAYLOAD_TOO_LARGE, DOCUMENT_TOO_LARGE. */
+            /** @description Not found: MANIFEST_NOT_FOUND. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "MANIFEST_NOT_FOUND";
+                        };
+                    };
+                };
+            };
+            /** @description Payload too large: PAYLOAD_TOO_LARGE, DOCUMENT_TOO_LARGE, MANIFEST_TOO_LARGE. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1520,7 +1656,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {string} */
-                            code?: "PAYLOAD_TOO_LARGE" | "DOCUMENT_TOO_LARGE";
+                            code?: "PAYLOAD_TOO_LARGE" | "DOCUMENT_TOO_LARGE" | "MANIFEST_TOO_LARGE";
                         };
                     };
                 };
@@ -1577,6 +1713,20 @@ export interface operations {
                         error?: {
                             /** @enum {string} */
                             code?: "INTERNAL";
+                        };
+                    };
+                };
+            };
+            /** @description Unavailable: PUBLISH_FAILED. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {string} */
+                            code?: "PUBLISH_FAILED";
                         };
                     };
                 };

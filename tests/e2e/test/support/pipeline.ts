@@ -108,7 +108,8 @@ export async function startPipeline(
   // Which consumer reads each queue, by the service the topology says consumes it: the queues
   // themselves (bulk and interactive lanes, the notifier's two) come from the topology.
   const consumerFor = {
-    ingestion: () => ingestion.externalSubmissions as Consumer<never>,
+    ingestion: (queue: QueueName) =>
+      (queue === "runManifests" ? ingestion.manifestChunks : ingestion.externalSubmissions) as Consumer<never>,
     summarizer: () => summarizer,
     classifier: () => classifier,
     batcher: () => batcher,
