@@ -13,7 +13,14 @@ export interface BenchReport {
   idealSeconds: number;
   governor: ScenarioResult;
   baseline: ScenarioResult;
-  sequential: { sampled: number; perDocumentSeconds: number; seconds: number; docsPerSecond: number };
+  sequential: {
+    sampled: number;
+    perDocumentSeconds: number;
+    seconds: number;
+    docsPerSecond: number;
+    /** The sample's cost on demand, extrapolated to every document. Absent from older results. */
+    costUsd?: number;
+  };
   /** (d) The same documents through Bedrock batch inference (`mode: "batch"`). Absent from older results. */
   batch?: ScenarioResult | undefined;
   overhead?:
@@ -155,8 +162,16 @@ export function renderMarkdown(report: BenchReport): string {
       `${b.bedrock.peakInFlight} (${(b.bedrock.peakInFlight / needInFlight(report.settings as unknown as QuotaSettings)).toFixed(2)}×)`,
       "1",
     ]),
-    row("model cost on demand: counted by Quire / billed for the successful calls", [costCell(a), costCell(b), "-"]),
-    row("model cost per 1,000 documents", [perThousand(a), perThousand(b), "-"]),
+    row("model cost on demand: counted by Quire / billed for the successful calls", [
+      costCell(a),
+      costCell(b),
+      c.costUsd === undefined ? "-" : `${usd(c.costUsd)} (sample, extrapolated)`,
+    ]),
+    row("model cost per 1,000 documents", [
+      perThousand(a),
+      perThousand(b),
+      c.costUsd === undefined ? "-" : usd((c.costUsd / a.documents) * 1000),
+    ]),
     row("AWS requests / DynamoDB writes per document", [requestCell(a), requestCell(b), "-"]),
     row("peak RSS (largest process)", [mb(peak(a)), mb(peak(b)), "-"]),
     "",

@@ -1,5 +1,5 @@
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
-import { createBedrockStageClient } from "@quire/bedrock";
+import { costOf, createBedrockStageClient, DEFAULT_PRICES } from "@quire/bedrock";
 import { startDevcloud } from "@quire/devcloud";
 import { MODEL_ID } from "./cluster.ts";
 import type { BenchDocument } from "./documents.ts";
@@ -25,9 +25,12 @@ export async function measureSequential(options: {
       modelId: MODEL_ID,
     });
     const started = performance.now();
+    const tokens = { inputTokens: 0, outputTokens: 0 };
     for (const document of options.sample) {
-      await bedrock.summarize(document.text);
-      await bedrock.classify(document.text);
+      for (const result of [await bedrock.summarize(document.text), await bedrock.classify(document.text)]) {
+        tokens.inputTokens += result.usage.inputTokens;
+        tokens.outputTokens += result.usage.outputTokens;
+      }
     }
     const perDocumentSeconds = (performance.now() - started) / 1000 / options.timeScale / options.sample.length;
     return {
@@ -35,6 +38,8 @@ export async function measureSequential(options: {
       perDocumentSeconds,
       seconds: perDocumentSeconds * options.total,
       docsPerSecond: 1 / perDocumentSeconds,
+      // The same calls as (a)'s, one at a time: the sample's cost, extrapolated to every document.
+      costUsd: ((costOf(tokens, MODEL_ID, DEFAULT_PRICES) ?? 0) * options.total) / options.sample.length,
     };
   } finally {
     await devcloud.stop();

@@ -34,7 +34,7 @@ export interface FunctionAccess {
   /** Topics it publishes to (Publish and PublishBatch alike). */
   readonly publishesTo?: readonly string[];
   /** Object actions on each bucket (its objects, never the bucket itself). */
-  readonly buckets?: Readonly<Record<string, readonly ("s3:GetObject" | "s3:PutObject")[]>>;
+  readonly buckets?: Readonly<Record<string, readonly ("s3:GetObject" | "s3:PutObject" | "s3:AbortMultipartUpload")[]>>;
   /** Buses it puts events on: only with its service's own source (see {@link sourcesOf}). */
   readonly putsEventsOn?: readonly string[];
   /** Queues it sends to, besides its own DLQ. */
@@ -138,7 +138,7 @@ export const FUNCTION_ACCESS: Readonly<
       batcher: {
         tables: { jobs: ["dynamodb:PutItem"] },
         queriesIndexesOf: ["jobs"],
-        buckets: { documents: ["s3:GetObject", "s3:PutObject"] },
+        buckets: { documents: ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"] },
         listsBuckets: { documents: BATCH_PREFIX },
         publishesTo: ["documents"],
         sendsTo: ["batcher"],

@@ -88,6 +88,25 @@ export function renderSharedInfrastructure(
     ]),
   );
 
+  // What lives in the documents bucket for a while only: manifest uploads (past their upload URL's
+  // hour, a day), a run's manifest copy and its batch records and answers (a week: past the longest
+  // a run's expansion or batch job takes, AWS's 7-day job timeout). Claim checks are kept.
+  const transientObjects = buckets.documents
+    ? new aws.s3.BucketLifecycleConfiguration("DocumentsLifecycle", {
+        bucket: buckets.documents.name,
+        rules: [
+          {
+            id: "manifest-uploads",
+            status: "Enabled",
+            filter: { prefix: "manifests/uploads/" },
+            expiration: { days: 1 },
+          },
+          { id: "run-manifests", status: "Enabled", filter: { prefix: "manifests/runs/" }, expiration: { days: 8 } },
+          { id: "batch", status: "Enabled", filter: { prefix: BATCH_PREFIX }, expiration: { days: 8 } },
+        ],
+      })
+    : undefined;
+
   // The deployment's own KMS keys (webhook signing secrets are stored encrypted under `secrets`).
   // Services name a key by its alias, as devcloud's do: the key's own id is random. AWS rotates
   // the material yearly and keeps every older version, so old ciphertexts keep decrypting.
@@ -121,7 +140,20 @@ export function renderSharedInfrastructure(
   // The notifier sends from this identity (domain or address; SES verifies it, sandbox rules apply).
   const email = new sst.aws.Email("Email", { sender: options.emailSender });
 
-  return { topics, queues, deadLetterQueues, buses, busPolicies, tables, buckets, keys, keyAliases, email, batchRole };
+  return {
+    topics,
+    queues,
+    deadLetterQueues,
+    buses,
+    busPolicies,
+    tables,
+    buckets,
+    transientObjects,
+    keys,
+    keyAliases,
+    email,
+    batchRole,
+  };
 }
 
 /** The batch service role and its one policy (see above). */

@@ -89,6 +89,11 @@ export const IAM_ACTIONS: Readonly<Record<string, readonly string[]>> = {
   PutObjectCommand: ["s3:PutObject"],
   DeleteObjectCommand: ["s3:DeleteObject"],
   ListObjectsV2Command: ["s3:ListBucket"],
+  // A multipart upload is authorized as PutObject, but for giving one up.
+  CreateMultipartUploadCommand: ["s3:PutObject"],
+  UploadPartCommand: ["s3:PutObject"],
+  CompleteMultipartUploadCommand: ["s3:PutObject"],
+  AbortMultipartUploadCommand: ["s3:AbortMultipartUpload"],
   // Authorized as reading the source and writing the copy.
   CopyObjectCommand: ["s3:GetObject", "s3:PutObject"],
   SendEmailCommand: ["ses:SendEmail"],

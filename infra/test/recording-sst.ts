@@ -152,6 +152,7 @@ export function createRecordingSst(stage: string, dev = false) {
     sqs: { QueuePolicy: rawResource("aws.sqs.QueuePolicy") },
     kms: { Key: rawResource("aws.kms.Key"), Alias: rawResource("aws.kms.Alias") },
     iam: { Role: rawResource("aws.iam.Role"), RolePolicy: rawResource("aws.iam.RolePolicy") },
+    s3: { BucketLifecycleConfiguration: rawResource("aws.s3.BucketLifecycleConfiguration") },
   };
   const globals = {
     sst,

@@ -238,9 +238,24 @@ describe("the app's shared infrastructure: the topology's shared resources, name
       "aws.iam.RolePolicy",
       "aws.kms.Alias",
       "aws.kms.Key",
+      "aws.s3.BucketLifecycleConfiguration",
     ]);
     // One secret for the stage, set once: `npx sst secret set QuireApiKey <key> --stage <stage>`.
     expect(of(recorded, "Secret").map((s) => s.name)).toEqual(["QuireApiKey"]);
+  });
+
+  it("manifest uploads expire after a day, a run's manifest copy and its batch files after eight; claim checks are kept", () => {
+    const [lifecycle] = of(recorded, "aws.s3.BucketLifecycleConfiguration").map(argsOf);
+    expect(
+      lifecycle!.rules.map((rule: { filter: { prefix: string }; expiration: { days: number } }) => [
+        rule.filter.prefix,
+        rule.expiration.days,
+      ]),
+    ).toEqual([
+      ["manifests/uploads/", 1],
+      ["manifests/runs/", 8],
+      ["batch/", 8],
+    ]);
   });
 
   it("the claim-check bucket has no CORS rules: SST's default would let every origin use every method", () => {

@@ -16,6 +16,8 @@
  * stages already ignore.
  */
 import { createHash } from "node:crypto";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import {
   type BedrockClient,
   CreateModelInvocationJobCommand,
@@ -23,14 +25,13 @@ import {
   StopModelInvocationJobCommand,
   type ModelInvocationJobStatus,
 } from "@aws-sdk/client-bedrock";
-import { ListObjectsV2Command, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import {
   classificationRecord,
   parseOutputLine,
   readClassificationAnswer,
   readSummaryAnswer,
   summaryRecord,
-  type BatchRecord,
 } from "@quire/bedrock";
 import {
   documentSubmittedMessage,
@@ -38,7 +39,11 @@ import {
   type DocumentSubmitted,
   type StageName,
 } from "@quire/contracts";
-import type { Job, JobStore, StageResult } from "@quire/jobs";
+import type { JobStore, StageResult } from "@quire/jobs";
+import { createS3LineWriter, type S3LineWriter } from "./s3-line-writer.ts";
+
+/** Cache writes in flight while a check reads a batch's answers. */
+const CACHE_WRITE_CONCURRENCY = 32;
 
 /** AWS's per-job quotas for batch inference (reported defaults): records, and bytes per input file. */
 export const BATCH_LIMITS = { minRecords: 100, maxRecords: 50_000, maxFileBytes: 1024 ** 3 } as const;
@@ -89,41 +94,7 @@ export function createBatchRunner(deps: BatchRunnerDependencies) {
   const prefix = deps.prefix ?? "batch/";
   const base = (runId: string) => `${prefix}${runId}/`;
 
-  /** Every job of the run, in submission order. */
-  async function runJobs(runId: string): Promise<Job[]> {
-    const all: Job[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await deps.jobs.listRunJobs(runId, { limit: 1000, ...(cursor ? { cursor } : {}) });
-      all.push(...page.jobs);
-      cursor = page.cursor;
-    } while (cursor);
-    return all;
-  }
-
-  /** Records in groups a job takes: at most `maxRecords` and `maxFileBytes` each. */
-  function chunks(records: BatchRecord[]): string[][] {
-    const groups: string[][] = [];
-    let current: string[] = [];
-    let bytes = 0;
-    for (const record of records) {
-      const line = JSON.stringify(record);
-      const size = Buffer.byteLength(line) + 1;
-      if (current.length > 0 && (current.length >= limits.maxRecords || bytes + size > limits.maxFileBytes)) {
-        groups.push(current);
-        current = [];
-        bytes = 0;
-      }
-      current.push(line);
-      bytes += size;
-    }
-    if (current.length > 0) groups.push(current);
-    return groups;
-  }
-
-  async function startJob(runId: string, stage: StageName, index: number, lines: string[]): Promise<string> {
-    const key = `${base(runId)}${stage}/input-${index}.jsonl`;
-    await deps.s3.send(new PutObjectCommand({ Bucket: deps.bucket, Key: key, Body: `${lines.join("\n")}\n` }));
+  async function startJob(runId: string, stage: StageName, index: number, key: string): Promise<string> {
     // The same run, stage and part always asks with the same token: a redelivered submit gets the job it started.
     const token = createHash("sha256").update(`${runId}/${stage}/${index}`).digest("hex").slice(0, 64);
     const { jobArn } = await deps.bedrock.send(
@@ -164,34 +135,65 @@ export function createBatchRunner(deps: BatchRunnerDependencies) {
      * a job's minimum gets no job: its stage runs on demand once `check` publishes the run.
      */
     async submit(runId: string): Promise<BatchSubmission> {
-      const byStage: Record<StageName, Map<string, BatchRecord>> = { summary: new Map(), classification: new Map() };
-      for (const job of await runJobs(runId)) {
-        if (job.status !== "pending" && job.status !== "processing") continue;
-        // One record per distinct content: the cache is keyed by it, so duplicates share the answer.
-        const stages = job.stages.filter((stage) => !byStage[stage].has(job.contentSha256));
-        if (stages.length === 0) continue;
-        const text = await deps.loadText(job.document);
-        for (const stage of stages) {
-          const record =
-            stage === "summary"
-              ? summaryRecord(job.contentSha256, text)
-              : classificationRecord(job.contentSha256, text, deps.taxonomy);
-          // (No summary record for a text longer than one call: it is summarised in parts, on demand.)
-          if (record) byStage[stage].set(job.contentSha256, record);
-        }
-      }
       const started: BatchSubmission["jobs"] = [];
+      // Per stage: the content already written (one record per distinct content: the cache is keyed
+      // by it, so duplicates share the answer), the file being written, how many files so far.
+      const stages = {
+        summary: { seen: new Set<string>(), file: undefined as S3LineWriter | undefined, files: 0 },
+        classification: { seen: new Set<string>(), file: undefined as S3LineWriter | undefined, files: 0 },
+      };
+      /** A finished file becomes a job, unless it has too few records for one (they go on demand). */
+      const close = async (stage: StageName) => {
+        const { file } = stages[stage];
+        if (!file) return;
+        stages[stage].file = undefined;
+        await file.end();
+        if (file.lines >= limits.minRecords)
+          started.push({ stage, jobArn: await startJob(runId, stage, stages[stage].files - 1, file.key) });
+      };
       try {
-        for (const stage of ["summary", "classification"] as const) {
-          const records = [...byStage[stage].values()];
-          if (records.length < limits.minRecords) continue;
-          for (const [index, lines] of chunks(records).entries()) {
-            started.push({ stage, jobArn: await startJob(runId, stage, index, lines) });
+        // A page of the run's jobs at a time, each record streamed into its stage's file: a run of
+        // 100,000 documents is never in memory whole.
+        let cursor: string | undefined;
+        do {
+          const page = await deps.jobs.listRunJobs(runId, { limit: 1000, ...(cursor ? { cursor } : {}) });
+          cursor = page.cursor;
+          for (const job of page.jobs) {
+            if (job.status !== "pending" && job.status !== "processing") continue;
+            const wanted = job.stages.filter((stage) => !stages[stage].seen.has(job.contentSha256));
+            if (wanted.length === 0) continue;
+            const text = await deps.loadText(job.document);
+            for (const stage of wanted) {
+              stages[stage].seen.add(job.contentSha256);
+              const record =
+                stage === "summary"
+                  ? summaryRecord(job.contentSha256, text)
+                  : classificationRecord(job.contentSha256, text, deps.taxonomy);
+              // (No summary record for a text longer than one call: it is summarised in parts, on demand.)
+              if (!record) continue;
+              const line = JSON.stringify(record);
+              const state = stages[stage];
+              if (
+                state.file &&
+                (state.file.lines >= limits.maxRecords ||
+                  state.file.bytes + Buffer.byteLength(line) + 1 > limits.maxFileBytes)
+              )
+                await close(stage);
+              state.file ??= await createS3LineWriter(
+                deps.s3,
+                deps.bucket,
+                `${base(runId)}${stage}/input-${state.files++}.jsonl`,
+              );
+              await state.file.write(line);
+            }
           }
-        }
+        } while (cursor);
+        await close("summary");
+        await close("classification");
       } catch (error) {
         // A caller that gives up on the batch runs the run on demand: a job already started would
         // only be paid for twice. (A retried submit starts the same jobs again: the same tokens.)
+        for (const stage of ["summary", "classification"] as const) await stages[stage].file?.abort().catch(() => {});
         await stop({ runId, jobs: started }).catch(() => undefined);
         throw error;
       }
@@ -220,7 +222,12 @@ export function createBatchRunner(deps: BatchRunnerDependencies) {
         const outputPrefix = `${base(submission.runId)}${stage}/output/${jobArn.slice(jobArn.lastIndexOf("/") + 1)}/`;
         for (const key of await outputFiles(outputPrefix)) {
           const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
-          for (const text of (await object.Body!.transformToString("utf8")).split("\n")) {
+          // A line at a time (an output file may be as large as its 1 GB input), the cache writes
+          // CACHE_WRITE_CONCURRENCY at a time (a run of 100,000 documents writes 200,000 answers).
+          const writes = new Set<Promise<void>>();
+          let failure: unknown;
+          for await (const text of createInterface({ input: object.Body as Readable, crlfDelay: Infinity })) {
+            if (failure !== undefined) break;
             if (text.trim().length === 0) continue;
             const line = parseOutputLine(text);
             if (!line) {
@@ -231,9 +238,12 @@ export function createBatchRunner(deps: BatchRunnerDependencies) {
               stage === "summary"
                 ? readSummaryAnswer(line, deps.modelId)
                 : readClassificationAnswer(line, deps.modelId, deps.taxonomy);
-            if (!answer.ok) refused++;
-            else {
-              await deps.jobs.putCachedResult(
+            if (!answer.ok) {
+              refused++;
+              continue;
+            }
+            const write = deps.jobs
+              .putCachedResult(
                 {
                   contentSha256: line.recordId,
                   stage,
@@ -241,35 +251,51 @@ export function createBatchRunner(deps: BatchRunnerDependencies) {
                   modelId: deps.modelId,
                 },
                 answer.result as StageResult<typeof stage>,
-              );
-              cached++;
-            }
+              )
+              .then(
+                () => {
+                  cached++;
+                },
+                (error: unknown) => {
+                  failure ??= error;
+                },
+              )
+              .finally(() => writes.delete(write));
+            writes.add(write);
+            if (writes.size >= CACHE_WRITE_CONCURRENCY) await Promise.race(writes);
           }
+          await Promise.all(writes);
+          if (failure !== undefined) throw failure;
         }
       }
-      const messages = (await runJobs(submission.runId))
-        .filter((job) => job.status === "pending" || job.status === "processing")
-        .map((job) =>
-          documentSubmittedMessage({
-            jobId: job.jobId,
-            ...(job.runId ? { runId: job.runId } : {}),
-            submittedAt: job.submittedAt,
-            ...(job.title !== undefined ? { title: job.title } : {}),
-            ...(job.metadata !== undefined ? { metadata: job.metadata } : {}),
-            contentSha256: job.contentSha256,
-            document: job.document,
-            stages: job.stages,
-            priority: "bulk",
-          }),
-        );
-      const failedToPublish = messages.length > 0 ? await deps.publish(messages) : [];
-      return {
-        state: "published",
-        cached,
-        refused,
-        published: messages.length - failedToPublish.length,
-        failedToPublish,
-      };
+      // A page of the run's jobs at a time, published as it is read.
+      let published = 0;
+      const failedToPublish: { jobId: string; reason: string }[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await deps.jobs.listRunJobs(submission.runId, { limit: 1000, ...(cursor ? { cursor } : {}) });
+        cursor = page.cursor;
+        const messages = page.jobs
+          .filter((job) => job.status === "pending" || job.status === "processing")
+          .map((job) =>
+            documentSubmittedMessage({
+              jobId: job.jobId,
+              ...(job.runId ? { runId: job.runId } : {}),
+              submittedAt: job.submittedAt,
+              ...(job.title !== undefined ? { title: job.title } : {}),
+              ...(job.metadata !== undefined ? { metadata: job.metadata } : {}),
+              contentSha256: job.contentSha256,
+              document: job.document,
+              stages: job.stages,
+              priority: "bulk",
+            }),
+          );
+        if (messages.length === 0) continue;
+        const refusedMessages = await deps.publish(messages);
+        failedToPublish.push(...refusedMessages);
+        published += messages.length - refusedMessages.length;
+      } while (cursor);
+      return { state: "published", cached, refused, published, failedToPublish };
     },
   };
 

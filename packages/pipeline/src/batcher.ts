@@ -16,7 +16,7 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { RUN_BATCH, runBatch, type RunBatch } from "@quire/contracts";
 import { defineConsumer, type ConsumerContext } from "@quire/runtime";
-import type { BatchRunner, BatchSubmission } from "./batch-runner.ts";
+import type { BatchCheck, BatchRunner, BatchSubmission } from "./batch-runner.ts";
 
 /** SQS's longest DelaySeconds: a longer wait between checks is this. */
 export const MAX_DELAY_SECONDS = 900;
@@ -60,15 +60,13 @@ export function createBatcher(deps: BatcherDependencies) {
     return Math.max(0, Math.min(deps.pollSeconds, (Date.parse(message.fallbackAt) - now()) / 1000));
   };
 
-  /** Publishes the run's unfinished jobs to the stages, with whatever answers the batch left in the cache. */
-  async function publishRun(submission: BatchSubmission, ctx: ConsumerContext) {
-    const outcome = await deps.runner.check(submission);
-    if (outcome.state === "running") {
-      // Only reachable with jobs to wait for; the callers pass none.
-      throw new Error("the run's batch jobs are still running");
-    }
+  /**
+   * A check that found the jobs ended, and published the run: done, unless some of its documents
+   * could not be published — then the message fails, and the host's retry publishes again (the
+   * stages ignore the ones already published).
+   */
+  function published(outcome: Extract<BatchCheck, { state: "published" }>, ctx: ConsumerContext) {
     if (outcome.failedToPublish.length > 0) {
-      // Retried by the host: the stages ignore the ones already published.
       throw new Error(
         `${outcome.failedToPublish.length} of the run's documents could not be published: ${outcome.failedToPublish[0]!.reason}`,
       );
@@ -78,6 +76,14 @@ export function createBatcher(deps: BatcherDependencies) {
       refused: outcome.refused,
       published: outcome.published,
     });
+  }
+
+  /** Publishes the run's unfinished jobs to the stages, with whatever answers the batch left in the cache. */
+  async function publishRun(submission: BatchSubmission, ctx: ConsumerContext) {
+    const outcome = await deps.runner.check(submission);
+    // Only reachable with jobs to wait for; the callers pass none.
+    if (outcome.state === "running") throw new Error("the run's batch jobs are still running");
+    published(outcome, ctx);
   }
 
   async function start(message: RunBatch, ctx: ConsumerContext) {
@@ -113,16 +119,7 @@ export function createBatcher(deps: BatcherDependencies) {
     }
     const outcome = await deps.runner.check(submission);
     if (outcome.state === "running") return scheduleCheck(message, nextCheckIn(message));
-    if (outcome.failedToPublish.length > 0) {
-      throw new Error(
-        `${outcome.failedToPublish.length} of the run's documents could not be published: ${outcome.failedToPublish[0]!.reason}`,
-      );
-    }
-    ctx.log.info("batch ended; run published to its stages", {
-      cached: outcome.cached,
-      refused: outcome.refused,
-      published: outcome.published,
-    });
+    published(outcome, ctx);
   }
 
   return defineConsumer({

@@ -54,7 +54,7 @@ const KINDS = [
   "Dear Ms. Alvarez, thank you for your letter regarding the lease renewal. Sincerely, J. Park",
 ];
 
-it("a run's stages complete from its batch: each answer cached once per content, the run published, a model call only for what the batch refused", async () => {
+it("a run's stages complete from its batch: each answer cached once per content, the run published (twice when a check is delivered twice, each job completed once), a model call only for what the batch refused", async () => {
   const runId = newRunId();
   // 120 documents, 115 distinct (five repeat earlier ones).
   const distinct = Array.from({ length: 115 }, (_, i) => `${KINDS[i % 3]} Reference ${i}.`);
@@ -108,6 +108,10 @@ it("a run's stages complete from its batch: each answer cached once per content,
   expect(check.refused).toBeLessThan(50);
   expect(check.published).toBe(120);
   expect(published.map((message) => message.jobId)).toEqual(jobIds);
+  // A check delivered twice writes the same cache entries and publishes the run again.
+  const again = await runner.check(submission);
+  expect(again).toEqual(check);
+  expect(published.map((message) => message.jobId)).toEqual([...jobIds, ...jobIds]);
 
   const before = converseCalls();
   const summarize = createStageHandler("summary", summarizer);
@@ -116,7 +120,8 @@ it("a run's stages complete from its batch: each answer cached once per content,
     await summarize(message, context());
     await classify(message, context());
   }
-  // On demand only for what the batch refused (a duplicate document shares its original's answer).
+  // On demand only for what the batch refused (a duplicate document shares its original's answer),
+  // each job completed once though its message came twice.
   expect(converseCalls() - before).toBe(check.refused);
   const run = await summarizer.jobs.getRun(runId);
   expect(run).toMatchObject({ total: 120, complete: 120, failed: 0 });

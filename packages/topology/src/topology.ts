@@ -69,9 +69,10 @@ export const topology = {
     // a handler. Visibility outlasts one attempt (15 s timeout) with room for the log writes.
     notifierDeliveries: workQueue("notifier", { visibilityTimeoutSeconds: 60, receiveWaitTimeSeconds: 20 }),
     // Runs computed through Bedrock batch inference: `run.batch` from ingestion, and the batcher's
-    // own delayed checks. A check reads a run's answers into the result cache (10,000 documents:
-    // 20,000 writes), so it may take minutes; the runner heartbeats past the timeout.
-    batcher: workQueue("batcher", { visibilityTimeoutSeconds: 300 }),
+    // own delayed checks. A submit writes a run's records, and the check that finds its jobs ended
+    // reads its answers into the result cache (100,000 documents: 200,000 writes) and publishes
+    // the run: minutes, so the longest a Lambda function may run, within the visibility timeout.
+    batcher: workQueue("batcher", { visibilityTimeoutSeconds: 960 }),
   },
   subscriptions: {
     summarizerDocuments: stageSubscription("summarizer", "bulk"),
@@ -272,8 +273,8 @@ export const topology = {
         {
           queue: "batcher",
           handler: "src/lambda.handler",
-          timeoutSeconds: 240,
-          memoryMb: 1024,
+          timeoutSeconds: 900,
+          memoryMb: 2048,
           batchSize: 1,
           maximumConcurrency: 2,
         },

@@ -2,20 +2,6 @@ import { createHash } from "node:crypto";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { DocumentLocation } from "@quire/contracts";
 
-// Publishing `document.submitted` is shared with the batcher: @quire/pipeline's document publisher.
-export {
-  DocumentPublisher,
-  encodeDocumentSubmitted,
-  fitsInline,
-  packBatches,
-  SNS_MAX_BATCH_BYTES,
-  SNS_MAX_BATCH_ENTRIES,
-  SNS_MAX_MESSAGE_BYTES,
-  snsMessageBytes,
-  type EncodedMessage,
-} from "@quire/pipeline";
-export { documentSubmittedMessage } from "@quire/contracts";
-
 export const sha256Hex = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 
 const utf8Bytes = (text: string) => Buffer.byteLength(text, "utf8");

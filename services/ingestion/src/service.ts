@@ -3,7 +3,14 @@ import type { QuireConfig } from "@quire/config";
 import { documentSubmittedExternally, eventEnvelope } from "@quire/contracts";
 import { createGovernorReportStore, createJobStore } from "@quire/jobs";
 import { createDeadLetters } from "@quire/dead-letters";
-import { BATCH_LIMITS, createEventPublisher, createJobLifecycle, queueOf, type AwsClients } from "@quire/pipeline";
+import {
+  BATCH_LIMITS,
+  createEventPublisher,
+  createJobLifecycle,
+  DocumentPublisher,
+  queueOf,
+  type AwsClients,
+} from "@quire/pipeline";
 import { topology, type QueueName } from "@quire/topology";
 import { ApiError } from "@quire/http-api";
 import { defineConsumer, PermanentError } from "@quire/runtime";
@@ -16,7 +23,6 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { newManifestId } from "@quire/contracts";
 import { createApp, parseRunDocument } from "./app.ts";
 import { MANIFEST_UPLOAD_SECONDS, manifestUploadKey, runManifestChunk, type RunManifestChunk } from "./manifests.ts";
-import { DocumentPublisher } from "./documents.ts";
 import { createQueueDepths } from "./queue-routes.ts";
 import { createSubmission } from "./submission.ts";
 

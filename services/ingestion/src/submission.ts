@@ -10,13 +10,9 @@ import {
 } from "@quire/contracts";
 import type { Job, JobStore } from "@quire/jobs";
 import { createLogger, type Logger } from "@quire/runtime";
-import {
-  documentSubmittedMessage,
-  fitsInline,
-  sha256Hex,
-  storeClaimCheck,
-  type DocumentPublisher,
-} from "./documents.ts";
+import { documentSubmittedMessage } from "@quire/contracts";
+import { fitsInline, type DocumentPublisher } from "@quire/pipeline";
+import { sha256Hex, storeClaimCheck } from "./documents.ts";
 import { ApiError } from "@quire/http-api";
 import {
   MANIFEST_LINES_PER_MESSAGE,
@@ -136,6 +132,29 @@ export function createSubmission(deps: SubmissionDependencies) {
       ...(input.idempotencyKey !== undefined ? { idempotencyKey: input.idempotencyKey } : {}),
     });
     return { job, message };
+  }
+
+  /**
+   * A run's documents as jobs and messages, RUN_WRITE_CONCURRENCY at a time, in order. The first
+   * failure stops the rest from starting and is answered (once those under way have ended).
+   */
+  async function prepareAll(documents: readonly DocumentInput[], runId: string, jobIdOf: (index: number) => string) {
+    const prepared: Awaited<ReturnType<typeof prepare>>[] = new Array(documents.length);
+    let next = 0;
+    let failure: unknown;
+    await Promise.all(
+      Array.from({ length: Math.min(RUN_WRITE_CONCURRENCY, documents.length) }, async () => {
+        while (next < documents.length && failure === undefined) {
+          const index = next++;
+          try {
+            prepared[index] = await prepare(documents[index]!, runId, "bulk", jobIdOf(index));
+          } catch (error) {
+            failure ??= error;
+          }
+        }
+      }),
+    );
+    return { prepared, failure };
   }
 
   /** Fails the job and announces it; if even that fails, the caller's answer stands (logged). */
@@ -303,21 +322,7 @@ export function createSubmission(deps: SubmissionDependencies) {
       // Sorted, so the byRun index (jobId order) lists the run's jobs in the order of its documents:
       // ids made in the same millisecond would otherwise order by their random part.
       const jobIds = documents.map(() => newJobId()).sort();
-      const prepared: Awaited<ReturnType<typeof prepare>>[] = new Array(documents.length);
-      let next = 0;
-      let failure: unknown;
-      await Promise.all(
-        Array.from({ length: Math.min(RUN_WRITE_CONCURRENCY, documents.length) }, async () => {
-          while (next < documents.length && failure === undefined) {
-            const index = next++;
-            try {
-              prepared[index] = await prepare(documents[index]!, runId, "bulk", jobIds[index]);
-            } catch (error) {
-              failure ??= error;
-            }
-          }
-        }),
-      );
+      const { prepared, failure } = await prepareAll(documents, runId, (index) => jobIds[index]!);
       if (failure !== undefined) {
         // Nothing was published: leave no run waiting on jobs that will never run.
         try {
@@ -476,21 +481,11 @@ export function createSubmission(deps: SubmissionDependencies) {
       } finally {
         body.destroy?.();
       }
-      const prepared: Awaited<ReturnType<typeof prepare>>[] = new Array(documents.length);
-      let position = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(RUN_WRITE_CONCURRENCY, documents.length) }, async () => {
-          while (position < documents.length) {
-            const index = position++;
-            prepared[index] = await prepare(
-              documents[index]!,
-              chunk.runId,
-              "bulk",
-              runDocumentJobId(chunk.runId, chunk.fromIndex + index),
-            );
-          }
-        }),
+      const { prepared, failure } = await prepareAll(documents, chunk.runId, (index) =>
+        runDocumentJobId(chunk.runId, chunk.fromIndex + index),
       );
+      // The redelivery writes the same jobs again, those already written included.
+      if (failure !== undefined) throw failure;
       if (chunk.mode === "onDemand") {
         const refused = await deps.publisher.publishBatch(prepared.map((p) => p.message));
         for (const { jobId, reason } of refused) await publishFailed(jobId, reason);

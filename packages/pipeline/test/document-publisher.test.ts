@@ -7,7 +7,7 @@ import {
   snsMessageBytes,
   SNS_MAX_BATCH_BYTES,
   type EncodedMessage,
-} from "../src/documents.ts";
+} from "../src/document-publisher.ts";
 
 const message = (text: string, extra: Partial<DocumentSubmitted> = {}): DocumentSubmitted => ({
   schemaVersion: SCHEMA_VERSION,
