@@ -27,6 +27,15 @@ import {
 } from "./manifests.ts";
 import type { DocumentStats } from "./planning.ts";
 
+/** What a run is submitted with, besides its documents. */
+export interface RunOptions {
+  deadline?: string;
+  plan?: Record<string, unknown>;
+  budget?: { usd?: number; tokens?: number };
+}
+/** A run's inference, as a manifest run's chunk and the batcher's message carry it. */
+export type RunInference = { mode: "onDemand" | "batch"; fallbackAt?: string | undefined };
+
 /** Reads one manifest line's JSON as a run's document, or says what is wrong with it. */
 export type ParseDocument = (value: unknown) => { ok: true; document: DocumentInput } | { ok: false; message: string };
 
@@ -226,8 +235,17 @@ export function createSubmission(deps: SubmissionDependencies) {
     }
   }
 
-  /** A run's inference, as a manifest run's chunk and the batcher's message carry it. */
-  type RunInference = { mode: "onDemand" | "batch"; fallbackAt?: string | undefined };
+  /** The run's record, with its total and what it was submitted with (documents or a manifest alike). */
+  async function createRun(runId: string, total: number, options: RunOptions) {
+    await deps.jobs.createRun({
+      runId,
+      total,
+      submittedAt: now().toISOString(),
+      ...(options.deadline ? { deadline: options.deadline } : {}),
+      ...(options.plan ? { plan: options.plan } : {}),
+      ...(options.budget ? { budget: options.budget } : {}),
+    });
+  }
 
   /** Hands a run whose jobs are all written to the batcher (one `run.batch`), instead of its stages. */
   async function publishRunBatch(runId: string, inference: RunInference) {
@@ -294,12 +312,9 @@ export function createSubmission(deps: SubmissionDependencies) {
      */
     async submitRun(
       documents: DocumentInput[],
-      options: {
-        deadline?: string;
-        plan?: Record<string, unknown>;
-        budget?: { usd?: number; tokens?: number };
+      options: RunOptions & {
         /** Batch: the run goes to the batcher (one `run.batch`), not to the stages. On demand by default. */
-        inference?: { mode: "onDemand" | "batch"; fallbackAt?: string };
+        inference?: RunInference;
       },
     ): Promise<{ runId: string; jobIds: string[] }> {
       documents.forEach((d, i) => {
@@ -310,14 +325,7 @@ export function createSubmission(deps: SubmissionDependencies) {
         }
       });
       const runId = newRunId();
-      await deps.jobs.createRun({
-        runId,
-        total: documents.length,
-        submittedAt: now().toISOString(),
-        ...(options.deadline ? { deadline: options.deadline } : {}),
-        ...(options.plan ? { plan: options.plan } : {}),
-        ...(options.budget ? { budget: options.budget } : {}),
-      });
+      await createRun(runId, documents.length, options);
       // Ids first: if any write fails, the cleanup knows every job that may have been written.
       // Sorted, so the byRun index (jobId order) lists the run's jobs in the order of its documents:
       // ids made in the same millisecond would otherwise order by their random part.
@@ -410,12 +418,7 @@ export function createSubmission(deps: SubmissionDependencies) {
     async submitManifestRun(
       manifestId: string,
       stats: DocumentStats,
-      options: {
-        deadline?: string;
-        plan?: Record<string, unknown>;
-        budget?: { usd?: number; tokens?: number };
-        inference: RunInference;
-      },
+      options: RunOptions & { inference: RunInference },
     ): Promise<{ runId: string }> {
       if (!deps.manifestChunks) throw new Error("manifest runs need the runManifests queue (manifestChunks)");
       const runId = newRunId();
@@ -426,14 +429,7 @@ export function createSubmission(deps: SubmissionDependencies) {
           CopySource: `${deps.bucket}/${manifestUploadKey(manifestId)}`,
         }),
       );
-      await deps.jobs.createRun({
-        runId,
-        total: stats.count,
-        submittedAt: now().toISOString(),
-        ...(options.deadline ? { deadline: options.deadline } : {}),
-        ...(options.plan ? { plan: options.plan } : {}),
-        ...(options.budget ? { budget: options.budget } : {}),
-      });
+      await createRun(runId, stats.count, options);
       try {
         await deps.manifestChunks.send(firstManifestChunk(runId, options.inference));
       } catch (error) {
