@@ -8,7 +8,15 @@ import {
   type CreateModelInvocationJobCommandInput,
   type GetModelInvocationJobCommandOutput,
 } from "@aws-sdk/client-bedrock";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
 import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from "@aws-sdk/client-eventbridge";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -203,6 +211,43 @@ describe("batch inference jobs, fast-forwarded (a simulated hour in 3.6 s)", () 
     expect(errors.tools).toEqual({ errorCode: 400, errorMessage: expect.stringContaining("toolConfig") });
     expect(errors.empty.errorCode).toBe(400);
   });
+
+  it("a job larger than one S3 request (input uploaded in parts, tens of MB of output) completes: its .out goes up in parts", async () => {
+    // 100 records of ~120 KB each: 12 MB of input, more of output (each line echoes its input), both
+    // over the 11 MiB one request may carry; 10,000 short documents make a file this size too.
+    const body = Buffer.from(
+      `${Array.from({ length: 100 }, (_, i) => record(`big${i}`, `Clause ${i}. ${"The supplier shall deliver. ".repeat(4_400)}`)).join("\n")}\n`,
+    );
+    expect(body.length).toBeGreaterThan(11 * 1024 * 1024);
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "batch", Key: "in/big.jsonl" }));
+    const parts = [];
+    for (let start = 0, PartNumber = 1; start < body.length; start += 6 * 1024 * 1024, PartNumber++) {
+      const { ETag } = await s3.send(
+        new UploadPartCommand({
+          Bucket: "batch",
+          Key: "in/big.jsonl",
+          UploadId,
+          PartNumber,
+          Body: body.subarray(start, start + 6 * 1024 * 1024),
+        }),
+      );
+      parts.push({ ETag, PartNumber });
+    }
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: "batch",
+        Key: "in/big.jsonl",
+        UploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+    const { jobArn } = await bedrock.send(new CreateModelInvocationJobCommand(jobInput("big", "s3://batch/in/big.jsonl")));
+    const job = await untilFinished(bedrock, jobArn!, 30_000);
+    expect(job).toMatchObject({ status: "Completed", successRecordCount: 100, errorRecordCount: 0 });
+    const output = await text(s3, "batch", `out/${jobArn!.slice(-12)}/big.jsonl.out`);
+    expect(output.length).toBeGreaterThan(body.length);
+    expect(output.trim().split("\n")).toHaveLength(100);
+  }, 60_000);
 
   it("validation fails a job with a message: fewer records than the per-job minimum, a line that is not a record, no input at all", async () => {
     await putInput(s3, "batch", "in/small.jsonl", records(99));
