@@ -3,6 +3,7 @@
 // watching, killing and restarting one process while the rest run (and `--watch`/`--inspect`
 // pass through to node: `npm run service -- summarizer --inspect`).
 import { spawn } from "node:child_process";
+import { LOCAL_SERVICE_NODE_FLAGS } from "@quire/config";
 import { topology, type DeployedServiceName } from "@quire/topology";
 import { devcloudEnvironment, root, serviceEnvironment } from "./local-env.ts";
 
@@ -19,7 +20,7 @@ try {
   console.error((error as Error).message);
   process.exit(1);
 }
-const child = spawn(process.execPath, [...nodeFlags, `services/${name}/src/local.ts`], {
+const child = spawn(process.execPath, [...LOCAL_SERVICE_NODE_FLAGS, ...nodeFlags, `services/${name}/src/local.ts`], {
   cwd: root,
   env,
   stdio: "inherit",

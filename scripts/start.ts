@@ -4,6 +4,7 @@
 // Ctrl-C stops them all (services first, so in-flight messages are finished or released).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
+import { LOCAL_SERVICE_NODE_FLAGS } from "@quire/config";
 import { startConsoleServer } from "@quire/console";
 import { topology, type DeployedServiceName } from "@quire/topology";
 import {
@@ -157,7 +158,10 @@ const apiKey = serviceEnv.QUIRE_API_KEY!;
 for (const service of SERVICES) {
   // --watch-preserve-output: a restart must not clear the other services' lines from the terminal.
   const devFlags = ["--watch", "--watch-preserve-output", `--inspect=127.0.0.1:${inspectPort(service)}`];
-  launch(service, `services/${service}/src/local.ts`, serviceEnv, devMode ? devFlags : []);
+  launch(service, `services/${service}/src/local.ts`, serviceEnv, [
+    ...LOCAL_SERVICE_NODE_FLAGS,
+    ...(devMode ? devFlags : []),
+  ]);
 }
 try {
   await waitForServices(60_000);

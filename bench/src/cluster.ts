@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { LOCAL_SERVICE_NODE_FLAGS } from "@quire/config";
 import { startDevcloud, type Devcloud, type DevcloudOptions } from "@quire/devcloud";
 import { topology } from "@quire/topology";
 
@@ -77,7 +78,7 @@ export async function startCluster(options: {
   const children: { name: string; child: ChildProcess; report: ProcessReport }[] = [];
   const launch = (name: string, service: string) => {
     // "stopped" is logged at info: let only that line through by asking for info and filtering here.
-    const child = spawn(process.execPath, [`${repo}services/${service}/src/local.ts`], {
+    const child = spawn(process.execPath, [...LOCAL_SERVICE_NODE_FLAGS, `${repo}services/${service}/src/local.ts`], {
       cwd: repo,
       env: { ...env, QUIRE_LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],

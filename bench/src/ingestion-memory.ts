@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { LOCAL_SERVICE_NODE_FLAGS } from "@quire/config";
 import { startDevcloud } from "@quire/devcloud";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
@@ -56,7 +57,7 @@ function runBody(run: number): string {
 async function measure(label: string, env: Record<string, string>): Promise<Outcome> {
   const devcloud = await startDevcloud({ port: 0, log: () => {} });
   const port = await freePort();
-  const child = spawn(process.execPath, [`${repo}services/ingestion/src/local.ts`], {
+  const child = spawn(process.execPath, [...LOCAL_SERVICE_NODE_FLAGS, `${repo}services/ingestion/src/local.ts`], {
     cwd: repo,
     env: { ...process.env, ...devcloud.env, QUIRE_API_KEY: API_KEY, QUIRE_API_PORT: String(port), ...env },
     stdio: ["ignore", "ignore", "inherit"],

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { loadConfig, type QuireConfig } from "@quire/config";
+import { LOCAL_SERVICE_NODE_FLAGS, loadConfig, type QuireConfig } from "@quire/config";
 import { startDevcloud, type Devcloud, type DevcloudOptions } from "@quire/devcloud";
 import { createAwsClients, type AwsClients } from "@quire/pipeline";
 import { resourceEnvironmentKey, topology, type QueueName } from "@quire/topology";
@@ -188,11 +188,15 @@ export async function startCluster(options: {
     const entry = byName(name);
     if (entry.child && entry.child.exitCode === null && entry.child.signalCode === null)
       throw new Error(`${name} is already running`);
-    const child = spawn(process.execPath, [`${repo}services/${entry.service}/src/local.ts`], {
-      cwd: repo,
-      env: { ...serviceEnv, QUIRE_HEALTH_PORT: String(entry.healthPort) },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [...LOCAL_SERVICE_NODE_FLAGS, `${repo}services/${entry.service}/src/local.ts`],
+      {
+        cwd: repo,
+        env: { ...serviceEnv, QUIRE_HEALTH_PORT: String(entry.healthPort) },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     const log = logOf(name);
     log.write(`--- start ${++entry.starts} (pid ${child.pid}) ${new Date().toISOString()}\n`);
     child.stdout!.pipe(log, { end: false });

@@ -246,3 +246,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, links: LinkedRe
   }
   return result.data;
 }
+export { LOCAL_SERVICE_NODE_FLAGS } from "./local-process.ts";

@@ -241,7 +241,9 @@ describe("batch inference jobs, fast-forwarded (a simulated hour in 3.6 s)", () 
         MultipartUpload: { Parts: parts },
       }),
     );
-    const { jobArn } = await bedrock.send(new CreateModelInvocationJobCommand(jobInput("big", "s3://batch/in/big.jsonl")));
+    const { jobArn } = await bedrock.send(
+      new CreateModelInvocationJobCommand(jobInput("big", "s3://batch/in/big.jsonl")),
+    );
     const job = await untilFinished(bedrock, jobArn!, 30_000);
     expect(job).toMatchObject({ status: "Completed", successRecordCount: 100, errorRecordCount: 0 });
     const output = await text(s3, "batch", `out/${jobArn!.slice(-12)}/big.jsonl.out`);

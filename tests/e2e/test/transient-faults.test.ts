@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { DEFAULT_MODEL_ID } from "@quire/bedrock";
+import { LOCAL_SERVICE_NODE_FLAGS } from "@quire/config";
 import { resourceEnvironmentKey, topology } from "@quire/topology";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startPipeline, type Pipeline } from "./support/pipeline.ts";
@@ -60,7 +61,7 @@ afterAll(async () => {
 
 /** One stage worker process, configured as a deployment would be for this quota (in real time). */
 function startWorker(stage: string) {
-  const child = spawn(process.execPath, [`${repo}services/${stage}/src/local.ts`], {
+  const child = spawn(process.execPath, [...LOCAL_SERVICE_NODE_FLAGS, `${repo}services/${stage}/src/local.ts`], {
     cwd: repo,
     env: {
       ...process.env,

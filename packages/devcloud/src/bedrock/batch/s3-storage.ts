@@ -83,7 +83,9 @@ export function s3BatchStorage(
     async put(bucket, key, body) {
       const bytes = Buffer.from(body, "utf8");
       if (bytes.length > partBytes) return putInParts(bucket, key, bytes);
-      await s3().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: "application/jsonl" }));
+      await s3().send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: "application/jsonl" }),
+      );
     },
   };
 }
