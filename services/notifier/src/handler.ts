@@ -88,15 +88,22 @@ export function createNotifier(deps: { store: NotificationStore; queue: AttemptQ
       // PutEvents and marking it published puts a second; anyone may put a copy): deliveries and
       // the webhook-id are keyed by the outcome, so a subscriber hears of it once.
       const announcementId = outcomeKeyOf(detailType, data);
+      const payload: WebhookPayload = { type: notificationTypeOf[detailType], timestamp: event.time, data };
+      const subscriptions = (await deps.store.listSubscriptions()).filter((subscription) =>
+        subscriptionWants(subscription, payload),
+      );
+      // Nobody to tell, nothing to remember: the record only keeps a redelivery from fanning out
+      // twice, and with no deliveries there is nothing to repeat (a copy seen after a subscription
+      // was made fans out to it, once). Two writes a job fewer when no one listens.
+      if (subscriptions.length === 0) {
+        ctx.log.debug("no subscription wants this outcome", correlation);
+        return;
+      }
       const { fannedOut } = await deps.store.recordEvent(announcementId, detailType);
       if (fannedOut) {
         ctx.log.info("event already notified", correlation);
         return;
       }
-      const payload: WebhookPayload = { type: notificationTypeOf[detailType], timestamp: event.time, data };
-      const subscriptions = (await deps.store.listSubscriptions()).filter((subscription) =>
-        subscriptionWants(subscription, payload),
-      );
       const firstAttempts = [];
       for (const subscription of subscriptions) {
         const { delivery } = await deps.store.createDelivery({
