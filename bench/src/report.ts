@@ -243,8 +243,14 @@ export const OVERHEAD_GOALS = {
 function overheadGoals(o: NonNullable<BenchReport["overhead"]>): string[] {
   const stageHops = o.hops.filter((h) => /^(summarizer|classifier):/.test(h.hop));
   const cpu = Math.max(0, ...stageHops.map((h) => h.msPerMessage));
-  const services = o.processes.filter((p) => !p.name.startsWith("devcloud"));
-  const rss = Math.max(0, ...services.map((p) => p.peakRssBytes ?? 0)) / 1024 / 1024;
+  const peakMb = (processes: typeof o.processes) =>
+    Math.max(0, ...processes.map((p) => p.peakRssBytes ?? 0)) / 1024 / 1024;
+  // Apart: ingestion's peak is the POST /v1/runs body of the whole run (its documents, parsed, and
+  // their jobs), which grows with the run; the consumers' is what handling messages costs.
+  const consumers = o.processes.filter((p) => !p.name.startsWith("devcloud") && p.name !== "ingestion");
+  const ingestion = o.processes.filter((p) => p.name === "ingestion");
+  const rss = peakMb(consumers);
+  const ingestionRss = peakMb(ingestion);
   const verdict = (met: boolean, distance: string) => (met ? "met" : `not met: ${distance}`);
   const g = OVERHEAD_GOALS;
   return [
@@ -252,7 +258,12 @@ function overheadGoals(o: NonNullable<BenchReport["overhead"]>): string[] {
     "| --- | --- | --- | --- |",
     `| ≥ ${g.docsPerSecond.goal} documents/s end to end | ${o.docsPerSecond.toFixed(1)} | ${g.docsPerSecond.before} | ${verdict(o.docsPerSecond >= g.docsPerSecond.goal, `${(g.docsPerSecond.goal / o.docsPerSecond).toFixed(1)}× short`)} |`,
     `| ≤ ${g.cpuMsPerStageMessage.goal} ms CPU per stage message (the dearer stage) | ${cpu.toFixed(2)} | ${g.cpuMsPerStageMessage.before} | ${verdict(cpu <= g.cpuMsPerStageMessage.goal, `${(cpu / g.cpuMsPerStageMessage.goal).toFixed(1)}× over`)} |`,
-    `| ≤ ${g.peakRssMb.goal} MB peak RSS per service process | ${rss.toFixed(0)} | ${g.peakRssMb.before} | ${verdict(rss <= g.peakRssMb.goal, `${(rss / g.peakRssMb.goal).toFixed(1)}× over`)} |`,
+    `| ≤ ${g.peakRssMb.goal} MB peak RSS per service process: the consumers (stages, notifier, batcher) | ${rss.toFixed(0)} | ${g.peakRssMb.before} | ${verdict(rss <= g.peakRssMb.goal, `${(rss / g.peakRssMb.goal).toFixed(1)}× over`)} |`,
+    ...(ingestion.length
+      ? [
+          `| ≤ ${g.peakRssMb.goal} MB peak RSS per service process: ingestion (holds the whole run's request body while it submits) | ${ingestionRss.toFixed(0)} | ${g.peakRssMb.before} | ${verdict(ingestionRss <= g.peakRssMb.goal, `${(ingestionRss / g.peakRssMb.goal).toFixed(1)}× over`)} |`,
+        ]
+      : []),
   ];
 }
 

@@ -127,6 +127,33 @@ describe("report arithmetic", () => {
     ]);
   });
 
+  it("the overhead goals judge the consumers' peak memory and ingestion's (which holds the run's body) apart", () => {
+    const MB = 1024 * 1024;
+    const markdown = renderMarkdown({
+      ...reportOf(scenario("(a)", 100), scenario("(b)", 150)),
+      overhead: {
+        documents: 10,
+        wallSeconds: 1,
+        docsPerSecond: 10,
+        hops: [{ hop: "classifier: classifier → handler", messages: 10, msPerMessage: 4 }],
+        processes: [
+          { name: "ingestion", peakRssBytes: 400 * MB },
+          { name: "classifier-1", peakRssBytes: 170 * MB },
+          { name: "notifier", peakRssBytes: 180 * MB },
+        ],
+      },
+    });
+    expect(markdown).toContain(
+      "| ≤ 5 ms CPU per stage message (the dearer stage) | 4.00 | summarizer 14.9, classifier 13.6 | met |",
+    );
+    expect(markdown).toContain(
+      "| ≤ 200 MB peak RSS per service process: the consumers (stages, notifier, batcher) | 180 | 330–556 | met |",
+    );
+    expect(markdown).toContain(
+      "| ≤ 200 MB peak RSS per service process: ingestion (holds the whole run's request body while it submits) | 400 | 330–556 | not met: 2.0× over |",
+    );
+  });
+
   it("flags a scenario whose Bedrock calls per document are not exactly 2", () => {
     const wasteful = {
       ...scenario("(b)", 150),
