@@ -174,7 +174,7 @@ const runInput = z
     /** What to do when the deadline cannot be met at the configured quota: refuse (default) or run anyway. */
     mode: z.enum(["auto", "onDemand", "batch"]).default("auto").meta({
       description:
-        "How the run's model calls are made. `onDemand`: Converse, one call at a time, as fast as the quota allows. `batch`: Bedrock batch inference, at about half the price, typically within hours; with a deadline, what the batch has not answered by the fallback time (the deadline minus the run's on-demand time) runs on demand. `auto` (the default): batch when the run has enough documents for a batch job and its deadline leaves room for the batch and the fallback, else on demand. The answer's `inference` says which, why, and what each option is expected to take and cost.",
+        "How the run's model calls are made. `onDemand`: Converse, one call at a time, as fast as the quota allows. `batch`: Bedrock batch inference, at about half the price, typically within hours; with a deadline, what the batch has not answered by the fallback time (the deadline minus the run's on-demand time) runs on demand. `auto` (the default): batch when the run has enough documents for a batch job, no budget, and a deadline that leaves room for the batch and the fallback, else on demand. A run with a budget cannot go batch (422 BATCH_NOT_AVAILABLE): its spend is checked before each model call, and a batch job is spent whole once submitted. The answer's `inference` says which, why, and what each option is expected to take and cost.",
     }),
     onInfeasibleDeadline: z.enum(["reject", "accept"]).default("reject").meta({
       description:
@@ -909,13 +909,20 @@ export function createApp(deps: AppDependencies) {
           "Batch inference is not set up here (no service role for Bedrock: QUIRE_BATCH_ROLE_ARN). Send mode onDemand or auto.",
         );
       }
+      if (mode === "batch" && budget) {
+        throw new ApiError(
+          422,
+          "BATCH_NOT_AVAILABLE",
+          "A run with a budget runs on demand: its spend is checked before each model call, and a batch job, once submitted, is spent whole. Send mode onDemand or auto, or no budget.",
+        );
+      }
       const quotaKnown = Boolean(planning.requestsPerMinute || planning.tokensPerMinute);
       const inference = chooseInference(
         documents,
         mode,
         deadline && plan ? { seconds: durationSeconds(deadline), at: new Date(plan.deadlineAt) } : undefined,
         quotaKnown ? onDemandThroughput(documents, planning).expectedSeconds : undefined,
-        { ...batchSettings, prices: deps.prices ?? DEFAULT_PRICES },
+        { ...batchSettings, prices: deps.prices ?? DEFAULT_PRICES, budgeted: budget !== undefined },
         now,
       );
       const options = {

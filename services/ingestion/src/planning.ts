@@ -86,6 +86,11 @@ export interface InferenceSettings {
   batchMinRecords: number;
   modelId: string;
   prices: PriceTable;
+  /**
+   * The run has a budget: it runs on demand, where the spend is checked before each model call.
+   * A batch job is bought whole once submitted, and nothing stops it at the budget.
+   */
+  budgeted?: boolean;
 }
 
 /** Input tokens a call adds to the document's own (system prompt, instructions, taxonomy): a rough mean of both stages. */
@@ -135,6 +140,11 @@ export function chooseInference(
   const onDemand = (why: string) => ({ mode: "onDemand" as const, why, ...estimate });
 
   if (requested === "onDemand") return onDemand("Asked for (mode onDemand).");
+  if (settings.budgeted) {
+    return onDemand(
+      "The run has a budget: on demand its spend is checked before each model call, and a batch job, once submitted, is spent whole.",
+    );
+  }
   if (!settings.batchAvailable) {
     return onDemand("Batch inference is not set up here (QUIRE_BATCH_ROLE_ARN names no service role for Bedrock).");
   }

@@ -105,7 +105,7 @@ describe("runs through Bedrock batch inference", () => {
     expect(await batchJobStates(pipeline)).toEqual(["Completed", "Completed"]);
   }, 120_000);
 
-  it("the plan says which mode and why, and what each option costs: auto goes batch when the deadline leaves room, on demand for a small run or a tight deadline", async () => {
+  it("the plan says which mode and why, and what each option costs: auto goes batch when the deadline leaves room, on demand for a small run, a tight deadline or a budget (mode batch with a budget is refused)", async () => {
     pipeline = await startPipeline({
       workers: false,
       env: { QUIRE_BEDROCK_RPM: "600", QUIRE_BEDROCK_LATENCY_MS: "1000", QUIRE_BATCH_TURNAROUND_SECONDS: "3600" },
@@ -133,6 +133,18 @@ describe("runs through Bedrock batch inference", () => {
 
     expect((await plan({ documents: documents(200) })).mode).toBe("onDemand");
     expect((await plan({ documents: documents(200), deadline: "PT24H", mode: "onDemand" })).mode).toBe("onDemand");
+
+    // A budget is checked before each on-demand call; a batch job is bought whole: on demand.
+    const budgeted = await plan({ documents: documents(200), deadline: "PT24H", budget: { usd: 5 } });
+    expect(budgeted.mode).toBe("onDemand");
+    expect(budgeted.why).toContain("budget");
+    const refused = await pipeline.request("/v1/runs", {
+      json: { documents: documents(200), mode: "batch", budget: { tokens: 100_000 } },
+    });
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toMatchObject({
+      error: { code: "BATCH_NOT_AVAILABLE", message: expect.stringContaining("budget") },
+    });
   });
 
   it("mode batch where batch inference is not set up is refused with BATCH_NOT_AVAILABLE", async () => {

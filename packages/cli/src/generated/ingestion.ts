@@ -648,7 +648,7 @@ export type components = {
             deadline?: string;
             budget?: components["schemas"]["RunBudget"];
             /**
-             * @description How the run's model calls are made. `onDemand`: Converse, one call at a time, as fast as the quota allows. `batch`: Bedrock batch inference, at about half the price, typically within hours; with a deadline, what the batch has not answered by the fallback time (the deadline minus the run's on-demand time) runs on demand. `auto` (the default): batch when the run has enough documents for a batch job and its deadline leaves room for the batch and the fallback, else on demand. The answer's `inference` says which, why, and what each option is expected to take and cost.
+             * @description How the run's model calls are made. `onDemand`: Converse, one call at a time, as fast as the quota allows. `batch`: Bedrock batch inference, at about half the price, typically within hours; with a deadline, what the batch has not answered by the fallback time (the deadline minus the run's on-demand time) runs on demand. `auto` (the default): batch when the run has enough documents for a batch job, no budget, and a deadline that leaves room for the batch and the fallback, else on demand. A run with a budget cannot go batch (422 BATCH_NOT_AVAILABLE): its spend is checked before each model call, and a batch job is spent whole once submitted. The answer's `inference` says which, why, and what each option is expected to take and cost.
              * @default auto
              * @enum {string}
              */
