@@ -32,6 +32,8 @@ export interface CreateRunInput {
   budget?: { usd?: number | undefined; tokens?: number | undefined } | undefined;
   /** The deadline plan the run was given at submission (the API's shape; stored as it is, for reading back). */
   plan?: Record<string, unknown> | undefined;
+  /** How its model calls are made: on demand, or batch inference (with the time its fallback to on demand starts). */
+  inference?: { mode: "onDemand" | "batch"; fallbackAt?: string | undefined } | undefined;
 }
 
 /** What recording a job's outcome tells its caller about "Run Completed". */
@@ -62,6 +64,7 @@ const RUN_ATTRIBUTES = [
   "deadline",
   "plan",
   "budget",
+  "inference",
   "updatedAt",
   "lastOutcomeAt",
   "announceLeaseAt",
@@ -132,6 +135,7 @@ export function createRunOperations(ctx: StoreContext) {
       deadline: input.deadline,
       ...(input.plan ? { plan: input.plan } : {}),
       ...(input.budget ? { budget: input.budget } : {}),
+      ...(input.inference ? { inference: input.inference } : {}),
       updatedAt: at(),
       completionPublished: false,
     };

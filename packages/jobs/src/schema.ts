@@ -88,6 +88,8 @@ export const runSchema = z.object({
   budget: z
     .object({ usd: z.number().positive().optional(), tokens: z.number().int().positive().optional() })
     .optional(),
+  /** How its model calls are made, chosen at submission: on demand, or batch inference until `fallbackAt`. Absent: on demand (runs from before batch inference). */
+  inference: z.object({ mode: z.enum(["onDemand", "batch"]), fallbackAt: isoTimestamp.optional() }).optional(),
   /** The deadline plan it was given at submission, as the API made it (opaque here). */
   plan: z.record(z.string(), z.unknown()).optional(),
   updatedAt: isoTimestamp,

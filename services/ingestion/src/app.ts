@@ -345,6 +345,13 @@ export const runViewSchema = z
     eta: isoTimestamp.optional().meta({ description: "At the throughput so far, while documents remain." }),
     deadline: z.strictObject({ duration: z.string(), at: isoTimestamp, onTrack: z.boolean().nullable() }).optional(),
     budget: runBudget.optional().meta({ description: "What it may spend, as submitted (spend: `usage`)." }),
+    inference: z
+      .strictObject({ mode: z.enum(["onDemand", "batch"]), fallbackAt: isoTimestamp.optional() })
+      .optional()
+      .meta({
+        description:
+          "How its model calls are made, as chosen at submission (POST /v1/runs `inference`): on demand, or batch inference, what the batch has not answered by `fallbackAt` then running on demand. Absent for runs from before batch inference (on demand).",
+      }),
     plan: deadlinePlan
       .optional()
       .meta({ description: "The plan the run was given at submission, when it had a deadline." }),
@@ -517,6 +524,7 @@ export function runView(run: Run, now = new Date()): RunView {
       : {}),
     ...planOf(run),
     ...(run.budget ? { budget: run.budget } : {}),
+    ...(run.inference ? { inference: run.inference } : {}),
     usage: {
       inputTokens: run.inputTokens,
       outputTokens: run.outputTokens,

@@ -32,6 +32,8 @@ export interface RunOptions {
   deadline?: string;
   plan?: Record<string, unknown>;
   budget?: { usd?: number; tokens?: number };
+  /** How its model calls are made (kept on the run, for GET /v1/runs/{id}). */
+  inference?: RunInference;
 }
 /** A run's inference, as a manifest run's chunk and the batcher's message carry it. */
 export type RunInference = { mode: "onDemand" | "batch"; fallbackAt?: string | undefined };
@@ -244,6 +246,7 @@ export function createSubmission(deps: SubmissionDependencies) {
       ...(options.deadline ? { deadline: options.deadline } : {}),
       ...(options.plan ? { plan: options.plan } : {}),
       ...(options.budget ? { budget: options.budget } : {}),
+      ...(options.inference ? { inference: options.inference } : {}),
     });
   }
 

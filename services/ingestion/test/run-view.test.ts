@@ -56,4 +56,13 @@ describe("GET /v1/runs/{id}: usage and cost", () => {
     const view = runView(run({ inputTokens: 4_120, outputTokens: 910, costMicroUsd: 2_168, unpricedJobs: 1 }), at(10));
     expect(view.usage).toEqual({ inputTokens: 4_120, outputTokens: 910, costUsd: 0.002168, unpricedJobs: 1 });
   });
+
+  it("says how the run's model calls are made: batch until its fallback time, or nothing for a run from before the choice", () => {
+    const fallbackAt = "2026-11-30T07:00:00.000Z";
+    expect(runView(run({ inference: { mode: "batch", fallbackAt } }), at(10)).inference).toEqual({
+      mode: "batch",
+      fallbackAt,
+    });
+    expect(runView(run({}), at(10))).not.toHaveProperty("inference");
+  });
 });

@@ -103,6 +103,9 @@ describe("runs through Bedrock batch inference", () => {
     expect(converseCalls(pipeline)).toBe(onDemand);
     // The batch jobs the batcher started, on devcloud's batch API: one per stage.
     expect(await batchJobStates(pipeline)).toEqual(["Completed", "Completed"]);
+    // The run says how it ran.
+    const run = await pipeline.request(`/v1/runs/${submitted.runId}`);
+    expect(await run.json()).toMatchObject({ inference: { mode: "batch" } });
   }, 120_000);
 
   it("the plan says which mode and why, and what each option costs: auto goes batch when the deadline leaves room, on demand for a small run, a tight deadline or a budget (mode batch with a budget is refused)", async () => {

@@ -738,6 +738,13 @@ export type components = {
                  */
                 tokens?: number;
             };
+            /** @description How its model calls are made, as chosen at submission (POST /v1/runs `inference`): on demand, or batch inference, what the batch has not answered by `fallbackAt` then running on demand. Absent for runs from before batch inference (on demand). */
+            inference?: {
+                /** @enum {string} */
+                mode: "onDemand" | "batch";
+                /** Format: date-time */
+                fallbackAt?: string;
+            };
             /** @description The plan the run was given at submission, when it had a deadline. */
             plan?: {
                 /** @example PT30M */
