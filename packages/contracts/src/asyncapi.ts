@@ -6,6 +6,7 @@ import {
   documentSubmitted,
 } from "./document-submitted.ts";
 import { eventCatalog } from "./events.ts";
+import { RUN_BATCH, runBatch } from "./run-batch.ts";
 
 /** `Summary Completed` → `summaryCompleted`: AsyncAPI component keys must be identifiers. */
 const camelKey = (name: string) =>
@@ -55,17 +56,43 @@ export function buildAsyncApiDocument() {
       },
     },
   };
+  const runBatchKey = camelKey(RUN_BATCH);
+  schemas[runBatchKey] = jsonSchemaOf(runBatch);
+  messages[runBatchKey] = {
+    name: RUN_BATCH,
+    title: "Run to batch",
+    summary:
+      "A run to compute through Bedrock batch inference, instead of its document.submitted: the batcher starts the batch jobs, then sends the same message to its own queue, delayed, with `submission` (checks) until they have ended, and publishes the run's document.submitted for the stages to complete from the answers.",
+    contentType: "application/json",
+    payload: { $ref: `#/components/schemas/${runBatchKey}` },
+    bindings: { sns: {}, sqs: {} },
+    headers: {
+      type: "object",
+      description: `SNS message attributes: the batcher's subscription takes \`${MESSAGE_TYPE_ATTRIBUTE}\` ${RUN_BATCH} only.`,
+      properties: { [MESSAGE_TYPE_ATTRIBUTE]: { type: "string", const: RUN_BATCH } },
+    },
+  };
   channels[documentKey] = {
     address: "documents",
     title: "Document topic (SNS)",
     description: "SNS topic with raw delivery to the per-service SQS queues.",
-    messages: { [documentKey]: { $ref: `#/components/messages/${documentKey}` } },
+    messages: {
+      [documentKey]: { $ref: `#/components/messages/${documentKey}` },
+      [runBatchKey]: { $ref: `#/components/messages/${runBatchKey}` },
+    },
   };
   operations[`publish${documentKey[0]!.toUpperCase()}${documentKey.slice(1)}`] = {
     action: "send",
     title: "quire.ingestion publishes document.submitted",
     channel: { $ref: `#/channels/${documentKey}` },
     messages: [{ $ref: `#/channels/${documentKey}/messages/${documentKey}` }],
+  };
+
+  operations.publishRunBatch = {
+    action: "send",
+    title: "quire.ingestion publishes run.batch",
+    channel: { $ref: `#/channels/${documentKey}` },
+    messages: [{ $ref: `#/channels/${documentKey}/messages/${runBatchKey}` }],
   };
 
   for (const [detailType, entry] of Object.entries(eventCatalog)) {
@@ -103,7 +130,7 @@ export function buildAsyncApiDocument() {
       title: "Quire events",
       version: "1.0.0",
       description:
-        "Every message Quire's services exchange: document.submitted on SNS, completion events on EventBridge. Generated from packages/contracts; do not edit by hand.",
+        "Every message Quire's services exchange: document.submitted and run.batch on SNS, completion events on EventBridge. Generated from packages/contracts; do not edit by hand.",
     },
     defaultContentType: "application/json",
     channels,

@@ -10,11 +10,11 @@ describe("AsyncAPI document", () => {
     expect(committed).toBe(serializeAsyncApi(buildAsyncApiDocument()));
   });
 
-  it("is an AsyncAPI 3 document with a message for document.submitted and every EventBridge detail-type", () => {
+  it("is an AsyncAPI 3 document with a message for document.submitted, run.batch and every EventBridge detail-type", () => {
     const doc = buildAsyncApiDocument();
     expect(doc.asyncapi).toBe("3.0.0");
     const names = Object.values(doc.components.messages).map((m) => (m as { name: string }).name);
-    expect(names).toEqual(["document.submitted", ...Object.keys(eventCatalog)]);
+    expect(names).toEqual(["document.submitted", "run.batch", ...Object.keys(eventCatalog)]);
   });
 
   it("every $ref points at something that exists in the document", () => {
