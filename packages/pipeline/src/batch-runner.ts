@@ -89,12 +89,28 @@ const ENDED = new Set<string>(["Completed", "PartiallyCompleted", "Failed", "Sto
 /** States whose output holds answers (some, for a job stopped or out of time). */
 const WITH_OUTPUT = new Set<string>(["Completed", "PartiallyCompleted", "Stopped"]);
 
+/**
+ * A batch job's timeout for a run that falls back to on demand at `fallbackAt`: the hours until
+ * then, within AWS's 24–168. The batcher stops the jobs at the fallback itself; the timeout makes
+ * Bedrock end them too should its checks be late (AWS's default, 168 h, would keep a job a week).
+ */
+export function batchTimeoutHours(fallbackAt: string, now = Date.now()): number {
+  const hours = Math.ceil((Date.parse(fallbackAt) - now) / 3_600_000);
+  return Math.min(168, Math.max(24, hours));
+}
+
 export function createBatchRunner(deps: BatchRunnerDependencies) {
   const limits = { ...BATCH_LIMITS, ...deps.limits };
   const prefix = deps.prefix ?? "batch/";
   const base = (runId: string) => `${prefix}${runId}/`;
 
-  async function startJob(runId: string, stage: StageName, index: number, key: string): Promise<string> {
+  async function startJob(
+    runId: string,
+    stage: StageName,
+    index: number,
+    key: string,
+    timeoutHours: number | undefined,
+  ): Promise<string> {
     // The same run, stage and part always asks with the same token: a redelivered submit gets the job it started.
     const token = createHash("sha256").update(`${runId}/${stage}/${index}`).digest("hex").slice(0, 64);
     const { jobArn } = await deps.bedrock.send(
@@ -106,6 +122,7 @@ export function createBatchRunner(deps: BatchRunnerDependencies) {
         modelInvocationType: "Converse",
         inputDataConfig: { s3InputDataConfig: { s3Uri: `s3://${deps.bucket}/${key}`, s3InputFormat: "JSONL" } },
         outputDataConfig: { s3OutputDataConfig: { s3Uri: `s3://${deps.bucket}/${base(runId)}${stage}/output/` } },
+        ...(timeoutHours !== undefined ? { timeoutDurationInHours: timeoutHours } : {}),
       }),
     );
     return jobArn!;
@@ -134,8 +151,9 @@ export function createBatchRunner(deps: BatchRunnerDependencies) {
      * Writes the run's records and starts its batch jobs. A stage with fewer distinct documents than
      * a job's minimum gets no job: its stage runs on demand once `check` publishes the run.
      */
-    async submit(runId: string): Promise<BatchSubmission> {
+    async submit(runId: string, options: { fallbackAt?: string | undefined } = {}): Promise<BatchSubmission> {
       const started: BatchSubmission["jobs"] = [];
+      const timeoutHours = options.fallbackAt ? batchTimeoutHours(options.fallbackAt) : undefined;
       // Per stage: the content already written (one record per distinct content: the cache is keyed
       // by it, so duplicates share the answer), the file being written, how many files so far.
       const stages = {
@@ -149,7 +167,10 @@ export function createBatchRunner(deps: BatchRunnerDependencies) {
         stages[stage].file = undefined;
         await file.end();
         if (file.lines >= limits.minRecords)
-          started.push({ stage, jobArn: await startJob(runId, stage, stages[stage].files - 1, file.key) });
+          started.push({
+            stage,
+            jobArn: await startJob(runId, stage, stages[stage].files - 1, file.key, timeoutHours),
+          });
       };
       try {
         // A page of the run's jobs at a time, each record streamed into its stage's file: a run of

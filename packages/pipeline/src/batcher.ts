@@ -93,7 +93,9 @@ export function createBatcher(deps: BatcherDependencies) {
     }
     let submission: BatchSubmission;
     try {
-      submission = await deps.runner.submit(message.runId);
+      submission = await deps.runner.submit(message.runId, {
+        ...(message.fallbackAt ? { fallbackAt: message.fallbackAt } : {}),
+      });
     } catch (error) {
       if (!refusedForGood(error)) throw error;
       ctx.log.error("Bedrock refused the run's batch: it runs on demand", { error });

@@ -6,7 +6,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import { RUN_BATCH, SCHEMA_VERSION, type RunBatch } from "@quire/contracts";
 import { createLogger, type ConsumerContext } from "@quire/runtime";
 import { describe, expect, it } from "vitest";
-import type { BatchCheck, BatchSubmission } from "../src/batch-runner.ts";
+import { batchTimeoutHours, type BatchCheck, type BatchSubmission } from "../src/batch-runner.ts";
 import { createBatcher, MAX_DELAY_SECONDS } from "../src/batcher.ts";
 
 const NOW = Date.parse("2026-12-02T12:00:00.000Z");
@@ -29,7 +29,7 @@ const awsError = (name: string, fault: "client" | "server") => Object.assign(new
 
 function harness(
   runner: {
-    submit?: (runId: string) => Promise<BatchSubmission>;
+    submit?: (runId: string, options?: { fallbackAt?: string | undefined }) => Promise<BatchSubmission>;
     check?: (submission: BatchSubmission) => Promise<BatchCheck>;
   },
   pollSeconds = 60,
@@ -71,6 +71,27 @@ const request = (fields: Partial<RunBatch> = {}): RunBatch => ({
 });
 
 describe("the batcher", () => {
+  it("starts the run's batch jobs with its fallback time, from which their timeout is set", async () => {
+    const asked: unknown[] = [];
+    const fallbackAt = new Date(NOW + 30 * 3_600_000).toISOString();
+    const { batcher } = harness({
+      submit: async (runId, options) => {
+        asked.push(options);
+        return { runId, jobs: JOBS };
+      },
+    });
+    await batcher.handle(request({ fallbackAt }), context());
+    expect(asked).toEqual([{ fallbackAt }]);
+  });
+
+  it("a batch job's timeout is the hours until the fallback, within AWS's 24 to 168", () => {
+    const inHours = (hours: number) => new Date(NOW + hours * 3_600_000).toISOString();
+    expect(batchTimeoutHours(inHours(30), NOW)).toBe(30);
+    expect(batchTimeoutHours(inHours(29.2), NOW)).toBe(30);
+    expect(batchTimeoutHours(inHours(3), NOW)).toBe(24);
+    expect(batchTimeoutHours(inHours(400), NOW)).toBe(168);
+  });
+
   it("starts the run's batch jobs and schedules their first check one poll later", async () => {
     const { batcher, calls } = harness({});
     await batcher.handle(request(), context());
