@@ -29,6 +29,7 @@ import {
 import { createSesBackend } from "./ses/backend.ts";
 import { readStateFile, writeStateFile } from "./state-file.ts";
 import { s3BatchStorage } from "./bedrock/batch/s3-storage.ts";
+import { isLargeObjectPut, putObjectInParts } from "./edge/s3-large-put.ts";
 import type { BatchJob } from "./bedrock/batch/jobs.ts";
 import type { Outbox } from "./ses/outbox.ts";
 import { createRequestCounter, type RequestCounter } from "./edge/request-counter.ts";
@@ -143,6 +144,11 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
   const faults = createFaultInjector({ duplicates: createDuplicateDeliverer(snsSqsS3, log), log });
   const toSnsSqsS3 = (req: IncomingMessage, body: Buffer, res: ServerResponse) =>
     forward(snsSqsS3.port, req, body, res);
+  // A PutObject over what one request to fauxqs may carry arrives unread (see the edge): in parts.
+  const toS3 = (req: IncomingMessage, body: Buffer, res: ServerResponse) =>
+    body.length === 0 && isLargeObjectPut(req)
+      ? putObjectInParts(snsSqsS3.port, req, res)
+      : forward(snsSqsS3.port, req, body, res);
   const edge = await startEdge({
     host,
     port: options.port ?? DEFAULT_DEVCLOUD_PORT,
@@ -151,7 +157,7 @@ export async function startDevcloud(options: DevcloudOptions = {}): Promise<Devc
       faults.wrap({
         sqs: sqsRoute(snsSqsS3.port, sqsMoveTasks.handle),
         sns: snsRoute(snsSqsS3.port),
-        s3: toSnsSqsS3,
+        s3: toS3,
         sts: toSnsSqsS3,
         dynamodb: createDynamoDbRoute(dynamodb.port),
         events: eventBridge.handle,

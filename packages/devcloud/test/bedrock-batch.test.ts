@@ -212,7 +212,7 @@ describe("batch inference jobs, fast-forwarded (a simulated hour in 3.6 s)", () 
     expect(errors.empty.errorCode).toBe(400);
   });
 
-  it("a job larger than one S3 request (input uploaded in parts, tens of MB of output) completes: its .out goes up in parts", async () => {
+  it("a job larger than one S3 request (input uploaded in parts, tens of MB of output) completes, its .out written whole", async () => {
     // 100 records of ~120 KB each: 12 MB of input, more of output (each line echoes its input), both
     // over the 11 MiB one request may carry; 10,000 short documents make a file this size too.
     const body = Buffer.from(

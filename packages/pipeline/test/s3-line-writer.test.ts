@@ -15,7 +15,7 @@ it("writes a JSONL object larger than one request may carry, a part at a time, e
   const bucket = devcloud.resources.bucketNames.documents!;
   const writer = await createS3LineWriter(s3, bucket, "batch/test/input-0.jsonl");
   const line = (i: number) => JSON.stringify({ recordId: String(i), padding: "x".repeat(1000) });
-  // About 20 MiB: more than devcloud's S3 takes in one PUT (11 MiB), less than AWS's parts would need.
+  // About 20 MiB: more than one part (8 MiB), so the parts' order and the last, short part show.
   for (let i = 0; i < 20_000; i++) await writer.write(line(i));
   await writer.end();
   expect(writer.lines).toBe(20_000);

@@ -5,6 +5,7 @@ import { Duplex } from "node:stream";
 import { AwsServiceError, writeJsonError } from "./aws-errors.ts";
 import { createAuthenticationCheck, writeRefusal, type LocalCredentials } from "./authentication.ts";
 import { createLocalOnlyCheck } from "./local-only.ts";
+import { isLargeObjectPut } from "./s3-large-put.ts";
 import { signingScopeOf } from "./signing-service.ts";
 
 /** A route the edge sends a signing service's requests to: an in-process backend or a proxy. */
@@ -52,7 +53,10 @@ export async function startEdge(
       writeJsonError(res, refused);
       return;
     }
-    readBody(req)
+    // A PutObject larger than the edge buffers goes to S3's route unread (an empty body), which
+    // streams it in parts (s3-large-put.ts); every other request is read whole first.
+    const streamed = isLargeObjectPut(req) && signingScopeOf(req, NO_BODY)?.service === "s3";
+    (streamed ? Promise.resolve(NO_BODY) : readBody(req))
       .then(async (body) => {
         if (req.url?.startsWith("/_quire/") && (await options.admin(req, body, res))) return;
         const unauthenticated = authenticate(req, body);
@@ -118,6 +122,8 @@ export async function startEdge(
     });
   return { server, port: (server.address() as AddressInfo).port, close };
 }
+
+const NO_BODY = Buffer.alloc(0);
 
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
