@@ -155,6 +155,8 @@ describe.skipIf(!chromiumPath)("the console, in Chromium", () => {
     expect(progress).toContain("on track");
     // What it cost: the run's own counted usage, priced (the default model has a default price).
     expect(progress).toMatch(/Cost so far \(on demand\)\$0\.0*[1-9]/);
+    // How its model calls were made, as chosen at submission.
+    expect(progress).toContain("Model callson demand");
     // Counts by classification add up to the run.
     const byLabel = await page.locator(".hbars li .num").allTextContents();
     expect(byLabel.map(Number).reduce((a, b) => a + b, 0)).toBe(DOCUMENTS);

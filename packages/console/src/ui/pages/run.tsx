@@ -87,7 +87,15 @@ export function RunPage({ client, runId }: { client: QuireClient; runId: string 
                 ] as [string, string][])
               : []),
             [
-              "Cost so far (on demand)",
+              "Model calls",
+              view.inference?.mode === "batch"
+                ? `Bedrock batch inference${view.inference.fallbackAt ? `, on demand from ${time(view.inference.fallbackAt)} for what it has not answered` : ""}`
+                : "on demand",
+            ],
+            [
+              view.inference?.mode === "batch"
+                ? "Cost so far (batch, and on demand for what it refused)"
+                : "Cost so far (on demand)",
               `${dollars(view.usage.costUsd)}${view.usage.unpricedJobs > 0 ? ` + ${count(view.usage.unpricedJobs)} jobs without a price` : ""}`,
             ],
             [
