@@ -66,14 +66,27 @@ export function forwardBuffered(
   body: Buffer,
   headers: Record<string, string> = {},
 ): Promise<BufferedAnswer> {
+  return requestBuffered(
+    port,
+    { method: req.method ?? "POST", path: req.url ?? "/", headers: { ...http1Headers(req, body.length), ...headers } },
+    body,
+  );
+}
+
+/** A request of the edge's own making to an emulator on loopback, its whole answer read. Rejects on a network error. */
+export function requestBuffered(
+  port: number,
+  options: { method: string; path: string; headers: Record<string, string | string[] | undefined> },
+  body: Buffer | string = "",
+): Promise<BufferedAnswer> {
   return new Promise((resolve, reject) => {
     const upstream = request(
       {
         host: "127.0.0.1",
         port,
-        method: req.method ?? "POST",
-        path: req.url,
-        headers: { ...http1Headers(req, body.length), ...headers },
+        method: options.method,
+        path: options.path,
+        headers: options.headers,
         agent: keepAlive,
       },
       (upstreamRes) => {

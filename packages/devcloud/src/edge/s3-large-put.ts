@@ -1,4 +1,5 @@
-import { request, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { requestBuffered } from "./proxy.ts";
 
 /** Above this, a PutObject is streamed to S3 in parts instead of buffered as one request. */
 export const LARGE_PUT_BYTES = 8 * 1024 * 1024;
@@ -50,32 +51,23 @@ export async function putObjectInParts(port: number, req: IncomingMessage, res: 
   }
   const path = new URL(req.url ?? "/", "http://edge").pathname;
   const host = req.headers.host ?? `127.0.0.1:${port}`;
-  const send = (method: string, query: string, body?: Buffer | string, headers: Record<string, string> = {}) =>
-    new Promise<Answer>((resolve, reject) => {
-      const upstream = request(
-        {
-          host: "127.0.0.1",
-          port,
-          method,
-          path: `${path}?${query}`,
-          headers: { host, "content-length": String(body ? Buffer.byteLength(body) : 0), ...headers },
-        },
-        (answer) => {
-          const chunks: Buffer[] = [];
-          answer.on("data", (chunk: Buffer) => chunks.push(chunk));
-          answer.on("end", () =>
-            resolve({
-              status: answer.statusCode ?? 502,
-              headers: answer.headers,
-              body: Buffer.concat(chunks).toString("utf8"),
-            }),
-          );
-          answer.on("error", reject);
-        },
-      );
-      upstream.on("error", reject);
-      upstream.end(body);
-    });
+  const send = async (
+    method: string,
+    query: string,
+    body: Buffer | string = "",
+    headers: Record<string, string> = {},
+  ) => {
+    const answer = await requestBuffered(
+      port,
+      {
+        method,
+        path: `${path}?${query}`,
+        headers: { host, "content-length": String(Buffer.byteLength(body)), ...headers },
+      },
+      body,
+    );
+    return { status: answer.status, headers: answer.headers, body: answer.body.toString("utf8") };
+  };
 
   const objectHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
